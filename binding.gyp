@@ -1,0 +1,30 @@
+# The node-gyp build (what prebuildify and node-gyp-build's fallback run). Same sources and LibTorch as
+# CMakeLists.txt, found by scripts/libtorch.js; CUDA kernels (.cu) are built only by the cmake-js path.
+{
+  "targets": [
+    {
+      "target_name": "xlm_kd_torch",
+      "sources": ["<!@(node scripts/libtorch.js sources)"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native",
+        "<!@(node scripts/libtorch.js include)"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/libtorch.js cxx11abi)"
+      ],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++1y", "-std=gnu++14"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter"],
+      "libraries": [
+        "-L<!(node scripts/libtorch.js lib)",
+        "-Wl,--no-as-needed",
+        "<!@(node scripts/libtorch.js libs)",
+        "-Wl,-rpath,<!(node scripts/libtorch.js lib)"
+      ]
+    }
+  ]
+}

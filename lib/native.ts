@@ -1,0 +1,170 @@
+/**
+ * The seam between TypeScript and the native addon: finds and loads it (a prebuild first, then a local
+ * build), and declares the raw binding's types. Nothing else in lib/ loads the addon; the typed wrappers
+ * (Tensor, models, loss, optimizer, tokenizer) are the only callers of {@link native}.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** An opaque handle to a native tensor. Only the Tensor class holds these. */
+export interface NativeTensor {
+  readonly __nativeTensor: unique symbol;
+}
+
+/** What `version()` reports about the LibTorch the addon runs on. */
+export interface RuntimeInfo {
+  /** LibTorch version the addon was compiled against, e.g. "2.13.0". */
+  libtorch: string;
+  /** Whether CUDA is usable right now (a CUDA build, a driver and a device). */
+  cuda: boolean;
+  /** CUDA runtime version when LibTorch has CUDA, else null. */
+  cudaVersion: string | null;
+  cudaDevices: number;
+  /** Whether the addon was compiled with the CUDA kernels of this package (.cu files). */
+  builtWithCuda: boolean;
+  /** Intra-op threads LibTorch uses. */
+  threads: number;
+  interopThreads: number;
+  mkl: boolean;
+  openmp: boolean;
+}
+
+type T = NativeTensor;
+type Other = T | number | boolean;
+type Pair = [T, T];
+
+/** The raw binding. Argument checking happens natively; every failure throws a JS Error. */
+export interface NativeBinding {
+  fromBytes(data: ArrayBufferView | ArrayBuffer, shape: number[], srcDtype: string, dtype?: string, device?: string): T;
+  toBytes(t: T): ArrayBuffer;
+  zeros(shape: number[], dtype?: string, device?: string): T;
+  ones(shape: number[], dtype?: string, device?: string): T;
+  full(shape: number[], value: number | boolean, dtype?: string, device?: string): T;
+  randn(shape: number[], dtype?: string, device?: string): T;
+  rand(shape: number[], dtype?: string, device?: string): T;
+  randint(low: number, high: number, shape: number[], dtype?: string, device?: string): T;
+  arange(start: number, end: number, step: number, dtype?: string, device?: string): T;
+  manualSeed(seed: number): void;
+  shape(t: T): number[];
+  dtype(t: T): string;
+  device(t: T): string;
+  describe(t: T): string;
+  dispose(t: T): void;
+  isDisposed(t: T): boolean;
+  memoryStats(): { liveTensors: number; liveBytes: number };
+  version(): RuntimeInfo;
+  cudaDeviceCount(): number;
+  setNumThreads(n: number): void;
+
+  neg(t: T): T; exp(t: T): T; log(t: T): T; sqrt(t: T): T; abs(t: T): T;
+  relu(t: T): T; sigmoid(t: T): T; tanh(t: T): T; logicalNot(t: T): T;
+  add(a: T, b: Other): T; sub(a: T, b: Other): T; mul(a: T, b: Other): T; div(a: T, b: Other): T;
+  pow(a: T, b: Other): T; maximum(a: T, b: Other): T; minimum(a: T, b: Other): T;
+  eq(a: T, b: Other): T; ne(a: T, b: Other): T; lt(a: T, b: Other): T;
+  le(a: T, b: Other): T; gt(a: T, b: Other): T; ge(a: T, b: Other): T;
+  matmul(a: T, b: T): T;
+  matmulAsync(a: T, b: T): Promise<T>;
+  sum(t: T, dim?: number | number[], keepdim?: boolean): T;
+  mean(t: T, dim?: number | number[], keepdim?: boolean): T;
+  max(t: T): T; max(t: T, dim: number, keepdim?: boolean): Pair;
+  min(t: T): T; min(t: T, dim: number, keepdim?: boolean): Pair;
+  argmax(t: T, dim?: number, keepdim?: boolean): T;
+  softmax(t: T, dim: number): T;
+  logSoftmax(t: T, dim: number): T;
+  topk(t: T, k: number, dim?: number, largest?: boolean, sorted?: boolean): Pair;
+  gather(t: T, dim: number, index: T): T;
+  indexSelect(t: T, dim: number, index: T): T;
+  maskedFill(t: T, mask: T, value: Other): T;
+  where(cond: T, x: Other, y: Other): T;
+
+  view(t: T, shape: number[]): T; reshape(t: T, shape: number[]): T;
+  transpose(t: T, d0: number, d1: number): T; permute(t: T, dims: number[]): T;
+  contiguous(t: T): T; clone(t: T): T; detach(t: T): T;
+  squeeze(t: T, dim?: number): T; unsqueeze(t: T, dim: number): T; expand(t: T, shape: number[]): T;
+  narrow(t: T, dim: number, start: number, length: number): T;
+  slice(t: T, dim: number, start?: number | null, end?: number | null, step?: number): T;
+  cat(ts: T[], dim: number): T; stack(ts: T[], dim: number): T;
+  to(t: T, dtype?: string | null, device?: string | null): T;
+
+  requiresGrad(t: T): boolean; setRequiresGrad(t: T, flag: boolean): void;
+  backward(t: T, gradient?: T | null, retainGraph?: boolean): void;
+  grad(t: T): T | null; zeroGrad(t: T): void;
+  setGradEnabled(enabled: boolean): boolean; isGradEnabled(): boolean;
+}
+
+const packageRoot = path.resolve(__dirname, '..', '..');
+const addonName = 'xlm_kd_torch.node';
+let cached: NativeBinding | undefined;
+
+function prebuildCandidate(): string | undefined {
+  const dir = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
+  if (!fs.existsSync(dir)) return undefined;
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.node'));
+  const napi = files.find((f) => f.includes('napi'));
+  const pick = napi ?? files[0];
+  return pick ? path.join(dir, pick) : undefined;
+}
+
+/**
+ * Addon files to try, in order: $XLM_KD_TORCH_ADDON, then the prebuild, then build/Release. A local build
+ * that is newer than the prebuild goes first, so a developer's rebuild is never shadowed by a stale prebuild.
+ */
+export function addonCandidates(): string[] {
+  if (process.env.XLM_KD_TORCH_ADDON) return [path.resolve(process.env.XLM_KD_TORCH_ADDON)];
+  const prebuild = prebuildCandidate();
+  const local = path.join(packageRoot, 'build', 'Release', addonName);
+  const mtime = (p: string) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : -1);
+  const order = prebuild && mtime(local) > mtime(prebuild) ? [local, prebuild] : [prebuild, local];
+  return order.filter((p): p is string => p !== undefined);
+}
+
+function expectedLibtorch(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const finder = require(path.join(packageRoot, 'scripts', 'libtorch.js')) as {
+      findLibtorch(): { root: string; from: string };
+      readVersion(root: string): string;
+    };
+    const { root, from } = finder.findLibtorch();
+    return `LibTorch ${finder.readVersion(root)} at ${root} (from ${from})`;
+  } catch (err) {
+    return `no LibTorch found: ${(err as Error).message.split('\n')[0]}`;
+  }
+}
+
+/** The loaded addon (loaded on first use). Throws one explanatory error when it cannot be loaded. */
+export function native(): NativeBinding {
+  if (cached) return cached;
+  const tried: string[] = [];
+  for (const file of addonCandidates()) {
+    if (!fs.existsSync(file)) {
+      tried.push(`  - ${file}: not found`);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      cached = require(file) as NativeBinding;
+      return cached;
+    } catch (err) {
+      tried.push(`  - ${file}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (tried.length === 0) tried.push('  - (no prebuild in prebuilds/ and no build/Release)');
+  throw new Error(
+    'Could not load the xlm-kd-torch native addon.\n' +
+      `Tried:\n${tried.join('\n')}\n` +
+      `Expected: ${expectedLibtorch()}\n` +
+      'Possible solutions:\n' +
+      '  - Build it: npm run build:native (cmake-js) or npm run prebuild (node-gyp + prebuildify)\n' +
+      '  - Make LibTorch >= 2.1 findable: set LIBTORCH=/path/to/libtorch or Torch_DIR=.../share/cmake/Torch,\n' +
+      '    or create .venv with PyTorch (python3 -m venv .venv && .venv/bin/pip install torch), then rebuild\n' +
+      '  - If LibTorch moved since the build, rebuild: the addon finds it through an rpath set at build time\n' +
+      '  - Point XLM_KD_TORCH_ADDON at a specific .node file'
+  );
+}
+
+/** Where the loaded addon came from (for diagnostics). */
+export function loadedAddonPath(): string | undefined {
+  if (!cached) return undefined;
+  return addonCandidates().find((f) => require.cache[f] !== undefined);
+}

@@ -1,0 +1,10 @@
+/** The tensor layer's public surface. */
+export { Tensor } from './tensor';
+export type { NestedList, Operand, ReduceOptions, TopkOptions } from './tensor';
+export { tensor, zeros, ones, full, randn, rand, randint, arange, manualSeed, cat, stack, where } from './create';
+export type { TensorOptions, FromDataOptions, NestedData } from './create';
+export { tidy, keep } from './scope';
+export { version, cuda, setNumThreads, noGrad, memoryStats } from './runtime';
+export type { RuntimeInfo } from './runtime';
+export { DTYPES, isDType, isDevice, isFloating, dtypeSize } from './dtype';
+export type { DType, Device, TensorData } from './dtype';

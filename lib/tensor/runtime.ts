@@ -1,0 +1,47 @@
+/** Process-wide LibTorch state: version and CUDA report, thread count, grad mode, memory counters. */
+import { native, RuntimeInfo } from '../native';
+
+export type { RuntimeInfo };
+
+/** LibTorch version, CUDA availability and version, thread counts. */
+export function version(): RuntimeInfo {
+  return native().version();
+}
+
+/** CUDA queries, named as `torch.cuda`. */
+export const cuda = {
+  /** True when this LibTorch has CUDA and a device is present. */
+  isAvailable(): boolean {
+    return native().version().cuda;
+  },
+  deviceCount(): number {
+    return native().cudaDeviceCount();
+  },
+};
+
+/** Sets LibTorch's intra-op thread count (as `torch.set_num_threads`). */
+export function setNumThreads(threads: number): void {
+  native().setNumThreads(threads);
+}
+
+/**
+ * Runs `fn` with gradient tracking off (as `torch.no_grad()`), restoring the previous mode after.
+ * Synchronous only: grad mode is per thread, so it cannot span an `await`.
+ */
+export function noGrad<R>(fn: () => R): R {
+  const prev = native().setGradEnabled(false);
+  try {
+    const result = fn();
+    if (result instanceof Promise) {
+      throw new TypeError('noGrad: fn must be synchronous; native async calls inherit the grad mode when they start');
+    }
+    return result;
+  } finally {
+    native().setGradEnabled(prev);
+  }
+}
+
+/** Live native tensors owned by JS objects and their bytes (what is reported to V8's GC). */
+export function memoryStats(): { liveTensors: number; liveBytes: number } {
+  return native().memoryStats();
+}

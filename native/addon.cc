@@ -1,0 +1,16 @@
+// The addon's entry point: registers every native part on the module's exports.
+#include "tensor/register.h"
+#include "tensor/tensor_wrap.h"
+
+namespace {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  xkt::TensorWrap::init(env, exports);
+  xkt::registerTensorCreate(env, exports);
+  xkt::registerTensorOps(env, exports);
+  xkt::registerTensorShape(env, exports);
+  xkt::registerTensorAutograd(env, exports);
+  return exports;
+}
+}  // namespace
+
+NODE_API_MODULE(xlm_kd_torch, Init)

@@ -1,0 +1,50 @@
+// Autograd from JS: requires_grad, backward, .grad, zeroing grads and the (thread-local) grad mode.
+#include "tensor/register.h"
+#include "tensor/tensor_wrap.h"
+
+namespace xkt {
+
+void registerTensorAutograd(Napi::Env env, Napi::Object exports) {
+  define(env, exports, "requiresGrad", [](Args& a) {
+    return Napi::Boolean::New(a.env(), a.tensor(0, "self").requires_grad());
+  });
+  define(env, exports, "setRequiresGrad", [](Args& a) {
+    auto t = a.tensor(0, "self");
+    bool flag = a.boolean(1, "requiresGrad", true);
+    if (flag && !at::isFloatingType(t.scalar_type())) {
+      throw ArgError("only floating-point tensors can require gradients, got " + dtypeName(t.scalar_type()));
+    }
+    t.set_requires_grad(flag);
+    return a.env().Undefined();
+  });
+  define(env, exports, "backward", [](Args& a) {
+    auto t = a.tensor(0, "self");
+    if (!t.requires_grad()) {
+      throw ArgError("argument 'self' does not require grad and has no grad_fn: nothing to differentiate");
+    }
+    auto grad = a.optTensor(1, "gradient");
+    if (!grad && t.numel() != 1) {
+      throw ArgError("argument 'gradient' is required when 'self' is not a scalar (" + describeTensor(t) + ")");
+    }
+    t.backward(grad ? *grad : torch::Tensor(), a.boolean(2, "retainGraph", false));
+    return a.env().Undefined();
+  });
+  define(env, exports, "grad", [](Args& a) -> Napi::Value {
+    auto g = a.tensor(0, "self").grad();
+    if (!g.defined()) return a.env().Null();
+    return TensorWrap::wrap(a.env(), g);
+  });
+  define(env, exports, "zeroGrad", [](Args& a) {
+    auto t = a.tensor(0, "self");
+    if (t.grad().defined()) t.mutable_grad() = torch::Tensor();
+    return a.env().Undefined();
+  });
+  define(env, exports, "setGradEnabled", [](Args& a) {
+    bool prev = c10::GradMode::is_enabled();
+    c10::GradMode::set_enabled(a.boolean(0, "enabled", true));
+    return Napi::Boolean::New(a.env(), prev);
+  });
+  define(env, exports, "isGradEnabled", [](Args& a) { return Napi::Boolean::New(a.env(), c10::GradMode::is_enabled()); });
+}
+
+}  // namespace xkt
