@@ -36,7 +36,7 @@ type Pair = [T, T];
 /** The raw binding. Argument checking happens natively; every failure throws a JS Error. */
 export interface NativeBinding {
   fromBytes(data: ArrayBufferView | ArrayBuffer, shape: number[], srcDtype: string, dtype?: string, device?: string): T;
-  toBytes(t: T): ArrayBuffer;
+  toBytes(t: T, raw?: boolean): ArrayBuffer;
   zeros(shape: number[], dtype?: string, device?: string): T;
   ones(shape: number[], dtype?: string, device?: string): T;
   full(shape: number[], value: number | boolean, dtype?: string, device?: string): T;
@@ -96,13 +96,42 @@ const packageRoot = path.resolve(__dirname, '..', '..');
 const addonName = 'xlm_kd_torch.node';
 let cached: NativeBinding | undefined;
 
+interface PrebuildTags {
+  file: string;
+}
+interface PrebuildTuple {
+  name: string;
+}
+/** The parts of node-gyp-build we use: its prebuild naming rules (platform-arch folders, napi/abi tags). */
+interface NodeGypBuild {
+  parseTuple(name: string): PrebuildTuple | undefined;
+  matchTuple(platform: string, arch: string): (t: PrebuildTuple | undefined) => boolean;
+  compareTuples(a: PrebuildTuple, b: PrebuildTuple): number;
+  parseTags(file: string): PrebuildTags | undefined;
+  matchTags(runtime: string, abi: string): (t: PrebuildTags | undefined) => boolean;
+  compareTags(runtime: string): (a: PrebuildTags, b: PrebuildTags) => number;
+}
+
+// The prebuild node-gyp-build would pick for this platform, arch, runtime and ABI. We choose the order of
+// prebuild vs local build ourselves, because node-gyp-build always prefers build/Release.
 function prebuildCandidate(): string | undefined {
-  const dir = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
+  const dir = path.join(packageRoot, 'prebuilds');
   if (!fs.existsSync(dir)) return undefined;
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.node'));
-  const napi = files.find((f) => f.includes('napi'));
-  const pick = napi ?? files[0];
-  return pick ? path.join(dir, pick) : undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ngb = require('node-gyp-build') as NodeGypBuild;
+  const tuple = fs
+    .readdirSync(dir)
+    .map((n) => ngb.parseTuple(n))
+    .filter(ngb.matchTuple(process.platform, process.arch))
+    .sort((a, b) => ngb.compareTuples(a!, b!))[0];
+  if (!tuple) return undefined;
+  const folder = path.join(dir, tuple.name);
+  const winner = fs
+    .readdirSync(folder)
+    .map((f) => ngb.parseTags(f))
+    .filter(ngb.matchTags('node', process.versions.modules))
+    .sort((a, b) => ngb.compareTags('node')(a!, b!))[0];
+  return winner ? path.join(folder, winner.file) : undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 // The addon's entry point: registers every native part on the module's exports.
+#include "modules/module_wrap.h"
 #include "tensor/register.h"
 #include "tensor/tensor_wrap.h"
 
@@ -9,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::registerTensorOps(env, exports);
   xkt::registerTensorShape(env, exports);
   xkt::registerTensorAutograd(env, exports);
+  xkt::registerModules(env, exports);
   return exports;
 }
 }  // namespace

@@ -3,3 +3,4 @@
 
 export * from './safetensors';
 export * from './atomic-write';
+export * from './tensor-io';

@@ -63,11 +63,12 @@ void registerTensorCreate(Napi::Env env, Napi::Object exports) {
     return wrapT(a, t);
   });
 
-  // toBytes(t): a fresh ArrayBuffer with the values, row-major, on the host. Half types come back as
-  // float32 because JS has no Float16Array in Node 20.
+  // toBytes(t, raw?): a fresh ArrayBuffer with the values, row-major, on the host. Half types come back as
+  // float32 (JS has no Float16Array in Node 20) unless `raw` asks for their own bytes (for files).
   define(env, exports, "toBytes", [](Args& a) {
     auto t = a.tensor(0, "tensor").detach();
-    if (t.scalar_type() == c10::kHalf || t.scalar_type() == c10::kBFloat16) t = t.to(c10::kFloat);
+    bool raw = a.boolean(1, "raw", false);
+    if (!raw && (t.scalar_type() == c10::kHalf || t.scalar_type() == c10::kBFloat16)) t = t.to(c10::kFloat);
     t = t.to(c10::kCPU).contiguous();
     size_t n = t.numel() * t.element_size();
     auto buf = Napi::ArrayBuffer::New(a.env(), n);

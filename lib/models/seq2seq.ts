@@ -1,0 +1,53 @@
+/**
+ * The one abstraction every model implements (DESIGN.md): the trainer, the distiller and beam search
+ * drive a Seq2Seq and never ask whether it is the XLM teacher, a cut student or the BiGRU.
+ */
+import { Tensor } from '../tensor/tensor';
+import { Device, DType } from '../tensor/dtype';
+import { Batch } from './batch';
+
+/** Encoder outputs and decoder caches of one batch of sources, grown by decodeStep. */
+export interface DecoderState {
+  /** Live hypotheses (rows) in the state. */
+  readonly size: number;
+}
+
+/** What loadStateDict could not match (only non-empty with `strict: false`). */
+export interface LoadReport {
+  missing: string[];
+  unexpected: string[];
+}
+
+export interface Seq2Seq {
+  /** 'xlm-teacher', 'xlm-student' or 'bigru-student'. */
+  readonly kind: string;
+  readonly vocabSize: number;
+  readonly eosIndex: number;
+  readonly padIndex: number;
+  /** Teacher-forced logits [B, T, V] for `batch.tgtIn`. */
+  forward(batch: Batch): Tensor;
+  /** Hidden states before the output projection [B, T, H] (for the chunked fused loss). */
+  forwardHidden(batch: Batch): Tensor;
+  /** The output projection: weight [V, H] and bias [V] (or null). */
+  outputProjection(): { weight: Tensor; bias: Tensor | null };
+  /** Encodes sources ([B, S] ids with lengths) for incremental decoding. */
+  encode(src: Tensor, srcLen: Tensor, srcLang?: Tensor): DecoderState;
+  encodeAsync(src: Tensor, srcLen: Tensor, srcLang?: Tensor): Promise<DecoderState>;
+  /** Feeds one token per live hypothesis; returns log-probs [N, V] (float32) and grows the cache. */
+  decodeStep(state: DecoderState, tokens: Tensor, tgtLang?: Tensor): Tensor;
+  decodeStepAsync(state: DecoderState, tokens: Tensor, tgtLang?: Tensor): Promise<Tensor>;
+  /** Keeps rows `indices` of the state, in that order (beam reordering and pruning). */
+  reorder(state: DecoderState, indices: Tensor): void;
+  /** Distinct parameters (tied weights once). */
+  parameters(): Tensor[];
+  namedParameters(): Map<string, Tensor>;
+  /** Every named tensor, tied ones under each name (XLM's layout). Shares storage with the model. */
+  stateDict(): Map<string, Tensor>;
+  loadStateDict(sd: Map<string, Tensor>, opts?: { strict?: boolean }): LoadReport;
+  train(mode?: boolean): this;
+  eval(): this;
+  readonly training: boolean;
+  to(device: Device, dtype?: DType): this;
+  numParameters(): number;
+  save(path: string): Promise<void>;
+}

@@ -1,0 +1,367 @@
+// See module_wrap.h. Models are shared_ptrs so an async call keeps its model alive while it runs.
+#include "modules/module_wrap.h"
+
+#include <map>
+#include <unordered_set>
+
+#include "common/async.h"
+#include "common/define.h"
+#include "tensor/tensor_wrap.h"
+
+namespace xkt {
+
+namespace {
+
+std::map<std::string, ModuleFactory>& factories() {
+  static std::map<std::string, ModuleFactory> f;
+  return f;
+}
+
+// Parked for the one synchronous constructor call that follows (JS thread only), as in TensorWrap.
+thread_local std::shared_ptr<Seq2SeqModule>* pendingModule = nullptr;
+thread_local std::shared_ptr<DecoderState>* pendingState = nullptr;
+
+struct Ctors {
+  Napi::FunctionReference module;
+  Napi::FunctionReference state;
+};
+Ctors& ctors() {
+  static Ctors c;
+  return c;
+}
+
+Napi::Value wrapT(Args& a, torch::Tensor t) { return TensorWrap::wrap(a.env(), std::move(t)); }
+
+torch::Tensor field(Args& a, const Napi::Object& o, const char* key, bool required) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) {
+    if (required) throw ArgError(std::string("argument 'batch." ) + key + "' must be a Tensor, got " + jsTypeName(v));
+    return torch::Tensor();
+  }
+  auto* w = TensorWrap::unwrapChecked(v);
+  if (w == nullptr) throw ArgError(std::string("argument 'batch.") + key + "' must be a Tensor, got " + jsTypeName(v));
+  if (w->disposed()) throw ArgError(std::string("argument 'batch.") + key + "' is a disposed Tensor");
+  return w->tensor();
+}
+
+void checkIds(const torch::Tensor& t, const char* name, int64_t rank) {
+  if (t.scalar_type() != c10::kLong) {
+    throw ArgError(std::string("argument '") + name + "' must be an int64 tensor, got " + describeTensor(t));
+  }
+  if (t.dim() != rank) {
+    throw ArgError(std::string("argument '") + name + "' must have " + std::to_string(rank) + " dims, got " + describeTensor(t));
+  }
+}
+
+Seq2SeqBatch readBatch(Args& a, size_t i, const Seq2SeqModule& m) {
+  if (!a.has(i) || !a[i].IsObject()) a.fail(i, "batch", "a Batch object");
+  auto o = a[i].As<Napi::Object>();
+  Seq2SeqBatch b{field(a, o, "src", true),  field(a, o, "srcLen", true),  field(a, o, "tgtIn", true),
+                 field(a, o, "tgtLen", true), field(a, o, "srcLang", false), field(a, o, "tgtLang", false)};
+  checkIds(b.src, "batch.src", 2);
+  checkIds(b.tgtIn, "batch.tgtIn", 2);
+  checkIds(b.srcLen, "batch.srcLen", 1);
+  checkIds(b.tgtLen, "batch.tgtLen", 1);
+  int64_t B = b.src.size(0);
+  if (b.tgtIn.size(0) != B || b.srcLen.size(0) != B || b.tgtLen.size(0) != B) {
+    throw ArgError("batch fields disagree on the batch size: src " + describeTensor(b.src) + ", tgtIn " +
+                   describeTensor(b.tgtIn) + ", srcLen " + describeTensor(b.srcLen) + ", tgtLen " + describeTensor(b.tgtLen));
+  }
+  int64_t V = m.vocabSize();
+  for (auto* t : {&b.src, &b.tgtIn}) {
+    if (t->numel() > 0 && (t->min().item<int64_t>() < 0 || t->max().item<int64_t>() >= V)) {
+      throw ArgError("batch token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary", ArgError::Kind::Range);
+    }
+  }
+  return b;
+}
+
+// Parameters in registration order, without repeats (tied weights appear once, as in PyTorch).
+std::vector<std::pair<std::string, torch::Tensor>> uniqueParameters(Seq2SeqModule& m) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  std::unordered_set<const void*> seen;
+  for (const auto& item : m.named_parameters(true)) {
+    if (seen.insert(item.value().unsafeGetTensorImpl()).second) out.emplace_back(item.key(), item.value());
+  }
+  return out;
+}
+
+Napi::Array pairsToJs(Args& a, const std::vector<std::pair<std::string, torch::Tensor>>& items) {
+  auto arr = Napi::Array::New(a.env(), items.size());
+  for (size_t k = 0; k < items.size(); ++k) {
+    auto pair = Napi::Array::New(a.env(), 2);
+    pair.Set(0u, Napi::String::New(a.env(), items[k].first));
+    pair.Set(1u, TensorWrap::wrap(a.env(), items[k].second));
+    arr.Set(static_cast<uint32_t>(k), pair);
+  }
+  return arr;
+}
+
+}  // namespace
+
+void registerModuleKind(const std::string& kind, ModuleFactory factory) { factories()[kind] = std::move(factory); }
+
+int64_t configInt(const Napi::Object& config, const char* key, int64_t fallback, int64_t min) {
+  Napi::Value v = config.Get(key);
+  if (v.IsUndefined()) return fallback;
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!v.IsNumber() || !std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) || d > 1e12) {
+    throw ArgError(std::string("config.") + key + " must be an integer >= " + std::to_string(min) + ", got " + jsTypeName(v));
+  }
+  return static_cast<int64_t>(d);
+}
+
+double configNumber(const Napi::Object& config, const char* key, double fallback, double min, double max) {
+  Napi::Value v = config.Get(key);
+  if (v.IsUndefined()) return fallback;
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!v.IsNumber() || !std::isfinite(d) || d < min || d > max) {
+    throw ArgError(std::string("config.") + key + " must be a number in [" + std::to_string(min) + ", " +
+                   std::to_string(max) + "], got " + jsTypeName(v));
+  }
+  return d;
+}
+
+std::string configString(const Napi::Object& config, const char* key, const std::string& fallback,
+                         const std::vector<std::string>& allowed) {
+  Napi::Value v = config.Get(key);
+  if (v.IsUndefined()) return fallback;
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  bool ok = v.IsString() && std::find(allowed.begin(), allowed.end(), s) != allowed.end();
+  if (!ok) {
+    std::string list;
+    for (const auto& x : allowed) list += (list.empty() ? "'" : ", '") + x + "'";
+    throw ArgError(std::string("config.") + key + " must be one of " + list + ", got " + jsTypeName(v));
+  }
+  return s;
+}
+
+bool configBool(const Napi::Object& config, const char* key, bool fallback) {
+  Napi::Value v = config.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsBoolean()) throw ArgError(std::string("config.") + key + " must be a boolean, got " + jsTypeName(v));
+  return v.As<Napi::Boolean>().Value();
+}
+
+// ---- wraps ------------------------------------------------------------------------------------------------
+
+void ModuleWrap::init(Napi::Env env, Napi::Object exports) {
+  ctors().module = Napi::Persistent(DefineClass(env, "NativeModule", {}));
+  exports.Set("NativeModule", ctors().module.Value());
+}
+
+Napi::Object ModuleWrap::wrap(Napi::Env env, std::shared_ptr<Seq2SeqModule> m) {
+  pendingModule = &m;
+  Napi::Object o = ctors().module.New({});
+  pendingModule = nullptr;
+  return o;
+}
+
+ModuleWrap::ModuleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModuleWrap>(info) {
+  if (pendingModule == nullptr) throw Napi::TypeError::New(info.Env(), "NativeModule: cannot be constructed from JS");
+  module = *pendingModule;
+}
+
+std::shared_ptr<Seq2SeqModule> ModuleWrap::unwrap(Args& a, size_t i, const char* name) {
+  Napi::Value v = a[i];
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctors().module.Value())) a.fail(i, name, "a native model");
+  return Napi::ObjectWrap<ModuleWrap>::Unwrap(v.As<Napi::Object>())->module;
+}
+
+void StateWrap::init(Napi::Env env, Napi::Object exports) {
+  ctors().state = Napi::Persistent(DefineClass(env, "NativeDecoderState", {}));
+  exports.Set("NativeDecoderState", ctors().state.Value());
+}
+
+Napi::Object StateWrap::wrap(Napi::Env env, std::shared_ptr<DecoderState> s) {
+  pendingState = &s;
+  Napi::Object o = ctors().state.New({});
+  pendingState = nullptr;
+  return o;
+}
+
+StateWrap::StateWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StateWrap>(info) {
+  if (pendingState == nullptr) throw Napi::TypeError::New(info.Env(), "NativeDecoderState: cannot be constructed from JS");
+  state = *pendingState;
+  reported = state->nbytes();
+  if (reported > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), reported);
+}
+
+StateWrap::~StateWrap() {
+  if (reported > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -reported);
+}
+
+std::shared_ptr<DecoderState> StateWrap::unwrap(Args& a, size_t i, const char* name) {
+  Napi::Value v = a[i];
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctors().state.Value())) a.fail(i, name, "a decoder state from encode()");
+  auto s = Napi::ObjectWrap<StateWrap>::Unwrap(v.As<Napi::Object>())->state;
+  if (!s) throw ArgError(std::string("argument '") + name + "' is a disposed decoder state");
+  return s;
+}
+
+// ---- entry points -----------------------------------------------------------------------------------------
+
+void registerModules(Napi::Env env, Napi::Object exports) {
+  ModuleWrap::init(env, exports);
+  StateWrap::init(env, exports);
+
+  define(env, exports, "moduleCreate", [](Args& a) {
+    std::string kind = a.string(0, "kind");
+    auto it = factories().find(kind);
+    if (it == factories().end()) throw ArgError("argument 'kind': unknown model kind '" + kind + "'");
+    if (!a.has(1) || !a[1].IsObject()) a.fail(1, "config", "a config object");
+    return ModuleWrap::wrap(a.env(), it->second(a, a[1].As<Napi::Object>()));
+  });
+  define(env, exports, "moduleKind", [](Args& a) { return Napi::String::New(a.env(), ModuleWrap::unwrap(a, 0, "model")->kind()); });
+  define(env, exports, "moduleNamedParameters", [](Args& a) {
+    return pairsToJs(a, uniqueParameters(*ModuleWrap::unwrap(a, 0, "model")));
+  });
+  // Every named tensor, tied ones under each of their names (XLM stores pred_layer.proj.weight too).
+  define(env, exports, "moduleStateDict", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    std::vector<std::pair<std::string, torch::Tensor>> items;
+    for (const auto& p : m->named_parameters(true)) items.emplace_back(p.key(), p.value().detach());
+    for (const auto& b : m->named_buffers(true)) items.emplace_back(b.key(), b.value().detach());
+    return pairsToJs(a, items);
+  });
+  // loadStateDict(model, names, tensors, strict) -> { missing, unexpected }; copies values in place.
+  define(env, exports, "moduleLoadStateDict", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    if (!a.has(1) || !a[1].IsArray()) a.fail(1, "names", "an array of names");
+    auto names = a[1].As<Napi::Array>();
+    auto tensors = a.tensorList(2, "tensors");
+    if (names.Length() != tensors.size()) throw ArgError("arguments 'names' and 'tensors' differ in length");
+    bool strict = a.boolean(3, "strict", true);
+    std::map<std::string, torch::Tensor> own;
+    for (const auto& p : m->named_parameters(true)) own[p.key()] = p.value();
+    for (const auto& b : m->named_buffers(true)) own[b.key()] = b.value();
+    std::map<std::string, torch::Tensor> given;
+    for (uint32_t k = 0; k < names.Length(); ++k) given[names.Get(k).As<Napi::String>().Utf8Value()] = tensors[k];
+    std::vector<std::string> missing, unexpected;
+    for (const auto& [name, t] : own) if (!given.count(name)) missing.push_back(name);
+    for (const auto& [name, t] : given) if (!own.count(name)) unexpected.push_back(name);
+    if (strict && (!missing.empty() || !unexpected.empty())) {
+      std::string msg = "state dict does not match the model:";
+      auto list = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (size_t i = 0; i < v.size() && i < 8; ++i) s += (i ? ", " : " ") + v[i];
+        if (v.size() > 8) s += ", ... (" + std::to_string(v.size()) + " in all)";
+        return s;
+      };
+      if (!missing.empty()) msg += " missing" + list(missing) + ";";
+      if (!unexpected.empty()) msg += " unexpected" + list(unexpected) + ";";
+      throw ArgError(msg + " pass { strict: false } to load what matches");
+    }
+    // Check every shape before copying anything, so a bad file leaves the model untouched.
+    for (const auto& [name, t] : given) {
+      auto it = own.find(name);
+      if (it != own.end() && !it->second.sizes().equals(t.sizes())) {
+        throw ArgError("state dict entry '" + name + "' has shape " + describeTensor(t) + " but the model expects " +
+                       describeTensor(it->second));
+      }
+    }
+    torch::NoGradGuard noGrad;
+    for (const auto& [name, t] : given) {
+      auto it = own.find(name);
+      if (it != own.end()) it->second.copy_(t);
+    }
+    auto result = Napi::Object::New(a.env());
+    auto toArr = [&](const std::vector<std::string>& v) {
+      auto arr = Napi::Array::New(a.env(), v.size());
+      for (size_t k = 0; k < v.size(); ++k) arr.Set(static_cast<uint32_t>(k), Napi::String::New(a.env(), v[k]));
+      return arr;
+    };
+    result.Set("missing", toArr(missing));
+    result.Set("unexpected", toArr(unexpected));
+    return result;
+  });
+  define(env, exports, "moduleTrain", [](Args& a) {
+    ModuleWrap::unwrap(a, 0, "model")->train(a.boolean(1, "mode", true));
+    return a.env().Undefined();
+  });
+  define(env, exports, "moduleIsTraining", [](Args& a) {
+    return Napi::Boolean::New(a.env(), ModuleWrap::unwrap(a, 0, "model")->is_training());
+  });
+  define(env, exports, "moduleTo", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    if (a.has(1)) m->to(a.device(1, "device"));
+    if (a.has(2)) m->to(a.dtype(2, "dtype"));
+    return a.env().Undefined();
+  });
+  define(env, exports, "moduleForward", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    return wrapT(a, m->forward(readBatch(a, 1, *m)));
+  });
+  define(env, exports, "moduleForwardHidden", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    return wrapT(a, m->forwardHidden(readBatch(a, 1, *m)));
+  });
+  define(env, exports, "moduleOutputProjection", [](Args& a) {
+    auto [w, b] = ModuleWrap::unwrap(a, 0, "model")->outputProjection();
+    auto arr = Napi::Array::New(a.env(), 2);
+    arr.Set(0u, TensorWrap::wrap(a.env(), w));
+    arr.Set(1u, b.defined() ? Napi::Value(TensorWrap::wrap(a.env(), b)) : a.env().Null());
+    return arr;
+  });
+  define(env, exports, "moduleEncode", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    auto src = a.tensor(1, "src"), len = a.tensor(2, "srcLen");
+    checkIds(src, "src", 2);
+    checkIds(len, "srcLen", 1);
+    auto lang = a.has(3) ? a.tensor(3, "srcLang") : torch::Tensor();
+    return StateWrap::wrap(a.env(), m->encode(src, len, lang));
+  });
+  define(env, exports, "moduleEncodeAsync", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    auto src = a.tensor(1, "src"), len = a.tensor(2, "srcLen");
+    checkIds(src, "src", 2);
+    checkIds(len, "srcLen", 1);
+    auto lang = a.has(3) ? a.tensor(3, "srcLang") : torch::Tensor();
+    return AsyncTask<std::shared_ptr<DecoderState>>::start(
+        a.env(), "moduleEncodeAsync", [m, src, len, lang]() { return m->encode(src, len, lang); },
+        [](Napi::Env env, std::shared_ptr<DecoderState>& s) -> Napi::Value { return StateWrap::wrap(env, s); });
+  });
+  define(env, exports, "moduleDecodeStep", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    auto state = StateWrap::unwrap(a, 1, "state");
+    auto tokens = a.tensor(2, "tokens");
+    checkIds(tokens, "tokens", 1);
+    if (tokens.size(0) != state->batchSize()) {
+      throw ArgError("argument 'tokens' has " + std::to_string(tokens.size(0)) + " entries but the state holds " +
+                     std::to_string(state->batchSize()) + " hypotheses");
+    }
+    auto lang = a.has(3) ? a.tensor(3, "tgtLang") : torch::Tensor();
+    return wrapT(a, m->decodeStep(*state, tokens, lang));
+  });
+  define(env, exports, "moduleDecodeStepAsync", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    auto state = StateWrap::unwrap(a, 1, "state");
+    auto tokens = a.tensor(2, "tokens");
+    checkIds(tokens, "tokens", 1);
+    if (tokens.size(0) != state->batchSize()) {
+      throw ArgError("argument 'tokens' has " + std::to_string(tokens.size(0)) + " entries but the state holds " +
+                     std::to_string(state->batchSize()) + " hypotheses");
+    }
+    auto lang = a.has(3) ? a.tensor(3, "tgtLang") : torch::Tensor();
+    return AsyncTask<torch::Tensor>::start(
+        a.env(), "moduleDecodeStepAsync", [m, state, tokens, lang]() { return m->decodeStep(*state, tokens, lang); },
+        [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return TensorWrap::wrap(env, t); });
+  });
+  define(env, exports, "moduleReorder", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    auto state = StateWrap::unwrap(a, 1, "state");
+    auto idx = a.tensor(2, "indices");
+    checkIds(idx, "indices", 1);
+    int64_t n = state->batchSize();
+    if (idx.numel() > 0 && (idx.min().item<int64_t>() < 0 || idx.max().item<int64_t>() >= n)) {
+      throw ArgError("argument 'indices' must lie in [0, " + std::to_string(n) + "), the state's hypotheses", ArgError::Kind::Range);
+    }
+    m->reorder(*state, idx);
+    return a.env().Undefined();
+  });
+  define(env, exports, "stateBatchSize", [](Args& a) {
+    return Napi::Number::New(a.env(), static_cast<double>(StateWrap::unwrap(a, 0, "state")->batchSize()));
+  });
+}
+
+}  // namespace xkt

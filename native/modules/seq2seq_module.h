@@ -1,0 +1,60 @@
+// The native side of the Seq2Seq interface (DESIGN.md): every model the trainer, the distiller and beam
+// search drive (the XLM transformer, the BiGRU) derives from Seq2SeqModule, so the JS binding in
+// module_wrap.cc serves them all.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "common/convert.h"
+
+namespace xkt {
+
+// A padded batch (built in TypeScript by Batch.from): ids are int64, lengths count real tokens.
+struct Seq2SeqBatch {
+  torch::Tensor src;      // [B, S]
+  torch::Tensor srcLen;   // [B]
+  torch::Tensor tgtIn;    // [B, T] (starts with </s>)
+  torch::Tensor tgtLen;   // [B]
+  torch::Tensor srcLang;  // [B] or undefined
+  torch::Tensor tgtLang;  // [B] or undefined
+};
+
+// What encode() produces and decodeStep() consumes and grows: encoder outputs, masks and per-layer
+// caches. Each model defines its own; the binding only moves it around.
+struct DecoderState {
+  virtual ~DecoderState() = default;
+  virtual int64_t batchSize() const = 0;
+  // Tensors a state holds, for device moves and memory reports.
+  virtual int64_t nbytes() const = 0;
+};
+
+class Seq2SeqModule : public torch::nn::Module {
+ public:
+  // Teacher-forced logits [B, T, V] (differentiable).
+  virtual torch::Tensor forward(const Seq2SeqBatch& batch) = 0;
+  // The last hidden states before the output projection [B, T, H] (for the chunked fused loss).
+  virtual torch::Tensor forwardHidden(const Seq2SeqBatch& batch) = 0;
+  // The output projection: weight [V, H] and bias [V] (bias may be undefined).
+  virtual std::pair<torch::Tensor, torch::Tensor> outputProjection() = 0;
+  virtual std::shared_ptr<DecoderState> encode(const torch::Tensor& src, const torch::Tensor& srcLen,
+                                               const torch::Tensor& srcLang) = 0;
+  // One step for every live hypothesis: tokens [N] -> log-probs [N, V] (float32); grows the cache.
+  virtual torch::Tensor decodeStep(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& tgtLang) = 0;
+  // Keeps/reorders hypotheses: every cached tensor is index_selected along the batch dim.
+  virtual void reorder(DecoderState& state, const torch::Tensor& indices) = 0;
+  virtual std::string kind() const = 0;
+  virtual int64_t vocabSize() const = 0;
+};
+
+// Creates a model from a JS config object (validated by the factory); registered per model kind.
+using ModuleFactory = std::function<std::shared_ptr<Seq2SeqModule>(Args& args, const Napi::Object& config)>;
+void registerModuleKind(const std::string& kind, ModuleFactory factory);
+
+// Config readers with the argument-style errors ("config.embDim must be a positive integer, got ...").
+int64_t configInt(const Napi::Object& config, const char* key, int64_t fallback, int64_t min = 1);
+double configNumber(const Napi::Object& config, const char* key, double fallback, double min, double max);
+std::string configString(const Napi::Object& config, const char* key, const std::string& fallback,
+                         const std::vector<std::string>& allowed);
+bool configBool(const Napi::Object& config, const char* key, bool fallback);
+
+}  // namespace xkt
