@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One-step setup on a fresh Debian 12 machine: system packages, the project virtualenv with PyTorch (our
+# LibTorch and the PyTorch reference), npm dependencies, the native addon (cmake-js build and the
+# node-gyp prebuild) and the TypeScript build. Safe to run again: finished steps are skipped quickly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "system packages"
+need=()
+for tool in cmake g++ make python3; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  pkgs=()
+  for t in "${need[@]}"; do case "$t" in g++) pkgs+=(g++);; *) pkgs+=("$t");; esac; done
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}"
+else
+  echo "cmake, g++, make and python3 (with venv) are present"
+fi
+
+step "python virtualenv (.venv) with torch"
+if ! .venv/bin/python -c 'import torch, safetensors, sacrebleu, sentencepiece, numpy' 2>/dev/null; then
+  python3 -m venv .venv
+  # The public index is unreachable here: fail fast on it and use the local wheelhouse pip is set up with.
+  .venv/bin/pip install --retries 0 --timeout 15 -q torch numpy safetensors sacrebleu sentencepiece
+fi
+.venv/bin/python -c 'import torch; print("torch", torch.__version__)'
+
+step "npm dependencies"
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+
+step "native addon (cmake-js)"
+node scripts/libtorch.js describe
+npm run build:native -- -p "$(nproc)"
+
+step "prebuild (prebuildify + node-gyp)"
+npm run prebuild
+
+step "TypeScript"
+npm run build:ts
+echo "setup done"
