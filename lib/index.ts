@@ -3,4 +3,8 @@
  * This file is the package's public surface; each part lives in the folder of its name.
  */
 export * from './tensor';
+export * from './models';
+export * from './decode';
+export * from './eval';
+export * from './io';
 export { addonCandidates, loadedAddonPath } from './native';

@@ -76,6 +76,10 @@ export interface NativeBinding {
   indexSelect(t: T, dim: number, index: T): T;
   maskedFill(t: T, mask: T, value: Other): T;
   where(cond: T, x: Other, y: Other): T;
+  sort(t: T, dim?: number, descending?: boolean): Pair;
+  cumsum(t: T, dim: number): T;
+  multinomial(probs: T, numSamples: number, replacement?: boolean): T;
+  indexFill(t: T, dim: number, index: T, value: number | boolean): T;
 
   view(t: T, shape: number[]): T; reshape(t: T, shape: number[]): T;
   transpose(t: T, d0: number, d1: number): T; permute(t: T, dims: number[]): T;

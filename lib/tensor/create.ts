@@ -3,7 +3,7 @@
  * arange), and the functions that join several tensors (cat, stack, where).
  */
 import { native } from '../native';
-import { DType, Device, dtypeOfTypedArray, dtypeSize, isFloating } from './dtype';
+import { DTYPES, DType, Device, dtypeOfTypedArray, dtypeSize, isDType, isFloating } from './dtype';
 import { Tensor } from './tensor';
 
 /** Where and as what a new tensor is made. */
@@ -43,7 +43,8 @@ function flatten(data: NestedData, shape: number[], fn: string): Array<number | 
     if (d === shape.length) {
       if (Array.isArray(v)) throw new TypeError(`${fn}: ragged nested array: element [${where.join('][')}] is an array but a scalar was expected`);
       if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'bigint') {
-        throw new TypeError(`${fn}: element [${where.join('][')}] must be a number, boolean or bigint, got ${v === null ? 'null' : typeof v}`);
+        const what = where.length === 0 ? "argument 'data'" : `element [${where.join('][')}]`;
+        throw new TypeError(`${fn}: ${what} must be a number, boolean or bigint, got ${v === null ? 'null' : typeof v}`);
       }
       out.push(v);
       return;
@@ -68,19 +69,50 @@ function inferDtype(values: Array<number | boolean | bigint>): DType {
   return 'float32';
 }
 
+// [min, max) of each integer dtype: converting a value outside it would wrap silently (or be undefined
+// behaviour in C++), so it is refused as PyTorch refuses it.
+const INT_RANGE: Partial<Record<DType, [number, number]>> = {
+  int8: [-128, 128], uint8: [0, 256], int16: [-32768, 32768], int32: [-(2 ** 31), 2 ** 31], int64: [-(2 ** 63), 2 ** 63],
+};
+
 function encodeValues(values: Array<number | boolean | bigint>, dtype: DType, fn: string): ArrayBufferView {
   if (dtype === 'int64' && values.some((v) => typeof v === 'bigint')) {
-    return BigInt64Array.from(values, (v) => BigInt(typeof v === 'boolean' ? Number(v) : v));
+    return BigInt64Array.from(values, (v, i) => {
+      if (typeof v === 'number' && !Number.isInteger(v)) {
+        throw new TypeError(`${fn}: element ${i} is ${v}, not an integer, but dtype is ${dtype}`);
+      }
+      const b = BigInt(typeof v === 'boolean' ? Number(v) : v);
+      if (b < -(2n ** 63n) || b >= 2n ** 63n) throw new RangeError(`${fn}: element ${i} is ${b}, out of range for int64`);
+      return b;
+    });
   }
+  const range = INT_RANGE[dtype];
   const out = new Float64Array(values.length);
   values.forEach((v, i) => {
     const x = typeof v === 'bigint' ? Number(v) : Number(v);
     if (!isFloating(dtype) && dtype !== 'bool' && !Number.isInteger(x)) {
       throw new TypeError(`${fn}: element ${i} is ${x}, not an integer, but dtype is ${dtype}`);
     }
+    if (range && (x < range[0] || x >= range[1])) {
+      throw new RangeError(`${fn}: element ${i} is ${typeof v === 'bigint' ? v : x}, out of range for ${dtype}`);
+    }
     out[i] = dtype === 'bool' ? (x !== 0 && !Number.isNaN(x) ? 1 : 0) : x;
   });
   return out;
+}
+
+// Reports a shape that does not fit the data as the caller wrote it (not as the native copy's bytes).
+function checkShape(shape: number[], count: number, fn: string): void {
+  if (!Array.isArray(shape)) throw new TypeError(`${fn}: argument 'shape' must be an array of integers, got ${typeof shape}`);
+  shape.forEach((d, i) => {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new TypeError(`${fn}: argument 'shape[${i}]' must be a non-negative integer, got ${typeof d === 'number' ? d : typeof d}`);
+    }
+  });
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n !== count) {
+    throw new TypeError(`${fn}: argument 'shape' [${shape.join(', ')}] needs ${n} elements but the data has ${count}`);
+  }
 }
 
 /**
@@ -90,6 +122,9 @@ function encodeValues(values: Array<number | boolean | bigint>, dtype: DType, fn
 export function tensor(data: NestedData | ArrayBufferView, opts: FromDataOptions = {}): Tensor {
   const fn = 'tensor';
   if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: argument 'opts' must be an object`);
+  if (opts.dtype !== undefined && !isDType(opts.dtype)) {
+    throw new TypeError(`${fn}: argument 'dtype' must be one of ${DTYPES.join(', ')}, got ${String(opts.dtype)}`);
+  }
   let bytes: ArrayBufferView;
   let srcDtype: DType;
   let dtype: DType;
@@ -110,6 +145,7 @@ export function tensor(data: NestedData | ArrayBufferView, opts: FromDataOptions
       throw new TypeError(`${fn}: ${data.byteLength} bytes is not a whole number of ${srcDtype} elements`);
     }
     shape = opts.shape ?? [data.byteLength / itemSize];
+    checkShape(shape, data.byteLength / itemSize, fn);
   } else {
     const inferred = inferShape(data, fn);
     const values = flatten(data, inferred, fn);
@@ -117,6 +153,7 @@ export function tensor(data: NestedData | ArrayBufferView, opts: FromDataOptions
     bytes = encodeValues(values, dtype, fn);
     srcDtype = bytes instanceof BigInt64Array ? 'int64' : 'float64';
     shape = opts.shape ?? inferred;
+    checkShape(shape, values.length, fn);
   }
   return finish(new Tensor(native().fromBytes(bytes, shape, srcDtype, dtype, opts.device)), opts);
 }

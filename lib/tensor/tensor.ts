@@ -144,10 +144,10 @@ export class Tensor {
   ge(other: Operand): Tensor { return new Tensor(native().ge(this.native, raw(other))); }
 
   // ---- linear algebra ------------------------------------------------------------------------------------
-  matmul(other: Tensor): Tensor { return new Tensor(native().matmul(this.native, rawTensor(other, 'matmul'))); }
+  matmul(other: Tensor): Tensor { return new Tensor(native().matmul(this.native, rawTensor(other, 'matmul', 'other'))); }
   /** `matmul` computed off the JS thread; the event loop keeps running meanwhile. */
   async matmulAsync(other: Tensor): Promise<Tensor> {
-    return new Tensor(await native().matmulAsync(this.native, rawTensor(other, 'matmulAsync')));
+    return new Tensor(await native().matmulAsync(this.native, rawTensor(other, 'matmulAsync', 'other')));
   }
 
   // ---- reductions ----------------------------------------------------------------------------------------
@@ -180,27 +180,44 @@ export class Tensor {
     return { values: new Tensor(v), indices: new Tensor(i) };
   }
 
+  /** Sorted values and their indices along `dim` (default: the last). */
+  sort(opts: { dim?: number; descending?: boolean } = {}): { values: Tensor; indices: Tensor } {
+    const [v, i] = native().sort(this.native, opts.dim, opts.descending ?? false);
+    return { values: new Tensor(v), indices: new Tensor(i) };
+  }
+  /** Cumulative sum along `dim`. */
+  cumsum(dim: number): Tensor { return new Tensor(native().cumsum(this.native, dim)); }
+  /** Draws `numSamples` category indices per row, with probabilities proportional to this tensor's values. */
+  multinomial(numSamples: number, opts: { replacement?: boolean } = {}): Tensor {
+    return new Tensor(native().multinomial(this.native, numSamples, opts.replacement ?? false));
+  }
+
   // ---- indexing ------------------------------------------------------------------------------------------
   gather(dim: number, index: Tensor): Tensor {
-    return new Tensor(native().gather(this.native, dim, rawTensor(index, 'gather')));
+    return new Tensor(native().gather(this.native, dim, rawTensor(index, 'gather', 'index')));
   }
   indexSelect(dim: number, index: Tensor): Tensor {
-    return new Tensor(native().indexSelect(this.native, dim, rawTensor(index, 'indexSelect')));
+    return new Tensor(native().indexSelect(this.native, dim, rawTensor(index, 'indexSelect', 'index')));
   }
   /** A copy with `value` where `mask` (bool, broadcastable) is true. */
   maskedFill(mask: Tensor, value: Operand): Tensor {
-    return new Tensor(native().maskedFill(this.native, rawTensor(mask, 'maskedFill'), raw(value)));
+    return new Tensor(native().maskedFill(this.native, rawTensor(mask, 'maskedFill', 'mask'), raw(value)));
+  }
+
+  /** A copy with the slices `index` (int64) along `dim` set to `value`. */
+  indexFill(dim: number, index: Tensor, value: number | boolean): Tensor {
+    return new Tensor(native().indexFill(this.native, dim, rawTensor(index, 'indexFill', 'index'), value));
   }
 
   // ---- shape ---------------------------------------------------------------------------------------------
-  view(...shape: number[]): Tensor { return new Tensor(native().view(this.native, shapeArg(shape))); }
-  reshape(...shape: number[]): Tensor { return new Tensor(native().reshape(this.native, shapeArg(shape))); }
+  view(...shape: number[] | [number[]]): Tensor { return new Tensor(native().view(this.native, shapeArg(shape))); }
+  reshape(...shape: number[] | [number[]]): Tensor { return new Tensor(native().reshape(this.native, shapeArg(shape))); }
   transpose(dim0: number, dim1: number): Tensor { return new Tensor(native().transpose(this.native, dim0, dim1)); }
-  permute(...dims: number[]): Tensor { return new Tensor(native().permute(this.native, shapeArg(dims))); }
+  permute(...dims: number[] | [number[]]): Tensor { return new Tensor(native().permute(this.native, shapeArg(dims))); }
   contiguous(): Tensor { return new Tensor(native().contiguous(this.native)); }
   squeeze(dim?: number): Tensor { return new Tensor(native().squeeze(this.native, dim)); }
   unsqueeze(dim: number): Tensor { return new Tensor(native().unsqueeze(this.native, dim)); }
-  expand(...shape: number[]): Tensor { return new Tensor(native().expand(this.native, shapeArg(shape))); }
+  expand(...shape: number[] | [number[]]): Tensor { return new Tensor(native().expand(this.native, shapeArg(shape))); }
   /** `length` elements of `dim` from `start` (a view). */
   narrow(dim: number, start: number, length: number): Tensor {
     return new Tensor(native().narrow(this.native, dim, start, length));
@@ -216,7 +233,7 @@ export class Tensor {
   // ---- autograd ------------------------------------------------------------------------------------------
   /** Backpropagates from this tensor (a scalar, or pass `gradient` of the same shape). */
   backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): void {
-    native().backward(this.native, gradient ? rawTensor(gradient, 'backward') : null, opts.retainGraph ?? false);
+    native().backward(this.native, gradient ? rawTensor(gradient, 'backward', 'gradient') : null, opts.retainGraph ?? false);
   }
   /** The accumulated gradient, or null before any backward(). */
   get grad(): Tensor | null {
@@ -229,9 +246,10 @@ export class Tensor {
   }
 }
 
-function rawTensor(t: Tensor, fn: string): NativeTensor {
+function rawTensor(t: Tensor, fn: string, name?: string): NativeTensor {
   if (!(t instanceof Tensor)) {
-    throw new TypeError(`${fn}: expected a Tensor, got ${t === null ? 'null' : typeof t}`);
+    const what = name === undefined ? 'expected a Tensor' : `argument '${name}' must be a Tensor`;
+    throw new TypeError(`${fn}: ${what}, got ${t === null ? 'null' : typeof t}`);
   }
   return t.native;
 }

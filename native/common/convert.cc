@@ -133,7 +133,7 @@ std::vector<torch::Tensor> Args::tensorList(size_t i, const char* name) {
 }
 
 double Args::number(size_t i, const char* name, bool allowNonFinite) const {
-  if (i >= info_.Length() || !info_[i].IsNumber()) fail(i, name, "a number");
+  if (i >= info_.Length() || !info_[i].IsNumber()) fail(i, name, "a Tensor or a number");
   double d = info_[i].As<Napi::Number>().DoubleValue();
   if (!allowNonFinite && !std::isfinite(d)) fail(i, name, "a finite number");
   return d;
@@ -204,7 +204,13 @@ bool Args::isScalar(size_t i) const {
 c10::Scalar Args::scalar(size_t i, const char* name) const {
   if (i < info_.Length() && info_[i].IsBoolean()) return c10::Scalar(info_[i].As<Napi::Boolean>().Value());
   if (i >= info_.Length() || !info_[i].IsNumber()) fail(i, name, "a Tensor or a number");
-  return c10::Scalar(info_[i].As<Napi::Number>().DoubleValue());
+  double d = info_[i].As<Napi::Number>().DoubleValue();
+  // Whole numbers are integer scalars, so int tensors stay int (arange(3).add(1) is int64, as in PyTorch).
+  bool negativeZero = d == 0 && std::signbit(d);
+  if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) <= kMaxSafeInteger && !negativeZero) {
+    return c10::Scalar(static_cast<int64_t>(d));
+  }
+  return c10::Scalar(d);
 }
 
 c10::ScalarType Args::dtype(size_t i, const char* name) const {

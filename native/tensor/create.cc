@@ -84,6 +84,7 @@ void registerTensorCreate(Napi::Env env, Napi::Object exports) {
   });
   define(env, exports, "full", [](Args& a) {
     auto shape = a.intList(0, "shape");
+    if (!a.isScalar(1)) a.fail(1, "value", "a number or a boolean");
     return wrapT(a, torch::full(shape, a.scalar(1, "value"), optionsAt(a, 2, 3, c10::kFloat)));
   });
   define(env, exports, "randn", [](Args& a) {

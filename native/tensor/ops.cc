@@ -58,8 +58,9 @@ std::vector<int64_t> reductionDims(Args& a, size_t i, const torch::Tensor& t) {
     std::vector<int64_t> dims;
     for (uint32_t k = 0; k < arr.Length(); ++k) {
       Napi::Value v = arr.Get(k);
-      if (!v.IsNumber()) throw ArgError("argument 'dim[" + std::to_string(k) + "]' must be an integer, got " + jsTypeName(v));
-      int64_t d = static_cast<int64_t>(v.As<Napi::Number>().DoubleValue());
+      double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+      if (!std::isfinite(x) || std::floor(x) != x || std::fabs(x) > 9007199254740991.0) throw ArgError("argument 'dim[" + std::to_string(k) + "]' must be an integer, got " + jsTypeName(v));
+      int64_t d = static_cast<int64_t>(x);
       int64_t rank = std::max<int64_t>(t.dim(), 1);
       if (d < -rank || d >= rank) throw ArgError("argument 'dim[" + std::to_string(k) + "]' is out of range for " + describeTensor(t), ArgError::Kind::Range);
       dims.push_back(d < 0 ? d + rank : d);

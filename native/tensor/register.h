@@ -7,4 +7,5 @@ void registerTensorCreate(Napi::Env env, Napi::Object exports);    // create.cc:
 void registerTensorOps(Napi::Env env, Napi::Object exports);       // ops.cc: math, reductions, indexing
 void registerTensorShape(Napi::Env env, Napi::Object exports);     // shape.cc: views, joins, dtype/device moves
 void registerTensorAutograd(Napi::Env env, Napi::Object exports);  // autograd.cc: backward, grad, grad mode
+void registerTensorSelect(Napi::Env env, Napi::Object exports);    // select.cc: sort, cumsum, multinomial, indexFill
 }  // namespace xkt

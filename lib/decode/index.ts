@@ -1,0 +1,5 @@
+/** Decoding: beam search, greedy decoding and sampling for any Seq2Seq model. */
+export { beamSearch } from './beam';
+export { greedy } from './greedy';
+export type { Hypothesis } from './hypotheses';
+export type { DecodeOptions, SamplingOptions, LengthRule } from './options';
