@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::registerTensorOps(env, exports);
   xkt::registerTensorShape(env, exports);
   xkt::registerTensorAutograd(env, exports);
+  xkt::registerTensorSelect(env, exports);
   xkt::registerModules(env, exports);
   return exports;
 }
