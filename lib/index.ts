@@ -5,6 +5,7 @@
 export * from './tensor';
 export * from './models';
 export * from './decode';
+export * from './train';
 export * from './eval';
 export * from './io';
 export { addonCandidates, loadedAddonPath } from './native';
