@@ -1,4 +1,5 @@
 // The addon's entry point: registers every native part on the module's exports.
+#include "modules/bigru_seq2seq.h"
 #include "modules/module_wrap.h"
 #include "tensor/register.h"
 #include "tensor/tensor_wrap.h"
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::registerTensorAutograd(env, exports);
   xkt::registerTensorSelect(env, exports);
   xkt::registerModules(env, exports);
+  xkt::registerBiGruSeq2Seq();
   return exports;
 }
 }  // namespace

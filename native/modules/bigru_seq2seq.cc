@@ -1,0 +1,234 @@
+// See bigru_seq2seq.h for the model. bench/reference/bigru.py is the same model in plain PyTorch, op for op,
+// so the parity tests can hold forward and decodeStep to 1e-5 on shared safetensors weights.
+#include "modules/bigru_seq2seq.h"
+
+#include <cmath>
+#include <limits>
+
+namespace xkt {
+
+namespace rnn_utils = torch::nn::utils::rnn;
+
+int64_t BiGruState::nbytes() const {
+  int64_t n = 0;
+  for (const auto* t : {&memory, &keys, &padMask, &hidden, &prevAttn}) {
+    if (t->defined()) n += static_cast<int64_t>(t->nbytes());
+  }
+  return n;
+}
+
+// ---- submodules -------------------------------------------------------------------------------------------
+
+BiGruAttentionImpl::BiGruAttentionImpl(const std::string& type, int64_t hidden) : additive(type == "bahdanau") {
+  key = register_module("key", torch::nn::Linear(torch::nn::LinearOptions(2 * hidden, hidden).bias(false)));
+  if (additive) {
+    query = register_module("query", torch::nn::Linear(hidden, hidden));
+    v = register_module("v", torch::nn::Linear(torch::nn::LinearOptions(hidden, 1).bias(false)));
+  }
+}
+
+torch::Tensor BiGruAttentionImpl::keys(const torch::Tensor& memory) { return key(memory); }
+
+torch::Tensor BiGruAttentionImpl::scores(const torch::Tensor& keys, const torch::Tensor& q) {
+  if (additive) return v(torch::tanh(keys + query(q).unsqueeze(1))).squeeze(2);  // v^T tanh(W_k s + W_q h)
+  return torch::bmm(keys, q.unsqueeze(2)).squeeze(2);                            // h^T W s
+}
+
+BiGruProjImpl::BiGruProjImpl(int64_t vocab, int64_t hidden, const torch::Tensor& tiedWeight) {
+  if (tiedWeight.defined()) {
+    weight = register_parameter("weight", tiedWeight);
+  } else {
+    weight = register_parameter("weight", torch::empty({vocab, hidden}));
+    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));  // nn.Linear's default
+  }
+  bias = register_parameter("bias", torch::zeros({vocab}));
+}
+
+BiGruEncoderImpl::BiGruEncoderImpl(const BiGruOptions& o) {
+  embeddings = register_module("embeddings", torch::nn::Embedding(o.vocabSize, o.embDim));
+  rnn = register_module("rnn", torch::nn::GRU(torch::nn::GRUOptions(o.embDim, o.hiddenSize)
+                                                  .num_layers(o.encoderLayers)
+                                                  .dropout(o.encoderLayers > 1 ? o.dropout : 0.0)
+                                                  .bidirectional(true)
+                                                  .batch_first(true)));
+}
+
+BiGruDecoderImpl::BiGruDecoderImpl(const BiGruOptions& o) {
+  const int64_t H = o.hiddenSize;
+  embeddings = register_module("embeddings", torch::nn::Embedding(o.vocabSize, o.embDim));
+  rnn = register_module("rnn", torch::nn::GRU(torch::nn::GRUOptions(o.embDim + H, H)
+                                                  .num_layers(o.decoderLayers)
+                                                  .dropout(o.decoderLayers > 1 ? o.dropout : 0.0)
+                                                  .batch_first(true)));
+  attention = register_module("attention", BiGruAttention(o.attention, H));
+  combine = register_module("combine", torch::nn::Linear(torch::nn::LinearOptions(3 * H, H).bias(false)));
+  proj = register_module("proj", BiGruProj(o.vocabSize, H, o.tieEmbeddings ? embeddings->weight : torch::Tensor()));
+}
+
+// ---- the model --------------------------------------------------------------------------------------------
+
+BiGruSeq2Seq::BiGruSeq2Seq(const BiGruOptions& o) : opts_(o) {
+  encoder_ = register_module("encoder", BiGruEncoder(o));
+  bridge_ = register_module("bridge", torch::nn::Linear(2 * o.hiddenSize, o.hiddenSize));
+  decoder_ = register_module("decoder", BiGruDecoder(o));
+  // Embeddings ~ N(0, E^-1/2): unit-variance rows would give the tied output layer huge initial logits.
+  torch::NoGradGuard noGrad;
+  const double std = 1.0 / std::sqrt(static_cast<double>(o.embDim));
+  encoder_->embeddings->weight.normal_(0.0, std);
+  decoder_->embeddings->weight.normal_(0.0, std);
+  for (int64_t l = 0; l < o.decoderLayers; ++l) {
+    bridgeLayers_.push_back(std::max<int64_t>(0, o.encoderLayers - o.decoderLayers + l));
+  }
+}
+
+namespace {
+
+void checkIdRange(const torch::Tensor& ids, int64_t V, const char* name) {
+  if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= V)) {
+    throw ArgError(std::string("argument '") + name + "': token ids must lie in [0, " + std::to_string(V) +
+                       "), the model's vocabulary",
+                   ArgError::Kind::Range);
+  }
+}
+
+void checkDevice(const torch::Tensor& t, const torch::Tensor& weight, const char* name) {
+  if (t.device() != weight.device()) {
+    throw ArgError(std::string("argument '") + name + "' is on " + deviceName(t.device()) + " but the model is on " +
+                   deviceName(weight.device()) + " (move one with .to())");
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<BiGruState> BiGruSeq2Seq::encodeState(const torch::Tensor& src, const torch::Tensor& srcLen) {
+  const auto& W = encoder_->embeddings->weight;
+  checkDevice(src, W, "src");
+  const int64_t B = src.size(0), S = src.size(1), H = opts_.hiddenSize;
+  if (B == 0 || S == 0) throw ArgError("argument 'src' must hold at least one sentence and one token, got " + describeTensor(src));
+  if (srcLen.size(0) != B) {
+    throw ArgError("argument 'srcLen' has " + std::to_string(srcLen.size(0)) + " entries for " + std::to_string(B) + " sentences");
+  }
+  checkIdRange(src, opts_.vocabSize, "src");
+  // pack_padded_sequence wants the lengths on the host.
+  auto lenCpu = srcLen.to(torch::kCPU);
+  if (lenCpu.min().item<int64_t>() < 1 || lenCpu.max().item<int64_t>() > S) {
+    throw ArgError("argument 'srcLen': every length must lie in [1, " + std::to_string(S) + "] (the padded width)",
+                   ArgError::Kind::Range);
+  }
+
+  auto emb = torch::dropout(encoder_->embeddings(src), opts_.dropout, is_training());
+  auto packed = rnn_utils::pack_padded_sequence(emb, lenCpu, /*batch_first=*/true, /*enforce_sorted=*/false);
+  auto [out, hn] = encoder_->rnn->forward_with_packed_input(packed);  // hn [Le*2, B, H], original order
+  auto memory = std::get<0>(rnn_utils::pad_packed_sequence(out, /*batch_first=*/true, 0.0, S));  // [B, S, 2H]
+
+  auto st = std::make_shared<BiGruState>();
+  st->memory = memory;
+  st->keys = decoder_->attention->keys(memory);
+  auto lenDev = srcLen.to(src.device());
+  st->padMask = torch::arange(S, lenDev.options()).unsqueeze(0) >= lenDev.unsqueeze(1);
+  // Final states per layer as [h_fwd; h_bwd] -> the decoder layers they start (aligned from the top).
+  auto finals = hn.view({opts_.encoderLayers, 2, B, H}).permute({0, 2, 1, 3}).reshape({opts_.encoderLayers, B, 2 * H});
+  auto pick = torch::tensor(bridgeLayers_, torch::TensorOptions().dtype(torch::kLong).device(finals.device()));
+  st->hidden = torch::tanh(bridge_(finals.index_select(0, pick))).contiguous();  // [Ld, B, H]
+  st->prevAttn = torch::zeros({B, H}, memory.options());
+  return st;
+}
+
+torch::Tensor BiGruSeq2Seq::step(BiGruState& s, const torch::Tensor& emb) {
+  auto x = torch::cat({emb, s.prevAttn}, 1).unsqueeze(1);  // [N, 1, E + H]: input feeding
+  auto [out, hidden] = decoder_->rnn->forward(x, s.hidden);
+  s.hidden = hidden;
+  auto h = out.squeeze(1);  // [N, H], the top layer's new state
+  auto scores = decoder_->attention->scores(s.keys, h).masked_fill(s.padMask, -std::numeric_limits<double>::infinity());
+  auto align = torch::softmax(scores, -1);                                 // [N, S]
+  auto context = torch::bmm(align.unsqueeze(1), s.memory).squeeze(1);      // [N, 2H]
+  auto attn = torch::tanh(decoder_->combine(torch::cat({context, h}, 1)));  // [N, H]
+  attn = torch::dropout(attn, opts_.dropout, is_training());
+  s.prevAttn = attn;
+  return attn;
+}
+
+torch::Tensor BiGruSeq2Seq::forwardHidden(const Seq2SeqBatch& batch) {
+  auto st = encodeState(batch.src, batch.srcLen);
+  checkDevice(batch.tgtIn, decoder_->embeddings->weight, "batch.tgtIn");
+  const int64_t T = batch.tgtIn.size(1);
+  if (T == 0) throw ArgError("argument 'batch.tgtIn' must hold at least one token per sentence, got " + describeTensor(batch.tgtIn));
+  auto emb = torch::dropout(decoder_->embeddings(batch.tgtIn), opts_.dropout, is_training());  // [B, T, E]
+  std::vector<torch::Tensor> steps;
+  steps.reserve(T);
+  for (int64_t t = 0; t < T; ++t) steps.push_back(step(*st, emb.select(1, t)));
+  return torch::stack(steps, 1);  // [B, T, H]
+}
+
+torch::Tensor BiGruSeq2Seq::forward(const Seq2SeqBatch& batch) {
+  return torch::linear(forwardHidden(batch), decoder_->proj->weight, decoder_->proj->bias);
+}
+
+std::pair<torch::Tensor, torch::Tensor> BiGruSeq2Seq::outputProjection() {
+  return {decoder_->proj->weight, decoder_->proj->bias};
+}
+
+std::shared_ptr<DecoderState> BiGruSeq2Seq::encode(const torch::Tensor& src, const torch::Tensor& srcLen,
+                                                   const torch::Tensor& srcLang) {
+  return encodeState(src, srcLen);  // no language embeddings: srcLang is accepted and ignored
+}
+
+static BiGruState& bigruState(DecoderState& state) {
+  auto* s = dynamic_cast<BiGruState*>(&state);
+  if (s == nullptr) throw ArgError("argument 'state' comes from another kind of model's encode(), not a BiGRU's");
+  return *s;
+}
+
+torch::Tensor BiGruSeq2Seq::decodeStep(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& tgtLang) {
+  auto& s = bigruState(state);
+  checkDevice(tokens, decoder_->embeddings->weight, "tokens");
+  checkIdRange(tokens, opts_.vocabSize, "tokens");
+  auto emb = torch::dropout(decoder_->embeddings(tokens), opts_.dropout, is_training());
+  auto logits = torch::linear(step(s, emb), decoder_->proj->weight, decoder_->proj->bias);
+  return torch::log_softmax(logits.to(torch::kFloat), -1);
+}
+
+void BiGruSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {
+  auto& s = bigruState(state);
+  auto idx = indices.to(s.memory.device());
+  s.memory = s.memory.index_select(0, idx);
+  s.keys = s.keys.index_select(0, idx);
+  s.padMask = s.padMask.index_select(0, idx);
+  s.prevAttn = s.prevAttn.index_select(0, idx);
+  s.hidden = s.hidden.index_select(1, idx);  // [L, N, H]: batch on dim 1
+}
+
+// ---- registration -----------------------------------------------------------------------------------------
+
+void registerBiGruSeq2Seq() {
+  registerModuleKind("bigru", [](Args& a, const Napi::Object& c) -> std::shared_ptr<Seq2SeqModule> {
+    BiGruOptions o;
+    if (c.Get("vocabSize").IsUndefined()) throw ArgError("config.vocabSize is required (the shared BPE vocabulary's size)");
+    o.vocabSize = configInt(c, "vocabSize", 0, 1);
+    o.embDim = configInt(c, "embDim", o.embDim, 1);
+    o.hiddenSize = configInt(c, "hiddenSize", o.hiddenSize, 1);
+    o.encoderLayers = configInt(c, "encoderLayers", o.encoderLayers, 1);
+    o.decoderLayers = configInt(c, "decoderLayers", o.decoderLayers, 1);
+    o.dropout = configNumber(c, "dropout", o.dropout, 0.0, 1.0);
+    if (o.dropout >= 1.0) throw ArgError("config.dropout must be a number in [0, 1), got number 1", ArgError::Kind::Range);
+    o.attention = configString(c, "attention", o.attention, {"luong", "bahdanau"});
+    o.tieEmbeddings = configBool(c, "tieEmbeddings", o.embDim == o.hiddenSize);
+    if (o.tieEmbeddings && o.embDim != o.hiddenSize) {
+      throw ArgError("config.tieEmbeddings needs embDim == hiddenSize (the output layer reads the hiddenSize-dim "
+                     "attentional vector), got embDim " + std::to_string(o.embDim) + " and hiddenSize " +
+                     std::to_string(o.hiddenSize));
+    }
+    o.padIndex = configInt(c, "padIndex", o.padIndex, 0);
+    o.eosIndex = configInt(c, "eosIndex", o.eosIndex, 0);
+    for (auto [name, v] : {std::pair<const char*, int64_t>{"padIndex", o.padIndex}, {"eosIndex", o.eosIndex}}) {
+      if (v >= o.vocabSize) {
+        throw ArgError(std::string("config.") + name + " must be < vocabSize (" + std::to_string(o.vocabSize) + "), got " +
+                           std::to_string(v),
+                       ArgError::Kind::Range);
+      }
+    }
+    return std::make_shared<BiGruSeq2Seq>(o);
+  });
+}
+
+}  // namespace xkt
