@@ -381,9 +381,9 @@ test('bad inputs to encode/decodeStep throw clear errors', (t) => {
   const m = BiGruStudent.create(SMALL).eval();
   const batch = Batch.from(ragged(SMALL.vocabSize, 16));
   t.throws(() => m.encode(batch.src, tensor([3, 1, 40, 2, 2], { dtype: 'int64' })), { instanceOf: RangeError, message: /every length must lie in \[1, 11\]/ });
-  t.throws(() => m.encode(batch.src, tensor([3, 1], { dtype: 'int64' })), { message: /srcLen' has 2 entries for 5 sentences/ });
+  t.throws(() => m.encode(batch.src, tensor([3, 1], { dtype: 'int64' })), { message: /'srcLen' \[2\] int64 cpu disagree on the batch size/ });
   const st = m.encode(batch.src, batch.srcLen);
-  t.throws(() => m.decodeStep(st, tensor([1, 1, 1, 1, 99], { dtype: 'int64' })), { instanceOf: RangeError, message: /token ids must lie in \[0, 37\)/ });
+  t.throws(() => m.decodeStep(st, tensor([1, 1, 1, 1, 99], { dtype: 'int64' })), { instanceOf: RangeError, message: /'tokens' must hold ids in \[0, 37\)/ });
   t.throws(() => m.decodeStep(st, tensor([1, 1], { dtype: 'int64' })), { message: /2 entries but the state holds 5/ });
 });
 

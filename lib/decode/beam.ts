@@ -6,7 +6,7 @@
 import { Tensor } from '../tensor/tensor';
 import { cat, tensor } from '../tensor/create';
 import { tidy } from '../tensor/scope';
-import { noGrad } from '../tensor/runtime';
+import { noGrad, startWithoutGrad } from '../tensor/runtime';
 import { Batch } from '../models/batch';
 import { Seq2Seq } from '../models/seq2seq';
 import { applyConstraints, isForced, RowContext } from './constraints';
@@ -46,7 +46,7 @@ export async function beamSearch(model: Seq2Seq, batch: Batch, opts: DecodeOptio
     while (alive.length > 0) {
       const rowCtx: RowContext[] = beams.map((b, r) => ({ tokens: b.tokens, maxLength: caps[alive[Math.floor(r / K)]] }));
       const rowLang = rowLanguages(langs, alive, K, device);
-      const logProbs = await model.decodeStepAsync(state, tokens, rowLang);
+      const logProbs = await startWithoutGrad(() => model.decodeStepAsync(state, tokens, rowLang));
       rowLang?.dispose();
       const host = noGrad(() =>
         tidy(() => {

@@ -5,6 +5,7 @@ import { Device } from '../tensor/dtype';
 import { Batch } from '../models/batch';
 import { DecoderState, Seq2Seq } from '../models/seq2seq';
 import { ResolvedDecodeOptions } from './options';
+import { startWithoutGrad } from '../tensor/runtime';
 
 export interface EncodedBatch {
   state: DecoderState;
@@ -28,7 +29,7 @@ export async function encodeForDecoding(
   let langs: number[] | undefined;
   if (batch.tgtLang) langs = Array.from(batch.tgtLang.toArray() as BigInt64Array, Number);
   else if (o.tgtLang !== undefined) langs = srcLens.map(() => o.tgtLang as number);
-  const state = await model.encodeAsync(batch.src, batch.srcLen, batch.srcLang);
+  const state = await startWithoutGrad(() => model.encodeAsync(batch.src, batch.srcLen, batch.srcLang));
   if (copies > 1) {
     const rows = tensor(srcLens.flatMap((_, s) => new Array<number>(copies).fill(s)), { dtype: 'int64', device });
     model.reorder(state, rows);

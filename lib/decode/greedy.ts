@@ -5,7 +5,7 @@
 import { Tensor } from '../tensor/tensor';
 import { cat, tensor } from '../tensor/create';
 import { tidy } from '../tensor/scope';
-import { noGrad } from '../tensor/runtime';
+import { noGrad, startWithoutGrad } from '../tensor/runtime';
 import { Batch } from '../models/batch';
 import { Seq2Seq } from '../models/seq2seq';
 import { applyConstraints, isForced, RowContext } from './constraints';
@@ -49,7 +49,7 @@ export async function greedy(model: Seq2Seq, batch: Batch, opts: DecodeOptions =
     while (alive.length > 0) {
       const rowCtx: RowContext[] = hyps.map((h, r) => ({ tokens: h.tokens, maxLength: caps[alive[r]] }));
       const rowLang = rowLanguages(langs, alive, 1, device);
-      const logProbs = await model.decodeStepAsync(state, tokens, rowLang);
+      const logProbs = await startWithoutGrad(() => model.decodeStepAsync(state, tokens, rowLang));
       rowLang?.dispose();
       const host = noGrad(() =>
         tidy(() => {

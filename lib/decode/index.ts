@@ -3,3 +3,5 @@ export { beamSearch } from './beam';
 export { greedy } from './greedy';
 export type { Hypothesis } from './hypotheses';
 export type { DecodeOptions, SamplingOptions, LengthRule } from './options';
+export { translate, translateStream } from './translate';
+export type { TranslateOptions, TranslationResult, TranslationHypothesis } from './translate';

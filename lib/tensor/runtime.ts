@@ -41,6 +41,20 @@ export function noGrad<R>(fn: () => R): R {
   }
 }
 
+/**
+ * Starts an async native call with gradient tracking off. Native tasks capture the grad mode when they
+ * start (on the JS thread), so only the start needs the guard, and nothing else that runs while the
+ * Promise is pending is affected. Used by decoding, which never needs a graph.
+ */
+export function startWithoutGrad<R>(start: () => Promise<R>): Promise<R> {
+  const prev = native().setGradEnabled(false);
+  try {
+    return start();
+  } finally {
+    native().setGradEnabled(prev);
+  }
+}
+
 /** Live native tensors owned by JS objects and their bytes (what is reported to V8's GC). */
 export function memoryStats(): { liveTensors: number; liveBytes: number } {
   return native().memoryStats();

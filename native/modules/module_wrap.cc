@@ -97,6 +97,43 @@ Napi::Array pairsToJs(Args& a, const std::vector<std::pair<std::string, torch::T
   return arr;
 }
 
+struct EncodeArgs {
+  std::shared_ptr<Seq2SeqModule> model;
+  torch::Tensor src, srcLen, srcLang;
+};
+
+EncodeArgs readEncodeArgs(Args& a) {
+  EncodeArgs in{ModuleWrap::unwrap(a, 0, "model"), a.tensor(1, "src"), a.tensor(2, "srcLen"), torch::Tensor()};
+  checkIds(in.src, "src", 2);
+  checkIds(in.srcLen, "srcLen", 1);
+  if (in.srcLen.size(0) != in.src.size(0)) {
+    throw ArgError("arguments 'src' " + describeTensor(in.src) + " and 'srcLen' " + describeTensor(in.srcLen) + " disagree on the batch size");
+  }
+  if (a.has(3)) in.srcLang = a.tensor(3, "srcLang");
+  return in;
+}
+
+struct StepArgs {
+  std::shared_ptr<Seq2SeqModule> model;
+  std::shared_ptr<DecoderState> state;
+  torch::Tensor tokens, tgtLang;
+};
+
+StepArgs readStepArgs(Args& a) {
+  StepArgs in{ModuleWrap::unwrap(a, 0, "model"), StateWrap::unwrap(a, 1, "state"), a.tensor(2, "tokens"), torch::Tensor()};
+  checkIds(in.tokens, "tokens", 1);
+  if (in.tokens.size(0) != in.state->batchSize()) {
+    throw ArgError("argument 'tokens' has " + std::to_string(in.tokens.size(0)) + " entries but the state holds " +
+                   std::to_string(in.state->batchSize()) + " hypotheses");
+  }
+  int64_t V = in.model->vocabSize();
+  if (in.tokens.numel() > 0 && (in.tokens.min().item<int64_t>() < 0 || in.tokens.max().item<int64_t>() >= V)) {
+    throw ArgError("argument 'tokens' must hold ids in [0, " + std::to_string(V) + "), the model's vocabulary", ArgError::Kind::Range);
+  }
+  if (a.has(3)) in.tgtLang = a.tensor(3, "tgtLang");
+  return in;
+}
+
 }  // namespace
 
 void registerModuleKind(const std::string& kind, ModuleFactory factory) { factories()[kind] = std::move(factory); }
@@ -189,6 +226,13 @@ StateWrap::StateWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StateWra
 
 StateWrap::~StateWrap() {
   if (reported > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -reported);
+}
+
+void StateWrap::refresh(Args& a, size_t i) {
+  auto* w = Napi::ObjectWrap<StateWrap>::Unwrap(a[i].As<Napi::Object>());
+  int64_t now = w->state ? w->state->nbytes() : 0;
+  if (now != w->reported) Napi::MemoryManagement::AdjustExternalMemory(a.env(), now - w->reported);
+  w->reported = now;
 }
 
 std::shared_ptr<DecoderState> StateWrap::unwrap(Args& a, size_t i, const char* name) {
@@ -304,47 +348,26 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     return arr;
   });
   define(env, exports, "moduleEncode", [](Args& a) {
-    auto m = ModuleWrap::unwrap(a, 0, "model");
-    auto src = a.tensor(1, "src"), len = a.tensor(2, "srcLen");
-    checkIds(src, "src", 2);
-    checkIds(len, "srcLen", 1);
-    auto lang = a.has(3) ? a.tensor(3, "srcLang") : torch::Tensor();
-    return StateWrap::wrap(a.env(), m->encode(src, len, lang));
+    auto in = readEncodeArgs(a);
+    return StateWrap::wrap(a.env(), in.model->encode(in.src, in.srcLen, in.srcLang));
   });
   define(env, exports, "moduleEncodeAsync", [](Args& a) {
-    auto m = ModuleWrap::unwrap(a, 0, "model");
-    auto src = a.tensor(1, "src"), len = a.tensor(2, "srcLen");
-    checkIds(src, "src", 2);
-    checkIds(len, "srcLen", 1);
-    auto lang = a.has(3) ? a.tensor(3, "srcLang") : torch::Tensor();
+    auto in = readEncodeArgs(a);
     return AsyncTask<std::shared_ptr<DecoderState>>::start(
-        a.env(), "moduleEncodeAsync", [m, src, len, lang]() { return m->encode(src, len, lang); },
+        a.env(), "moduleEncodeAsync", [in]() { return in.model->encode(in.src, in.srcLen, in.srcLang); },
         [](Napi::Env env, std::shared_ptr<DecoderState>& s) -> Napi::Value { return StateWrap::wrap(env, s); });
   });
   define(env, exports, "moduleDecodeStep", [](Args& a) {
-    auto m = ModuleWrap::unwrap(a, 0, "model");
-    auto state = StateWrap::unwrap(a, 1, "state");
-    auto tokens = a.tensor(2, "tokens");
-    checkIds(tokens, "tokens", 1);
-    if (tokens.size(0) != state->batchSize()) {
-      throw ArgError("argument 'tokens' has " + std::to_string(tokens.size(0)) + " entries but the state holds " +
-                     std::to_string(state->batchSize()) + " hypotheses");
-    }
-    auto lang = a.has(3) ? a.tensor(3, "tgtLang") : torch::Tensor();
-    return wrapT(a, m->decodeStep(*state, tokens, lang));
+    auto in = readStepArgs(a);
+    auto out = wrapT(a, in.model->decodeStep(*in.state, in.tokens, in.tgtLang));
+    StateWrap::refresh(a, 1);
+    return out;
   });
+  // The state must not be used from JS until the Promise settles (it is mutated on the worker thread).
   define(env, exports, "moduleDecodeStepAsync", [](Args& a) {
-    auto m = ModuleWrap::unwrap(a, 0, "model");
-    auto state = StateWrap::unwrap(a, 1, "state");
-    auto tokens = a.tensor(2, "tokens");
-    checkIds(tokens, "tokens", 1);
-    if (tokens.size(0) != state->batchSize()) {
-      throw ArgError("argument 'tokens' has " + std::to_string(tokens.size(0)) + " entries but the state holds " +
-                     std::to_string(state->batchSize()) + " hypotheses");
-    }
-    auto lang = a.has(3) ? a.tensor(3, "tgtLang") : torch::Tensor();
+    auto in = readStepArgs(a);
     return AsyncTask<torch::Tensor>::start(
-        a.env(), "moduleDecodeStepAsync", [m, state, tokens, lang]() { return m->decodeStep(*state, tokens, lang); },
+        a.env(), "moduleDecodeStepAsync", [in]() { return in.model->decodeStep(*in.state, in.tokens, in.tgtLang); },
         [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return TensorWrap::wrap(env, t); });
   });
   define(env, exports, "moduleReorder", [](Args& a) {
@@ -357,6 +380,7 @@ void registerModules(Napi::Env env, Napi::Object exports) {
       throw ArgError("argument 'indices' must lie in [0, " + std::to_string(n) + "), the state's hypotheses", ArgError::Kind::Range);
     }
     m->reorder(*state, idx);
+    StateWrap::refresh(a, 1);
     return a.env().Undefined();
   });
   define(env, exports, "stateBatchSize", [](Args& a) {

@@ -21,6 +21,8 @@ class StateWrap : public Napi::ObjectWrap<StateWrap> {
   static std::shared_ptr<DecoderState> unwrap(Args& a, size_t i, const char* name);
   explicit StateWrap(const Napi::CallbackInfo& info);
   ~StateWrap() override;
+  // Re-reports the state's bytes to V8 after it grew (decode steps) or shrank (pruning).
+  static void refresh(Args& a, size_t i);
   std::shared_ptr<DecoderState> state;
   int64_t reported = 0;
 };

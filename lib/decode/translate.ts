@@ -1,0 +1,237 @@
+/**
+ * Text in, text out: SentencePiece-encode sentences, batch them by length within a read-ahead window,
+ * beam search (greedy for beamSize 1), decode the ids, and hand results back in input order. The window
+ * keeps a stream (stdin) flowing: results come out while later input is still being read.
+ */
+import { Batch } from '../models/batch';
+import { Seq2Seq } from '../models/seq2seq';
+import { Device } from '../tensor/dtype';
+import { SentencePiece } from '../data/tokenizer';
+import { beamSearch } from './beam';
+import { greedy } from './greedy';
+import { Hypothesis } from './hypotheses';
+import { DecodeOptions } from './options';
+
+/** Options of {@link translate} and {@link translateStream}; only `tokenizer` is required. */
+export interface TranslateOptions extends Omit<DecodeOptions, 'tgtLang' | 'sampling'> {
+  /** Turns text into the model's ids and back. */
+  tokenizer: SentencePiece;
+  /** Beam size (default 5); 1 = greedy decoding. */
+  beamSize?: number;
+  /** Most sentences decoded together (default 32). */
+  batchSize?: number;
+  /** Also cap a batch at this many padded source tokens, framing included (default: no cap). */
+  maxTokens?: number;
+  /** Sentences read ahead and sorted by length before batching (default 16 × batchSize). */
+  window?: number;
+  /**
+   * With an async source, translate what has arrived once no new sentence came for this long, so an
+   * interactive stream answers each line without waiting for a full window (default 50 ms; -1 = never).
+   */
+  idleFlushMs?: number;
+  /** Source tokens kept per sentence; longer ones are cut (default: no limit). */
+  maxSourceLength?: number;
+  /** Language ids for models with language embeddings. */
+  srcLang?: number;
+  tgtLang?: number;
+  /** Where the batches go (default: the device of the model's first parameter, else cpu). */
+  device?: Device;
+}
+
+/** One translation of one sentence. */
+export interface TranslationHypothesis {
+  text: string;
+  /** Length-normalised log-probability (see DecodeOptions.lengthPenalty); 0 for an empty input. */
+  score: number;
+  /** The model's output ids, without framing. */
+  tokens: number[];
+}
+
+/** The result for one input sentence: its best translation and the n-best list. */
+export interface TranslationResult extends TranslationHypothesis {
+  /** Position of the sentence in the input (0-based). */
+  index: number;
+  /** The `nBest` best translations, best first (the first is this result's text/score/tokens). */
+  hypotheses: TranslationHypothesis[];
+}
+
+interface Resolved {
+  tokenizer: SentencePiece;
+  batchSize: number;
+  maxTokens: number;
+  window: number;
+  idleFlushMs: number;
+  maxSourceLength: number;
+  srcLang?: number;
+  tgtLang?: number;
+  device?: Device;
+  decode: DecodeOptions;
+}
+
+function resolve(model: Seq2Seq, opts: TranslateOptions): Resolved {
+  const fn = 'translate';
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: argument 'opts' must be an object with a tokenizer`);
+  if (!(opts.tokenizer instanceof SentencePiece)) throw new TypeError(`${fn}: option 'tokenizer' must be a SentencePiece`);
+  if (opts.tokenizer.vocabSize > model.vocabSize) {
+    throw new RangeError(
+      `${fn}: the tokenizer has ${opts.tokenizer.vocabSize} pieces but the model only ${model.vocabSize}: they do not belong together`
+    );
+  }
+  const int = (name: string, v: number | undefined, dflt: number, min: number): number => {
+    const x = v ?? dflt;
+    if (!Number.isInteger(x) || x < min) throw new RangeError(`${fn}: option '${name}' must be an integer >= ${min}, got ${String(v)}`);
+    return x;
+  };
+  const batchSize = int('batchSize', opts.batchSize, 32, 1);
+  const beamSize = int('beamSize', opts.beamSize, 5, 1);
+  int('nBest', opts.nBest, 1, 1);
+  if ((opts.nBest ?? 1) > beamSize) throw new RangeError(`${fn}: option 'nBest' (${opts.nBest}) must not exceed beamSize (${beamSize})`);
+  const { tokenizer, batchSize: _b, maxTokens: _m, window: _w, idleFlushMs: _i, maxSourceLength: _s, srcLang, tgtLang, device, ...decode } = opts;
+  return {
+    tokenizer,
+    batchSize,
+    maxTokens: int('maxTokens', opts.maxTokens, Number.MAX_SAFE_INTEGER, 1),
+    window: int('window', opts.window, 16 * batchSize, 1),
+    idleFlushMs: int('idleFlushMs', opts.idleFlushMs, 50, -1),
+    maxSourceLength: int('maxSourceLength', opts.maxSourceLength, Number.MAX_SAFE_INTEGER, 1),
+    srcLang,
+    tgtLang,
+    device,
+    decode: { ...decode, beamSize },
+  };
+}
+
+type Source = Iterable<string> | AsyncIterable<string>;
+
+function isAsync(s: Source): s is AsyncIterable<string> {
+  return typeof (s as AsyncIterable<string>)[Symbol.asyncIterator] === 'function';
+}
+
+function checkSentence(v: unknown, index: number): string {
+  if (typeof v !== 'string') throw new TypeError(`translate: sentence ${index} must be a string, got ${v === null ? 'null' : typeof v}`);
+  return v;
+}
+
+// Splits the source into windows: full ones, or (async sources) whatever arrived before an idle pause.
+async function* windows(source: Source, size: number, idleMs: number): AsyncGenerator<string[]> {
+  let count = 0;
+  if (!isAsync(source)) {
+    let buf: string[] = [];
+    for (const s of source) {
+      buf.push(checkSentence(s, count++));
+      if (buf.length >= size) {
+        yield buf;
+        buf = [];
+      }
+    }
+    if (buf.length > 0) yield buf;
+    return;
+  }
+  const it = source[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<string>> | undefined;
+  let buf: string[] = [];
+  let finished = false;
+  try {
+    for (;;) {
+      pending ??= it.next();
+      let r: IteratorResult<string> | 'idle';
+      if (buf.length > 0 && idleMs >= 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<'idle'>((res) => (timer = setTimeout(() => res('idle'), idleMs)));
+        r = await Promise.race([pending, idle]);
+        clearTimeout(timer);
+      } else {
+        r = await pending;
+      }
+      if (r === 'idle') {
+        yield buf; // the read in flight stays pending for the next round
+        buf = [];
+        continue;
+      }
+      pending = undefined;
+      if (r.done) {
+        finished = true;
+        break;
+      }
+      buf.push(checkSentence(r.value, count++));
+      if (buf.length >= size) {
+        yield buf;
+        buf = [];
+      }
+    }
+    if (buf.length > 0) yield buf;
+  } finally {
+    if (!finished) await it.return?.();
+  }
+}
+
+// Length-sorted batches of the non-empty sentences of a window (indices into the window).
+function planBatches(ids: number[][], o: Resolved): number[][] {
+  const order = ids.map((_, i) => i).filter((i) => ids[i].length > 0);
+  order.sort((a, b) => ids[b].length - ids[a].length || a - b);
+  const batches: number[][] = [];
+  let cur: number[] = [];
+  let width = 0;
+  for (const i of order) {
+    const w = Math.max(width, ids[i].length + 2);
+    if (cur.length > 0 && (cur.length >= o.batchSize || (cur.length + 1) * w > o.maxTokens)) {
+      batches.push(cur);
+      cur = [];
+    }
+    width = cur.length === 0 ? ids[i].length + 2 : Math.max(width, ids[i].length + 2);
+    cur.push(i);
+  }
+  if (cur.length > 0) batches.push(cur);
+  return batches;
+}
+
+function defaultDevice(model: Seq2Seq): Device {
+  const first = model.parameters()[0];
+  return first ? first.device : 'cpu';
+}
+
+/**
+ * Translates sentences, yielding one result per input sentence in input order, each as soon as it and
+ * every sentence before it are done. Empty (or whitespace-only) sentences translate to ''.
+ */
+export async function* translateStream(model: Seq2Seq, sentences: Source, opts: TranslateOptions): AsyncGenerator<TranslationResult> {
+  const o = resolve(model, opts);
+  const device = o.device ?? defaultDevice(model);
+  const vocab = o.tokenizer.vocabSize;
+  let base = 0;
+  for await (const win of windows(sentences, o.window, o.idleFlushMs)) {
+    const ids = (await o.tokenizer.encodeAsync(win)).map((r) => (r.length > o.maxSourceLength ? r.slice(0, o.maxSourceLength) : r));
+    const results: Array<TranslationResult | undefined> = ids.map((r, i) =>
+      r.length === 0 ? { index: base + i, text: '', score: 0, tokens: [], hypotheses: [{ text: '', score: 0, tokens: [] }] } : undefined
+    );
+    let next = 0;
+    for (const rows of planBatches(ids, o)) {
+      const batch = Batch.from(
+        { src: rows.map((i) => ids[i]), srcLang: o.srcLang, tgtLang: o.tgtLang },
+        { eosIndex: model.eosIndex, padIndex: model.padIndex, device }
+      );
+      let hyps: Hypothesis[][];
+      try {
+        hyps = o.decode.beamSize === 1 ? await greedy(model, batch, o.decode) : await beamSearch(model, batch, o.decode);
+      } finally {
+        batch.dispose();
+      }
+      rows.forEach((i, k) => {
+        // Ids past the tokenizer's vocabulary (a model vocabulary padded for speed) have no text.
+        const list = hyps[k].map((h) => ({ text: o.tokenizer.decode(h.tokens.filter((t) => t < vocab)), score: h.score, tokens: h.tokens }));
+        const best = list[0] ?? { text: '', score: -Infinity, tokens: [] };
+        results[i] = { index: base + i, ...best, hypotheses: list };
+      });
+      while (next < results.length && results[next] !== undefined) yield results[next++] as TranslationResult;
+    }
+    while (next < results.length) yield results[next++] as TranslationResult;
+    base += win.length;
+  }
+}
+
+/** Translates every sentence; results in input order (see {@link translateStream}). */
+export async function translate(model: Seq2Seq, sentences: Source, opts: TranslateOptions): Promise<TranslationResult[]> {
+  const out: TranslationResult[] = [];
+  for await (const r of translateStream(model, sentences, opts)) out.push(r);
+  return out;
+}
