@@ -22,6 +22,8 @@
       "libraries": [
         "-L<!(node scripts/libtorch.js lib)",
         "-Wl,--no-as-needed",
+        "-lsentencepiece",
+        "-lsentencepiece_train",
         "<!@(node scripts/libtorch.js libs)",
         "-Wl,-rpath,<!(node scripts/libtorch.js lib)"
       ]

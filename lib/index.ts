@@ -4,8 +4,11 @@
  */
 export * from './tensor';
 export * from './models';
+export * from './surgery';
 export * from './decode';
 export * from './train';
+export * from './loss';
 export * from './eval';
 export * from './io';
+export * from './data';
 export { addonCandidates, loadedAddonPath } from './native';

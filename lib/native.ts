@@ -94,6 +94,50 @@ export interface NativeBinding {
   backward(t: T, gradient?: T | null, retainGraph?: boolean): void;
   grad(t: T): T | null; zeroGrad(t: T): void;
   setGradEnabled(enabled: boolean): boolean; isGradEnabled(): boolean;
+
+  // ---- loss (native/loss) ----
+  /** Fused distillation loss; teacherKind 'logits': a = logits; 'sparse': a = indices, b = logProbs. Returns [loss, kd, ce]. */
+  distillLoss(
+    student: T, teacherKind: 'logits' | 'sparse', a: T, b: T | null, targets: T | null,
+    temperature: number, alpha: number, labelSmoothing: number, ignoreIndex: number, reduction: string
+  ): [T, T, T];
+  /** The same loss as the plain LibTorch composition (log_softmax, kl_div, cross_entropy) with autograd. */
+  distillLossReference(
+    student: T, teacherKind: 'logits' | 'sparse', a: T, b: T | null, targets: T | null,
+    temperature: number, alpha: number, labelSmoothing: number, ignoreIndex: number, reduction: string
+  ): [T, T, T];
+  /** Chunked fused-linear form; teacherKind 'hidden': a = hidden, b = weight, c = bias | null. chunkSize 0 = automatic. */
+  distillLossChunked(
+    hidden: T, weight: T, bias: T | null, teacherKind: 'logits' | 'sparse' | 'hidden', a: T, b: T | null, c: T | null,
+    targets: T | null, temperature: number, alpha: number, labelSmoothing: number, ignoreIndex: number,
+    reduction: string, chunkSize: number
+  ): [T, T, T];
+  distillLossDefaultChunkSize(rows: number, vocab: number): number;
+  /** The CPU kernel variant in use ('DEFAULT' | 'AVX2' | 'AVX512'); selects one first when given ('auto' too). */
+  distillLossKernel(name?: string): string;
+  /** CUDA caching-allocator bytes on the current device, or null without CUDA kernels. */
+  distillLossCudaMemory(reset?: boolean): { allocated: number; peak: number } | null;
+  // ---- end loss ----
+
+  // ---- tokenizer (native/tokenizer) ----
+  /** Loads a SentencePiece model file; the handle is opaque (only lib/data/tokenizer.ts holds these). */
+  spmLoad(path: string): import('./data/tokenizer').NativeSentencePiece;
+  /** Loads a model from its serialized bytes (what spmSerializedModel returns). */
+  spmFromBytes(bytes: ArrayBufferView | ArrayBuffer): import('./data/tokenizer').NativeSentencePiece;
+  spmEncode(sp: import('./data/tokenizer').NativeSentencePiece, texts: string[]): number[][];
+  /** spmEncode off the JS thread. */
+  spmEncodeAsync(sp: import('./data/tokenizer').NativeSentencePiece, texts: string[]): Promise<number[][]>;
+  spmDecode(sp: import('./data/tokenizer').NativeSentencePiece, ids: number[][]): string[];
+  /** The id of `piece`, or the unk id when the model has no such piece. */
+  spmPieceToId(sp: import('./data/tokenizer').NativeSentencePiece, piece: string): number;
+  spmIdToPiece(sp: import('./data/tokenizer').NativeSentencePiece, id: number): string;
+  spmVocabSize(sp: import('./data/tokenizer').NativeSentencePiece): number;
+  /** Special ids as the model defines them (-1 when absent). */
+  spmSpecialIds(sp: import('./data/tokenizer').NativeSentencePiece): { bos: number; eos: number; pad: number; unk: number };
+  spmSerializedModel(sp: import('./data/tokenizer').NativeSentencePiece): Buffer;
+  /** Trains off the JS thread with XLM's special ids; resolves to the serialized model. */
+  spmTrain(options: import('./data/tokenizer').NativeTrainOptions): Promise<Buffer>;
+  // ---- end tokenizer ----
 }
 
 const packageRoot = path.resolve(__dirname, '..', '..');

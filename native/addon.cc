@@ -1,8 +1,11 @@
 // The addon's entry point: registers every native part on the module's exports.
+#include "loss/register.h"
 #include "modules/bigru_seq2seq.h"
 #include "modules/module_wrap.h"
+#include "modules/xlm_transformer.h"
 #include "tensor/register.h"
 #include "tensor/tensor_wrap.h"
+#include "tokenizer/sentencepiece.h"
 
 namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -14,6 +17,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::registerTensorSelect(env, exports);
   xkt::registerModules(env, exports);
   xkt::registerBiGruSeq2Seq();
+  xkt::registerXlmTransformer();
+  xkt::registerLoss(env, exports);
+  xkt::registerTokenizer(env, exports);
   return exports;
 }
 }  // namespace

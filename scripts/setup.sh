@@ -11,6 +11,8 @@ step "system packages"
 need=()
 for tool in cmake g++ make python3; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+# The tokenizer links Debian's SentencePiece (native/tokenizer).
+[ -f /usr/include/sentencepiece_processor.h ] || need+=(libsentencepiece-dev)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   pkgs=()
@@ -18,7 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}"
 else
-  echo "cmake, g++, make and python3 (with venv) are present"
+  echo "cmake, g++, make, python3 (with venv) and libsentencepiece-dev are present"
 fi
 
 step "python virtualenv (.venv) with torch"

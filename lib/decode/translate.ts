@@ -86,7 +86,12 @@ function resolve(model: Seq2Seq, opts: TranslateOptions): Resolved {
   const beamSize = int('beamSize', opts.beamSize, 5, 1);
   int('nBest', opts.nBest, 1, 1);
   if ((opts.nBest ?? 1) > beamSize) throw new RangeError(`${fn}: option 'nBest' (${opts.nBest}) must not exceed beamSize (${beamSize})`);
-  const { tokenizer, batchSize: _b, maxTokens: _m, window: _w, idleFlushMs: _i, maxSourceLength: _s, srcLang, tgtLang, device, ...decode } = opts;
+  // What is left after the translate-only options goes to beam search / greedy as it is.
+  const decode: DecodeOptions & Partial<TranslateOptions> = { ...opts, beamSize };
+  for (const k of ['tokenizer', 'batchSize', 'maxTokens', 'window', 'idleFlushMs', 'maxSourceLength', 'srcLang', 'tgtLang', 'device'] as const) {
+    delete decode[k];
+  }
+  const { tokenizer, srcLang, tgtLang, device } = opts;
   return {
     tokenizer,
     batchSize,
@@ -97,7 +102,7 @@ function resolve(model: Seq2Seq, opts: TranslateOptions): Resolved {
     srcLang,
     tgtLang,
     device,
-    decode: { ...decode, beamSize },
+    decode,
   };
 }
 

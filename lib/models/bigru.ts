@@ -21,7 +21,7 @@
  *   decoder embeddings when `tieEmbeddings`).
  * Source and target language ids are accepted and ignored (no language embeddings).
  */
-import { loadTensors } from '../io/tensor-io';
+import { loadModelFile, renamed } from './model-file';
 import { BaseModelConfig, NativeSeq2Seq, NativeModuleHandle, createNativeModule } from './native-model';
 
 /**
@@ -102,13 +102,6 @@ function resolveConfig(options: unknown, where: string): BiGruConfig {
   return config;
 }
 
-/** Native argument errors name the binding ('moduleCreate: ...'); users called `where`. */
-function renamed(e: unknown, from: string, where: string): unknown {
-  if (!(e instanceof Error) || !e.message.startsWith(from)) return e;
-  const Ctor = e instanceof RangeError ? RangeError : e instanceof TypeError ? TypeError : Error;
-  return new Ctor(where + e.message.slice(from.length));
-}
-
 export class BiGruStudent extends NativeSeq2Seq<BiGruConfig> {
   readonly kind = MODEL_TYPE;
 
@@ -140,32 +133,13 @@ export class BiGruStudent extends NativeSeq2Seq<BiGruConfig> {
    */
   static async load(path: string): Promise<BiGruStudent> {
     const where = `BiGruStudent.load(${JSON.stringify(path)})`;
-    const { tensors, metadata } = await loadTensors(path);
-    try {
-      const type = metadata.model_type;
-      if (type === undefined) throw new Error(`${where}: the file has no 'model_type' metadata; it was not written by save()`);
-      if (type !== MODEL_TYPE) throw new Error(`${where}: the file holds a '${type}' model, not a '${MODEL_TYPE}'`);
-      if (metadata.config === undefined) throw new Error(`${where}: the file has no 'config' metadata`);
-      let parsed: unknown;
+    return loadModelFile(path, MODEL_TYPE, where, (config) => {
       try {
-        parsed = JSON.parse(metadata.config);
-      } catch (e) {
-        throw new Error(`${where}: the 'config' metadata is not valid JSON (${(e as Error).message})`);
-      }
-      let model: BiGruStudent;
-      try {
-        model = BiGruStudent.create(parsed as BiGruOptions);
+        return BiGruStudent.create(config as BiGruOptions);
       } catch (e) {
         throw renamed(e, 'BiGruStudent.create:', `${where}: bad config:`);
       }
-      try {
-        model.loadStateDict(tensors, { strict: true });
-      } catch (e) {
-        throw renamed(e, 'moduleLoadStateDict:', `${where}:`);
-      }
-      return model.eval();
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
+    });
   }
+
 }

@@ -35,6 +35,7 @@ interface ModuleBinding {
   moduleDecodeStepAsync(m: NativeModuleHandle, s: NativeStateHandle, tokens: unknown, tgtLang?: unknown): Promise<unknown>;
   moduleReorder(m: NativeModuleHandle, s: NativeStateHandle, indices: unknown): void;
   stateBatchSize(s: NativeStateHandle): number;
+  stateEncoderOutput(s: NativeStateHandle): unknown;
 }
 
 /** @internal */
@@ -111,6 +112,9 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
   }
   async decodeStepAsync(state: DecoderState, tokens: Tensor, tgtLang?: Tensor): Promise<Tensor> {
     return wrap(await moduleBinding().moduleDecodeStepAsync(this.handle, stateHandle(state), tokens.native, handle(tgtLang)));
+  }
+  encoderOutput(state: DecoderState): Tensor {
+    return wrap(moduleBinding().stateEncoderOutput(stateHandle(state)));
   }
   reorder(state: DecoderState, indices: Tensor): void {
     moduleBinding().moduleReorder(this.handle, stateHandle(state), indices.native);

@@ -36,6 +36,8 @@ export interface Seq2Seq {
   /** Feeds one token per live hypothesis; returns log-probs [N, V] (float32) and grows the cache. */
   decodeStep(state: DecoderState, tokens: Tensor, tgtLang?: Tensor): Tensor;
   decodeStepAsync(state: DecoderState, tokens: Tensor, tgtLang?: Tensor): Promise<Tensor>;
+  /** The encoder's outputs [N, S, H] held by the state (zeros at source pads). */
+  encoderOutput(state: DecoderState): Tensor;
   /** Keeps rows `indices` of the state, in that order (beam reordering and pruning). */
   reorder(state: DecoderState, indices: Tensor): void;
   /** Distinct parameters (tied weights once). */

@@ -50,6 +50,7 @@ struct BiGruState : DecoderState {
   torch::Tensor hidden;    // [L, N, H] decoder GRU state (batch on dim 1)
   torch::Tensor prevAttn;  // [N, H] previous attentional vector h~ (input feeding)
   int64_t batchSize() const override { return memory.size(0); }
+  torch::Tensor encoderOutput() const override { return memory; }
   int64_t nbytes() const override;
 };
 

@@ -383,6 +383,9 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     StateWrap::refresh(a, 1);
     return a.env().Undefined();
   });
+  define(env, exports, "stateEncoderOutput", [](Args& a) {
+    return TensorWrap::wrap(a.env(), StateWrap::unwrap(a, 0, "state")->encoderOutput());
+  });
   define(env, exports, "stateBatchSize", [](Args& a) {
     return Napi::Number::New(a.env(), static_cast<double>(StateWrap::unwrap(a, 0, "state")->batchSize()));
   });

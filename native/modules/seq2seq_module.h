@@ -24,6 +24,8 @@ struct Seq2SeqBatch {
 struct DecoderState {
   virtual ~DecoderState() = default;
   virtual int64_t batchSize() const = 0;
+  // The encoder's outputs [N, S, H] for the live rows (zeros at source pads).
+  virtual torch::Tensor encoderOutput() const = 0;
   // Tensors a state holds, for device moves and memory reports.
   virtual int64_t nbytes() const = 0;
 };

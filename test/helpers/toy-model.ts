@@ -67,6 +67,9 @@ export class ToyMarkovModel implements Seq2Seq {
   async decodeStepAsync(state: DecoderState, tokens: Tensor): Promise<Tensor> {
     return this.decodeStep(state, tokens);
   }
+  encoderOutput(): Tensor {
+    throw new Error('toy model has no encoder');
+  }
   reorder(state: DecoderState, indices: Tensor): void {
     const s = state as ToyState;
     s.firstSrc = (indices.tolist() as number[]).map((i) => s.firstSrc[i]);

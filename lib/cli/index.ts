@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * The `xlm-kd` command: dispatches to subcommands (lib/cli/<name>.ts) and turns their failures into one
+ * line on stderr and an exit code (1 = failed, 2 = bad command line), never a stack trace.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CliIO, UsageError } from './io';
+import { runTranslate } from './translate';
+
+interface Command {
+  summary: string;
+  run(args: string[], io: CliIO): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  translate: { summary: 'translate stdin (or a file) line by line with a saved model', run: runTranslate },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return (
+    'Usage: xlm-kd <command> [options]\n\nCommands:\n' +
+    Object.entries(commands)
+      .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+      .join('\n') +
+    '\n\nRun "xlm-kd <command> --help" for its options.\n'
+  );
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+// Errors from lib/ name the function that failed ("loadModel: ..."); that is enough for a CLI user.
+function oneLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0];
+}
+
+/** Runs the CLI with `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: string[], io: CliIO = process): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(version() + '\n');
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.stderr.write(`xlm-kd: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')}; see xlm-kd --help)\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`xlm-kd ${name}: ${err.message} (see xlm-kd ${name} --help)\n`);
+      return 2;
+    }
+    io.stderr.write(`xlm-kd ${name}: ${oneLine(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  // A reader that goes away (xlm-kd ... | head) is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err) => {
+      process.stderr.write(`xlm-kd: ${oneLine(err)}\n`);
+      process.exitCode = 1;
+    }
+  );
+}

@@ -1,0 +1,13 @@
+/** Data: the SentencePiece tokenizer, gettext and text corpora, splits and length-bucketed batching. */
+export { SentencePiece, XLM_SPECIAL_IDS } from './tokenizer';
+export type { SentencePieceTrainOptions, SentencePieceLoadOptions, SpecialIds } from './tokenizer';
+export {
+  parseMo, loadGettextCorpus, availableGettextLanguages, gettextDomains, stripAccelerators, hasWords,
+  MoFormatError, MoCharsetError,
+} from './gettext';
+export type { MoEntry, MoCatalog, GettextPair, GettextCorpusOptions, GettextCorpusStats, GettextCorpus } from './gettext';
+export { readParallelFiles, readTsv, splitCorpus, CorpusError } from './corpus';
+export type { SentencePair, BadLine, ReadCorpusOptions, ParallelCorpus, SplitOptions, CorpusSplit } from './corpus';
+export { Batcher } from './batcher';
+export type { TokenPair, BatcherOptions, BatchPlan } from './batcher';
+export { SeededRandom, mixSeed } from './random';

@@ -1,0 +1,297 @@
+/**
+ * The knowledge-distillation loss: typed options with defaults, argument checks, and the three forms of the
+ * fused native loss (dense teacher logits, sparse top-k teacher, chunked fused-linear), plus the plain
+ * LibTorch composition they are tested and benchmarked against. The math lives in native/loss.
+ *
+ * Per target token whose label is not `ignoreIndex`:
+ *
+ *     L = alpha · T² · KL(softmax(t/T) ‖ softmax(s/T)) + (1 − alpha) · CE_ε(s, y)
+ *
+ * where CE_ε is cross-entropy with label smoothing ε, PyTorch's convention: the target is
+ * (1 − ε)·onehot(y) + ε/V. Pad tokens contribute nothing to the loss or the gradient, their KD part
+ * included; 'mean' divides by the number of non-pad tokens, and a batch of only pad tokens gives 0.
+ */
+import { native, NativeTensor } from '../native';
+import { Tensor } from '../tensor/tensor';
+
+/** How per-token losses are combined: mean over non-pad tokens, their sum, or one value per token. */
+export type Reduction = 'mean' | 'sum' | 'none';
+
+/** Options of {@link distillLoss} (and {@link distillLossReference}). */
+export interface DistillLossOptions {
+  /** Softmax temperature T, a finite number > 0. Default 1. */
+  temperature?: number;
+  /** Weight of the KD term, in [0, 1]; the CE term gets 1 − alpha. Default 0.5. */
+  alpha?: number;
+  /** Label smoothing ε of the CE term, in [0, 1). Default 0 (plain cross-entropy). */
+  labelSmoothing?: number;
+  /** Label of pad tokens, which are left out of loss and gradient. Default 2 (XLM's pad id). */
+  ignoreIndex?: number;
+  /** Default 'mean' (over non-pad tokens). */
+  reduction?: Reduction;
+}
+
+/** Options of {@link distillLossChunked}. */
+export interface ChunkedDistillLossOptions extends Omit<DistillLossOptions, 'reduction'> {
+  /** 'mean' (default) or 'sum': the chunked form computes its gradients in the forward pass, so 'none' is not offered. */
+  reduction?: 'mean' | 'sum';
+  /**
+   * Rows of student logits materialised at a time. Default: about 8M logits per chunk (32 MB in float32),
+   * see {@link defaultChunkSize}.
+   */
+  chunkSize?: number;
+}
+
+/**
+ * A teacher given as its top-k per token (offline KD): `indices` [N, k] (or [B, T, k]) integer vocab ids and
+ * `logProbs` of the same shape (log-probabilities, or logits: a per-row shift does not matter).
+ *
+ * Missing mass: the teacher distribution is `softmax(logProbs / T)` over the k entries, i.e. the tail
+ * outside the top-k gets probability 0 and the k are renormalised. With k = V this is exactly the dense loss.
+ * `-Infinity` entries are allowed (probability 0); each row needs at least one finite entry.
+ */
+export interface SparseTeacher {
+  indices: Tensor;
+  logProbs: Tensor;
+}
+
+/**
+ * A teacher given as its final hidden states [N, Ht] (or [B, T, Ht]) and output projection `weight` [V, Ht]
+ * (+ `bias` [V]): for the chunked form, which computes the teacher's logits chunk by chunk, under no-grad.
+ */
+export interface HiddenTeacher {
+  hidden: Tensor;
+  weight: Tensor;
+  bias?: Tensor | null;
+}
+
+/** The loss and, for logging, its two parts (reduced like the loss, detached). */
+export interface DistillLossResult {
+  /** `alpha · kd + (1 − alpha) · ce`; differentiable w.r.t. the student. float32 (float64 for float64 inputs). */
+  loss: Tensor;
+  /** The `T² · KL` part (0 when alpha is 0: the teacher is then not read). */
+  kd: Tensor;
+  /** The `CE_ε` part (0 when alpha is 1: labels are then only the pad mask). */
+  ce: Tensor;
+}
+
+/** The defaults of {@link DistillLossOptions}. */
+export const DISTILL_LOSS_DEFAULTS: Readonly<Required<DistillLossOptions>> = Object.freeze({
+  temperature: 1,
+  alpha: 0.5,
+  labelSmoothing: 0,
+  ignoreIndex: 2,
+  reduction: 'mean',
+});
+
+const OPTION_KEYS = ['temperature', 'alpha', 'labelSmoothing', 'ignoreIndex', 'reduction'];
+
+interface ResolvedOptions {
+  temperature: number;
+  alpha: number;
+  labelSmoothing: number;
+  ignoreIndex: number;
+  reduction: Reduction;
+  chunkSize: number;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v instanceof Tensor) return v.toString();
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === undefined) return String(v);
+  return Array.isArray(v) ? 'an array' : typeof v;
+}
+
+function resolveOptions(fn: string, opts: unknown, chunked: boolean): ResolvedOptions {
+  if (opts === undefined) opts = {};
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new TypeError(`${fn}: argument 'opts' must be an options object, got ${describe(opts)}`);
+  }
+  const o = opts as Record<string, unknown>;
+  const keys = chunked ? [...OPTION_KEYS, 'chunkSize'] : OPTION_KEYS;
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) throw new TypeError(`${fn}: unknown option '${k}'; expected one of ${keys.join(', ')}`);
+  }
+  const number = (key: string, fallback: number): number => {
+    const v = o[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number') throw new TypeError(`${fn}: option '${key}' must be a number, got ${describe(v)}`);
+    return v;
+  };
+  const temperature = number('temperature', DISTILL_LOSS_DEFAULTS.temperature);
+  if (!Number.isFinite(temperature) || temperature <= 0) {
+    throw new RangeError(`${fn}: option 'temperature' must be a finite number > 0, got ${temperature}`);
+  }
+  const alpha = number('alpha', DISTILL_LOSS_DEFAULTS.alpha);
+  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`${fn}: option 'alpha' must be in [0, 1], got ${alpha}`);
+  const labelSmoothing = number('labelSmoothing', DISTILL_LOSS_DEFAULTS.labelSmoothing);
+  if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+    throw new RangeError(`${fn}: option 'labelSmoothing' must be in [0, 1), got ${labelSmoothing}`);
+  }
+  const ignoreIndex = number('ignoreIndex', DISTILL_LOSS_DEFAULTS.ignoreIndex);
+  if (!Number.isSafeInteger(ignoreIndex)) {
+    throw new TypeError(`${fn}: option 'ignoreIndex' must be an integer, got ${ignoreIndex}`);
+  }
+  const reduction = o.reduction === undefined ? DISTILL_LOSS_DEFAULTS.reduction : o.reduction;
+  const allowed: readonly string[] = chunked ? ['mean', 'sum'] : ['mean', 'sum', 'none'];
+  if (typeof reduction !== 'string' || !allowed.includes(reduction)) {
+    const extra = chunked && reduction === 'none' ? " ('none' is not supported by the chunked form: its gradients are computed in the forward pass)" : '';
+    throw new RangeError(`${fn}: option 'reduction' must be ${allowed.map((r) => `'${r}'`).join(', ')}, got ${describe(reduction)}${extra}`);
+  }
+  const chunkSize = number('chunkSize', 0);
+  if (o.chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize < 1)) {
+    throw new RangeError(`${fn}: option 'chunkSize' must be a positive integer, got ${chunkSize}`);
+  }
+  return { temperature, alpha, labelSmoothing, ignoreIndex, reduction: reduction as Reduction, chunkSize };
+}
+
+function tensorArg(fn: string, name: string, v: unknown): NativeTensor {
+  if (!(v instanceof Tensor)) throw new TypeError(`${fn}: argument '${name}' must be a Tensor, got ${describe(v)}`);
+  return v.native;
+}
+
+function targetsArg(fn: string, v: unknown): NativeTensor | null {
+  if (v === null || v === undefined) return null;
+  return tensorArg(fn, 'targets', v);
+}
+
+function isSparse(t: unknown): t is SparseTeacher {
+  return typeof t === 'object' && t !== null && !(t instanceof Tensor) && 'indices' in t && 'logProbs' in t;
+}
+
+function isHidden(t: unknown): t is HiddenTeacher {
+  return typeof t === 'object' && t !== null && !(t instanceof Tensor) && 'hidden' in t && 'weight' in t;
+}
+
+type TeacherArgs = ['logits' | 'sparse' | 'hidden', NativeTensor, NativeTensor | null, NativeTensor | null];
+
+function teacherArgs(fn: string, teacher: unknown, allowHidden: boolean): TeacherArgs {
+  if (teacher instanceof Tensor) return ['logits', teacher.native, null, null];
+  if (isSparse(teacher)) {
+    return ['sparse', tensorArg(fn, 'teacher.indices', teacher.indices), tensorArg(fn, 'teacher.logProbs', teacher.logProbs), null];
+  }
+  if (allowHidden && isHidden(teacher)) {
+    const bias = teacher.bias === undefined || teacher.bias === null ? null : tensorArg(fn, 'teacher.bias', teacher.bias);
+    return ['hidden', tensorArg(fn, 'teacher.hidden', teacher.hidden), tensorArg(fn, 'teacher.weight', teacher.weight), bias];
+  }
+  const kinds = allowHidden ? 'a Tensor of logits, { indices, logProbs } or { hidden, weight, bias? }' : 'a Tensor of logits or { indices, logProbs }';
+  throw new TypeError(`${fn}: argument 'teacher' must be ${kinds}, got ${describe(teacher)}`);
+}
+
+function wrap(out: [NativeTensor, NativeTensor, NativeTensor]): DistillLossResult {
+  return { loss: new Tensor(out[0]), kd: new Tensor(out[1]), ce: new Tensor(out[2]) };
+}
+
+/**
+ * The fused distillation loss over student logits `[N, V]` (or `[B, T, V]`), in one native pass per row
+ * that also computes the gradient: `loss.backward()` fills `student.grad` by scaling that saved gradient,
+ * so no `[N, V]` temporaries beyond the gradient itself are made.
+ *
+ * @param student Student logits, float32 / bfloat16 / float16 (math in float32) or float64.
+ * @param teacher Teacher logits of the student's shape (any floating dtype; never differentiated), or a
+ *   {@link SparseTeacher} (top-k).
+ * @param targets Integer labels `[N]` (or `[B, T]`), each in [0, V) or `ignoreIndex`. May be null only
+ *   when alpha is 1 (the labels are then only the pad mask).
+ * @param opts See {@link DistillLossOptions}.
+ * @throws TypeError / RangeError for bad options, shapes, dtypes or labels, naming the argument.
+ */
+export function distillLoss(
+  student: Tensor,
+  teacher: Tensor | SparseTeacher,
+  targets: Tensor | null,
+  opts: DistillLossOptions = {}
+): DistillLossResult {
+  const fn = 'distillLoss';
+  const o = resolveOptions(fn, opts, false);
+  const s = tensorArg(fn, 'student', student);
+  const [kind, a, b] = teacherArgs(fn, teacher, false);
+  const y = targetsArg(fn, targets);
+  return wrap(
+    native().distillLoss(s, kind as 'logits' | 'sparse', a, b, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction)
+  );
+}
+
+/**
+ * The chunked fused-linear form: the student's logits are `hidden @ weight^T + bias`, computed `chunkSize`
+ * rows at a time and fed to the fused kernel, so the full `[N, V]` student logits never exist. The
+ * gradients for `hidden`, `weight` and `bias` (those that require grad) are computed in the same pass and
+ * handed out by `loss.backward()`.
+ *
+ * @param hidden Student final hidden states `[N, H]` (or `[B, T, H]`).
+ * @param weight Output projection `[V, H]`, same dtype as `hidden`.
+ * @param bias Output bias `[V]`, or null.
+ * @param teacher Teacher logits `[N, V]`, a {@link SparseTeacher}, or a {@link HiddenTeacher} (its logits
+ *   are then computed per chunk too).
+ * @param targets As in {@link distillLoss}.
+ * @param opts See {@link ChunkedDistillLossOptions}.
+ */
+export function distillLossChunked(
+  hidden: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  teacher: Tensor | SparseTeacher | HiddenTeacher,
+  targets: Tensor | null,
+  opts: ChunkedDistillLossOptions = {}
+): DistillLossResult {
+  const fn = 'distillLossChunked';
+  const o = resolveOptions(fn, opts, true);
+  const h = tensorArg(fn, 'hidden', hidden);
+  const w = tensorArg(fn, 'weight', weight);
+  const b = bias === null || bias === undefined ? null : tensorArg(fn, 'bias', bias);
+  const [kind, ta, tb, tc] = teacherArgs(fn, teacher, true);
+  const y = targetsArg(fn, targets);
+  return wrap(
+    native().distillLossChunked(h, w, b, kind, ta, tb, tc, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction, o.chunkSize)
+  );
+}
+
+/**
+ * The same loss as the plain LibTorch composition — `log_softmax`, `kl_div(log_target)`,
+ * `cross_entropy(ignore_index, label_smoothing)` — with ordinary autograd. Slower and larger (several
+ * `[N, V]` temporaries); the baseline of the tests and `npm run bench:loss`.
+ */
+export function distillLossReference(
+  student: Tensor,
+  teacher: Tensor | SparseTeacher,
+  targets: Tensor | null,
+  opts: DistillLossOptions = {}
+): DistillLossResult {
+  const fn = 'distillLossReference';
+  const o = resolveOptions(fn, opts, false);
+  const s = tensorArg(fn, 'student', student);
+  const [kind, a, b] = teacherArgs(fn, teacher, false);
+  const y = targetsArg(fn, targets);
+  return wrap(
+    native().distillLossReference(s, kind as 'logits' | 'sparse', a, b, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction)
+  );
+}
+
+/**
+ * A {@link SparseTeacher} from full teacher logits `[.., V]`: the top-k of `log_softmax(logits)` along the
+ * last dim (what an offline-KD dump stores).
+ */
+export function sparseTeacherFromLogits(teacherLogits: Tensor, k: number): SparseTeacher {
+  tensorArg('sparseTeacherFromLogits', 'teacherLogits', teacherLogits);
+  const logp = teacherLogits.logSoftmax(-1);
+  try {
+    const { values, indices } = logp.topk(k, { dim: -1 });
+    return { indices, logProbs: values };
+  } finally {
+    logp.dispose();
+  }
+}
+
+/** Rows per chunk {@link distillLossChunked} uses when `chunkSize` is not given. */
+export function defaultChunkSize(rows: number, vocab: number): number {
+  return native().distillLossDefaultChunkSize(rows, vocab);
+}
+
+/**
+ * The CPU kernel variant the fused loss uses: the widest of 'AVX512', 'AVX2', 'DEFAULT' that LibTorch
+ * reports for this CPU (`ATEN_CPU_CAPABILITY` lowers it) and this build has. Pass a name (or 'auto') to
+ * select one first (tests, benchmarks).
+ */
+export function distillLossKernel(name?: 'auto' | 'DEFAULT' | 'AVX2' | 'AVX512'): string {
+  return name === undefined ? native().distillLossKernel() : native().distillLossKernel(name);
+}

@@ -1,0 +1,18 @@
+/** The loss layer's public surface: the fused knowledge-distillation loss (native/loss) and its options. */
+export {
+  distillLoss,
+  distillLossChunked,
+  distillLossReference,
+  sparseTeacherFromLogits,
+  defaultChunkSize,
+  distillLossKernel,
+  DISTILL_LOSS_DEFAULTS,
+} from './distill';
+export type {
+  Reduction,
+  DistillLossOptions,
+  ChunkedDistillLossOptions,
+  SparseTeacher,
+  HiddenTeacher,
+  DistillLossResult,
+} from './distill';

@@ -1,0 +1,29 @@
+/**
+ * Student: the two kinds of small model behind one name — a transformer cut from the teacher's layers
+ * (`Student.fromTeacher`) and a BiGRU seq2seq (`Student.bigru`) — and loading either from a file.
+ */
+import { CutOptions, CutStudent } from '../surgery/cut';
+import { BiGruOptions, BiGruStudent } from './bigru';
+import { readModelMetadata } from './load';
+import { Seq2Seq } from './seq2seq';
+
+/** Either kind of student. */
+export type Student = CutStudent | BiGruStudent;
+
+export const Student = {
+  /** A student whose layers are deep copies of chosen teacher layers (see {@link CutOptions}). */
+  fromTeacher(teacher: Seq2Seq, opts: CutOptions = {}): CutStudent {
+    return CutStudent.fromTeacher(teacher, opts);
+  },
+  /** A freshly initialised BiGRU seq2seq over the shared vocabulary. */
+  bigru(opts: BiGruOptions): BiGruStudent {
+    return BiGruStudent.create(opts);
+  },
+  /** Loads a saved student of either kind, by the model_type in its metadata. */
+  async load(path: string): Promise<Student> {
+    const type = (await readModelMetadata(path)).model_type;
+    if (type === 'xlm-student') return CutStudent.load(path);
+    if (type === 'bigru-student') return BiGruStudent.load(path);
+    throw new Error(`Student.load(${JSON.stringify(path)}): the file holds a '${type ?? 'unknown'}' model, not a student ('xlm-student' or 'bigru-student')`);
+  },
+};

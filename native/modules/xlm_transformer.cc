@@ -1,0 +1,418 @@
+// See xlm_transformer.h. The math follows bench/reference/xlm.py op for op (post-LayerNorm, eps 1e-12, q divided
+// by sqrt(dh) before q·kᵀ, masked keys at -inf, softmax in float32, pads zeroed after the embedding block and
+// after every layer), so fp32 outputs agree to ~1e-6.
+#include "modules/xlm_transformer.h"
+
+#include <cmath>
+#include <limits>
+
+
+namespace xkt {
+
+namespace {
+
+constexpr double kLayerNormEps = 1e-12;
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+torch::nn::LayerNorm makeLayerNorm(int64_t dim) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(kLayerNormEps));
+}
+
+// [N, T] bool, true on real tokens (t < length).
+torch::Tensor lengthMask(const torch::Tensor& lengths, int64_t maxLen) {
+  return torch::arange(maxLen, lengths.options()).unsqueeze(0) < lengths.unsqueeze(1);
+}
+
+void checkDevice(const torch::Tensor& t, const torch::Tensor& weight, const std::string& name) {
+  if (t.device() != weight.device()) {
+    throw ArgError("argument '" + name + "' is on " + deviceName(t.device()) + " but the model is on " +
+                   deviceName(weight.device()) + " (move one with .to())");
+  }
+}
+
+void checkIdRange(const torch::Tensor& ids, int64_t V, const std::string& name) {
+  if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= V)) {
+    throw ArgError("argument '" + name + "': token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary",
+                   ArgError::Kind::Range);
+  }
+}
+
+void checkLengths(const torch::Tensor& lengths, int64_t B, int64_t maxLen, const std::string& name) {
+  if (lengths.scalar_type() != c10::kLong || lengths.dim() != 1) {
+    throw ArgError("argument '" + name + "' must be a 1-d int64 tensor, got " + describeTensor(lengths));
+  }
+  if (lengths.size(0) != B) {
+    throw ArgError("argument '" + name + "' has " + std::to_string(lengths.size(0)) + " entries for " + std::to_string(B) +
+                   " sentences");
+  }
+  if (B > 0 && (lengths.min().item<int64_t>() < 1 || lengths.max().item<int64_t>() > maxLen)) {
+    throw ArgError("argument '" + name + "': every length must lie in [1, " + std::to_string(maxLen) + "] (the padded width)",
+                   ArgError::Kind::Range);
+  }
+}
+
+void checkWidth(int64_t T, int64_t maxPositions, const std::string& name) {
+  if (T < 1) throw ArgError("argument '" + name + "' must hold at least one token per sentence");
+  if (T > maxPositions) {
+    throw ArgError("argument '" + name + "' is " + std::to_string(T) + " tokens wide but the model has only " +
+                       std::to_string(maxPositions) + " positions (config.maxPositions)",
+                   ArgError::Kind::Range);
+  }
+}
+
+// Language ids: [N] (one per sentence) or [N, T]; undefined when the model has no language embeddings.
+torch::Tensor checkLangs(const torch::Tensor& langs, int64_t N, int64_t T, const XlmConfig& c, const torch::Tensor& weight,
+                         const std::string& name) {
+  if (!langs.defined() || c.nLangs <= 1) return {};
+  if (langs.scalar_type() != c10::kLong) {
+    throw ArgError("argument '" + name + "' must be an int64 tensor, got " + describeTensor(langs));
+  }
+  bool perSentence = langs.dim() == 1 && langs.size(0) == N;
+  bool perToken = langs.dim() == 2 && langs.size(0) == N && langs.size(1) == T;
+  if (!perSentence && !perToken) {
+    throw ArgError("argument '" + name + "' must be [" + std::to_string(N) + "] or [" + std::to_string(N) + ", " +
+                   std::to_string(T) + "], got " + describeTensor(langs));
+  }
+  checkDevice(langs, weight, name);
+  if (langs.numel() > 0 && (langs.min().item<int64_t>() < 0 || langs.max().item<int64_t>() >= c.nLangs)) {
+    throw ArgError("argument '" + name + "' holds a language id outside [0, " + std::to_string(c.nLangs) + ") (config.nLangs)",
+                   ArgError::Kind::Range);
+  }
+  return langs;
+}
+
+// XLM's sinusoids: pos / 10000^(2*(j//2)/D), sin on even j, cos on odd j; float64, rounded to float32.
+torch::Tensor sinusoidTable(int64_t nPos, int64_t dim) {
+  auto pos = torch::arange(nPos, torch::kFloat64).unsqueeze(1);
+  auto j = torch::arange(dim, torch::kFloat64).unsqueeze(0);
+  auto angle = pos / torch::pow(torch::tensor(10000.0, torch::kFloat64), 2 * torch::floor_divide(j, 2) / dim);
+  auto out = torch::empty({nPos, dim}, torch::kFloat64);
+  out.slice(1, 0, dim, 2).copy_(torch::sin(angle.slice(1, 0, dim, 2)));
+  out.slice(1, 1, dim, 2).copy_(torch::cos(angle.slice(1, 1, dim, 2)));
+  return out.to(torch::kFloat32);
+}
+
+XlmDecoderState& xlmState(DecoderState& state) {
+  auto* s = dynamic_cast<XlmDecoderState*>(&state);
+  if (s == nullptr) throw ArgError("argument 'state' comes from another kind of model's encode(), not an XLM transformer's");
+  return *s;
+}
+
+}  // namespace
+
+// ---- building blocks ----------------------------------------------------------------------------------------
+
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t dim, int64_t heads, double attentionDropout)
+    : dim(dim), heads(heads), attentionDropout(attentionDropout) {
+  q_lin = register_module("q_lin", torch::nn::Linear(dim, dim));
+  k_lin = register_module("k_lin", torch::nn::Linear(dim, dim));
+  v_lin = register_module("v_lin", torch::nn::Linear(dim, dim));
+  out_lin = register_module("out_lin", torch::nn::Linear(dim, dim));
+}
+
+torch::Tensor MultiHeadAttentionImpl::split(const torch::Tensor& x) const {
+  return x.view({x.size(0), x.size(1), heads, dim / heads}).transpose(1, 2);
+}
+
+torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v,
+                                             const torch::Tensor& masked) {
+  const int64_t N = x.size(0), Q = x.size(1);
+  auto q = split(q_lin(x)) / std::sqrt(static_cast<double>(dim / heads));
+  auto scores = torch::matmul(q, k.transpose(2, 3));  // [N, H, Q, K]
+  if (masked.defined()) scores = scores.masked_fill(masked, kNegInf);
+  auto weights = torch::softmax(scores, -1, torch::kFloat32).to(scores.scalar_type());
+  weights = torch::dropout(weights, attentionDropout, is_training());
+  auto ctx = torch::matmul(weights, v).transpose(1, 2).reshape({N, Q, dim});
+  return out_lin(ctx);
+}
+
+FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t hidden, double dropout, bool gelu) : dropout(dropout), gelu(gelu) {
+  lin1 = register_module("lin1", torch::nn::Linear(dim, hidden));
+  lin2 = register_module("lin2", torch::nn::Linear(hidden, dim));
+}
+
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
+  auto h = lin1(x);
+  h = gelu ? torch::gelu(h) : torch::relu(h);  // torch::gelu's default is the erf form, as XLM's
+  return torch::dropout(lin2(h), dropout, is_training());
+}
+
+TiedProjectionImpl::TiedProjectionImpl(const torch::Tensor& tiedWeight, int64_t vocab) {
+  weight = register_parameter("weight", tiedWeight);
+  bias = register_parameter("bias", torch::zeros({vocab}));
+}
+
+PredLayerImpl::PredLayerImpl(const torch::Tensor& tiedWeight, int64_t vocab) {
+  proj = register_module("proj", TiedProjection(tiedWeight, vocab));
+}
+
+int64_t XlmDecoderState::nbytes() const {
+  int64_t n = 0;
+  for (const auto* t : {&encoderOut, &srcPad}) n += t->defined() ? static_cast<int64_t>(t->nbytes()) : 0;
+  for (const auto* list : {&crossK, &crossV, &selfK, &selfV}) {
+    for (const auto& t : *list) n += t.defined() ? static_cast<int64_t>(t.nbytes()) : 0;
+  }
+  return n;
+}
+
+// ---- one stack ----------------------------------------------------------------------------------------------
+
+TransformerStackImpl::TransformerStackImpl(const XlmConfig& c, bool isDecoder)
+    : config(c), isDecoder(isDecoder), nLayers(isDecoder ? c.decoderLayers : c.encoderLayers) {
+  const int64_t D = c.embDim;
+  const double stdev = std::pow(static_cast<double>(D), -0.5);
+  // Registration order = XLM's state-dict order.
+  if (!c.sinusoidal) {
+    position_embeddings = register_module("position_embeddings", torch::nn::Embedding(c.maxPositions, D));
+  } else {
+    sinusoids_ = sinusoidTable(c.maxPositions, D);
+  }
+  if (c.nLangs > 1) lang_embeddings = register_module("lang_embeddings", torch::nn::Embedding(c.nLangs, D));
+  // padding_idx: lookups of <pad> give no gradient to its row, as in XLM (the tied output layer still does).
+  embeddings = register_module("embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocabSize, D).padding_idx(c.padIndex)));
+  layer_norm_emb = register_module("layer_norm_emb", makeLayerNorm(D));
+  attentions = register_module("attentions", torch::nn::ModuleList());
+  layer_norm1 = register_module("layer_norm1", torch::nn::ModuleList());
+  ffns = register_module("ffns", torch::nn::ModuleList());
+  layer_norm2 = register_module("layer_norm2", torch::nn::ModuleList());
+  if (isDecoder) {
+    layer_norm15 = register_module("layer_norm15", torch::nn::ModuleList());
+    encoder_attn = register_module("encoder_attn", torch::nn::ModuleList());
+  }
+  for (int64_t i = 0; i < nLayers; ++i) {
+    selfAttn_.push_back(MultiHeadAttention(D, c.nHeads, c.attentionDropout));
+    attentions->push_back(selfAttn_.back());
+    ln1_.push_back(makeLayerNorm(D));
+    layer_norm1->push_back(ln1_.back());
+    if (isDecoder) {
+      ln15_.push_back(makeLayerNorm(D));
+      layer_norm15->push_back(ln15_.back());
+      crossAttn_.push_back(MultiHeadAttention(D, c.nHeads, c.attentionDropout));
+      encoder_attn->push_back(crossAttn_.back());
+    }
+    ffn_.push_back(FeedForward(D, 4 * D, c.dropout, c.gelu));
+    ffns->push_back(ffn_.back());
+    ln2_.push_back(makeLayerNorm(D));
+    layer_norm2->push_back(ln2_.back());
+  }
+  pred_layer = register_module("pred_layer", PredLayer(embeddings->weight, c.vocabSize));
+
+  // XLM's init: embeddings N(0, dim^-1/2) with the pad row zero; Linear layers keep LibTorch's (= PyTorch's)
+  // defaults; LayerNorms ones/zeros; the output bias zero.
+  torch::NoGradGuard noGrad;
+  if (position_embeddings) position_embeddings->weight.normal_(0, stdev);
+  if (lang_embeddings) lang_embeddings->weight.normal_(0, stdev);
+  embeddings->weight.normal_(0, stdev);
+  embeddings->weight[c.padIndex].zero_();
+}
+
+torch::Tensor TransformerStackImpl::embed(const torch::Tensor& ids, int64_t start, const torch::Tensor& langs) {
+  const int64_t T = ids.size(1);
+  const auto& W = embeddings->weight;
+  if (start + T > config.maxPositions) {
+    throw ArgError("position " + std::to_string(start + T - 1) + " is beyond the model's " + std::to_string(config.maxPositions) +
+                       " positions (config.maxPositions)",
+                   ArgError::Kind::Range);
+  }
+  torch::Tensor pos;
+  if (config.sinusoidal) {
+    if (sinusoids_.device() != W.device() || sinusoids_.scalar_type() != W.scalar_type()) {
+      sinusoids_ = sinusoidTable(config.maxPositions, config.embDim).to(W.device(), W.scalar_type());
+    }
+    pos = sinusoids_.narrow(0, start, T);
+  } else {
+    pos = position_embeddings->weight.narrow(0, start, T);  // == lookup of positions start..start+T-1
+  }
+  auto x = embeddings(ids) + pos;
+  if (langs.defined() && config.nLangs > 1) {
+    auto l = lang_embeddings(langs);
+    x = x + (langs.dim() == 1 ? l.unsqueeze(1) : l);
+  }
+  return torch::dropout(layer_norm_emb(x), config.dropout, is_training());
+}
+
+torch::Tensor TransformerStackImpl::forward(const torch::Tensor& ids, const torch::Tensor& lengths, const torch::Tensor& langs,
+                                            const torch::Tensor& srcEnc, const torch::Tensor& srcPad) {
+  const int64_t B = ids.size(0), T = ids.size(1);
+  auto x = embed(ids, 0, langs);
+  auto keep = lengthMask(lengths, T).unsqueeze(-1).to(x.scalar_type());  // [B, T, 1]
+  x = x * keep;
+  torch::Tensor selfMasked;
+  if (isDecoder) {
+    selfMasked = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1).view({1, 1, T, T});
+  } else {
+    selfMasked = lengthMask(lengths, T).logical_not().view({B, 1, 1, T});
+  }
+  for (int64_t i = 0; i < nLayers; ++i) {
+    auto& sa = selfAttn_[i];
+    auto a = sa->attend(x, sa->split(sa->k_lin(x)), sa->split(sa->v_lin(x)), selfMasked);
+    x = ln1_[i](x + torch::dropout(a, config.dropout, is_training()));
+    if (isDecoder) {
+      auto& ca = crossAttn_[i];
+      a = ca->attend(x, ca->split(ca->k_lin(srcEnc)), ca->split(ca->v_lin(srcEnc)), srcPad);
+      x = ln15_[i](x + torch::dropout(a, config.dropout, is_training()));
+    }
+    x = ln2_[i](x + ffn_[i](x));
+    x = x * keep;
+  }
+  return x;
+}
+
+void TransformerStackImpl::fillCrossCache(XlmDecoderState& st) {
+  st.crossK.resize(nLayers);
+  st.crossV.resize(nLayers);
+  for (int64_t i = 0; i < nLayers; ++i) {
+    auto& ca = crossAttn_[i];
+    st.crossK[i] = ca->split(ca->k_lin(st.encoderOut)).contiguous();
+    st.crossV[i] = ca->split(ca->v_lin(st.encoderOut)).contiguous();
+  }
+}
+
+torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tensor& tokens, const torch::Tensor& langs) {
+  auto x = embed(tokens.unsqueeze(1), st.step, langs);  // [N, 1, D]
+  if (static_cast<int64_t>(st.crossK.size()) != nLayers) fillCrossCache(st);
+  st.selfK.resize(nLayers);
+  st.selfV.resize(nLayers);
+  for (int64_t i = 0; i < nLayers; ++i) {
+    auto& sa = selfAttn_[i];
+    auto k = sa->split(sa->k_lin(x)), v = sa->split(sa->v_lin(x));
+    if (st.selfK[i].defined()) {
+      k = torch::cat({st.selfK[i], k}, 2);
+      v = torch::cat({st.selfV[i], v}, 2);
+    } else {
+      k = k.contiguous();
+      v = v.contiguous();
+    }
+    st.selfK[i] = k;
+    st.selfV[i] = v;
+    auto a = sa->attend(x, k, v, torch::Tensor());
+    x = ln1_[i](x + torch::dropout(a, config.dropout, is_training()));
+    auto& ca = crossAttn_[i];
+    a = ca->attend(x, st.crossK[i], st.crossV[i], st.srcPad);
+    x = ln15_[i](x + torch::dropout(a, config.dropout, is_training()));
+    x = ln2_[i](x + ffn_[i](x));
+  }
+  st.step += 1;
+  return x.squeeze(1);
+}
+
+// ---- encoder-decoder ----------------------------------------------------------------------------------------
+
+XlmSeq2Seq::XlmSeq2Seq(const XlmConfig& c) : config(c) {
+  encoder = register_module("encoder", TransformerStack(c, false));
+  decoder = register_module("decoder", TransformerStack(c, true));
+}
+
+torch::Tensor XlmSeq2Seq::runEncoder(const torch::Tensor& src, const torch::Tensor& srcLen, const torch::Tensor& srcLang,
+                                     const std::string& prefix) {
+  const auto& W = encoder->embeddings->weight;
+  if (src.scalar_type() != c10::kLong || src.dim() != 2) {
+    throw ArgError("argument '" + prefix + "src' must be a 2-d int64 tensor, got " + describeTensor(src));
+  }
+  const int64_t B = src.size(0), S = src.size(1);
+  if (B == 0) throw ArgError("argument '" + prefix + "src' must hold at least one sentence, got " + describeTensor(src));
+  checkWidth(S, config.maxPositions, prefix + "src");
+  checkDevice(src, W, prefix + "src");
+  checkDevice(srcLen, W, prefix + "srcLen");
+  checkIdRange(src, config.vocabSize, prefix + "src");
+  checkLengths(srcLen, B, S, prefix + "srcLen");
+  return encoder->forward(src, srcLen, checkLangs(srcLang, B, S, config, W, prefix + "srcLang"));
+}
+
+torch::Tensor XlmSeq2Seq::forwardHidden(const Seq2SeqBatch& b) {
+  const int64_t B = b.src.size(0), S = b.src.size(1), T = b.tgtIn.size(1);
+  const auto& W = decoder->embeddings->weight;
+  checkWidth(T, config.maxPositions, "batch.tgtIn");
+  checkDevice(b.tgtIn, W, "batch.tgtIn");
+  checkDevice(b.tgtLen, W, "batch.tgtLen");
+  checkLengths(b.tgtLen, B, T, "batch.tgtLen");
+  auto tgtLang = checkLangs(b.tgtLang, B, T, config, W, "batch.tgtLang");
+  auto enc = runEncoder(b.src, b.srcLen, b.srcLang, "batch.");
+  auto srcPad = lengthMask(b.srcLen, S).logical_not().view({B, 1, 1, S});
+  return decoder->forward(b.tgtIn, b.tgtLen, tgtLang, enc, srcPad);
+}
+
+torch::Tensor XlmSeq2Seq::forward(const Seq2SeqBatch& b) {
+  const auto& proj = decoder->pred_layer->proj;
+  return torch::linear(forwardHidden(b), proj->weight, proj->bias);
+}
+
+std::pair<torch::Tensor, torch::Tensor> XlmSeq2Seq::outputProjection() {
+  return {decoder->pred_layer->proj->weight, decoder->pred_layer->proj->bias};
+}
+
+std::shared_ptr<DecoderState> XlmSeq2Seq::encode(const torch::Tensor& src, const torch::Tensor& srcLen, const torch::Tensor& srcLang) {
+  auto st = std::make_shared<XlmDecoderState>();
+  st->encoderOut = runEncoder(src, srcLen, srcLang);
+  const int64_t B = src.size(0), S = src.size(1);
+  st->srcPad = lengthMask(srcLen, S).logical_not().view({B, 1, 1, S});
+  decoder->fillCrossCache(*st);
+  return st;
+}
+
+torch::Tensor XlmSeq2Seq::decodeStep(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& tgtLang) {
+  auto& st = xlmState(state);
+  const auto& W = decoder->embeddings->weight;
+  if (tokens.dim() != 1 || tokens.size(0) != st.batchSize()) {
+    throw ArgError("argument 'tokens' must be [" + std::to_string(st.batchSize()) + "] (one per hypothesis), got " + describeTensor(tokens));
+  }
+  checkDevice(tokens, W, "tokens");
+  checkIdRange(tokens, config.vocabSize, "tokens");
+  auto langs = checkLangs(tgtLang, tokens.size(0), 1, config, W, "tgtLang");
+  if (langs.defined() && langs.dim() == 2) langs = langs.select(1, 0);
+  auto h = decoder->step(st, tokens, langs);
+  const auto& proj = decoder->pred_layer->proj;
+  return torch::log_softmax(torch::linear(h, proj->weight, proj->bias).to(torch::kFloat32), -1);
+}
+
+void XlmSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {
+  auto& st = xlmState(state);
+  auto idx = indices.to(st.encoderOut.device());
+  st.encoderOut = st.encoderOut.index_select(0, idx);
+  st.srcPad = st.srcPad.index_select(0, idx);
+  for (auto* list : {&st.crossK, &st.crossV, &st.selfK, &st.selfV}) {
+    for (auto& t : *list) {
+      if (t.defined()) t = t.index_select(0, idx);
+    }
+  }
+}
+
+// ---- registration -------------------------------------------------------------------------------------------
+
+void registerXlmTransformer() {
+  registerModuleKind("xlm", [](Args&, const Napi::Object& o) -> std::shared_ptr<Seq2SeqModule> {
+    XlmConfig c;
+    if (o.Get("vocabSize").IsUndefined()) throw ArgError("config.vocabSize is required (the shared BPE vocabulary's size)");
+    c.vocabSize = configInt(o, "vocabSize", 0, 1);
+    c.embDim = configInt(o, "embDim", c.embDim);
+    c.nHeads = configInt(o, "nHeads", c.nHeads);
+    c.encoderLayers = configInt(o, "encoderLayers", c.encoderLayers);
+    c.decoderLayers = configInt(o, "decoderLayers", c.decoderLayers);
+    c.dropout = configNumber(o, "dropout", c.dropout, 0, 1);
+    c.attentionDropout = configNumber(o, "attentionDropout", c.attentionDropout, 0, 1);
+    c.gelu = configString(o, "activation", "gelu", {"gelu", "relu"}) == "gelu";
+    c.nLangs = configInt(o, "nLangs", c.nLangs);
+    c.padIndex = configInt(o, "padIndex", c.padIndex, 0);
+    c.eosIndex = configInt(o, "eosIndex", c.eosIndex, 0);
+    c.unkIndex = configInt(o, "unkIndex", c.unkIndex, 0);
+    c.maxPositions = configInt(o, "maxPositions", c.maxPositions);
+    c.sinusoidal = configBool(o, "sinusoidalEmbeddings", c.sinusoidal);
+    for (auto [name, p] : {std::pair<const char*, double>{"dropout", c.dropout}, {"attentionDropout", c.attentionDropout}}) {
+      if (p >= 1.0) throw ArgError(std::string("config.") + name + " must be a number in [0, 1), got 1", ArgError::Kind::Range);
+    }
+    if (c.embDim % c.nHeads != 0) {
+      throw ArgError("config.embDim (" + std::to_string(c.embDim) + ") must be divisible by config.nHeads (" +
+                     std::to_string(c.nHeads) + ")");
+    }
+    for (auto [name, v] : {std::pair<const char*, int64_t>{"padIndex", c.padIndex}, {"eosIndex", c.eosIndex}, {"unkIndex", c.unkIndex}}) {
+      if (v >= c.vocabSize) {
+        throw ArgError(std::string("config.") + name + " must be < vocabSize (" + std::to_string(c.vocabSize) + "), got " +
+                           std::to_string(v),
+                       ArgError::Kind::Range);
+      }
+    }
+    return std::make_shared<XlmSeq2Seq>(c);
+  });
+}
+
+}  // namespace xkt

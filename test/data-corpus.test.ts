@@ -1,0 +1,86 @@
+// Parallel text corpora (two aligned files, TSV): bad lines by file and line, or skipped and counted;
+// deterministic train/valid/test splits.
+import test from 'ava';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CorpusError, readParallelFiles, readTsv, splitCorpus } from '../lib';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-corpus-'));
+test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let counter = 0;
+function file(text: string): string {
+  const p = path.join(tmp, `f${counter++}.txt`);
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+test('two aligned files become pairs; CRLF, a BOM and edge spaces are handled', async (t) => {
+  const src = file('\ufeffHello world\r\n  Open the file \r\nGood bye\n');
+  const tgt = file('Hallo Welt\nDatei öffnen\nAuf Wiedersehen');
+  const c = await readParallelFiles(src, tgt);
+  t.deepEqual(c.pairs, [
+    { src: 'Hello world', tgt: 'Hallo Welt' },
+    { src: 'Open the file', tgt: 'Datei öffnen' },
+    { src: 'Good bye', tgt: 'Auf Wiedersehen' },
+  ]);
+  t.is(c.skipped, 0);
+  t.is((await readParallelFiles(src, tgt, { maxPairs: 2 })).pairs.length, 2);
+});
+
+test('an empty line is an error naming the file and line, or skipped and counted', async (t) => {
+  const src = file('one\ntwo\n\nfour\n');
+  const tgt = file('eins\n   \ndrei\nvier\n');
+  const err = await t.throwsAsync(readParallelFiles(src, tgt), { instanceOf: CorpusError });
+  t.is(err?.file, tgt);
+  t.is(err?.line, 2);
+  t.is(err?.message, `corpus: ${tgt}:2: empty target sentence`);
+  const c = await readParallelFiles(src, tgt, { onBadLine: 'skip' });
+  t.deepEqual(c.pairs, [{ src: 'one', tgt: 'eins' }, { src: 'four', tgt: 'vier' }]);
+  t.is(c.skipped, 2);
+  t.deepEqual(c.badLines, [
+    { file: tgt, line: 2, reason: 'empty target sentence' },
+    { file: src, line: 3, reason: 'empty source sentence' },
+  ]);
+});
+
+test('files of different lengths, and missing files, are errors', async (t) => {
+  const three = file('a\nb\nc\n');
+  const two = file('x\ny\n');
+  await t.throwsAsync(readParallelFiles(three, two), { instanceOf: CorpusError, message: new RegExp(`${two}: has 2 lines but ${three} has more`) });
+  await t.throwsAsync(readParallelFiles(two, three), { message: new RegExp(`${two}: has 2 lines but ${three} has more`) });
+  await t.throwsAsync(readParallelFiles(path.join(tmp, 'missing.txt'), two), { instanceOf: CorpusError, message: /missing\.txt: .*no such file/i });
+  await t.throwsAsync(readParallelFiles(two, two, { onBadLine: 'maybe' as 'skip' }), { instanceOf: RangeError });
+});
+
+test('TSV: two columns per line; malformed and empty lines by line number', async (t) => {
+  const good = file('Hello\tHallo\nOpen  \t  Öffnen\n');
+  t.deepEqual((await readTsv(good)).pairs, [{ src: 'Hello', tgt: 'Hallo' }, { src: 'Open', tgt: 'Öffnen' }]);
+  const bad = file('Hello\tHallo\nno tab here\na\tb\tc\n\n\tleer\n');
+  await t.throwsAsync(readTsv(bad), { message: `corpus: ${bad}:2: expected 2 tab-separated columns, found 1` });
+  const c = await readTsv(bad, { onBadLine: 'skip' });
+  t.deepEqual(c.pairs, [{ src: 'Hello', tgt: 'Hallo' }]);
+  t.deepEqual(c.badLines.map((b) => [b.line, b.reason]), [
+    [2, 'expected 2 tab-separated columns, found 1'],
+    [3, 'expected 2 tab-separated columns, found 3'],
+    [4, 'empty line'],
+    [5, 'empty source sentence'],
+  ]);
+});
+
+test('splitCorpus: deterministic by seed, disjoint, complete, in input order', (t) => {
+  const items = Array.from({ length: 1000 }, (_, i) => i);
+  const a = splitCorpus(items, { valid: 0.1, test: 50, seed: 7 });
+  const b = splitCorpus(items, { valid: 0.1, test: 50, seed: 7 });
+  const c = splitCorpus(items, { valid: 0.1, test: 50, seed: 8 });
+  t.deepEqual(a, b);
+  t.notDeepEqual(a.valid, c.valid);
+  t.is(a.valid.length, 100);
+  t.is(a.test.length, 50);
+  t.is(a.train.length, 850);
+  t.deepEqual([...a.train, ...a.valid, ...a.test].sort((x, y) => x - y), items);
+  for (const part of [a.train, a.valid, a.test]) t.deepEqual(part, [...part].sort((x, y) => x - y));
+  t.deepEqual(splitCorpus(items), { train: items, valid: [], test: [] });
+  t.throws(() => splitCorpus(items, { valid: 600, test: 600 }), { instanceOf: RangeError, message: /exceed the 1000 items/ });
+  t.throws(() => splitCorpus(items, { valid: 1.5 }), { instanceOf: RangeError });
+});
