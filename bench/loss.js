@@ -13,8 +13,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
-const ROOT = path.resolve(__dirname, '..');
-const DIST = path.join(ROOT, 'dist', 'lib');
+const { DIST, writeSection } = require('./common');
 const OPTS = { temperature: 2, alpha: 0.5, labelSmoothing: 0.1 };
 const HIDDEN = 256;
 
@@ -222,23 +221,7 @@ function main() {
   ].join('\n');
   console.log('\n' + md);
   console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
-  if (!quick) writeSection(path.join(ROOT, 'BENCHMARKS.md'), md);
-}
-
-function writeSection(file, body) {
-  const start = '<!-- bench:loss:start -->';
-  const end = '<!-- bench:loss:end -->';
-  const section = `${start}\n${body}\n${end}`;
-  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  if (i >= 0 && j > i) {
-    text = text.slice(0, i) + section + text.slice(j + end.length);
-  } else {
-    text = text.replace(/\s*$/, '\n\n') + section + '\n';
-  }
-  fs.writeFileSync(file, text);
-  console.log(`wrote ${path.relative(ROOT, file)}`);
+  if (!quick) writeSection('loss', md);
 }
 
 if (process.argv[2] === '--child') {

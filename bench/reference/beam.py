@@ -6,8 +6,8 @@ sum log-prob / (len+1)^lp, a sentence is done when it holds K finished hypothese
 beat the worst, </s> forced at max length) but in the common PyTorch style: all B*K rows stay in the
 batch until every sentence is done, and bookkeeping is a Python loop over hypotheses.
 
-Models: anything with encode(src, src_len) -> enc, decode_step(tokens, cache, enc, src_mask, step)
--> log-probs [N, V], and reorder(cache, idx) (bench/reference/xlm.py; bigru.py through an adapter).
+Models: any of our model files, through the adapters of bench/reference/models.py (encode, step,
+reorder).
 
 CLI:
   python bench/reference/beam.py --model m.safetensors --src src.json --beam 5 [--greedy] --out out.json
@@ -26,61 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def load_model(path):
-    """An XLM teacher/student or a BiGRU from our safetensors, by its model_type."""
-    from xlm import read_metadata
-    kind = read_metadata(path).get("model_type")
-    if kind in ("xlm-teacher", "xlm-student"):
-        import xlm
-        tensors, meta = xlm.read_safetensors(path)
-        config = xlm.normalize_config({k: v for k, v in json.loads(meta["config"]).items() if k in xlm.REQUIRED or k in xlm.DEFAULTS})
-        model = xlm.model_from_state_dict(config, tensors, what=path)
-        return XlmAdapter(model, config)
-    if kind == "bigru-student":
-        import bigru
-        model, config = bigru.load_safetensors(path)
-        return BiGruAdapter(model, config)
-    raise ValueError(f"{path}: unknown model_type {kind!r}")
-
-
-class XlmAdapter:
-    def __init__(self, model, config):
-        self.model, self.eos, self.pad = model.eval(), config["eosIndex"], config["padIndex"]
-
-    def encode(self, src, src_len):
-        from xlm import length_mask
-        return {"enc": self.model.encode(src, src_len), "mask": length_mask(src_len, src.shape[1]), "cache": {}}
-
-    def step(self, state, tokens, step):
-        return self.model.decode_step(tokens, state["cache"], state["enc"], state["mask"], step)
-
-    def reorder(self, state, idx):
-        state["enc"], state["mask"] = state["enc"].index_select(0, idx), state["mask"].index_select(0, idx)
-        self.model.reorder(state["cache"], idx)
-
-
-class BiGruAdapter:
-    def __init__(self, model, config):
-        self.model, self.eos, self.pad = model.eval(), config["eosIndex"], config["padIndex"]
-
-    def encode(self, src, src_len):
-        return self.model.encode(src, src_len)
-
-    def step(self, state, tokens, step):
-        return self.model.decode_step(state, tokens)
-
-    def reorder(self, state, idx):
-        self.model.reorder(state, idx)
-
-
-def frame(rows, eos, pad):
-    src = [[eos] + list(r) + [eos] for r in rows]
-    lens = torch.tensor([len(r) for r in src])
-    out = torch.full((len(src), int(lens.max())), pad, dtype=torch.long)
-    for i, r in enumerate(src):
-        out[i, :len(r)] = torch.tensor(r)
-    return out, lens
+from models import frame, load_model  # noqa: E402
 
 
 @torch.no_grad()

@@ -1,0 +1,81 @@
+// Shared by the benchmark scripts: paths, timing helpers, the machine description that heads each table,
+// the .venv's Python (the PyTorch reference), and writing a section of BENCHMARKS.md between its markers.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync, spawn } = require('child_process');
+
+const ROOT = path.resolve(__dirname, '..');
+const DIST = path.join(ROOT, 'dist', 'lib');
+const PY = path.join(ROOT, '.venv', 'bin', 'python');
+const REFERENCE = path.join(ROOT, 'bench', 'reference');
+
+/** Milliseconds since a `process.hrtime.bigint()` mark. */
+function msSince(start) {
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** Median (the upper one for an even count). */
+function median(xs) {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
+
+/** One line naming the machine, the libraries and the load, for the head of a table. */
+function machineLine(info, extra = {}) {
+  const cpus = os.cpus();
+  const parts = [
+    `${cpus.length} × ${cpus[0] ? cpus[0].model.trim() : 'unknown CPU'}, ${(os.totalmem() / 2 ** 20).toFixed(0)} MB RAM`,
+    `LibTorch ${info.libtorch} (${info.threads} intra-op threads, MKL ${info.mkl}, OpenMP ${info.openmp})`,
+    ...Object.entries(extra).map(([k, v]) => `${k} ${v}`),
+    `Node ${process.version}`,
+    new Date().toISOString().slice(0, 10),
+  ];
+  return parts.join('; ');
+}
+
+/** Runs inline Python with bench/reference on sys.path; returns the last stdout line parsed as JSON. */
+function pythonJson(code, { async = false } = {}) {
+  const prelude = `import sys; sys.path.insert(0, ${JSON.stringify(REFERENCE)})\n`;
+  const parse = (status, stdout, stderr) => {
+    if (status !== 0) throw new Error(`reference failed (${status}):\n${stderr}`);
+    return JSON.parse(stdout.trim().split('\n').pop());
+  };
+  if (!async) {
+    const r = spawnSync(PY, ['-c', prelude + code], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20 });
+    return parse(r.status, r.stdout, r.stderr);
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(PY, ['-c', prelude + code], { cwd: ROOT });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (status) => {
+      try {
+        resolve(parse(status, out, err));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+/** Replaces the text between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->` (appends if absent). */
+function writeSection(name, body, file = path.join(ROOT, 'BENCHMARKS.md')) {
+  const start = `<!-- bench:${name}:start -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const section = `${start}\n${body}\n${end}`;
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i >= 0 && j > i) {
+    text = text.slice(0, i) + section + text.slice(j + end.length);
+  } else {
+    text = text.replace(/\s*$/, '\n\n') + section + '\n';
+  }
+  fs.writeFileSync(file, text);
+  console.log(`wrote ${path.relative(ROOT, file)} (section ${name})`);
+}
+
+module.exports = { ROOT, DIST, PY, REFERENCE, msSince, median, machineLine, pythonJson, writeSection };
