@@ -9,46 +9,33 @@ import type { ExecutionContext } from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFile, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import { BiGruStudent, BIGRU_DEFAULTS } from '../lib/models/bigru';
 import type { BiGruConfig, BiGruOptions } from '../lib/models/bigru';
 import { Batch } from '../lib/models/batch';
 import { Tensor, tensor, manualSeed, noGrad, stack, cat, full } from '../lib/tensor';
 import { loadTensorsSync, saveTensors } from '../lib/io';
 import { beamSearch, greedy } from '../lib/decode';
+import { closeReal as closeWithin, maxDiffReal } from './helpers/compare';
+import { referenceUnavailable, runPythonAsync } from './helpers/python';
 
 // ---------------------------------------------------------------------------
 // Helpers
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const PY = path.join(ROOT, '.venv', 'bin', 'python');
-const REF = path.join(ROOT, 'bench', 'reference', 'bigru.py');
 const TOL = 1e-5;
+const closeReal = (t: ExecutionContext, a: Tensor, b: Tensor, rowLens: number[], what: string, tol = TOL) => closeWithin(t, a, b, rowLens, what, tol);
 
-function pythonStatus(): { ok: boolean; reason?: string } {
-  if (!fs.existsSync(PY)) return { ok: false, reason: `${PY} not found` };
-  const r = spawnSync(PY, ['-c', 'import safetensors, torch'], { encoding: 'utf8' });
-  return r.status === 0 ? { ok: true } : { ok: false, reason: r.stderr.trim().split('\n').pop() };
-}
-const py = pythonStatus();
-if (!py.ok) console.warn(`[bigru.test] PyTorch reference tests skipped: ${py.reason}`);
-const pyTest = py.ok ? test : test.skip;
+const why = referenceUnavailable();
+if (why) console.warn(`[bigru.test] PyTorch reference tests skipped: ${why}`);
+const pyTest = why ? test.skip : test;
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bigru-test-'));
 test.after.always(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 let tmpCount = 0;
 const tmpFile = (name: string) => path.join(tmpRoot, `${tmpCount++}-${name}`);
 
-const execFileP = promisify(execFile);
 /** Runs bench/reference/bigru.py (asynchronously, so the in-process tests run meanwhile). */
 async function reference(args: string[]): Promise<void> {
-  try {
-    await execFileP(PY, [REF, ...args], { encoding: 'utf8' });
-  } catch (e) {
-    const err = e as Error & { code?: number; stderr?: string };
-    throw new Error(`bigru.py ${args[0]} failed (${err.code}):\n${err.stderr ?? err.message}`);
-  }
+  await runPythonAsync('bench/reference/bigru.py', args);
 }
 
 /** Ragged sentences of ids in [3, V) (no </s> or <pad>), deterministic. */
@@ -68,30 +55,6 @@ function ragged(V: number, seed: number, srcLens = [5, 1, 9, 3, 7], tgtLens = [4
 }
 
 const floats = (t: Tensor) => Array.from(t.to('float64').toArray() as Float64Array);
-
-/** max |a - e| over the real target positions (t < tgtLen[b]) of two [B, T, V] tensors. */
-function maxDiffReal(a: Tensor, e: Tensor, tgtLen: number[]): number {
-  const [B, T, V] = e.shape;
-  const av = floats(a), ev = floats(e);
-  let worst = 0;
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < tgtLen[b]; t++) {
-      for (let v = 0; v < V; v++) {
-        const i = (b * T + t) * V + v;
-        const d = Math.abs(av[i] - ev[i]);
-        if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
-      }
-    }
-  }
-  return worst;
-}
-
-function closeReal(t: ExecutionContext, a: Tensor, e: Tensor, tgtLen: number[], what: string, tol = TOL): number {
-  t.deepEqual(a.shape, e.shape, `${what}: shape`);
-  const d = maxDiffReal(a, e, tgtLen);
-  t.true(d <= tol, `${what}: max |diff| ${d} > ${tol}`);
-  return d;
-}
 
 /** encode + one decodeStep per target position, fed the teacher-forced inputs: [B, T, V] log-probs. */
 function stepLogProbs(m: BiGruStudent, batch: Batch): Tensor {

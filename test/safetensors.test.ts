@@ -12,6 +12,7 @@ import {
   dtypeByteSize,
   parseSafetensors,
   readSafetensors,
+  readSafetensorsMetadata,
   readSafetensorsSync,
   serializeSafetensors,
   writeSafetensors,
@@ -506,6 +507,24 @@ test('reading a truncated file from disk names the path', async (t) => {
   fs.writeFileSync(p, Uint8Array.of(1, 2, 3));
   t.throws(() => readSafetensorsSync(p), { message: `safetensors: ${p}: file is 3 bytes, shorter than the 8-byte header length prefix` });
   await t.throwsAsync(readSafetensors(path.join(dir, 'missing.safetensors')), { code: 'ENOENT' });
+});
+
+test('readSafetensorsMetadata reads the header alone, with the same checks', async (t) => {
+  const dir = tmpDir(t);
+  const p = path.join(dir, 'm.safetensors');
+  const full = serializeSafetensors({ a: raw('F32', [64]) }, { model_type: 'x', config: '{"a":1}' });
+  fs.writeFileSync(p, full);
+  t.deepEqual(await readSafetensorsMetadata(p), { model_type: 'x', config: '{"a":1}' });
+  // Only the header is read: a file whose data block is cut short still gives its metadata.
+  fs.writeFileSync(p, full.subarray(0, full.length - 100));
+  t.deepEqual(await readSafetensorsMetadata(p), { model_type: 'x', config: '{"a":1}' });
+  fs.writeFileSync(p, serializeSafetensors({ a: raw('F32', [2]) }));
+  t.deepEqual(await readSafetensorsMetadata(p), {});
+  fs.writeFileSync(p, full.subarray(0, 20));
+  await t.throwsAsync(readSafetensorsMetadata(p), { instanceOf: SafetensorsError, message: /truncated/ });
+  fs.writeFileSync(p, 'hello, I am not a safetensors file');
+  await t.throwsAsync(readSafetensorsMetadata(p), { instanceOf: SafetensorsError, message: /absurd/ });
+  await t.throwsAsync(readSafetensorsMetadata(path.join(dir, 'missing.safetensors')), { code: 'ENOENT' });
 });
 
 // ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import {
 } from '../lib';
 import type { XlmConfig, XlmOptions } from '../lib';
 import { beamSearch, greedy } from '../lib/decode';
+import { closeReal as closeWithin, maxDiffReal } from './helpers/compare';
 import { referenceUnavailable, runPython, runPythonCode } from './helpers/python';
 
 const why = referenceUnavailable();
@@ -25,6 +26,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'teacher-'));
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 const file = (n: string) => path.join(dir, n);
 const TOL = 1e-4;
+const closeReal = (t: ExecutionContext, a: Tensor, b: Tensor, rowLens: number[], what: string, tol = TOL) => closeWithin(t, a, b, rowLens, what, tol);
 
 const SMALL: XlmOptions = { vocabSize: 61, embDim: 32, nHeads: 4, encoderLayers: 2, decoderLayers: 2 };
 const CONFIGS: Array<{ name: string; config: XlmOptions; langs: boolean; from: 'py' | 'ts' }> = [
@@ -37,23 +39,6 @@ const SRC = [[5, 6, 7, 8, 9, 10], [11, 12], [13, 14, 15], [16]];
 const TGT = [[16, 17, 18], [19], [20, 21, 22, 23, 24], [25, 26]];
 
 const lens = (t: Tensor) => t.tolist() as number[];
-
-/** Max |a - b| over the positions t < len[row] of [B, T, ...] tensors (the reference leaves pads undefined). */
-function maxDiffReal(a: Tensor, b: Tensor, rowLens: number[]): number {
-  let worst = 0;
-  rowLens.forEach((len, row) => {
-    const d = tidy(() => a.narrow(0, row, 1).narrow(1, 0, len).sub(b.narrow(0, row, 1).narrow(1, 0, len)).abs().max().item() as number);
-    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-  });
-  return worst;
-}
-
-function closeReal(t: ExecutionContext, a: Tensor, b: Tensor, rowLens: number[], what: string, tol = TOL): number {
-  t.deepEqual(a.shape, b.shape, `${what}: shape`);
-  const d = maxDiffReal(a, b, rowLens);
-  t.true(d <= tol, `${what}: max |diff| ${d} > ${tol}`);
-  return d;
-}
 
 /** Teacher-forced decodeStep over every target position -> [B, T, V]. */
 function stepLogProbs(m: Teacher, batch: Batch): Tensor {
@@ -443,7 +428,7 @@ print(json.dumps({"same": same, "id2lang": b["params"]["id2lang"] == a["params"]
 });
 
 // ---------------------------------------------------------------------------
-// The full-size teacher (timing vs the reference: bench/teacher-forward.js)
+// The full-size teacher (size and timing vs the reference: bench/students.js)
 
 test('a 6+6-layer, 512-dim, 8-head teacher with a 32k vocabulary builds, saves, loads and runs', async (t) => {
   manualSeed(0);

@@ -184,6 +184,50 @@ function topLevelKeys(text: string): string[] {
   return keys;
 }
 
+/** The header length from the 8-byte prefix, checked against the file size. */
+function headerLength(prefix: Uint8Array, fileSize: number, source: string): number {
+  if (prefix.length < 8 || fileSize < 8) {
+    throw new SafetensorsError(`file is ${fileSize} bytes, shorter than the 8-byte header length prefix`, source);
+  }
+  const headerLen64 = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen64 > BigInt(MAX_HEADER_SIZE)) {
+    throw new SafetensorsError(
+      `header length ${headerLen64} is absurd (limit ${MAX_HEADER_SIZE} bytes); not a safetensors file?`,
+      source,
+    );
+  }
+  const headerLen = Number(headerLen64);
+  if (8 + headerLen > fileSize) {
+    throw new SafetensorsError(
+      `header length ${headerLen} is larger than the file (${fileSize} bytes including the 8-byte prefix); truncated or not a safetensors file`,
+      source,
+    );
+  }
+  return headerLen;
+}
+
+/** The header bytes as text and as a JSON object. */
+function parseHeader(bytes: Uint8Array, source: string): { text: string; header: Record<string, unknown> } {
+  let text: string;
+  try {
+    // ignoreBOM keeps a BOM in the text, so it fails JSON parsing exactly as
+    // it does in the reference implementation.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new SafetensorsError('header is not valid UTF-8', source);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (err) {
+    throw new SafetensorsError(`header is not valid JSON (${(err as Error).message})`, source);
+  }
+  if (!isPlainObject(header)) {
+    throw new SafetensorsError(`header must be a JSON object, got ${describe(header)}`, source);
+  }
+  return { text, header };
+}
+
 interface Entry {
   name: string;
   begin: number;
@@ -290,38 +334,8 @@ export function parseSafetensors(buf: Uint8Array, opts: ParseSafetensorsOptions 
   if (buf.length < 8) {
     throw new SafetensorsError(`file is ${buf.length} bytes, shorter than the 8-byte header length prefix`, source);
   }
-  const headerLen64 = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
-  if (headerLen64 > BigInt(MAX_HEADER_SIZE)) {
-    throw new SafetensorsError(
-      `header length ${headerLen64} is absurd (limit ${MAX_HEADER_SIZE} bytes); not a safetensors file?`,
-      source,
-    );
-  }
-  const headerLen = Number(headerLen64);
-  if (8 + headerLen > buf.length) {
-    throw new SafetensorsError(
-      `header length ${headerLen} is larger than the file (${buf.length} bytes including the 8-byte prefix); truncated or not a safetensors file`,
-      source,
-    );
-  }
-
-  let text: string;
-  try {
-    // ignoreBOM keeps a BOM in the text, so it fails JSON parsing exactly as
-    // it does in the reference implementation.
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf.subarray(8, 8 + headerLen));
-  } catch {
-    throw new SafetensorsError('header is not valid UTF-8', source);
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (err) {
-    throw new SafetensorsError(`header is not valid JSON (${(err as Error).message})`, source);
-  }
-  if (!isPlainObject(header)) {
-    throw new SafetensorsError(`header must be a JSON object, got ${describe(header)}`, source);
-  }
+  const headerLen = headerLength(buf, buf.length, source);
+  const { text, header } = parseHeader(buf.subarray(8, 8 + headerLen), source);
 
   const dataStart = 8 + headerLen;
   const dataLen = buf.length - dataStart;
@@ -442,6 +456,28 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
  */
 export function readSafetensorsSync(path: string): SafetensorsFile {
   return parseSafetensors(readWholeFileSync(path), { source: path });
+}
+
+/**
+ * Reads only the header of a safetensors file and returns its `__metadata__`
+ * (empty when absent), without reading the tensor data.
+ *
+ * @throws SafetensorsError when the header is malformed; fs errors as-is.
+ */
+export async function readSafetensorsMetadata(path: string): Promise<Record<string, string>> {
+  const fh = await fs.promises.open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const prefix = Buffer.alloc(8);
+    await fh.read(prefix, 0, 8, 0);
+    const headerLen = headerLength(prefix, size, path);
+    const bytes = Buffer.alloc(headerLen);
+    await fh.read(bytes, 0, headerLen, 8);
+    const { header } = parseHeader(bytes, path);
+    return METADATA_KEY in header ? parseMetadata(header[METADATA_KEY], path) : {};
+  } finally {
+    await fh.close();
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * of loaders that each model class plugs into (registerModelLoader), so callers such as the CLI never
  * name a model class. Only the file's header is read here; the loader reads the weights.
  */
-import * as fs from 'node:fs';
+import { readSafetensorsMetadata, SafetensorsError } from '../io/safetensors';
 import { BiGruStudent } from './bigru';
 import { Teacher } from './teacher';
 import { CutStudent } from '../surgery/cut';
@@ -30,36 +30,15 @@ registerModelLoader('bigru-student', (path) => BiGruStudent.load(path));
 registerModelLoader('xlm-teacher', (path) => Teacher.load(path));
 registerModelLoader('xlm-student', (path) => CutStudent.load(path));
 
-/** A safetensors file's `__metadata__`, from its header alone. */
+/** A model file's `__metadata__`, from its header alone; errors name the file and say what is wrong. */
 export async function readModelMetadata(path: string): Promise<Record<string, string>> {
-  const where = `loadModel: ${path}`;
-  let fh: fs.promises.FileHandle;
   try {
-    fh = await fs.promises.open(path, 'r');
+    return await readSafetensorsMetadata(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    if (err instanceof SafetensorsError) throw new Error(`loadModel: ${path}: not a safetensors file (${e.message.replace(`safetensors: ${path}: `, '')})`);
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-    throw new Error(`${where}: cannot open the model: ${why}`);
-  }
-  try {
-    const { size } = await fh.stat();
-    if (size < 8) throw new Error(`${where}: not a safetensors file (${size} bytes)`);
-    const lenBuf = Buffer.alloc(8);
-    await fh.read(lenBuf, 0, 8, 0);
-    const len = Number(lenBuf.readBigUInt64LE(0));
-    if (len < 2 || len > 100_000_000 || 8 + len > size) throw new Error(`${where}: not a safetensors file (bad header length ${len})`);
-    const header = Buffer.alloc(len);
-    await fh.read(header, 0, len, 8);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(header.toString('utf8'));
-    } catch {
-      throw new Error(`${where}: not a safetensors file (the header is not JSON)`);
-    }
-    const meta = (parsed as { __metadata__?: unknown }).__metadata__;
-    return meta !== null && typeof meta === 'object' ? (meta as Record<string, string>) : {};
-  } finally {
-    await fh.close();
+    throw new Error(`loadModel: ${path}: cannot open the model: ${why}`);
   }
 }
 

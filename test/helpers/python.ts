@@ -1,7 +1,8 @@
 // The .venv's Python (PyTorch reference) for parity tests: whether it is usable, and running its scripts.
 import * as fs from 'fs';
 import * as path from 'path';
-import { spawnSync } from 'child_process';
+import { execFile, spawnSync } from 'child_process';
+import { promisify } from 'util';
 
 export const root = path.resolve(__dirname, '..', '..', '..');
 export const python = path.join(root, '.venv', 'bin', 'python');
@@ -18,6 +19,18 @@ export function runPython(script: string, args: string[]): string {
   const r = spawnSync(python, [path.join(root, script), ...args], { encoding: 'utf8', cwd: root });
   if (r.status !== 0) throw new Error(`${script} ${args.join(' ')} failed:\n${r.stderr}`);
   return r.stdout;
+}
+
+const execFileP = promisify(execFile);
+
+/** {@link runPython} without blocking: the in-process tests run meanwhile. */
+export async function runPythonAsync(script: string, args: string[]): Promise<string> {
+  try {
+    return (await execFileP(python, [path.join(root, script), ...args], { encoding: 'utf8', cwd: root })).stdout;
+  } catch (e) {
+    const err = e as Error & { code?: number; stderr?: string };
+    throw new Error(`${script} ${args.join(' ')} failed (${err.code}):\n${err.stderr ?? err.message}`);
+  }
 }
 
 /** Runs inline Python code with the repo's bench/reference on sys.path. */

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// The teacher and its students side by side: parameters and CPU forward time (teacher forcing, eval, no
+// grad) on one batch of 32 sentences × 30 tokens, for the 6-6 teacher (512 wide, 8 heads, 32k vocabulary),
+// the 6-2, 6-1 and 3-3 students cut from it by layer surgery ('spread' maps) and the default BiGRU — ours
+// (LibTorch through the addon) and the PyTorch reference (bench/reference/, .venv) on the same weights and
+// batch, which also checks that both give the same logits. Writes its table into BENCHMARKS.md between
+// <!-- bench:students:start --> and <!-- bench:students:end -->.
+//
+// Usage: npm run bench:students [-- --runs N]   (default 5 timed runs after one warm-up; needs dist/ and the addon)
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { DIST, msSince, median, machineLine, pythonJson, writeSection } = require('./common');
+
+const { Teacher, Student, Batch, manualSeed, noGrad, loadTensors, version } = require(DIST);
+
+const B = 32;
+const LEN = 30;
+const V = 32000;
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+
+/** Deterministic ids in [4, V) (no special tokens). */
+function sentences(n, len, seed) {
+  let x = seed * 7919 + 17;
+  return Array.from({ length: n }, () =>
+    Array.from({ length: len }, () => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return 4 + (x % (V - 4));
+    })
+  );
+}
+
+/** Our forward: one warm-up, then RUNS timed runs; returns the times and the last logits. */
+function timeOurs(model, batch) {
+  noGrad(() => model.forward(batch)).dispose();
+  const times = [];
+  let logits;
+  for (let r = 0; r < RUNS; r++) {
+    logits?.dispose();
+    const t0 = process.hrtime.bigint();
+    logits = noGrad(() => model.forward(batch));
+    times.push(msSince(t0));
+  }
+  return { times, logits };
+}
+
+/** The reference's forward on the saved model, timed the same way; its logits go to `outFile`. */
+function timeReference(modelFile, batchFile, outFile) {
+  return pythonJson(`
+import json, time, torch
+from models import load_model, frame
+from safetensors.torch import save_file
+m = load_model(${JSON.stringify(modelFile)})
+spec = json.load(open(${JSON.stringify(batchFile)}))
+src, src_len = frame(spec["src"], m.eos, m.pad)
+tgt_in = torch.tensor([[m.eos] + t for t in spec["tgt"]])
+tgt_len = torch.full((tgt_in.shape[0],), tgt_in.shape[1])
+with torch.no_grad():
+    m.forward(src, src_len, tgt_in, tgt_len)  # warm-up
+    times = []
+    for _ in range(${RUNS}):
+        t0 = time.perf_counter()
+        logits = m.forward(src, src_len, tgt_in, tgt_len)
+        times.append((time.perf_counter() - t0) * 1000)
+save_file({"logits": logits.contiguous()}, ${JSON.stringify(outFile)})
+print(json.dumps({"times": times, "threads": torch.get_num_threads(), "torch": torch.__version__}))`);
+}
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'students-bench-'));
+  const started = Date.now();
+  const loadBefore = os.loadavg()[0];
+  try {
+    manualSeed(0);
+    const teacher = Teacher.create({ vocabSize: V }).eval();
+    const models = [
+      { name: '6-6 teacher', model: teacher },
+      { name: '6-2 cut student', model: Student.fromTeacher(teacher, { encoderLayers: 6, decoderLayers: 2 }).eval() },
+      { name: '6-1 cut student', model: Student.fromTeacher(teacher, { encoderLayers: 6, decoderLayers: 1 }).eval() },
+      { name: '3-3 cut student', model: Student.fromTeacher(teacher, { encoderLayers: 3, decoderLayers: 3 }).eval() },
+      { name: 'BiGRU (defaults)', model: Student.bigru({ vocabSize: V }).eval() },
+    ];
+    // src: </s> + 28 + </s> = 30 tokens; tgtIn: </s> + 29 = 30 tokens.
+    const data = { src: sentences(B, LEN - 2, 1), tgt: sentences(B, LEN - 1, 2) };
+    const batchFile = path.join(dir, 'batch.json');
+    fs.writeFileSync(batchFile, JSON.stringify(data));
+    const batch = Batch.from(data);
+
+    const rows = [];
+    let torchVersion = '';
+    for (const [i, { name, model }] of models.entries()) {
+      const modelFile = path.join(dir, `model-${i}.safetensors`);
+      await model.save(modelFile);
+      const ours = timeOurs(model, batch);
+      const outFile = path.join(dir, `ref-${i}.safetensors`);
+      const ref = timeReference(modelFile, batchFile, outFile);
+      torchVersion = `${ref.torch}, ${ref.threads} threads`;
+      const expected = (await loadTensors(outFile)).tensors.get('logits');
+      const diff = noGrad(() => ours.logits.sub(expected).abs().max().item());
+      ours.logits.dispose();
+      expected.dispose();
+      const c = model.config;
+      const shape = 'hiddenSize' in c
+        ? `emb ${c.embDim}, hidden ${c.hiddenSize}, ${c.encoderLayers}+${c.decoderLayers} layers, ${c.attention} attention`
+        : `${c.embDim} wide, ${c.nHeads} heads, layers ${JSON.stringify(model.layerMap ?? { encoder: 'all', decoder: 'all' })}`;
+      const row = { name, shape, params: model.numParameters(), ours: median(ours.times), ref: median(ref.times), diff };
+      rows.push(row);
+      console.log(`${name}: ${(row.params / 1e6).toFixed(1)}M params, ours ${row.ours.toFixed(0)} ms, reference ${row.ref.toFixed(0)} ms, max |diff| ${diff.toExponential(1)}`);
+    }
+    const teacherMs = rows[0].ours;
+    const loadAfter = os.loadavg()[0];
+    const md = [
+      '## Teacher and students: size and forward time (`npm run bench:students`)',
+      '',
+      `One batch of ${B} sentences × ${LEN} tokens (source \`</s> w₁…w₂₈ </s>\`, target input \`</s> w₁…w₂₉\`), vocabulary ${V}, ` +
+        'forward with teacher forcing to `[32, 30, V]` logits, eval mode, no grad, float32, CPU. The students are cut from the ' +
+        'teacher by layer surgery (`Student.fromTeacher`, \'spread\' maps); the BiGRU is `Student.bigru({ vocabSize })` with its defaults. ' +
+        `Time: median of ${RUNS} runs after one warm-up; the reference (bench/reference/, PyTorch ${torchVersion}) runs the same ` +
+        'weights on the same batch in its own process, one model at a time, never alongside ours.',
+      '',
+      `Machine: ${machineLine(version(), {})}; 1-min load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after.`,
+      '',
+      '| model | shape | parameters | ours: forward ms | speed-up vs teacher | PyTorch reference: forward ms | max \\|logits diff\\| |',
+      '|---|---|---:|---:|---:|---:|---:|',
+      ...rows.map((r) =>
+        `| ${r.name} | ${r.shape} | ${(r.params / 1e6).toFixed(1)}M | ${r.ours.toFixed(0)} | ${(teacherMs / r.ours).toFixed(1)}× | ${r.ref.toFixed(0)} | ${r.diff.toExponential(1)} |`
+      ),
+      '',
+      'Cut students keep the teacher\'s embeddings (and the tied output layer), so at a 32k vocabulary a good part of their ' +
+        'parameters and of the forward time is the `[·, 512] × [512, 32000]` output projection, which no layer cut removes.',
+      '',
+    ].join('\n');
+    console.log('\n' + md);
+    console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    writeSection('students', md);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
