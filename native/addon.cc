@@ -9,6 +9,8 @@
 
 namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // As `import torch` does: OpenMP's pool and MKL agree on the thread count (else they keep resizing it).
+  at::init_num_threads();
   xkt::TensorWrap::init(env, exports);
   xkt::registerTensorCreate(env, exports);
   xkt::registerTensorOps(env, exports);

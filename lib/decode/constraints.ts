@@ -34,7 +34,10 @@ export function isForced(row: RowContext): boolean {
   return row.tokens.length + 1 >= row.maxLength;
 }
 
-/** Returns `logProbs` [N, V] with forbidden tokens at -Infinity (a new tensor; the input is untouched). */
+/**
+ * Returns `logProbs` [N, V] with forbidden tokens at -Infinity: a new tensor when a constraint applies, else
+ * `logProbs` itself (never modified in place).
+ */
 export function applyConstraints(
   logProbs: Tensor,
   rows: RowContext[],
@@ -59,5 +62,5 @@ export function applyConstraints(
     const notEos = arange(V, undefined, 1, { device: logProbs.device }).ne(eos).unsqueeze(0);
     out = out.maskedFill(rowMask.mul(notEos), -Infinity);
   }
-  return out === logProbs ? logProbs.clone() : out;
+  return out;
 }

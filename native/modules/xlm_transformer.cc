@@ -4,6 +4,7 @@
 #include "modules/xlm_transformer.h"
 
 #include <cmath>
+#include <numeric>
 #include <limits>
 
 
@@ -115,10 +116,11 @@ torch::Tensor MultiHeadAttentionImpl::split(const torch::Tensor& x) const {
 }
 
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v,
-                                             const torch::Tensor& masked) {
-  const int64_t N = x.size(0), Q = x.size(1);
-  auto q = split(q_lin(x)) / std::sqrt(static_cast<double>(dim / heads));
-  auto scores = torch::matmul(q, k.transpose(2, 3));  // [N, H, Q, K]
+                                             const torch::Tensor& masked, int64_t group) {
+  const int64_t N = x.size(0), Q = x.size(1), dh = dim / heads;
+  // A group's queries stack along the query axis: [G, H, group·Q, dh] against its shared [G, H, K, dh].
+  auto q = q_lin(x).view({N / group, group * Q, heads, dh}).transpose(1, 2) / std::sqrt(static_cast<double>(dh));
+  auto scores = torch::matmul(q, k.transpose(2, 3));  // [G, H, group·Q, K]
   if (masked.defined()) scores = scores.masked_fill(masked, kNegInf);
   auto weights = torch::softmax(scores, -1, torch::kFloat32).to(scores.scalar_type());
   weights = torch::dropout(weights, attentionDropout, is_training());
@@ -144,6 +146,10 @@ TiedProjectionImpl::TiedProjectionImpl(const torch::Tensor& tiedWeight, int64_t 
 
 PredLayerImpl::PredLayerImpl(const torch::Tensor& tiedWeight, int64_t vocab) {
   proj = register_module("proj", TiedProjection(tiedWeight, vocab));
+}
+
+torch::Tensor XlmDecoderState::encoderOutput() const {
+  return group == 1 ? encoderOut : encoderOut.repeat_interleave(group, 0);
 }
 
 int64_t XlmDecoderState::nbytes() const {
@@ -288,7 +294,7 @@ torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tenso
     auto a = sa->attend(x, k, v, torch::Tensor());
     x = ln1_[i](x + torch::dropout(a, config.dropout, is_training()));
     auto& ca = crossAttn_[i];
-    a = ca->attend(x, st.crossK[i], st.crossV[i], st.srcPad);
+    a = ca->attend(x, st.crossK[i], st.crossV[i], st.srcPad, st.group);
     x = ln15_[i](x + torch::dropout(a, config.dropout, is_training()));
     x = ln2_[i](x + ffn_[i](x));
   }
@@ -367,10 +373,41 @@ torch::Tensor XlmSeq2Seq::decodeStep(DecoderState& state, const torch::Tensor& t
 
 void XlmSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {
   auto& st = xlmState(state);
-  auto idx = indices.to(st.encoderOut.device());
-  st.encoderOut = st.encoderOut.index_select(0, idx);
-  st.srcPad = st.srcPad.index_select(0, idx);
-  for (auto* list : {&st.crossK, &st.crossV, &st.selfK, &st.selfV}) {
+  const auto host = indices.to(torch::kCPU, torch::kLong).contiguous();
+  const int64_t* rows = host.data_ptr<int64_t>();
+  const int64_t M = host.numel(), N = st.batchSize(), G = st.encoderOut.size(0);
+  // The new layout's group: the gcd of the runs of equal slots (K after a beam-search reorder, since a
+  // sentence's beams stay adjacent; 1 for an arbitrary order, which then gets one slot per hypothesis).
+  int64_t group = 0;
+  for (int64_t i = 0, run = 0; i < M; ++i) {
+    ++run;
+    if (i + 1 == M || rows[i + 1] / st.group != rows[i] / st.group) {
+      group = std::gcd(group, run);
+      run = 0;
+    }
+  }
+  if (group == 0) group = 1;
+  std::vector<int64_t> slots;
+  bool sameSlots = M / group == G;
+  for (int64_t j = 0; j < M / group; ++j) {
+    slots.push_back(rows[j * group] / st.group);
+    sameSlots = sameSlots && slots.back() == j;
+  }
+  const auto device = st.encoderOut.device();
+  if (!sameSlots) {
+    auto s = torch::tensor(slots, torch::kLong).to(device);
+    st.encoderOut = st.encoderOut.index_select(0, s);
+    st.srcPad = st.srcPad.index_select(0, s);
+    for (auto* list : {&st.crossK, &st.crossV}) {
+      for (auto& t : *list) t = t.index_select(0, s);
+    }
+  }
+  st.group = group;
+  bool identity = M == N;
+  for (int64_t i = 0; identity && i < M; ++i) identity = rows[i] == i;
+  if (identity) return;
+  auto idx = host.to(device);
+  for (auto* list : {&st.selfK, &st.selfV}) {
     for (auto& t : *list) {
       if (t.defined()) t = t.index_select(0, idx);
     }

@@ -49,9 +49,11 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   MultiHeadAttentionImpl(int64_t dim, int64_t heads, double attentionDropout);
   // [N, L, D] -> [N, H, L, dh]
   torch::Tensor split(const torch::Tensor& x) const;
-  // x [N, Q, D] attends to k, v [N, H, K, dh]; `masked` (bool, broadcastable to [N, H, Q, K], true = may NOT
-  // attend) may be undefined. -> [N, Q, D] (after out_lin)
-  torch::Tensor attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& masked);
+  // x [N, Q, D] attends to k, v [N / group, H, K, dh]: rows n .. n + group - 1 share keys/values n / group.
+  // `masked` (bool, broadcastable to [N / group, H, group·Q, K], true = may NOT attend) may be undefined.
+  // -> [N, Q, D] (after out_lin)
+  torch::Tensor attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& masked,
+                       int64_t group = 1);
   int64_t dim, heads;
   double attentionDropout;
   torch::nn::Linear q_lin{nullptr}, k_lin{nullptr}, v_lin{nullptr}, out_lin{nullptr};
@@ -84,15 +86,19 @@ class PredLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PredLayer);
 
-// What encode() produces and decodeStep() grows; row n of every tensor is hypothesis n.
+// What encode() produces and decodeStep() grows. The source side is kept once per sentence ("slot") and
+// hypothesis n reads slot n / group: beam search keeps a sentence's K hypotheses adjacent, so they share one
+// copy of the encoder output and cross-attention keys/values, which reorder() then only touches when
+// sentences leave the batch (and the K queries of a sentence attend in one matrix product).
 struct XlmDecoderState : DecoderState {
-  torch::Tensor encoderOut;                  // [N, S, D] (zeros at pads)
-  torch::Tensor srcPad;                      // [N, 1, 1, S] bool, true at source pads
-  std::vector<torch::Tensor> crossK, crossV; // per decoder layer [N, H, S, dh], computed in encode()
+  torch::Tensor encoderOut;                  // [G, S, D] (zeros at pads)
+  torch::Tensor srcPad;                      // [G, 1, 1, S] bool, true at source pads
+  std::vector<torch::Tensor> crossK, crossV; // per decoder layer [G, H, S, dh], computed in encode()
+  int64_t group = 1;                         // hypotheses per slot: N = G * group
   std::vector<torch::Tensor> selfK, selfV;   // per decoder layer [N, H, step, dh] (undefined before step 0)
   int64_t step = 0;                          // target positions decoded so far
-  int64_t batchSize() const override { return encoderOut.size(0); }
-  torch::Tensor encoderOutput() const override { return encoderOut; }
+  int64_t batchSize() const override { return encoderOut.size(0) * group; }
+  torch::Tensor encoderOutput() const override;
   int64_t nbytes() const override;
 };
 
