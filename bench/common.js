@@ -6,6 +6,10 @@ const os = require('os');
 const path = require('path');
 const { spawnSync, spawn } = require('child_process');
 
+// The environment before the addon loads (it tunes libgomp through OMP_WAIT_POLICY / GOMP_SPINCOUNT, see
+// lib/native.ts): the PyTorch reference runs in the environment the user gave, not in ours.
+const USER_ENV = { ...process.env };
+
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist', 'lib');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
@@ -42,11 +46,11 @@ function pythonJson(code, { async = false } = {}) {
     return JSON.parse(stdout.trim().split('\n').pop());
   };
   if (!async) {
-    const r = spawnSync(PY, ['-c', prelude + code], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20 });
+    const r = spawnSync(PY, ['-c', prelude + code], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20, env: USER_ENV });
     return parse(r.status, r.stdout, r.stderr);
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(PY, ['-c', prelude + code], { cwd: ROOT });
+    const child = spawn(PY, ['-c', prelude + code], { cwd: ROOT, env: USER_ENV });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -78,4 +82,4 @@ function writeSection(name, body, file = path.join(ROOT, 'BENCHMARKS.md')) {
   console.log(`wrote ${path.relative(ROOT, file)} (section ${name})`);
 }
 
-module.exports = { ROOT, DIST, PY, REFERENCE, msSince, median, machineLine, pythonJson, writeSection };
+module.exports = { USER_ENV, ROOT, DIST, PY, REFERENCE, msSince, median, machineLine, pythonJson, writeSection };

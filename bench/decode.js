@@ -16,28 +16,31 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { DIST, PY, REFERENCE, msSince, machineLine, writeSection } = require('./common');
+const { USER_ENV, DIST, PY, REFERENCE, msSince, median, machineLine, writeSection } = require('./common');
 
 const { Teacher, Student, Batch, manualSeed, version, setNumThreads } = require(DIST);
 const { beamSearch, greedy } = require(path.join(DIST, 'decode'));
-
-const V = 8000;
-const TEACHER = { vocabSize: V, embDim: 256, nHeads: 4, encoderLayers: 6, decoderLayers: 6, dropout: 0, attentionDropout: 0 };
-const STUDENT_CUT = { encoderLayers: 6, decoderLayers: 1 };
-const TEACHER_STEPS = 500;
-const STUDENT_STEPS = 200;
-const SENTENCES = 500;
-const BATCH = 32;
-const BEAM = 5;
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : fallback;
 }
 
+const V = 8000;
+const TEACHER = { vocabSize: V, embDim: 256, nHeads: 4, encoderLayers: 6, decoderLayers: 6, dropout: 0, attentionDropout: 0 };
+const STUDENT_CUT = { encoderLayers: 6, decoderLayers: 1 };
+const TEACHER_STEPS = 500;
+const STUDENT_STEPS = 600;
+const SENTENCES = 500;
+const REPEATS = Number(arg('--repeats', '3'));
+const BATCH = 32;
+const BEAM = 5;
+
+const range = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+
 /** Runs a script of bench/reference, streaming its output; throws when it fails. */
 function reference(script, args) {
-  const r = spawnSync(PY, [path.join(REFERENCE, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const r = spawnSync(PY, [path.join(REFERENCE, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: USER_ENV });
   if (r.status !== 0) throw new Error(`${script} ${args.join(' ')} failed (${r.status})`);
   process.stdout.write(r.stdout);
   return r.stdout;
@@ -108,15 +111,25 @@ async function main() {
     ]) {
       for (const beam of [1, BEAM]) {
         await decodeOurs(model, sources.slice(0, BATCH), beam); // warm-up
-        const ours = await decodeOurs(model, sources, beam);
-        const ref = decodeReference(file, srcFile, beam, dir);
+        // Alternating runs, medians: the machine's speed drifts, and both sides see the same drift.
+        const oursRuns = [];
+        const refRuns = [];
+        for (let r = 0; r < REPEATS; r++) {
+          oursRuns.push(await decodeOurs(model, sources, beam));
+          refRuns.push(decodeReference(file, srcFile, beam, dir));
+        }
+        const ours = oursRuns[0];
+        const ref = refRuns[0];
+        const oursSeconds = median(oursRuns.map((x) => x.seconds));
+        const refSeconds = median(refRuns.map((x) => x.seconds));
         const same = ours.hyps.filter((h, i) => JSON.stringify(h) === JSON.stringify(ref.hyps[i])).length;
         const scoreDiff = Math.max(...ours.scores.map((s, i) => Math.abs(s - ref.scores[i])));
         const exact = ours.hyps.filter((h, i) => JSON.stringify(h) === JSON.stringify(sources[i])).length;
         const outTokens = ours.hyps.reduce((n, h) => n + h.length, 0);
         const row = {
           name, mode: beam === 1 ? 'greedy' : `beam ${beam}`,
-          ours: sources.length / ours.seconds, ref: sources.length / ref.seconds, same, scoreDiff, exact,
+          ours: sources.length / oursSeconds, ref: sources.length / refSeconds, same, scoreDiff, exact,
+          oursAll: oursRuns.map((x) => sources.length / x.seconds), refAll: refRuns.map((x) => sources.length / x.seconds),
           lengthRatio: outTokens / srcTokens,
         };
         rows.push(row);
@@ -133,7 +146,8 @@ async function main() {
       `${SENTENCES} source sentences (${srcTokens} tokens, 3–30 each), decoded with greedy search and beam ${BEAM} ` +
         '(length penalty 1, max length 1.5·|src| + 10, XLM\'s stopping rule) by ours (`greedy`, `beamSearch`) and by the ' +
         'plain-PyTorch reference decoder (bench/reference/beam.py), on the same weights, in the same length-sorted batches ' +
-        `of ${BATCH} sentences, 2 threads each, one run each side by side (ours after a one-batch warm-up). Sentences/second ` +
+        `of ${BATCH} sentences, 2 threads each, ${REPEATS} runs per side alternating ours / reference (ours after a one-batch ` +
+        'warm-up); the table gives the median run and, in brackets, the slowest and fastest. Sentences/second ' +
         'count decoding only (models loaded, sentences in memory). "Same output" compares the best hypothesis of every ' +
         'sentence between the two sides.',
       '',
@@ -149,7 +163,7 @@ async function main() {
       '| model | search | ours: sentences/s | PyTorch reference: sentences/s | speed-up | same output | output/source length | exact copies |',
       '|---|---|---:|---:|---:|---:|---:|---:|',
       ...rows.map((r) =>
-        `| ${r.name} | ${r.mode} | ${r.ours.toFixed(1)} | ${r.ref.toFixed(1)} | ${(r.ours / r.ref).toFixed(2)}× | ` +
+        `| ${r.name} | ${r.mode} | ${r.ours.toFixed(1)} (${range(r.oursAll)}) | ${r.ref.toFixed(1)} (${range(r.refAll)}) | ${(r.ours / r.ref).toFixed(2)}× | ` +
           `${r.same}/${SENTENCES} | ${r.lengthRatio.toFixed(2)} | ${r.exact}/${SENTENCES} |`
       ),
       '',
