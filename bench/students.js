@@ -6,7 +6,7 @@
 // batch, which also checks that both give the same logits. Writes its table into BENCHMARKS.md between
 // <!-- bench:students:start --> and <!-- bench:students:end -->.
 //
-// Usage: npm run bench:students [-- --runs N]   (default 5 timed runs after one warm-up; needs dist/ and the addon)
+// Usage: npm run bench:students [-- --runs N]   (default 7 timed rounds after one warm-up; needs dist/ and the addon)
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -19,7 +19,7 @@ const B = 32;
 const LEN = 30;
 const V = 32000;
 const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
 
 /** Deterministic ids in [4, V) (no special tokens). */
 function sentences(n, len, seed) {
@@ -32,40 +32,57 @@ function sentences(n, len, seed) {
   );
 }
 
-/** Our forward: one warm-up, then RUNS timed runs; returns the times and the last logits. */
-function timeOurs(model, batch) {
-  noGrad(() => model.forward(batch)).dispose();
-  const times = [];
-  let logits;
+/**
+ * Our forwards: one warm-up per model, then RUNS rounds that time every model once each (rounds, not runs per
+ * model, so drift in the machine's speed spreads over all models). Returns the times and the last logits.
+ */
+function timeOurs(models, batch) {
+  for (const m of models) noGrad(() => m.forward(batch)).dispose();
+  const times = models.map(() => []);
+  const logits = models.map(() => undefined);
   for (let r = 0; r < RUNS; r++) {
-    logits?.dispose();
-    const t0 = process.hrtime.bigint();
-    logits = noGrad(() => model.forward(batch));
-    times.push(msSince(t0));
+    models.forEach((m, i) => {
+      logits[i]?.dispose();
+      const t0 = process.hrtime.bigint();
+      logits[i] = noGrad(() => m.forward(batch));
+      times[i].push(msSince(t0));
+    });
   }
   return { times, logits };
 }
 
-/** The reference's forward on the saved model, timed the same way; its logits go to `outFile`. */
-function timeReference(modelFile, batchFile, outFile) {
+/** The reference's forwards on the saved models, timed the same way; logits go to outFiles[i]. */
+function timeReference(modelFiles, batchFile, outFiles) {
   return pythonJson(`
 import json, time, torch
 from models import load_model, frame
 from safetensors.torch import save_file
-m = load_model(${JSON.stringify(modelFile)})
+models = [load_model(f) for f in ${JSON.stringify(modelFiles)}]
 spec = json.load(open(${JSON.stringify(batchFile)}))
-src, src_len = frame(spec["src"], m.eos, m.pad)
-tgt_in = torch.tensor([[m.eos] + t for t in spec["tgt"]])
+eos, pad = models[0].eos, models[0].pad
+src, src_len = frame(spec["src"], eos, pad)
+tgt_in = torch.tensor([[eos] + t for t in spec["tgt"]])
 tgt_len = torch.full((tgt_in.shape[0],), tgt_in.shape[1])
+times = [[] for _ in models]
+logits = [None] * len(models)
 with torch.no_grad():
-    m.forward(src, src_len, tgt_in, tgt_len)  # warm-up
-    times = []
+    for m in models:
+        m.forward(src, src_len, tgt_in, tgt_len)  # warm-up
     for _ in range(${RUNS}):
-        t0 = time.perf_counter()
-        logits = m.forward(src, src_len, tgt_in, tgt_len)
-        times.append((time.perf_counter() - t0) * 1000)
-save_file({"logits": logits.contiguous()}, ${JSON.stringify(outFile)})
+        for i, m in enumerate(models):
+            t0 = time.perf_counter()
+            logits[i] = m.forward(src, src_len, tgt_in, tgt_len)
+            times[i].append((time.perf_counter() - t0) * 1000)
+for out, l in zip(${JSON.stringify(outFiles)}, logits):
+    save_file({"logits": l.contiguous()}, out)
 print(json.dumps({"times": times, "threads": torch.get_num_threads(), "torch": torch.__version__}))`);
+}
+
+/** "encoder 0-5, decoder 0,5" style description of a cut student's layer map. */
+function layersOf(model) {
+  const map = model.layerMap;
+  if (!map) return 'all layers';
+  return `encoder ${map.encoder.join(',')}; decoder ${map.decoder.join(',')}`;
 }
 
 async function main() {
@@ -88,26 +105,25 @@ async function main() {
     fs.writeFileSync(batchFile, JSON.stringify(data));
     const batch = Batch.from(data);
 
+    const modelFiles = models.map((_, i) => path.join(dir, `model-${i}.safetensors`));
+    for (const [i, { model }] of models.entries()) await model.save(modelFiles[i]);
+    const ours = timeOurs(models.map((m) => m.model), batch);
+    const outFiles = models.map((_, i) => path.join(dir, `ref-${i}.safetensors`));
+    const ref = timeReference(modelFiles, batchFile, outFiles);
+    const torchVersion = `${ref.torch}, ${ref.threads} threads`;
     const rows = [];
-    let torchVersion = '';
     for (const [i, { name, model }] of models.entries()) {
-      const modelFile = path.join(dir, `model-${i}.safetensors`);
-      await model.save(modelFile);
-      const ours = timeOurs(model, batch);
-      const outFile = path.join(dir, `ref-${i}.safetensors`);
-      const ref = timeReference(modelFile, batchFile, outFile);
-      torchVersion = `${ref.torch}, ${ref.threads} threads`;
-      const expected = (await loadTensors(outFile)).tensors.get('logits');
-      const diff = noGrad(() => ours.logits.sub(expected).abs().max().item());
-      ours.logits.dispose();
+      const expected = (await loadTensors(outFiles[i])).tensors.get('logits');
+      const diff = noGrad(() => ours.logits[i].sub(expected).abs().max().item());
+      ours.logits[i].dispose();
       expected.dispose();
       const c = model.config;
       const shape = 'hiddenSize' in c
         ? `emb ${c.embDim}, hidden ${c.hiddenSize}, ${c.encoderLayers}+${c.decoderLayers} layers, ${c.attention} attention`
-        : `${c.embDim} wide, ${c.nHeads} heads, layers ${JSON.stringify(model.layerMap ?? { encoder: 'all', decoder: 'all' })}`;
-      const row = { name, shape, params: model.numParameters(), ours: median(ours.times), ref: median(ref.times), diff };
+        : `${c.embDim} wide, ${c.nHeads} heads, ${layersOf(model)}`;
+      const row = { name, shape, params: model.numParameters(), ours: median(ours.times[i]), ref: median(ref.times[i]), diff };
       rows.push(row);
-      console.log(`${name}: ${(row.params / 1e6).toFixed(1)}M params, ours ${row.ours.toFixed(0)} ms, reference ${row.ref.toFixed(0)} ms, max |diff| ${diff.toExponential(1)}`);
+      console.log(`${name}: ${(row.params / 1e6).toFixed(1)}M params, ours ${row.ours.toFixed(0)} ms [${ours.times[i].map((x) => x.toFixed(0))}], reference ${row.ref.toFixed(0)} ms [${ref.times[i].map((x) => x.toFixed(0))}], max |diff| ${diff.toExponential(1)}`);
     }
     const teacherMs = rows[0].ours;
     const loadAfter = os.loadavg()[0];
@@ -117,8 +133,9 @@ async function main() {
       `One batch of ${B} sentences × ${LEN} tokens (source \`</s> w₁…w₂₈ </s>\`, target input \`</s> w₁…w₂₉\`), vocabulary ${V}, ` +
         'forward with teacher forcing to `[32, 30, V]` logits, eval mode, no grad, float32, CPU. The students are cut from the ' +
         'teacher by layer surgery (`Student.fromTeacher`, \'spread\' maps); the BiGRU is `Student.bigru({ vocabSize })` with its defaults. ' +
-        `Time: median of ${RUNS} runs after one warm-up; the reference (bench/reference/, PyTorch ${torchVersion}) runs the same ` +
-        'weights on the same batch in its own process, one model at a time, never alongside ours.',
+        `Time: median of ${RUNS} rounds (each times every model once, after one warm-up each); the reference ` +
+        `(bench/reference/, PyTorch ${torchVersion}) runs the same weights on the same batch in its own process afterwards, ` +
+        'never alongside ours.',
       '',
       `Machine: ${machineLine(version(), {})}; 1-min load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after.`,
       '',
