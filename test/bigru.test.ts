@@ -17,6 +17,7 @@ import { loadTensorsSync, saveTensors } from '../lib/io';
 import { beamSearch, greedy } from '../lib/decode';
 import { closeReal as closeWithin, maxDiffReal } from './helpers/compare';
 import { referenceUnavailable, runPythonAsync } from './helpers/python';
+import { checkReorderScenario } from './helpers/reorder-scenario';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -203,6 +204,14 @@ test('reorder: expands, permutes and prunes hypotheses like index_select on a fr
     const r2 = m.decodeStep(st, col(2).indexSelect(0, rows));
     closeReal(t, r2.unsqueeze(1), p[2].indexSelect(0, rows).unsqueeze(1), [1, 1], 'after pruning', 1e-6);
   });
+});
+
+test('reorder: beam-style groups and arbitrary orders equal a fresh forward (both attentions)', (t) => {
+  for (const attention of ['luong', 'bahdanau'] as const) {
+    manualSeed(21);
+    const m = BiGruStudent.create({ vocabSize: 61, embDim: 16, hiddenSize: 12, encoderLayers: 2, decoderLayers: 2, attention }).eval();
+    checkReorderScenario(t, m, [[5, 6, 7, 8, 9, 10], [11, 12], [13, 14, 15]]);
+  }
 });
 
 test('encode/decodeStep async agree with the sync calls', async (t) => {

@@ -1,6 +1,7 @@
 // See bigru_seq2seq.h for the model. bench/reference/bigru.py is the same model in plain PyTorch, op for op,
 // so the parity tests can hold forward and decodeStep to 1e-5 on shared safetensors weights.
 #include "modules/bigru_seq2seq.h"
+#include "modules/source_groups.h"
 
 #include <cmath>
 #include <limits>
@@ -29,9 +30,10 @@ BiGruAttentionImpl::BiGruAttentionImpl(const std::string& type, int64_t hidden) 
 
 torch::Tensor BiGruAttentionImpl::keys(const torch::Tensor& memory) { return key(memory); }
 
-torch::Tensor BiGruAttentionImpl::scores(const torch::Tensor& keys, const torch::Tensor& q) {
-  if (additive) return v(torch::tanh(keys + query(q).unsqueeze(1))).squeeze(2);  // v^T tanh(W_k s + W_q h)
-  return torch::bmm(keys, q.unsqueeze(2)).squeeze(2);                            // h^T W s
+torch::Tensor BiGruAttentionImpl::scores(const torch::Tensor& keys, const torch::Tensor& q, int64_t group) {
+  auto qg = q.view({keys.size(0), group, q.size(1)});  // [G, group, H]
+  if (additive) return v(torch::tanh(keys.unsqueeze(1) + query(qg).unsqueeze(2))).squeeze(3);  // v^T tanh(W_k s + W_q h)
+  return torch::bmm(qg, keys.transpose(1, 2));                                                 // h^T W s
 }
 
 BiGruProjImpl::BiGruProjImpl(int64_t vocab, int64_t hidden, const torch::Tensor& tiedWeight) {
@@ -139,9 +141,10 @@ torch::Tensor BiGruSeq2Seq::step(BiGruState& s, const torch::Tensor& emb) {
   auto [out, hidden] = decoder_->rnn->forward(x, s.hidden);
   s.hidden = hidden;
   auto h = out.squeeze(1);  // [N, H], the top layer's new state
-  auto scores = decoder_->attention->scores(s.keys, h).masked_fill(s.padMask, -std::numeric_limits<double>::infinity());
-  auto align = torch::softmax(scores, -1);                                 // [N, S]
-  auto context = torch::bmm(align.unsqueeze(1), s.memory).squeeze(1);      // [N, 2H]
+  auto scores = decoder_->attention->scores(s.keys, h, s.group)
+                    .masked_fill(s.padMask.unsqueeze(1), -std::numeric_limits<double>::infinity());  // [G, group, S]
+  auto align = torch::softmax(scores, -1);
+  auto context = torch::bmm(align, s.memory).view({h.size(0), s.memory.size(2)});  // [N, 2H]
   auto attn = torch::tanh(decoder_->combine(torch::cat({context, h}, 1)));  // [N, H]
   attn = torch::dropout(attn, opts_.dropout, is_training());
   s.prevAttn = attn;
@@ -190,10 +193,17 @@ torch::Tensor BiGruSeq2Seq::decodeStep(DecoderState& state, const torch::Tensor&
 
 void BiGruSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {
   auto& s = bigruState(state);
-  auto idx = indices.to(s.memory.device());
-  s.memory = s.memory.index_select(0, idx);
-  s.keys = s.keys.index_select(0, idx);
-  s.padMask = s.padMask.index_select(0, idx);
+  const auto device = s.memory.device();
+  const auto r = regroup(indices, s.group, s.memory.size(0));
+  if (!r.sameSlots) {
+    auto slots = slotIndex(r, device);
+    s.memory = s.memory.index_select(0, slots);
+    s.keys = s.keys.index_select(0, slots);
+    s.padMask = s.padMask.index_select(0, slots);
+  }
+  s.group = r.group;
+  if (r.identity) return;
+  auto idx = r.rows.to(device);
   s.prevAttn = s.prevAttn.index_select(0, idx);
   s.hidden = s.hidden.index_select(1, idx);  // [L, N, H]: batch on dim 1
 }

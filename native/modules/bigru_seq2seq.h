@@ -43,14 +43,16 @@ struct BiGruOptions {
 };
 
 // What encode() hands to decodeStep(): per hypothesis row n.
+// The source side is kept once per slot, hypothesis n reads slot n / group (source_groups.h).
 struct BiGruState : DecoderState {
-  torch::Tensor memory;    // [N, S, 2H] encoder outputs (zeros at pads)
-  torch::Tensor keys;      // [N, S, H] attention keys (attention.key applied to memory once)
-  torch::Tensor padMask;   // [N, S] bool, true at source pads
+  torch::Tensor memory;    // [G, S, 2H] encoder outputs (zeros at pads)
+  torch::Tensor keys;      // [G, S, H] attention keys (attention.key applied to memory once)
+  torch::Tensor padMask;   // [G, S] bool, true at source pads
+  int64_t group = 1;       // hypotheses per slot: N = G * group
   torch::Tensor hidden;    // [L, N, H] decoder GRU state (batch on dim 1)
   torch::Tensor prevAttn;  // [N, H] previous attentional vector h~ (input feeding)
-  int64_t batchSize() const override { return memory.size(0); }
-  torch::Tensor encoderOutput() const override { return memory; }
+  int64_t batchSize() const override { return memory.size(0) * group; }
+  torch::Tensor encoderOutput() const override { return group == 1 ? memory : memory.repeat_interleave(group, 0); }
   int64_t nbytes() const override;
 };
 
@@ -59,7 +61,8 @@ class BiGruAttentionImpl : public torch::nn::Module {
  public:
   BiGruAttentionImpl(const std::string& type, int64_t hidden);
   torch::Tensor keys(const torch::Tensor& memory);                               // [N, S, 2H] -> [N, S, H]
-  torch::Tensor scores(const torch::Tensor& keys, const torch::Tensor& query);  // -> [N, S]
+  // keys [G, S, H], query [N, H] with rows n .. n + group - 1 reading keys n / group -> [G, group, S]
+  torch::Tensor scores(const torch::Tensor& keys, const torch::Tensor& query, int64_t group);
   bool additive;
   torch::nn::Linear key{nullptr}, query{nullptr}, v{nullptr};
 };

@@ -2,9 +2,9 @@
 // by sqrt(dh) before q·kᵀ, masked keys at -inf, softmax in float32, pads zeroed after the embedding block and
 // after every layer), so fp32 outputs agree to ~1e-6.
 #include "modules/xlm_transformer.h"
+#include "modules/source_groups.h"
 
 #include <cmath>
-#include <numeric>
 #include <limits>
 
 
@@ -373,40 +373,19 @@ torch::Tensor XlmSeq2Seq::decodeStep(DecoderState& state, const torch::Tensor& t
 
 void XlmSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {
   auto& st = xlmState(state);
-  const auto host = indices.to(torch::kCPU, torch::kLong).contiguous();
-  const int64_t* rows = host.data_ptr<int64_t>();
-  const int64_t M = host.numel(), N = st.batchSize(), G = st.encoderOut.size(0);
-  // The new layout's group: the gcd of the runs of equal slots (K after a beam-search reorder, since a
-  // sentence's beams stay adjacent; 1 for an arbitrary order, which then gets one slot per hypothesis).
-  int64_t group = 0;
-  for (int64_t i = 0, run = 0; i < M; ++i) {
-    ++run;
-    if (i + 1 == M || rows[i + 1] / st.group != rows[i] / st.group) {
-      group = std::gcd(group, run);
-      run = 0;
-    }
-  }
-  if (group == 0) group = 1;
-  std::vector<int64_t> slots;
-  bool sameSlots = M / group == G;
-  for (int64_t j = 0; j < M / group; ++j) {
-    slots.push_back(rows[j * group] / st.group);
-    sameSlots = sameSlots && slots.back() == j;
-  }
   const auto device = st.encoderOut.device();
-  if (!sameSlots) {
-    auto s = torch::tensor(slots, torch::kLong).to(device);
-    st.encoderOut = st.encoderOut.index_select(0, s);
-    st.srcPad = st.srcPad.index_select(0, s);
+  const auto r = regroup(indices, st.group, st.encoderOut.size(0));
+  if (!r.sameSlots) {
+    auto slots = slotIndex(r, device);
+    st.encoderOut = st.encoderOut.index_select(0, slots);
+    st.srcPad = st.srcPad.index_select(0, slots);
     for (auto* list : {&st.crossK, &st.crossV}) {
-      for (auto& t : *list) t = t.index_select(0, s);
+      for (auto& t : *list) t = t.index_select(0, slots);
     }
   }
-  st.group = group;
-  bool identity = M == N;
-  for (int64_t i = 0; identity && i < M; ++i) identity = rows[i] == i;
-  if (identity) return;
-  auto idx = host.to(device);
+  st.group = r.group;
+  if (r.identity) return;
+  auto idx = r.rows.to(device);
   for (auto* list : {&st.selfK, &st.selfV}) {
     for (auto& t : *list) {
       if (t.defined()) t = t.index_select(0, idx);

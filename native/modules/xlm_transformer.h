@@ -86,10 +86,9 @@ class PredLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PredLayer);
 
-// What encode() produces and decodeStep() grows. The source side is kept once per sentence ("slot") and
-// hypothesis n reads slot n / group: beam search keeps a sentence's K hypotheses adjacent, so they share one
-// copy of the encoder output and cross-attention keys/values, which reorder() then only touches when
-// sentences leave the batch (and the K queries of a sentence attend in one matrix product).
+// What encode() produces and decodeStep() grows. The source side is kept once per slot, hypothesis n reads
+// slot n / group (source_groups.h): a sentence's beams share its encoder output and cross-attention
+// keys/values, and its K queries attend to them in one matrix product.
 struct XlmDecoderState : DecoderState {
   torch::Tensor encoderOut;                  // [G, S, D] (zeros at pads)
   torch::Tensor srcPad;                      // [G, 1, 1, S] bool, true at source pads
