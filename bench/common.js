@@ -4,7 +4,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawnSync, spawn } = require('child_process');
+const { spawnSync } = require('child_process');
 
 // The environment before the addon loads (it tunes libgomp through OMP_WAIT_POLICY / GOMP_SPINCOUNT, see
 // lib/native.ts): the PyTorch reference runs in the environment the user gave, not in ours.
@@ -39,30 +39,11 @@ function machineLine(info, extra = {}) {
 }
 
 /** Runs inline Python with bench/reference on sys.path; returns the last stdout line parsed as JSON. */
-function pythonJson(code, { async = false } = {}) {
+function pythonJson(code) {
   const prelude = `import sys; sys.path.insert(0, ${JSON.stringify(REFERENCE)})\n`;
-  const parse = (status, stdout, stderr) => {
-    if (status !== 0) throw new Error(`reference failed (${status}):\n${stderr}`);
-    return JSON.parse(stdout.trim().split('\n').pop());
-  };
-  if (!async) {
-    const r = spawnSync(PY, ['-c', prelude + code], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20, env: USER_ENV });
-    return parse(r.status, r.stdout, r.stderr);
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(PY, ['-c', prelude + code], { cwd: ROOT, env: USER_ENV });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (status) => {
-      try {
-        resolve(parse(status, out, err));
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  const r = spawnSync(PY, ['-c', prelude + code], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20, env: USER_ENV });
+  if (r.status !== 0) throw new Error(`reference failed (${r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
 /** Replaces the text between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->` (appends if absent). */

@@ -13,7 +13,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
-const { DIST, writeSection } = require('./common');
+const { DIST, machineLine, writeSection } = require('./common');
 const OPTS = { temperature: 2, alpha: 0.5, labelSmoothing: 0.1 };
 const HIDDEN = 256;
 
@@ -187,7 +187,6 @@ function main() {
       `(target ≥ 8×: ${mr >= 8 ? 'met' : 'MISSED'}).`);
   }
   const loadAfter = os.loadavg()[0];
-  const cpus = os.cpus();
   const md = [
     '## Distillation loss (`npm run bench:loss`)',
     '',
@@ -196,9 +195,7 @@ function main() {
       `for the chunked row: \`logits = h @ W^T + b\`, then the composition), forward + backward, float32, ` +
       `T = ${OPTS.temperature}, alpha = ${OPTS.alpha}, label smoothing = ${OPTS.labelSmoothing}.`,
     '',
-    `Machine: ${cpus.length} × ${cpus[0] ? cpus[0].model.trim() : 'unknown CPU'}, ${mb(os.totalmem())} MB RAM; ` +
-      `LibTorch ${info.libtorch} (${info.threads} intra-op threads, MKL ${info.mkl}, OpenMP ${info.openmp}); ` +
-      `CPU kernel ${cpu[0].ours.kernel}; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; ` +
+    `Machine: ${machineLine(info, { 'CPU kernel': cpu[0].ours.kernel })}; ` +
       `1-min load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after the run (a shared machine: other work skews times, not peaks).`,
     '',
     'Method: each method × config runs in a fresh child process (`node --expose-gc`). Inputs (student logits ' +

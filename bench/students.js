@@ -137,7 +137,7 @@ async function main() {
         `(bench/reference/, PyTorch ${torchVersion}) runs the same weights on the same batch in its own process afterwards, ` +
         'never alongside ours.',
       '',
-      `Machine: ${machineLine(version(), {})}; 1-min load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after.`,
+      `Machine: ${machineLine(version())}; 1-min load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after.`,
       '',
       '| model | shape | parameters | ours: forward ms | speed-up vs teacher | PyTorch reference: forward ms | max \\|logits diff\\| |',
       '|---|---|---:|---:|---:|---:|---:|',

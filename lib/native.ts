@@ -213,7 +213,7 @@ function expectedLibtorch(): string {
  * libgomp (LibTorch's OpenMP) reads its wait policy once, when the addon loads it. By default its helper
  * threads spin only 100 rounds between parallel regions once there are more OpenMP threads than CPUs — always
  * the case here, where the JS thread and the compute thread of the async calls each have a team — so every op
- * of a decoding step paid a futex wake-up (measured: greedy decoding of 500 sentences 6.7 s -> 3.9 s). ACTIVE
+ * of a decoding step paid a futex wake-up (measured: greedy decoding of 500 sentences with bench/decode.js's teacher 6.7 s -> 3.6-4.4 s). ACTIVE
  * raises that to 1000 rounds; GOMP_SPINCOUNT keeps libgomp's usual limit of 300000 rounds (~3 ms) otherwise,
  * so idle helpers still go to sleep. Left alone when the user set either variable.
  */

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from models import load_model, frame
+from models import load_model
 import xlm
 
 MIN_LEN, MAX_LEN, FIRST_WORD = 3, 30, 4  # ids below 4 are <s> </s> <pad> <unk>
@@ -49,9 +49,8 @@ def train(path, steps, seed, out, batch_size=32, lr=1e-3, warmup=100):
     t0 = time.perf_counter()
     for step in range(1, steps + 1):
         rows = [sampler.sentence() for _ in range(batch_size)]
-        src, src_len = frame(rows, m.eos, m.pad)
         b = xlm.make_batch(rows, rows, model.config)
-        logits = m.forward(src, src_len, b["tgt_in"], b["tgt_len"])
+        logits = m.forward(b["src"], b["src_len"], b["tgt_in"], b["tgt_len"])
         loss = F.cross_entropy(logits.reshape(-1, V), b["tgt_out"].reshape(-1), ignore_index=m.pad)
         opt.zero_grad()
         loss.backward()
