@@ -4,20 +4,23 @@
   "targets": [
     {
       "target_name": "xlm_kd_torch",
-      "sources": ["<!@(node scripts/libtorch.js sources)"],
+      "sources": ["<!@(node scripts/libtorch.js sources)", "third_party/mimalloc/src/static.c"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "native",
+        "third_party/mimalloc/include",
         "<!@(node scripts/libtorch.js include)"
       ],
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "MI_DEBUG=0",
         "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/libtorch.js cxx11abi)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++1y", "-std=gnu++14"],
+      "cflags_c": ["-O2", "-fvisibility=hidden", "-DNDEBUG"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter"],
       "libraries": [
         "-L<!(node scripts/libtorch.js lib)",

@@ -1,5 +1,6 @@
 // The addon's entry point: registers every native part on the module's exports.
 #include "loss/register.h"
+#include "memory/cpu_allocator.h"
 #include "modules/bigru_seq2seq.h"
 #include "modules/module_wrap.h"
 #include "modules/xlm_transformer.h"
@@ -11,6 +12,9 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // As `import torch` does: OpenMP's pool and MKL agree on the thread count (else they keep resizing it).
   at::init_num_threads();
+  // Before the first tensor, so every storage the addon makes comes from the chosen allocator.
+  xkt::installCpuAllocator();
+  xkt::registerMemory(env, exports);
   xkt::TensorWrap::init(env, exports);
   xkt::registerTensorCreate(env, exports);
   xkt::registerTensorOps(env, exports);

@@ -10,7 +10,7 @@ const root = path.resolve(__dirname, '..');
 const scratch = path.join(root, 'build-gyp');
 fs.rmSync(scratch, { recursive: true, force: true });
 fs.mkdirSync(scratch, { recursive: true });
-for (const entry of ['native', 'scripts', 'node_modules', 'binding.gyp', 'package.json', '.venv']) {
+for (const entry of ['native', 'third_party', 'scripts', 'node_modules', 'binding.gyp', 'package.json', '.venv']) {
   if (fs.existsSync(path.join(root, entry))) fs.symlinkSync(path.join(root, entry), path.join(scratch, entry));
 }
 const prebuildify = path.join(root, 'node_modules', '.bin', 'prebuildify');

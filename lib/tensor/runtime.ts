@@ -1,7 +1,7 @@
 /** Process-wide LibTorch state: version and CUDA report, thread count, grad mode, memory counters. */
-import { native, RuntimeInfo } from '../native';
+import { AllocatorInfo, native, RuntimeInfo } from '../native';
 
-export type { RuntimeInfo };
+export type { AllocatorInfo, RuntimeInfo };
 
 /** LibTorch version, CUDA availability and version, thread counts. */
 export function version(): RuntimeInfo {
@@ -58,4 +58,21 @@ export function startWithoutGrad<R>(start: () => Promise<R>): Promise<R> {
 /** Live native tensors owned by JS objects and their bytes (what is reported to V8's GC). */
 export function memoryStats(): { liveTensors: number; liveBytes: number } {
   return native().memoryStats();
+}
+
+/**
+ * Which allocator backs CPU tensors ('mimalloc' by default, 'libtorch' with XLM_KD_TORCH_ALLOCATOR=libtorch)
+ * and the bytes it has committed, free blocks kept for reuse included.
+ */
+export function allocatorInfo(): AllocatorInfo {
+  return native().allocatorInfo();
+}
+
+/**
+ * Returns the free memory the CPU allocator keeps for reuse to the OS now, instead of after its purge
+ * delay (1 s by default, MIMALLOC_PURGE_DELAY in ms). Useful before measuring RSS or handing memory to
+ * another process; never needed for correctness.
+ */
+export function releaseMemory(): void {
+  native().releaseMemory();
 }

@@ -18,10 +18,6 @@
 #include <mutex>
 #include <sstream>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "common/convert.h"
 #include "common/errors.h"
 #include "loss/kernel.h"
@@ -343,24 +339,6 @@ double gradScaleOf(const Rows& r, const LossConfig& cfg) {
 
 int64_t rowGrain(int64_t V) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(V, 1)); }
 
-// A fresh CPU buffer of the gradient's size costs one page fault per 4 KiB page when first written —
-// about half the time of the whole fused pass at V = 32000. Where transparent huge pages are on "madvise"
-// (a common default), asking for them on the buffer's 2 MiB-aligned interior makes that one fault per 2 MiB.
-// Advisory only: failures are ignored.
-at::Tensor emptyHuge(at::IntArrayRef sizes, const at::TensorOptions& opts) {
-  auto t = at::empty(sizes, opts);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  if (t.device().is_cpu() && t.nbytes() >= 4 * kHuge) {
-    const auto p = reinterpret_cast<uintptr_t>(t.data_ptr());
-    const uintptr_t begin = (p + kHuge - 1) & ~(kHuge - 1);
-    const uintptr_t end = (p + t.nbytes()) & ~(kHuge - 1);
-    if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-  }
-#endif
-  return t;
-}
-
 // The saved gradient times the incoming one. Without retain_graph the saved tensor is taken out of the
 // context and scaled in place, so backward allocates nothing and autograd can steal the tensor for .grad.
 at::Tensor takeScaled(AutogradContext* ctx, const char* key, const at::Tensor& go, bool perRow) {
@@ -402,7 +380,7 @@ struct DistillLossFn : public torch::autograd::Function<DistillLossFn> {
     b.kdRow = at::empty({r.N}, student.options().dtype(math));
     b.ceRow = at::empty({r.N}, student.options().dtype(math));
     b.gradScale = gradScaleOf(r, cfg);
-    if (wantGrad) b.grad = emptyHuge({r.N, r.V}, in->s2.options());
+    if (wantGrad) b.grad = at::empty({r.N, r.V}, in->s2.options());
     distillRows(b, cfg);
     auto res = reduceRows(b.kdRow, b.ceRow, r, cfg);
     if (wantGrad) ctx->saved_data["grad"] = b.grad.view(student.sizes());
@@ -442,15 +420,15 @@ struct ChunkedLossFn : public torch::autograd::Function<ChunkedLossFn> {
 
     auto kdRow = at::empty({N}, opts.dtype(math));
     auto ceRow = at::empty({N}, opts.dtype(math));
-    at::Tensor gH = needH ? emptyHuge({N, H}, opts) : at::Tensor();
-    at::Tensor gW = needW ? emptyHuge({V, H}, opts.dtype(math)).zero_() : at::Tensor();
+    at::Tensor gH = needH ? at::empty({N, H}, opts) : at::Tensor();
+    at::Tensor gW = needW ? at::empty({V, H}, opts.dtype(math)).zero_() : at::Tensor();
     at::Tensor gB = needB ? at::zeros({V}, opts.dtype(math)) : at::Tensor();
     // Chunk buffers, reused: student logits, their gradient, and the teacher's logits (hidden teacher).
     const int64_t rowsBuf = N == 0 ? 0 : C;
-    auto logitsBuf = emptyHuge({rowsBuf, V}, opts);
-    at::Tensor gradBuf = wantGrad ? emptyHuge({rowsBuf, V}, opts) : at::Tensor();
+    auto logitsBuf = at::empty({rowsBuf, V}, opts);
+    at::Tensor gradBuf = wantGrad ? at::empty({rowsBuf, V}, opts) : at::Tensor();
     at::Tensor teacherBuf =
-        in->teacherKind == Teacher::Kind::Hidden ? emptyHuge({rowsBuf, V}, in->th2.options()) : at::Tensor();
+        in->teacherKind == Teacher::Kind::Hidden ? at::empty({rowsBuf, V}, in->th2.options()) : at::Tensor();
     const double scale = gradScaleOf(r, cfg);
     const auto wT = in->w.t();
     const auto twT = in->tw.defined() ? in->tw.t() : at::Tensor();
