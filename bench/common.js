@@ -7,7 +7,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 
 // The environment before the addon loads (it tunes libgomp through OMP_WAIT_POLICY / GOMP_SPINCOUNT, see
-// lib/native.ts): the PyTorch reference runs in the environment the user gave, not in ours.
+// lib/native/load.ts): the PyTorch reference runs in the environment the user gave, not in ours.
 const USER_ENV = { ...process.env };
 
 const ROOT = path.resolve(__dirname, '..');
@@ -38,10 +38,57 @@ function machineLine(info, extra = {}) {
   return parts.join('; ');
 }
 
+/**
+ * mimalloc from third_party/ built as an LD_PRELOAD library (malloc override on), once, for the tuned
+ * reference: the same allocator code the addon links.
+ */
+function mimallocPreload() {
+  const src = path.join(ROOT, 'third_party', 'mimalloc');
+  const out = path.join(ROOT, 'build', 'bench', 'libmimalloc-preload.so');
+  const stamp = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : -1);
+  if (stamp(out) < stamp(path.join(src, 'src', 'static.c'))) {
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    const args = ['-O2', '-shared', '-fPIC', '-DMI_MALLOC_OVERRIDE', '-DMI_DEBUG=0', '-DNDEBUG',
+      `-I${path.join(src, 'include')}`, path.join(src, 'src', 'static.c'), '-o', out, '-lpthread'];
+    const r = spawnSync('cc', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`building ${out} failed:\n${r.stderr}`);
+  }
+  return out;
+}
+
+/**
+ * The two environments every PyTorch reference runs in. 'installed': the user's environment as it is.
+ * 'tuned': the allocator settings this package gives LibTorch (README "Memory"): THP_MEM_ALLOC_ENABLE=1 and
+ * the same mimalloc with the addon's options in force (`allocatorInfo()` of the loaded addon), preloaded.
+ * Headline ratios are against 'tuned'.
+ */
+function referenceEnvs(alloc) {
+  const tuned = { ...USER_ENV, THP_MEM_ALLOC_ENABLE: '1' };
+  if (alloc.cpu === 'mimalloc') {
+    tuned.LD_PRELOAD = [mimallocPreload(), USER_ENV.LD_PRELOAD].filter(Boolean).join(':');
+    tuned.MIMALLOC_PURGE_DELAY = String(alloc.purgeDelayMs);
+    tuned.MIMALLOC_ALLOW_THP = alloc.transparentHugePages ? '1' : '0';
+  }
+  return { installed: USER_ENV, tuned };
+}
+
+/** How a reference environment differs from the user's, for the notes under a table. */
+function describeEnv(env) {
+  const keys = ['THP_MEM_ALLOC_ENABLE', 'LD_PRELOAD', 'MIMALLOC_PURGE_DELAY', 'MIMALLOC_ALLOW_THP'];
+  const diff = keys.filter((k) => env[k] !== USER_ENV[k]).map((k) => `${k}=${k === 'LD_PRELOAD' ? path.relative(ROOT, env[k]) : env[k]}`);
+  return diff.length ? diff.join(' ') : 'the environment as given';
+}
+
+/** "median (min–max)" of a list of numbers. */
+function spread(xs, digits = 1) {
+  const s = [...xs].sort((a, b) => a - b);
+  return `${median(s).toFixed(digits)} (${s[0].toFixed(digits)}–${s[s.length - 1].toFixed(digits)})`;
+}
+
 /** Runs inline Python with bench/reference on sys.path; returns the last stdout line parsed as JSON. */
-function pythonJson(code) {
+function pythonJson(code, env = USER_ENV) {
   const prelude = `import sys; sys.path.insert(0, ${JSON.stringify(REFERENCE)})\n`;
-  const r = spawnSync(PY, ['-c', prelude + code], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20, env: USER_ENV });
+  const r = spawnSync(PY, ['-c', prelude + code], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20, env });
   if (r.status !== 0) throw new Error(`reference failed (${r.status}):\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -63,4 +110,6 @@ function writeSection(name, body, file = path.join(ROOT, 'BENCHMARKS.md')) {
   console.log(`wrote ${path.relative(ROOT, file)} (section ${name})`);
 }
 
-module.exports = { USER_ENV, ROOT, DIST, PY, REFERENCE, msSince, median, machineLine, pythonJson, writeSection };
+module.exports = {
+  USER_ENV, ROOT, DIST, PY, REFERENCE, msSince, median, spread, machineLine, pythonJson, writeSection, referenceEnvs, describeEnv,
+};

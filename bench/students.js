@@ -6,20 +6,21 @@
 // batch, which also checks that both give the same logits. Writes its table into BENCHMARKS.md between
 // <!-- bench:students:start --> and <!-- bench:students:end -->.
 //
-// Usage: npm run bench:students [-- --runs N]   (default 7 timed rounds after one warm-up; needs dist/ and the addon)
+// Usage: npm run bench:students [-- --runs N]   (default 2 blocks of 4 timed rounds per side; needs dist/ and the addon)
 'use strict';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { DIST, msSince, median, machineLine, pythonJson, writeSection } = require('./common');
+const { DIST, msSince, median, spread, machineLine, pythonJson, writeSection, referenceEnvs, describeEnv } = require('./common');
 
-const { Teacher, Student, Batch, manualSeed, noGrad, loadTensors, version } = require(DIST);
+const { Teacher, Student, Batch, manualSeed, noGrad, loadTensors, version, allocatorInfo } = require(DIST);
 
 const B = 32;
 const LEN = 30;
 const V = 32000;
 const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 4;
+const BLOCKS = 2;
 
 /** Deterministic ids in [4, V) (no special tokens). */
 function sentences(n, len, seed) {
@@ -52,7 +53,7 @@ function timeOurs(models, batch) {
 }
 
 /** The reference's forwards on the saved models, timed the same way; logits go to outFiles[i]. */
-function timeReference(modelFiles, batchFile, outFiles) {
+function timeReference(modelFiles, batchFile, outFiles, env) {
   return pythonJson(`
 import json, time, torch
 from models import load_model, frame
@@ -75,7 +76,7 @@ with torch.no_grad():
             times[i].append((time.perf_counter() - t0) * 1000)
 for out, l in zip(${JSON.stringify(outFiles)}, logits):
     save_file({"logits": l.contiguous()}, out)
-print(json.dumps({"times": times, "threads": torch.get_num_threads(), "torch": torch.__version__}))`);
+print(json.dumps({"times": times, "threads": torch.get_num_threads(), "torch": torch.__version__}))`, env);
 }
 
 /** "encoder 0-5, decoder 0,5" style description of a cut student's layer map. */
@@ -107,9 +108,25 @@ async function main() {
 
     const modelFiles = models.map((_, i) => path.join(dir, `model-${i}.safetensors`));
     for (const [i, { model }] of models.entries()) await model.save(modelFiles[i]);
-    const ours = timeOurs(models.map((m) => m.model), batch);
+    // Blocks of RUNS rounds, alternating ours / reference tuned / reference as installed, BLOCKS times, so that
+    // every side sees the machine's drift; each side's times are pooled over its blocks.
+    const envs = referenceEnvs(allocatorInfo());
     const outFiles = models.map((_, i) => path.join(dir, `ref-${i}.safetensors`));
-    const ref = timeReference(modelFiles, batchFile, outFiles);
+    const pooled = () => models.map(() => []);
+    const ours = { times: pooled(), logits: [] };
+    const ref = { times: pooled() };
+    const installed = { times: pooled() };
+    for (let b = 0; b < BLOCKS; b++) {
+      ours.logits.forEach((l) => l.dispose());
+      const o = timeOurs(models.map((m) => m.model), batch);
+      ours.logits = o.logits;
+      o.times.forEach((t, i) => ours.times[i].push(...t));
+      const r = timeReference(modelFiles, batchFile, outFiles, envs.tuned);
+      r.times.forEach((t, i) => ref.times[i].push(...t));
+      ref.torch = r.torch;
+      ref.threads = r.threads;
+      timeReference(modelFiles, batchFile, outFiles, envs.installed).times.forEach((t, i) => installed.times[i].push(...t));
+    }
     const torchVersion = `${ref.torch}, ${ref.threads} threads`;
     const rows = [];
     for (const [i, { name, model }] of models.entries()) {
@@ -121,7 +138,10 @@ async function main() {
       const shape = 'hiddenSize' in c
         ? `emb ${c.embDim}, hidden ${c.hiddenSize}, ${c.encoderLayers}+${c.decoderLayers} layers, ${c.attention} attention`
         : `${c.embDim} wide, ${c.nHeads} heads, ${layersOf(model)}`;
-      const row = { name, shape, params: model.numParameters(), ours: median(ours.times[i]), ref: median(ref.times[i]), diff };
+      const row = {
+        name, shape, params: model.numParameters(), ours: median(ours.times[i]), ref: median(ref.times[i]),
+        installed: median(installed.times[i]), spread: [ours.times[i], installed.times[i], ref.times[i]], diff,
+      };
       rows.push(row);
       console.log(`${name}: ${(row.params / 1e6).toFixed(1)}M params, ours ${row.ours.toFixed(0)} ms [${ours.times[i].map((x) => x.toFixed(0))}], reference ${row.ref.toFixed(0)} ms [${ref.times[i].map((x) => x.toFixed(0))}], max |diff| ${diff.toExponential(1)}`);
     }
@@ -133,16 +153,19 @@ async function main() {
       `One batch of ${B} sentences × ${LEN} tokens (source \`</s> w₁…w₂₈ </s>\`, target input \`</s> w₁…w₂₉\`), vocabulary ${V}, ` +
         'forward with teacher forcing to `[32, 30, V]` logits, eval mode, no grad, float32, CPU. The students are cut from the ' +
         'teacher by layer surgery (`Student.fromTeacher`, \'spread\' maps); the BiGRU is `Student.bigru({ vocabSize })` with its defaults. ' +
-        `Time: median of ${RUNS} rounds (each times every model once, after one warm-up each); the reference ` +
-        `(bench/reference/, PyTorch ${torchVersion}) runs the same weights on the same batch in its own process afterwards, ` +
-        'never alongside ours.',
+        `Time: median of ${BLOCKS * RUNS} rounds (each times every model once), in ${BLOCKS} blocks of ${RUNS} per side ` +
+        'that alternate ours / reference tuned / reference as installed (one warm-up per model and block), fastest and slowest ' +
+        `in brackets; the reference (bench/reference/, PyTorch ${torchVersion}) runs the same weights on the same batch in its ` +
+        `own process, never alongside ours, as installed and tuned (${describeEnv(envs.tuned)}: the allocator settings ` +
+        'our addon runs with, see README "Memory").',
       '',
       `Machine: ${machineLine(version())}; 1-min load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after.`,
       '',
-      '| model | shape | parameters | ours: forward ms | speed-up vs teacher | PyTorch reference: forward ms | max \\|logits diff\\| |',
-      '|---|---|---:|---:|---:|---:|---:|',
+      '| model | shape | parameters | ours: forward ms | speed-up vs teacher | PyTorch, as installed: ms | PyTorch, tuned: ms | ours vs tuned | max \\|logits diff\\| |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
       ...rows.map((r) =>
-        `| ${r.name} | ${r.shape} | ${(r.params / 1e6).toFixed(1)}M | ${r.ours.toFixed(0)} | ${(teacherMs / r.ours).toFixed(1)}× | ${r.ref.toFixed(0)} | ${r.diff.toExponential(1)} |`
+        `| ${r.name} | ${r.shape} | ${(r.params / 1e6).toFixed(1)}M | ${spread(r.spread[0], 0)} | ${(teacherMs / r.ours).toFixed(1)}× | ` +
+          `${spread(r.spread[1], 0)} | ${spread(r.spread[2], 0)} | ${(r.ref / r.ours).toFixed(2)}× | ${r.diff.toExponential(1)} |`
       ),
       '',
       'Cut students keep the teacher\'s embeddings (and the tied output layer), so at a 32k vocabulary a good part of their ' +
