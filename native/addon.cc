@@ -4,6 +4,8 @@
 #include "modules/bigru_seq2seq.h"
 #include "modules/module_wrap.h"
 #include "modules/xlm_transformer.h"
+#include "optim/adam.h"
+#include "optim/ema.h"
 #include "tensor/register.h"
 #include "tensor/tensor_wrap.h"
 #include "tokenizer/sentencepiece.h"
@@ -25,6 +27,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::registerBiGruSeq2Seq();
   xkt::registerXlmTransformer();
   xkt::registerLoss(env, exports);
+  xkt::optim::registerOptim(env, exports);
+  xkt::optim::registerAverage(env, exports);
   xkt::registerTokenizer(env, exports);
   return exports;
 }

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BiGruStudent, BIGRU_DEFAULTS } from '../lib/models/bigru';
 import type { BiGruConfig, BiGruOptions } from '../lib/models/bigru';
-import { Batch } from '../lib/models/batch';
+import { Batch } from '../lib/data/batch';
 import { Tensor, tensor, manualSeed, noGrad, stack, cat, full } from '../lib/tensor';
 import { loadTensorsSync, saveTensors } from '../lib/io';
 import { beamSearch, greedy } from '../lib/decode';
@@ -355,7 +355,7 @@ test('bad inputs to encode/decodeStep throw clear errors', (t) => {
   t.throws(() => m.encode(batch.src, tensor([3, 1, 40, 2, 2], { dtype: 'int64' })), { instanceOf: RangeError, message: /every length must lie in \[1, 11\]/ });
   t.throws(() => m.encode(batch.src, tensor([3, 1], { dtype: 'int64' })), { message: /'srcLen' \[2\] int64 cpu disagree on the batch size/ });
   const st = m.encode(batch.src, batch.srcLen);
-  t.throws(() => m.decodeStep(st, tensor([1, 1, 1, 1, 99], { dtype: 'int64' })), { instanceOf: RangeError, message: /'tokens' must hold ids in \[0, 37\)/ });
+  t.throws(() => m.decodeStep(st, tensor([1, 1, 1, 1, 99], { dtype: 'int64' })), { instanceOf: RangeError, message: /'tokens': token ids must lie in \[0, 37\)/ });
   t.throws(() => m.decodeStep(st, tensor([1, 1], { dtype: 'int64' })), { message: /2 entries but the state holds 5/ });
 });
 

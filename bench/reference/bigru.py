@@ -12,7 +12,7 @@ loads in the other and `forward` / `decodeStep` agree within 1e-5 (test/bigru.te
            source pads; h~_t = dropout(tanh(combine [c_t; h_t])); logits = proj h~_t (tied to the
            decoder embeddings when tie_embeddings).
 
-Batches use the library's framing (lib/models/batch.ts): source `</s> w... </s>`, target in `</s> w...`,
+Batches use the library's framing (lib/data/batch.ts): source `</s> w... </s>`, target in `</s> w...`,
 pad id 2, eos id 1 (from the config).
 
 CLI:

@@ -3,7 +3,7 @@
  * each batch capped by padded tokens and by sentences, and the batch order reshuffled every epoch from a
  * seed, so an epoch's batches depend only on (pairs, options, epoch).
  */
-import { Batch, FramingOptions } from '../models/batch';
+import { Batch, FramingOptions } from './batch';
 import { mixSeed, SeededRandom } from './random';
 
 /** One tokenized pair, without framing (Batch.from adds `</s>`). */

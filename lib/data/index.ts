@@ -1,4 +1,4 @@
-/** Data: the SentencePiece tokenizer, gettext and text corpora, splits and length-bucketed batching. */
+/** Data: the SentencePiece tokenizer, gettext and text corpora, splits, length-bucketed batching and Batch. */
 export { SentencePiece, XLM_SPECIAL_IDS } from './tokenizer';
 export type { SentencePieceTrainOptions, SentencePieceLoadOptions, SpecialIds } from './tokenizer';
 export {
@@ -8,6 +8,8 @@ export {
 export type { MoEntry, MoCatalog, GettextPair, GettextCorpusOptions, GettextCorpusStats, GettextCorpus } from './gettext';
 export { readParallelFiles, readTsv, splitCorpus, CorpusError } from './corpus';
 export type { SentencePair, BadLine, ReadCorpusOptions, ParallelCorpus, SplitOptions, CorpusSplit } from './corpus';
+export { Batch } from './batch';
+export type { BatchInput, FramingOptions } from './batch';
 export { Batcher } from './batcher';
 export type { TokenPair, BatcherOptions, BatchPlan } from './batcher';
 export { SeededRandom, mixSeed } from './random';

@@ -6,29 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { native } from '../native';
+import { native, NativeSentencePiece, NativeTrainOptions } from '../native';
 import { writeFileAtomic } from '../io/atomic-write';
-
-/** @internal An opaque native processor handle. */
-export interface NativeSentencePiece {
-  readonly __nativeSentencePiece: unique symbol;
-}
-
-/** @internal What the native trainer takes (lib/native.ts). */
-export interface NativeTrainOptions {
-  input: string;
-  vocabSize: number;
-  modelType: 'bpe' | 'unigram';
-  characterCoverage: number;
-  userDefinedSymbols: string[];
-  inputSentenceSize: number;
-  shuffle: boolean;
-  seed: number;
-  numThreads: number;
-  maxSentenceLength: number;
-  hardVocabLimit: boolean;
-  verbose: boolean;
-}
 
 /** XLM's special token ids, which every model trained here has. */
 export const XLM_SPECIAL_IDS = Object.freeze({ bos: 0, eos: 1, pad: 2, unk: 3 });

@@ -7,7 +7,7 @@ import { Tensor } from '../tensor/tensor';
 import { cat, tensor } from '../tensor/create';
 import { tidy } from '../tensor/scope';
 import { noGrad, startWithoutGrad } from '../tensor/runtime';
-import { Batch } from '../models/batch';
+import { Batch } from '../data/batch';
 import { Seq2Seq } from '../models/seq2seq';
 import { applyConstraints, isForced, RowContext } from './constraints';
 import { FinishedHypotheses, Hypothesis } from './hypotheses';

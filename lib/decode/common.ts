@@ -2,7 +2,7 @@
 import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/create';
 import { Device } from '../tensor/dtype';
-import { Batch } from '../models/batch';
+import { Batch } from '../data/batch';
 import { DecoderState, Seq2Seq } from '../models/seq2seq';
 import { ResolvedDecodeOptions } from './options';
 import { startWithoutGrad } from '../tensor/runtime';

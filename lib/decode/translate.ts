@@ -3,7 +3,7 @@
  * beam search (greedy for beamSize 1), decode the ids, and hand results back in input order. The window
  * keeps a stream (stdin) flowing: results come out while later input is still being read.
  */
-import { Batch } from '../models/batch';
+import { Batch } from '../data/batch';
 import { Seq2Seq } from '../models/seq2seq';
 import { Device } from '../tensor/dtype';
 import { SentencePiece } from '../data/tokenizer';

@@ -212,6 +212,23 @@ export function distillLoss(
   );
 }
 
+/** {@link distillLoss} on the compute thread (the training loop's form): the event loop keeps running. */
+export async function distillLossAsync(
+  student: Tensor,
+  teacher: Tensor | SparseTeacher,
+  targets: Tensor | null,
+  opts: DistillLossOptions = {}
+): Promise<DistillLossResult> {
+  const fn = 'distillLossAsync';
+  const o = resolveOptions(fn, opts, false);
+  const s = tensorArg(fn, 'student', student);
+  const [kind, a, b] = teacherArgs(fn, teacher, false);
+  const y = targetsArg(fn, targets);
+  return wrap(
+    await native().distillLossAsync(s, kind as 'logits' | 'sparse', a, b, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction)
+  );
+}
+
 /**
  * The chunked fused-linear form: the student's logits are `hidden @ weight^T + bias`, computed `chunkSize`
  * rows at a time and fed to the fused kernel, so the full `[N, V]` student logits never exist. The

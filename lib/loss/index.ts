@@ -1,6 +1,7 @@
 /** The loss layer's public surface: the fused knowledge-distillation loss (native/loss) and its options. */
 export {
   distillLoss,
+  distillLossAsync,
   distillLossChunked,
   distillLossReference,
   sparseTeacherFromLogits,
@@ -16,3 +17,5 @@ export type {
   HiddenTeacher,
   DistillLossResult,
 } from './distill';
+export { crossEntropy, crossEntropyAsync } from './cross-entropy';
+export type { CrossEntropyOptions } from './cross-entropy';

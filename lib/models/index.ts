@@ -1,6 +1,4 @@
-/** Models: the Seq2Seq interface, Batch, and the model classes. */
-export { Batch } from './batch';
-export type { BatchInput, FramingOptions } from './batch';
+/** Models: the Seq2Seq interface and the model classes. */
 export type { Seq2Seq, DecoderState, LoadReport } from './seq2seq';
 export { NativeSeq2Seq } from './native-model';
 export type { BaseModelConfig } from './native-model';
@@ -10,6 +8,7 @@ export { Teacher } from './teacher';
 export { XLM_DEFAULTS } from './config';
 export type { XlmConfig, XlmOptions } from './config';
 export { XlmModel } from './xlm';
-export { Student } from './student';
+export { CutStudent } from './cut-student';
+export type { LayerMap } from './cut-student';
 export { loadModel, registerModelLoader, modelLoaderTypes } from './load';
 export type { ModelLoader } from './load';

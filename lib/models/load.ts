@@ -6,7 +6,7 @@
 import { readSafetensorsMetadata, SafetensorsError } from '../io/safetensors';
 import { BiGruStudent } from './bigru';
 import { Teacher } from './teacher';
-import { CutStudent } from '../surgery/cut';
+import { CutStudent } from './cut-student';
 import { Seq2Seq } from './seq2seq';
 
 /** Loads a model file whose metadata says it holds this loader's model type. */

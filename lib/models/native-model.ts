@@ -2,54 +2,22 @@
  * NativeSeq2Seq: the shared implementation of the Seq2Seq interface over a native model handle
  * (native/modules/module_wrap.cc). Teacher and Student subclass it and add their config and loading.
  */
-import { native } from '../native';
+import { native, NativeBatch, NativeModuleHandle, NativeStateHandle, NativeTensor } from '../native';
 import { Tensor } from '../tensor/tensor';
 import { Device, DType } from '../tensor/dtype';
 import { saveTensors } from '../io/tensor-io';
-import { Batch } from './batch';
+import { Batch } from '../data/batch';
 import { DecoderState, LoadReport, Seq2Seq } from './seq2seq';
 
-/** Opaque native handles (declared here: only model classes touch them). */
-export interface NativeModuleHandle {
-  readonly __nativeModule: unique symbol;
-}
-export interface NativeStateHandle {
-  readonly __nativeState: unique symbol;
-}
+export type { NativeModuleHandle };
 
-/** The model part of the raw binding. */
-interface ModuleBinding {
-  moduleCreate(kind: string, config: object): NativeModuleHandle;
-  moduleNamedParameters(m: NativeModuleHandle): Array<[string, unknown]>;
-  moduleStateDict(m: NativeModuleHandle): Array<[string, unknown]>;
-  moduleLoadStateDict(m: NativeModuleHandle, names: string[], tensors: unknown[], strict: boolean): LoadReport;
-  moduleTrain(m: NativeModuleHandle, mode: boolean): void;
-  moduleIsTraining(m: NativeModuleHandle): boolean;
-  moduleTo(m: NativeModuleHandle, device?: string | null, dtype?: string | null): void;
-  moduleForward(m: NativeModuleHandle, batch: object): unknown;
-  moduleForwardHidden(m: NativeModuleHandle, batch: object): unknown;
-  moduleOutputProjection(m: NativeModuleHandle): [unknown, unknown | null];
-  moduleEncode(m: NativeModuleHandle, src: unknown, srcLen: unknown, srcLang?: unknown): NativeStateHandle;
-  moduleEncodeAsync(m: NativeModuleHandle, src: unknown, srcLen: unknown, srcLang?: unknown): Promise<NativeStateHandle>;
-  moduleDecodeStep(m: NativeModuleHandle, s: NativeStateHandle, tokens: unknown, tgtLang?: unknown): unknown;
-  moduleDecodeStepAsync(m: NativeModuleHandle, s: NativeStateHandle, tokens: unknown, tgtLang?: unknown): Promise<unknown>;
-  moduleReorder(m: NativeModuleHandle, s: NativeStateHandle, indices: unknown): void;
-  stateBatchSize(s: NativeStateHandle): number;
-  stateEncoderOutput(s: NativeStateHandle): unknown;
-}
-
-/** @internal */
-export function moduleBinding(): ModuleBinding {
-  return native() as unknown as ModuleBinding;
-}
-
-const wrap = (h: unknown) => new Tensor(h as Tensor['native']);
+const wrap = (h: NativeTensor) => new Tensor(h);
 const handle = (t: Tensor | undefined) => (t === undefined ? undefined : t.native);
 
 class NativeDecoderState implements DecoderState {
   constructor(readonly handle: NativeStateHandle) {}
   get size(): number {
-    return moduleBinding().stateBatchSize(this.handle);
+    return native().stateBatchSize(this.handle);
   }
 }
 
@@ -58,7 +26,7 @@ function stateHandle(s: DecoderState): NativeStateHandle {
   return s.handle;
 }
 
-function batchHandles(b: Batch): object {
+function batchHandles(b: Batch): NativeBatch {
   if (!(b instanceof Batch)) throw new TypeError("forward: argument 'batch' must be a Batch (see Batch.from)");
   return {
     src: b.src.native, srcLen: b.srcLen.native, tgtIn: b.tgtIn.native, tgtLen: b.tgtLen.native,
@@ -92,59 +60,62 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
   }
 
   forward(batch: Batch): Tensor {
-    return wrap(moduleBinding().moduleForward(this.handle, batchHandles(batch)));
+    return wrap(native().moduleForward(this.handle, batchHandles(batch)));
+  }
+  async forwardAsync(batch: Batch): Promise<Tensor> {
+    return wrap(await native().moduleForwardAsync(this.handle, batchHandles(batch)));
   }
   forwardHidden(batch: Batch): Tensor {
-    return wrap(moduleBinding().moduleForwardHidden(this.handle, batchHandles(batch)));
+    return wrap(native().moduleForwardHidden(this.handle, batchHandles(batch)));
   }
   outputProjection(): { weight: Tensor; bias: Tensor | null } {
-    const [w, b] = moduleBinding().moduleOutputProjection(this.handle);
+    const [w, b] = native().moduleOutputProjection(this.handle);
     return { weight: wrap(w), bias: b === null ? null : wrap(b) };
   }
   encode(src: Tensor, srcLen: Tensor, srcLang?: Tensor): DecoderState {
-    return new NativeDecoderState(moduleBinding().moduleEncode(this.handle, src.native, srcLen.native, handle(srcLang)));
+    return new NativeDecoderState(native().moduleEncode(this.handle, src.native, srcLen.native, handle(srcLang)));
   }
   async encodeAsync(src: Tensor, srcLen: Tensor, srcLang?: Tensor): Promise<DecoderState> {
-    return new NativeDecoderState(await moduleBinding().moduleEncodeAsync(this.handle, src.native, srcLen.native, handle(srcLang)));
+    return new NativeDecoderState(await native().moduleEncodeAsync(this.handle, src.native, srcLen.native, handle(srcLang)));
   }
   decodeStep(state: DecoderState, tokens: Tensor, tgtLang?: Tensor): Tensor {
-    return wrap(moduleBinding().moduleDecodeStep(this.handle, stateHandle(state), tokens.native, handle(tgtLang)));
+    return wrap(native().moduleDecodeStep(this.handle, stateHandle(state), tokens.native, handle(tgtLang)));
   }
   async decodeStepAsync(state: DecoderState, tokens: Tensor, tgtLang?: Tensor): Promise<Tensor> {
-    return wrap(await moduleBinding().moduleDecodeStepAsync(this.handle, stateHandle(state), tokens.native, handle(tgtLang)));
+    return wrap(await native().moduleDecodeStepAsync(this.handle, stateHandle(state), tokens.native, handle(tgtLang)));
   }
   encoderOutput(state: DecoderState): Tensor {
-    return wrap(moduleBinding().stateEncoderOutput(stateHandle(state)));
+    return wrap(native().stateEncoderOutput(stateHandle(state)));
   }
   reorder(state: DecoderState, indices: Tensor): void {
-    moduleBinding().moduleReorder(this.handle, stateHandle(state), indices.native);
+    native().moduleReorder(this.handle, stateHandle(state), indices.native);
   }
   parameters(): Tensor[] {
     return [...this.namedParameters().values()];
   }
   namedParameters(): Map<string, Tensor> {
-    return new Map(moduleBinding().moduleNamedParameters(this.handle).map(([n, t]) => [n, wrap(t)]));
+    return new Map(native().moduleNamedParameters(this.handle).map(([n, t]) => [n, wrap(t)]));
   }
   stateDict(): Map<string, Tensor> {
-    return new Map(moduleBinding().moduleStateDict(this.handle).map(([n, t]) => [n, wrap(t)]));
+    return new Map(native().moduleStateDict(this.handle).map(([n, t]) => [n, wrap(t)]));
   }
   loadStateDict(sd: Map<string, Tensor>, opts: { strict?: boolean } = {}): LoadReport {
     if (!(sd instanceof Map)) throw new TypeError("loadStateDict: argument 'sd' must be a Map of name -> Tensor");
     const names = [...sd.keys()];
-    return moduleBinding().moduleLoadStateDict(this.handle, names, names.map((n) => sd.get(n)!.native), opts.strict ?? true);
+    return native().moduleLoadStateDict(this.handle, names, names.map((n) => sd.get(n)!.native), opts.strict ?? true);
   }
   train(mode = true): this {
-    moduleBinding().moduleTrain(this.handle, mode);
+    native().moduleTrain(this.handle, mode);
     return this;
   }
   eval(): this {
     return this.train(false);
   }
   get training(): boolean {
-    return moduleBinding().moduleIsTraining(this.handle);
+    return native().moduleIsTraining(this.handle);
   }
   to(device: Device, dtype?: DType): this {
-    moduleBinding().moduleTo(this.handle, device, dtype ?? null);
+    native().moduleTo(this.handle, device, dtype ?? null);
     return this;
   }
   numParameters(): number {
@@ -158,5 +129,5 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
 
 /** @internal Creates a native model of `kind` from a plain config object. */
 export function createNativeModule(kind: string, config: object): NativeModuleHandle {
-  return moduleBinding().moduleCreate(kind, config);
+  return native().moduleCreate(kind, config);
 }

@@ -4,7 +4,8 @@
  */
 import { Tensor } from '../tensor/tensor';
 import { Device, DType } from '../tensor/dtype';
-import { Batch } from './batch';
+import { Batch } from '../data/batch';
+import type { LoadReport } from '../native';
 
 /** Encoder outputs and decoder caches of one batch of sources, grown by decodeStep. */
 export interface DecoderState {
@@ -12,11 +13,7 @@ export interface DecoderState {
   readonly size: number;
 }
 
-/** What loadStateDict could not match (only non-empty with `strict: false`). */
-export interface LoadReport {
-  missing: string[];
-  unexpected: string[];
-}
+export type { LoadReport };
 
 export interface Seq2Seq {
   /** 'xlm-teacher', 'xlm-student' or 'bigru-student'. */
@@ -26,6 +23,8 @@ export interface Seq2Seq {
   readonly padIndex: number;
   /** Teacher-forced logits [B, T, V] for `batch.tgtIn`. */
   forward(batch: Batch): Tensor;
+  /** {@link forward} off the JS thread (the training loop's form); grad mode is captured when it starts. */
+  forwardAsync(batch: Batch): Promise<Tensor>;
   /** Hidden states before the output projection [B, T, H] (for the chunked fused loss). */
   forwardHidden(batch: Batch): Tensor;
   /** The output projection: weight [V, H] and bias [V] (or null). */

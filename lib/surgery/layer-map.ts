@@ -9,11 +9,9 @@ export type LayerStrategy = 'spread' | 'first' | 'last';
 /** Layers for one side: an explicit sorted list of teacher layer indices, or a count. */
 export type LayerChoice = number[] | number;
 
-/** The teacher layer each student layer was copied from, per side. */
-export interface LayerMap {
-  encoder: number[];
-  decoder: number[];
-}
+import type { LayerMap } from '../models/cut-student';
+
+export type { LayerMap };
 
 /**
  * Resolves a count or a list into teacher layer indices for a side with `teacherLayers` layers.

@@ -188,6 +188,15 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
 export function manualSeed(seed: number): void {
   native().manualSeed(seed);
 }
+/** The CPU generator's whole state (a uint8 tensor, as `torch.get_rng_state()`): dropout resumes exactly from it. */
+export function getRngState(): Tensor {
+  return new Tensor(native().rngState());
+}
+/** Restores a state from {@link getRngState}. */
+export function setRngState(state: Tensor): void {
+  if (!(state instanceof Tensor)) throw new TypeError("setRngState: argument 'state' must be a Tensor from getRngState()");
+  native().setRngState(state.native);
+}
 /** Concatenates along an existing dim. */
 export function cat(tensors: Tensor[], dim = 0): Tensor {
   return new Tensor(native().cat(handles(tensors, 'cat'), dim));

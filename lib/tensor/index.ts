@@ -1,7 +1,7 @@
 /** The tensor layer's public surface. */
 export { Tensor } from './tensor';
 export type { NestedList, Operand, ReduceOptions, TopkOptions } from './tensor';
-export { tensor, zeros, ones, full, randn, rand, randint, arange, manualSeed, cat, stack, where } from './create';
+export { tensor, zeros, ones, full, randn, rand, randint, arange, manualSeed, getRngState, setRngState, cat, stack, where } from './create';
 export type { TensorOptions, FromDataOptions, NestedData } from './create';
 export { tidy, keep } from './scope';
 export { version, cuda, setNumThreads, noGrad, memoryStats, allocatorInfo, releaseMemory } from './runtime';

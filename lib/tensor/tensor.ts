@@ -235,6 +235,13 @@ export class Tensor {
   backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): void {
     native().backward(this.native, gradient ? rawTensor(gradient, 'backward', 'gradient') : null, opts.retainGraph ?? false);
   }
+  /**
+   * {@link backward} on the compute thread: the event loop keeps running, and the Promise resolves once every
+   * leaf's `.grad` is written. Grad mode and inputs are captured when it starts.
+   */
+  async backwardAsync(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): Promise<void> {
+    await native().backwardAsync(this.native, gradient ? rawTensor(gradient, 'backwardAsync', 'gradient') : null, opts.retainGraph ?? false);
+  }
   /** The accumulated gradient, or null before any backward(). */
   get grad(): Tensor | null {
     const g = native().grad(this.native);

@@ -5,7 +5,7 @@
  * where it stopped and loses at most the batch in flight.
  */
 import * as fs from 'fs';
-import { Batch } from '../models/batch';
+import { Batch } from '../data/batch';
 import { Seq2Seq } from '../models/seq2seq';
 import { beamSearch } from '../decode/beam';
 import { greedy } from '../decode/greedy';

@@ -58,6 +58,12 @@ c10::Device parseDevice(const std::string& name) {
   throw ArgError("unknown device '" + name + "'; expected 'cpu', 'cuda' or 'cuda:N'");
 }
 
+void checkValuesInRange(const torch::Tensor& t, int64_t lo, int64_t hi, const std::string& message, bool onlyOnHost) {
+  if (t.numel() == 0 || (onlyOnHost && !t.device().is_cpu())) return;
+  auto [mn, mx] = at::aminmax(t);
+  if (mn.item<int64_t>() < lo || mx.item<int64_t>() >= hi) throw ArgError(message, ArgError::Kind::Range);
+}
+
 std::string describeTensor(const torch::Tensor& t) {
   if (!t.defined()) return "undefined";
   std::ostringstream os;

@@ -2,6 +2,8 @@
 // in distill_loss.cc. Every function returns [loss, kd, ce] (kd and ce detached).
 #include "loss/register.h"
 
+#include "common/async.h"
+
 #include "loss/distill_loss.h"
 #include "tensor/tensor_wrap.h"
 
@@ -82,6 +84,22 @@ void registerLoss(Napi::Env env, Napi::Object exports) {
     auto targets = a.optTensor(4, "targets");
     auto cfg = parseConfig(a, 5);
     return result(a, loss::fusedLoss(student, teacher, targets, cfg));
+  });
+  // distillLossAsync: the same on the compute thread (the training loop's Promise form).
+  define(env, exports, "distillLossAsync", [](Args& a) {
+    auto student = a.tensor(0, "student");
+    auto teacher = parseTeacher(a, 1, false);
+    auto targets = a.optTensor(4, "targets");
+    auto cfg = parseConfig(a, 5);
+    return AsyncTask<LossResult>::start(
+        a.env(), "distillLossAsync", [student, teacher, targets, cfg] { return loss::fusedLoss(student, teacher, targets, cfg); },
+        [](Napi::Env env, LossResult& r) -> Napi::Value {
+          auto arr = Napi::Array::New(env, 3);
+          arr.Set(0u, TensorWrap::wrap(env, r.loss));
+          arr.Set(1u, TensorWrap::wrap(env, r.kd));
+          arr.Set(2u, TensorWrap::wrap(env, r.ce));
+          return arr;
+        });
   });
   // distillLossReference: same arguments; the plain LibTorch composition with ordinary autograd.
   define(env, exports, "distillLossReference", [](Args& a) {

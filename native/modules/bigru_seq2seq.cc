@@ -85,12 +85,9 @@ BiGruSeq2Seq::BiGruSeq2Seq(const BiGruOptions& o) : opts_(o) {
 
 namespace {
 
-void checkIdRange(const torch::Tensor& ids, int64_t V, const char* name) {
-  if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= V)) {
-    throw ArgError(std::string("argument '") + name + "': token ids must lie in [0, " + std::to_string(V) +
-                       "), the model's vocabulary",
-                   ArgError::Kind::Range);
-  }
+void checkIdRange(const torch::Tensor& ids, int64_t V, const char* name, bool perStep = false) {
+  checkValuesInRange(ids, 0, V, std::string("argument '") + name + "': token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary",
+                     perStep);
 }
 
 void checkDevice(const torch::Tensor& t, const torch::Tensor& weight, const char* name) {
@@ -113,10 +110,7 @@ std::shared_ptr<BiGruState> BiGruSeq2Seq::encodeState(const torch::Tensor& src, 
   checkIdRange(src, opts_.vocabSize, "src");
   // pack_padded_sequence wants the lengths on the host.
   auto lenCpu = srcLen.to(torch::kCPU);
-  if (lenCpu.min().item<int64_t>() < 1 || lenCpu.max().item<int64_t>() > S) {
-    throw ArgError("argument 'srcLen': every length must lie in [1, " + std::to_string(S) + "] (the padded width)",
-                   ArgError::Kind::Range);
-  }
+  checkValuesInRange(lenCpu, 1, S + 1, "argument 'srcLen': every length must lie in [1, " + std::to_string(S) + "] (the padded width)");
 
   auto emb = torch::dropout(encoder_->embeddings(src), opts_.dropout, is_training());
   auto packed = rnn_utils::pack_padded_sequence(emb, lenCpu, /*batch_first=*/true, /*enforce_sorted=*/false);
@@ -185,7 +179,7 @@ static BiGruState& bigruState(DecoderState& state) {
 torch::Tensor BiGruSeq2Seq::decodeStep(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& tgtLang) {
   auto& s = bigruState(state);
   checkDevice(tokens, decoder_->embeddings->weight, "tokens");
-  checkIdRange(tokens, opts_.vocabSize, "tokens");
+  checkIdRange(tokens, opts_.vocabSize, "tokens", /*perStep=*/true);
   auto emb = torch::dropout(decoder_->embeddings(tokens), opts_.dropout, is_training());
   auto logits = torch::linear(step(s, emb), decoder_->proj->weight, decoder_->proj->bias);
   return torch::log_softmax(logits.to(torch::kFloat), -1);

@@ -69,9 +69,7 @@ Seq2SeqBatch readBatch(Args& a, size_t i, const Seq2SeqModule& m) {
   }
   int64_t V = m.vocabSize();
   for (auto* t : {&b.src, &b.tgtIn}) {
-    if (t->numel() > 0 && (t->min().item<int64_t>() < 0 || t->max().item<int64_t>() >= V)) {
-      throw ArgError("batch token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary", ArgError::Kind::Range);
-    }
+    checkValuesInRange(*t, 0, V, "batch token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary");
   }
   return b;
 }
@@ -126,10 +124,7 @@ StepArgs readStepArgs(Args& a) {
     throw ArgError("argument 'tokens' has " + std::to_string(in.tokens.size(0)) + " entries but the state holds " +
                    std::to_string(in.state->batchSize()) + " hypotheses");
   }
-  int64_t V = in.model->vocabSize();
-  if (in.tokens.numel() > 0 && (in.tokens.min().item<int64_t>() < 0 || in.tokens.max().item<int64_t>() >= V)) {
-    throw ArgError("argument 'tokens' must hold ids in [0, " + std::to_string(V) + "), the model's vocabulary", ArgError::Kind::Range);
-  }
+  // The ids' range is checked once, by the model's decodeStep (and only for host tensors: see checkValuesInRange).
   if (a.has(3)) in.tgtLang = a.tensor(3, "tgtLang");
   return in;
 }
@@ -336,6 +331,13 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     auto m = ModuleWrap::unwrap(a, 0, "model");
     return wrapT(a, m->forward(readBatch(a, 1, *m)));
   });
+  define(env, exports, "moduleForwardAsync", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    auto b = readBatch(a, 1, *m);
+    return AsyncTask<torch::Tensor>::start(
+        a.env(), "moduleForwardAsync", [m, b]() { return m->forward(b); },
+        [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return TensorWrap::wrap(env, t); });
+  });
   define(env, exports, "moduleForwardHidden", [](Args& a) {
     auto m = ModuleWrap::unwrap(a, 0, "model");
     return wrapT(a, m->forwardHidden(readBatch(a, 1, *m)));
@@ -376,9 +378,8 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     auto idx = a.tensor(2, "indices");
     checkIds(idx, "indices", 1);
     int64_t n = state->batchSize();
-    if (idx.numel() > 0 && (idx.min().item<int64_t>() < 0 || idx.max().item<int64_t>() >= n)) {
-      throw ArgError("argument 'indices' must lie in [0, " + std::to_string(n) + "), the state's hypotheses", ArgError::Kind::Range);
-    }
+    checkValuesInRange(idx, 0, n, "argument 'indices' must lie in [0, " + std::to_string(n) + "), the state's hypotheses",
+                       /*onlyOnHost=*/true);
     m->reorder(*state, idx);
     StateWrap::refresh(a, 1);
     return a.env().Undefined();

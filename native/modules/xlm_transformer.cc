@@ -31,11 +31,9 @@ void checkDevice(const torch::Tensor& t, const torch::Tensor& weight, const std:
   }
 }
 
-void checkIdRange(const torch::Tensor& ids, int64_t V, const std::string& name) {
-  if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= V)) {
-    throw ArgError("argument '" + name + "': token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary",
-                   ArgError::Kind::Range);
-  }
+void checkIdRange(const torch::Tensor& ids, int64_t V, const std::string& name, bool perStep = false) {
+  checkValuesInRange(ids, 0, V, "argument '" + name + "': token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary",
+                     perStep);
 }
 
 void checkLengths(const torch::Tensor& lengths, int64_t B, int64_t maxLen, const std::string& name) {
@@ -46,10 +44,8 @@ void checkLengths(const torch::Tensor& lengths, int64_t B, int64_t maxLen, const
     throw ArgError("argument '" + name + "' has " + std::to_string(lengths.size(0)) + " entries for " + std::to_string(B) +
                    " sentences");
   }
-  if (B > 0 && (lengths.min().item<int64_t>() < 1 || lengths.max().item<int64_t>() > maxLen)) {
-    throw ArgError("argument '" + name + "': every length must lie in [1, " + std::to_string(maxLen) + "] (the padded width)",
-                   ArgError::Kind::Range);
-  }
+  checkValuesInRange(lengths, 1, maxLen + 1,
+                     "argument '" + name + "': every length must lie in [1, " + std::to_string(maxLen) + "] (the padded width)");
 }
 
 void checkWidth(int64_t T, int64_t maxPositions, const std::string& name) {
@@ -63,7 +59,7 @@ void checkWidth(int64_t T, int64_t maxPositions, const std::string& name) {
 
 // Language ids: [N] (one per sentence) or [N, T]; undefined when the model has no language embeddings.
 torch::Tensor checkLangs(const torch::Tensor& langs, int64_t N, int64_t T, const XlmConfig& c, const torch::Tensor& weight,
-                         const std::string& name) {
+                         const std::string& name, bool perStep = false) {
   if (!langs.defined() || c.nLangs <= 1) return {};
   if (langs.scalar_type() != c10::kLong) {
     throw ArgError("argument '" + name + "' must be an int64 tensor, got " + describeTensor(langs));
@@ -75,10 +71,8 @@ torch::Tensor checkLangs(const torch::Tensor& langs, int64_t N, int64_t T, const
                    std::to_string(T) + "], got " + describeTensor(langs));
   }
   checkDevice(langs, weight, name);
-  if (langs.numel() > 0 && (langs.min().item<int64_t>() < 0 || langs.max().item<int64_t>() >= c.nLangs)) {
-    throw ArgError("argument '" + name + "' holds a language id outside [0, " + std::to_string(c.nLangs) + ") (config.nLangs)",
-                   ArgError::Kind::Range);
-  }
+  checkValuesInRange(langs, 0, c.nLangs,
+                     "argument '" + name + "' holds a language id outside [0, " + std::to_string(c.nLangs) + ") (config.nLangs)", perStep);
   return langs;
 }
 
@@ -363,8 +357,8 @@ torch::Tensor XlmSeq2Seq::decodeStep(DecoderState& state, const torch::Tensor& t
     throw ArgError("argument 'tokens' must be [" + std::to_string(st.batchSize()) + "] (one per hypothesis), got " + describeTensor(tokens));
   }
   checkDevice(tokens, W, "tokens");
-  checkIdRange(tokens, config.vocabSize, "tokens");
-  auto langs = checkLangs(tgtLang, tokens.size(0), 1, config, W, "tgtLang");
+  checkIdRange(tokens, config.vocabSize, "tokens", /*perStep=*/true);
+  auto langs = checkLangs(tgtLang, tokens.size(0), 1, config, W, "tgtLang", /*perStep=*/true);
   if (langs.defined() && langs.dim() == 2) langs = langs.select(1, 0);
   auto h = decoder->step(st, tokens, langs);
   const auto& proj = decoder->pred_layer->proj;

@@ -1,4 +1,5 @@
 // Autograd from JS: requires_grad, backward, .grad, zeroing grads and the (thread-local) grad mode.
+#include "common/async.h"
 #include "tensor/register.h"
 #include "tensor/tensor_wrap.h"
 
@@ -28,6 +29,22 @@ void registerTensorAutograd(Napi::Env env, Napi::Object exports) {
     }
     t.backward(grad ? *grad : torch::Tensor(), a.boolean(2, "retainGraph", false));
     return a.env().Undefined();
+  });
+  // backward on the compute thread: the Promise resolves when every leaf's .grad is written.
+  define(env, exports, "backwardAsync", [](Args& a) {
+    auto t = a.tensor(0, "self");
+    if (!t.requires_grad()) {
+      throw ArgError("argument 'self' does not require grad and has no grad_fn: nothing to differentiate");
+    }
+    auto grad = a.optTensor(1, "gradient");
+    if (!grad && t.numel() != 1) {
+      throw ArgError("argument 'gradient' is required when 'self' is not a scalar (" + describeTensor(t) + ")");
+    }
+    bool retain = a.boolean(2, "retainGraph", false);
+    torch::Tensor g = grad ? *grad : torch::Tensor();
+    return AsyncTask<bool>::start(
+        a.env(), "backwardAsync", [t, g, retain]() { t.backward(g, retain); return true; },
+        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
   });
   define(env, exports, "grad", [](Args& a) -> Napi::Value {
     auto g = a.tensor(0, "self").grad();

@@ -1,6 +1,7 @@
 // Tensor factories (from JS data and the usual zeros/ones/rand...), copying data back out, properties,
 // dispose, seeding and the runtime report (LibTorch version, CUDA, threads).
 #include <cstring>
+#include <mutex>
 
 #include "tensor/register.h"
 #include "tensor/tensor_wrap.h"
@@ -110,6 +111,22 @@ void registerTensorCreate(Napi::Env env, Napi::Object exports) {
   define(env, exports, "manualSeed", [](Args& a) {
     int64_t seed = a.nonNegativeInteger(0, "seed");
     torch::manual_seed(static_cast<uint64_t>(seed));
+    return a.env().Undefined();
+  });
+  // The CPU generator's whole state (what torch.get_rng_state() returns), for exact resume of dropout.
+  define(env, exports, "rngState", [](Args& a) {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    return TensorWrap::wrap(a.env(), gen.get_state());
+  });
+  define(env, exports, "setRngState", [](Args& a) {
+    auto state = a.tensor(0, "state");
+    if (state.scalar_type() != c10::kByte || state.dim() != 1) {
+      throw ArgError("argument 'state' must be a 1-d uint8 tensor from rngState(), got " + describeTensor(state));
+    }
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state.to(torch::kCPU));
     return a.env().Undefined();
   });
 

@@ -34,6 +34,9 @@ export class ToyMarkovModel implements Seq2Seq {
     });
     this.table = tensor(rows, { dtype: 'float32' });
   }
+  async forwardAsync(batch: Batch): Promise<Tensor> {
+    return this.forward(batch);
+  }
   forward(batch: Batch): Tensor {
     const [B, T] = batch.tgtIn.shape;
     return this.table.indexSelect(0, batch.tgtIn.reshape(-1)).view(B, T, this.vocabSize);

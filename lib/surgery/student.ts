@@ -2,10 +2,11 @@
  * Student: the two kinds of small model behind one name — a transformer cut from the teacher's layers
  * (`Student.fromTeacher`) and a BiGRU seq2seq (`Student.bigru`) — and loading either from a file.
  */
-import { CutOptions, CutStudent } from '../surgery/cut';
-import { BiGruOptions, BiGruStudent } from './bigru';
-import { readModelMetadata } from './load';
-import { Seq2Seq } from './seq2seq';
+import { BiGruOptions, BiGruStudent } from '../models/bigru';
+import { CutStudent } from '../models/cut-student';
+import { readModelMetadata } from '../models/load';
+import { Seq2Seq } from '../models/seq2seq';
+import { CutOptions, cutStudent } from './cut';
 
 /** Either kind of student. */
 export type Student = CutStudent | BiGruStudent;
@@ -13,7 +14,7 @@ export type Student = CutStudent | BiGruStudent;
 export const Student = {
   /** A student whose layers are deep copies of chosen teacher layers (see {@link CutOptions}). */
   fromTeacher(teacher: Seq2Seq, opts: CutOptions = {}): CutStudent {
-    return CutStudent.fromTeacher(teacher, opts);
+    return cutStudent(teacher, opts);
   },
   /** A freshly initialised BiGRU seq2seq over the shared vocabulary. */
   bigru(opts: BiGruOptions): BiGruStudent {

@@ -1,0 +1,40 @@
+/**
+ * Token-level cross-entropy with label smoothing for training a teacher: the fused distillation kernel with
+ * alpha = 0, which computes loss and gradient in one pass over the logits and never reads a teacher.
+ */
+import { Tensor } from '../tensor/tensor';
+import { distillLoss, distillLossAsync, DistillLossResult } from './distill';
+
+/** Options of {@link crossEntropy}. */
+export interface CrossEntropyOptions {
+  /** Label smoothing ε in [0, 1) (default 0), as `F.cross_entropy(label_smoothing=ε)`. */
+  labelSmoothing?: number;
+  /** Label of pad tokens, left out of loss and gradient (default 2, XLM's pad). */
+  ignoreIndex?: number;
+  /** 'mean' over non-pad tokens (default), 'sum' or 'none'. */
+  reduction?: 'mean' | 'sum' | 'none';
+}
+
+/**
+ * `F.cross_entropy(logits, targets, ignore_index, label_smoothing)` over logits `[N, V]` or `[B, T, V]`;
+ * `loss.backward()` fills the logits' gradient. `kd` of the result is 0.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): DistillLossResult {
+  // With alpha = 0 the kernel skips the KD term and never reads the teacher argument.
+  const unused = logits.detach();
+  try {
+    return distillLoss(logits, unused, targets, { ...opts, alpha: 0, temperature: 1 });
+  } finally {
+    unused.dispose();
+  }
+}
+
+/** {@link crossEntropy} on the compute thread. */
+export async function crossEntropyAsync(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Promise<DistillLossResult> {
+  const unused = logits.detach();
+  try {
+    return await distillLossAsync(logits, unused, targets, { ...opts, alpha: 0, temperature: 1 });
+  } finally {
+    unused.dispose();
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The seam between TypeScript and the native addon, one file per folder of native/: load.ts finds and loads
+ * the addon; tensor, memory, modules, loss, optim and tokenizer declare their part of the raw binding. This
+ * folder imports no feature file; features reach the addon only through the typed wrappers.
+ */
+export { native, addonCandidates, loadedAddonPath } from './load';
+export type { NativeBinding } from './load';
+export type { NativeTensor, RuntimeInfo, TensorBinding } from './tensor';
+export type { AllocatorInfo, MemoryBinding } from './memory';
+export type { NativeModuleHandle, NativeStateHandle, NativeBatch, LoadReport, ModulesBinding } from './modules';
+export type { LossBinding } from './loss';
+export type { NativeOptimizer, NativeParameterAverage, OptimBinding } from './optim';
+export type { NativeSentencePiece, NativeTrainOptions, TokenizerBinding } from './tokenizer';

@@ -1,0 +1,50 @@
+/** The model part of the raw binding (native/modules): Seq2Seq modules and their decoder states. */
+import { NativeTensor as T } from './tensor';
+
+/** An opaque handle to a native Seq2Seq module. Only the model classes hold these. */
+export interface NativeModuleHandle {
+  readonly __nativeModule: unique symbol;
+}
+/** An opaque handle to a decoder state (encoder output + incremental caches). */
+export interface NativeStateHandle {
+  readonly __nativeState: unique symbol;
+}
+
+/** What loadStateDict could not match (only non-empty with `strict: false`). */
+export interface LoadReport {
+  missing: string[];
+  unexpected: string[];
+}
+
+/** A Batch's tensors as the native forward takes them. */
+export interface NativeBatch {
+  src: T;
+  srcLen: T;
+  tgtIn: T;
+  tgtLen: T;
+  srcLang?: T;
+  tgtLang?: T;
+}
+
+/** Model entry points. */
+export interface ModulesBinding {
+  moduleCreate(kind: string, config: object): NativeModuleHandle;
+  moduleKind(m: NativeModuleHandle): string;
+  moduleNamedParameters(m: NativeModuleHandle): Array<[string, T]>;
+  moduleStateDict(m: NativeModuleHandle): Array<[string, T]>;
+  moduleLoadStateDict(m: NativeModuleHandle, names: string[], tensors: T[], strict: boolean): LoadReport;
+  moduleTrain(m: NativeModuleHandle, mode: boolean): void;
+  moduleIsTraining(m: NativeModuleHandle): boolean;
+  moduleTo(m: NativeModuleHandle, device?: string | null, dtype?: string | null): void;
+  moduleForward(m: NativeModuleHandle, batch: NativeBatch): T;
+  moduleForwardAsync(m: NativeModuleHandle, batch: NativeBatch): Promise<T>;
+  moduleForwardHidden(m: NativeModuleHandle, batch: NativeBatch): T;
+  moduleOutputProjection(m: NativeModuleHandle): [T, T | null];
+  moduleEncode(m: NativeModuleHandle, src: T, srcLen: T, srcLang?: T): NativeStateHandle;
+  moduleEncodeAsync(m: NativeModuleHandle, src: T, srcLen: T, srcLang?: T): Promise<NativeStateHandle>;
+  moduleDecodeStep(m: NativeModuleHandle, s: NativeStateHandle, tokens: T, tgtLang?: T): T;
+  moduleDecodeStepAsync(m: NativeModuleHandle, s: NativeStateHandle, tokens: T, tgtLang?: T): Promise<T>;
+  moduleReorder(m: NativeModuleHandle, s: NativeStateHandle, indices: T): void;
+  stateBatchSize(s: NativeStateHandle): number;
+  stateEncoderOutput(s: NativeStateHandle): T;
+}

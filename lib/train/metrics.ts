@@ -1,0 +1,106 @@
+/**
+ * Training metrics: one JSON object per line in the run folder's `metrics.jsonl` (a step every `logEvery`
+ * updates, and every validation), appended and flushed as they happen. On resume the lines past the
+ * checkpoint's step are dropped first, so a resumed run never writes a step twice. Also the plain progress
+ * line printed to the console.
+ */
+import * as fs from 'fs';
+
+/** A training step's line. */
+export interface StepMetrics {
+  type: 'step';
+  step: number;
+  epoch: number;
+  /** Mean loss per target token over the update (all accumulated batches). */
+  loss: number;
+  /** Its KD and CE parts (distillation runs; `kd` is 0 for a teacher). */
+  kd: number;
+  ce: number;
+  lr: number;
+  /** Gradient 2-norm before clipping. */
+  gradNorm: number;
+  /** Target tokens in this update, and the training throughput since the last line. */
+  tokens: number;
+  tokensPerSecond: number;
+  /** Seconds of training so far (across resumes). */
+  elapsed: number;
+}
+
+/** A validation's line. */
+export interface ValidMetrics {
+  type: 'valid';
+  step: number;
+  epoch: number;
+  /** Mean CE per target token on the validation pairs, and exp of it. */
+  loss: number;
+  perplexity: number;
+  /** Corpus BLEU and chrF of the decoded validation subset (when text and a tokenizer were given). */
+  bleu?: number;
+  chrf?: number;
+  /** Whether this is the best validation so far. */
+  best: boolean;
+  elapsed: number;
+}
+
+export type MetricsLine = StepMetrics | ValidMetrics;
+
+/** Appends metrics lines to a JSON-lines file. */
+export class MetricsLog {
+  constructor(readonly file: string) {}
+
+  /** Keeps only the lines of steps <= `step` (what the resumed checkpoint had done); creates the file if missing. */
+  truncateAfter(step: number): void {
+    if (!fs.existsSync(this.file)) {
+      fs.writeFileSync(this.file, '');
+      return;
+    }
+    const kept = fs
+      .readFileSync(this.file, 'utf8')
+      .split('\n')
+      .filter((line) => {
+        if (!line.trim()) return false;
+        try {
+          return (JSON.parse(line) as MetricsLine).step <= step;
+        } catch {
+          return false; // a line cut by a kill
+        }
+      });
+    fs.writeFileSync(this.file, kept.map((l) => l + '\n').join(''));
+  }
+
+  append(line: MetricsLine): void {
+    fs.appendFileSync(this.file, JSON.stringify(line) + '\n');
+  }
+
+  /** Every line of the file. */
+  static read(file: string): MetricsLine[] {
+    if (!fs.existsSync(file)) return [];
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as MetricsLine);
+  }
+}
+
+/** "step 120/1000 | epoch 2 | loss 4.213 | lr 3.0e-4 | 5,210 tok/s | ETA 3m12s" */
+export function formatProgress(m: StepMetrics, maxSteps: number | undefined, etaSeconds: number | undefined): string {
+  const parts = [
+    `step ${m.step}${maxSteps ? `/${maxSteps}` : ''}`,
+    `epoch ${m.epoch}`,
+    `loss ${m.loss.toFixed(3)}`,
+    ...(m.kd ? [`kd ${m.kd.toFixed(3)}`, `ce ${m.ce.toFixed(3)}`] : []),
+    `lr ${m.lr.toExponential(1)}`,
+    `|g| ${m.gradNorm.toFixed(2)}`,
+    `${Math.round(m.tokensPerSecond).toLocaleString('en-US')} tok/s`,
+  ];
+  if (etaSeconds !== undefined && Number.isFinite(etaSeconds)) parts.push(`ETA ${formatDuration(etaSeconds)}`);
+  return parts.join(' | ');
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}

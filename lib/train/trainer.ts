@@ -1,0 +1,360 @@
+/**
+ * The training loop shared by `train` (a teacher, cross-entropy) and `distill` (a student and a teacher):
+ * batches from a Batcher in a per-epoch plan, gradient accumulation, clipping, Adam/AdamW with a schedule,
+ * an optional parameter average, validation with early stopping, metrics.jsonl and curves.svg, and checkpoints that resume
+ * exactly (weights, optimizer, average, RNG state, data cursor and counters). Forward, loss, backward,
+ * clipping and the update run on the compute thread, so the event loop keeps ticking during a step. What
+ * differs between the callers is only the loss of one batch.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Batcher, BatcherOptions, BatchPlan, TokenPair } from '../data/batcher';
+import { Batch } from '../data/batch';
+import { loadTensors } from '../io/tensor-io';
+import { DistillLossResult } from '../loss/distill';
+import { Seq2Seq } from '../models/seq2seq';
+import { getRngState, manualSeed, setRngState, Tensor, tensor } from '../tensor';
+import { ParameterAverage } from './average';
+import { CheckpointStore, TrainerCounters } from './checkpoint';
+import { formatDuration, formatProgress, MetricsLog, StepMetrics, ValidMetrics } from './metrics';
+import { Adam, AdamOptions, AdamW } from './optimizer';
+import { plotMetrics } from './plot';
+import { inverseSqrt, Schedule } from './schedule';
+import { checkValidationData, validate, ValidationData } from './validate';
+
+/** Options every training run takes (teacher or student). */
+export interface TrainingOptions {
+  /** Tokenized training pairs (batched with `batching`), or a ready Batcher. */
+  data: TokenPair[] | Batcher;
+  /** Batching of `data` when it is pairs (default: 4096 tokens per batch, seeded by `seed`). */
+  batching?: BatcherOptions;
+  /** Held-out data: loss/perplexity, and BLEU/chrF with text and a tokenizer. */
+  valid?: ValidationData;
+  /** Run folder: config.json, metrics.jsonl, checkpoints/. A run with a checkpoint there resumes from it. */
+  runDir?: string;
+  /** Optimizer (default Adam, betas [0.9, 0.98] as XLM's MT recipes, lr 5e-4). */
+  optimizer?: AdamOptions & { kind?: 'adam' | 'adamw' };
+  /** Learning rate per update (default XLM's inverse sqrt with 4000 warm-up updates to optimizer.lr). */
+  schedule?: Schedule;
+  /** Label smoothing of the cross-entropy (default 0, as XLM). */
+  labelSmoothing?: number;
+  /** Batches per optimizer update (default 1). */
+  accumulate?: number;
+  /** Gradient-norm clipping (default 5, as XLM; Infinity = none). */
+  clipNorm?: number;
+  /** Stop after this many updates / epochs / seconds of training (at least one must be given). */
+  maxSteps?: number;
+  maxEpochs?: number;
+  maxSeconds?: number;
+  /** Decay of an exponential moving average of the weights (e.g. 0.9999), used for validation and saved. */
+  ema?: number;
+  /** Validate every N updates (default: at the end of each epoch and of the run). */
+  validateEvery?: number;
+  /** Save a checkpoint every N updates (default: at each validation and at the end). */
+  saveEvery?: number;
+  /** Stop after this many validations without a better score (BLEU when decoded, else -loss). */
+  patience?: number;
+  /** A metrics line (and a progress line) every N updates (default 10). */
+  logEvery?: number;
+  /** Seed of LibTorch's generator (dropout) and of the batch order (default 0). */
+  seed?: number;
+  /** Train with dropout (default true); false trains in eval mode. */
+  dropout?: boolean;
+  /** Stop with an error after this many non-finite losses or gradient norms in a row (default 10). */
+  maxBadSteps?: number;
+  /** Called after each update, each validation and each epoch. */
+  onStep?: (m: StepMetrics) => void;
+  onValidate?: (m: ValidMetrics) => void;
+  onEpochEnd?: (epoch: number) => void;
+  /** Stops the run after the current update; a checkpoint is saved first (with runDir). */
+  signal?: AbortSignal;
+  /** Also stop (and save) on SIGINT/SIGTERM (default false; the CLI turns it on). */
+  handleSignals?: boolean;
+  /** Where progress lines go (default console.log); null for silence. */
+  log?: ((line: string) => void) | null;
+}
+
+export type StopReason = 'maxSteps' | 'maxEpochs' | 'maxSeconds' | 'earlyStopping' | 'abort' | 'signal';
+
+export interface TrainResult {
+  /** Updates done, in all (resumed runs included). */
+  steps: number;
+  epoch: number;
+  tokens: number;
+  seconds: number;
+  stoppedBy: StopReason;
+  /** Best validation score and its step (null without validation). */
+  best: { score: number; step: number } | null;
+  /** The last validation, if any ran in this call. */
+  lastValidation?: ValidMetrics;
+  skippedSteps: number;
+  /** Where the run resumed from (undefined for a fresh run). */
+  resumedFrom?: string;
+}
+
+/** The loss of one batch, summed over its non-pad target tokens (reduction 'sum'). */
+export type BatchLoss = (model: Seq2Seq, batch: Batch) => Promise<DistillLossResult>;
+
+/** @internal Runs the loop for `model` with `lossOf`; `describe` goes into the fingerprint and config.json. */
+export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: TrainingOptions, describe: Record<string, unknown>): Promise<TrainResult> {
+  const o = resolve(opts);
+  const batcher = opts.data instanceof Batcher ? opts.data : new Batcher(opts.data, { seed: o.seed, ...opts.batching });
+  if (batcher.size === 0) throw new Error('train: the training data is empty (no pair within the batcher\'s maxLength)');
+  if (opts.valid) checkValidationData(opts.valid);
+  const validBatcher = opts.valid ? new Batcher(opts.valid.pairs, { ...opts.batching, shuffle: false }) : undefined;
+  const log = opts.log === undefined ? (l: string) => console.log(l) : opts.log ?? (() => undefined);
+
+  const params = model.namedParameters();
+  const Opt = o.optimizerKind === 'adamw' ? AdamW : Adam;
+  const optimizer = new Opt(params, o.optimizer);
+  const average = o.ema !== undefined ? new ParameterAverage(params) : undefined;
+  const fingerprint = hash({ kind: model.kind, vocab: model.vocabSize, params: model.numParameters(), pairs: batcher.size, ...describe, seed: o.seed, accumulate: o.accumulate });
+  let c: TrainerCounters = {
+    step: 0, epoch: 0, batchInEpoch: 0, tokens: 0, seconds: 0, bestScore: null, bestStep: null, badValidations: 0, skippedSteps: 0, fingerprint,
+  };
+
+  const store = opts.runDir ? new CheckpointStore(opts.runDir) : undefined;
+  const metrics = opts.runDir ? new MetricsLog(path.join(opts.runDir, 'metrics.jsonl')) : undefined;
+  let resumedFrom: string | undefined;
+  manualSeed(o.seed);
+  if (opts.runDir) fs.mkdirSync(opts.runDir, { recursive: true });
+  const saved = store ? await store.load('last') : undefined;
+  if (saved) {
+    if (saved.state.counters.fingerprint !== fingerprint) {
+      throw new Error(`train: ${saved.folder} is a checkpoint of another run (different model, data or options); use another runDir or remove it`);
+    }
+    const weights = await loadTensors(saved.model);
+    model.loadStateDict(weights.tensors, { strict: true });
+    optimizer.loadStateDict(saved.state.tensors);
+    if (average) average.loadStateDict(prefixed(saved.state.tensors, 'average.'));
+    const rng = saved.state.tensors.get('rng.cpu');
+    if (!rng) throw new Error(`train: ${saved.folder} has no RNG state`);
+    setRngState(rng);
+    c = saved.state.counters;
+    resumedFrom = saved.folder;
+    log(`resuming from ${saved.folder} (step ${c.step}, epoch ${c.epoch}, batch ${c.batchInEpoch})`);
+  }
+  metrics?.truncateAfter(c.step);
+  if (opts.runDir) {
+    fs.writeFileSync(path.join(opts.runDir, 'config.json'), JSON.stringify({ model: { kind: model.kind, vocabSize: model.vocabSize, parameters: model.numParameters() }, ...describe, ...o.serializable }, null, 2) + '\n');
+  }
+
+  // Stop requests from the caller's signal or from SIGINT/SIGTERM, acted on between updates.
+  let stopRequest: StopReason | undefined;
+  const onAbort = () => (stopRequest = 'abort');
+  opts.signal?.addEventListener('abort', onAbort);
+  const onSignal = () => (stopRequest = 'signal');
+  if (opts.handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  const save = async (best = false) => {
+    if (!store) return;
+    const tensors = new Map<string, Tensor>(optimizer.stateDict());
+    if (average) for (const [n, t] of average.stateDict()) tensors.set(`average.${n}`, t);
+    tensors.set('rng.cpu', getRngState());
+    await store.save(model, { counters: c, tensors }, { best });
+    for (const t of tensors.values()) t.dispose();
+  };
+
+  // The curves are a view of metrics.jsonl; a failure to draw them must not end a run.
+  const plot = async () => {
+    if (!metrics || !opts.runDir) return;
+    try {
+      await plotMetrics(metrics.file, path.join(opts.runDir, 'curves.svg'));
+    } catch (e) {
+      log(`could not draw ${path.join(opts.runDir, 'curves.svg')}: ${(e as Error).message}`);
+    }
+  };
+
+  let lastValidation: ValidMetrics | undefined;
+  const runValidation = async (): Promise<boolean> => {
+    if (!opts.valid || !validBatcher) return false;
+    const run = () => validate(model, opts.valid!, validBatcher);
+    const r = average ? await average.withAveraged(run) : await run();
+    model.train(o.dropout);
+    const score = r.bleu ?? -r.loss;
+    const best = c.bestScore === null || score > c.bestScore;
+    if (best) {
+      c.bestScore = score;
+      c.bestStep = c.step;
+      c.badValidations = 0;
+    } else {
+      c.badValidations += 1;
+    }
+    lastValidation = { type: 'valid', step: c.step, epoch: c.epoch, ...r, best, elapsed: c.seconds };
+    metrics?.append(lastValidation);
+    opts.onValidate?.(lastValidation);
+    log(`valid step ${c.step}: loss ${r.loss.toFixed(3)} | ppl ${r.perplexity.toFixed(2)}` + (r.bleu !== undefined ? ` | BLEU ${r.bleu.toFixed(2)} | chrF ${r.chrf!.toFixed(2)}` : '') + (best ? ' (best)' : ''));
+    await save(best);
+    await plot();
+    return true;
+  };
+
+  model.train(o.dropout);
+  let plan = batcher.plan(c.epoch);
+  let stoppedBy: StopReason | undefined;
+  let badInARow = 0;
+  let window = { tokens: 0, seconds: 0 };
+  try {
+    while (!stoppedBy) {
+      if (o.maxSteps !== undefined && c.step >= o.maxSteps) stoppedBy = 'maxSteps';
+      else if (o.maxEpochs !== undefined && c.epoch >= o.maxEpochs) stoppedBy = 'maxEpochs';
+      else if (o.maxSeconds !== undefined && c.seconds >= o.maxSeconds) stoppedBy = 'maxSeconds';
+      else if (o.patience !== undefined && c.badValidations >= o.patience) stoppedBy = 'earlyStopping';
+      else if (stopRequest) stoppedBy = stopRequest;
+      if (stoppedBy) break;
+
+      const started = process.hrtime.bigint();
+      // The plans of this update's batches (crossing into the next epoch when one ends).
+      const plans: BatchPlan[] = [];
+      for (let k = 0; k < o.accumulate; k++) {
+        if (c.batchInEpoch >= plan.length) {
+          opts.onEpochEnd?.(c.epoch);
+          c.epoch += 1;
+          c.batchInEpoch = 0;
+          plan = batcher.plan(c.epoch);
+          if (!o.validateEvery && opts.valid) await runValidation();
+          if (o.maxEpochs !== undefined && c.epoch >= o.maxEpochs) break;
+        }
+        plans.push(plan[c.batchInEpoch]);
+        c.batchInEpoch += 1;
+      }
+      if (plans.length === 0) continue;
+      const tokensOf = (p: BatchPlan) => p.indices.reduce((n, i) => n + batcher.pairs[i].tgt.length + 1, 0);
+      const total = plans.reduce((n, p) => n + tokensOf(p), 0);
+      // Each batch's summed loss scaled by 1/total: the update's gradient is the mean over all its tokens.
+      const scale = tensor(1 / total);
+      let lossSum = 0;
+      let kdSum = 0;
+      let ceSum = 0;
+      let finite = true;
+      for (const p of plans) {
+        const batch = batcher.toBatch(p);
+        try {
+          const r = await lossOf(model, batch);
+          const [l, kd, ce] = [Number(r.loss.item()), Number(r.kd.item()), Number(r.ce.item())];
+          if (Number.isFinite(l)) await r.loss.backwardAsync(scale);
+          else finite = false;
+          lossSum += l;
+          kdSum += kd;
+          ceSum += ce;
+          for (const t of [r.loss, r.kd, r.ce]) t.dispose();
+        } finally {
+          batch.dispose();
+        }
+      }
+      scale.dispose();
+      const gradNorm = finite ? await optimizer.clipGradNormAsync(o.clipNorm) : NaN;
+      const lr = o.schedule(c.step + 1);
+      const applied = finite && Number.isFinite(gradNorm) ? await optimizer.stepAsync(lr) : false;
+      optimizer.zeroGrad();
+      if (!applied) {
+        c.skippedSteps += 1;
+        badInARow += 1;
+        log(`step ${c.step + 1}: non-finite ${finite ? 'gradient norm' : 'loss'}, update skipped (${badInARow} in a row)`);
+        if (badInARow >= o.maxBadSteps) {
+          throw new Error(`train: ${badInARow} updates in a row had a non-finite loss or gradient norm (at step ${c.step}); lower the learning rate or check the data`);
+        }
+      } else {
+        badInARow = 0;
+        c.step += 1;
+        average?.update(o.ema!);
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      c.seconds += seconds;
+      c.tokens += total;
+      window = { tokens: window.tokens + total, seconds: window.seconds + seconds };
+
+      if (applied && (c.step % o.logEvery === 0 || c.step === o.maxSteps)) {
+        const m: StepMetrics = {
+          type: 'step', step: c.step, epoch: c.epoch, loss: lossSum / total, kd: kdSum / total, ce: ceSum / total,
+          lr, gradNorm, tokens: total, tokensPerSecond: window.tokens / Math.max(window.seconds, 1e-9), elapsed: c.seconds,
+        };
+        window = { tokens: 0, seconds: 0 };
+        metrics?.append(m);
+        opts.onStep?.(m);
+        const eta = o.maxSteps ? ((o.maxSteps - c.step) * c.seconds) / Math.max(c.step - (saved?.state.counters.step ?? 0), 1) : undefined;
+        log(formatProgress(m, o.maxSteps, eta));
+      }
+      if (applied && o.validateEvery && c.step % o.validateEvery === 0) {
+        await runValidation();
+      } else if (applied && o.saveEvery && c.step % o.saveEvery === 0) {
+        await save();
+      }
+      // Let timers, I/O and stop requests in between updates.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    if (!(lastValidation && lastValidation.step === c.step) && !(await runValidation())) await save();
+    await plot();
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (opts.handleSignals) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    optimizer.dispose();
+    average?.dispose();
+  }
+  log(`stopped by ${stoppedBy} at step ${c.step} (epoch ${c.epoch}) after ${formatDuration(c.seconds)} of training`);
+  return {
+    steps: c.step, epoch: c.epoch, tokens: c.tokens, seconds: c.seconds, stoppedBy: stoppedBy!, skippedSteps: c.skippedSteps,
+    best: c.bestScore === null ? null : { score: c.bestScore, step: c.bestStep! }, lastValidation, resumedFrom,
+  };
+}
+
+function prefixed(m: Map<string, Tensor>, prefix: string): Map<string, Tensor> {
+  return new Map([...m].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+}
+
+function hash(x: unknown): string {
+  return crypto.createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
+}
+
+function positive(name: string, v: number | undefined, integer: boolean): number | undefined {
+  if (v === undefined) return undefined;
+  if (!(typeof v === 'number' && v > 0 && (!integer || Number.isInteger(v)))) {
+    throw new RangeError(`train: option '${name}' must be ${integer ? 'an integer' : 'a number'} > 0, got ${String(v)}`);
+  }
+  return v;
+}
+
+function resolve(opts: TrainingOptions) {
+  if (!opts || typeof opts !== 'object') throw new TypeError('train: options must be an object');
+  if (opts.data === undefined) throw new TypeError("train: option 'data' is required (token pairs or a Batcher)");
+  const maxSteps = positive('maxSteps', opts.maxSteps, true);
+  const maxEpochs = positive('maxEpochs', opts.maxEpochs, true);
+  const maxSeconds = positive('maxSeconds', opts.maxSeconds, false);
+  if (maxSteps === undefined && maxEpochs === undefined && maxSeconds === undefined) {
+    throw new TypeError("train: give at least one of 'maxSteps', 'maxEpochs' and 'maxSeconds'");
+  }
+  const ema = opts.ema;
+  if (ema !== undefined && !(ema > 0 && ema < 1)) throw new RangeError(`train: option 'ema' (a decay) must be in (0, 1), got ${String(ema)}`);
+  const { kind, ...optimizer } = opts.optimizer ?? {};
+  const o = {
+    maxSteps, maxEpochs, maxSeconds, ema,
+    optimizerKind: kind ?? 'adam',
+    optimizer: { lr: 5e-4, betas: [0.9, 0.98] as [number, number], ...optimizer },
+    accumulate: positive('accumulate', opts.accumulate, true) ?? 1,
+    clipNorm: opts.clipNorm ?? 5,
+    validateEvery: positive('validateEvery', opts.validateEvery, true),
+    saveEvery: positive('saveEvery', opts.saveEvery, true),
+    patience: positive('patience', opts.patience, true),
+    logEvery: positive('logEvery', opts.logEvery, true) ?? 10,
+    seed: opts.seed ?? 0,
+    dropout: opts.dropout ?? true,
+    maxBadSteps: positive('maxBadSteps', opts.maxBadSteps, true) ?? 10,
+    labelSmoothing: opts.labelSmoothing ?? 0,
+    schedule: opts.schedule ?? inverseSqrt({ lr: opts.optimizer?.lr ?? 5e-4 }),
+  };
+  if (kind !== undefined && kind !== 'adam' && kind !== 'adamw') throw new TypeError(`train: optimizer.kind must be 'adam' or 'adamw', got '${String(kind)}'`);
+  if (!Number.isInteger(o.seed) || o.seed < 0) throw new TypeError(`train: option 'seed' must be an integer >= 0, got ${String(opts.seed)}`);
+  if (typeof o.schedule !== 'function') throw new TypeError("train: option 'schedule' must be a function of the step (see inverseSqrt)");
+  const serializable = {
+    optimizer: { kind: o.optimizerKind, ...o.optimizer }, labelSmoothing: o.labelSmoothing, accumulate: o.accumulate, clipNorm: o.clipNorm,
+    maxSteps, maxEpochs, maxSeconds, ema, validateEvery: o.validateEvery, saveEvery: o.saveEvery, patience: o.patience, seed: o.seed, dropout: o.dropout,
+  };
+  return { ...o, serializable };
+}

@@ -1,0 +1,78 @@
+/**
+ * Validation during training: the mean cross-entropy per target token (and perplexity) on held-out pairs,
+ * and, when the validation text and a tokenizer are given, corpus BLEU and chrF of the model's translations
+ * of a subset (greedy by default). Runs in eval mode without gradients; the caller restores the mode.
+ */
+import { Batcher, TokenPair } from '../data/batcher';
+import { SentencePiece } from '../data/tokenizer';
+import { translate } from '../decode/translate';
+import { bleu } from '../eval/bleu';
+import { chrf } from '../eval/chrf';
+import { crossEntropy } from '../loss/cross-entropy';
+import { Seq2Seq } from '../models/seq2seq';
+import { noGrad } from '../tensor';
+
+/** What to validate on. */
+export interface ValidationData {
+  /** Tokenized held-out pairs, for loss and perplexity. */
+  pairs: TokenPair[];
+  /** Source and reference text of held-out sentences, for BLEU/chrF (needs `tokenizer`). */
+  sources?: string[];
+  references?: string[];
+  tokenizer?: SentencePiece;
+  /** Sentences decoded for BLEU/chrF (default 200: the first ones). */
+  maxSentences?: number;
+  /** Beam size for the BLEU decode (default 1: greedy). */
+  beamSize?: number;
+}
+
+export interface ValidationResult {
+  loss: number;
+  perplexity: number;
+  bleu?: number;
+  chrf?: number;
+}
+
+/** Checks the validation options once, before training starts. */
+export function checkValidationData(v: ValidationData): void {
+  if (!v || !Array.isArray(v.pairs) || v.pairs.length === 0) throw new TypeError("valid: 'pairs' must be a non-empty array of token pairs");
+  const text = v.sources !== undefined || v.references !== undefined;
+  if (text) {
+    if (!Array.isArray(v.sources) || !Array.isArray(v.references) || v.sources.length !== v.references.length || v.sources.length === 0) {
+      throw new TypeError("valid: 'sources' and 'references' must be non-empty string arrays of the same length");
+    }
+    if (!(v.tokenizer instanceof SentencePiece)) throw new TypeError("valid: BLEU needs 'tokenizer' (a SentencePiece) beside 'sources'");
+  }
+}
+
+export async function validate(model: Seq2Seq, data: ValidationData, batcher: Batcher): Promise<ValidationResult> {
+  model.eval();
+  let sum = 0;
+  let tokens = 0;
+  for (const plan of batcher.plan(0)) {
+    const batch = batcher.toBatch(plan);
+    try {
+      sum += noGrad(() => {
+        const logits = model.forward(batch);
+        const r = crossEntropy(logits, batch.tgtOut, { reduction: 'sum', ignoreIndex: model.padIndex });
+        const v = Number(r.loss.item());
+        for (const t of [logits, r.loss, r.kd, r.ce]) t.dispose();
+        return v;
+      });
+      tokens += plan.indices.reduce((n, i) => n + batcher.pairs[i].tgt.length + 1, 0);
+    } finally {
+      batch.dispose();
+    }
+  }
+  const loss = sum / Math.max(tokens, 1);
+  const result: ValidationResult = { loss, perplexity: Math.exp(loss) };
+  if (data.sources && data.references && data.tokenizer) {
+    const n = Math.min(data.maxSentences ?? 200, data.sources.length);
+    const out = await translate(model, data.sources.slice(0, n), { tokenizer: data.tokenizer, beamSize: data.beamSize ?? 1 });
+    const hyps = out.map((r) => r.text);
+    const refs = [data.references.slice(0, n)];
+    result.bleu = bleu(hyps, refs).score;
+    result.chrf = chrf(hyps, refs).score;
+  }
+  return result;
+}

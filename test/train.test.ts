@@ -1,0 +1,160 @@
+// The trainer (lib/train): a teacher learns a toy task; resuming after kill -9 at random moments gives
+// bit-identical parameters, for a teacher and for online distillation, with dropout on; metrics.jsonl has no
+// duplicate after resume; stop signals save; bad input is a clear error.
+import test from 'ava';
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  distill, loadTensors, manualSeed, MetricsLog, Student, Teacher, Tensor, tidy, train, TrainResult,
+} from '../lib';
+import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
+
+const child = path.join(__dirname, 'helpers', 'train-child.js');
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'train-test-'));
+
+function maxDiff(a: Map<string, Tensor>, b: Map<string, Tensor>): number {
+  let worst = 0;
+  for (const [name, t] of a) worst = Math.max(worst, tidy(() => t.sub(b.get(name)!).abs().max().item() as number));
+  return worst;
+}
+
+test('a teacher learns the toy task: loss falls, metrics and checkpoints are written', async (t) => {
+  const dir = tmp();
+  manualSeed(1);
+  const model = Teacher.create(toyTeacherConfig);
+  const data = toyCopyPairs(300, 3);
+  const valid = toyCopyPairs(40, 99);
+  const steps: number[] = [];
+  const r: TrainResult = await train(model, {
+    data, valid: { pairs: valid }, runDir: dir, maxSteps: 150, validateEvery: 50, logEvery: 10, batching: { maxTokens: 400 },
+    optimizer: { lr: 3e-3 }, schedule: () => 3e-3, log: null, onStep: (m) => steps.push(m.loss),
+  });
+  t.is(r.steps, 150);
+  t.is(r.stoppedBy, 'maxSteps');
+  const lines = MetricsLog.read(path.join(dir, 'metrics.jsonl'));
+  const valids = lines.filter((l) => l.type === 'valid');
+  t.log(`train loss ${steps[0].toFixed(3)} -> ${steps[steps.length - 1].toFixed(3)}; valid loss ${valids.map((v) => v.loss.toFixed(3)).join(' -> ')}`);
+  t.true(steps[steps.length - 1] < 0.5 * steps[0], 'the training loss must fall by half');
+  t.is(valids.length, 3);
+  t.true(valids[2].loss < valids[0].loss);
+  t.true(fs.existsSync(path.join(dir, 'checkpoints', 'last.json')) && fs.existsSync(path.join(dir, 'checkpoints', 'best.json')));
+  const svg = fs.readFileSync(path.join(dir, 'curves.svg'), 'utf8');
+  t.true(svg.startsWith('<svg') && svg.includes('valid loss') && svg.includes('train loss'), 'curves.svg draws both losses');
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  t.is(config.task, 'train');
+  // The last checkpoint's model loads and equals the trained model.
+  const saved = (await loadTensors(path.join(dir, 'checkpoints', 'step-150', 'model.safetensors'))).tensors;
+  t.is(maxDiff(model.stateDict(), saved), 0);
+});
+
+async function runChild(dir: string, mode: string, maxSteps: number, killAfterMs?: number): Promise<'done' | 'killed'> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [child, dir, mode, String(maxSteps)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => p.kill('SIGKILL'), killAfterMs);
+    p.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      if (signal === 'SIGKILL') resolve('killed');
+      else if (code === 0) resolve('done');
+      else reject(new Error(`train-child exited ${code}:\n${stderr}`));
+    });
+  });
+}
+
+for (const mode of ['teacher', 'online']) {
+  test.serial(`kill -9 at three random moments, resume each time: parameters bit-identical to an uninterrupted run (${mode})`, async (t) => {
+    const steps = 30;
+    const plain = tmp();
+    const t0 = Date.now();
+    t.is(await runChild(plain, mode, steps), 'done');
+    const duration = Date.now() - t0;
+    const resumed = tmp();
+    const kills: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const at = Math.round(600 + Math.random() * Math.max(duration - 600, 100));
+      kills.push(at);
+      await runChild(resumed, mode, steps, at);
+    }
+    t.is(await runChild(resumed, mode, steps), 'done');
+    const a = (await loadTensors(path.join(plain, 'final.safetensors'))).tensors;
+    const b = (await loadTensors(path.join(resumed, 'final.safetensors'))).tensors;
+    const diff = maxDiff(a, b);
+    const stepLines = (dir: string) => MetricsLog.read(path.join(dir, 'metrics.jsonl')).filter((l) => l.type === 'step');
+    const la = stepLines(plain);
+    const lb = stepLines(resumed);
+    t.log(`uninterrupted run ${duration} ms; killed after ${kills.join(', ')} ms; max |param diff| ${diff}`);
+    t.is(diff, 0);
+    t.deepEqual(lb.map((l) => l.step), la.map((l) => l.step), 'metrics.jsonl: every step once, in order');
+    t.deepEqual(lb.map((l) => l.loss), la.map((l) => l.loss), 'the same losses at every step');
+  });
+}
+
+test('an AbortSignal stops after the current update and saves; the next call continues to maxSteps', async (t) => {
+  const dir = tmp();
+  manualSeed(1);
+  const model = Teacher.create(toyTeacherConfig);
+  const data = toyCopyPairs(100, 4);
+  const controller = new AbortController();
+  const opts = { data, runDir: dir, maxSteps: 20, batching: { maxTokens: 200 }, log: null, logEvery: 1 };
+  const first = await train(model, { ...opts, signal: controller.signal, onStep: (m) => m.step === 5 && controller.abort() });
+  t.is(first.stoppedBy, 'abort');
+  t.is(first.steps, 5);
+  const second = await train(model, opts);
+  t.is(second.steps, 20);
+  t.true(second.resumedFrom?.endsWith('step-5'));
+});
+
+test('bad input is a clear error', async (t) => {
+  manualSeed(1);
+  const model = Teacher.create(toyTeacherConfig);
+  await t.throwsAsync(() => train(model, { data: [], maxSteps: 1, log: null }), { message: /training data is empty/ });
+  await t.throwsAsync(() => train(model, { data: toyCopyPairs(4, 1), log: null }), { message: /maxSteps/ });
+  await t.throwsAsync(() => train(model, { data: toyCopyPairs(4, 1), maxSteps: 1, accumulate: 0, log: null }), { message: /'accumulate'/ });
+  const other = Teacher.create({ ...toyTeacherConfig, vocabSize: 30 });
+  await t.throwsAsync(() => distill({ teacher: other, student: model, data: toyCopyPairs(4, 1), maxSteps: 1, log: null }), { message: /vocabulary .* differs/ });
+  // A checkpoint of another run in the same folder is refused, not silently mixed in.
+  const dir = tmp();
+  await train(model, { data: toyCopyPairs(20, 1), runDir: dir, maxSteps: 2, log: null, batching: { maxTokens: 200 } });
+  await t.throwsAsync(() => train(model, { data: toyCopyPairs(30, 1), runDir: dir, maxSteps: 4, log: null, batching: { maxTokens: 200 } }), {
+    message: /checkpoint of another run/,
+  });
+  // A diverging run skips non-finite updates, counts them, and stops with an error after maxBadSteps in a row.
+  const lines: string[] = [];
+  await t.throwsAsync(
+    () => train(model, { data: toyCopyPairs(50, 2), maxSteps: 50, optimizer: { lr: 1e30 }, schedule: () => 1e30, clipNorm: Infinity, maxBadSteps: 3, log: (l) => lines.push(l), batching: { maxTokens: 200 } }),
+    { message: /3 updates in a row had a non-finite loss or gradient norm/ }
+  );
+  t.true(lines.some((l) => /update skipped/.test(l)));
+});
+
+test('sequence-level KD trains the student on the teacher\'s translations', async (t) => {
+  const dir = tmp();
+  manualSeed(1);
+  const teacher = Teacher.create(toyTeacherConfig);
+  await train(teacher, { data: toyCopyPairs(200, 3), maxSteps: 60, optimizer: { lr: 3e-3 }, schedule: () => 3e-3, log: null, batching: { maxTokens: 400 } });
+  const student = Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 });
+  const data = toyCopyPairs(40, 8);
+  const r = await distill({ teacher, student, mode: 'sequence', data, runDir: dir, maxSteps: 5, log: null, batching: { maxTokens: 400 } });
+  t.is(r.steps, 5);
+  const lines = fs.readFileSync(path.join(dir, 'sequence-kd.jsonl'), 'utf8').trim().split('\n');
+  t.is(lines.length, data.length, 'one teacher translation per training source');
+  t.true(lines.every((l) => Array.isArray(JSON.parse(l).tgt)));
+});
+
+test.serial('the event loop keeps ticking during training steps (forward, loss, backward, clip and update run off the JS thread)', async (t) => {
+  manualSeed(1);
+  const model = Teacher.create({ ...toyTeacherConfig, vocabSize: 4000, embDim: 128, nHeads: 4 });
+  const data = toyCopyPairs(64, 5).map((p) => ({ src: p.src.map((x) => x * 150), tgt: p.tgt.map((x) => x * 150) }));
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  const started = Date.now();
+  await train(model, { data, maxSteps: 6, log: null, batching: { maxTokens: 1200 } });
+  clearInterval(timer);
+  const elapsed = Date.now() - started;
+  t.log(`${ticks} timer ticks during ${elapsed} ms of training`);
+  // A loop blocked during each step would tick about once per step (between updates).
+  t.true(ticks >= Math.min(60, elapsed / 10), `got ${ticks} ticks in ${elapsed} ms`);
+});
