@@ -9,7 +9,7 @@ import { CorpusError, readParallelFiles, readTsv, splitCorpus } from '../lib';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-corpus-'));
 test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let counter = 0;
-function file(text: string): string {
+function file(text: string | Buffer): string {
   const p = path.join(tmp, `f${counter++}.txt`);
   fs.writeFileSync(p, text);
   return p;
@@ -42,6 +42,20 @@ test('an empty line is an error naming the file and line, or skipped and counted
     { file: tgt, line: 2, reason: 'empty target sentence' },
     { file: src, line: 3, reason: 'empty source sentence' },
   ]);
+});
+
+test('invalid UTF-8 is a bad line (never silently U+FFFD); a real U+FFFD is kept', async (t) => {
+  const src = file(Buffer.concat([Buffer.from('ok\nbad \xff\xfe bytes\n', 'latin1'), Buffer.from('keeps \ufffd\n', 'utf8')]));
+  const tgt = file('gut\nschlecht\nbehält \ufffd\n');
+  const err = await t.throwsAsync(readParallelFiles(src, tgt), { instanceOf: CorpusError });
+  t.is(err?.message, `corpus: ${src}:2: invalid UTF-8`);
+  const c = await readParallelFiles(src, tgt, { onBadLine: 'skip' });
+  t.deepEqual(c.pairs, [{ src: 'ok', tgt: 'gut' }, { src: 'keeps \ufffd', tgt: 'behält \ufffd' }]);
+  t.deepEqual(c.badLines, [{ file: src, line: 2, reason: 'invalid UTF-8' }]);
+  const tsv = file(Buffer.concat([Buffer.from('a\tb\n', 'utf8'), Buffer.from('\xc3(\tx\n', 'latin1')]));
+  const r = await readTsv(tsv, { onBadLine: 'skip' });
+  t.deepEqual(r.pairs, [{ src: 'a', tgt: 'b' }]);
+  t.deepEqual(r.badLines, [{ file: tsv, line: 2, reason: 'invalid UTF-8' }]);
 });
 
 test('files of different lengths, and missing files, are errors', async (t) => {

@@ -4,7 +4,6 @@
  * deterministic train/valid/test split.
  */
 import * as fs from 'node:fs';
-import * as readline from 'node:readline';
 import { SeededRandom } from './random';
 
 /** One source/target sentence pair. */
@@ -52,25 +51,36 @@ const MAX_REPORTED = 100;
 
 const stripBom = (s: string): string => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s);
 
-function lines(file: string): AsyncIterableIterator<string> {
-  const stream = fs.createReadStream(file, { encoding: 'utf8' });
-  const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
-  const it = rl[Symbol.asyncIterator]();
-  // readline passes the stream's errors (a missing file, EISDIR) to the iterator: say which file.
-  const wrap = (e: unknown): never => {
+/** What `lines` yields for a line whose bytes are not valid UTF-8 (it is never decoded with U+FFFD). */
+const INVALID_UTF8 = Symbol('invalid UTF-8');
+type Line = string | typeof INVALID_UTF8;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A file's lines (LF or CRLF), each decoded strictly as UTF-8; errors name the file. */
+async function* lines(file: string): AsyncGenerator<Line, void, undefined> {
+  const decode = (bytes: Buffer): Line => {
+    const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
+    try {
+      return utf8.decode(bytes.subarray(0, end));
+    } catch {
+      return INVALID_UTF8;
+    }
+  };
+  let rest: Buffer = Buffer.alloc(0);
+  try {
+    for await (const chunk of fs.createReadStream(file)) {
+      let buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+      let nl: number;
+      while ((nl = buf.indexOf(0x0a)) >= 0) {
+        yield decode(buf.subarray(0, nl));
+        buf = buf.subarray(nl + 1);
+      }
+      rest = Buffer.from(buf);
+    }
+  } catch (e) {
     throw e instanceof CorpusError ? e : new CorpusError((e as Error).message, file);
-  };
-  return {
-    next: () => it.next().catch(wrap),
-    return: async () => {
-      rl.close();
-      stream.destroy();
-      return { done: true, value: undefined };
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  }
+  if (rest.length > 0) yield decode(rest);
 }
 
 class Collector {
@@ -104,7 +114,7 @@ class Collector {
 
 /**
  * Reads two line-aligned files (line i of `srcFile` translates to line i of `tgtFile`).
- * @throws CorpusError when the files differ in line count, or on an empty line with `onBadLine: 'error'`.
+ * @throws CorpusError when the files differ in line count, or on an empty line or invalid UTF-8 with `onBadLine: 'error'`.
  */
 export async function readParallelFiles(srcFile: string, tgtFile: string, opts: ReadCorpusOptions = {}): Promise<ParallelCorpus> {
   const c = new Collector(opts);
@@ -118,18 +128,22 @@ export async function readParallelFiles(srcFile: string, tgtFile: string, opts: 
         const [shortFile, longFile] = x.done ? [srcFile, tgtFile] : [tgtFile, srcFile];
         throw new CorpusError(`has ${line - 1} lines but ${longFile} has more: the files are not aligned`, shortFile);
       }
+      if (x.value === INVALID_UTF8 || y.value === INVALID_UTF8) {
+        c.bad(x.value === INVALID_UTF8 ? srcFile : tgtFile, line, 'invalid UTF-8');
+        continue;
+      }
       c.add(srcFile, tgtFile, line, c.clean(x.value, line === 1), c.clean(y.value, line === 1));
     }
   } finally {
-    await a.return?.();
-    await b.return?.();
+    await a.return();
+    await b.return();
   }
   return c.result;
 }
 
 /**
  * Reads a TSV file of `source<TAB>target` lines. A line without exactly one tab is malformed.
- * @throws CorpusError on a malformed or empty line with `onBadLine: 'error'`.
+ * @throws CorpusError on a malformed or empty line or invalid UTF-8 with `onBadLine: 'error'`.
  */
 export async function readTsv(file: string, opts: ReadCorpusOptions = {}): Promise<ParallelCorpus> {
   const c = new Collector(opts);
@@ -138,6 +152,10 @@ export async function readTsv(file: string, opts: ReadCorpusOptions = {}): Promi
     let line = 0;
     for (let r = await it.next(); !r.done && !c.full; r = await it.next()) {
       line++;
+      if (r.value === INVALID_UTF8) {
+        c.bad(file, line, 'invalid UTF-8');
+        continue;
+      }
       const text = line === 1 ? stripBom(r.value) : r.value;
       const cols = text.split('\t');
       if (cols.length !== 2) {
@@ -148,7 +166,7 @@ export async function readTsv(file: string, opts: ReadCorpusOptions = {}): Promi
       c.add(file, file, line, c.clean(cols[0], false), c.clean(cols[1], false));
     }
   } finally {
-    await it.return?.();
+    await it.return();
   }
   return c.result;
 }
