@@ -202,14 +202,16 @@ export function distillLoss(
   targets: Tensor | null,
   opts: DistillLossOptions = {}
 ): DistillLossResult {
-  const fn = 'distillLoss';
+  return wrap(native().distillLoss(...denseArgs('distillLoss', student, teacher, targets, opts)));
+}
+
+/** The native arguments of the dense/sparse forms, checked. */
+function denseArgs(fn: string, student: Tensor, teacher: Tensor | SparseTeacher, targets: Tensor | null, opts: DistillLossOptions) {
   const o = resolveOptions(fn, opts, false);
   const s = tensorArg(fn, 'student', student);
   const [kind, a, b] = teacherArgs(fn, teacher, false);
   const y = targetsArg(fn, targets);
-  return wrap(
-    native().distillLoss(s, kind as 'logits' | 'sparse', a, b, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction)
-  );
+  return [s, kind as 'logits' | 'sparse', a, b, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction] as const;
 }
 
 /** {@link distillLoss} on the compute thread (the training loop's form): the event loop keeps running. */
@@ -219,14 +221,7 @@ export async function distillLossAsync(
   targets: Tensor | null,
   opts: DistillLossOptions = {}
 ): Promise<DistillLossResult> {
-  const fn = 'distillLossAsync';
-  const o = resolveOptions(fn, opts, false);
-  const s = tensorArg(fn, 'student', student);
-  const [kind, a, b] = teacherArgs(fn, teacher, false);
-  const y = targetsArg(fn, targets);
-  return wrap(
-    await native().distillLossAsync(s, kind as 'logits' | 'sparse', a, b, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction)
-  );
+  return wrap(await native().distillLossAsync(...denseArgs('distillLossAsync', student, teacher, targets, opts)));
 }
 
 /**
@@ -274,14 +269,7 @@ export function distillLossReference(
   targets: Tensor | null,
   opts: DistillLossOptions = {}
 ): DistillLossResult {
-  const fn = 'distillLossReference';
-  const o = resolveOptions(fn, opts, false);
-  const s = tensorArg(fn, 'student', student);
-  const [kind, a, b] = teacherArgs(fn, teacher, false);
-  const y = targetsArg(fn, targets);
-  return wrap(
-    native().distillLossReference(s, kind as 'logits' | 'sparse', a, b, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction)
-  );
+  return wrap(native().distillLossReference(...denseArgs('distillLossReference', student, teacher, targets, opts)));
 }
 
 /**

@@ -5,6 +5,26 @@
 
 namespace xkt {
 
+namespace {
+struct BackwardArgs {
+  torch::Tensor self, gradient;
+  bool retainGraph;
+};
+
+// backward(self, gradient?, retainGraph?): self must have a graph; a non-scalar self needs a gradient.
+BackwardArgs readBackwardArgs(Args& a) {
+  auto t = a.tensor(0, "self");
+  if (!t.requires_grad()) {
+    throw ArgError("argument 'self' does not require grad and has no grad_fn: nothing to differentiate");
+  }
+  auto grad = a.optTensor(1, "gradient");
+  if (!grad && t.numel() != 1) {
+    throw ArgError("argument 'gradient' is required when 'self' is not a scalar (" + describeTensor(t) + ")");
+  }
+  return {t, grad ? *grad : torch::Tensor(), a.boolean(2, "retainGraph", false)};
+}
+}  // namespace
+
 void registerTensorAutograd(Napi::Env env, Napi::Object exports) {
   define(env, exports, "requiresGrad", [](Args& a) {
     return Napi::Boolean::New(a.env(), a.tensor(0, "self").requires_grad());
@@ -19,31 +39,15 @@ void registerTensorAutograd(Napi::Env env, Napi::Object exports) {
     return a.env().Undefined();
   });
   define(env, exports, "backward", [](Args& a) {
-    auto t = a.tensor(0, "self");
-    if (!t.requires_grad()) {
-      throw ArgError("argument 'self' does not require grad and has no grad_fn: nothing to differentiate");
-    }
-    auto grad = a.optTensor(1, "gradient");
-    if (!grad && t.numel() != 1) {
-      throw ArgError("argument 'gradient' is required when 'self' is not a scalar (" + describeTensor(t) + ")");
-    }
-    t.backward(grad ? *grad : torch::Tensor(), a.boolean(2, "retainGraph", false));
+    auto in = readBackwardArgs(a);
+    in.self.backward(in.gradient, in.retainGraph);
     return a.env().Undefined();
   });
   // backward on the compute thread: the Promise resolves when every leaf's .grad is written.
   define(env, exports, "backwardAsync", [](Args& a) {
-    auto t = a.tensor(0, "self");
-    if (!t.requires_grad()) {
-      throw ArgError("argument 'self' does not require grad and has no grad_fn: nothing to differentiate");
-    }
-    auto grad = a.optTensor(1, "gradient");
-    if (!grad && t.numel() != 1) {
-      throw ArgError("argument 'gradient' is required when 'self' is not a scalar (" + describeTensor(t) + ")");
-    }
-    bool retain = a.boolean(2, "retainGraph", false);
-    torch::Tensor g = grad ? *grad : torch::Tensor();
+    auto in = readBackwardArgs(a);
     return AsyncTask<bool>::start(
-        a.env(), "backwardAsync", [t, g, retain]() { t.backward(g, retain); return true; },
+        a.env(), "backwardAsync", [in]() { in.self.backward(in.gradient, in.retainGraph); return true; },
         [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
   });
   define(env, exports, "grad", [](Args& a) -> Napi::Value {
