@@ -3,10 +3,14 @@
  * - 'online': word-level KD. Each batch, the teacher (eval mode, no grad) gives logits beside the student's,
  *   and the fused distillation loss mixes KL to the teacher at temperature T (weight alpha) with the
  *   label-smoothed cross-entropy on the references (weight 1 - alpha).
+ * - 'offline': word-level KD from a teacher cache (lib/train/teacher-cache.ts): the teacher's top-k
+ *   log-probabilities of every target token, computed once (resumably) into `cacheFile`, then streamed back
+ *   in batch order into the sparse fused loss; the teacher does no work during training.
  * - 'sequence': sequence-level KD (Kim & Rush). The teacher's beam translations of the training sources
  *   (written once to `runDir/sequence-kd.jsonl` by distillSequences, resumable) replace the references;
  *   the student then trains on them with the same loss (alpha 0 = plain cross-entropy on the teacher's outputs).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Batcher, TokenPair } from '../data/batcher';
 import { DecodeOptions } from '../decode/options';
@@ -14,9 +18,10 @@ import { distillLossAsync } from '../loss/distill';
 import { Seq2Seq } from '../models/seq2seq';
 import { startWithoutGrad } from '../tensor/runtime';
 import { distillSequences, readDistilledTargets } from './sequence-kd';
+import { buildTeacherCache, TeacherCache } from './teacher-cache';
 import { runTraining, TrainingOptions, TrainResult } from './trainer';
 
-export type DistillMode = 'online' | 'sequence';
+export type DistillMode = 'online' | 'offline' | 'sequence';
 
 export interface DistillOptions extends TrainingOptions {
   teacher: Seq2Seq;
@@ -27,6 +32,12 @@ export interface DistillOptions extends TrainingOptions {
   alpha?: number;
   /** Softmax temperature of the KD term (default 2). */
   temperature?: number;
+  /** 'offline': entries per token kept in the cache (default 8). */
+  topK?: number;
+  /** 'offline': the cache file (default runDir/teacher-topk.cache). */
+  cacheFile?: string;
+  /** 'offline': the tokenizer's model bytes (`SentencePiece.serializedModel()`), so a cache of another tokenizer is refused. */
+  tokenizerModel?: Uint8Array;
   /** 'sequence': how the teacher translates the sources (default beam 5, XLM's length rule). */
   sequenceDecoding?: DecodeOptions;
 }
@@ -45,7 +56,9 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
     );
   }
   const mode = options.mode ?? 'online';
-  if (mode !== 'online' && mode !== 'sequence') throw new TypeError(`distill: option 'mode' must be 'online' or 'sequence', got '${String(mode)}'`);
+  if (mode !== 'online' && mode !== 'offline' && mode !== 'sequence') {
+    throw new TypeError(`distill: option 'mode' must be 'online', 'offline' or 'sequence', got '${String(mode)}'`);
+  }
   const alpha = options.alpha ?? (mode === 'sequence' ? 0 : 0.5);
   const temperature = options.temperature ?? 2;
   const labelSmoothing = options.labelSmoothing ?? 0;
@@ -54,6 +67,29 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
   let data = options.data;
   if (mode === 'sequence') data = await teacherTargets(options, data);
   const loss = { alpha, temperature, labelSmoothing, ignoreIndex: student.padIndex, reduction: 'sum' as const };
+  const describe = { task: 'distill', mode, alpha, temperature, labelSmoothing, teacher: { kind: teacher.kind, parameters: teacher.numParameters() } };
+  if (mode === 'offline') {
+    const batcher = data instanceof Batcher ? data : new Batcher(data, { seed: options.seed ?? 0, ...options.batching });
+    const cache = await openCache(options, batcher);
+    try {
+      return await runTraining(
+        student,
+        async (m, batch, plan) => {
+          const s = await m.forwardAsync(batch);
+          const t = cache.sparseTeacher(plan.indices, batch.tgtOut.shape[1]);
+          try {
+            return await distillLossAsync(s, t, batch.tgtOut, loss);
+          } finally {
+            for (const x of [s, t.indices, t.logProbs]) x.dispose();
+          }
+        },
+        { ...options, data: batcher },
+        { ...describe, topK: cache.header.k }
+      );
+    } finally {
+      cache.close();
+    }
+  }
   return runTraining(
     student,
     async (m, batch) => {
@@ -68,8 +104,30 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
       }
     },
     { ...options, data },
-    { task: 'distill', mode, alpha, temperature, labelSmoothing, teacher: { kind: teacher.kind, parameters: teacher.numParameters() } }
+    describe
   );
+}
+
+/** Builds (or resumes, or reuses) the teacher's top-k cache of the batcher's pairs and opens it. */
+async function openCache(options: DistillOptions, batcher: Batcher): Promise<TeacherCache> {
+  const file = options.cacheFile ?? (options.runDir ? path.join(options.runDir, 'teacher-topk.cache') : undefined);
+  if (!file) throw new TypeError("distill: mode 'offline' needs 'cacheFile' or 'runDir' (where the teacher's top-k cache is kept)");
+  if (options.runDir) fs.mkdirSync(options.runDir, { recursive: true });
+  const log = options.log === undefined ? (l: string) => console.log(l) : options.log ?? (() => undefined);
+  const source = { teacher: options.teacher, pairs: batcher.pairs, k: options.topK ?? 8, tokenizer: options.tokenizerModel };
+  let last = 0;
+  const built = await buildTeacherCache({
+    ...source,
+    file,
+    onProgress: (done, total) => {
+      if (done - last >= 1000 || done === total) {
+        log(`offline KD: teacher top-${source.k} cached for ${done}/${total} pairs`);
+        last = done;
+      }
+    },
+  });
+  log(`offline KD: cache ${file}, ${(built.bytes / 2 ** 20).toFixed(1)} MB (${built.rows} target tokens x top-${built.k}, int32 ids + float16 log-probs)`);
+  return TeacherCache.open(file, source);
 }
 
 /** The training pairs with the teacher's translations as targets (translated once, resumably). */

@@ -16,3 +16,5 @@ export type { StepMetrics, ValidMetrics, MetricsLine } from './metrics';
 export { CheckpointStore } from './checkpoint';
 export type { TrainerCounters, CheckpointState } from './checkpoint';
 export { plotMetrics } from './plot';
+export { buildTeacherCache, TeacherCache } from './teacher-cache';
+export type { TeacherCacheHeader, TeacherCacheSource, BuildTeacherCacheOptions } from './teacher-cache';

@@ -93,8 +93,11 @@ export interface TrainResult {
   resumedFrom?: string;
 }
 
-/** The loss of one batch, summed over its non-pad target tokens (reduction 'sum'). */
-export type BatchLoss = (model: Seq2Seq, batch: Batch) => Promise<DistillLossResult>;
+/**
+ * The loss of one batch, summed over its non-pad target tokens (reduction 'sum'); `plan.indices` are the batch's
+ * pairs in the Batcher's `pairs` (what an offline teacher cache is indexed by).
+ */
+export type BatchLoss = (model: Seq2Seq, batch: Batch, plan: BatchPlan) => Promise<DistillLossResult>;
 
 /** @internal Runs the loop for `model` with `lossOf`; `describe` goes into the fingerprint and config.json. */
 export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: TrainingOptions, describe: Record<string, unknown>): Promise<TrainResult> {
@@ -234,7 +237,7 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
       for (const p of plans) {
         const batch = batcher.toBatch(p);
         try {
-          const r = await lossOf(model, batch);
+          const r = await lossOf(model, batch, p);
           const [l, kd, ce] = [Number(r.loss.item()), Number(r.kd.item()), Number(r.ce.item())];
           if (Number.isFinite(l)) await r.loss.backwardAsync(scale);
           else finite = false;
