@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  distill, loadTensors, manualSeed, MetricsLog, Student, Teacher, Tensor, tidy, train, TrainResult,
+  Batcher, distill, loadTensors, manualSeed, MetricsLog, Student, Teacher, Tensor, tidy, train, TrainResult,
 } from '../lib';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
 
@@ -157,4 +157,22 @@ test.serial('the event loop keeps ticking during training steps (forward, loss, 
   t.log(`${ticks} timer ticks during ${elapsed} ms of training`);
   // A loop blocked during each step would tick about once per step (between updates).
   t.true(ticks >= Math.min(60, elapsed / 10), `got ${ticks} ticks in ${elapsed} ms`);
+});
+
+test('epochs: validation at each epoch end, updates never span two epochs, maxEpochs stops', async (t) => {
+  manualSeed(1);
+  const model = Teacher.create(toyTeacherConfig);
+  const data = toyCopyPairs(60, 6);
+  const epochs: number[] = [];
+  const valids: number[] = [];
+  const batcher = new Batcher(data, { maxTokens: 120, seed: 0 });
+  const perEpoch = [0, 1].map((e) => Math.ceil(batcher.numBatches(e) / 3));
+  const r = await train(model, {
+    data: batcher, valid: { pairs: toyCopyPairs(10, 7) }, maxEpochs: 2, accumulate: 3, log: null,
+    onEpochEnd: (e) => epochs.push(e), onValidate: (m) => valids.push(m.step),
+  });
+  t.deepEqual(epochs, [0, 1]);
+  t.is(r.stoppedBy, 'maxEpochs');
+  t.is(r.steps, perEpoch[0] + perEpoch[1], 'the last update of an epoch takes only what is left of it');
+  t.deepEqual(valids, [perEpoch[0], perEpoch[0] + perEpoch[1]]);
 });

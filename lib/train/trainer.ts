@@ -212,20 +212,10 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
 
       const started = process.hrtime.bigint();
       // The plans of this update's batches (crossing into the next epoch when one ends).
-      const plans: BatchPlan[] = [];
-      for (let k = 0; k < o.accumulate; k++) {
-        if (c.batchInEpoch >= plan.length) {
-          opts.onEpochEnd?.(c.epoch);
-          c.epoch += 1;
-          c.batchInEpoch = 0;
-          plan = batcher.plan(c.epoch);
-          if (!o.validateEvery && opts.valid) await runValidation();
-          if (o.maxEpochs !== undefined && c.epoch >= o.maxEpochs) break;
-        }
-        plans.push(plan[c.batchInEpoch]);
-        c.batchInEpoch += 1;
-      }
-      if (plans.length === 0) continue;
+      // An epoch ends only between updates (see below), so an update never spans two epochs, and every
+      // checkpoint's cursor sits on an update boundary.
+      const plans = plan.slice(c.batchInEpoch, c.batchInEpoch + o.accumulate);
+      c.batchInEpoch += plans.length;
       const tokensOf = (p: BatchPlan) => p.indices.reduce((n, i) => n + batcher.pairs[i].tgt.length + 1, 0);
       const total = plans.reduce((n, p) => n + tokensOf(p), 0);
       // Each batch's summed loss scaled by 1/total: the update's gradient is the mean over all its tokens.
@@ -281,6 +271,16 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
         opts.onStep?.(m);
         const eta = o.maxSteps ? ((o.maxSteps - c.step) * c.seconds) / Math.max(c.step - (saved?.state.counters.step ?? 0), 1) : undefined;
         log(formatProgress(m, o.maxSteps, eta));
+      }
+      if (c.batchInEpoch >= plan.length) {
+        opts.onEpochEnd?.(c.epoch);
+        c.epoch += 1;
+        c.batchInEpoch = 0;
+        plan = batcher.plan(c.epoch);
+        if (!o.validateEvery && opts.valid) {
+          await runValidation();
+          continue;
+        }
       }
       if (applied && o.validateEvery && c.step % o.validateEvery === 0) {
         await runValidation();

@@ -1,4 +1,4 @@
-// The native side of the Seq2Seq interface (DESIGN.md): every model the trainer, the distiller and beam
+// The native side of the Seq2Seq interface (README "Models"): every model the trainer, the distiller and beam
 // search drive (the XLM transformer, the BiGRU) derives from Seq2SeqModule, so the JS binding in
 // module_wrap.cc serves them all.
 #pragma once
