@@ -142,6 +142,17 @@ test('sequence-level KD trains the student on the teacher\'s translations', asyn
   const lines = fs.readFileSync(path.join(dir, 'sequence-kd.jsonl'), 'utf8').trim().split('\n');
   t.is(lines.length, data.length, 'one teacher translation per training source');
   t.true(lines.every((l) => Array.isArray(JSON.parse(l).tgt)));
+  // A second student of the same teacher and corpus reuses a shared translation file (no runDir needed).
+  const shared = path.join(tmp(), 'shared', 'seq.jsonl');
+  const common = { teacher, mode: 'sequence' as const, data, sequenceFile: shared, maxSteps: 1, log: null, batching: { maxTokens: 400 } };
+  await distill({ ...common, student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }) });
+  const first = fs.readFileSync(shared, 'utf8');
+  t.deepEqual(first.trim().split('\n').map((l) => JSON.parse(l).tgt), lines.map((l) => JSON.parse(l).tgt));
+  const before = fs.statSync(shared).mtimeMs;
+  await distill({ ...common, student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }) });
+  t.is(fs.readFileSync(shared, 'utf8'), first, 'the finished file is reused, not rewritten');
+  t.is(fs.statSync(shared).mtimeMs, before);
+  await t.throwsAsync(distill({ ...common, sequenceFile: undefined, student }), { message: /mode 'sequence' needs 'sequenceFile' or 'runDir'/ });
 });
 
 test.serial('the event loop keeps ticking during training steps (forward, loss, backward, clip and update run off the JS thread)', async (t) => {
@@ -175,4 +186,30 @@ test('epochs: validation at each epoch end, updates never span two epochs, maxEp
   t.is(r.stoppedBy, 'maxEpochs');
   t.is(r.steps, perEpoch[0] + perEpoch[1], 'the last update of an epoch takes only what is left of it');
   t.deepEqual(valids, [perEpoch[0], perEpoch[0] + perEpoch[1]]);
+});
+
+test('online distillation: the chunked loss form (from hidden states, no [N, V] logits) trains as the dense one', async (t) => {
+  manualSeed(1);
+  const teacher = Teacher.create(toyTeacherConfig);
+  await train(teacher, { data: toyCopyPairs(100, 3), maxSteps: 10, optimizer: { lr: 3e-3 }, schedule: () => 3e-3, log: null, batching: { maxTokens: 300 } });
+  const data = toyCopyPairs(60, 4);
+  const run = async (lossForm: 'dense' | 'chunked') => {
+    const student = Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 });
+    const steps: Array<{ loss: number; kd: number; ce: number }> = [];
+    await distill({
+      teacher, student, mode: 'online', lossForm, alpha: 0.7, temperature: 2, labelSmoothing: 0.1, data, maxSteps: 6, logEvery: 1, log: null, dropout: false,
+      onStep: (m) => steps.push({ loss: m.loss, kd: m.kd, ce: m.ce }), batching: { maxTokens: 200 },
+    });
+    return { steps, params: student.stateDict() };
+  };
+  const dense = await run('dense');
+  const chunked = await run('chunked');
+  t.is(chunked.steps.length, 6);
+  for (const [i, s] of chunked.steps.entries()) {
+    for (const k of ['loss', 'kd', 'ce'] as const) t.true(Math.abs(s[k] - dense.steps[i][k]) <= 1e-5 * Math.max(1, Math.abs(s[k])), `step ${i + 1} ${k}: ${s[k]} vs ${dense.steps[i][k]}`);
+  }
+  t.true(maxDiff(chunked.params, dense.params) <= 1e-5, `parameters differ by ${maxDiff(chunked.params, dense.params)}`);
+  await t.throwsAsync(distill({ teacher, student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }), data, maxSteps: 1, lossForm: 'sparse' as 'dense', log: null }), {
+    message: /option 'lossForm' must be 'dense', 'chunked' or 'auto', got 'sparse'/,
+  });
 });

@@ -246,16 +246,37 @@ export function distillLossChunked(
   targets: Tensor | null,
   opts: ChunkedDistillLossOptions = {}
 ): DistillLossResult {
-  const fn = 'distillLossChunked';
+  return wrap(native().distillLossChunked(...chunkedArgs('distillLossChunked', hidden, weight, bias, teacher, targets, opts)));
+}
+
+/** {@link distillLossChunked} on the compute thread (the training loop's Promise form). */
+export async function distillLossChunkedAsync(
+  hidden: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  teacher: Tensor | SparseTeacher | HiddenTeacher,
+  targets: Tensor | null,
+  opts: ChunkedDistillLossOptions = {}
+): Promise<DistillLossResult> {
+  return wrap(await native().distillLossChunkedAsync(...chunkedArgs('distillLossChunkedAsync', hidden, weight, bias, teacher, targets, opts)));
+}
+
+function chunkedArgs(
+  fn: string,
+  hidden: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  teacher: Tensor | SparseTeacher | HiddenTeacher,
+  targets: Tensor | null,
+  opts: ChunkedDistillLossOptions
+) {
   const o = resolveOptions(fn, opts, true);
   const h = tensorArg(fn, 'hidden', hidden);
   const w = tensorArg(fn, 'weight', weight);
   const b = bias === null || bias === undefined ? null : tensorArg(fn, 'bias', bias);
   const [kind, ta, tb, tc] = teacherArgs(fn, teacher, true);
   const y = targetsArg(fn, targets);
-  return wrap(
-    native().distillLossChunked(h, w, b, kind, ta, tb, tc, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction, o.chunkSize)
-  );
+  return [h, w, b, kind, ta, tb, tc, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction, o.chunkSize] as const;
 }
 
 /**

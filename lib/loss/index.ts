@@ -3,6 +3,7 @@ export {
   distillLoss,
   distillLossAsync,
   distillLossChunked,
+  distillLossChunkedAsync,
   distillLossReference,
   sparseTeacherFromLogits,
   defaultChunkSize,

@@ -68,6 +68,9 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
   forwardHidden(batch: Batch): Tensor {
     return wrap(native().moduleForwardHidden(this.handle, batchHandles(batch)));
   }
+  async forwardHiddenAsync(batch: Batch): Promise<Tensor> {
+    return wrap(await native().moduleForwardHiddenAsync(this.handle, batchHandles(batch)));
+  }
   outputProjection(): { weight: Tensor; bias: Tensor | null } {
     const [w, b] = native().moduleOutputProjection(this.handle);
     return { weight: wrap(w), bias: b === null ? null : wrap(b) };

@@ -27,6 +27,8 @@ export interface Seq2Seq {
   forwardAsync(batch: Batch): Promise<Tensor>;
   /** Hidden states before the output projection [B, T, H] (for the chunked fused loss). */
   forwardHidden(batch: Batch): Tensor;
+  /** {@link forwardHidden} off the JS thread (online distillation with the chunked loss). */
+  forwardHiddenAsync(batch: Batch): Promise<Tensor>;
   /** The output projection: weight [V, H] and bias [V] (or null). */
   outputProjection(): { weight: Tensor; bias: Tensor | null };
   /** Encodes sources ([B, S] ids with lengths) for incremental decoding. */

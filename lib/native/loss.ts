@@ -24,6 +24,12 @@ export interface LossBinding {
     targets: T | null, temperature: number, alpha: number, labelSmoothing: number, ignoreIndex: number,
     reduction: string, chunkSize: number
   ): [T, T, T];
+  /** distillLossChunked on the compute thread. */
+  distillLossChunkedAsync(
+    hidden: T, weight: T, bias: T | null, teacherKind: 'logits' | 'sparse' | 'hidden', a: T, b: T | null, c: T | null,
+    targets: T | null, temperature: number, alpha: number, labelSmoothing: number, ignoreIndex: number,
+    reduction: string, chunkSize: number
+  ): Promise<[T, T, T]>;
   distillLossDefaultChunkSize(rows: number, vocab: number): number;
   /** The CPU kernel variant in use ('DEFAULT' | 'AVX2' | 'AVX512'); selects one first when given ('auto' too). */
   distillLossKernel(name?: string): string;

@@ -39,6 +39,7 @@ export interface ModulesBinding {
   moduleForward(m: NativeModuleHandle, batch: NativeBatch): T;
   moduleForwardAsync(m: NativeModuleHandle, batch: NativeBatch): Promise<T>;
   moduleForwardHidden(m: NativeModuleHandle, batch: NativeBatch): T;
+  moduleForwardHiddenAsync(m: NativeModuleHandle, batch: NativeBatch): Promise<T>;
   moduleOutputProjection(m: NativeModuleHandle): [T, T | null];
   moduleEncode(m: NativeModuleHandle, src: T, srcLen: T, srcLang?: T): NativeStateHandle;
   moduleEncodeAsync(m: NativeModuleHandle, src: T, srcLen: T, srcLang?: T): Promise<NativeStateHandle>;

@@ -2,7 +2,8 @@
  * `distill({ teacher, student, mode, ... })`: trains a student from a teacher.
  * - 'online': word-level KD. Each batch, the teacher (eval mode, no grad) gives logits beside the student's,
  *   and the fused distillation loss mixes KL to the teacher at temperature T (weight alpha) with the
- *   label-smoothed cross-entropy on the references (weight 1 - alpha).
+ *   label-smoothed cross-entropy on the references (weight 1 - alpha). With a large vocabulary the chunked
+ *   form takes the hidden states of both models instead, so no [N, V] logits exist at all.
  * - 'offline': word-level KD from a teacher cache (lib/train/teacher-cache.ts): the teacher's top-k
  *   log-probabilities of every target token, computed once (resumably) into `cacheFile`, then streamed back
  *   in batch order into the sparse fused loss; the teacher does no work during training.
@@ -14,7 +15,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Batcher, TokenPair } from '../data/batcher';
 import { DecodeOptions } from '../decode/options';
-import { distillLossAsync } from '../loss/distill';
+import { distillLossAsync, distillLossChunkedAsync, DistillLossResult } from '../loss/distill';
+import { Batch } from '../data/batch';
 import { Seq2Seq } from '../models/seq2seq';
 import { startWithoutGrad } from '../tensor/runtime';
 import { distillSequences, readDistilledTargets } from './sequence-kd';
@@ -22,6 +24,12 @@ import { buildTeacherCache, TeacherCache } from './teacher-cache';
 import { runTraining, TrainingOptions, TrainResult } from './trainer';
 
 export type DistillMode = 'online' | 'offline' | 'sequence';
+
+/** How the online loss meets the vocabulary: full logits, or chunks of rows from the hidden states. */
+export type DistillLossForm = 'dense' | 'chunked' | 'auto';
+
+// 'auto' goes chunked when one batch's logits would take more than this (per model, float32).
+const CHUNKED_ABOVE_BYTES = 256 * 2 ** 20;
 
 export interface DistillOptions extends TrainingOptions {
   teacher: Seq2Seq;
@@ -32,12 +40,23 @@ export interface DistillOptions extends TrainingOptions {
   alpha?: number;
   /** Softmax temperature of the KD term (default 2). */
   temperature?: number;
+  /**
+   * 'online': 'dense' (student and teacher logits [N, V], the fastest while they fit), 'chunked' (the
+   * fused-linear loss from both models' hidden states, a chunk of rows at a time: memory independent of V),
+   * or 'auto' (default: chunked for a batch whose logits would exceed 256 MiB). Both give the same loss.
+   */
+  lossForm?: DistillLossForm;
   /** 'offline': entries per token kept in the cache (default 8). */
   topK?: number;
   /** 'offline': the cache file (default runDir/teacher-topk.cache). */
   cacheFile?: string;
   /** 'offline': the tokenizer's model bytes (`SentencePiece.serializedModel()`), so a cache of another tokenizer is refused. */
   tokenizerModel?: Uint8Array;
+  /**
+   * 'sequence': where the teacher's translations are kept (default runDir/sequence-kd.jsonl); students of one
+   * teacher and one corpus can share the file, so the teacher translates the corpus once.
+   */
+  sequenceFile?: string;
   /** 'sequence': how the teacher translates the sources (default beam 5, XLM's length rule). */
   sequenceDecoding?: DecodeOptions;
 }
@@ -58,6 +77,10 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
   const mode = options.mode ?? 'online';
   if (mode !== 'online' && mode !== 'offline' && mode !== 'sequence') {
     throw new TypeError(`distill: option 'mode' must be 'online', 'offline' or 'sequence', got '${String(mode)}'`);
+  }
+  const lossForm = options.lossForm ?? 'auto';
+  if (lossForm !== 'dense' && lossForm !== 'chunked' && lossForm !== 'auto') {
+    throw new TypeError(`distill: option 'lossForm' must be 'dense', 'chunked' or 'auto', got '${String(lossForm)}'`);
   }
   const alpha = options.alpha ?? (mode === 'sequence' ? 0 : 0.5);
   const temperature = options.temperature ?? 2;
@@ -90,9 +113,12 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
       cache.close();
     }
   }
+  const chunked = (batch: Batch) =>
+    lossForm === 'chunked' || (lossForm === 'auto' && batch.tgtOut.numel * student.vocabSize * 4 > CHUNKED_ABOVE_BYTES);
   return runTraining(
     student,
     async (m, batch) => {
+      if (chunked(batch)) return chunkedLoss(m, teacher, batch, alpha, loss);
       const s = await m.forwardAsync(batch);
       // With alpha = 0 the kernel never reads the teacher: skip its forward.
       const t = alpha > 0 ? await startWithoutGrad(() => teacher.forwardAsync(batch)) : s.detach();
@@ -106,6 +132,26 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
     { ...options, data },
     describe
   );
+}
+
+/** The online loss from both models' hidden states and output projections (distillLossChunked). */
+async function chunkedLoss(
+  student: Seq2Seq,
+  teacher: Seq2Seq,
+  batch: Batch,
+  alpha: number,
+  loss: { alpha: number; temperature: number; labelSmoothing: number; ignoreIndex: number; reduction: 'sum' }
+): Promise<DistillLossResult> {
+  const h = await student.forwardHiddenAsync(batch);
+  const own = student.outputProjection();
+  // With alpha = 0 the kernel never reads the teacher: stand in the student's own (detached) states.
+  const th = alpha > 0 ? await startWithoutGrad(() => teacher.forwardHiddenAsync(batch)) : h.detach();
+  const tp = alpha > 0 ? teacher.outputProjection() : { weight: own.weight.detach(), bias: own.bias?.detach() ?? null };
+  try {
+    return await distillLossChunkedAsync(h, own.weight, own.bias, { hidden: th, weight: tp.weight, bias: tp.bias }, batch.tgtOut, loss);
+  } finally {
+    for (const x of [h, th, own.weight, own.bias, tp.weight, tp.bias]) x?.dispose();
+  }
 }
 
 /** Builds (or resumes, or reuses) the teacher's top-k cache of the batcher's pairs and opens it. */
@@ -132,9 +178,10 @@ async function openCache(options: DistillOptions, batcher: Batcher): Promise<Tea
 
 /** The training pairs with the teacher's translations as targets (translated once, resumably). */
 async function teacherTargets(options: DistillOptions, data: TokenPair[] | Batcher): Promise<TokenPair[]> {
-  if (!options.runDir) throw new TypeError("distill: mode 'sequence' needs 'runDir' (the teacher's translations are kept there)");
+  const out = options.sequenceFile ?? (options.runDir ? path.join(options.runDir, 'sequence-kd.jsonl') : undefined);
+  if (!out) throw new TypeError("distill: mode 'sequence' needs 'sequenceFile' or 'runDir' (where the teacher's translations are kept)");
+  fs.mkdirSync(path.dirname(out), { recursive: true });
   const pairs = data instanceof Batcher ? [...data.pairs] : data;
-  const out = path.join(options.runDir, 'sequence-kd.jsonl');
   const log = options.log === undefined ? (l: string) => console.log(l) : options.log ?? (() => undefined);
   let last = 0;
   await distillSequences(options.teacher, pairs.map((p) => p.src), {

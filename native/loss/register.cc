@@ -66,12 +66,28 @@ LossConfig parseConfig(Args& a, size_t i) {
   return c;
 }
 
-Napi::Value result(Args& a, const LossResult& r) {
-  auto arr = Napi::Array::New(a.env(), 3);
-  arr.Set(0u, TensorWrap::wrap(a.env(), r.loss));
-  arr.Set(1u, TensorWrap::wrap(a.env(), r.kd));
-  arr.Set(2u, TensorWrap::wrap(a.env(), r.ce));
+Napi::Value result(Napi::Env env, const LossResult& r) {
+  auto arr = Napi::Array::New(env, 3);
+  arr.Set(0u, TensorWrap::wrap(env, r.loss));
+  arr.Set(1u, TensorWrap::wrap(env, r.kd));
+  arr.Set(2u, TensorWrap::wrap(env, r.ce));
   return arr;
+}
+
+// The arguments of distillLossChunked(Async), read on the JS thread.
+struct ChunkedArgs {
+  torch::Tensor hidden, weight;
+  std::optional<torch::Tensor> bias, targets;
+  Teacher teacher;
+  LossConfig cfg;
+  int64_t chunk;
+};
+
+ChunkedArgs readChunked(Args& a) {
+  ChunkedArgs c{a.tensor(0, "hidden"), a.tensor(1, "weight"), a.optTensor(2, "bias"), a.optTensor(7, "targets"),
+                parseTeacher(a, 3, true), parseConfig(a, 8), 0};
+  c.chunk = a.has(13) ? a.nonNegativeInteger(13, "chunkSize") : 0;
+  return c;
 }
 
 }  // namespace
@@ -83,7 +99,7 @@ void registerLoss(Napi::Env env, Napi::Object exports) {
     auto teacher = parseTeacher(a, 1, false);
     auto targets = a.optTensor(4, "targets");
     auto cfg = parseConfig(a, 5);
-    return result(a, loss::fusedLoss(student, teacher, targets, cfg));
+    return result(a.env(), loss::fusedLoss(student, teacher, targets, cfg));
   });
   // distillLossAsync: the same on the compute thread (the training loop's Promise form).
   define(env, exports, "distillLossAsync", [](Args& a) {
@@ -93,13 +109,7 @@ void registerLoss(Napi::Env env, Napi::Object exports) {
     auto cfg = parseConfig(a, 5);
     return AsyncTask<LossResult>::start(
         a.env(), "distillLossAsync", [student, teacher, targets, cfg] { return loss::fusedLoss(student, teacher, targets, cfg); },
-        [](Napi::Env env, LossResult& r) -> Napi::Value {
-          auto arr = Napi::Array::New(env, 3);
-          arr.Set(0u, TensorWrap::wrap(env, r.loss));
-          arr.Set(1u, TensorWrap::wrap(env, r.kd));
-          arr.Set(2u, TensorWrap::wrap(env, r.ce));
-          return arr;
-        });
+        [](Napi::Env env, LossResult& r) { return result(env, r); });
   });
   // distillLossReference: same arguments; the plain LibTorch composition with ordinary autograd.
   define(env, exports, "distillLossReference", [](Args& a) {
@@ -107,19 +117,21 @@ void registerLoss(Napi::Env env, Napi::Object exports) {
     auto teacher = parseTeacher(a, 1, false);
     auto targets = a.optTensor(4, "targets");
     auto cfg = parseConfig(a, 5);
-    return result(a, loss::referenceLoss(student, teacher, targets, cfg));
+    return result(a.env(), loss::referenceLoss(student, teacher, targets, cfg));
   });
   // distillLossChunked(hidden, weight, bias|null, teacherKind, A, B, C, targets|null, temperature, alpha,
   //                    labelSmoothing, ignoreIndex, reduction, chunkSize (0 = automatic))
   define(env, exports, "distillLossChunked", [](Args& a) {
-    auto hidden = a.tensor(0, "hidden");
-    auto weight = a.tensor(1, "weight");
-    auto bias = a.optTensor(2, "bias");
-    auto teacher = parseTeacher(a, 3, true);
-    auto targets = a.optTensor(7, "targets");
-    auto cfg = parseConfig(a, 8);
-    const int64_t chunk = a.has(13) ? a.nonNegativeInteger(13, "chunkSize") : 0;
-    return result(a, loss::fusedLossChunked(hidden, weight, bias, teacher, targets, cfg, chunk));
+    auto c = readChunked(a);
+    return result(a.env(), loss::fusedLossChunked(c.hidden, c.weight, c.bias, c.teacher, c.targets, c.cfg, c.chunk));
+  });
+  // distillLossChunkedAsync: the same on the compute thread (online distillation with a large vocabulary).
+  define(env, exports, "distillLossChunkedAsync", [](Args& a) {
+    auto c = readChunked(a);
+    return AsyncTask<LossResult>::start(
+        a.env(), "distillLossChunkedAsync",
+        [c] { return loss::fusedLossChunked(c.hidden, c.weight, c.bias, c.teacher, c.targets, c.cfg, c.chunk); },
+        [](Napi::Env env, LossResult& r) { return result(env, r); });
   });
   // distillLossDefaultChunkSize(rows, vocab): the rows per chunk chosen when chunkSize is 0.
   define(env, exports, "distillLossDefaultChunkSize", [](Args& a) {

@@ -342,6 +342,13 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     auto m = ModuleWrap::unwrap(a, 0, "model");
     return wrapT(a, m->forwardHidden(readBatch(a, 1, *m)));
   });
+  define(env, exports, "moduleForwardHiddenAsync", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    auto b = readBatch(a, 1, *m);
+    return AsyncTask<torch::Tensor>::start(
+        a.env(), "moduleForwardHiddenAsync", [m, b]() { return m->forwardHidden(b); },
+        [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return TensorWrap::wrap(env, t); });
+  });
   define(env, exports, "moduleOutputProjection", [](Args& a) {
     auto [w, b] = ModuleWrap::unwrap(a, 0, "model")->outputProjection();
     auto arr = Napi::Array::New(a.env(), 2);

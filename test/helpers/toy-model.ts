@@ -44,6 +44,9 @@ export class ToyMarkovModel implements Seq2Seq {
   forwardHidden(batch: Batch): Tensor {
     return this.forward(batch);
   }
+  async forwardHiddenAsync(batch: Batch): Promise<Tensor> {
+    return this.forward(batch);
+  }
   outputProjection(): { weight: Tensor; bias: Tensor | null } {
     throw new Error('toy model has no projection');
   }
