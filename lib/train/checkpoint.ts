@@ -54,11 +54,21 @@ export class CheckpointStore {
   async save(model: Seq2Seq, state: CheckpointState, opts: { best?: boolean } = {}): Promise<string> {
     const name = `step-${state.counters.step}`;
     const folder = path.join(this.dir, name);
-    await fs.promises.mkdir(folder, { recursive: true });
-    await model.save(path.join(folder, 'model.safetensors'));
-    await saveTensors(path.join(folder, 'state.safetensors'), state.tensors, { counters: JSON.stringify(state.counters) });
-    await this.point('last', name);
-    if (opts.best) await this.point('best', name);
+    const previous = this.folder('last');
+    try {
+      await fs.promises.mkdir(folder, { recursive: true });
+      await model.save(path.join(folder, 'model.safetensors'));
+      await saveTensors(path.join(folder, 'state.safetensors'), state.tensors, { counters: JSON.stringify(state.counters) });
+      await this.point('last', name);
+      if (opts.best) await this.point('best', name);
+    } catch (err) {
+      // A half-written folder that no pointer names only takes space (the disk may be full): remove it.
+      if (folder !== this.folder('last') && folder !== this.folder('best')) await fs.promises.rm(folder, { recursive: true, force: true }).catch(() => undefined);
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EDQUOT' ? 'the disk quota is exceeded' : e.message;
+      const kept = previous ? `the previous checkpoint ${previous} is intact` : 'there was no earlier checkpoint';
+      throw Object.assign(new Error(`checkpoint: could not save step ${state.counters.step} to ${folder}: ${why}; ${kept}`), { code: e.code, cause: err });
+    }
     await this.prune();
     return folder;
   }

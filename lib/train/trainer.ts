@@ -14,12 +14,13 @@ import { Batch } from '../data/batch';
 import { loadTensors } from '../io/tensor-io';
 import { DistillLossResult } from '../loss/distill';
 import { Seq2Seq } from '../models/seq2seq';
-import { getRngState, manualSeed, setRngState, Tensor, tensor } from '../tensor';
+import { getRngState, manualSeed, setNumThreads, setRngState, Tensor, tensor, version } from '../tensor';
 import { ParameterAverage } from './average';
 import { CheckpointStore, TrainerCounters } from './checkpoint';
-import { formatDuration, formatProgress, MetricsLog, StepMetrics, ValidMetrics } from './metrics';
+import { formatDuration, MetricsLog, StepMetrics, ValidMetrics } from './metrics';
 import { Adam, AdamOptions, AdamW } from './optimizer';
 import { plotMetrics } from './plot';
+import { ProgressPosition, TrainingProgress } from './progress';
 import { inverseSqrt, Schedule } from './schedule';
 import { checkValidationData, validate, ValidationData } from './validate';
 
@@ -73,6 +74,13 @@ export interface TrainingOptions {
   handleSignals?: boolean;
   /** Where progress lines go (default console.log); null for silence. */
   log?: ((line: string) => void) | null;
+  /**
+   * A live progress bar (loss, lr, tokens/s, ETA) instead of progress lines: true draws it on stderr, a
+   * stream draws it there. Default: on when stderr is a terminal and `log` is not given.
+   */
+  progressBar?: boolean | NodeJS.WritableStream;
+  /** LibTorch intra-op threads during the run (default: as set by setNumThreads); restored afterwards. */
+  threads?: number;
 }
 
 export type StopReason = 'maxSteps' | 'maxEpochs' | 'maxSeconds' | 'earlyStopping' | 'abort' | 'signal';
@@ -106,7 +114,16 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
   if (batcher.size === 0) throw new Error('train: the training data is empty (no pair within the batcher\'s maxLength)');
   if (opts.valid) checkValidationData(opts.valid);
   const validBatcher = opts.valid ? new Batcher(opts.valid.pairs, { ...opts.batching, shuffle: false }) : undefined;
-  const log = opts.log === undefined ? (l: string) => console.log(l) : opts.log ?? (() => undefined);
+  const barStream =
+    o.progressBar === true ? process.stderr : o.progressBar === false ? undefined : o.progressBar ?? (opts.log === undefined && process.stderr.isTTY ? process.stderr : undefined);
+  const progress = new TrainingProgress({
+    log: opts.log === undefined ? (l: string) => console.log(l) : opts.log ?? (() => undefined),
+    barStream,
+    maxSteps: o.maxSteps,
+  });
+  const log = (line: string) => progress.line(line);
+  const threadsBefore = version().threads;
+  if (o.threads !== undefined) setNumThreads(o.threads);
 
   const params = model.namedParameters();
   const Opt = o.optimizerKind === 'adamw' ? AdamW : Adam;
@@ -158,8 +175,11 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
     const tensors = new Map<string, Tensor>(optimizer.stateDict());
     if (average) for (const [n, t] of average.stateDict()) tensors.set(`average.${n}`, t);
     tensors.set('rng.cpu', getRngState());
-    await store.save(model, { counters: c, tensors }, { best });
-    for (const t of tensors.values()) t.dispose();
+    try {
+      await store.save(model, { counters: c, tensors }, { best });
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
   };
 
   // The curves are a view of metrics.jsonl; a failure to draw them must not end a run.
@@ -201,6 +221,16 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
   let stoppedBy: StopReason | undefined;
   let badInARow = 0;
   let window = { tokens: 0, seconds: 0 };
+  // Progress in the unit of the first stop rule given, and the ETA from this call's pace.
+  const position = (): ProgressPosition =>
+    o.maxSteps !== undefined ? { value: c.step, total: o.maxSteps }
+    : o.maxSeconds !== undefined ? { value: c.seconds, total: o.maxSeconds }
+    : { value: c.epoch * plan.length + c.batchInEpoch, total: o.maxEpochs! * plan.length };
+  const start = { position: position().value, seconds: c.seconds };
+  const eta = (p: ProgressPosition): number | undefined => {
+    const rate = (p.value - start.position) / Math.max(c.seconds - start.seconds, 1e-9);
+    return p.total === undefined || rate <= 0 ? undefined : (p.total - p.value) / rate;
+  };
   try {
     while (!stoppedBy) {
       if (o.maxSteps !== undefined && c.step >= o.maxSteps) stoppedBy = 'maxSteps';
@@ -261,16 +291,19 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
       c.tokens += total;
       window = { tokens: window.tokens + total, seconds: window.seconds + seconds };
 
-      if (applied && (c.step % o.logEvery === 0 || c.step === o.maxSteps)) {
+      if (applied) {
         const m: StepMetrics = {
           type: 'step', step: c.step, epoch: c.epoch, loss: lossSum / total, kd: kdSum / total, ce: ceSum / total,
           lr, gradNorm, tokens: total, tokensPerSecond: window.tokens / Math.max(window.seconds, 1e-9), elapsed: c.seconds,
         };
-        window = { tokens: 0, seconds: 0 };
-        metrics?.append(m);
-        opts.onStep?.(m);
-        const eta = o.maxSteps ? ((o.maxSteps - c.step) * c.seconds) / Math.max(c.step - (saved?.state.counters.step ?? 0), 1) : undefined;
-        log(formatProgress(m, o.maxSteps, eta));
+        const logged = c.step % o.logEvery === 0 || c.step === o.maxSteps;
+        if (logged) {
+          window = { tokens: 0, seconds: 0 };
+          metrics?.append(m);
+          opts.onStep?.(m);
+        }
+        const p = position();
+        progress.update(p, m, eta(p), logged);
       }
       if (c.batchInEpoch >= plan.length) {
         opts.onEpochEnd?.(c.epoch);
@@ -300,6 +333,8 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
     }
     optimizer.dispose();
     average?.dispose();
+    progress.stop();
+    if (o.threads !== undefined) setNumThreads(threadsBefore);
   }
   log(`stopped by ${stoppedBy} at step ${c.step} (epoch ${c.epoch}) after ${formatDuration(c.seconds)} of training`);
   return {
@@ -350,6 +385,8 @@ function resolve(opts: TrainingOptions) {
     dropout: opts.dropout ?? true,
     maxBadSteps: positive('maxBadSteps', opts.maxBadSteps, true) ?? 10,
     labelSmoothing: opts.labelSmoothing ?? 0,
+    threads: positive('threads', opts.threads, true),
+    progressBar: opts.progressBar,
     schedule: opts.schedule ?? inverseSqrt({ lr: opts.optimizer?.lr ?? 5e-4 }),
   };
   if (kind !== undefined && kind !== 'adam' && kind !== 'adamw') throw new TypeError(`train: optimizer.kind must be 'adam' or 'adamw', got '${String(kind)}'`);
