@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { BiGruStudent, SentencePiece, SeededRandom, translate, translateStream, writeSafetensors } from '../lib';
+import { BiGruStudent, bleu, chrf, evaluateTranslation, SentencePiece, SeededRandom, translate, translateStream, writeSafetensors } from '../lib';
 import { loadModel, modelLoaderTypes, registerModelLoader } from '../lib/models/load';
 import { ToyMarkovModel } from './helpers/toy-model';
 
@@ -204,4 +204,25 @@ test('xlm-kd errors: one line on stderr, exit 1 (2 for a bad command line), no s
   const top = cli(['--help']);
   t.is(top.status, 0);
   t.regex(top.stdout, /translate/);
+});
+
+test('evaluateTranslation scores the translations against the references (BLEU/chrF as bleu()/chrf() of the same text) and times them', async (t) => {
+  const sp = await tok();
+  const model = firstPieceModel(sp.vocabSize);
+  const sources = sentences(30, 4);
+  const right = sources.map((s) => expected(sp, s));
+  const perfect = await evaluateTranslation(model, { sources, references: right, tokenizer: sp, beamSize: 1, batchSize: 8 });
+  t.deepEqual(perfect.hypotheses, right);
+  t.is(perfect.bleu, bleu(right, [right]).score); // one-piece outputs have no 4-grams: BLEU 0 even when exact
+  t.is(perfect.chrf, 100);
+  t.is(perfect.sentences, 30);
+  t.true(perfect.seconds > 0 && Math.abs(perfect.sentencesPerSecond - 30 / perfect.seconds) < 1e-9);
+  // Other references: the scores are those of the metrics on the model's output, beam or greedy alike.
+  const refs = sources.map((s) => s.split(' ').slice(0, 2).join(' '));
+  const beam = await evaluateTranslation(model, { sources, references: refs, tokenizer: sp, beamSize: 3 });
+  t.is(beam.bleu, bleu(right, [refs]).score);
+  t.is(beam.chrf, chrf(right, [refs]).score);
+  t.true(beam.bleu < 100);
+  await t.throwsAsync(evaluateTranslation(model, { sources, references: refs.slice(1), tokenizer: sp }), { message: /'references' must be an array of 30 strings.*got 29/ });
+  await t.throwsAsync(evaluateTranslation(model, { sources: [], references: [], tokenizer: sp }), { message: /'sources' must be a non-empty array/ });
 });

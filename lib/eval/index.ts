@@ -11,3 +11,5 @@ export {
 export type { BleuOptions, BleuResult, BleuSmoothMethod, BleuTokenizer, ReferenceStreams } from './bleu';
 export { chrf, sentenceChrf, formatChrf } from './chrf';
 export type { ChrfOptions, ChrfResult } from './chrf';
+export { evaluateTranslation } from './evaluate';
+export type { EvaluateTranslationOptions, TranslationScores } from './evaluate';

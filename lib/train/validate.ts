@@ -5,9 +5,7 @@
  */
 import { Batcher, TokenPair } from '../data/batcher';
 import { SentencePiece } from '../data/tokenizer';
-import { translate } from '../decode/translate';
-import { bleu } from '../eval/bleu';
-import { chrf } from '../eval/chrf';
+import { evaluateTranslation } from '../eval/evaluate';
 import { crossEntropy } from '../loss/cross-entropy';
 import { Seq2Seq } from '../models/seq2seq';
 import { noGrad } from '../tensor';
@@ -68,11 +66,14 @@ export async function validate(model: Seq2Seq, data: ValidationData, batcher: Ba
   const result: ValidationResult = { loss, perplexity: Math.exp(loss) };
   if (data.sources && data.references && data.tokenizer) {
     const n = Math.min(data.maxSentences ?? 200, data.sources.length);
-    const out = await translate(model, data.sources.slice(0, n), { tokenizer: data.tokenizer, beamSize: data.beamSize ?? 1 });
-    const hyps = out.map((r) => r.text);
-    const refs = [data.references.slice(0, n)];
-    result.bleu = bleu(hyps, refs).score;
-    result.chrf = chrf(hyps, refs).score;
+    const scores = await evaluateTranslation(model, {
+      sources: data.sources.slice(0, n),
+      references: data.references.slice(0, n),
+      tokenizer: data.tokenizer,
+      beamSize: data.beamSize ?? 1,
+    });
+    result.bleu = scores.bleu;
+    result.chrf = scores.chrf;
   }
   return result;
 }

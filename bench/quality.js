@@ -1,0 +1,269 @@
+#!/usr/bin/env node
+// Quality run: what distillation buys on real text. On the machine's gettext catalogs (English -> German by
+// default): held-out valid/test splits, a SentencePiece tokenizer, a teacher trained for a stated time, then
+// a 6-1 cut student and a BiGRU student, each trained for the same number of updates four ways: no teacher
+// (plain cross-entropy), word-level KD online, word-level KD offline (top-k cache) and sequence-level KD.
+// Every model is scored on the test split (BLEU and chrF, greedy and beam 5) with its size and decoding
+// speed. Everything lands in a run folder; run it again after Ctrl-C and it continues where it stopped.
+// The full run writes its table into BENCHMARKS.md (section "quality"); --quick only prints it.
+//
+// Usage: npm run bench:quality [-- --quick] [--lang de] [--run DIR] [--teacher-minutes M] [--student-steps S]
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { ROOT, DIST, machineLine, writeSection } = require('./common');
+const {
+  Teacher, Student, Batcher, SentencePiece, train, distill, buildTeacherCache, distillSequences, evaluateTranslation,
+  inverseSqrt, loadGettextCorpus, splitCorpus, manualSeed, version, allocatorInfo,
+} = require(DIST);
+
+/** Sizes of the two presets: the full run (about an hour on 2 cores) and a smoke run (a few minutes). */
+const PRESETS = {
+  full: {
+    maxPairs: undefined, valid: 500, test: 1000, vocabSize: 8000,
+    teacher: { embDim: 256, nHeads: 4, encoderLayers: 6, decoderLayers: 6, dropout: 0.1, attentionDropout: 0.1 },
+    cut: { encoderLayers: 6, decoderLayers: 1 },
+    bigru: { embDim: 256, hiddenSize: 256, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
+    teacherMinutes: 15, teacherWarmup: 100, studentSteps: 400, studentWarmup: 50, lr: 1e-3, maxTokens: 2048,
+    validEvery: 200, validSentences: 200,
+  },
+  quick: {
+    maxPairs: 3000, valid: 100, test: 200, vocabSize: 1000,
+    teacher: { embDim: 64, nHeads: 2, encoderLayers: 2, decoderLayers: 2, dropout: 0.1, attentionDropout: 0.1 },
+    cut: { encoderLayers: 2, decoderLayers: 1 },
+    bigru: { embDim: 64, hiddenSize: 64, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
+    teacherMinutes: 1, teacherWarmup: 50, studentSteps: 30, studentWarmup: 10, lr: 2e-3, maxTokens: 2048,
+    validEvery: 50, validSentences: 50,
+  },
+};
+const WAYS = [
+  { id: 'ce', label: 'no teacher (cross-entropy)' },
+  { id: 'online', label: 'word-level KD, online' },
+  { id: 'offline', label: 'word-level KD, offline top-8 cache' },
+  { id: 'sequence', label: 'sequence-level KD (teacher beam 5)' },
+];
+const KD = { alpha: 0.5, temperature: 2, topK: 8, labelSmoothing: 0.1, seqBeam: 5 };
+
+function options(argv) {
+  const flag = (name) => argv.includes(name);
+  const value = (name) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const preset = flag('--quick') ? 'quick' : 'full';
+  const p = { ...PRESETS[preset], preset, lang: value('--lang') ?? 'de' };
+  if (value('--teacher-minutes') !== undefined) p.teacherMinutes = Number(value('--teacher-minutes'));
+  if (value('--student-steps') !== undefined) p.studentSteps = Number(value('--student-steps'));
+  if (!(p.teacherMinutes > 0) || !(Number.isInteger(p.studentSteps) && p.studentSteps > 0)) {
+    throw new Error('--teacher-minutes must be > 0 and --student-steps a whole number > 0');
+  }
+  p.run = path.resolve(value('--run') ?? path.join(ROOT, 'runs', 'quality', `${preset}-${p.lang}`));
+  return p;
+}
+
+const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+/** A JSON file in the run folder that holds a finished stage's result; written atomically. */
+function stageFile(run, name) {
+  const file = path.join(run, `${name}.json`);
+  return {
+    done: () => fs.existsSync(file),
+    read: () => JSON.parse(fs.readFileSync(file, 'utf8')),
+    write: (value) => {
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 1));
+      fs.renameSync(`${file}.tmp`, file);
+    },
+  };
+}
+
+/** Cleaned gettext pairs split into train / valid / test once; later runs read the same split back. */
+function corpus(p) {
+  const stage = stageFile(p.run, 'corpus');
+  if (stage.done()) return stage.read();
+  const { pairs, stats } = loadGettextCorpus({ lang: p.lang, maxPairs: p.maxPairs });
+  const split = splitCorpus(pairs.map(({ src, tgt }) => ({ src, tgt })), { valid: p.valid, test: p.test, seed: 0 });
+  const out = { lang: p.lang, catalogs: stats.files, ...split };
+  stage.write(out);
+  return out;
+}
+
+async function tokenizer(p, data) {
+  const file = path.join(p.run, 'tokenizer.model');
+  if (fs.existsSync(file)) return SentencePiece.load(file);
+  log(`tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, on ${data.train.length} training pairs (both sides)`);
+  return SentencePiece.train({
+    sentences: data.train.flatMap((x) => [x.src, x.tgt]), vocabSize: p.vocabSize, hardVocabLimit: false, modelPath: file,
+  });
+}
+
+async function tokenize(tok, pairs) {
+  const [src, tgt] = await Promise.all([tok.encodeAsync(pairs.map((x) => x.src)), tok.encodeAsync(pairs.map((x) => x.tgt))]);
+  return src.map((s, i) => ({ src: s, tgt: tgt[i] }));
+}
+
+/** Options every training run shares. */
+function common(p, runDir, valid, tok, warmup) {
+  return {
+    runDir, valid: { ...valid, tokenizer: tok, maxSentences: p.validSentences }, labelSmoothing: KD.labelSmoothing,
+    optimizer: { lr: p.lr }, schedule: inverseSqrt({ lr: p.lr, warmupUpdates: warmup }), batching: { maxTokens: p.maxTokens, seed: 0 },
+    seed: 0, logEvery: 25, log: (l) => log(`${path.basename(runDir)}: ${l}`),
+  };
+}
+
+async function trainTeacher(p, files, data) {
+  const file = path.join(p.run, 'models', 'teacher.safetensors');
+  const stage = stageFile(p.run, 'train-teacher');
+  if (stage.done()) return { model: await Teacher.load(file), training: stage.read() };
+  manualSeed(0);
+  const model = Teacher.create({ vocabSize: files.vocabSize, ...p.teacher });
+  log(`teacher: ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} transformer, ${p.teacher.embDim} wide, ${(model.numParameters() / 1e6).toFixed(1)}M parameters, ${p.teacherMinutes} min of training`);
+  const r = await train(model, {
+    ...common(p, path.join(p.run, 'teacher'), files.valid, files.tok, p.teacherWarmup),
+    data: files.train, maxSeconds: p.teacherMinutes * 60, validateEvery: p.validEvery,
+  });
+  await model.save(file);
+  const training = { steps: r.steps, epochs: r.epoch, seconds: r.seconds, tokens: r.tokens, validBleu: r.lastValidation?.bleu };
+  stage.write(training);
+  return { model, training };
+}
+
+/** What the teacher does once for a distillation way, timed: the top-k cache or its translations. */
+async function teacherWork(p, way, teacher, files, batcher) {
+  if (way !== 'offline' && way !== 'sequence') return undefined;
+  const stage = stageFile(p.run, `teacher-${way}`);
+  if (stage.done()) return stage.read();
+  const started = process.hrtime.bigint();
+  let bytes;
+  if (way === 'offline') {
+    const built = await buildTeacherCache({
+      teacher, pairs: batcher.pairs, k: KD.topK, tokenizer: files.tok.serialize(), file: files.cache,
+      onProgress: (done, total) => done % 3200 < 32 && log(`offline KD cache: ${done}/${total} pairs`),
+    });
+    bytes = built.bytes;
+  } else {
+    await distillSequences(teacher, batcher.pairs.map((x) => x.src), {
+      beamSize: KD.seqBeam, out: files.sequences,
+      onProgress: (done, total) => done % 3200 < 32 && log(`sequence-level KD: teacher translated ${done}/${total} sources`),
+    });
+    bytes = fs.statSync(files.sequences).size;
+  }
+  const out = { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes };
+  stage.write(out);
+  return out;
+}
+
+async function trainStudent(p, kind, way, teacher, files) {
+  const name = `${kind}-${way}`;
+  const file = path.join(p.run, 'models', `${name}.safetensors`);
+  const stage = stageFile(p.run, `train-${name}`);
+  const load = () => Student.load(file);
+  if (stage.done()) return { model: await load(), training: stage.read() };
+  manualSeed(1);
+  const student = kind === 'cut' ? Student.fromTeacher(teacher, p.cut) : Student.bigru({ vocabSize: files.vocabSize, ...p.bigru });
+  const batcher = new Batcher(files.train, { maxTokens: p.maxTokens, seed: 0 });
+  const prep = await teacherWork(p, way, teacher, files, batcher);
+  log(`${name}: ${(student.numParameters() / 1e6).toFixed(1)}M parameters, ${p.studentSteps} updates, ${WAYS.find((w) => w.id === way).label}`);
+  const opts = { ...common(p, path.join(p.run, name), files.valid, files.tok, p.studentWarmup), data: batcher, maxSteps: p.studentSteps };
+  const r =
+    way === 'ce'
+      ? await train(student, opts)
+      : await distill({
+          ...opts, teacher, student, mode: way, alpha: way === 'sequence' ? 0 : KD.alpha, temperature: KD.temperature, topK: KD.topK,
+          cacheFile: files.cache, tokenizerModel: files.tok.serialize(), sequenceFile: files.sequences,
+          sequenceDecoding: { beamSize: KD.seqBeam },
+        });
+  await student.save(file);
+  const training = { steps: r.steps, seconds: r.seconds, tokens: r.tokens, prep };
+  stage.write(training);
+  return { model: student, training };
+}
+
+/** Test-set BLEU/chrF and speed, greedy and beam 5, with the model's size. */
+async function score(p, name, model, files, test) {
+  const stage = stageFile(p.run, `test-${name}`);
+  if (stage.done()) return stage.read();
+  const file = path.join(p.run, 'models', `${name}.safetensors`);
+  const base = { sources: test.map((x) => x.src), references: test.map((x) => x.tgt), tokenizer: files.tok, batchSize: 32 };
+  const out = { parameters: model.numParameters(), bytes: fs.statSync(file).size };
+  for (const beamSize of [1, 5]) {
+    const s = await evaluateTranslation(model, { ...base, beamSize });
+    out[beamSize === 1 ? 'greedy' : 'beam5'] = { bleu: s.bleu, chrf: s.chrf, sentencesPerSecond: s.sentencesPerSecond };
+    log(`${name}: test ${beamSize === 1 ? 'greedy' : 'beam 5'} BLEU ${s.bleu.toFixed(2)}, chrF ${s.chrf.toFixed(2)}, ${s.sentencesPerSecond.toFixed(1)} sentences/s`);
+  }
+  stage.write(out);
+  return out;
+}
+
+function table(p, data, rows, teacherTraining, info) {
+  const f = (x, d = 1) => x.toFixed(d);
+  const teacher = rows[0];
+  const lines = [
+    '| model | trained how | parameters | size MB | updates | training s | tokens/s | teacher work s | its file MB | greedy BLEU | greedy chrF | beam 5 BLEU | beam 5 chrF | greedy sent/s | beam 5 sent/s | beam 5 vs teacher |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const t = r.training;
+    lines.push(
+      `| ${r.model} | ${r.way} | ${f(r.test.parameters / 1e6)}M | ${f(r.test.bytes / 2 ** 20)} | ${t.steps} | ${f(t.seconds, 0)} | ${f(t.tokens / t.seconds, 0)} | ` +
+        `${t.prep ? f(t.prep.seconds, 0) : '–'} | ${t.prep ? f(t.prep.bytes / 2 ** 20) : '–'} | ${f(r.test.greedy.bleu)} | ${f(r.test.greedy.chrf)} | ` +
+        `${f(r.test.beam5.bleu)} | ${f(r.test.beam5.chrf)} | ${f(r.test.greedy.sentencesPerSecond)} | ${f(r.test.beam5.sentencesPerSecond)} | ` +
+        `${f(r.test.beam5.sentencesPerSecond / teacher.test.beam5.sentencesPerSecond, 2)}× |`
+    );
+  }
+  const tc = p.teacher;
+  return [
+    '## Quality run (`npm run bench:quality`)',
+    '',
+    `Data: the gettext catalogs of this machine, English → ${p.lang} (${data.catalogs} catalogs), cleaned by \`loadGettextCorpus\` and split once at random (seed 0): ` +
+      `${data.train.length} training pairs, ${data.valid.length} valid, ${data.test.length} test. Tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, trained on the training pairs. ` +
+      `Teacher: ${tc.encoderLayers}-${tc.decoderLayers} XLM transformer, ${tc.embDim} wide, ${tc.nHeads} heads, dropout 0.1, trained ${p.teacherMinutes} min ` +
+      `(${teacherTraining.steps} updates, ${f(teacherTraining.epochs, 0)} epochs). Students: the ${p.cut.encoderLayers}-${p.cut.decoderLayers} cut of the teacher ` +
+      `(layer surgery: its weights are the start) and a BiGRU (${p.bigru.embDim}/${p.bigru.hiddenSize}, ${p.bigru.encoderLayers}+${p.bigru.decoderLayers} layers, Luong attention, from scratch), ` +
+      `each trained ${p.studentSteps} updates four ways with the same batches (≤ ${p.maxTokens} padded tokens), Adam (0.9/0.98), lr ${p.lr} (inverse sqrt, warm-up ${p.studentWarmup}), label smoothing ${KD.labelSmoothing}, seed 0: ` +
+      `plain cross-entropy; word-level KD online and offline (alpha ${KD.alpha}, T ${KD.temperature}; offline from the teacher's top-${KD.topK} per token); ` +
+      `sequence-level KD (the teacher's beam-${KD.seqBeam} translations of the training sources as targets, cross-entropy). ` +
+      `Test: ${data.test.length} sentences, sacreBLEU-compatible corpus BLEU (13a) and chrF, batches of 32; "training s" counts the updates only, ` +
+      '"teacher work" is the one-off top-k cache or translation pass, and sentences/s includes tokenization.',
+    '',
+    `Machine: ${machineLine(info, { 'CPU allocator': allocatorInfo().cpu })}.`,
+    '',
+    ...lines,
+  ].join('\n');
+}
+
+async function main() {
+  const p = options(process.argv.slice(2));
+  fs.mkdirSync(path.join(p.run, 'models'), { recursive: true });
+  const started = Date.now();
+  log(`quality run (${p.preset}) in ${path.relative(process.cwd(), p.run) || '.'}`);
+  const data = corpus(p);
+  log(`corpus: ${data.train.length} train / ${data.valid.length} valid / ${data.test.length} test pairs`);
+  const tok = await tokenizer(p, data);
+  const files = {
+    tok, vocabSize: tok.vocabSize, train: await tokenize(tok, data.train),
+    valid: { pairs: await tokenize(tok, data.valid), sources: data.valid.map((x) => x.src), references: data.valid.map((x) => x.tgt) },
+    cache: path.join(p.run, 'teacher-topk.cache'), sequences: path.join(p.run, 'sequence-kd.jsonl'),
+  };
+  const teacher = await trainTeacher(p, files, data);
+  teacher.model.eval();
+  const rows = [{ model: 'teacher', way: `${p.teacherMinutes} min`, training: teacher.training, test: await score(p, 'teacher', teacher.model, files, data.test) }];
+  for (const kind of ['cut', 'bigru']) {
+    for (const way of WAYS) {
+      const s = await trainStudent(p, kind, way.id, teacher.model, files);
+      s.model.eval();
+      const label = kind === 'cut' ? `${p.cut.encoderLayers}-${p.cut.decoderLayers} cut` : 'BiGRU';
+      rows.push({ model: label, way: way.label, training: s.training, test: await score(p, `${kind}-${way.id}`, s.model, files, data.test) });
+    }
+  }
+  const body = table(p, data, rows, teacher.training, version());
+  fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
+  console.log(`\n${body}\n`);
+  if (p.preset === 'full') writeSection('quality', body);
+  log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min (this call); run folder ${p.run}`);
+}
+
+main().catch((err) => {
+  console.error(err && err.stack ? err.stack : err);
+  process.exit(1);
+});
