@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  Batcher, distill, loadTensors, manualSeed, MetricsLog, Student, Teacher, Tensor, tidy, train, TrainResult,
+  Batcher, CheckpointStore, distill, loadTensors, manualSeed, MetricsLog, Student, Teacher, Tensor, tidy, train, TrainResult,
 } from '../lib';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
 
@@ -212,4 +212,26 @@ test('online distillation: the chunked loss form (from hidden states, no [N, V] 
   await t.throwsAsync(distill({ teacher, student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }), data, maxSteps: 1, lossForm: 'sparse' as 'dense', log: null }), {
     message: /option 'lossForm' must be 'dense', 'chunked' or 'auto', got 'sparse'/,
   });
+});
+
+test('ema: each checkpoint holds the averaged weights as model.ema.safetensors, equal to the average computed by hand', async (t) => {
+  const dir = tmp();
+  manualSeed(1);
+  const model = Teacher.create(toyTeacherConfig);
+  const decay = 0.8;
+  // avg_0 = the initial parameters; after each update avg = decay * avg + (1 - decay) * param.
+  const avg = new Map([...model.stateDict()].map(([n, p]) => [n, p.clone()]));
+  const onStep = () => {
+    for (const [n, p] of model.stateDict()) {
+      const next = tidy(() => avg.get(n)!.mul(decay).add(p.mul(1 - decay)));
+      avg.get(n)!.dispose();
+      avg.set(n, next);
+    }
+  };
+  await train(model, { data: toyCopyPairs(80, 3), maxSteps: 5, ema: decay, schedule: () => 1e-2, logEvery: 1, onStep, runDir: dir, log: null, batching: { maxTokens: 200 } });
+  const folder = new CheckpointStore(dir).folder('last')!;
+  const ema = await loadTensors(path.join(folder, 'model.ema.safetensors'));
+  t.true(maxDiff(avg, ema.tensors) <= 1e-6, `max diff ${maxDiff(avg, ema.tensors)}`);
+  t.true(maxDiff(avg, model.stateDict()) > 1e-4, 'the average differs from the raw weights');
+  t.is(maxDiff(model.stateDict(), (await loadTensors(path.join(folder, 'model.safetensors'))).tensors), 0, 'the raw weights are saved as they are');
 });

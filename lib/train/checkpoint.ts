@@ -1,7 +1,8 @@
 /**
  * Training checkpoints in a run folder: `checkpoints/step-N/` holds the model (`model.safetensors`, loadable
  * by `loadModel`) and the rest of the training state (`state.safetensors`: optimizer moments, parameter
- * average, RNG state, with the trainer's counters as JSON metadata). `checkpoints/last.json` and
+ * average, RNG state, with the trainer's counters as JSON metadata), and with an average also the averaged
+ * weights as a model (`model.ema.safetensors`). `checkpoints/last.json` and
  * `checkpoints/best.json` name the folder; each is replaced atomically after its folder is complete, so a
  * kill at any moment leaves the previous checkpoint whole, and a failed save (disk full) loses nothing.
  */
@@ -50,8 +51,11 @@ export class CheckpointStore {
     this.dir = path.join(runDir, 'checkpoints');
   }
 
-  /** Writes step-N (model + state), then points `last` (and `best` when asked) at it; prunes unreferenced folders. */
-  async save(model: Seq2Seq, state: CheckpointState, opts: { best?: boolean } = {}): Promise<string> {
+  /**
+   * Writes step-N (model + state, and whatever `extra` writes into the folder, such as the averaged weights),
+   * then points `last` (and `best` when asked) at it; prunes unreferenced folders.
+   */
+  async save(model: Seq2Seq, state: CheckpointState, opts: { best?: boolean; extra?: (folder: string) => Promise<void> } = {}): Promise<string> {
     const name = `step-${state.counters.step}`;
     const folder = path.join(this.dir, name);
     const previous = this.folder('last');
@@ -59,6 +63,7 @@ export class CheckpointStore {
       await fs.promises.mkdir(folder, { recursive: true });
       await model.save(path.join(folder, 'model.safetensors'));
       await saveTensors(path.join(folder, 'state.safetensors'), state.tensors, { counters: JSON.stringify(state.counters) });
+      await opts.extra?.(folder);
       await this.point('last', name);
       if (opts.best) await this.point('best', name);
     } catch (err) {

@@ -48,7 +48,10 @@ export interface TrainingOptions {
   maxSteps?: number;
   maxEpochs?: number;
   maxSeconds?: number;
-  /** Decay of an exponential moving average of the weights (e.g. 0.9999), used for validation and saved. */
+  /**
+   * Decay of an exponential moving average of the weights (e.g. 0.9999), used for validation and saved in
+   * each checkpoint as `model.ema.safetensors` beside the raw `model.safetensors`.
+   */
   ema?: number;
   /** Validate every N updates (default: at the end of each epoch and of the run). */
   validateEvery?: number;
@@ -176,7 +179,9 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
     if (average) for (const [n, t] of average.stateDict()) tensors.set(`average.${n}`, t);
     tensors.set('rng.cpu', getRngState());
     try {
-      await store.save(model, { counters: c, tensors }, { best });
+      // The averaged weights also as a model file of their own, loadable like model.safetensors.
+      const extra = average ? (folder: string) => average.withAveraged(() => model.save(path.join(folder, 'model.ema.safetensors'))) : undefined;
+      await store.save(model, { counters: c, tensors }, { best, extra });
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
