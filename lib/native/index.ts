@@ -5,7 +5,7 @@
  */
 export { native, addonCandidates, loadedAddonPath } from './load';
 export type { NativeBinding } from './load';
-export type { NativeTensor, RuntimeInfo, TensorBinding } from './tensor';
+export type { NativeTensor, MemoryStats, RuntimeInfo, TensorBinding } from './tensor';
 export type { AllocatorInfo, MemoryBinding } from './memory';
 export type { NativeModuleHandle, NativeStateHandle, NativeBatch, LoadReport, ModulesBinding } from './modules';
 export type { LossBinding } from './loss';

@@ -23,6 +23,16 @@ export interface RuntimeInfo {
   openmp: boolean;
 }
 
+/** What `memoryStats()` reports: JS-owned tensors and what native handles have told V8's GC. */
+export interface MemoryStats {
+  /** Native tensors owned by live (not disposed, not collected) Tensor objects. */
+  liveTensors: number;
+  /** Their bytes. */
+  liveBytes: number;
+  /** Bytes all native handles report to V8 as external memory: tensors plus decoder states' caches. */
+  externalBytes: number;
+}
+
 type T = NativeTensor;
 type Other = T | number | boolean;
 type Pair = [T, T];
@@ -49,7 +59,7 @@ export interface TensorBinding {
   describe(t: T): string;
   dispose(t: T): void;
   isDisposed(t: T): boolean;
-  memoryStats(): { liveTensors: number; liveBytes: number };
+  memoryStats(): MemoryStats;
   version(): RuntimeInfo;
   cudaDeviceCount(): number;
   setNumThreads(n: number): void;

@@ -5,6 +5,6 @@ export { tensor, zeros, ones, full, randn, rand, randint, arange, manualSeed, ge
 export type { TensorOptions, FromDataOptions, NestedData } from './create';
 export { tidy, keep } from './scope';
 export { version, cuda, setNumThreads, noGrad, memoryStats, allocatorInfo, releaseMemory } from './runtime';
-export type { RuntimeInfo, AllocatorInfo } from './runtime';
+export type { RuntimeInfo, AllocatorInfo, MemoryStats } from './runtime';
 export { DTYPES, isDType, isDevice, isFloating, dtypeSize } from './dtype';
 export type { DType, Device, TensorData } from './dtype';

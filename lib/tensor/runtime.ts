@@ -1,7 +1,7 @@
 /** Process-wide LibTorch state: version and CUDA report, thread count, grad mode, memory counters. */
-import { AllocatorInfo, native, RuntimeInfo } from '../native';
+import { AllocatorInfo, MemoryStats, native, RuntimeInfo } from '../native';
 
-export type { AllocatorInfo, RuntimeInfo };
+export type { AllocatorInfo, MemoryStats, RuntimeInfo };
 
 /** LibTorch version, CUDA availability and version, thread counts. */
 export function version(): RuntimeInfo {
@@ -55,8 +55,11 @@ export function startWithoutGrad<R>(start: () => Promise<R>): Promise<R> {
   }
 }
 
-/** Live native tensors owned by JS objects and their bytes (what is reported to V8's GC). */
-export function memoryStats(): { liveTensors: number; liveBytes: number } {
+/**
+ * Live native tensors owned by JS objects and their bytes, and the bytes all native handles (tensors,
+ * decoder states) report to V8's GC as external memory, which makes V8 collect them before RSS balloons.
+ */
+export function memoryStats(): MemoryStats {
   return native().memoryStats();
 }
 

@@ -17,19 +17,6 @@ std::map<std::string, ModuleFactory>& factories() {
   return f;
 }
 
-// Parked for the one synchronous constructor call that follows (JS thread only), as in TensorWrap.
-thread_local std::shared_ptr<Seq2SeqModule>* pendingModule = nullptr;
-thread_local std::shared_ptr<DecoderState>* pendingState = nullptr;
-
-struct Ctors {
-  Napi::FunctionReference module;
-  Napi::FunctionReference state;
-};
-Ctors& ctors() {
-  static Ctors c;
-  return c;
-}
-
 Napi::Value wrapT(Args& a, torch::Tensor t) { return TensorWrap::wrap(a.env(), std::move(t)); }
 
 torch::Tensor field(Args& a, const Napi::Object& o, const char* key, bool required) {
@@ -175,74 +162,11 @@ bool configBool(const Napi::Object& config, const char* key, bool fallback) {
   return v.As<Napi::Boolean>().Value();
 }
 
-// ---- wraps ------------------------------------------------------------------------------------------------
-
-void ModuleWrap::init(Napi::Env env, Napi::Object exports) {
-  ctors().module = Napi::Persistent(DefineClass(env, "NativeModule", {}));
-  exports.Set("NativeModule", ctors().module.Value());
-}
-
-Napi::Object ModuleWrap::wrap(Napi::Env env, std::shared_ptr<Seq2SeqModule> m) {
-  pendingModule = &m;
-  Napi::Object o = ctors().module.New({});
-  pendingModule = nullptr;
-  return o;
-}
-
-ModuleWrap::ModuleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModuleWrap>(info) {
-  if (pendingModule == nullptr) throw Napi::TypeError::New(info.Env(), "NativeModule: cannot be constructed from JS");
-  module = *pendingModule;
-}
-
-std::shared_ptr<Seq2SeqModule> ModuleWrap::unwrap(Args& a, size_t i, const char* name) {
-  Napi::Value v = a[i];
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctors().module.Value())) a.fail(i, name, "a native model");
-  return Napi::ObjectWrap<ModuleWrap>::Unwrap(v.As<Napi::Object>())->module;
-}
-
-void StateWrap::init(Napi::Env env, Napi::Object exports) {
-  ctors().state = Napi::Persistent(DefineClass(env, "NativeDecoderState", {}));
-  exports.Set("NativeDecoderState", ctors().state.Value());
-}
-
-Napi::Object StateWrap::wrap(Napi::Env env, std::shared_ptr<DecoderState> s) {
-  pendingState = &s;
-  Napi::Object o = ctors().state.New({});
-  pendingState = nullptr;
-  return o;
-}
-
-StateWrap::StateWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StateWrap>(info) {
-  if (pendingState == nullptr) throw Napi::TypeError::New(info.Env(), "NativeDecoderState: cannot be constructed from JS");
-  state = *pendingState;
-  reported = state->nbytes();
-  if (reported > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), reported);
-}
-
-StateWrap::~StateWrap() {
-  if (reported > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -reported);
-}
-
-void StateWrap::refresh(Args& a, size_t i) {
-  auto* w = Napi::ObjectWrap<StateWrap>::Unwrap(a[i].As<Napi::Object>());
-  int64_t now = w->state ? w->state->nbytes() : 0;
-  if (now != w->reported) Napi::MemoryManagement::AdjustExternalMemory(a.env(), now - w->reported);
-  w->reported = now;
-}
-
-std::shared_ptr<DecoderState> StateWrap::unwrap(Args& a, size_t i, const char* name) {
-  Napi::Value v = a[i];
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctors().state.Value())) a.fail(i, name, "a decoder state from encode()");
-  auto s = Napi::ObjectWrap<StateWrap>::Unwrap(v.As<Napi::Object>())->state;
-  if (!s) throw ArgError(std::string("argument '") + name + "' is a disposed decoder state");
-  return s;
-}
-
 // ---- entry points -----------------------------------------------------------------------------------------
 
 void registerModules(Napi::Env env, Napi::Object exports) {
-  ModuleWrap::init(env, exports);
-  StateWrap::init(env, exports);
+  ModuleWrap::init(env, exports, "NativeModule", "a native model");
+  StateWrap::init(env, exports, "NativeDecoderState", "a decoder state from encode()");
 
   define(env, exports, "moduleCreate", [](Args& a) {
     std::string kind = a.string(0, "kind");
@@ -369,7 +293,7 @@ void registerModules(Napi::Env env, Napi::Object exports) {
   define(env, exports, "moduleDecodeStep", [](Args& a) {
     auto in = readStepArgs(a);
     auto out = wrapT(a, in.model->decodeStep(*in.state, in.tokens, in.tgtLang));
-    StateWrap::refresh(a, 1);
+    StateWrap::refresh(a, 1, "state");
     return out;
   });
   // The state must not be used from JS until the Promise settles (it is mutated on the worker thread).
@@ -388,7 +312,7 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     checkValuesInRange(idx, 0, n, "argument 'indices' must lie in [0, " + std::to_string(n) + "), the state's hypotheses",
                        /*onlyOnHost=*/true);
     m->reorder(*state, idx);
-    StateWrap::refresh(a, 1);
+    StateWrap::refresh(a, 1, "state");
     return a.env().Undefined();
   });
   define(env, exports, "stateEncoderOutput", [](Args& a) {

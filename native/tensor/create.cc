@@ -154,6 +154,8 @@ void registerTensorCreate(Napi::Env env, Napi::Object exports) {
     auto o = Napi::Object::New(a.env());
     o.Set("liveTensors", Napi::Number::New(a.env(), static_cast<double>(TensorWrap::liveCount())));
     o.Set("liveBytes", Napi::Number::New(a.env(), static_cast<double>(TensorWrap::liveBytes())));
+    // Adjusting by 0 reads V8's running total: tensors plus the other handles that report (decoder states).
+    o.Set("externalBytes", Napi::Number::New(a.env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(a.env(), 0))));
     return o;
   });
 

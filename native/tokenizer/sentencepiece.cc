@@ -74,24 +74,6 @@ std::string statusText(const Status& s) {
   return msg;
 }
 
-struct Ctor {
-  Napi::FunctionReference ref;
-};
-Ctor& ctor() {
-  static Ctor c;
-  return c;
-}
-// Parked for the one synchronous constructor call that follows (JS thread only), as in ModuleWrap.
-thread_local std::shared_ptr<const Processor>* pending = nullptr;
-
-std::shared_ptr<const Processor> unwrap(Args& a, size_t i) {
-  Napi::Value v = a[i];
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(ctor().ref.Value())) {
-    a.fail(i, "tokenizer", "a SentencePiece handle from spmLoad/spmFromBytes");
-  }
-  return Napi::ObjectWrap<SentencePieceWrap>::Unwrap(v.As<Napi::Object>())->processor;
-}
-
 std::vector<std::string> stringList(Args& a, size_t i, const char* name) {
   if (!a.has(i) || !a[i].IsArray()) a.fail(i, name, "an array of strings");
   auto arr = a[i].As<Napi::Array>();
@@ -337,27 +319,11 @@ std::string train(const TrainSpec& spec) {
 
 // ---- the handle ------------------------------------------------------------------------------------------------
 
-void SentencePieceWrap::init(Napi::Env env, Napi::Object exports) {
-  ctor().ref = Napi::Persistent(DefineClass(env, "NativeSentencePiece", {}));
-  exports.Set("NativeSentencePiece", ctor().ref.Value());
-}
-
-Napi::Object SentencePieceWrap::wrap(Napi::Env env, std::shared_ptr<const Processor> p) {
-  pending = &p;
-  Napi::Object o = ctor().ref.New({});
-  pending = nullptr;
-  return o;
-}
-
-SentencePieceWrap::SentencePieceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SentencePieceWrap>(info) {
-  if (pending == nullptr) throw Napi::TypeError::New(info.Env(), "NativeSentencePiece: cannot be constructed from JS");
-  processor = *pending;
-}
 
 // ---- entry points --------------------------------------------------------------------------------------------
 
 void registerTokenizer(Napi::Env env, Napi::Object exports) {
-  SentencePieceWrap::init(env, exports);
+  SentencePieceWrap::init(env, exports, "NativeSentencePiece", "a SentencePiece handle from spmLoad/spmFromBytes");
 
   define(env, exports, "spmLoad", [](Args& a) {
     checkLinked();
@@ -390,18 +356,18 @@ void registerTokenizer(Napi::Env env, Napi::Object exports) {
     return SentencePieceWrap::wrap(a.env(), loaded(std::move(p), st, "the given bytes"));
   });
   define(env, exports, "spmEncode", [](Args& a) {
-    auto p = unwrap(a, 0);
+    auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
     return idsToJs(a.env(), encodeAll(*p, stringList(a, 1, "texts")));
   });
   define(env, exports, "spmEncodeAsync", [](Args& a) -> Napi::Value {
-    auto p = unwrap(a, 0);
+    auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
     auto texts = std::make_shared<std::vector<std::string>>(stringList(a, 1, "texts"));
     return AsyncTask<std::vector<std::vector<int>>>::start(
         a.env(), "spmEncodeAsync", [p, texts] { return encodeAll(*p, *texts); },
         [](Napi::Env env, std::vector<std::vector<int>>& ids) -> Napi::Value { return idsToJs(env, ids); });
   });
   define(env, exports, "spmDecode", [](Args& a) {
-    auto p = unwrap(a, 0);
+    auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
     auto rows = idRows(a, 1, p->GetPieceSize());
     auto out = Napi::Array::New(a.env(), rows.size());
     std::string text;
@@ -413,11 +379,11 @@ void registerTokenizer(Napi::Env env, Napi::Object exports) {
     return out;
   });
   define(env, exports, "spmPieceToId", [](Args& a) {
-    auto p = unwrap(a, 0);
+    auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
     return Napi::Number::New(a.env(), p->PieceToId(a.string(1, "piece")));
   });
   define(env, exports, "spmIdToPiece", [](Args& a) {
-    auto p = unwrap(a, 0);
+    auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
     int vocab = p->GetPieceSize();
     if (!isIntegerIn(a[1], 0, vocab - 1)) {
       std::string got = jsTypeName(a[1]);
@@ -426,9 +392,9 @@ void registerTokenizer(Napi::Env env, Napi::Object exports) {
     }
     return Napi::String::New(a.env(), p->IdToPiece(a[1].As<Napi::Number>().Int32Value()));
   });
-  define(env, exports, "spmVocabSize", [](Args& a) { return Napi::Number::New(a.env(), unwrap(a, 0)->GetPieceSize()); });
+  define(env, exports, "spmVocabSize", [](Args& a) { return Napi::Number::New(a.env(), SentencePieceWrap::unwrap(a, 0, "tokenizer")->GetPieceSize()); });
   define(env, exports, "spmSpecialIds", [](Args& a) {
-    auto p = unwrap(a, 0);
+    auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
     auto o = Napi::Object::New(a.env());
     o.Set("bos", p->bos_id());
     o.Set("eos", p->eos_id());
@@ -437,7 +403,7 @@ void registerTokenizer(Napi::Env env, Napi::Object exports) {
     return o;
   });
   define(env, exports, "spmSerializedModel", [](Args& a) {
-    auto p = unwrap(a, 0);
+    auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
     std::string bytes = p->serialized_model_proto();
     return Napi::Buffer<char>::Copy(a.env(), bytes.data(), bytes.size());
   });

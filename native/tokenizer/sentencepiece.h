@@ -4,7 +4,7 @@
 #pragma once
 #include <memory>
 
-#include "common/errors.h"
+#include "common/handle_wrap.h"
 
 namespace sentencepiece {
 class SentencePieceProcessor;
@@ -12,14 +12,9 @@ class SentencePieceProcessor;
 
 namespace xkt {
 
-class SentencePieceWrap : public Napi::ObjectWrap<SentencePieceWrap> {
- public:
-  static void init(Napi::Env env, Napi::Object exports);
-  static Napi::Object wrap(Napi::Env env, std::shared_ptr<const sentencepiece::SentencePieceProcessor> p);
-  explicit SentencePieceWrap(const Napi::CallbackInfo& info);
-  // Shared so an encodeAsync in flight keeps the processor alive after JS drops the handle.
-  std::shared_ptr<const sentencepiece::SentencePieceProcessor> processor;
-};
+// The tokenizer handle ("NativeSentencePiece"); shared so an encodeAsync in flight keeps the processor alive
+// after JS drops the handle.
+using SentencePieceWrap = HandleWrap<const sentencepiece::SentencePieceProcessor>;
 
 void registerTokenizer(Napi::Env env, Napi::Object exports);
 

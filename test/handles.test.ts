@@ -1,0 +1,65 @@
+// The object handles of native/common/handle_wrap.h (model, decoder state, tokenizer, optimizer): a wrong
+// handle is a clear error naming the argument and what was expected, none can be made from JS, a disposed
+// one says so, and a decoder state reports its growing caches to V8 as external memory.
+import test from 'ava';
+import { Adam, memoryStats, tensor, Teacher } from '../lib';
+import { native } from '../lib/native';
+
+type Loose = Record<string, (...args: unknown[]) => unknown>;
+const loose = () => native() as unknown as Loose;
+
+const ids = (v: number[] | number[][]) => tensor(v, { dtype: 'int64' });
+const teacher = Teacher.create({ vocabSize: 40, embDim: 32, nHeads: 4, encoderLayers: 1, decoderLayers: 1 }).eval();
+const src = () => ids([[5, 6, 7, 1]]);
+const len = () => ids([4]);
+
+test('a model handle where a decoder state is expected (and the reverse) names the argument and the kind', (t) => {
+  const state = native().moduleEncode(teacher.handle, src().native, len().native);
+  t.throws(() => loose().moduleDecodeStep(teacher.handle, teacher.handle, ids([1]).native), {
+    instanceOf: TypeError,
+    message: /^moduleDecodeStep: argument 'state' must be a decoder state from encode\(\), got /,
+  });
+  t.throws(() => loose().moduleKind(state), { instanceOf: TypeError, message: /^moduleKind: argument 'model' must be a native model, got / });
+  t.throws(() => loose().spmVocabSize(state), {
+    instanceOf: TypeError,
+    message: /^spmVocabSize: argument 'tokenizer' must be a SentencePiece handle from spmLoad\/spmFromBytes, got /,
+  });
+});
+
+test('no handle can be constructed from JS', (t) => {
+  for (const [name, description] of [
+    ['NativeModule', 'a native model'],
+    ['NativeDecoderState', 'a decoder state from encode()'],
+    ['NativeSentencePiece', 'a SentencePiece handle from spmLoad/spmFromBytes'],
+    ['NativeOptimizer', 'an optimizer (Adam/AdamW)'],
+  ]) {
+    const Ctor = (native() as unknown as Record<string, new () => unknown>)[name];
+    t.throws(() => new Ctor(), { instanceOf: TypeError, message: `${description}: cannot be constructed from JS` }, name);
+  }
+});
+
+test('a disposed optimizer handle is a clear error, not a crash', (t) => {
+  const opt = new Adam(teacher.parameters(), { lr: 1e-3 });
+  const handle = (opt as unknown as { handle: unknown }).handle;
+  native().optimDispose(handle as never);
+  t.throws(() => loose().optimSkippedSteps(handle), {
+    instanceOf: TypeError,
+    message: "optimSkippedSteps: argument 'optimizer' was disposed (expected an optimizer (Adam/AdamW))",
+  });
+});
+
+test('a decoder state reports its bytes to V8 and re-reports them as decode steps grow the cache', (t) => {
+  const big = Teacher.create({ vocabSize: 40, embDim: 256, nHeads: 4, encoderLayers: 1, decoderLayers: 4 }).eval();
+  const rows = 64;
+  const S = 64;
+  const srcRows = Array.from({ length: rows }, () => Array.from({ length: S }, (_, k) => (k === S - 1 ? 1 : 5 + (k % 30))));
+  const before = memoryStats().externalBytes;
+  const state = big.encode(ids(srcRows), ids(Array(rows).fill(S)));
+  const afterEncode = memoryStats().externalBytes;
+  // At least the encoder output [64, 64, 256] float32 = 4 MiB.
+  t.true(afterEncode - before >= 4 * 2 ** 20, `encode reported ${afterEncode - before} bytes`);
+  for (let step = 0; step < 8; step++) big.decodeStep(state, ids(Array(rows).fill(1))).dispose();
+  const afterSteps = memoryStats().externalBytes;
+  // 8 steps x 4 layers x (k, v) x [64, 256] float32 = 4 MiB of self-attention cache.
+  t.true(afterSteps - afterEncode >= 4 * 2 ** 20, `8 steps reported ${afterSteps - afterEncode} more bytes`);
+});
