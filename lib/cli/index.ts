@@ -3,9 +3,18 @@
  * The `xlm-kd` command: dispatches to subcommands (lib/cli/<name>.ts) and turns their failures into one
  * line on stderr and an exit code (1 = failed, 2 = bad command line), never a stack trace.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { runBench } from './bench';
+import { runCut } from './cut';
+import { runData } from './data';
+import { runDemo } from './demo';
+import { runDistill } from './distill';
+import { runEvaluate } from './evaluate';
+import { runImportXlm } from './import-xlm';
 import { CliIO, UsageError } from './io';
+import { packageVersion } from './package';
+import { runTokenizer } from './tokenizer';
+import { runTrain } from './train';
+import { InterruptedRun } from './training-flags';
 import { runTranslate } from './translate';
 
 interface Command {
@@ -13,8 +22,18 @@ interface Command {
   run(args: string[], io: CliIO): Promise<number>;
 }
 
+// In the order of the main job.
 const commands: Record<string, Command> = {
+  demo: { summary: 'the whole job on built-in data: teacher, two distilled students, one comparison table', run: runDemo },
+  data: { summary: 'gettext catalogs or parallel files -> a data folder of cleaned train/valid/test splits', run: runData },
+  tokenizer: { summary: 'train a SentencePiece tokenizer on a data folder', run: runTokenizer },
+  train: { summary: 'train a teacher (XLM transformer) with cross-entropy', run: runTrain },
+  cut: { summary: "layer surgery: a student from chosen teacher layers, to a new model file", run: runCut },
+  distill: { summary: 'distil a teacher into a cut, BiGRU or given student (online, offline, sequence KD)', run: runDistill },
   translate: { summary: 'translate stdin (or a file) line by line with a saved model', run: runTranslate },
+  evaluate: { summary: 'BLEU, chrF, size and speed of one or several models on a test set', run: runEvaluate },
+  bench: { summary: 'decoding speed of models by beam and batch size (medians of interleaved rounds)', run: runBench },
+  'import-xlm': { summary: 'convert a Facebook XLM checkpoint (.pth) into a teacher file', run: runImportXlm },
 };
 
 function usage(): string {
@@ -26,15 +45,6 @@ function usage(): string {
       .join('\n') +
     '\n\nRun "xlm-kd <command> --help" for its options.\n'
   );
-}
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 // Errors from lib/ name the function that failed ("loadModel: ..."); that is enough for a CLI user.
@@ -51,7 +61,7 @@ export async function main(argv: string[], io: CliIO = process): Promise<number>
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-v') {
-    io.stdout.write(version() + '\n');
+    io.stdout.write(packageVersion() + '\n');
     return 0;
   }
   const command = commands[name];
@@ -62,6 +72,10 @@ export async function main(argv: string[], io: CliIO = process): Promise<number>
   try {
     return await command.run(rest, io);
   } catch (err) {
+    if (err instanceof InterruptedRun) {
+      io.stderr.write(`xlm-kd ${name}: ${err.message}\n`);
+      return 130;
+    }
     if (err instanceof UsageError) {
       io.stderr.write(`xlm-kd ${name}: ${err.message} (see xlm-kd ${name} --help)\n`);
       return 2;

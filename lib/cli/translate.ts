@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
 import { loadModel } from '../models/load';
 import { SentencePiece } from '../data/tokenizer';
 import { translateStream, TranslateOptions } from '../decode/translate';
 import { Device, isDevice } from '../tensor/dtype';
+import { int, num, parseFlags, required, str } from './args';
 import { CliIO, UsageError } from './io';
 
 export const translateUsage = `Usage: xlm-kd translate --model MODEL.safetensors [options] < input.txt > output.txt
@@ -36,88 +36,52 @@ Options:
   -h, --help               show this help
 `;
 
-function intOption(name: string, raw: string | undefined, min: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${raw}'`);
-  return v;
-}
-
-function numberOption(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number, got '${raw}'`);
-  return v;
-}
-
 async function write(out: NodeJS.WritableStream, text: string): Promise<void> {
   if (!out.write(text)) await once(out, 'drain');
 }
 
 /** Runs `xlm-kd translate` with `args` (after the subcommand); resolves to the exit code. */
 export async function runTranslate(args: string[], io: CliIO): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        model: { type: 'string', short: 'm' },
-        tokenizer: { type: 'string', short: 't' },
-        beam: { type: 'string', short: 'b' },
-        'batch-size': { type: 'string' },
-        'max-tokens': { type: 'string' },
-        'n-best': { type: 'string' },
-        'length-penalty': { type: 'string' },
-        'max-length': { type: 'string' },
-        'max-source-length': { type: 'string' },
-        'src-lang': { type: 'string' },
-        'tgt-lang': { type: 'string' },
-        device: { type: 'string' },
-        input: { type: 'string', short: 'i' },
-        output: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    io.stdout.write(translateUsage);
-    return 0;
-  }
-  if (values.model === undefined) throw new UsageError('--model is required');
-  const device = values.device ?? 'cpu';
+  const values = parseFlags(args, {
+    model: { type: 'string', short: 'm' }, tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' },
+    'batch-size': { type: 'string' }, 'max-tokens': { type: 'string' }, 'n-best': { type: 'string' }, 'length-penalty': { type: 'string' },
+    'max-length': { type: 'string' }, 'max-source-length': { type: 'string' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' },
+    device: { type: 'string' }, input: { type: 'string', short: 'i' }, output: { type: 'string', short: 'o' },
+  }, translateUsage, io);
+  if (!values) return 0;
+  const modelFile = required(values, 'model');
+  const inputFile = str(values, 'input');
+  const outputFile = str(values, 'output');
+  const device = str(values, 'device') ?? 'cpu';
   if (!isDevice(device)) throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${device}'`);
-  const nBest = intOption('n-best', values['n-best'], 1) ?? 1;
+  const nBest = int(values, 'n-best', 1) ?? 1;
   const opts: Omit<TranslateOptions, 'tokenizer'> = {
-    beamSize: intOption('beam', values.beam, 1),
-    batchSize: intOption('batch-size', values['batch-size'], 1),
-    maxTokens: intOption('max-tokens', values['max-tokens'], 1),
+    beamSize: int(values, 'beam', 1),
+    batchSize: int(values, 'batch-size', 1),
+    maxTokens: int(values, 'max-tokens', 1),
     nBest,
-    lengthPenalty: numberOption('length-penalty', values['length-penalty']),
-    maxLength: intOption('max-length', values['max-length'], 1),
-    maxSourceLength: intOption('max-source-length', values['max-source-length'], 1),
-    srcLang: intOption('src-lang', values['src-lang'], 0),
-    tgtLang: intOption('tgt-lang', values['tgt-lang'], 0),
+    lengthPenalty: num(values, 'length-penalty'),
+    maxLength: int(values, 'max-length', 1),
+    maxSourceLength: int(values, 'max-source-length', 1),
+    srcLang: int(values, 'src-lang', 0),
+    tgtLang: int(values, 'tgt-lang', 0),
   };
   if (nBest > (opts.beamSize ?? 5)) throw new UsageError(`--n-best (${nBest}) must not exceed --beam (${opts.beamSize ?? 5})`);
 
   // Check the inputs before the (slow) model load, so a typo fails at once.
-  const tokenizerPath = values.tokenizer ?? path.join(path.dirname(values.model), 'tokenizer.model');
-  if (values.tokenizer === undefined && fs.existsSync(values.model) && !fs.existsSync(tokenizerPath)) {
+  const tokenizerPath = str(values, 'tokenizer') ?? path.join(path.dirname(modelFile), 'tokenizer.model');
+  if (str(values, 'tokenizer') === undefined && fs.existsSync(modelFile) && !fs.existsSync(tokenizerPath)) {
     throw new Error(`no tokenizer given and none next to the model (${tokenizerPath}); pass --tokenizer FILE`);
   }
-  if (values.input !== undefined && !fs.existsSync(values.input)) throw new Error(`cannot read --input ${values.input}: no such file`);
-  const model = await loadModel(values.model);
+  if (inputFile !== undefined && !fs.existsSync(inputFile)) throw new Error(`cannot read --input ${inputFile}: no such file`);
+  const model = await loadModel(modelFile);
   const tokenizer = SentencePiece.load(tokenizerPath);
   model.eval();
   if (device !== 'cpu') model.to(device as Device);
 
-  const input = values.input !== undefined ? fs.createReadStream(values.input, { encoding: 'utf8' }) : io.stdin;
+  const input = inputFile !== undefined ? fs.createReadStream(inputFile, { encoding: 'utf8' }) : io.stdin;
   const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  const out: NodeJS.WritableStream = values.output !== undefined ? fs.createWriteStream(values.output) : io.stdout;
+  const out: NodeJS.WritableStream = outputFile !== undefined ? fs.createWriteStream(outputFile) : io.stdout;
   try {
     for await (const r of translateStream(model, lines, { ...opts, tokenizer, device: device as Device })) {
       if (nBest === 1) await write(out, r.text + '\n');
@@ -125,7 +89,7 @@ export async function runTranslate(args: string[], io: CliIO): Promise<number> {
     }
   } finally {
     lines.close();
-    if (values.output !== undefined) {
+    if (outputFile !== undefined) {
       const file = out as fs.WriteStream;
       await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
     }

@@ -13,3 +13,5 @@ export { chrf, sentenceChrf, formatChrf } from './chrf';
 export type { ChrfOptions, ChrfResult } from './chrf';
 export { evaluateTranslation } from './evaluate';
 export type { EvaluateTranslationOptions, TranslationScores } from './evaluate';
+export { compareModels, scoreModel, formatComparison, plotComparison } from './compare';
+export type { ModelEntry, ModelComparison } from './compare';

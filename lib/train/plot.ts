@@ -1,11 +1,10 @@
 /**
- * Loss and BLEU curves of a run, drawn from its metrics.jsonl to an SVG with Vega-Lite (rendered headless,
- * no browser or canvas needed): training loss per logged step with the validation loss on the same axes,
- * and, when validations decoded text, BLEU and chrF per validation.
+ * Loss and BLEU curves of a run, drawn from its metrics.jsonl to an SVG (lib/io/svg-chart): training loss per
+ * logged step with the validation loss on the same axes, and, when validations decoded text, BLEU and chrF
+ * per validation.
  */
-import type * as vega from 'vega';
 import type * as vl from 'vega-lite';
-import { writeFileAtomic } from '../io/atomic-write';
+import { writeChartSvg } from '../io/svg-chart';
 import { MetricsLine, MetricsLog } from './metrics';
 
 /** Draws `metricsFile` (metrics.jsonl) to `svgFile`; returns false when there is nothing to draw yet. */
@@ -51,14 +50,6 @@ export async function writePlot(lines: MetricsLine[], svgFile: string): Promise<
         ],
       } as vl.TopLevelSpec)
     : lossChart;
-  // Loaded on first use: Vega is large, and most processes that load this package never draw.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { View, parse } = require('vega') as typeof vega;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { compile } = require('vega-lite') as typeof vl;
-  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  await writeFileAtomic(svgFile, svg);
+  await writeChartSvg(spec, svgFile);
   return true;
 }

@@ -1,0 +1,77 @@
+/**
+ * `xlm-kd evaluate`: one or several models on one test set — BLEU, chrF, parameters, size on disk, decoding
+ * sentences/s and speed-up against the first model — as a table, and optionally a chart and JSON.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readParallelFiles, SentencePair } from '../data/corpus';
+import { SentencePiece } from '../data/tokenizer';
+import { compareModels, formatComparison, ModelEntry, plotComparison } from '../eval/compare';
+import { writeFileAtomic } from '../io/atomic-write';
+import { loadModel } from '../models/load';
+import { choice, int, parseFlags, str } from './args';
+import { readSplit } from './data-folder';
+import { CliIO, UsageError } from './io';
+
+export const evaluateUsage = `Usage: xlm-kd evaluate --model A.safetensors [--model B.safetensors ...] (--data DIR | --src FILE --ref FILE) [options]
+
+Translates the test sentences with each model in turn (same batches, same threads) and prints
+BLEU (sacreBLEU's 13a), chrF, parameters, size on disk, sentences/s and the speed-up over the first model.
+
+Options:
+  -m, --model FILE         a model file; repeat for several (the first is the reference of the speed-up)
+  -d, --data DIR           a data folder from 'xlm-kd data'
+      --split S            test or valid (default test)
+      --src FILE           source sentences, one per line (instead of --data)
+      --ref FILE           their reference translations
+  -t, --tokenizer FILE     SentencePiece model (default: tokenizer.model next to the first model)
+  -b, --beam N             beam size; 1 = greedy (default 5)
+      --batch-size N       sentences decoded together (default 32)
+      --max-sentences N    only the first N sentences
+      --markdown           print the table as Markdown
+      --plot FILE.svg      also draw BLEU against speed
+      --json FILE          also write the rows (with the translations) as JSON
+  -h, --help               show this help
+`;
+
+/** Runs `xlm-kd evaluate`. */
+export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
+  const v = parseFlags(args, {
+    model: { type: 'string', short: 'm', multiple: true }, data: { type: 'string', short: 'd' }, split: { type: 'string' },
+    src: { type: 'string' }, ref: { type: 'string' }, tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' },
+    'batch-size': { type: 'string' }, 'max-sentences': { type: 'string' }, markdown: { type: 'boolean' }, plot: { type: 'string' }, json: { type: 'string' },
+  }, evaluateUsage, io);
+  if (!v) return 0;
+  const files = (v as unknown as { model?: string[] }).model ?? [];
+  if (files.length === 0) throw new UsageError('give at least one --model');
+  const data = str(v, 'data');
+  const src = str(v, 'src');
+  const ref = str(v, 'ref');
+  if ((data === undefined) === (src === undefined && ref === undefined)) throw new UsageError('give --data DIR, or --src FILE and --ref FILE');
+  for (const f of files) if (!fs.existsSync(f)) throw new Error(`cannot read --model ${f}: no such file`);
+  let pairs: SentencePair[];
+  if (data !== undefined) pairs = await readSplit(data, choice(v, 'split', ['test', 'valid'] as const, 'test'));
+  else {
+    if (src === undefined || ref === undefined) throw new UsageError('--src and --ref go together');
+    pairs = (await readParallelFiles(src, ref)).pairs;
+  }
+  const max = int(v, 'max-sentences', 1);
+  if (max !== undefined) pairs = pairs.slice(0, max);
+  if (pairs.length === 0) throw new Error('no test sentences');
+  const tokPath = str(v, 'tokenizer') ?? path.join(path.dirname(files[0]), 'tokenizer.model');
+  if (!fs.existsSync(tokPath)) throw new Error(`no tokenizer at ${tokPath}; pass --tokenizer FILE`);
+  const tokenizer = SentencePiece.load(tokPath);
+  const models: ModelEntry[] = [];
+  for (const f of files) models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model: await loadModel(f), file: f });
+  const rows = await compareModels(
+    models,
+    { sources: pairs.map((p) => p.src), references: pairs.map((p) => p.tgt), tokenizer, beamSize: int(v, 'beam', 1, 5), batchSize: int(v, 'batch-size', 1, 32) },
+    (r) => io.stderr.write(`${r.name}: BLEU ${r.bleu.toFixed(2)}, ${r.sentencesPerSecond.toFixed(1)} sentences/s\n`)
+  );
+  io.stdout.write(formatComparison(rows, { markdown: v.markdown === true }) + '\n');
+  const plot = str(v, 'plot');
+  if (plot !== undefined) await plotComparison(rows, plot);
+  const json = str(v, 'json');
+  if (json !== undefined) await writeFileAtomic(json, JSON.stringify({ sentences: pairs.length, rows }, null, 1) + '\n');
+  return 0;
+}

@@ -1,0 +1,92 @@
+/**
+ * Several models side by side on one test set: BLEU, chrF, parameters, size on disk, decoding speed and
+ * speed-up against the first (the reference, usually the teacher) — the table `xlm-kd evaluate` and the demo
+ * print — and the BLEU-against-speed chart.
+ */
+import * as fs from 'node:fs';
+import { Seq2Seq } from '../models/seq2seq';
+import { writeChartSvg } from '../io/svg-chart';
+import { evaluateTranslation, EvaluateTranslationOptions } from './evaluate';
+
+/** One model to compare: a display name, the model, and its file (for the size on disk). */
+export interface ModelEntry {
+  name: string;
+  model: Seq2Seq;
+  file?: string;
+}
+
+/** One row of the comparison. */
+export interface ModelComparison {
+  name: string;
+  parameters: number;
+  /** Bytes of the model file (undefined without a file). */
+  fileBytes?: number;
+  bleu: number;
+  chrf: number;
+  sentencesPerSecond: number;
+  /** sentencesPerSecond over the first model's. */
+  speedup: number;
+  hypotheses: string[];
+}
+
+/** Evaluates each model in turn with the same options (beam 5 unless `beamSize` says otherwise). */
+export async function compareModels(
+  models: ModelEntry[],
+  options: EvaluateTranslationOptions,
+  onModel?: (row: ModelComparison, index: number) => void
+): Promise<ModelComparison[]> {
+  if (!Array.isArray(models) || models.length === 0) throw new TypeError('compareModels: give at least one model');
+  const rows: ModelComparison[] = [];
+  for (const [i, m] of models.entries()) {
+    const row = await scoreModel(m, options);
+    row.speedup = rows.length ? row.sentencesPerSecond / rows[0].sentencesPerSecond : 1;
+    rows.push(row);
+    onModel?.(row, i);
+  }
+  return rows;
+}
+
+/** One model's row on its own (speed-up 1): for callers that evaluate models at different times. */
+export async function scoreModel(m: ModelEntry, options: EvaluateTranslationOptions): Promise<ModelComparison> {
+  m.model.eval();
+  const s = await evaluateTranslation(m.model, options);
+  return {
+    name: m.name, parameters: m.model.numParameters(), fileBytes: m.file ? fs.statSync(m.file).size : undefined, bleu: s.bleu, chrf: s.chrf,
+    sentencesPerSecond: s.sentencesPerSecond, speedup: 1, hypotheses: s.hypotheses,
+  };
+}
+
+/** A plain-text table of the rows (for a terminal), or Markdown with `markdown: true`. */
+export function formatComparison(rows: ModelComparison[], opts: { markdown?: boolean } = {}): string {
+  const head = ['model', 'BLEU', 'chrF', 'parameters', 'size MB', 'sent/s', 'speed-up'];
+  const body = rows.map((r) => [
+    r.name, r.bleu.toFixed(1), r.chrf.toFixed(1), `${(r.parameters / 1e6).toFixed(1)}M`, r.fileBytes === undefined ? '–' : (r.fileBytes / 2 ** 20).toFixed(1),
+    r.sentencesPerSecond.toFixed(1), `${r.speedup.toFixed(2)}×`,
+  ]);
+  if (opts.markdown) {
+    const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+    return [line(head), `|---|${head.slice(1).map(() => '---:').join('|')}|`, ...body.map(line)].join('\n');
+  }
+  const widths = head.map((h, c) => Math.max(h.length, ...body.map((r) => r[c].length)));
+  const line = (cells: string[]) => cells.map((x, c) => (c === 0 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** BLEU against decoding speed, one labelled point per model, written as SVG. */
+export async function plotComparison(rows: ModelComparison[], svgFile: string, title = 'BLEU against decoding speed'): Promise<void> {
+  const values = rows.map((r) => ({ model: r.name, bleu: r.bleu, speed: r.sentencesPerSecond, mb: (r.fileBytes ?? 0) / 2 ** 20 }));
+  await writeChartSvg(
+    {
+      title, width: 480, height: 300, data: { values },
+      layer: [
+        { mark: { type: 'point', filled: true, size: 90 }, encoding: { color: { field: 'model', type: 'nominal', legend: null } } },
+        { mark: { type: 'text', dx: 8, align: 'left' }, encoding: { text: { field: 'model', type: 'nominal' } } },
+      ],
+      encoding: {
+        x: { field: 'speed', type: 'quantitative', title: 'sentences per second (higher is faster)', scale: { zero: false, padding: 20 } },
+        y: { field: 'bleu', type: 'quantitative', title: 'test BLEU', scale: { zero: false, padding: 20 } },
+      },
+    },
+    svgFile
+  );
+}
