@@ -1,5 +1,6 @@
-// Shared by the benchmark scripts: paths, timing helpers, the machine description that heads each table,
-// the .venv's Python (the PyTorch reference), and writing a section of BENCHMARKS.md between its markers.
+// Shared by the benchmark scripts: paths, command-line options, timing helpers, the machine description that
+// heads each table, the .venv's Python (the PyTorch reference), and writing a section of BENCHMARKS.md between
+// its markers.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -14,6 +15,18 @@ const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist', 'lib');
 const PY = path.join(ROOT, '.venv', 'bin', 'python');
 const REFERENCE = path.join(ROOT, 'bench', 'reference');
+
+/** The value after `name` on the command line (`--rounds 3`), else `fallback`. */
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+/** `--quick`: the smoke form every benchmark has (small sizes, few rounds); it prints its table, writes nothing. */
+const QUICK = process.argv.includes('--quick');
+
+/** Exit code of a benchmark that cannot run here and says why (bench/index.js lists it as skipped). */
+const SKIPPED = 77;
 
 /** Milliseconds since a `process.hrtime.bigint()` mark. */
 function msSince(start) {
@@ -58,12 +71,15 @@ function mimallocPreload() {
 
 /**
  * The two environments every PyTorch reference runs in. 'installed': the user's environment as it is.
- * 'tuned': the allocator settings this package gives LibTorch (README "Memory"): THP_MEM_ALLOC_ENABLE=1 and
- * the same mimalloc with the addon's options in force (`allocatorInfo()` of the loaded addon), preloaded.
+ * 'tuned': the settings this package gives LibTorch (README "Memory"): THP_MEM_ALLOC_ENABLE=1, the same
+ * mimalloc with the addon's options in force (`allocatorInfo()` of the loaded addon), preloaded, and the
+ * same OpenMP wait policy.
  * Headline ratios are against 'tuned'.
  */
 function referenceEnvs(alloc) {
-  const tuned = { ...USER_ENV, THP_MEM_ALLOC_ENABLE: '1' };
+  // The OpenMP wait policy our loader sets (lib/native/load.ts tuneOpenMp) too, unless the user set one.
+  const omp = USER_ENV.OMP_WAIT_POLICY === undefined && USER_ENV.GOMP_SPINCOUNT === undefined ? { OMP_WAIT_POLICY: 'ACTIVE', GOMP_SPINCOUNT: '300000' } : {};
+  const tuned = { ...USER_ENV, ...omp, THP_MEM_ALLOC_ENABLE: '1' };
   if (alloc.cpu === 'mimalloc') {
     tuned.LD_PRELOAD = [mimallocPreload(), USER_ENV.LD_PRELOAD].filter(Boolean).join(':');
     tuned.MIMALLOC_PURGE_DELAY = String(alloc.purgeDelayMs);
@@ -74,7 +90,7 @@ function referenceEnvs(alloc) {
 
 /** How a reference environment differs from the user's, for the notes under a table. */
 function describeEnv(env) {
-  const keys = ['THP_MEM_ALLOC_ENABLE', 'LD_PRELOAD', 'MIMALLOC_PURGE_DELAY', 'MIMALLOC_ALLOW_THP'];
+  const keys = ['THP_MEM_ALLOC_ENABLE', 'LD_PRELOAD', 'MIMALLOC_PURGE_DELAY', 'MIMALLOC_ALLOW_THP', 'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'];
   const diff = keys.filter((k) => env[k] !== USER_ENV[k]).map((k) => `${k}=${k === 'LD_PRELOAD' ? path.relative(ROOT, env[k]) : env[k]}`);
   return diff.length ? diff.join(' ') : 'the environment as given';
 }
@@ -93,8 +109,15 @@ function pythonJson(code, env = USER_ENV) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
-/** Replaces the text between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->` (appends if absent). */
-function writeSection(name, body, file = path.join(ROOT, 'BENCHMARKS.md')) {
+/**
+ * Replaces the text between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->`; a new section is
+ * appended, or with `first` put right under the file's title. A --quick run never writes.
+ */
+function writeSection(name, body, file = path.join(ROOT, 'BENCHMARKS.md'), { first = false } = {}) {
+  if (QUICK) {
+    console.log(`--quick: ${path.relative(ROOT, file)} not written (section ${name})`);
+    return;
+  }
   const start = `<!-- bench:${name}:start -->`;
   const end = `<!-- bench:${name}:end -->`;
   const section = `${start}\n${body}\n${end}`;
@@ -103,6 +126,10 @@ function writeSection(name, body, file = path.join(ROOT, 'BENCHMARKS.md')) {
   const j = text.indexOf(end);
   if (i >= 0 && j > i) {
     text = text.slice(0, i) + section + text.slice(j + end.length);
+  } else if (first) {
+    const title = text.match(/^# .*\n+/);
+    const at = title ? title[0].length : 0;
+    text = text.slice(0, at) + section + '\n\n' + text.slice(at);
   } else {
     text = text.replace(/\s*$/, '\n\n') + section + '\n';
   }
@@ -111,5 +138,5 @@ function writeSection(name, body, file = path.join(ROOT, 'BENCHMARKS.md')) {
 }
 
 module.exports = {
-  USER_ENV, ROOT, DIST, PY, REFERENCE, msSince, median, spread, machineLine, pythonJson, writeSection, referenceEnvs, describeEnv,
+  USER_ENV, ROOT, DIST, PY, REFERENCE, QUICK, SKIPPED, arg, msSince, median, spread, machineLine, pythonJson, writeSection, referenceEnvs, describeEnv,
 };

@@ -9,72 +9,35 @@
 // The models stop on their own: they are trained for a few hundred steps on a copy task
 // (bench/reference/copy_task.py), since random weights never emit </s> and would only time max-length loops.
 //
-// Usage: npm run bench:decode [-- --work DIR]   (DIR keeps the trained models and sentences between runs;
+// Usage: npm run bench:decode [-- --work DIR] [--repeats N] [--quick]   (DIR keeps the trained models and
+//        sentences between runs; --quick: small models, 64 sentences, one run per side, writes nothing;
 //        needs dist/ and the addon, and the .venv)
 'use strict';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawnSync } = require('child_process');
-const { USER_ENV, DIST, PY, REFERENCE, msSince, median, machineLine, writeSection, referenceEnvs, describeEnv } = require('./common');
+const { DIST, QUICK, arg, median, machineLine, writeSection, referenceEnvs, describeEnv } = require('./common');
+const { runReference, decodeOurs, decodeReference, agreement } = require('./decoding');
 
-const { Teacher, Student, Batch, manualSeed, version, setNumThreads, allocatorInfo } = require(DIST);
-const { beamSearch, greedy } = require(path.join(DIST, 'decode'));
+const { Teacher, Student, manualSeed, version, setNumThreads, allocatorInfo } = require(DIST);
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
-
-const V = 8000;
-const TEACHER = { vocabSize: V, embDim: 256, nHeads: 4, encoderLayers: 6, decoderLayers: 6, dropout: 0, attentionDropout: 0 };
-const STUDENT_CUT = { encoderLayers: 6, decoderLayers: 1 };
-const TEACHER_STEPS = 500;
-const STUDENT_STEPS = 600;
-const SENTENCES = 500;
-const REPEATS = Number(arg('--repeats', '3'));
+const V = QUICK ? 1000 : 8000;
+const TEACHER = QUICK
+  ? { vocabSize: V, embDim: 64, nHeads: 2, encoderLayers: 2, decoderLayers: 2, dropout: 0, attentionDropout: 0 }
+  : { vocabSize: V, embDim: 256, nHeads: 4, encoderLayers: 6, decoderLayers: 6, dropout: 0, attentionDropout: 0 };
+const STUDENT_CUT = { encoderLayers: TEACHER.encoderLayers, decoderLayers: 1 };
+const TEACHER_STEPS = QUICK ? 100 : 500;
+const STUDENT_STEPS = QUICK ? 100 : 600;
+const SENTENCES = QUICK ? 64 : 500;
+const REPEATS = Number(arg('--repeats', QUICK ? '1' : '3'));
 const BATCH = 32;
 const BEAM = 5;
 
 const range = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
 
-/** Runs a script of bench/reference, streaming its output; throws when it fails. */
-function reference(script, args, env = USER_ENV) {
-  const r = spawnSync(PY, [path.join(REFERENCE, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env });
-  if (r.status !== 0) throw new Error(`${script} ${args.join(' ')} failed (${r.status})`);
-  process.stdout.write(r.stdout);
-  return r.stdout;
-}
-
-/** Our side: length-sorted batches of BATCH, as the reference does; returns hypotheses in input order. */
-async function decodeOurs(model, sources, beam) {
-  const order = sources.map((_, i) => i).sort((a, b) => sources[a].length - sources[b].length || a - b);
-  const hyps = new Array(sources.length);
-  const scores = new Array(sources.length);
-  const t0 = process.hrtime.bigint();
-  for (let start = 0; start < order.length; start += BATCH) {
-    const ids = order.slice(start, start + BATCH);
-    const batch = Batch.from({ src: ids.map((i) => sources[i]) });
-    const out = beam === 1 ? await greedy(model, batch) : await beamSearch(model, batch, { beamSize: beam });
-    batch.dispose();
-    out.forEach((h, k) => {
-      hyps[ids[k]] = h[0].tokens;
-      scores[ids[k]] = h[0].score;
-    });
-  }
-  return { hyps, scores, seconds: msSince(t0) / 1000 };
-}
-
-function decodeReference(modelFile, srcFile, beam, dir, env) {
-  const out = path.join(dir, `ref-${path.basename(modelFile)}-${beam}.json`);
-  const args = ['--model', modelFile, '--src', srcFile, '--out', out, '--batch-size', String(BATCH), '--threads', '2'];
-  reference('beam.py', beam === 1 ? [...args, '--greedy'] : [...args, '--beam', String(beam)], env);
-  return JSON.parse(fs.readFileSync(out, 'utf8'));
-}
-
 /** Trains (or reuses) the copy-task model at `file`, starting from `initial`. */
 function trained(initial, file, steps) {
-  if (!fs.existsSync(file)) reference('copy_task.py', ['train', '--model', initial, '--steps', String(steps), '--out', file]);
+  if (!fs.existsSync(file)) runReference('copy_task.py', ['train', '--model', initial, '--steps', String(steps), '--out', file]);
   return file;
 }
 
@@ -98,7 +61,7 @@ async function main() {
     const student = (await Student.load(studentFile)).eval();
     const srcFile = path.join(dir, 'sources.json');
     if (!fs.existsSync(srcFile)) {
-      reference('copy_task.py', ['sample', '--vocab', String(V), '--n', String(SENTENCES), '--seed', '1', '--out', srcFile]);
+      runReference('copy_task.py', ['sample', '--vocab', String(V), '--n', String(SENTENCES), '--seed', '1', '--out', srcFile]);
     }
     const sources = JSON.parse(fs.readFileSync(srcFile, 'utf8'));
     const srcTokens = sources.reduce((n, s) => n + s.length, 0);
@@ -107,26 +70,26 @@ async function main() {
     const loadBefore = os.loadavg()[0];
     const rows = [];
     for (const [name, model, file] of [
-      ['teacher 6-6', teacher, teacherFile],
+      [`teacher ${TEACHER.encoderLayers}-${TEACHER.decoderLayers}`, teacher, teacherFile],
       [`student ${STUDENT_CUT.encoderLayers}-${STUDENT_CUT.decoderLayers} (cut, fine-tuned)`, student, studentFile],
     ]) {
+      const opts = { batchSize: BATCH, threads: version().threads };
       for (const beam of [1, BEAM]) {
-        await decodeOurs(model, sources.slice(0, BATCH), beam); // warm-up
+        await decodeOurs(model, sources.slice(0, BATCH), beam, BATCH); // warm-up
         // Alternating runs, medians: the machine's speed drifts, and every side sees the same drift.
         const oursRuns = [];
         const refRuns = [];
         const installedRuns = [];
         for (let r = 0; r < REPEATS; r++) {
-          oursRuns.push(await decodeOurs(model, sources, beam));
-          refRuns.push(decodeReference(file, srcFile, beam, dir, envs.tuned));
-          installedRuns.push(decodeReference(file, srcFile, beam, dir, envs.installed));
+          oursRuns.push(await decodeOurs(model, sources, beam, BATCH));
+          refRuns.push(decodeReference(file, srcFile, beam, dir, envs.tuned, opts));
+          installedRuns.push(decodeReference(file, srcFile, beam, dir, envs.installed, opts));
         }
         const ours = oursRuns[0];
         const ref = refRuns[0];
         const oursSeconds = median(oursRuns.map((x) => x.seconds));
         const refSeconds = median(refRuns.map((x) => x.seconds));
-        const same = ours.hyps.filter((h, i) => JSON.stringify(h) === JSON.stringify(ref.hyps[i])).length;
-        const scoreDiff = Math.max(...ours.scores.map((s, i) => Math.abs(s - ref.scores[i])));
+        const { same, scoreDiff } = agreement(ours, ref);
         const exact = ours.hyps.filter((h, i) => JSON.stringify(h) === JSON.stringify(sources[i])).length;
         const outTokens = ours.hyps.reduce((n, h) => n + h.length, 0);
         const row = {

@@ -4,21 +4,24 @@
 // the time and page faults of big transient tensors (the KD loss composition and the fused loss at
 // N = 2048, V = 32000, forward + backward). Writes its table into BENCHMARKS.md (section "memory").
 //
-// Usage: node bench/memory.js   (npm run bench:memory; needs dist/ and the addon)
+// Usage: node bench/memory.js [--quick]   (npm run bench:memory; --quick: loops of 5,000, the loss at N = 512,
+//        V = 8000, one step, writes nothing; needs dist/ and the addon)
 'use strict';
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { DIST, USER_ENV, machineLine, writeSection, spread } = require('./common');
+const { DIST, USER_ENV, QUICK, machineLine, writeSection, spread } = require('./common');
 
 const SETTINGS = [
   { name: 'LibTorch allocator (glibc), THP off', env: { XLM_KD_TORCH_ALLOCATOR: 'libtorch', THP_MEM_ALLOC_ENABLE: '0' } },
   { name: 'LibTorch allocator (glibc), THP_MEM_ALLOC_ENABLE=1', env: { XLM_KD_TORCH_ALLOCATOR: 'libtorch', THP_MEM_ALLOC_ENABLE: '1' } },
   { name: 'mimalloc (the default)', env: { XLM_KD_TORCH_ALLOCATOR: 'mimalloc' } },
 ];
-const N = 2048;
-const V = 32000;
-const RUNS = 3;
+const N = QUICK ? 512 : 2048;
+const V = QUICK ? 8000 : 32000;
+const RUNS = QUICK ? 1 : 3;
+const LOOP = QUICK ? 5_000 : 50_000;
+const WARMUP = LOOP / 10;
 
 const LOOPS = {
   dispose16k: 'x.zeros([64, 64]).dispose()',
@@ -27,16 +30,16 @@ const LOOPS = {
   tidy64k: 'x.tidy(() => w2.matmul(w2).relu().sum()).dispose()',
 };
 
-/** One synchronous loop in this (fresh) process: RSS growth over 50,000 iterations after 5,000 warm-up ones. */
+/** One synchronous loop in this (fresh) process: RSS growth over LOOP iterations after WARMUP ones. */
 function loopChild(name) {
   const x = require(DIST);
   const w = x.randn([64, 64]);
   const w2 = x.randn([128, 128]);
   const body = new Function('x', 'w', 'w2', LOOPS[name]);
   const rssMB = () => process.memoryUsage().rss / 2 ** 20;
-  for (let i = 0; i < 5000; i++) body(x, w, w2);
+  for (let i = 0; i < WARMUP; i++) body(x, w, w2);
   const before = rssMB();
-  for (let i = 0; i < 50_000; i++) body(x, w, w2);
+  for (let i = 0; i < LOOP; i++) body(x, w, w2);
   return { growth: rssMB() - before };
 }
 
@@ -71,7 +74,7 @@ function main() {
   const loadBefore = os.loadavg()[0];
   const rows = SETTINGS.map((setting) => {
     const run = (...args) => {
-      const r = spawnSync(process.execPath, [__filename, ...args], { encoding: 'utf8', env: { ...USER_ENV, ...setting.env } });
+      const r = spawnSync(process.execPath, [__filename, ...args, ...(QUICK ? ['--quick'] : [])], { encoding: 'utf8', env: { ...USER_ENV, ...setting.env } });
       if (r.status !== 0) throw new Error(`${setting.name} ${args.join(' ')} failed:\n${r.stderr}`);
       return JSON.parse(r.stdout.trim().split('\n').pop());
     };
@@ -85,7 +88,7 @@ function main() {
     '## CPU memory: the allocator strategy (`npm run bench:memory`)',
     '',
     'Each setting and each loop in a fresh Node process (how glibc fragments depends on the heap\'s history). RSS growth: ' +
-      'after 5,000 warm-up iterations, a synchronous loop (never yielding, so Node runs no finalizer) of 50,000 ' +
+      `after ${WARMUP.toLocaleString('en-US')} warm-up iterations, a synchronous loop (never yielding, so Node runs no finalizer) of ${LOOP.toLocaleString('en-US')} ` +
       '`zeros(shape).dispose()` or `tidy(() => w.matmul(w).relu().sum()).dispose()` (w 64×64 or 128×128). What remains ' +
       'with mimalloc is the JS wrappers of the disposed tensors (about 200 bytes each), which the loop keeps until it yields. ' +
       `Big transient tensors: the KD loss at N = ${N}, V = ${V} (${(N * V * 4 / 2 ** 20).toFixed(0)} MB per [N, V] ` +

@@ -6,21 +6,22 @@
 // batch, which also checks that both give the same logits. Writes its table into BENCHMARKS.md between
 // <!-- bench:students:start --> and <!-- bench:students:end -->.
 //
-// Usage: npm run bench:students [-- --runs N]   (default 2 blocks of 4 timed rounds per side; needs dist/ and the addon)
+// Usage: npm run bench:students [-- --runs N] [--quick]   (default 2 blocks of 4 timed rounds per side; --quick: a
+//        128-wide teacher, vocabulary 2000, 8 sentences, one block of one round, writes nothing; needs dist/ and the addon)
 'use strict';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { DIST, msSince, median, spread, machineLine, pythonJson, writeSection, referenceEnvs, describeEnv } = require('./common');
+const { DIST, QUICK, arg, msSince, median, spread, machineLine, pythonJson, writeSection, referenceEnvs, describeEnv } = require('./common');
 
 const { Teacher, Student, Batch, manualSeed, noGrad, loadTensors, version, allocatorInfo } = require(DIST);
 
-const B = 32;
+const B = QUICK ? 8 : 32;
 const LEN = 30;
-const V = 32000;
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 4;
-const BLOCKS = 2;
+const V = QUICK ? 2000 : 32000;
+const TEACHER = QUICK ? { vocabSize: V, embDim: 128, nHeads: 4 } : { vocabSize: V }; // 6-6, 512 wide by default
+const RUNS = Number(arg('--runs', QUICK ? '1' : '4'));
+const BLOCKS = QUICK ? 1 : 2;
 
 /** Deterministic ids in [4, V) (no special tokens). */
 function sentences(n, len, seed) {
@@ -92,7 +93,7 @@ async function main() {
   const loadBefore = os.loadavg()[0];
   try {
     manualSeed(0);
-    const teacher = Teacher.create({ vocabSize: V }).eval();
+    const teacher = Teacher.create(TEACHER).eval();
     const models = [
       { name: '6-6 teacher', model: teacher },
       { name: '6-2 cut student', model: Student.fromTeacher(teacher, { encoderLayers: 6, decoderLayers: 2 }).eval() },
@@ -151,7 +152,8 @@ async function main() {
       '## Teacher and students: size and forward time (`npm run bench:students`)',
       '',
       `One batch of ${B} sentences × ${LEN} tokens (source \`</s> w₁…w₂₈ </s>\`, target input \`</s> w₁…w₂₉\`), vocabulary ${V}, ` +
-        'forward with teacher forcing to `[32, 30, V]` logits, eval mode, no grad, float32, CPU. The students are cut from the ' +
+        `forward with teacher forcing to \`[${B}, ${LEN}, V]\` logits, ` +
+        'eval mode, no grad, float32, CPU. The students are cut from the ' +
         'teacher by layer surgery (`Student.fromTeacher`, \'spread\' maps); the BiGRU is `Student.bigru({ vocabSize })` with its defaults. ' +
         `Time: median of ${BLOCKS * RUNS} rounds (each times every model once), in ${BLOCKS} blocks of ${RUNS} per side ` +
         'that alternate ours / reference tuned / reference as installed (one warm-up per model and block), fastest and slowest ' +
@@ -168,8 +170,8 @@ async function main() {
           `${spread(r.spread[1], 0)} | ${spread(r.spread[2], 0)} | ${(r.ref / r.ours).toFixed(2)}× | ${r.diff.toExponential(1)} |`
       ),
       '',
-      'Cut students keep the teacher\'s embeddings (and the tied output layer), so at a 32k vocabulary a good part of their ' +
-        'parameters and of the forward time is the `[·, 512] × [512, 32000]` output projection, which no layer cut removes.',
+      `Cut students keep the teacher's embeddings (and the tied output layer), so at a ${V / 1000}k vocabulary a good part of their ` +
+        `parameters and of the forward time is the \`[·, ${teacher.config.embDim}] × [${teacher.config.embDim}, ${V}]\` output projection, which no layer cut removes.`,
       '',
     ].join('\n');
     console.log('\n' + md);

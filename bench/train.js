@@ -5,30 +5,31 @@
 // the real trainer (`train`, `distill`), timed per update through its metrics. Rounds alternate ours /
 // reference tuned / reference as installed. Writes its table into BENCHMARKS.md (section "train").
 //
-// Usage: npm run bench:train [-- --rounds N]   (needs dist/ and the addon)
+// Usage: npm run bench:train [-- --rounds N] [--quick]   (--quick: a 64-wide model, vocabulary 1000, 64 pairs,
+//        one round, writes nothing; needs dist/ and the addon)
 'use strict';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { DIST, PY, REFERENCE, machineLine, writeSection, referenceEnvs, describeEnv, median } = require('./common');
+const { DIST, PY, REFERENCE, QUICK, arg, machineLine, writeSection, referenceEnvs, describeEnv, median } = require('./common');
 const { Teacher, Student, Batcher, train, distill, manualSeed, version, allocatorInfo } = require(DIST);
 
-const roundsArg = process.argv.indexOf('--rounds');
-const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
-const V = 8000;
-const CONFIG = { vocabSize: V, embDim: 256, nHeads: 4, encoderLayers: 6, decoderLayers: 6, dropout: 0.1, attentionDropout: 0.1 };
+const ROUNDS = Number(arg('--rounds', QUICK ? '1' : '3'));
+const V = QUICK ? 1000 : 8000;
+const CONFIG = { vocabSize: V, embDim: QUICK ? 64 : 256, nHeads: QUICK ? 2 : 4, encoderLayers: 6, decoderLayers: 6, dropout: 0.1, attentionDropout: 0.1 };
 const CUT = { encoderLayers: 6, decoderLayers: 1 };
+const PAIRS = QUICK ? 64 : 320;
 const LOSS = { alpha: 0.5, temperature: 2, labelSmoothing: 0.1 };
 const LR = 1e-4;
 const MAX_TOKENS = 2400;
 
-/** 320 pairs of 10-30 tokens each side, the same every run. */
+/** PAIRS pairs of 10-30 tokens each side, the same every run. */
 function pairs() {
   let x = 12345;
   const next = () => (x = (x * 1103515245 + 12345) % 2147483648);
   const row = () => Array.from({ length: 10 + (next() % 21) }, () => 4 + (next() % (V - 4)));
-  return Array.from({ length: 320 }, () => ({ src: row(), tgt: row() }));
+  return Array.from({ length: PAIRS }, () => ({ src: row(), tgt: row() }));
 }
 
 /** Our tokens/s over one epoch after a warm-up epoch, with the trainer as users run it. */
@@ -81,7 +82,11 @@ async function main() {
       rows.push(r);
     }
     const fmt = (xs) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
-    const name = { ce: `teacher cross-entropy step (6-6, label smoothing ${LOSS.labelSmoothing})`, kd: `online distillation step (6-1 student cut from the 6-6 teacher, alpha ${LOSS.alpha}, T ${LOSS.temperature})` };
+    const shape = `${CONFIG.encoderLayers}-${CONFIG.decoderLayers}`;
+    const name = {
+      ce: `teacher cross-entropy step (${shape}, label smoothing ${LOSS.labelSmoothing})`,
+      kd: `online distillation step (${CUT.encoderLayers}-${CUT.decoderLayers} student cut from the ${shape} teacher, alpha ${LOSS.alpha}, T ${LOSS.temperature})`,
+    };
     const target = { ce: 1.0, kd: 1.3 };
     const md = [
       '## Training step (`npm run bench:train`)',

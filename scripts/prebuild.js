@@ -1,12 +1,28 @@
 #!/usr/bin/env node
 // Builds prebuilds/linux-x64/*.node with prebuildify (node-gyp + binding.gyp) in a scratch copy of the
 // package, so the node-gyp build never wipes cmake-js's build/ folder (and its precompiled header).
+// `--check-fresh` builds nothing: exit 0 when the prebuild is newer than every native source, else 1.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
 const root = path.resolve(__dirname, '..');
+
+function newestSource(p) {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...fs.readdirSync(p).map((e) => newestSource(path.join(p, e))));
+}
+
+if (process.argv.includes('--check-fresh')) {
+  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  const built = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.node')) : [];
+  if (built.length === 0) process.exit(1);
+  const builtAt = Math.min(...built.map((f) => fs.statSync(path.join(dir, f)).mtimeMs));
+  const sources = ['native', 'third_party', 'binding.gyp', path.join('scripts', 'libtorch.js')].map((p) => newestSource(path.join(root, p)));
+  process.exit(builtAt > Math.max(...sources) ? 0 : 1);
+}
 const scratch = path.join(root, 'build-gyp');
 fs.rmSync(scratch, { recursive: true, force: true });
 fs.mkdirSync(scratch, { recursive: true });

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # One-step setup on a fresh Debian 12 machine: system packages, the project virtualenv with PyTorch (our
-# LibTorch and the PyTorch reference), npm dependencies, the native addon (cmake-js build and the
-# node-gyp prebuild) and the TypeScript build. Safe to run again: finished steps are skipped quickly.
+# LibTorch and the PyTorch reference), npm dependencies, the native addon (built once: the node-gyp
+# prebuild that installs load; `npm run build:native` is the incremental cmake-js build for development
+# and CUDA), Jupyter with the tslab kernel, and the TypeScript build. Safe to run again: finished steps
+# are skipped quickly. Prints how long each step took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+t0=$(date +%s); last=$t0
+step() {
+  local now; now=$(date +%s)
+  [ "$last" != "$t0" ] && printf '   (%d s)\n' $((now - last))
+  last=$now
+  printf '\n== %s\n' "$*"
+}
 
 step "system packages"
 need=()
@@ -32,15 +40,23 @@ fi
 .venv/bin/python -c 'import torch; print("torch", torch.__version__)'
 
 step "npm dependencies"
-if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# --ignore-scripts: our own install script (node-gyp-build) would compile the addon here, before LibTorch
+# is described and with node-gyp's defaults; the build below is the one build. No dependency needs its
+# install script (tslab's zeromq ships prebuilt binaries that load without it).
+if [ -f package-lock.json ]; then npm ci --ignore-scripts --no-audit --no-fund; else npm install --ignore-scripts --no-audit --no-fund; fi
 
-step "native addon (cmake-js)"
+step "native addon (prebuildify + node-gyp: the one build)"
 node scripts/libtorch.js describe
-npm run build:native -- -p "$(nproc)"
+if node scripts/prebuild.js --check-fresh; then
+  echo "prebuilds/ is newer than every native source: not rebuilt"
+else
+  npm run prebuild
+fi
 
-step "prebuild (prebuildify + node-gyp)"
-npm run prebuild
+step "Jupyter and the tslab kernel (for examples/quickstart.ipynb)"
+./scripts/setup-notebook.sh
 
 step "TypeScript"
 npm run build:ts
-echo "setup done"
+step "done"
+echo "setup took $(( $(date +%s) - t0 )) s"
