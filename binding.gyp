@@ -1,5 +1,6 @@
 # The node-gyp build (what prebuildify and node-gyp-build's fallback run). Same sources and LibTorch as
 # CMakeLists.txt, found by scripts/libtorch.js; CUDA kernels (.cu) are built only by the cmake-js path.
+# No rpath: the loader (lib/native/load.ts) finds LibTorch at run time and loads its libraries first.
 {
   "targets": [
     {
@@ -27,8 +28,7 @@
         "-Wl,--no-as-needed",
         "-lsentencepiece",
         "-lsentencepiece_train",
-        "<!@(node scripts/libtorch.js libs)",
-        "-Wl,-rpath,<!(node scripts/libtorch.js lib)"
+        "<!@(node scripts/libtorch.js libs)"
       ]
     }
   ]

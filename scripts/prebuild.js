@@ -35,4 +35,11 @@ const env = { ...process.env, JOBS: process.env.JOBS || String(require('os').cpu
 // node-gyp needs Node's headers; on this kind of machine they are installed with node itself.
 if (!env.npm_config_nodedir && fs.existsSync('/usr/include/node/node_api.h')) env.npm_config_nodedir = '/usr';
 const r = spawnSync(prebuildify, args, { stdio: 'inherit', env, cwd: scratch });
-process.exit(r.status === null ? 1 : r.status);
+if (r.status !== 0) process.exit(r.status === null ? 1 : r.status);
+// What it was built against, beside each prebuild: the loader refuses another LibTorch with a clear error.
+const { findLibtorch, buildRecord } = require('./libtorch');
+const record = JSON.stringify(buildRecord(findLibtorch().root)) + '\n';
+const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.node'))) {
+  fs.writeFileSync(path.join(dir, f.replace(/\.node$/, '.libtorch.json')), record);
+}

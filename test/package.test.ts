@@ -45,3 +45,20 @@ test('the public declaration files never use `any`', (t) => {
   walk(path.join(root, 'dist', 'lib'));
   t.deepEqual(offenders, []);
 });
+
+test("the README's API tour type-checks against the package's declarations", (t) => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const tour = readme.split('## The API in 30 lines')[1]?.match(/```ts\n([\s\S]*?)```/)?.[1];
+  t.truthy(tour, 'README has the API tour');
+  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'xkt-tour-'));
+  try {
+    // Imported by name, as a user writes it; the name maps to this checkout's declarations.
+    fs.writeFileSync(path.join(dir, 'tour.ts'), tour!.replace(/from "xlm-kd-torch"/g, `from ${JSON.stringify(path.join(root, 'dist', 'lib'))}`) + '\nexport {};\n');
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'es2022', '--moduleResolution', 'node',
+      '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(root, 'node_modules', '@types'), path.join(dir, 'tour.ts')], { encoding: 'utf8' });
+    t.is(r.status, 0, r.stdout + r.stderr);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -25,6 +25,7 @@ Options:
       --skip-bad-lines   skip empty or invalid UTF-8 lines in --src/--tgt (default: stop at the first)
       --valid N          held-out validation pairs (default 500)
       --test N           held-out test pairs (default 1000)
+      --max-chars N      drop pairs with a side longer than N characters (default 200)
       --max-pairs N      use at most N pairs (a seeded sample; default all)
       --seed N           seed of the split and the sample (default 0)
   -h, --help             show this help
@@ -41,6 +42,8 @@ export interface PrepareDataOptions {
   skipBadLines?: boolean;
   valid?: number;
   test?: number;
+  /** Longest side kept, in characters (default 200). */
+  maxChars?: number;
   maxPairs?: number;
   seed?: number;
 }
@@ -55,9 +58,10 @@ export async function prepareData(o: PrepareDataOptions): Promise<DataInfo> {
   if (o.srcFile !== undefined || o.tgtFile !== undefined) {
     if (o.srcFile === undefined || o.tgtFile === undefined) throw new UsageError('--src and --tgt go together');
     const read = await readParallelFiles(o.srcFile, o.tgtFile, { onBadLine: o.skipBadLines ? 'skip' : 'error', maxPairs: o.maxPairs });
-    pairs = read.pairs;
+    const max = o.maxChars ?? 200;
+    pairs = read.pairs.filter((p) => p.src.length <= max && p.tgt.length <= max);
     source = `${o.srcFile} + ${o.tgtFile}`;
-    dropped = { badLines: read.skipped };
+    dropped = { badLines: read.skipped, tooLong: read.pairs.length - pairs.length };
   } else {
     if (srcLang !== 'en' && tgtLang !== 'en') throw new UsageError(`gettext catalogs pair English with one language: --src-lang or --tgt-lang must be en (got ${srcLang} -> ${tgtLang})`);
     const other = srcLang === 'en' ? tgtLang : srcLang;
@@ -66,7 +70,7 @@ export async function prepareData(o: PrepareDataOptions): Promise<DataInfo> {
     if (!langs.includes(other)) {
       throw new Error(`no gettext catalogs for '${other}' on this machine (available: ${langs.slice(0, 30).join(', ')}${langs.length > 30 ? ', ...' : ''})`);
     }
-    const corpus = loadGettextCorpus({ lang: other, maxPairs: o.maxPairs, seed: o.seed });
+    const corpus = loadGettextCorpus({ lang: other, maxPairs: o.maxPairs, seed: o.seed, maxChars: o.maxChars });
     pairs = corpus.pairs.map((p) => (srcLang === 'en' ? { src: p.src, tgt: p.tgt } : { src: p.tgt, tgt: p.src }));
     source = `gettext (${corpus.stats.files} catalogs)`;
     dropped = { ...corpus.stats.dropped };
@@ -86,7 +90,7 @@ function options(v: FlagValues): PrepareDataOptions {
   return {
     out, srcLang: str(v, 'src-lang'), tgtLang: str(v, 'tgt-lang'), srcFile: str(v, 'src'), tgtFile: str(v, 'tgt'),
     skipBadLines: v['skip-bad-lines'] === true, valid: int(v, 'valid', 0), test: int(v, 'test', 0),
-    maxPairs: int(v, 'max-pairs', 1), seed: int(v, 'seed', 0),
+    maxChars: int(v, 'max-chars', 1), maxPairs: int(v, 'max-pairs', 1), seed: int(v, 'seed', 0),
   };
 }
 
@@ -95,7 +99,7 @@ export async function runData(args: string[], io: CliIO): Promise<number> {
   const v = parseFlags(args, {
     out: { type: 'string', short: 'o' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' }, src: { type: 'string' },
     tgt: { type: 'string' }, 'skip-bad-lines': { type: 'boolean' }, valid: { type: 'string' }, test: { type: 'string' },
-    'max-pairs': { type: 'string' }, seed: { type: 'string' },
+    'max-chars': { type: 'string' }, 'max-pairs': { type: 'string' }, seed: { type: 'string' },
   }, dataUsage, io);
   if (!v) return 0;
   const o = options(v);

@@ -8,6 +8,7 @@ import { runCut } from './cut';
 import { runData } from './data';
 import { runDemo } from './demo';
 import { runDistill } from './distill';
+import { runDoctor } from './doctor';
 import { runEvaluate } from './evaluate';
 import { runImportXlm } from './import-xlm';
 import { CliIO, UsageError } from './io';
@@ -34,6 +35,7 @@ const commands: Record<string, Command> = {
   evaluate: { summary: 'BLEU, chrF, size and speed of one or several models on a test set', run: runEvaluate },
   bench: { summary: 'decoding speed of models by beam and batch size (medians of interleaved rounds)', run: runBench },
   'import-xlm': { summary: 'convert a Facebook XLM checkpoint (.pth) into a teacher file', run: runImportXlm },
+  doctor: { summary: 'which LibTorch is found, what the addon was built against, and whether it loads', run: runDoctor },
 };
 
 function usage(): string {

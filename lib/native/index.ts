@@ -3,8 +3,8 @@
  * the addon; tensor, memory, modules, loss, optim and tokenizer declare their part of the raw binding. This
  * folder imports no feature file; features reach the addon only through the typed wrappers.
  */
-export { native, addonCandidates, loadedAddonPath } from './load';
-export type { NativeBinding } from './load';
+export { native, addonCandidates, loadedAddonPath, locateLibtorch, addonRecord } from './load';
+export type { NativeBinding, LibtorchRecord, LibtorchLocation } from './load';
 export type { NativeTensor, MemoryStats, RuntimeInfo, TensorBinding } from './tensor';
 export type { AllocatorInfo, MemoryBinding } from './memory';
 export type { NativeModuleHandle, NativeStateHandle, NativeBatch, LoadReport, ModulesBinding } from './modules';

@@ -1,9 +1,13 @@
 /**
  * Finds and loads the addon (a prebuild first, then a local build) and tunes the process for it first.
- * Nothing else in lib/ loads the addon; the typed wrappers (Tensor, models, loss, optimizer, tokenizer)
- * are the only callers of {@link native}.
+ * LibTorch is found at run time (scripts/libtorch.js: LIBTORCH, Torch_DIR, .venv, the python3 on PATH, usual
+ * places), checked against what the addon was built with (`<addon>.libtorch.json` beside it), and its
+ * libraries loaded globally before the addon, whose DT_NEEDED entries then resolve to them by name: no
+ * path of the build machine is in the binary. Nothing else in lib/ loads the addon; the typed wrappers
+ * (Tensor, models, loss, optimizer, tokenizer) are the only callers of {@link native}.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { LossBinding } from './loss';
 import { MemoryBinding } from './memory';
@@ -18,6 +22,7 @@ export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & Los
 const packageRoot = path.resolve(__dirname, '..', '..', '..');
 const addonName = 'xlm_kd_torch.node';
 let cached: NativeBinding | undefined;
+let loadedFrom: string | undefined;
 
 interface PrebuildTags {
   file: string;
@@ -70,18 +75,79 @@ export function addonCandidates(): string[] {
   return order.filter((p): p is string => p !== undefined);
 }
 
-function expectedLibtorch(): string {
+/** What scripts/libtorch.js tells about a LibTorch and what an addon records it was built with. */
+export interface LibtorchRecord {
+  version: string;
+  flavour: 'cpu' | 'cuda';
+  cxx11abi?: string;
+}
+/** A LibTorch found at run time, or why none was. */
+export type LibtorchLocation = ({ root: string; from: string } & LibtorchRecord) | { error: string; tried: string[]; howToProvide: string };
+
+interface LibtorchFinder {
+  HOW_TO_PROVIDE: string;
+  locateLibtorch(): { root: string; from: string } | { error: string; tried: string[] };
+  buildRecord(root: string): LibtorchRecord;
+}
+
+/** Finds LibTorch the way the builds do (scripts/libtorch.js ships with the package). */
+export function locateLibtorch(): LibtorchLocation {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const finder = require(path.join(packageRoot, 'scripts', 'libtorch.js')) as LibtorchFinder;
+  const found = finder.locateLibtorch();
+  if ('error' in found) return { ...found, howToProvide: finder.HOW_TO_PROVIDE };
+  return { ...found, ...finder.buildRecord(found.root) };
+}
+
+/** What an addon file was built against (`<addon>.libtorch.json` beside it), if it says. */
+export function addonRecord(file: string): LibtorchRecord | undefined {
+  const record = file.replace(/\.node$/, '.libtorch.json');
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const finder = require(path.join(packageRoot, 'scripts', 'libtorch.js')) as {
-      findLibtorch(): { root: string; from: string };
-      readVersion(root: string): string;
-    };
-    const { root, from } = finder.findLibtorch();
-    return `LibTorch ${finder.readVersion(root)} at ${root} (from ${from})`;
-  } catch (err) {
-    return `no LibTorch found: ${(err as Error).message.split('\n')[0]}`;
+    return JSON.parse(fs.readFileSync(record, 'utf8')) as LibtorchRecord;
+  } catch {
+    return undefined;
   }
+}
+
+const describeRecord = (r: LibtorchRecord) => `LibTorch ${r.version} (${r.flavour === 'cuda' ? 'CUDA' : 'CPU'})`;
+
+// dlopen flags: resolve now, share the symbols with what loads next (the addon), and never unload, since
+// process.dlopen() closes a library that is not a Node module again.
+const RTLD_NODELETE = 0x1000;
+let preloadedRoot: string | undefined;
+
+function dlopenGlobal(lib: string): void {
+  const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
+  try {
+    process.dlopen({ exports: {} } as NodeJS.Module, lib, flags);
+  } catch (err) {
+    // Loaded, but not a Node module: expected. Anything else (a missing file or dependency) is the real error.
+    if (!/did not self-register/.test((err as Error).message)) throw err;
+  }
+}
+
+/**
+ * Loads the addon's libraries globally, in the order its DT_NEEDED entries list them, so they resolve by
+ * name. SentencePiece goes first, as in the link line: it and libc10 both define glog/gflags symbols
+ * (FLAGS_minloglevel, ...), and both must bind to SentencePiece's copies, as they do when the addon's own
+ * dependency order decides (native/tokenizer checks this at run time).
+ */
+function preloadLibtorch(lt: { root: string; flavour: string }): void {
+  if (preloadedRoot === lt.root) return;
+  for (const name of ['libsentencepiece.so.0', 'libsentencepiece_train.so.0']) {
+    try {
+      dlopenGlobal(name);
+    } catch (err) {
+      throw new Error(`${name} cannot be loaded (${(err as Error).message.split('\n')[0]}): install SentencePiece's runtime (Debian/Ubuntu: apt-get install libsentencepiece0)`);
+    }
+  }
+  const names = ['libc10.so', 'libtorch_cpu.so', ...(lt.flavour === 'cuda' ? ['libc10_cuda.so', 'libtorch_cuda.so'] : []), 'libtorch.so'];
+  for (const name of names) {
+    const lib = path.join(lt.root, 'lib', name);
+    if (!fs.existsSync(lib)) throw new Error(`${lib} is missing: the LibTorch at ${lt.root} is incomplete`);
+    dlopenGlobal(lib);
+  }
+  preloadedRoot = lt.root;
 }
 
 /**
@@ -109,20 +175,35 @@ function tuneAllocator(): void {
   if (process.env.THP_MEM_ALLOC_ENABLE === undefined) process.env.THP_MEM_ALLOC_ENABLE = '1';
 }
 
+const rebuildHint =
+  'Rebuild the addon against the LibTorch you have: in an installed package `npm rebuild xlm-kd-torch` (needs a C++ ' +
+  'compiler, make, python3 and libsentencepiece-dev), in a checkout `npm run prebuild` or `npm run build:native`';
+
 /** The loaded addon (loaded on first use). Throws one explanatory error when it cannot be loaded. */
 export function native(): NativeBinding {
   if (cached) return cached;
   tuneOpenMp();
   tuneAllocator();
+  const lt = locateLibtorch();
+  if ('error' in lt) {
+    throw new Error(`Could not load the xlm-kd-torch native addon: ${lt.error} (tried: ${lt.tried.join('; ')}).\n${lt.howToProvide}\nRun \`npx xlm-kd doctor\` for a full report.`);
+  }
   const tried: string[] = [];
   for (const file of addonCandidates()) {
     if (!fs.existsSync(file)) {
       tried.push(`  - ${file}: not found`);
       continue;
     }
+    const built = addonRecord(file);
+    if (built && (built.version !== lt.version || built.flavour !== lt.flavour)) {
+      tried.push(`  - ${file}: built against ${describeRecord(built)}, but found ${describeRecord(lt)} at ${lt.root} (from ${lt.from})`);
+      continue;
+    }
     try {
+      preloadLibtorch(lt);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       cached = require(file) as NativeBinding;
+      loadedFrom = file;
       return cached;
     } catch (err) {
       tried.push(`  - ${file}: ${(err as Error).message.split('\n')[0]}`);
@@ -132,18 +213,23 @@ export function native(): NativeBinding {
   throw new Error(
     'Could not load the xlm-kd-torch native addon.\n' +
       `Tried:\n${tried.join('\n')}\n` +
-      `Expected: ${expectedLibtorch()}\n` +
+      `LibTorch found: ${describeRecord(lt)} at ${lt.root} (from ${lt.from})\n` +
       'Possible solutions:\n' +
-      '  - Build it: npm run build:native (cmake-js) or npm run prebuild (node-gyp + prebuildify)\n' +
-      '  - Make LibTorch >= 2.1 findable: set LIBTORCH=/path/to/libtorch or Torch_DIR=.../share/cmake/Torch,\n' +
-      '    or create .venv with PyTorch (python3 -m venv .venv && .venv/bin/pip install torch), then rebuild\n' +
-      '  - If LibTorch moved since the build, rebuild: the addon finds it through an rpath set at build time\n' +
-      '  - Point XLM_KD_TORCH_ADDON at a specific .node file'
+      `  - ${rebuildHint}\n` +
+      '  - Or make the LibTorch the addon was built against findable: LIBTORCH=/path/to/libtorch, Torch_DIR=...,\n' +
+      '    a .venv or the python3 on PATH with that PyTorch version\n' +
+      '  - Point XLM_KD_TORCH_ADDON at a specific .node file; `npx xlm-kd doctor` reports what is found'
   );
 }
 
-/** Where the loaded addon came from (for diagnostics). */
+/** Where the loaded addon came from (loads it first if needed; undefined when it cannot be loaded). */
 export function loadedAddonPath(): string | undefined {
-  if (!cached) return undefined;
-  return addonCandidates().find((f) => require.cache[f] !== undefined);
+  if (!cached) {
+    try {
+      native();
+    } catch {
+      return undefined;
+    }
+  }
+  return loadedFrom;
 }
