@@ -10,6 +10,7 @@
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "native",
         "third_party/mimalloc/include",
+        "third_party/gloo",
         "<!@(node scripts/libtorch.js include)"
       ],
       "defines": [
@@ -17,6 +18,8 @@
         "NAPI_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "MI_DEBUG=0",
+        "USE_DISTRIBUTED",
+        "USE_C10D_GLOO",
         "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/libtorch.js cxx11abi)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

@@ -11,4 +11,5 @@ export * from './loss';
 export * from './eval';
 export * from './io';
 export * from './data';
+export * from './distributed';
 export { addonCandidates, loadedAddonPath } from './native';

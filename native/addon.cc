@@ -1,4 +1,5 @@
 // The addon's entry point: registers every native part on the module's exports.
+#include "distributed/process_group.h"
 #include "loss/register.h"
 #include "memory/cpu_allocator.h"
 #include "modules/bigru_seq2seq.h"
@@ -30,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::optim::registerOptim(env, exports);
   xkt::optim::registerAverage(env, exports);
   xkt::registerTokenizer(env, exports);
+  xkt::registerDistributed(env, exports);
   return exports;
 }
 }  // namespace

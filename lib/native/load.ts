@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { DistributedBinding } from './distributed';
 import { LossBinding } from './loss';
 import { MemoryBinding } from './memory';
 import { ModulesBinding } from './modules';
@@ -17,7 +18,7 @@ import { TensorBinding } from './tensor';
 import { TokenizerBinding } from './tokenizer';
 
 /** The whole raw binding: one part per folder of native/. */
-export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding;
+export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding & DistributedBinding;
 
 const packageRoot = path.resolve(__dirname, '..', '..', '..');
 const addonName = 'xlm_kd_torch.node';

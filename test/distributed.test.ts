@@ -1,0 +1,94 @@
+// ProcessGroup on c10d + Gloo between real Node processes on loopback, started the way torchrun starts them
+// (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK): allReduce (sum, avg, max, min), broadcast,
+// allGather and barrier against values worked by hand; a peer killed with SIGKILL fails the survivor's
+// collective quickly with an error naming the operation and the rank; bad options are clear errors.
+import test from 'ava';
+import * as net from 'net';
+import * as path from 'path';
+import { spawn } from 'child_process';
+import { ProcessGroup } from '../lib';
+
+const CHILD = path.join(__dirname, 'helpers', 'dist-child.js');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+interface RankOut {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: Record<string, unknown> | undefined;
+  stderr: string;
+}
+
+async function launch(world: number, scenario: string): Promise<RankOut[]> {
+  const port = await freePort();
+  return Promise.all(
+    Array.from({ length: world }, (_, rank) =>
+      new Promise<RankOut>((resolve) => {
+        const env = { ...process.env, RANK: String(rank), WORLD_SIZE: String(world), LOCAL_RANK: String(rank), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), OMP_NUM_THREADS: '1' };
+        const child = spawn(process.execPath, [CHILD, scenario], { env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code, signal) => {
+          const line = stdout.trim().split('\n').pop();
+          resolve({ code, signal, out: line ? (JSON.parse(line) as Record<string, unknown>) : undefined, stderr });
+        });
+      })
+    )
+  );
+}
+
+test('two ranks: allReduce, broadcast, allGather and barrier give the hand-worked values', async (t) => {
+  const ranks = await launch(2, 'collectives');
+  for (const [rank, r] of ranks.entries()) {
+    t.is(r.code, 0, r.stderr);
+    t.like(r.out, {
+      rank, worldSize: 2, localRank: rank,
+      sum: [1 + 2, 10 + 20], avg: [(1 + 2) / 2], max: [2], min: [-3], bcast: [7, 8, 9], gather: [[0, 0], [1, 1]],
+    });
+  }
+});
+
+test('a peer killed with SIGKILL fails the survivor\'s collective at once, naming the operation and the rank', async (t) => {
+  const [zero, one] = await launch(2, 'peer-dies');
+  t.is(one.signal, 'SIGKILL');
+  t.is(zero.code, 0, zero.stderr);
+  const out = zero.out as { error: string | null; ms: number };
+  t.truthy(out.error, 'the allReduce should have failed');
+  t.regex(out.error!, /^distAllReduceAsync: allReduce failed on rank 0 of 2: /);
+  t.true(out.ms < 10000, `took ${out.ms} ms (the group timeout is 20 s)`);
+});
+
+test('bad options are clear errors before any connection', async (t) => {
+  await t.throwsAsync(ProcessGroup.init({ rank: 2, worldSize: 2, masterPort: 29999 }), { message: /argument 'options\.rank' must be an integer in \[0, 1\]/ });
+  await t.throwsAsync(ProcessGroup.init({ rank: 0, worldSize: 1, masterPort: 70000 }), { message: /argument 'options\.masterPort' must be an integer in \[1, 65535\]/ });
+  const saved = process.env.WORLD_SIZE;
+  process.env.WORLD_SIZE = 'two';
+  try {
+    await t.throwsAsync(ProcessGroup.init(), { message: /environment variable WORLD_SIZE must be a whole number, got 'two'/ });
+  } finally {
+    if (saved === undefined) delete process.env.WORLD_SIZE;
+    else process.env.WORLD_SIZE = saved;
+  }
+});
+
+test('a group of one works without peers', async (t) => {
+  const pg = await ProcessGroup.init({ rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: await freePort(), timeoutMs: 10000 });
+  const { tensor } = await import('../lib');
+  const x = tensor([1, 2, 3], { dtype: 'float32' });
+  await pg.allReduce(x, 'avg');
+  t.deepEqual(x.tolist(), [1, 2, 3]);
+  t.deepEqual((await pg.allGather(x)).map((g) => g.tolist()), [[1, 2, 3]]);
+  pg.destroy();
+  await t.throwsAsync(pg.barrier(), { message: /the group was destroyed/ });
+});
