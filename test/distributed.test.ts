@@ -28,18 +28,22 @@ interface RankOut {
   stderr: string;
 }
 
-async function launch(world: number, scenario: string): Promise<RankOut[]> {
+async function launch(world: number, scenario: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<RankOut[]> {
   const port = await freePort();
+  const children: Array<ReturnType<typeof spawn>> = [];
   return Promise.all(
     Array.from({ length: world }, (_, rank) =>
       new Promise<RankOut>((resolve) => {
-        const env = { ...process.env, RANK: String(rank), WORLD_SIZE: String(world), LOCAL_RANK: String(rank), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), OMP_NUM_THREADS: '1' };
+        const env = { ...process.env, ...extraEnv, RANK: String(rank), WORLD_SIZE: String(world), LOCAL_RANK: String(rank), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), OMP_NUM_THREADS: '1' };
         const child = spawn(process.execPath, [CHILD, scenario], { env });
+        children.push(child);
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
         child.on('close', (code, signal) => {
+          // A stopped (frozen) rank never ends by itself: once one rank is done, the rest are ended.
+          if (scenario === 'peer-freezes') for (const c of children) if (c !== child && c.exitCode === null) c.kill('SIGKILL');
           const line = stdout.trim().split('\n').pop();
           resolve({ code, signal, out: line ? (JSON.parse(line) as Record<string, unknown>) : undefined, stderr });
         });
@@ -67,6 +71,17 @@ test('a peer killed with SIGKILL fails the survivor\'s collective at once, namin
   t.truthy(out.error, 'the allReduce should have failed');
   t.regex(out.error!, /^distAllReduceAsync: allReduce failed on rank 0 of 2: /);
   t.true(out.ms < 10000, `took ${out.ms} ms (the group timeout is 20 s)`);
+});
+
+test('a frozen peer (SIGSTOP) fails the survivor\'s collective after the group timeout, not before', async (t) => {
+  const started = Date.now();
+  const [zero] = await launch(2, 'peer-freezes', { XKT_TEST_TIMEOUT_MS: '3000' });
+  t.is(zero.code, 0, zero.stderr);
+  const out = zero.out as { error: string | null; ms: number };
+  t.truthy(out.error, 'the allReduce should have failed');
+  t.regex(out.error!, /^distAllReduceAsync: allReduce failed on rank 0 of 2: .*[Tt]imed out/);
+  t.true(out.ms >= 2500 && out.ms < 15000, `failed after ${out.ms} ms (timeout 3000 ms)`);
+  t.true(Date.now() - started < 60000, 'the survivor exited');
 });
 
 test('bad options are clear errors before any connection', async (t) => {

@@ -3,7 +3,7 @@
 import { ProcessGroup, tensor } from '../../lib';
 
 async function main(): Promise<void> {
-  const pg = await ProcessGroup.init({ timeoutMs: 20000 });
+  const pg = await ProcessGroup.init({ timeoutMs: Number(process.env.XKT_TEST_TIMEOUT_MS ?? 20000) });
   const r = pg.rank;
   const f32 = (v: number[]) => tensor(v, { dtype: 'float32' });
   if (process.argv[2] === 'collectives') {
@@ -18,9 +18,9 @@ async function main(): Promise<void> {
       rank: r, worldSize: pg.worldSize, localRank: pg.localRank, sum: sum.tolist(), avg: avg.tolist(), max: max.tolist(), min: min.tolist(),
       bcast: bcast.tolist(), gather: gather.map((t) => t.tolist()),
     }));
-  } else if (process.argv[2] === 'peer-dies') {
+  } else if (process.argv[2] === 'peer-dies' || process.argv[2] === 'peer-freezes') {
     await pg.barrier();
-    if (r === 1) process.kill(process.pid, 'SIGKILL');
+    if (r === 1) process.kill(process.pid, process.argv[2] === 'peer-dies' ? 'SIGKILL' : 'SIGSTOP');
     const started = Date.now();
     try {
       await pg.allReduce(f32(new Array(1024).fill(1)), 'sum');
