@@ -1,5 +1,6 @@
 // The addon's entry point: registers every native part on the module's exports.
 #include "distributed/process_group.h"
+#include "distributed/reducer.h"
 #include "loss/register.h"
 #include "memory/cpu_allocator.h"
 #include "modules/bigru_seq2seq.h"
@@ -32,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::optim::registerAverage(env, exports);
   xkt::registerTokenizer(env, exports);
   xkt::registerDistributed(env, exports);
+  xkt::registerReducer(env, exports);
   return exports;
 }
 }  // namespace

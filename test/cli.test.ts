@@ -71,6 +71,23 @@ test.serial('tokenizer, then train a teacher that resumes and refuses another ru
   t.is(r.stderr.trim().split('\n').length, 1);
 });
 
+test.serial('train --nproc 2: two ranks, one run folder written by rank 0, output prefixed by rank', async (t) => {
+  const args = ['train', '--data', f('data'), '--run', f('teacher-2ranks'), '--layers', '2-2', '--dim', '32', '--heads', '2', '--max-steps', '4', ...TRAIN];
+  const r = await cli(...args, '--nproc', '2');
+  t.is(r.code, 0, ok(r));
+  t.regex(r.stdout, /^\[rank 0\] data-parallel over 2 ranks: \d+ of each epoch's \d+ batches per rank/m);
+  t.regex(r.stdout, /^\[rank 0\] .*teacher, 4 updates/m);
+  t.notRegex(r.stdout, /\[rank 1\]/);
+  t.truthy(await Teacher.load(f('teacher-2ranks', 'model.safetensors')));
+  // The run remembers its world size.
+  const again = await cli(...args);
+  t.is(again.code, 1);
+  t.regex(again.stderr, /was written by a run of 2 rank\(s\); resume it with 2 \(this run has 1\)/);
+  const bad = await cli(...args, '--nproc', '2', '--nnodes', '2', '--node-rank', '2');
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--node-rank must be below --nnodes \(2\), got 2/);
+});
+
 test.serial('cut writes a student of the chosen teacher layers', async (t) => {
   const r = await cli('cut', '--teacher', f('teacher', 'model.safetensors'), '--out', f('students', 'cut.safetensors'), '-e', '2', '-D', '1', '-s', 'last');
   t.is(r.code, 0, ok(r));

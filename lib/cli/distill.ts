@@ -14,6 +14,7 @@ import { distill, DistillMode } from '../train/distill';
 import { TrainingOptions, TrainResult } from '../train/trainer';
 import { choice, FlagValues, int, layerPair, num, parseFlags, required, str } from './args';
 import { CliIO } from './io';
+import { joinGroup, launchIfAsked } from './ranks';
 import { describeRun, finishRun, loadTrainingData, runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validFlags } from './training-flags';
 
 export const distillUsage = `Usage: xlm-kd distill --teacher T.safetensors --data DIR --run DIR --student cut|bigru|FILE
@@ -73,8 +74,8 @@ export async function makeStudent(spec: StudentSpec, teacher: Seq2Seq, seed: num
   });
 }
 
-/** Distils (or resumes) and writes the student to `out`. */
-export async function distillStudent(o: DistillStudentOptions): Promise<{ result: TrainResult; weights: string; student: Seq2Seq }> {
+/** Distils (or resumes) and writes the student to `out` (as one rank of several, rank 0 alone writes it). */
+export async function distillStudent(o: DistillStudentOptions): Promise<{ result: TrainResult; weights?: string; student: Seq2Seq }> {
   const data = await loadTrainingData(o.data, o.tokenizer, o.valid?.sentences, o.valid?.beam);
   const teacher = await loadModel(o.teacher);
   if (teacher.vocabSize !== data.tokenizer.vocabSize) {
@@ -85,6 +86,7 @@ export async function distillStudent(o: DistillStudentOptions): Promise<{ result
     ...o.training, data: data.train, valid: data.valid, runDir: o.run, teacher, student, mode: o.mode ?? 'online', alpha: o.alpha,
     temperature: o.temperature, topK: o.topK, tokenizerModel: data.tokenizer.serialize(),
   });
+  if (o.training.group && o.training.group.rank !== 0) return { result, student };
   const weights = await finishRun(result, o.run, o.out, data.tokenizerPath);
   return { result, weights, student };
 }
@@ -119,7 +121,14 @@ export async function runDistill(args: string[], io: CliIO): Promise<number> {
     training: trainingOptions(v), valid: validFlags(v),
   };
   if (!fs.existsSync(teacher)) throw new Error(`cannot read --teacher ${teacher}: no such file`);
-  const { result, weights } = await distillStudent(o);
-  io.stdout.write(`${o.out}: ${o.student.kind} student, ${o.mode} KD, ${describeRun(result, weights)}\n`);
+  const launched = await launchIfAsked(v, 'distill', args, io);
+  if (launched !== undefined) return launched;
+  const group = await joinGroup(v);
+  try {
+    const { result, weights } = await distillStudent({ ...o, training: { ...o.training, group } });
+    if (weights !== undefined) io.stdout.write(`${o.out}: ${o.student.kind} student, ${o.mode} KD, ${describeRun(result, weights)}\n`);
+  } finally {
+    group?.destroy();
+  }
   return 0;
 }

@@ -9,6 +9,7 @@ import { train } from '../train/train';
 import { TrainingOptions, TrainResult } from '../train/trainer';
 import { FlagValues, int, layerPair, num, parseFlags, choice } from './args';
 import { CliIO } from './io';
+import { joinGroup, launchIfAsked } from './ranks';
 import { describeRun, finishRun, loadTrainingData, runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validFlags } from './training-flags';
 
 export const trainUsage = `Usage: xlm-kd train --data DIR --run DIR (--max-steps N | --max-epochs N | --max-minutes X) [options]
@@ -35,8 +36,11 @@ export interface TrainTeacherOptions {
   valid?: { sentences: number; beam: number };
 }
 
-/** Trains (or resumes) a teacher and writes it to `out`; resolves to the result and the weights' source. */
-export async function trainTeacher(o: TrainTeacherOptions): Promise<{ result: TrainResult; weights: string; model: Teacher }> {
+/**
+ * Trains (or resumes) a teacher and writes it to `out`; resolves to the result and the weights' source. As one
+ * rank of several (`training.group`), only rank 0 writes `out` (the others resolve with `weights` undefined).
+ */
+export async function trainTeacher(o: TrainTeacherOptions): Promise<{ result: TrainResult; weights?: string; model: Teacher }> {
   const data = await loadTrainingData(o.data, o.tokenizer, o.valid?.sentences, o.valid?.beam);
   const m = o.model ?? {};
   manualSeed(o.training.seed ?? 0);
@@ -45,6 +49,7 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<{ result: Tr
     nHeads: m.nHeads ?? 8, dropout: m.dropout ?? 0.1, attentionDropout: m.dropout ?? 0.1, activation: m.activation ?? 'gelu',
   });
   const result = await train(model, { ...o.training, data: data.train, valid: data.valid, runDir: o.run });
+  if (o.training.group && o.training.group.rank !== 0) return { result, model };
   const weights = await finishRun(result, o.run, o.out, data.tokenizerPath);
   return { result, weights, model };
 }
@@ -67,7 +72,14 @@ export async function runTrain(args: string[], io: CliIO): Promise<number> {
   const run = runFlags(v);
   const o: TrainTeacherOptions = { ...run, model: modelFlags(v), training: trainingOptions(v), valid: validFlags(v) };
   if (!fs.existsSync(run.data)) throw new Error(`cannot read --data ${run.data}: no such folder`);
-  const { result, weights } = await trainTeacher(o);
-  io.stdout.write(`${run.out}: teacher, ${describeRun(result, weights)}\n`);
+  const launched = await launchIfAsked(v, 'train', args, io);
+  if (launched !== undefined) return launched;
+  const group = await joinGroup(v);
+  try {
+    const { result, weights } = await trainTeacher({ ...o, training: { ...o.training, group } });
+    if (weights !== undefined) io.stdout.write(`${run.out}: teacher, ${describeRun(result, weights)}\n`);
+  } finally {
+    group?.destroy();
+  }
   return 0;
 }

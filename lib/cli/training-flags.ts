@@ -11,6 +11,7 @@ import { CheckpointStore } from '../train/checkpoint';
 import { inverseSqrt } from '../train/schedule';
 import { TrainingOptions, TrainResult } from '../train/trainer';
 import { FlagValues, int, num, str } from './args';
+import { rankFlagSpecs, rankFlagsHelp } from './ranks';
 import { readSplit, tokenizePairs } from './data-folder';
 import { UsageError } from './io';
 
@@ -21,7 +22,7 @@ export const trainingFlagSpecs = {
   'max-tokens': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' }, 'label-smoothing': { type: 'string' },
   'clip-norm': { type: 'string' }, accumulate: { type: 'string' }, ema: { type: 'string' }, 'valid-every': { type: 'string' },
   'valid-sentences': { type: 'string' }, 'valid-beam': { type: 'string' }, patience: { type: 'string' }, seed: { type: 'string' },
-  threads: { type: 'string' }, 'no-dropout': { type: 'boolean' },
+  threads: { type: 'string' }, 'no-dropout': { type: 'boolean' }, ...rankFlagSpecs,
 } as const;
 
 /** The help text of the shared flags. */
@@ -53,7 +54,7 @@ Validation (on the valid split, each time):
       --valid-sentences N  sentences decoded for BLEU/chrF (default 200)
       --valid-beam N       beam size of that decode (default 1: greedy)
       --patience N         stop after N validations without a better BLEU
-`;
+${rankFlagsHelp}`;
 
 /** The training split tokenized, and the valid split for loss and BLEU. */
 export interface LoadedData {

@@ -21,8 +21,9 @@ export interface ProcessGroupOptions {
   /** Rank on this machine (default $LOCAL_RANK, else rank). */
   localRank?: number;
   /**
-   * Longest wait for the rendezvous and for any collective, in ms (default 10 minutes). A killed peer fails
-   * a collective at once; a frozen one only after this.
+   * Longest wait for the rendezvous and for any collective, in ms (default $XLM_KD_DIST_TIMEOUT_MS, else 5
+   * minutes). A killed peer fails a collective at once; a frozen one only after this. Work that one rank does
+   * while the others wait (validation, building a teacher cache) must fit in it.
    */
   timeoutMs?: number;
 }
@@ -52,7 +53,7 @@ export class ProcessGroup {
     const worldSize = opts.worldSize ?? envInt('WORLD_SIZE', 1);
     const options = {
       rank, worldSize, masterAddr: opts.masterAddr ?? process.env.MASTER_ADDR ?? '127.0.0.1',
-      masterPort: opts.masterPort ?? envInt('MASTER_PORT', 29500), timeoutMs: opts.timeoutMs ?? 600_000,
+      masterPort: opts.masterPort ?? envInt('MASTER_PORT', 29500), timeoutMs: opts.timeoutMs ?? (envInt('XLM_KD_DIST_TIMEOUT_MS', 0) || 300_000),
     };
     const handle = await native().distInitAsync(options);
     return new ProcessGroup(handle, rank, worldSize, opts.localRank ?? envInt('LOCAL_RANK', rank));
@@ -61,6 +62,11 @@ export class ProcessGroup {
   private get group(): NativeProcessGroup {
     if (!this.handle) throw new Error('ProcessGroup: the group was destroyed');
     return this.handle;
+  }
+
+  /** @internal The native group, for the Reducer (lib/distributed/data-parallel.ts). */
+  get native(): NativeProcessGroup {
+    return this.group;
   }
 
   /** Reduces `tensor` across ranks in place ('avg' = sum / worldSize, as DDP averages gradients). */

@@ -10,5 +10,5 @@ export type { AllocatorInfo, MemoryBinding } from './memory';
 export type { NativeModuleHandle, NativeStateHandle, NativeBatch, LoadReport, ModulesBinding } from './modules';
 export type { LossBinding } from './loss';
 export type { NativeOptimizer, NativeParameterAverage, OptimBinding } from './optim';
-export type { NativeProcessGroup, NativeGroupOptions, DistributedBinding } from './distributed';
+export type { NativeProcessGroup, NativeGroupOptions, NativeReducer, DistributedBinding } from './distributed';
 export type { NativeSentencePiece, NativeTrainOptions, TokenizerBinding } from './tokenizer';

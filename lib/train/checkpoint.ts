@@ -31,6 +31,8 @@ export interface TrainerCounters {
   skippedSteps: number;
   /** A hash of what the run was started with (model kind, data size, options): resuming another run is refused. */
   fingerprint: string;
+  /** Ranks of a data-parallel run (absent: one process); a run resumes only with as many. */
+  worldSize?: number;
 }
 
 /** What a checkpoint holds besides the model. */

@@ -10,6 +10,8 @@
  * - 'sequence': sequence-level KD (Kim & Rush). The teacher's beam translations of the training sources
  *   (written once to `runDir/sequence-kd.jsonl` by distillSequences, resumable) replace the references;
  *   the student then trains on them with the same loss (alpha 0 = plain cross-entropy on the teacher's outputs).
+ * With a ProcessGroup, 'online' runs each rank's own teacher on its own batches; for 'offline' and 'sequence'
+ * rank 0 does the teacher's work once while the others wait at a barrier, and every rank then reads the file.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -154,6 +156,16 @@ async function chunkedLoss(
   }
 }
 
+/**
+ * Runs `work` (the teacher's translations or cache, written to a file every rank reads) on rank 0 alone; the
+ * other ranks wait for it (bounded by the group's timeout).
+ */
+async function onRankZero(options: DistillOptions, work: () => Promise<void>): Promise<void> {
+  const group = options.group && options.group.worldSize > 1 ? options.group : undefined;
+  if (!group || group.rank === 0) await work();
+  await group?.barrier();
+}
+
 /** Builds (or resumes, or reuses) the teacher's top-k cache of the batcher's pairs and opens it. */
 async function openCache(options: DistillOptions, batcher: Batcher): Promise<TeacherCache> {
   const file = options.cacheFile ?? (options.runDir ? path.join(options.runDir, 'teacher-topk.cache') : undefined);
@@ -162,17 +174,19 @@ async function openCache(options: DistillOptions, batcher: Batcher): Promise<Tea
   const log = options.log === undefined ? (l: string) => console.log(l) : options.log ?? (() => undefined);
   const source = { teacher: options.teacher, pairs: batcher.pairs, k: options.topK ?? 8, tokenizer: options.tokenizerModel };
   let last = 0;
-  const built = await buildTeacherCache({
-    ...source,
-    file,
-    onProgress: (done, total) => {
-      if (done - last >= 1000 || done === total) {
-        log(`offline KD: teacher top-${source.k} cached for ${done}/${total} pairs`);
-        last = done;
-      }
-    },
+  await onRankZero(options, async () => {
+    const built = await buildTeacherCache({
+      ...source,
+      file,
+      onProgress: (done, total) => {
+        if (done - last >= 1000 || done === total) {
+          log(`offline KD: teacher top-${source.k} cached for ${done}/${total} pairs`);
+          last = done;
+        }
+      },
+    });
+    log(`offline KD: cache ${file}, ${(built.bytes / 2 ** 20).toFixed(1)} MB (${built.rows} target tokens x top-${built.k}, int32 ids + float16 log-probs)`);
   });
-  log(`offline KD: cache ${file}, ${(built.bytes / 2 ** 20).toFixed(1)} MB (${built.rows} target tokens x top-${built.k}, int32 ids + float16 log-probs)`);
   return TeacherCache.open(file, source);
 }
 
@@ -184,17 +198,19 @@ async function teacherTargets(options: DistillOptions, data: TokenPair[] | Batch
   const pairs = data instanceof Batcher ? [...data.pairs] : data;
   const log = options.log === undefined ? (l: string) => console.log(l) : options.log ?? (() => undefined);
   let last = 0;
-  await distillSequences(options.teacher, pairs.map((p) => p.src), {
-    beamSize: 5,
-    ...options.sequenceDecoding,
-    out,
-    onProgress: (done, total) => {
-      if (done - last >= 500 || done === total) {
-        log(`sequence-level KD: teacher translated ${done}/${total} sources`);
-        last = done;
-      }
-    },
-  });
+  await onRankZero(options, () =>
+    distillSequences(options.teacher, pairs.map((p) => p.src), {
+      beamSize: 5,
+      ...options.sequenceDecoding,
+      out,
+      onProgress: (done, total) => {
+        if (done - last >= 500 || done === total) {
+          log(`sequence-level KD: teacher translated ${done}/${total} sources`);
+          last = done;
+        }
+      },
+    }).then(() => undefined)
+  );
   const targets = readDistilledTargets(out, pairs.length);
   return pairs.map((p, i) => ({ src: p.src, tgt: targets[i].tgt }));
 }

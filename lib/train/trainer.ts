@@ -5,6 +5,15 @@
  * exactly (weights, optimizer, average, RNG state, data cursor and counters). Forward, loss, backward,
  * clipping and the update run on the compute thread, so the event loop keeps ticking during a step. What
  * differs between the callers is only the loss of one batch.
+ *
+ * With a ProcessGroup of several ranks the loop is data-parallel (PyTorch DDP's recipe): rank 0's weights
+ * everywhere at the start, each rank its share of every epoch's batches (one seed, so no rank needs another's
+ * plan), gradients averaged by c10d's Reducer during the last backward of each update, and the loss scaled by
+ * the tokens of the whole update across ranks, so the update is the one a single process would make on the
+ * union of the ranks' batches. Every decision that ends or skips a step is taken together: stop requests and
+ * the time limit go through one small allreduce per update, and a non-finite gradient is non-finite on every
+ * rank because gradients are averaged. Rank 0 alone validates and writes the run folder; every rank resumes
+ * from it (each with its own RNG state), so a multi-machine run needs the run folder on a shared file system.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -13,6 +22,8 @@ import { Batcher, BatcherOptions, BatchPlan, TokenPair } from '../data/batcher';
 import { Batch } from '../data/batch';
 import { loadTensors } from '../io/tensor-io';
 import { DistillLossResult } from '../loss/distill';
+import { DataParallel, shardOf } from '../distributed/data-parallel';
+import { ProcessGroup } from '../distributed/process-group';
 import { Seq2Seq } from '../models/seq2seq';
 import { getRngState, manualSeed, setNumThreads, setRngState, Tensor, tensor, version } from '../tensor';
 import { ParameterAverage } from './average';
@@ -84,6 +95,13 @@ export interface TrainingOptions {
   progressBar?: boolean | NodeJS.WritableStream;
   /** LibTorch intra-op threads during the run (default: as set by setNumThreads); restored afterwards. */
   threads?: number;
+  /**
+   * Train data-parallel over this joined group (lib/distributed; `xlm-kd train --nproc N` makes one per
+   * rank). Every rank calls with the same model, data and options; gradients are averaged across ranks,
+   * each rank trains on its share of the batches, and rank 0 alone validates, logs and writes `runDir`.
+   * A group of one rank is the same as none.
+   */
+  group?: ProcessGroup;
 }
 
 export type StopReason = 'maxSteps' | 'maxEpochs' | 'maxSeconds' | 'earlyStopping' | 'abort' | 'signal';
@@ -113,6 +131,10 @@ export type BatchLoss = (model: Seq2Seq, batch: Batch, plan: BatchPlan) => Promi
 /** @internal Runs the loop for `model` with `lossOf`; `describe` goes into the fingerprint and config.json. */
 export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: TrainingOptions, describe: Record<string, unknown>): Promise<TrainResult> {
   const o = resolve(opts);
+  const group = opts.group && opts.group.worldSize > 1 ? opts.group : undefined;
+  const rank = group?.rank ?? 0;
+  const world = group?.worldSize ?? 1;
+  const lead = rank === 0;
   const batcher = opts.data instanceof Batcher ? opts.data : new Batcher(opts.data, { seed: o.seed, ...opts.batching });
   if (batcher.size === 0) throw new Error('train: the training data is empty (no pair within the batcher\'s maxLength)');
   if (opts.valid) checkValidationData(opts.valid);
@@ -120,8 +142,8 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
   const barStream =
     o.progressBar === true ? process.stderr : o.progressBar === false ? undefined : o.progressBar ?? (opts.log === undefined && process.stderr.isTTY ? process.stderr : undefined);
   const progress = new TrainingProgress({
-    log: opts.log === undefined ? (l: string) => console.log(l) : opts.log ?? (() => undefined),
-    barStream,
+    log: !lead ? () => undefined : opts.log === undefined ? (l: string) => console.log(l) : opts.log ?? (() => undefined),
+    barStream: lead ? barStream : undefined,
     maxSteps: o.maxSteps,
   });
   const log = (line: string) => progress.line(line);
@@ -132,18 +154,28 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
   const Opt = o.optimizerKind === 'adamw' ? AdamW : Adam;
   const optimizer = new Opt(params, o.optimizer);
   const average = o.ema !== undefined ? new ParameterAverage(params) : undefined;
-  const fingerprint = hash({ kind: model.kind, vocab: model.vocabSize, params: model.numParameters(), pairs: batcher.size, ...describe, seed: o.seed, accumulate: o.accumulate });
+  const fingerprint = hash({
+    kind: model.kind, vocab: model.vocabSize, params: model.numParameters(), pairs: batcher.size, ...describe, seed: o.seed, accumulate: o.accumulate,
+    ...(group ? { worldSize: world } : {}),
+  });
   let c: TrainerCounters = {
     step: 0, epoch: 0, batchInEpoch: 0, tokens: 0, seconds: 0, bestScore: null, bestStep: null, badValidations: 0, skippedSteps: 0, fingerprint,
+    ...(group ? { worldSize: world } : {}),
   };
 
+  // Every rank reads the run folder to resume; only rank 0 writes it.
   const store = opts.runDir ? new CheckpointStore(opts.runDir) : undefined;
-  const metrics = opts.runDir ? new MetricsLog(path.join(opts.runDir, 'metrics.jsonl')) : undefined;
+  const metrics = opts.runDir && lead ? new MetricsLog(path.join(opts.runDir, 'metrics.jsonl')) : undefined;
   let resumedFrom: string | undefined;
-  manualSeed(o.seed);
-  if (opts.runDir) fs.mkdirSync(opts.runDir, { recursive: true });
+  // Each rank its own dropout stream (rank 0's is the single-process one).
+  manualSeed(o.seed + rank);
+  if (opts.runDir && lead) fs.mkdirSync(opts.runDir, { recursive: true });
   const saved = store ? await store.load('last') : undefined;
   if (saved) {
+    const savedWorld = saved.state.counters.worldSize ?? 1;
+    if (savedWorld !== world) {
+      throw new Error(`train: ${saved.folder} was written by a run of ${savedWorld} rank(s); resume it with ${savedWorld} (this run has ${world})`);
+    }
     if (saved.state.counters.fingerprint !== fingerprint) {
       throw new Error(`train: ${saved.folder} is a checkpoint of another run (different model, data or options); use another runDir or remove it`);
     }
@@ -151,15 +183,27 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
     model.loadStateDict(weights.tensors, { strict: true });
     optimizer.loadStateDict(saved.state.tensors);
     if (average) average.loadStateDict(prefixed(saved.state.tensors, 'average.'));
-    const rng = saved.state.tensors.get('rng.cpu');
-    if (!rng) throw new Error(`train: ${saved.folder} has no RNG state`);
+    const rng = saved.state.tensors.get(lead ? 'rng.cpu' : `rng.cpu.rank${rank}`);
+    if (!rng) throw new Error(`train: ${saved.folder} has no RNG state${lead ? '' : ` for rank ${rank}`}`);
     setRngState(rng);
     c = saved.state.counters;
     resumedFrom = saved.folder;
     log(`resuming from ${saved.folder} (step ${c.step}, epoch ${c.epoch}, batch ${c.batchInEpoch})`);
   }
   metrics?.truncateAfter(c.step);
-  if (opts.runDir) {
+  let dp: DataParallel | undefined;
+  if (group) {
+    // The ranks must continue from one checkpoint (a run folder that only some ranks see would split them).
+    const steps = await group.allGather(tensor([c.step], { dtype: 'float64' }));
+    const seen = steps.map((t) => Number(t.item()));
+    for (const t of steps) t.dispose();
+    if (seen.some((s) => s !== seen[0])) {
+      throw new Error(`train: the ranks resumed from different steps (${seen.map((s, r) => `rank ${r}: ${s}`).join(', ')}); every rank must see the same runDir`);
+    }
+    // XLM's encoder keeps a prediction layer that translation never uses: let the Reducer find such parameters.
+    dp = await DataParallel.create(group, params, { findUnusedParameters: true });
+  }
+  if (opts.runDir && lead) {
     fs.writeFileSync(path.join(opts.runDir, 'config.json'), JSON.stringify({ model: { kind: model.kind, vocabSize: model.vocabSize, parameters: model.numParameters() }, ...describe, ...o.serializable }, null, 2) + '\n');
   }
 
@@ -175,9 +219,15 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
 
   const save = async (best = false) => {
     if (!store) return;
+    // Every rank's RNG goes into rank 0's checkpoint, so each resumes its own dropout stream.
+    const rngs = group ? await group.allGather(getRngState()) : [getRngState()];
+    if (!lead) {
+      for (const t of rngs) t.dispose();
+      return;
+    }
     const tensors = new Map<string, Tensor>(optimizer.stateDict());
     if (average) for (const [n, t] of average.stateDict()) tensors.set(`average.${n}`, t);
-    tensors.set('rng.cpu', getRngState());
+    rngs.forEach((t, r) => tensors.set(r === 0 ? 'rng.cpu' : `rng.cpu.rank${r}`, t));
     try {
       // The averaged weights also as a model file of their own, loadable like model.safetensors.
       const extra = average ? (folder: string) => average.withAveraged(() => model.save(path.join(folder, 'model.ema.safetensors'))) : undefined;
@@ -189,7 +239,7 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
 
   // The curves are a view of metrics.jsonl; a failure to draw them must not end a run.
   const plot = async () => {
-    if (!metrics || !opts.runDir) return;
+    if (!metrics || !opts.runDir || !lead) return;
     try {
       await plotMetrics(metrics.file, path.join(opts.runDir, 'curves.svg'));
     } catch (e) {
@@ -198,8 +248,15 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
   };
 
   let lastValidation: ValidMetrics | undefined;
+  let lastValidatedStep = -1;
   const runValidation = async (): Promise<boolean> => {
     if (!opts.valid || !validBatcher) return false;
+    lastValidatedStep = c.step;
+    if (!lead) {
+      await shareValidation();
+      await save();
+      return true;
+    }
     const run = () => validate(model, opts.valid!, validBatcher);
     const r = average ? await average.withAveraged(run) : await run();
     model.train(o.dropout);
@@ -216,13 +273,35 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
     metrics?.append(lastValidation);
     opts.onValidate?.(lastValidation);
     log(`valid step ${c.step}: loss ${r.loss.toFixed(3)} | ppl ${r.perplexity.toFixed(2)}` + (r.bleu !== undefined ? ` | BLEU ${r.bleu.toFixed(2)} | chrF ${r.chrf!.toFixed(2)}` : '') + (best ? ' (best)' : ''));
+    await shareValidation();
     await save(best);
     await plot();
     return true;
   };
 
+  // Rank 0's early-stopping state, for the ranks that wait while it validates.
+  const shareValidation = async () => {
+    if (!group) return;
+    const t = tensor([c.bestScore ?? NaN, c.bestStep ?? -1, c.badValidations], { dtype: 'float64' });
+    await group.broadcast(t, 0);
+    const [score, step, bad] = Array.from(t.toArray() as Float64Array);
+    t.dispose();
+    c.bestScore = Number.isNaN(score) ? null : score;
+    c.bestStep = step < 0 ? null : step;
+    c.badValidations = bad;
+  };
+
   model.train(o.dropout);
-  let plan = batcher.plan(c.epoch);
+  // An epoch's batches (all ranks') and this rank's share of them.
+  const planOf = (epoch: number) => {
+    const all = batcher.plan(epoch);
+    return { all, mine: group ? shardOf(all, rank, world) : all };
+  };
+  let { all: allPlans, mine: plan } = planOf(c.epoch);
+  if (plan.length === 0) throw new Error(`train: ${allPlans.length} batch(es) per epoch cannot feed ${world} ranks; use smaller batches or fewer ranks`);
+  if (group) log(`data-parallel over ${world} ranks: ${plan.length} of each epoch's ${allPlans.length} batches per rank, gradients averaged by c10d's Reducer`);
+  // Stop decisions every rank agreed on (with a group), see the allreduce after each update.
+  let agreed: { stop?: StopReason; secondsUp: boolean } = { secondsUp: o.maxSeconds !== undefined && c.seconds >= o.maxSeconds };
   let stoppedBy: StopReason | undefined;
   let badInARow = 0;
   let window = { tokens: 0, seconds: 0 };
@@ -240,32 +319,39 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
     while (!stoppedBy) {
       if (o.maxSteps !== undefined && c.step >= o.maxSteps) stoppedBy = 'maxSteps';
       else if (o.maxEpochs !== undefined && c.epoch >= o.maxEpochs) stoppedBy = 'maxEpochs';
-      else if (o.maxSeconds !== undefined && c.seconds >= o.maxSeconds) stoppedBy = 'maxSeconds';
+      else if (o.maxSeconds !== undefined && (group ? agreed.secondsUp : c.seconds >= o.maxSeconds)) stoppedBy = 'maxSeconds';
       else if (o.patience !== undefined && c.badValidations >= o.patience) stoppedBy = 'earlyStopping';
-      else if (stopRequest) stoppedBy = stopRequest;
+      else if (group ? agreed.stop : stopRequest) stoppedBy = group ? agreed.stop : stopRequest;
       if (stoppedBy) break;
 
       const started = process.hrtime.bigint();
       // The plans of this update's batches (crossing into the next epoch when one ends).
       // An epoch ends only between updates (see below), so an update never spans two epochs, and every
       // checkpoint's cursor sits on an update boundary.
-      const plans = plan.slice(c.batchInEpoch, c.batchInEpoch + o.accumulate);
+      const first = c.batchInEpoch;
+      const plans = plan.slice(first, first + o.accumulate);
       c.batchInEpoch += plans.length;
       const tokensOf = (p: BatchPlan) => p.indices.reduce((n, i) => n + batcher.pairs[i].tgt.length + 1, 0);
-      const total = plans.reduce((n, p) => n + tokensOf(p), 0);
-      // Each batch's summed loss scaled by 1/total: the update's gradient is the mean over all its tokens.
-      const scale = tensor(1 / total);
+      // The update's target tokens on all ranks (each rank knows every rank's batches from the shared plan).
+      let total = 0;
+      for (let k = first; k < first + plans.length; k++) for (let r = 0; r < world; r++) total += tokensOf(group ? allPlans[k * world + r] : plan[k]);
+      // Each batch's summed loss scaled by 1/total: the update's gradient is the mean over all its tokens. With
+      // ranks, by world/total, as the Reducer divides the sum of the ranks' gradients by their number.
+      const scale = tensor(world / total);
       let lossSum = 0;
       let kdSum = 0;
       let ceSum = 0;
       let finite = true;
-      for (const p of plans) {
+      for (const [i, p] of plans.entries()) {
         const batch = batcher.toBatch(p);
         try {
           const r = await lossOf(model, batch, p);
           const [l, kd, ce] = [Number(r.loss.item()), Number(r.kd.item()), Number(r.ce.item())];
-          if (Number.isFinite(l)) await r.loss.backwardAsync(scale);
-          else finite = false;
+          if (!Number.isFinite(l)) finite = false;
+          // With ranks, backward runs even for a non-finite loss: the others wait for its gradients, and the
+          // averaged norm then is non-finite everywhere, so every rank skips the update together.
+          if (dp) await averagedBackward(dp, r.loss, scale, i === plans.length - 1);
+          else if (finite) await r.loss.backwardAsync(scale);
           lossSum += l;
           kdSum += kd;
           ceSum += ce;
@@ -275,7 +361,7 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
         }
       }
       scale.dispose();
-      const gradNorm = finite ? await optimizer.clipGradNormAsync(o.clipNorm) : NaN;
+      const gradNorm = finite || dp ? await optimizer.clipGradNormAsync(o.clipNorm) : NaN;
       const lr = o.schedule(c.step + 1);
       const applied = finite && Number.isFinite(gradNorm) ? await optimizer.stepAsync(lr) : false;
       optimizer.zeroGrad();
@@ -294,6 +380,15 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       c.seconds += seconds;
       c.tokens += total;
+      if (group) {
+        // One allreduce per update: the loss of the whole update for the metrics, and the stop decisions.
+        const t = tensor([lossSum, kdSum, ceSum, stopRequest === 'abort' ? 1 : 0, stopRequest === 'signal' ? 1 : 0, lead && o.maxSeconds !== undefined && c.seconds >= o.maxSeconds ? 1 : 0], { dtype: 'float64' });
+        await group.allReduce(t, 'sum');
+        const v = Array.from(t.toArray() as Float64Array);
+        t.dispose();
+        [lossSum, kdSum, ceSum] = v;
+        agreed = { stop: v[4] > 0 ? 'signal' : v[3] > 0 ? 'abort' : undefined, secondsUp: v[5] > 0 };
+      }
       window = { tokens: window.tokens + total, seconds: window.seconds + seconds };
 
       if (applied) {
@@ -314,7 +409,7 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
         opts.onEpochEnd?.(c.epoch);
         c.epoch += 1;
         c.batchInEpoch = 0;
-        plan = batcher.plan(c.epoch);
+        ({ all: allPlans, mine: plan } = planOf(c.epoch));
         if (!o.validateEvery && opts.valid) {
           await runValidation();
           continue;
@@ -328,7 +423,7 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
       // Let timers, I/O and stop requests in between updates.
       await new Promise<void>((r) => setImmediate(r));
     }
-    if (!(lastValidation && lastValidation.step === c.step) && !(await runValidation())) await save();
+    if (lastValidatedStep !== c.step && !(await runValidation())) await save();
     await plot();
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
@@ -336,6 +431,7 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+    dp?.dispose();
     optimizer.dispose();
     average?.dispose();
     progress.stop();
@@ -346,6 +442,16 @@ export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: Train
     steps: c.step, epoch: c.epoch, tokens: c.tokens, seconds: c.seconds, stoppedBy: stoppedBy!, skippedSteps: c.skippedSteps,
     best: c.bestScore === null ? null : { score: c.bestScore, step: c.bestStep! }, lastValidation, resumedFrom,
   };
+}
+
+/** The backward of one batch under DataParallel: the last batch of an update averages the gradients. */
+async function averagedBackward(dp: DataParallel, loss: Tensor, scale: Tensor, sync: boolean): Promise<void> {
+  try {
+    if (sync) await dp.prepareForBackward([loss]);
+    await loss.backwardAsync(scale);
+  } catch (e) {
+    throw new Error(`train: rank ${dp.group.rank} of ${dp.group.worldSize}: averaging the gradients failed: ${(e as Error).message}`);
+  }
 }
 
 function prefixed(m: Map<string, Tensor>, prefix: string): Map<string, Tensor> {

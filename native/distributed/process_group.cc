@@ -4,27 +4,18 @@
 #include "distributed/process_group.h"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <cstdlib>
 
 #include "common/async.h"
 #include "common/define.h"
-#include "common/handle_wrap.h"
+#include "distributed/group.h"
 #include "tensor/tensor_wrap.h"
 
 namespace xkt {
 
 namespace {
-
-struct ProcessGroup {
-  int rank = 0;
-  int worldSize = 1;
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
-};
-using GroupWrap = HandleWrap<ProcessGroup>;
 
 struct InitOptions {
   int rank = 0;
@@ -84,20 +75,18 @@ std::shared_ptr<ProcessGroup> connect(const InitOptions& in) {
   group->rank = in.rank;
   group->worldSize = in.worldSize;
   group->store = store;
-  group->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("xlm-kd-torch/default", store), in.rank, in.worldSize, options);
+  auto prefixed = c10::make_intrusive<c10d::PrefixStore>("xlm-kd-torch/default", store);
+  group->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, in.rank, in.worldSize, options);
+  // The whole-group view that the Reducer and broadcast_coalesced take, with Gloo serving CPU tensors.
+  group->group = c10::make_intrusive<c10d::ProcessGroup>(prefixed, in.rank, in.worldSize);
+  group->group->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, group->gloo);
+  group->group->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
   return group;
 }
 
 // Runs a collective to completion; failures name the operation and the rank.
 void finish(const ProcessGroup& g, const char* op, const c10::intrusive_ptr<c10d::Work>& work) {
-  try {
-    work->wait();
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(std::string(op) + " failed on rank " + std::to_string(g.rank) + " of " + std::to_string(g.worldSize) + ": " +
-                             cleanTorchMessage(e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    throw std::runtime_error(std::string(op) + " failed on rank " + std::to_string(g.rank) + " of " + std::to_string(g.worldSize) + ": " + e.what());
-  }
+  rethrowNamed(g, op, [&] { work->wait(); });
 }
 
 c10d::ReduceOp reduceOp(const std::string& name) {
@@ -123,6 +112,17 @@ Napi::Value async(Args& a, const char* fn, std::function<Result()> work, typenam
 Napi::Value undefinedJs(Napi::Env env, bool&) { return env.Undefined(); }
 
 }  // namespace
+
+void rethrowNamed(const ProcessGroup& g, const std::string& op, const std::function<void()>& run) {
+  const std::string where = op + " failed on rank " + std::to_string(g.rank) + " of " + std::to_string(g.worldSize) + ": ";
+  try {
+    run();
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(where + cleanTorchMessage(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(where + e.what());
+  }
+}
 
 void registerDistributed(Napi::Env env, Napi::Object exports) {
   GroupWrap::init(env, exports, "NativeProcessGroup", "a process group from distInitAsync");
