@@ -20,6 +20,7 @@ const BENCHMARKS = [
   { name: 'decode', script: 'decode.js' },
   { name: 'quality-speed', script: 'quality-speed.js', takesRun: true },
   { name: 'memory', script: 'memory.js' },
+  { name: 'distributed', script: 'distributed.js' },
   { name: 'demo', script: 'demo.js' },
   { name: 'quality', script: 'quality.js', takesRun: true, byDefault: false },
 ];

@@ -1,6 +1,6 @@
 // Data-parallel training between real Node processes on loopback (lib/distributed + the trainer): 2 ranks with
 // b sentences per batch end where 1 process with 2b ends (a teacher with cross-entropy, and a cut student
-// distilled online), both ranks bit-identical; a run resumes with its world size and refuses another; a
+// distilled online, offline and sequence-level), both ranks bit-identical; a run resumes with its world size and refuses another; a
 // killed or frozen rank stops the run with an error (the frozen one after the group timeout), the launcher
 // exits non-zero, and the last checkpoint is intact; `xlm-kd train --nproc 2` runs and writes from rank 0 only.
 import test from 'ava';
@@ -10,7 +10,7 @@ import * as path from 'path';
 import { execFile } from 'child_process';
 import { promisify } from 'util';
 import { Writable } from 'stream';
-import { launchRanks, loadTensors, Tensor } from '../lib';
+import { launchRanks, loadTensors, shardOf, Tensor } from '../lib';
 
 const CHILD = path.join(__dirname, 'helpers', 'ddp-child.js');
 const run = promisify(execFile);
@@ -57,7 +57,8 @@ function maxDiff(a: Map<string, Tensor>, b: Map<string, Tensor>, keep: (name: st
 // added to every score of a row), i.e. rounding noise, which Adam scales up to full-size steps of either sign.
 const notKeyBias = (n: string) => !n.endsWith('k_lin.bias');
 
-for (const mode of ['teacher', 'online']) {
+// 'offline' and 'sequence': rank 0 builds the teacher's top-k cache / translations, every rank reads them.
+for (const mode of ['teacher', 'online', 'offline', 'sequence']) {
   test(`${mode}: 2 ranks with 4 sentences per batch end with the parameters of 1 process with 8`, async (t) => {
     const one = tmp(`${mode}-1`);
     const two = tmp(`${mode}-2`);
@@ -112,3 +113,18 @@ for (const [fault, timeoutMs] of [['die-at-step', 20000], ['freeze-at-step', 300
     t.truthy(weights, JSON.stringify(last));
   });
 }
+
+test('shardOf: every worldSize-th batch from the rank, the same count on every rank', (t) => {
+  const plans = [0, 1, 2, 3, 4, 5, 6];
+  t.deepEqual(shardOf(plans, 0, 3), [0, 3]);
+  t.deepEqual(shardOf(plans, 1, 3), [1, 4]);
+  t.deepEqual(shardOf(plans, 2, 3), [2, 5]);
+  t.deepEqual(shardOf(plans, 0, 1), plans);
+  t.deepEqual(shardOf([0], 1, 2), []);
+});
+
+test('launchRanks: bad options are clear errors before anything starts', async (t) => {
+  await t.throwsAsync(launchRanks({ nproc: 0, args: [CHILD] }), { message: /option 'nproc' must be an integer >= 1, got 0/ });
+  await t.throwsAsync(launchRanks({ nproc: 1, nnodes: 2, nodeRank: 2, args: [CHILD] }), { message: /option 'nodeRank' must be below nnodes \(2\), got 2/ });
+  await t.throwsAsync(launchRanks({ nproc: 1, args: [] }), { message: /option 'args' must name the program to run/ });
+});

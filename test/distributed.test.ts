@@ -3,23 +3,11 @@
 // allGather and barrier against values worked by hand; a peer killed with SIGKILL fails the survivor's
 // collective quickly with an error naming the operation and the rank; bad options are clear errors.
 import test from 'ava';
-import * as net from 'net';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { ProcessGroup } from '../lib';
+import { freePort, ProcessGroup } from '../lib';
 
 const CHILD = path.join(__dirname, 'helpers', 'dist-child.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 interface RankOut {
   code: number | null;
@@ -104,6 +92,16 @@ test('a group of one works without peers', async (t) => {
   await pg.allReduce(x, 'avg');
   t.deepEqual(x.tolist(), [1, 2, 3]);
   t.deepEqual((await pg.allGather(x)).map((g) => g.tolist()), [[1, 2, 3]]);
+  // The Reducer over one rank: the gradient of sum(w * w) is 2w, averaged over one rank = itself.
+  const { DataParallel } = await import('../lib');
+  const w = tensor([1, -2, 3], { dtype: 'float32', requiresGrad: true });
+  const dp = await DataParallel.create(pg, new Map([['w', w]]));
+  const loss = w.mul(w).sum();
+  await dp.prepareForBackward([loss]);
+  await loss.backwardAsync();
+  t.deepEqual(w.grad!.tolist(), [2, -4, 6]);
+  dp.dispose();
+  await t.throwsAsync(DataParallel.create(pg, new Map([['x', x]])), { message: /argument 'params' has no tensor that requires grad/ });
   pg.destroy();
   await t.throwsAsync(pg.barrier(), { message: /the group was destroyed/ });
 });

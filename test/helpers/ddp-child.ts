@@ -2,7 +2,7 @@
 // compared with, when WORLD_SIZE is unset): a toy teacher trained with cross-entropy, or a student cut from it
 // distilled online, on fixed-length pairs in file order, `SENTENCES` per batch, without dropout so ranks and
 // the single process see the same arithmetic. Writes RUN_DIR/final.rank<R>.safetensors and one JSON line.
-// Usage: node ddp-child.js RUN_DIR teacher|online SENTENCES MAX_STEPS [freeze-at-step|die-at-step N]
+// Usage: node ddp-child.js RUN_DIR teacher|online|offline|sequence SENTENCES MAX_STEPS [freeze-at-step|die-at-step N]
 import * as path from 'path';
 import { constant, cutStudent, distill, manualSeed, ProcessGroup, saveTensors, Seq2Seq, Teacher, TokenPair, train } from '../../lib';
 import { toyTeacherConfig } from './toy-training';
@@ -33,7 +33,10 @@ async function main(): Promise<void> {
     await train(teacher, { ...common, optimizer: { lr: 3e-3 }, labelSmoothing: 0.1 });
   } else {
     model = cutStudent(teacher, { encoderLayers: 2, decoderLayers: 1 });
-    await distill({ ...common, teacher, student: model, mode: 'online', alpha: 0.5, temperature: 2, optimizer: { lr: 3e-3, kind: 'adamw' } });
+    const kd = mode as 'online' | 'offline' | 'sequence';
+    // The teacher's cache / translations go beside the run (rank 0 makes them, every rank reads them).
+    const files = { cacheFile: path.join(runDir, 'teacher.cache'), sequenceFile: path.join(runDir, 'teacher.jsonl') };
+    await distill({ ...common, ...files, teacher, student: model, mode: kd, alpha: 0.5, temperature: 2, topK: 4, optimizer: { lr: 3e-3, kind: 'adamw' } });
   }
   await saveTensors(path.join(runDir, `final.rank${rank}.safetensors`), model.stateDict());
   console.log(JSON.stringify({ rank, done: true }));
