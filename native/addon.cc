@@ -1,6 +1,7 @@
 // The addon's entry point: registers every native part on the module's exports.
 #include "distributed/process_group.h"
 #include "distributed/reducer.h"
+#include "inference/register.h"
 #include "loss/register.h"
 #include "memory/cpu_allocator.h"
 #include "modules/bigru_seq2seq.h"
@@ -34,6 +35,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::registerTokenizer(env, exports);
   xkt::registerDistributed(env, exports);
   xkt::registerReducer(env, exports);
+  xkt::registerInference(env, exports);
   return exports;
 }
 }  // namespace

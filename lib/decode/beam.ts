@@ -28,9 +28,10 @@ interface Beam {
 export async function beamSearch(model: Seq2Seq, batch: Batch, opts: DecodeOptions = {}): Promise<Hypothesis[][]> {
   const o = resolveDecodeOptions('beamSearch', opts, 5);
   const K = o.beamSize;
-  const V = model.vocabSize;
   const eos = model.eosIndex;
-  const { state, srcLens, langs, device } = await encodeForDecoding(model, batch, o, K);
+  const { state, columns, srcLens, langs, device } = await encodeForDecoding(model, batch, o, K);
+  // Columns of a step's log-probs: the vocabulary, or the batch's shortlist.
+  const V = columns.size;
   const caps = maxLengths(srcLens, o);
   const finished = caps.map((cap) => new FinishedHypotheses(K, o.lengthPenalty, cap, o.earlyStopping));
 
@@ -50,7 +51,7 @@ export async function beamSearch(model: Seq2Seq, batch: Batch, opts: DecodeOptio
       rowLang?.dispose();
       const host = noGrad(() =>
         tidy(() => {
-          const lp = applyConstraints(logProbs, rowCtx, eos, o);
+          const lp = applyConstraints(logProbs, rowCtx, columns.eos, o, columns.column);
           const sums = tensor(Float32Array.from(beams, (b) => b.sum), { device }).unsqueeze(1);
           const scores = lp.add(sums).view(alive.length, K * V);
           const { values, indices } = scores.topk(width, { dim: 1 });
@@ -72,7 +73,7 @@ export async function beamSearch(model: Seq2Seq, batch: Batch, opts: DecodeOptio
           if (value === -Infinity) break; // sorted: the rest are impossible too
           const flat = host[base + width + c];
           const beamIdx = Math.floor(flat / V);
-          const word = flat - beamIdx * V;
+          const word = columns.id(flat - beamIdx * V);
           const row = j * K + beamIdx;
           const prev = beams[row];
           const lp = value - prev.sum;

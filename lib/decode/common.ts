@@ -1,4 +1,7 @@
-/** Steps shared by beam search and greedy decoding: encoding the batch and per-row language ids. */
+/**
+ * Steps shared by beam search and greedy decoding: encoding the batch (and restricting it to a shortlist),
+ * per-row language ids, and the map between the decode step's output columns and token ids.
+ */
 import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/create';
 import { Device } from '../tensor/dtype';
@@ -7,8 +10,21 @@ import { DecoderState, Seq2Seq } from '../models/seq2seq';
 import { ResolvedDecodeOptions } from './options';
 import { startWithoutGrad } from '../tensor/runtime';
 
+/** The decode step's output columns: the whole vocabulary, or a batch's shortlist candidates. */
+export interface OutputColumns {
+  /** Columns of a decode step's log-probs. */
+  size: number;
+  /** The column of `</s>`. */
+  eos: number;
+  /** The token id of a column. */
+  id(column: number): number;
+  /** The column of a token id (undefined when the shortlist left it out). */
+  column(id: number): number | undefined;
+}
+
 export interface EncodedBatch {
   state: DecoderState;
+  columns: OutputColumns;
   /** Source lengths (framing included), per sentence. */
   srcLens: number[];
   /** Target language per sentence, when the batch or the options give one. */
@@ -30,12 +46,27 @@ export async function encodeForDecoding(
   if (batch.tgtLang) langs = Array.from(batch.tgtLang.toArray() as BigInt64Array, Number);
   else if (o.tgtLang !== undefined) langs = srcLens.map(() => o.tgtLang as number);
   const state = await startWithoutGrad(() => model.encodeAsync(batch.src, batch.srcLen, batch.srcLang));
+  const shortlist = o.shortlist === false ? undefined : o.shortlist ?? model.shortlist;
+  let columns: OutputColumns = { size: model.vocabSize, eos: model.eosIndex, id: (c) => c, column: (id) => id };
+  if (shortlist) {
+    if (!model.restrictVocabulary) throw new TypeError(`decode: this ${model.kind} model cannot decode over a shortlist (no restrictVocabulary)`);
+    if (shortlist.vocabSize !== model.vocabSize) throw new RangeError(`decode: the shortlist is for ${shortlist.vocabSize} ids, the model has ${model.vocabSize}`);
+    const ids = [...new Set([...shortlist.candidates(Array.from(batch.src.toArray() as BigInt64Array, Number)), model.eosIndex])].sort((a, b) => a - b);
+    const idTensor = tensor(ids, { dtype: 'int64', device });
+    try {
+      model.restrictVocabulary(state, idTensor);
+    } finally {
+      idTensor.dispose();
+    }
+    const index = new Map(ids.map((id, c) => [id, c]));
+    columns = { size: ids.length, eos: index.get(model.eosIndex)!, id: (c) => ids[c], column: (id) => index.get(id) };
+  }
   if (copies > 1) {
     const rows = tensor(srcLens.flatMap((_, s) => new Array<number>(copies).fill(s)), { dtype: 'int64', device });
     model.reorder(state, rows);
     rows.dispose();
   }
-  return { state, srcLens, langs, device };
+  return { state, columns, srcLens, langs, device };
 }
 
 /** The target language of each live row (`copies` rows per live sentence), or undefined. */

@@ -42,7 +42,9 @@ export function applyConstraints(
   logProbs: Tensor,
   rows: RowContext[],
   eos: number,
-  o: ResolvedDecodeOptions
+  o: ResolvedDecodeOptions,
+  /** The column of a token id when the columns are a shortlist's (undefined: left out, nothing to ban). */
+  column: (id: number) => number | undefined = (id) => id
 ): Tensor {
   const V = logProbs.shape[1];
   const flat: number[] = [];
@@ -50,7 +52,10 @@ export function applyConstraints(
   rows.forEach((row, r) => {
     if (forced[r]) return;
     if (row.tokens.length < o.minLength) flat.push(r * V + eos);
-    for (const tok of bannedByNgram(row.tokens, o.noRepeatNgram)) if (tok !== eos) flat.push(r * V + tok);
+    for (const tok of bannedByNgram(row.tokens, o.noRepeatNgram)) {
+      const c = column(tok);
+      if (c !== undefined && c !== eos) flat.push(r * V + c);
+    }
   });
   let out = logProbs;
   if (flat.length > 0) {

@@ -38,7 +38,7 @@ function choose(lp: Tensor, sampling: { temperature: number; topK: number; topP:
 export async function greedy(model: Seq2Seq, batch: Batch, opts: DecodeOptions = {}): Promise<Hypothesis[][]> {
   const o = resolveDecodeOptions('greedy', { ...opts, beamSize: 1, nBest: 1 }, 1);
   const eos = model.eosIndex;
-  const { state, srcLens, langs, device } = await encodeForDecoding(model, batch, o, 1);
+  const { state, columns, srcLens, langs, device } = await encodeForDecoding(model, batch, o, 1);
   const caps = maxLengths(srcLens, o);
   const results: Hypothesis[][] = srcLens.map(() => []);
   // Row r of the decoder state decodes sentence rows[r].s; a finished sentence leaves its row idle (null) until
@@ -58,7 +58,7 @@ export async function greedy(model: Seq2Seq, batch: Batch, opts: DecodeOptions =
       rowLang?.dispose();
       const host = noGrad(() =>
         tidy(() => {
-          const lp = applyConstraints(logProbs, rowCtx, eos, o);
+          const lp = applyConstraints(logProbs, rowCtx, columns.eos, o, columns.column);
           const pick = choose(lp, o.sampling);
           return cat([pick.to('float64'), logProbs.gather(1, pick).to('float64')], 1).toArray() as Float64Array;
         })
@@ -67,7 +67,7 @@ export async function greedy(model: Seq2Seq, batch: Batch, opts: DecodeOptions =
 
       rows = rows.map((h, r) => {
         if (!h) return null;
-        const word = host[2 * r];
+        const word = columns.id(host[2 * r]);
         const lp = host[2 * r + 1];
         const sum = h.sum + lp;
         if (word === eos || isForced(rowCtx[r])) {

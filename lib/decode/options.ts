@@ -1,4 +1,5 @@
 /** Decoding options shared by beam search, greedy decoding and sampling, with defaults and validation. */
+import { Shortlist } from './shortlist';
 
 /** Maximum output length for a source of `srcLen` tokens (framing included): `floor(a·srcLen + b)`. */
 export interface LengthRule {
@@ -39,6 +40,11 @@ export interface DecodeOptions {
   tgtLang?: number;
   /** Greedy only: sample instead of taking the argmax. */
   sampling?: SamplingOptions;
+  /**
+   * Decode over a vocabulary shortlist (each batch: its source tokens' candidates, the frequent tokens and
+   * `</s>`); default: the model's own (`model.shortlist`, from its file), none if it has none; false: never.
+   */
+  shortlist?: Shortlist | false;
 }
 
 export interface ResolvedDecodeOptions {
@@ -52,6 +58,7 @@ export interface ResolvedDecodeOptions {
   earlyStopping: boolean;
   tgtLang: number | undefined;
   sampling: Required<SamplingOptions> | undefined;
+  shortlist: Shortlist | false | undefined;
 }
 
 function check(cond: boolean, fn: string, what: string): void {
@@ -93,9 +100,11 @@ export function resolveDecodeOptions(fn: string, opts: DecodeOptions, defaultBea
     check(isInt(sampling.topK, 0), fn, `'sampling.topK' must be an integer >= 0, got ${String(s.topK)}`);
     check(isNum(sampling.topP) && sampling.topP > 0 && sampling.topP <= 1, fn, `'sampling.topP' must be in (0, 1], got ${String(s.topP)}`);
   }
+  const shortlist = opts.shortlist;
+  check(shortlist === undefined || shortlist === false || shortlist instanceof Shortlist, fn, `'shortlist' must be a Shortlist or false, got ${typeof shortlist}`);
   return {
     beamSize, nBest, lengthPenalty, maxLength, maxLengthLimit, minLength, noRepeatNgram,
-    earlyStopping: opts.earlyStopping ?? false, tgtLang: opts.tgtLang, sampling,
+    earlyStopping: opts.earlyStopping ?? false, tgtLang: opts.tgtLang, sampling, shortlist,
   };
 }
 

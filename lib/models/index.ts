@@ -1,7 +1,7 @@
 /** Models: the Seq2Seq interface and the model classes. */
-export type { Seq2Seq, DecoderState, LoadReport } from './seq2seq';
+export type { Seq2Seq, DecoderState, LoadReport, InferenceForm } from './seq2seq';
 export { NativeSeq2Seq } from './native-model';
-export type { BaseModelConfig } from './native-model';
+export type { BaseModelConfig, QuantizeOptions, Int8Layer } from './native-model';
 export { BiGruStudent, BIGRU_DEFAULTS } from './bigru';
 export type { BiGruConfig, BiGruOptions, BiGruAttentionType } from './bigru';
 export { Teacher } from './teacher';

@@ -7,7 +7,8 @@ import { Tensor } from '../tensor/tensor';
 import { Device, DType } from '../tensor/dtype';
 import { saveTensors } from '../io/tensor-io';
 import { Batch } from '../data/batch';
-import { DecoderState, LoadReport, Seq2Seq } from './seq2seq';
+import type { Shortlist } from '../decode/shortlist';
+import { DecoderState, InferenceForm, LoadReport, Seq2Seq } from './seq2seq';
 
 export type { NativeModuleHandle };
 
@@ -41,8 +42,24 @@ export interface BaseModelConfig {
   eosIndex: number;
 }
 
+/** Options of {@link NativeSeq2Seq.quantize}. */
+export interface QuantizeOptions {
+  /** Only 'int8' (per output channel, symmetric; dynamic per-call activations, as torch.ao's quantize_dynamic). */
+  dtype: 'int8';
+}
+
+/** One int8 layer as a model file keeps it (see {@link NativeSeq2Seq.save}). */
+export interface Int8Layer {
+  name: string;
+  qweight: Tensor;
+  scales: Tensor;
+}
+
 export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Seq {
   abstract readonly kind: string;
+  private form: InferenceForm = 'float32';
+  /** The vocabulary shortlist decoding uses unless told otherwise (loaded with the model when its file names one). */
+  shortlist?: Shortlist;
 
   protected constructor(
     /** @internal */ readonly handle: NativeModuleHandle,
@@ -118,16 +135,87 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
     return native().moduleIsTraining(this.handle);
   }
   to(device: Device, dtype?: DType): this {
+    if (this.form !== 'float32' && (device !== 'cpu' || (dtype !== undefined && dtype !== 'float32'))) {
+      throw new Error(`to: the model is ${this.form} for inference, which runs on the CPU in float32 only; move or convert the float32 model instead`);
+    }
     native().moduleTo(this.handle, device, dtype ?? null);
     return this;
+  }
+
+  /** How the decode-time linear layers run: 'float32' (as trained), 'packed' or 'int8'. */
+  get inference(): InferenceForm {
+    return this.form;
+  }
+
+  /**
+   * Reorders the decode-time linear weights (decoder projections and FFNs, the output layer) once into
+   * oneDNN's blocked layout, so no matrix product repacks them: the same numbers up to summation order, faster
+   * small-batch steps. In place; for decoding (a prepacked model cannot train). CPU, float32 only.
+   */
+  prepack(): this {
+    this.convert('prepack', 'packed');
+    return this;
+  }
+
+  /**
+   * Quantizes the decode-time linear layers to int8: weights per output channel (symmetric, scale =
+   * max|row| / 127), activations per call (fbgemm's dynamic linear with reduce_range, what
+   * `torch.ao.quantization.quantize_dynamic` runs); the encoder and the GRU cells stay float32. In place; `save`
+   * then writes the int8 weights with their scales. For decoding only (training refuses it).
+   */
+  quantize(opts: QuantizeOptions = { dtype: 'int8' }): this {
+    if (!opts || opts.dtype !== 'int8') throw new TypeError(`quantize: option 'dtype' must be 'int8', got ${JSON.stringify(opts?.dtype)}`);
+    this.convert('quantize', 'int8');
+    return this;
+  }
+
+  private convert(fn: string, to: 'packed' | 'int8'): void {
+    if (this.form !== 'float32') throw new Error(`${fn}: the model is already ${this.form}; start from the float32 model`);
+    try {
+      native().moduleSetLinearKernels(this.handle, to);
+    } catch (e) {
+      throw new Error(`${fn}: ${(e as Error).message.replace(/^moduleSetLinearKernels: /, '')}`);
+    }
+    this.form = to;
+  }
+
+  /** @internal Installs int8 layers read from a model file (their float32 weights were loaded dequantized). */
+  attachInt8(layers: Int8Layer[]): void {
+    for (const l of layers) native().moduleLoadInt8(this.handle, l.name, l.qweight.native, l.scales.native, false);
+    if (layers.length > 0) this.form = 'int8';
+  }
+
+  /** Restricts `state`'s decoding to the candidate ids (int64 [C], distinct): decodeStep then returns [N, C]. */
+  restrictVocabulary(state: DecoderState, ids: Tensor): void {
+    native().stateRestrictVocabulary(this.handle, stateHandle(state), ids.native);
   }
   numParameters(): number {
     return this.parameters().reduce((n, p) => n + p.numel, 0);
   }
-  /** Writes the weights (XLM names) and config as safetensors, atomically. */
+  /**
+   * Writes the weights (XLM names) and config as safetensors, atomically. An int8 model keeps each quantized
+   * layer as `<name>.int8` (int8 [out, in]) and `<name>.scale` (float32 [out]) instead of its float32 weight
+   * (a weight tied to the embeddings stays float32 too), with metadata `quantization: int8`; a prepacked
+   * model is saved as float32 (packing is redone at load by whoever wants it).
+   */
   async save(path: string): Promise<void> {
-    await saveTensors(path, this.stateDict(), this.metadata());
+    const tensors = this.stateDict();
+    const meta = this.metadata();
+    if (this.shortlist && this.shortlistFile) meta.shortlist = this.shortlistFile;
+    if (this.form === 'int8') {
+      for (const k of native().moduleLinearKernels(this.handle)) {
+        if (k.kind !== 'int8') continue;
+        if (!k.tied) tensors.delete(k.name);
+        tensors.set(`${k.name}.int8`, wrap(k.qweight!));
+        tensors.set(`${k.name}.scale`, wrap(k.scales!));
+      }
+      meta.quantization = 'int8';
+    }
+    await saveTensors(path, tensors, meta);
   }
+
+  /** @internal The shortlist file's name (relative to the model file) that `save` records, if any. */
+  shortlistFile?: string;
 }
 
 /** @internal Creates a native model of `kind` from a plain config object. */

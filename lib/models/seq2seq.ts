@@ -6,6 +6,13 @@ import { Tensor } from '../tensor/tensor';
 import { Device, DType } from '../tensor/dtype';
 import { Batch } from '../data/batch';
 import type { LoadReport } from '../native';
+import type { Shortlist } from '../decode/shortlist';
+
+/**
+ * How a model's decode-time linear layers run: 'float32' as trained, 'packed' (float32 weights reordered once
+ * for oneDNN), or 'int8' (weights quantized per output channel, activations per call). Only 'float32' trains.
+ */
+export type InferenceForm = 'float32' | 'packed' | 'int8';
 
 /** Encoder outputs and decoder caches of one batch of sources, grown by decodeStep. */
 export interface DecoderState {
@@ -53,4 +60,10 @@ export interface Seq2Seq {
   to(device: Device, dtype?: DType): this;
   numParameters(): number;
   save(path: string): Promise<void>;
+  /** How the decode-time linear layers run (models without the notion: as 'float32'). */
+  readonly inference?: InferenceForm;
+  /** The vocabulary shortlist decoding uses by default (a model file names it in its metadata). */
+  shortlist?: Shortlist;
+  /** Restricts a state's decoding to candidate ids (int64 [C], distinct): decodeStep then returns [N, C]. */
+  restrictVocabulary?(state: DecoderState, ids: Tensor): void;
 }

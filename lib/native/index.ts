@@ -12,3 +12,4 @@ export type { LossBinding } from './loss';
 export type { NativeOptimizer, NativeParameterAverage, OptimBinding } from './optim';
 export type { NativeProcessGroup, NativeGroupOptions, NativeReducer, DistributedBinding } from './distributed';
 export type { NativeSentencePiece, NativeTrainOptions, TokenizerBinding } from './tokenizer';
+export type { NativeLinearKernel, InferenceBinding } from './inference';

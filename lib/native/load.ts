@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DistributedBinding } from './distributed';
+import { InferenceBinding } from './inference';
 import { LossBinding } from './loss';
 import { MemoryBinding } from './memory';
 import { ModulesBinding } from './modules';
@@ -18,7 +19,7 @@ import { TensorBinding } from './tensor';
 import { TokenizerBinding } from './tokenizer';
 
 /** The whole raw binding: one part per folder of native/. */
-export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding & DistributedBinding;
+export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding & DistributedBinding & InferenceBinding;
 
 const packageRoot = path.resolve(__dirname, '..', '..', '..');
 const addonName = 'xlm_kd_torch.node';

@@ -131,6 +131,9 @@ export type BatchLoss = (model: Seq2Seq, batch: Batch, plan: BatchPlan) => Promi
 /** @internal Runs the loop for `model` with `lossOf`; `describe` goes into the fingerprint and config.json. */
 export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, opts: TrainingOptions, describe: Record<string, unknown>): Promise<TrainResult> {
   const o = resolve(opts);
+  if (model.inference !== undefined && model.inference !== 'float32') {
+    throw new Error(`train: the model is ${model.inference} for inference (prepack()/quantize()); train the float32 model and convert it afterwards`);
+  }
   const group = opts.group && opts.group.worldSize > 1 ? opts.group : undefined;
   const rank = group?.rank ?? 0;
   const world = group?.worldSize ?? 1;

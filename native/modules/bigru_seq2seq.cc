@@ -15,7 +15,7 @@ int64_t BiGruState::nbytes() const {
   for (const auto* t : {&memory, &keys, &padMask, &hidden, &prevAttn}) {
     if (t->defined()) n += static_cast<int64_t>(t->nbytes());
   }
-  return n;
+  return n + subsetBytes();
 }
 
 // ---- submodules -------------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ torch::Tensor BiGruSeq2Seq::step(BiGruState& s, const torch::Tensor& emb) {
                     .masked_fill(s.padMask.unsqueeze(1), -std::numeric_limits<double>::infinity());  // [G, group, S]
   auto align = torch::softmax(scores, -1);
   auto context = torch::bmm(align, s.memory).view({h.size(0), s.memory.size(2)});  // [N, 2H]
-  auto attn = torch::tanh(decoder_->combine(torch::cat({context, h}, 1)));  // [N, H]
+  auto attn = torch::tanh(kernels->linear(decoder_->combine, torch::cat({context, h}, 1)));  // [N, H]
   attn = torch::dropout(attn, opts_.dropout, is_training());
   s.prevAttn = attn;
   return attn;
@@ -158,7 +158,13 @@ torch::Tensor BiGruSeq2Seq::forwardHidden(const Seq2SeqBatch& batch) {
 }
 
 torch::Tensor BiGruSeq2Seq::forward(const Seq2SeqBatch& batch) {
-  return torch::linear(forwardHidden(batch), decoder_->proj->weight, decoder_->proj->bias);
+  return kernels->linear(forwardHidden(batch), decoder_->proj->weight, decoder_->proj->bias);
+}
+
+std::vector<InferenceLinear> BiGruSeq2Seq::inferenceLinears() {
+  // The GRU cell itself stays float32 (LibTorch's fused gates); its neighbours per step are these two.
+  return {{"decoder.combine.weight", decoder_->combine->weight, decoder_->combine->bias},
+          {"decoder.proj.weight", decoder_->proj->weight, decoder_->proj->bias}};
 }
 
 std::pair<torch::Tensor, torch::Tensor> BiGruSeq2Seq::outputProjection() {
@@ -181,8 +187,7 @@ torch::Tensor BiGruSeq2Seq::decodeStep(DecoderState& state, const torch::Tensor&
   checkDevice(tokens, decoder_->embeddings->weight, "tokens");
   checkIdRange(tokens, opts_.vocabSize, "tokens", /*perStep=*/true);
   auto emb = torch::dropout(decoder_->embeddings(tokens), opts_.dropout, is_training());
-  auto logits = torch::linear(step(s, emb), decoder_->proj->weight, decoder_->proj->bias);
-  return torch::log_softmax(logits.to(torch::kFloat), -1);
+  return outputLogProbs(s, step(s, emb));
 }
 
 void BiGruSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {

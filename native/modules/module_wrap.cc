@@ -190,6 +190,9 @@ void registerModules(Napi::Env env, Napi::Object exports) {
   // loadStateDict(model, names, tensors, strict) -> { missing, unexpected }; copies values in place.
   define(env, exports, "moduleLoadStateDict", [](Args& a) {
     auto m = ModuleWrap::unwrap(a, 0, "model");
+    if (!m->kernels->empty()) {
+      throw ArgError("the model's linear layers are prepacked or quantized for inference: load weights into a float32 model, then prepack or quantize it");
+    }
     if (!a.has(1) || !a[1].IsArray()) a.fail(1, "names", "an array of names");
     auto names = a[1].As<Napi::Array>();
     auto tensors = a.tensorList(2, "tensors");

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/convert.h"
+#include "inference/linear_kernel.h"
 
 namespace xkt {
 
@@ -28,6 +29,17 @@ struct DecoderState {
   virtual torch::Tensor encoderOutput() const = 0;
   // Tensors a state holds, for device moves and memory reports.
   virtual int64_t nbytes() const = 0;
+  // A vocabulary shortlist for this batch (Seq2SeqModule::restrictVocabulary): the candidate ids [C] and the
+  // output projection's rows for them; decodeStep then gives log-probs [N, C] over the candidates only.
+  torch::Tensor vocabIds, subsetWeight, subsetBias;
+  std::shared_ptr<LinearKernel> subsetKernel;
+  int64_t subsetBytes() const;
+};
+
+// A linear layer that inference may prepack or quantize, named by its weight's state-dict name.
+struct InferenceLinear {
+  std::string name;
+  torch::Tensor weight, bias;
 };
 
 class Seq2SeqModule : public torch::nn::Module {
@@ -46,6 +58,17 @@ class Seq2SeqModule : public torch::nn::Module {
   virtual void reorder(DecoderState& state, const torch::Tensor& indices) = 0;
   virtual std::string kind() const = 0;
   virtual int64_t vocabSize() const = 0;
+  // The linear layers a decode step runs (decoder projections, FFNs, the output projection), which
+  // model.prepack() / model.quantize() replace by kernels.
+  virtual std::vector<InferenceLinear> inferenceLinears() = 0;
+
+  // Restricts `state`'s decoding to the candidate ids [C] (int64, distinct, in range).
+  void restrictVocabulary(DecoderState& state, const torch::Tensor& ids);
+  // The decode step's log-probs [N, V] (or [N, C] over a shortlist) from the last hidden states [N, H].
+  torch::Tensor outputLogProbs(const DecoderState& state, const torch::Tensor& hidden);
+
+  // Prepacked / int8 kernels of the layers above; empty for a plain fp32 model.
+  std::shared_ptr<KernelTable> kernels = std::make_shared<KernelTable>();
 };
 
 // Creates a model from a JS config object (validated by the factory); registered per model kind.

@@ -113,13 +113,13 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& x, const torch
                                              const torch::Tensor& masked, int64_t group) {
   const int64_t N = x.size(0), Q = x.size(1), dh = dim / heads;
   // A group's queries stack along the query axis: [G, H, group·Q, dh] against its shared [G, H, K, dh].
-  auto q = q_lin(x).view({N / group, group * Q, heads, dh}).transpose(1, 2) / std::sqrt(static_cast<double>(dh));
+  auto q = lin(q_lin, x).view({N / group, group * Q, heads, dh}).transpose(1, 2) / std::sqrt(static_cast<double>(dh));
   auto scores = torch::matmul(q, k.transpose(2, 3));  // [G, H, group·Q, K]
   if (masked.defined()) scores = scores.masked_fill(masked, kNegInf);
   auto weights = torch::softmax(scores, -1, torch::kFloat32).to(scores.scalar_type());
   weights = torch::dropout(weights, attentionDropout, is_training());
   auto ctx = torch::matmul(weights, v).transpose(1, 2).reshape({N, Q, dim});
-  return out_lin(ctx);
+  return lin(out_lin, ctx);
 }
 
 FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t hidden, double dropout, bool gelu) : dropout(dropout), gelu(gelu) {
@@ -128,9 +128,9 @@ FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t hidden, double dropout, bo
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-  auto h = lin1(x);
+  auto h = kernels ? kernels->linear(lin1, x) : lin1(x);
   h = gelu ? torch::gelu(h) : torch::relu(h);  // torch::gelu's default is the erf form, as XLM's
-  return torch::dropout(lin2(h), dropout, is_training());
+  return torch::dropout(kernels ? kernels->linear(lin2, h) : lin2(h), dropout, is_training());
 }
 
 TiedProjectionImpl::TiedProjectionImpl(const torch::Tensor& tiedWeight, int64_t vocab) {
@@ -152,12 +152,12 @@ int64_t XlmDecoderState::nbytes() const {
   for (const auto* list : {&crossK, &crossV, &selfK, &selfV}) {
     for (const auto& t : *list) n += t.defined() ? static_cast<int64_t>(t.nbytes()) : 0;
   }
-  return n;
+  return n + subsetBytes();
 }
 
 // ---- one stack ----------------------------------------------------------------------------------------------
 
-TransformerStackImpl::TransformerStackImpl(const XlmConfig& c, bool isDecoder)
+TransformerStackImpl::TransformerStackImpl(const XlmConfig& c, bool isDecoder, std::shared_ptr<KernelTable> kernels)
     : config(c), isDecoder(isDecoder), nLayers(isDecoder ? c.decoderLayers : c.encoderLayers) {
   const int64_t D = c.embDim;
   const double stdev = std::pow(static_cast<double>(D), -0.5);
@@ -181,6 +181,7 @@ TransformerStackImpl::TransformerStackImpl(const XlmConfig& c, bool isDecoder)
   }
   for (int64_t i = 0; i < nLayers; ++i) {
     selfAttn_.push_back(MultiHeadAttention(D, c.nHeads, c.attentionDropout));
+    selfAttn_.back()->kernels = kernels;
     attentions->push_back(selfAttn_.back());
     ln1_.push_back(makeLayerNorm(D));
     layer_norm1->push_back(ln1_.back());
@@ -188,9 +189,11 @@ TransformerStackImpl::TransformerStackImpl(const XlmConfig& c, bool isDecoder)
       ln15_.push_back(makeLayerNorm(D));
       layer_norm15->push_back(ln15_.back());
       crossAttn_.push_back(MultiHeadAttention(D, c.nHeads, c.attentionDropout));
+      crossAttn_.back()->kernels = kernels;
       encoder_attn->push_back(crossAttn_.back());
     }
     ffn_.push_back(FeedForward(D, 4 * D, c.dropout, c.gelu));
+    ffn_.back()->kernels = kernels;
     ffns->push_back(ffn_.back());
     ln2_.push_back(makeLayerNorm(D));
     layer_norm2->push_back(ln2_.back());
@@ -245,11 +248,11 @@ torch::Tensor TransformerStackImpl::forward(const torch::Tensor& ids, const torc
   }
   for (int64_t i = 0; i < nLayers; ++i) {
     auto& sa = selfAttn_[i];
-    auto a = sa->attend(x, sa->split(sa->k_lin(x)), sa->split(sa->v_lin(x)), selfMasked);
+    auto a = sa->attend(x, sa->split(sa->lin(sa->k_lin, x)), sa->split(sa->lin(sa->v_lin, x)), selfMasked);
     x = ln1_[i](x + torch::dropout(a, config.dropout, is_training()));
     if (isDecoder) {
       auto& ca = crossAttn_[i];
-      a = ca->attend(x, ca->split(ca->k_lin(srcEnc)), ca->split(ca->v_lin(srcEnc)), srcPad);
+      a = ca->attend(x, ca->split(ca->lin(ca->k_lin, srcEnc)), ca->split(ca->lin(ca->v_lin, srcEnc)), srcPad);
       x = ln15_[i](x + torch::dropout(a, config.dropout, is_training()));
     }
     x = ln2_[i](x + ffn_[i](x));
@@ -263,8 +266,8 @@ void TransformerStackImpl::fillCrossCache(XlmDecoderState& st) {
   st.crossV.resize(nLayers);
   for (int64_t i = 0; i < nLayers; ++i) {
     auto& ca = crossAttn_[i];
-    st.crossK[i] = ca->split(ca->k_lin(st.encoderOut)).contiguous();
-    st.crossV[i] = ca->split(ca->v_lin(st.encoderOut)).contiguous();
+    st.crossK[i] = ca->split(ca->lin(ca->k_lin, st.encoderOut)).contiguous();
+    st.crossV[i] = ca->split(ca->lin(ca->v_lin, st.encoderOut)).contiguous();
   }
 }
 
@@ -275,7 +278,7 @@ torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tenso
   st.selfV.resize(nLayers);
   for (int64_t i = 0; i < nLayers; ++i) {
     auto& sa = selfAttn_[i];
-    auto k = sa->split(sa->k_lin(x)), v = sa->split(sa->v_lin(x));
+    auto k = sa->split(sa->lin(sa->k_lin, x)), v = sa->split(sa->lin(sa->v_lin, x));
     if (st.selfK[i].defined()) {
       k = torch::cat({st.selfK[i], k}, 2);
       v = torch::cat({st.selfV[i], v}, 2);
@@ -300,7 +303,29 @@ torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tenso
 
 XlmSeq2Seq::XlmSeq2Seq(const XlmConfig& c) : config(c) {
   encoder = register_module("encoder", TransformerStack(c, false));
-  decoder = register_module("decoder", TransformerStack(c, true));
+  decoder = register_module("decoder", TransformerStack(c, true, kernels));
+}
+
+std::vector<InferenceLinear> XlmSeq2Seq::inferenceLinears() {
+  std::vector<InferenceLinear> out;
+  auto add = [&](const std::string& name, const torch::nn::Linear& l) { out.push_back({name + ".weight", l->weight, l->bias}); };
+  for (int64_t i = 0; i < decoder->nLayers; ++i) {
+    const auto n = std::to_string(i);
+    for (auto [list, prefix] : {std::pair{&decoder->attentions, "attentions"}, std::pair{&decoder->encoder_attn, "encoder_attn"}}) {
+      auto a = (*list)[i]->as<MultiHeadAttentionImpl>();
+      const std::string p = std::string("decoder.") + prefix + "." + n;
+      add(p + ".q_lin", a->q_lin);
+      add(p + ".k_lin", a->k_lin);
+      add(p + ".v_lin", a->v_lin);
+      add(p + ".out_lin", a->out_lin);
+    }
+    auto f = decoder->ffns[i]->as<FeedForwardImpl>();
+    add("decoder.ffns." + n + ".lin1", f->lin1);
+    add("decoder.ffns." + n + ".lin2", f->lin2);
+  }
+  const auto& proj = decoder->pred_layer->proj;
+  out.push_back({"decoder.pred_layer.proj.weight", proj->weight, proj->bias});
+  return out;
 }
 
 torch::Tensor XlmSeq2Seq::runEncoder(const torch::Tensor& src, const torch::Tensor& srcLen, const torch::Tensor& srcLang,
@@ -334,7 +359,7 @@ torch::Tensor XlmSeq2Seq::forwardHidden(const Seq2SeqBatch& b) {
 
 torch::Tensor XlmSeq2Seq::forward(const Seq2SeqBatch& b) {
   const auto& proj = decoder->pred_layer->proj;
-  return torch::linear(forwardHidden(b), proj->weight, proj->bias);
+  return kernels->linear(forwardHidden(b), proj->weight, proj->bias);
 }
 
 std::pair<torch::Tensor, torch::Tensor> XlmSeq2Seq::outputProjection() {
@@ -360,9 +385,7 @@ torch::Tensor XlmSeq2Seq::decodeStep(DecoderState& state, const torch::Tensor& t
   checkIdRange(tokens, config.vocabSize, "tokens", /*perStep=*/true);
   auto langs = checkLangs(tgtLang, tokens.size(0), 1, config, W, "tgtLang", /*perStep=*/true);
   if (langs.defined() && langs.dim() == 2) langs = langs.select(1, 0);
-  auto h = decoder->step(st, tokens, langs);
-  const auto& proj = decoder->pred_layer->proj;
-  return torch::log_softmax(torch::linear(h, proj->weight, proj->bias).to(torch::kFloat32), -1);
+  return outputLogProbs(st, decoder->step(st, tokens, langs));
 }
 
 void XlmSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {

@@ -54,9 +54,12 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   // -> [N, Q, D] (after out_lin)
   torch::Tensor attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& masked,
                        int64_t group = 1);
+  // The layer through its inference kernel when the model has one (the model's KernelTable).
+  torch::Tensor lin(const torch::nn::Linear& layer, const torch::Tensor& x) const { return kernels ? kernels->linear(layer, x) : torch::linear(x, layer->weight, layer->bias); }
   int64_t dim, heads;
   double attentionDropout;
   torch::nn::Linear q_lin{nullptr}, k_lin{nullptr}, v_lin{nullptr}, out_lin{nullptr};
+  std::shared_ptr<KernelTable> kernels;
 };
 TORCH_MODULE(MultiHeadAttention);
 
@@ -68,6 +71,7 @@ class FeedForwardImpl : public torch::nn::Module {
   double dropout;
   bool gelu;
   torch::nn::Linear lin1{nullptr}, lin2{nullptr};
+  std::shared_ptr<KernelTable> kernels;
 };
 TORCH_MODULE(FeedForward);
 
@@ -104,7 +108,7 @@ struct XlmDecoderState : DecoderState {
 // XLM's TransformerModel: the encoder (isDecoder false) or the decoder.
 class TransformerStackImpl : public torch::nn::Module {
  public:
-  TransformerStackImpl(const XlmConfig& c, bool isDecoder);
+  TransformerStackImpl(const XlmConfig& c, bool isDecoder, std::shared_ptr<KernelTable> kernels = nullptr);
   // The embedding block for ids [N, T] at positions start .. start+T-1; langs [N] or [N, T] (or undefined).
   torch::Tensor embed(const torch::Tensor& ids, int64_t start, const torch::Tensor& langs);
   // Full pass -> [N, T, D]. Encoder: srcEnc/srcPad undefined. Decoder: causal, cross-attends to srcEnc
@@ -145,6 +149,7 @@ class XlmSeq2Seq : public Seq2SeqModule {
                                        const torch::Tensor& srcLang) override;
   torch::Tensor decodeStep(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& tgtLang) override;
   void reorder(DecoderState& state, const torch::Tensor& indices) override;
+  std::vector<InferenceLinear> inferenceLinears() override;
   std::string kind() const override { return "xlm"; }
   int64_t vocabSize() const override { return config.vocabSize; }
 

@@ -1,0 +1,24 @@
+/** The inference part of the raw binding (native/inference): prepacked and int8 linear layers, shortlists. */
+import { NativeModuleHandle, NativeStateHandle } from './modules';
+import { NativeTensor as T } from './tensor';
+
+/** One prepacked or quantized layer, named by its weight's state-dict name (int8: the data a model file keeps). */
+export interface NativeLinearKernel {
+  name: string;
+  kind: 'packed' | 'int8';
+  /** The weight is shared with another parameter (an output layer tied to the embeddings). */
+  tied: boolean;
+  /** int8: the weight [out, in] (int8) and its per-row scales [out] (float32). */
+  qweight?: T;
+  scales?: T;
+}
+
+export interface InferenceBinding {
+  /** Replaces every decode-time linear layer by a kernel of `kind` made from its current weights ('none': plain again). */
+  moduleSetLinearKernels(m: NativeModuleHandle, kind: 'packed' | 'int8' | 'none'): void;
+  moduleLinearKernels(m: NativeModuleHandle): NativeLinearKernel[];
+  /** The layer `name` from saved int8 data; with setWeight its float32 parameter becomes the dequantized weight. */
+  moduleLoadInt8(m: NativeModuleHandle, name: string, qweight: T, scales: T, setWeight: boolean): void;
+  /** Restricts the state's decoding to candidate ids (int64 [C], distinct): decodeStep then gives [N, C]. */
+  stateRestrictVocabulary(m: NativeModuleHandle, s: NativeStateHandle, ids: T): void;
+}
