@@ -19,8 +19,11 @@ function runReference(script, args, env = USER_ENV) {
   return r.stdout;
 }
 
-/** Our side: batches of `batchSize` in ascending length order, as the reference makes them. beam 1 = greedy. */
-async function decodeOurs(model, sources, beam, batchSize = 32) {
+/**
+ * Our side: batches of `batchSize` in ascending length order, as the reference makes them. beam 1 = greedy.
+ * `opts` go to the decoder (e.g. a shortlist).
+ */
+async function decodeOurs(model, sources, beam, batchSize = 32, opts = {}) {
   const order = sources.map((_, i) => i).sort((a, b) => sources[a].length - sources[b].length || a - b);
   const hyps = new Array(sources.length);
   const scores = new Array(sources.length);
@@ -28,7 +31,7 @@ async function decodeOurs(model, sources, beam, batchSize = 32) {
   for (let start = 0; start < order.length; start += batchSize) {
     const ids = order.slice(start, start + batchSize);
     const batch = Batch.from({ src: ids.map((i) => sources[i]) });
-    const out = beam === 1 ? await greedy(model, batch) : await beamSearch(model, batch, { beamSize: beam });
+    const out = beam === 1 ? await greedy(model, batch, opts) : await beamSearch(model, batch, { ...opts, beamSize: beam });
     batch.dispose();
     out.forEach((h, k) => {
       hyps[ids[k]] = h[0].tokens;
@@ -38,10 +41,13 @@ async function decodeOurs(model, sources, beam, batchSize = 32) {
   return { hyps, scores, seconds: msSince(t0) / 1000 };
 }
 
-/** The reference on the sentences of `srcFile` (a JSON list of id lists) in its own process; beam 1 = greedy. */
-function decodeReference(modelFile, srcFile, beam, dir, env, { batchSize = 32, threads = 2 } = {}) {
+/**
+ * The reference on the sentences of `srcFile` (a JSON list of id lists) in its own process; beam 1 = greedy;
+ * `int8`: torch.ao's dynamic quantization of the layers our quantize() converts.
+ */
+function decodeReference(modelFile, srcFile, beam, dir, env, { batchSize = 32, threads = 2, int8 = false } = {}) {
   const out = path.join(dir, `ref-${path.basename(modelFile)}-${beam}.json`);
-  const args = ['--model', modelFile, '--src', srcFile, '--out', out, '--batch-size', String(batchSize), '--threads', String(threads)];
+  const args = ['--model', modelFile, '--src', srcFile, '--out', out, '--batch-size', String(batchSize), '--threads', String(threads), ...(int8 ? ['--int8'] : [])];
   runReference('beam.py', beam === 1 ? [...args, '--greedy'] : [...args, '--beam', String(beam)], env);
   return JSON.parse(fs.readFileSync(out, 'utf8'));
 }

@@ -19,6 +19,7 @@ const BENCHMARKS = [
   { name: 'students', script: 'students.js' },
   { name: 'decode', script: 'decode.js' },
   { name: 'quality-speed', script: 'quality-speed.js', takesRun: true },
+  { name: 'fast-inference', script: 'fast-inference.js', takesRun: true },
   { name: 'memory', script: 'memory.js' },
   { name: 'distributed', script: 'distributed.js' },
   { name: 'demo', script: 'demo.js' },

@@ -140,6 +140,33 @@ print(json.dumps([sacrebleu.corpus_bleu(d["hyp"], [d["ref"]]).score, sacrebleu.c
   }
 });
 
+test.serial('shortlist and quantize: a model file that names its shortlist, an int8 copy; translate/evaluate/bench take --int8/--prepack/--no-shortlist', async (t) => {
+  const model = f('online', 'model.safetensors');
+  let r = await cli('shortlist', '--model', model, '--data', f('data'), '--per-source', '5', '--frequent', '20');
+  t.is(r.code, 0, ok(r));
+  t.regex(r.stdout, /model\.shortlist\.safetensors: 650 training pairs, 5 per source token, \d+ always; a batch of 32 training sources decodes over \d+ of 300 ids/);
+  const loaded = await loadModel(model);
+  t.truthy(loaded.shortlist, 'the model file names its shortlist');
+  r = await cli('quantize', '--model', model, '--out', f('int8', 'online.safetensors'));
+  t.is(r.code, 0, ok(r));
+  t.regex(r.stdout, /online\.safetensors: int8, [\d.]+ MB \(float32 file [\d.]+ MB\)/);
+  const q = await loadModel(f('int8', 'online.safetensors'));
+  t.is(q.inference, 'int8');
+  t.truthy(q.shortlist, 'the shortlist travels with the int8 copy');
+  t.true(fs.existsSync(f('int8', 'tokenizer.model')));
+  const src = f('data', 'test.src');
+  for (const flags of [[], ['--no-shortlist'], ['--prepack']]) {
+    r = await cli('translate', '--model', flags.length ? model : f('int8', 'online.safetensors'), '--input', src, '--beam', '2', ...flags);
+    t.is(r.code, 0, ok(r));
+    t.is(r.stdout.split('\n').length - 1, lines(src));
+  }
+  r = await cli('evaluate', '--model', model, '--data', f('data'), '--beam', '2', '--max-sentences', '10', '--int8');
+  t.is(r.code, 0, ok(r));
+  r = await cli('bench', '--model', model, '--data', f('data'), '--beam', '1', '--batch-size', '8', '--sentences', '8', '--rounds', '1', '--int8', '--prepack');
+  t.is(r.code, 2);
+  t.regex(r.stderr, /--int8 and --prepack exclude each other/);
+});
+
 test.serial('bench: a row per model, beam and batch with medians and spread', async (t) => {
   const r = await cli('bench', '--model', f('teacher', 'model.safetensors'), '--data', f('data'), '--beam', '1,2', '--batch-size', '8', '--sentences', '16', '--rounds', '2');
   t.is(r.code, 0, ok(r));
@@ -166,7 +193,7 @@ torch.save({"encoder": tr.xlm_state_dict(model.encoder, cfg), "decoder": tr.xlm_
   t.regex(bad.stderr, /^xlm-kd import-xlm: the converter failed: /);
 });
 
-for (const cmd of ['data', 'tokenizer', 'train', 'cut', 'distill', 'translate', 'evaluate', 'bench', 'import-xlm', 'demo']) {
+for (const cmd of ['data', 'tokenizer', 'train', 'cut', 'distill', 'translate', 'evaluate', 'bench', 'import-xlm', 'demo', 'shortlist', 'quantize']) {
   test(`${cmd}: --help exits 0; an unknown flag exits 2 with one line`, async (t) => {
     const help = await cli(cmd, '--help');
     t.is(help.code, 0, ok(help));

@@ -10,10 +10,12 @@ Models: any of our model files, through the adapters of bench/reference/models.p
 reorder).
 
 CLI:
-  python bench/reference/beam.py --model m.safetensors --src src.json --beam 5 [--greedy] --out out.json
+  python bench/reference/beam.py --model m.safetensors --src src.json --beam 5 [--greedy] [--int8] --out out.json
       src.json: [[ids..], ...] (no framing); out.json: {"hyps": [[ids..], ...], "scores": [...],
       "seconds": decode time (model load excluded)}; batch size --batch-size (default 32), sentences are
-      length-sorted into batches as our side does.
+      length-sorted into batches as our side does. --int8: the layers our model.quantize() converts (the
+      decoder's linear layers and output layer; the BiGRU's combine and output layer) go through
+      torch.ao.quantization.quantize_dynamic with per_channel_dynamic_qconfig, the rest stays float32.
 """
 import argparse
 import json
@@ -26,7 +28,25 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from models import frame, load_model  # noqa: E402
+from models import BiGruAdapter, frame, load_model  # noqa: E402
+
+
+def quantize_like_ours(m):
+    """The int8 reference: torch.ao's dynamic quantization of the same layers as model.quantize()."""
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    model = m.model
+    if isinstance(m, BiGruAdapter):
+        # The output layer is a bare weight (maybe tied to the embeddings): an nn.Linear copy is quantized.
+        proj = torch.nn.Linear(model.decoder.proj.weight.shape[1], model.decoder.proj.weight.shape[0])
+        proj.weight.data.copy_(model.decoder.proj.weight.data)
+        proj.bias.data.copy_(model.decoder.proj.bias.data)
+        model.project = quantize_dynamic(torch.nn.Sequential(proj), {"0": per_channel_dynamic_qconfig}, dtype=torch.qint8)[0]
+        names = ["decoder.combine"]
+    else:
+        names = [n for n, mod in model.named_modules() if isinstance(mod, torch.nn.Linear) and n.startswith("decoder.")]
+    m.model = quantize_dynamic(model, {n: per_channel_dynamic_qconfig for n in names}, dtype=torch.qint8)
+    return m
 
 
 @torch.no_grad()
@@ -131,10 +151,13 @@ def main(argv=None):
     p.add_argument("--greedy", action="store_true")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--int8", action="store_true")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     m = load_model(args.model)
+    if args.int8:
+        m = quantize_like_ours(m)
     with open(args.src) as f:
         sources = json.load(f)
     order = sorted(range(len(sources)), key=lambda i: (len(sources[i]), i))

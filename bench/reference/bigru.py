@@ -168,13 +168,16 @@ class BiGruSeq2Seq(nn.Module):
         emb = F.dropout(self.decoder.embeddings(tgt_in), self.config["dropout"], self.training)
         return torch.stack([self.step(s, emb[:, t]) for t in range(tgt_in.shape[1])], 1)
 
+    def project(self, h):
+        """The output layer (an instance attribute of the same name replaces it: beam.py --int8)."""
+        return F.linear(h, self.decoder.proj.weight, self.decoder.proj.bias)
+
     def forward(self, src, src_len, tgt_in):
-        return F.linear(self.forward_hidden(src, src_len, tgt_in), self.decoder.proj.weight, self.decoder.proj.bias)
+        return self.project(self.forward_hidden(src, src_len, tgt_in))
 
     def decode_step(self, s, tokens):
         emb = F.dropout(self.decoder.embeddings(tokens), self.config["dropout"], self.training)
-        logits = F.linear(self.step(s, emb), self.decoder.proj.weight, self.decoder.proj.bias)
-        return torch.log_softmax(logits.float(), -1)
+        return torch.log_softmax(self.project(self.step(s, emb)).float(), -1)
 
 
 # ---- files ---------------------------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SentencePiece } from '../data/tokenizer';
 import { translate } from '../decode/translate';
-import { loadModel } from '../models/load';
 import { Seq2Seq } from '../models/seq2seq';
 import { setNumThreads, version } from '../tensor/runtime';
 import { FlagValues, int, parseFlags, str } from './args';
 import { readSplit } from './data-folder';
+import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { CliIO, UsageError } from './io';
 
 export const benchUsage = `Usage: xlm-kd bench --model A.safetensors [--model B ...] (--data DIR | --src FILE) [options]
@@ -30,7 +30,7 @@ Options:
       --sentences N      sentences per measurement (default 200)
       --rounds N         rounds (default 3)
       --threads N        LibTorch threads (default: as configured)
-  -h, --help             show this help
+${decodingFlagsHelp}  -h, --help             show this help
 `;
 
 function list(v: FlagValues, name: string, fallback: number[]): number[] {
@@ -48,7 +48,7 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
   const v = parseFlags(args, {
     model: { type: 'string', short: 'm', multiple: true }, data: { type: 'string', short: 'd' }, src: { type: 'string' },
     tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' }, 'batch-size': { type: 'string' },
-    sentences: { type: 'string' }, rounds: { type: 'string' }, threads: { type: 'string' },
+    sentences: { type: 'string' }, rounds: { type: 'string' }, threads: { type: 'string' }, ...decodingFlagSpecs,
   }, benchUsage, io);
   if (!v) return 0;
   const files = (v as unknown as { model?: string[] }).model ?? [];
@@ -71,17 +71,18 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
   const rounds = int(v, 'rounds', 1, 3)!;
   const models: Array<{ name: string; model: Seq2Seq }> = [];
   for (const f of files) {
-    const model = await loadModel(f);
+    const model = await loadForDecoding(f, v);
     model.eval();
     models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model });
   }
   const cases = models.flatMap((m) => beams.flatMap((beamSize) => batches.map((batchSize) => ({ ...m, beamSize, batchSize, sps: [] as number[], tps: [] as number[] }))));
   // One untimed pass per case first: the first decode of a shape pays for allocation and kernel set-up.
-  for (const c of cases) await translate(c.model, sources.slice(0, c.batchSize), { tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
+  const decode = decodingOptions(v);
+  for (const c of cases) await translate(c.model, sources.slice(0, c.batchSize), { ...decode, tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
   for (let r = 0; r < rounds; r++) {
     for (const c of cases) {
       const started = process.hrtime.bigint();
-      const out = await translate(c.model, sources, { tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
+      const out = await translate(c.model, sources, { ...decode, tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
       const s = Number(process.hrtime.bigint() - started) / 1e9;
       const tokens = out.reduce((a, x) => a + (x.tokens.length), 0);
       c.sps.push(sources.length / s);

@@ -8,9 +8,9 @@ import { readParallelFiles, SentencePair } from '../data/corpus';
 import { SentencePiece } from '../data/tokenizer';
 import { compareModels, formatComparison, ModelEntry, plotComparison } from '../eval/compare';
 import { writeFileAtomic } from '../io/atomic-write';
-import { loadModel } from '../models/load';
 import { choice, int, parseFlags, str } from './args';
 import { readSplit } from './data-folder';
+import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { CliIO, UsageError } from './io';
 
 export const evaluateUsage = `Usage: xlm-kd evaluate --model A.safetensors [--model B.safetensors ...] (--data DIR | --src FILE --ref FILE) [options]
@@ -31,7 +31,7 @@ Options:
       --markdown           print the table as Markdown
       --plot FILE.svg      also draw BLEU against speed
       --json FILE          also write the rows (with the translations) as JSON
-  -h, --help               show this help
+${decodingFlagsHelp}  -h, --help               show this help
 `;
 
 /** Runs `xlm-kd evaluate`. */
@@ -40,6 +40,7 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
     model: { type: 'string', short: 'm', multiple: true }, data: { type: 'string', short: 'd' }, split: { type: 'string' },
     src: { type: 'string' }, ref: { type: 'string' }, tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' },
     'batch-size': { type: 'string' }, 'max-sentences': { type: 'string' }, markdown: { type: 'boolean' }, plot: { type: 'string' }, json: { type: 'string' },
+    ...decodingFlagSpecs,
   }, evaluateUsage, io);
   if (!v) return 0;
   const files = (v as unknown as { model?: string[] }).model ?? [];
@@ -62,10 +63,10 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
   if (!fs.existsSync(tokPath)) throw new Error(`no tokenizer at ${tokPath}; pass --tokenizer FILE`);
   const tokenizer = SentencePiece.load(tokPath);
   const models: ModelEntry[] = [];
-  for (const f of files) models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model: await loadModel(f), file: f });
+  for (const f of files) models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model: await loadForDecoding(f, v), file: f });
   const rows = await compareModels(
     models,
-    { sources: pairs.map((p) => p.src), references: pairs.map((p) => p.tgt), tokenizer, beamSize: int(v, 'beam', 1, 5), batchSize: int(v, 'batch-size', 1, 32) },
+    { sources: pairs.map((p) => p.src), references: pairs.map((p) => p.tgt), tokenizer, beamSize: int(v, 'beam', 1, 5), batchSize: int(v, 'batch-size', 1, 32), ...decodingOptions(v) },
     (r) => io.stderr.write(`${r.name}: BLEU ${r.bleu.toFixed(2)}, ${r.sentencesPerSecond.toFixed(1)} sentences/s\n`)
   );
   io.stdout.write(formatComparison(rows, { markdown: v.markdown === true }) + '\n');

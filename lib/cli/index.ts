@@ -13,6 +13,8 @@ import { runEvaluate } from './evaluate';
 import { runImportXlm } from './import-xlm';
 import { CliIO, UsageError } from './io';
 import { packageVersion } from './package';
+import { runQuantize } from './quantize';
+import { runShortlist } from './shortlist';
 import { runTokenizer } from './tokenizer';
 import { runTrain } from './train';
 import { InterruptedRun } from './training-flags';
@@ -31,6 +33,8 @@ const commands: Record<string, Command> = {
   train: { summary: 'train a teacher (XLM transformer) with cross-entropy', run: runTrain },
   cut: { summary: "layer surgery: a student from chosen teacher layers, to a new model file", run: runCut },
   distill: { summary: 'distil a teacher into a cut, BiGRU or given student (online, offline, sequence KD)', run: runDistill },
+  quantize: { summary: 'a model file with int8 decoder layers, for fast decoding', run: runQuantize },
+  shortlist: { summary: "a model's vocabulary shortlist from a data folder, for fast decoding", run: runShortlist },
   translate: { summary: 'translate stdin (or a file) line by line with a saved model', run: runTranslate },
   evaluate: { summary: 'BLEU, chrF, size and speed of one or several models on a test set', run: runEvaluate },
   bench: { summary: 'decoding speed of models by beam and batch size (medians of interleaved rounds)', run: runBench },

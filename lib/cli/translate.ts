@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { once } from 'node:events';
-import { loadModel } from '../models/load';
 import { SentencePiece } from '../data/tokenizer';
 import { translateStream, TranslateOptions } from '../decode/translate';
 import { Device, isDevice } from '../tensor/dtype';
 import { int, num, parseFlags, required, str } from './args';
+import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { CliIO, UsageError } from './io';
 
 export const translateUsage = `Usage: xlm-kd translate --model MODEL.safetensors [options] < input.txt > output.txt
@@ -33,7 +33,7 @@ Options:
       --device DEV         cpu, cuda or cuda:N (default cpu)
   -i, --input FILE         read from FILE instead of stdin
   -o, --output FILE        write to FILE instead of stdout
-  -h, --help               show this help
+${decodingFlagsHelp}  -h, --help               show this help
 `;
 
 async function write(out: NodeJS.WritableStream, text: string): Promise<void> {
@@ -46,7 +46,7 @@ export async function runTranslate(args: string[], io: CliIO): Promise<number> {
     model: { type: 'string', short: 'm' }, tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' },
     'batch-size': { type: 'string' }, 'max-tokens': { type: 'string' }, 'n-best': { type: 'string' }, 'length-penalty': { type: 'string' },
     'max-length': { type: 'string' }, 'max-source-length': { type: 'string' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' },
-    device: { type: 'string' }, input: { type: 'string', short: 'i' }, output: { type: 'string', short: 'o' },
+    device: { type: 'string' }, input: { type: 'string', short: 'i' }, output: { type: 'string', short: 'o' }, ...decodingFlagSpecs,
   }, translateUsage, io);
   if (!values) return 0;
   const modelFile = required(values, 'model');
@@ -65,6 +65,7 @@ export async function runTranslate(args: string[], io: CliIO): Promise<number> {
     maxSourceLength: int(values, 'max-source-length', 1),
     srcLang: int(values, 'src-lang', 0),
     tgtLang: int(values, 'tgt-lang', 0),
+    ...decodingOptions(values),
   };
   if (nBest > (opts.beamSize ?? 5)) throw new UsageError(`--n-best (${nBest}) must not exceed --beam (${opts.beamSize ?? 5})`);
 
@@ -74,7 +75,7 @@ export async function runTranslate(args: string[], io: CliIO): Promise<number> {
     throw new Error(`no tokenizer given and none next to the model (${tokenizerPath}); pass --tokenizer FILE`);
   }
   if (inputFile !== undefined && !fs.existsSync(inputFile)) throw new Error(`cannot read --input ${inputFile}: no such file`);
-  const model = await loadModel(modelFile);
+  const model = await loadForDecoding(modelFile, values);
   const tokenizer = SentencePiece.load(tokenizerPath);
   model.eval();
   if (device !== 'cpu') model.to(device as Device);

@@ -14,9 +14,9 @@ import { tensor } from '../tensor/create';
 export interface ShortlistOptions {
   /** The model's vocabulary size (ids are checked against it). */
   vocabSize: number;
-  /** Target tokens kept per source token (default 30). */
+  /** Target tokens kept per source token (default 20). */
   perSource?: number;
-  /** Most frequent target tokens always in the list (default 200). */
+  /** Most frequent target tokens always in the list (default 100). */
   frequent?: number;
   /** Ids always in the list (the model's `</s>`, `<unk>`...). */
   always?: number[];
@@ -42,8 +42,8 @@ export class Shortlist {
    */
   static build(pairs: readonly TokenPair[], opts: ShortlistOptions): Shortlist {
     const V = opts.vocabSize;
-    const perSource = opts.perSource ?? 30;
-    const frequent = opts.frequent ?? 200;
+    const perSource = opts.perSource ?? 20;
+    const frequent = opts.frequent ?? 100;
     if (!Number.isInteger(V) || V < 1) throw new RangeError(`Shortlist.build: option 'vocabSize' must be an integer >= 1, got ${String(V)}`);
     for (const [name, v] of [['perSource', perSource], ['frequent', frequent]] as const) {
       if (!Number.isInteger(v) || v < 0) throw new RangeError(`Shortlist.build: option '${name}' must be an integer >= 0, got ${String(v)}`);

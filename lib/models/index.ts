@@ -11,4 +11,4 @@ export { XlmModel } from './xlm';
 export { CutStudent } from './cut-student';
 export type { LayerMap } from './cut-student';
 export { loadModel, registerModelLoader, modelLoaderTypes } from './load';
-export type { ModelLoader } from './load';
+export type { ModelLoader, LoadOptions } from './load';

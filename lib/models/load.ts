@@ -7,7 +7,16 @@ import { readSafetensorsMetadata, SafetensorsError } from '../io/safetensors';
 import { BiGruStudent } from './bigru';
 import { Teacher } from './teacher';
 import { CutStudent } from './cut-student';
-import { Seq2Seq } from './seq2seq';
+import { InferenceForm, Seq2Seq } from './seq2seq';
+
+/** Options of {@link loadModel}. */
+export interface LoadOptions {
+  /**
+   * Convert for decoding as it loads: 'packed' (prepack()) or 'int8' (quantize()); default: as the file is
+   * (float32, or int8 for a quantized file). An int8 file cannot become 'packed'.
+   */
+  inference?: InferenceForm;
+}
 
 /** Loads a model file whose metadata says it holds this loader's model type. */
 export type ModelLoader = (path: string) => Promise<Seq2Seq>;
@@ -46,13 +55,26 @@ export async function readModelMetadata(path: string): Promise<Record<string, st
  * Opens a saved model of any registered type (see {@link registerModelLoader}).
  * @throws Error naming the file when it is missing, not safetensors, has no `model_type`, or an unknown one.
  */
-export async function loadModel(path: string): Promise<Seq2Seq> {
+export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Seq2Seq> {
   if (typeof path !== 'string' || path === '') throw new TypeError("loadModel: argument 'path' must be a file path");
+  const want = opts.inference;
+  if (want !== undefined && want !== 'float32' && want !== 'packed' && want !== 'int8') {
+    throw new TypeError(`loadModel: option 'inference' must be 'float32', 'packed' or 'int8', got '${String(want)}'`);
+  }
   const meta = await readModelMetadata(path);
   const type = meta.model_type;
   const known = modelLoaderTypes().join(', ') || 'none registered';
   if (type === undefined) throw new Error(`loadModel: ${path}: the file has no 'model_type' metadata (loadable types: ${known})`);
   const loader = loaders.get(type);
   if (!loader) throw new Error(`loadModel: ${path}: unknown model_type '${type}' (loadable types: ${known})`);
-  return loader(path);
+  const model = await loader(path);
+  const has = model.inference ?? 'float32';
+  if (want === undefined || want === has) return model;
+  const convertible = model as Seq2Seq & { prepack?(): unknown; quantize?(o: { dtype: 'int8' }): unknown };
+  if (has !== 'float32' || (want === 'packed' ? !convertible.prepack : want === 'int8' ? !convertible.quantize : true)) {
+    throw new Error(`loadModel: ${path}: a ${has} ${type} model cannot be loaded as ${want}`);
+  }
+  if (want === 'packed') convertible.prepack!();
+  else convertible.quantize!({ dtype: 'int8' });
+  return model;
 }

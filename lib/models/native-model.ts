@@ -46,6 +46,11 @@ export interface BaseModelConfig {
 export interface QuantizeOptions {
   /** Only 'int8' (per output channel, symmetric; dynamic per-call activations, as torch.ao's quantize_dynamic). */
   dtype: 'int8';
+  /**
+   * The encoder's linear layers (run once per batch): 'packed' (default: float32 in oneDNN's layout, the same
+   * numbers), 'int8' as well, or 'float32' as they are.
+   */
+  encoder?: 'packed' | 'int8' | 'float32';
 }
 
 /** One int8 layer as a model file keeps it (see {@link NativeSeq2Seq.save}). */
@@ -153,7 +158,7 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
    * small-batch steps. In place; for decoding (a prepacked model cannot train). CPU, float32 only.
    */
   prepack(): this {
-    this.convert('prepack', 'packed');
+    this.convert('prepack', 'packed', 'packed');
     return this;
   }
 
@@ -165,14 +170,18 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
    */
   quantize(opts: QuantizeOptions = { dtype: 'int8' }): this {
     if (!opts || opts.dtype !== 'int8') throw new TypeError(`quantize: option 'dtype' must be 'int8', got ${JSON.stringify(opts?.dtype)}`);
-    this.convert('quantize', 'int8');
+    const encoder = opts.encoder ?? 'packed';
+    if (encoder !== 'packed' && encoder !== 'int8' && encoder !== 'float32') {
+      throw new TypeError(`quantize: option 'encoder' must be 'packed', 'int8' or 'float32', got ${JSON.stringify(opts.encoder)}`);
+    }
+    this.convert('quantize', 'int8', encoder === 'float32' ? 'none' : encoder);
     return this;
   }
 
-  private convert(fn: string, to: 'packed' | 'int8'): void {
+  private convert(fn: string, to: 'packed' | 'int8', encoder: 'packed' | 'int8' | 'none'): void {
     if (this.form !== 'float32') throw new Error(`${fn}: the model is already ${this.form}; start from the float32 model`);
     try {
-      native().moduleSetLinearKernels(this.handle, to);
+      native().moduleSetLinearKernels(this.handle, to, encoder);
     } catch (e) {
       throw new Error(`${fn}: ${(e as Error).message.replace(/^moduleSetLinearKernels: /, '')}`);
     }
@@ -181,8 +190,11 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
 
   /** @internal Installs int8 layers read from a model file (their float32 weights were loaded dequantized). */
   attachInt8(layers: Int8Layer[]): void {
+    if (layers.length === 0) return;
     for (const l of layers) native().moduleLoadInt8(this.handle, l.name, l.qweight.native, l.scales.native, false);
-    if (layers.length > 0) this.form = 'int8';
+    // As quantize() left it: an encoder kept float32 in the file runs prepacked.
+    if (!layers.some((l) => l.name.startsWith('encoder.'))) native().moduleSetLinearKernels(this.handle, 'keep', 'packed');
+    this.form = 'int8';
   }
 
   /** Restricts `state`'s decoding to the candidate ids (int64 [C], distinct): decodeStep then returns [N, C]. */

@@ -13,9 +13,14 @@ export interface NativeLinearKernel {
   scales?: T;
 }
 
+export type KernelKind = 'packed' | 'int8' | 'none' | 'keep';
+
 export interface InferenceBinding {
-  /** Replaces every decode-time linear layer by a kernel of `kind` made from its current weights ('none': plain again). */
-  moduleSetLinearKernels(m: NativeModuleHandle, kind: 'packed' | 'int8' | 'none'): void;
+  /**
+   * Replaces the decode-step linear layers and the encoder's by kernels of the given kinds, made from their
+   * current weights ('none': plain again; 'keep': as they are).
+   */
+  moduleSetLinearKernels(m: NativeModuleHandle, decoderKind: KernelKind, encoderKind: KernelKind): void;
   moduleLinearKernels(m: NativeModuleHandle): NativeLinearKernel[];
   /** The layer `name` from saved int8 data; with setWeight its float32 parameter becomes the dequantized weight. */
   moduleLoadInt8(m: NativeModuleHandle, name: string, qweight: T, scales: T, setWeight: boolean): void;

@@ -20,17 +20,27 @@ InferenceLinear findLinear(Seq2SeqModule& m, const std::string& name) {
 }  // namespace
 
 void registerInference(Napi::Env env, Napi::Object exports) {
-  // moduleSetLinearKernels(model, 'packed' | 'int8' | 'none'): every decode-time linear layer from its current weights.
+  // moduleSetLinearKernels(model, decoderKind, encoderKind), each 'packed' | 'int8' | 'none' | 'keep': the
+  // decode-step layers and the encoder's from their current weights ('keep': as they are).
   define(env, exports, "moduleSetLinearKernels", [](Args& a) {
     auto m = ModuleWrap::unwrap(a, 0, "model");
-    std::string kind = a.string(1, "kind");
-    if (kind != "packed" && kind != "int8" && kind != "none") throw ArgError("argument 'kind' must be 'packed', 'int8' or 'none', got '" + kind + "'");
-    auto table = std::make_shared<KernelTable>();
-    if (kind != "none") {
-      for (auto& l : m->inferenceLinears()) table->set(l.weight, kind == "int8" ? LinearKernel::int8(l.weight, l.bias) : LinearKernel::packed(l.weight, l.bias));
+    std::string kinds[2] = {a.string(1, "decoderKind"), a.string(2, "encoderKind")};
+    for (const auto& k : kinds) {
+      if (k != "packed" && k != "int8" && k != "none" && k != "keep") throw ArgError("a kind must be 'packed', 'int8', 'none' or 'keep', got '" + k + "'");
     }
-    // Swap in place: the submodules hold the same table object.
-    *m->kernels = std::move(*table);
+    // Built aside first: a failure leaves the model as it was.
+    std::vector<std::pair<torch::Tensor, std::shared_ptr<LinearKernel>>> made;
+    for (auto& l : m->inferenceLinears()) {
+      const auto& kind = kinds[l.encoder ? 1 : 0];
+      if (kind == "keep") {
+        if (auto k = m->kernels->find(l.weight)) made.emplace_back(l.weight, k);
+      } else if (kind != "none") {
+        made.emplace_back(l.weight, kind == "int8" ? LinearKernel::int8(l.weight, l.bias) : LinearKernel::packed(l.weight, l.bias));
+      }
+    }
+    // Replaced in place: the submodules hold the same table object.
+    m->kernels->clear();
+    for (auto& [w, k] : made) m->kernels->set(w, k);
     ModuleWrap::refresh(a, 0, "model");
     return a.env().Undefined();
   });

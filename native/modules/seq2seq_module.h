@@ -36,10 +36,12 @@ struct DecoderState {
   int64_t subsetBytes() const;
 };
 
-// A linear layer that inference may prepack or quantize, named by its weight's state-dict name.
+// A linear layer that inference may prepack or quantize, named by its weight's state-dict name. Encoder
+// layers run once per batch; the rest at every decode step.
 struct InferenceLinear {
   std::string name;
   torch::Tensor weight, bias;
+  bool encoder = false;
 };
 
 class Seq2SeqModule : public torch::nn::Module {
@@ -58,8 +60,8 @@ class Seq2SeqModule : public torch::nn::Module {
   virtual void reorder(DecoderState& state, const torch::Tensor& indices) = 0;
   virtual std::string kind() const = 0;
   virtual int64_t vocabSize() const = 0;
-  // The linear layers a decode step runs (decoder projections, FFNs, the output projection), which
-  // model.prepack() / model.quantize() replace by kernels.
+  // The linear layers decoding runs (the encoder's, flagged, and every decode step's: decoder projections,
+  // FFNs, the output projection), which model.prepack() / model.quantize() replace by kernels.
   virtual std::vector<InferenceLinear> inferenceLinears() = 0;
 
   // Restricts `state`'s decoding to the candidate ids [C] (int64, distinct, in range).

@@ -302,7 +302,7 @@ torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tenso
 // ---- encoder-decoder ----------------------------------------------------------------------------------------
 
 XlmSeq2Seq::XlmSeq2Seq(const XlmConfig& c) : config(c) {
-  encoder = register_module("encoder", TransformerStack(c, false));
+  encoder = register_module("encoder", TransformerStack(c, false, kernels));
   decoder = register_module("decoder", TransformerStack(c, true, kernels));
 }
 
@@ -325,6 +325,15 @@ std::vector<InferenceLinear> XlmSeq2Seq::inferenceLinears() {
   }
   const auto& proj = decoder->pred_layer->proj;
   out.push_back({"decoder.pred_layer.proj.weight", proj->weight, proj->bias});
+  for (int64_t i = 0; i < encoder->nLayers; ++i) {
+    const auto n = std::to_string(i);
+    auto a = encoder->attentions[i]->as<MultiHeadAttentionImpl>();
+    auto f = encoder->ffns[i]->as<FeedForwardImpl>();
+    for (auto [name, l] : {std::pair{"attentions." + n + ".q_lin", a->q_lin}, {"attentions." + n + ".k_lin", a->k_lin}, {"attentions." + n + ".v_lin", a->v_lin},
+                           {"attentions." + n + ".out_lin", a->out_lin}, {"ffns." + n + ".lin1", f->lin1}, {"ffns." + n + ".lin2", f->lin2}}) {
+      out.push_back({"encoder." + name + ".weight", l->weight, l->bias, /*encoder=*/true});
+    }
+  }
   return out;
 }
 
