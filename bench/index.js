@@ -20,6 +20,7 @@ const BENCHMARKS = [
   { name: 'decode', script: 'decode.js' },
   { name: 'quality-speed', script: 'quality-speed.js', takesRun: true },
   { name: 'fast-inference', script: 'fast-inference.js', takesRun: true },
+  { name: 'linear-kernels', script: 'linear-kernels.js' },
   { name: 'memory', script: 'memory.js' },
   { name: 'distributed', script: 'distributed.js' },
   { name: 'demo', script: 'demo.js' },
