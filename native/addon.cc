@@ -1,6 +1,7 @@
 // The addon's entry point: registers every native part on the module's exports.
 #include "distributed/process_group.h"
 #include "distributed/reducer.h"
+#include "inference/beam_topk.h"
 #include "inference/register.h"
 #include "loss/register.h"
 #include "memory/cpu_allocator.h"
@@ -36,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::registerDistributed(env, exports);
   xkt::registerReducer(env, exports);
   xkt::registerInference(env, exports);
+  xkt::registerBeamTopk(env, exports);
   return exports;
 }
 }  // namespace

@@ -7,7 +7,7 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Batch, beamSearch, BiGruStudent, greedy, loadModel, loadTensors, manualSeed, saveTensors, Shortlist, Teacher, tensor, train } from '../lib';
+import { Batch, beamSearch, BiGruStudent, greedy, loadModel, loadTensors, manualSeed, saveTensors, Shortlist, Teacher, Tensor, tensor, train } from '../lib';
 import { referenceUnavailable, runPythonCode } from './helpers/python';
 import { toyCopyPairs } from './helpers/toy-training';
 
@@ -65,6 +65,34 @@ test('int8 decoding gives the float32 best hypothesis wherever its margin is lar
   for (const i of confident) t.deepEqual(q[i].tokens, ref[i].tokens, `sentence ${i}`);
   const g = await greedy(m, batch());
   t.true(g.filter((h, i) => h[0].tokens.join() === ref[i].tokens.join()).length >= confident.length);
+});
+
+test('prepacked decode steps (self-attention q/k/v fused into one call) equal the forward; int8 steps stay near float32', async (t) => {
+  const pairs = heldOut.slice(0, 6);
+  const b = Batch.from({ src: pairs.map((p) => p.src), tgt: pairs.map((p) => p.tgt) });
+  // Log-probs of every real target position, teacher-forced step by step.
+  const steps = async (m: Teacher) => {
+    const state = await m.encodeAsync(b.src, b.srcLen);
+    const out: Tensor[] = [];
+    for (let step = 0; step < b.tgtIn.shape[1]; step++) out.push(await m.decodeStepAsync(state, b.tgtIn.narrow(1, step, 1).squeeze(1).contiguous()));
+    return out;
+  };
+  const maxDiff = (a: Tensor[], get: (step: number) => Tensor) => {
+    let worst = 0;
+    a.forEach((lp, step) => pairs.forEach((p, i) => {
+      if (step <= p.tgt.length) worst = Math.max(worst, lp.narrow(0, i, 1).sub(get(step).narrow(0, i, 1)).abs().max().item() as number);
+    }));
+    return worst;
+  };
+  const fp32 = await steps(await fresh());
+  const packed = (await fresh()).prepack();
+  const forward = packed.forward(b).logSoftmax(-1);
+  const pd = maxDiff(await steps(packed), (step) => forward.narrow(1, step, 1).squeeze(1));
+  t.true(pd < 1e-4, `prepacked: max |step - forward| = ${pd}`);
+  // int8 quantizes each call's input as a whole, so its steps cannot equal its forward; they stay near float32.
+  const qd = maxDiff(await steps((await fresh()).quantize({ dtype: 'int8' })), (step) => fp32[step]);
+  t.true(qd < 0.5, `int8: max |step - float32 step| = ${qd}`);
+  t.log(`prepacked step vs forward ${pd.toExponential(1)}; int8 step vs float32 ${qd.toFixed(3)}`);
 });
 
 test('int8 forward equals torch.ao quantize_dynamic (per-channel) on the same layers', async (t) => {

@@ -4,7 +4,8 @@
  * per step feeds the bookkeeping. Finished sentences leave the batch (the cache is pruned by reorder).
  */
 import { Tensor } from '../tensor/tensor';
-import { cat, tensor } from '../tensor/create';
+import { tensor } from '../tensor/create';
+import { native } from '../native';
 import { tidy } from '../tensor/scope';
 import { noGrad, startWithoutGrad } from '../tensor/runtime';
 import { Batch } from '../data/batch';
@@ -52,10 +53,7 @@ export async function beamSearch(model: Seq2Seq, batch: Batch, opts: DecodeOptio
       const host = noGrad(() =>
         tidy(() => {
           const lp = applyConstraints(logProbs, rowCtx, columns.eos, o, columns.column);
-          const sums = tensor(Float32Array.from(beams, (b) => b.sum), { device }).unsqueeze(1);
-          const scores = lp.add(sums).view(alive.length, K * V);
-          const { values, indices } = scores.topk(width, { dim: 1 });
-          return cat([values.to('float64'), indices.to('float64')], 1).toArray() as Float64Array;
+          return native().beamTopk(lp.native, Float32Array.from(beams, (b) => b.sum), K, width);
         })
       );
       logProbs.dispose();

@@ -192,8 +192,8 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
   attachInt8(layers: Int8Layer[]): void {
     if (layers.length === 0) return;
     for (const l of layers) native().moduleLoadInt8(this.handle, l.name, l.qweight.native, l.scales.native, false);
-    // As quantize() left it: an encoder kept float32 in the file runs prepacked.
-    if (!layers.some((l) => l.name.startsWith('encoder.'))) native().moduleSetLinearKernels(this.handle, 'keep', 'packed');
+    // As quantize() left it: an encoder kept float32 in the file runs prepacked (and fused layers are rebuilt).
+    native().moduleSetLinearKernels(this.handle, 'keep', layers.some((l) => l.name.startsWith('encoder.')) ? 'keep' : 'packed');
     this.form = 'int8';
   }
 

@@ -26,4 +26,9 @@ export interface InferenceBinding {
   moduleLoadInt8(m: NativeModuleHandle, name: string, qweight: T, scales: T, setWeight: boolean): void;
   /** Restricts the state's decoding to candidate ids (int64 [C], distinct): decodeStep then gives [N, C]. */
   stateRestrictVocabulary(m: NativeModuleHandle, s: NativeStateHandle, ids: T): void;
+  /**
+   * Beam search's selection: `sums` (one per row) added to `logProbs` [S·K, C], the best `width` of each
+   * sentence's K·C candidates; per sentence `width` scores then their flat indices.
+   */
+  beamTopk(logProbs: T, sums: Float32Array, K: number, width: number): Float64Array;
 }

@@ -4,6 +4,8 @@
 
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <algorithm>
+
 #include "common/convert.h"
 
 namespace xkt {
@@ -128,6 +130,37 @@ std::shared_ptr<LinearKernel> KernelTable::find(const torch::Tensor& weight) con
   if (table_.empty()) return nullptr;
   auto it = table_.find(weight.unsafeGetTensorImpl());
   return it == table_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<LinearKernel> KernelTable::findFused(const torch::Tensor& firstWeight) const {
+  if (fused_.empty()) return nullptr;
+  auto it = fused_.find(firstWeight.unsafeGetTensorImpl());
+  return it == fused_.end() ? nullptr : it->second;
+}
+
+void KernelTable::fuse(const std::vector<std::vector<std::pair<torch::Tensor, torch::Tensor>>>& groups) {
+  fused_.clear();
+  for (const auto& group : groups) {
+    std::vector<std::shared_ptr<LinearKernel>> ks;
+    for (const auto& [w, b] : group) ks.push_back(find(w));
+    if (ks.empty() || !ks[0] || std::any_of(ks.begin(), ks.end(), [&](const auto& k) { return !k || k->kind() != ks[0]->kind(); })) continue;
+    std::vector<torch::Tensor> biases;
+    for (const auto& [w, b] : group) biases.push_back(b.defined() ? b.detach() : torch::zeros({w.size(0)}));
+    auto bias = torch::cat(biases);
+    if (ks[0]->kind() == LinearKernel::Kind::Int8) {
+      // Rows keep their own scales, and the one input is quantized once: the same numbers as three calls.
+      std::vector<torch::Tensor> q, s;
+      for (const auto& k : ks) {
+        q.push_back(k->qweight());
+        s.push_back(k->scales());
+      }
+      setFused(group[0].first, LinearKernel::int8FromSaved(torch::cat(q), torch::cat(s), bias));
+    } else {
+      std::vector<torch::Tensor> ws;
+      for (const auto& [w, b] : group) ws.push_back(w.detach());
+      setFused(group[0].first, LinearKernel::packed(torch::cat(ws), bias));
+    }
+  }
 }
 
 int64_t KernelTable::nbytes() const {

@@ -47,14 +47,23 @@ class KernelTable {
   void set(const torch::Tensor& weight, std::shared_ptr<LinearKernel> kernel) { table_[weight.unsafeGetTensorImpl()] = std::move(kernel); }
   std::shared_ptr<LinearKernel> find(const torch::Tensor& weight) const;
   bool empty() const { return table_.empty(); }
-  void clear() { table_.clear(); }
+  void clear() {
+    table_.clear();
+    fused_.clear();
+  }
+  // Layers that read the same input, fused into one kernel (their weights stacked by rows), by the first
+  // layer's weight: a decoder step's self-attention q, k and v in one call instead of three.
+  void setFused(const torch::Tensor& firstWeight, std::shared_ptr<LinearKernel> kernel) { fused_[firstWeight.unsafeGetTensorImpl()] = std::move(kernel); }
+  std::shared_ptr<LinearKernel> findFused(const torch::Tensor& firstWeight) const;
+  // Rebuilds every fused kernel from the layers' own kernels (each group: all of one kind, else none).
+  void fuse(const std::vector<std::vector<std::pair<torch::Tensor, torch::Tensor>>>& groups);
   int64_t nbytes() const;
   // linear(x, weight, bias) through the weight's kernel when it has one.
   torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) const;
   torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) const { return linear(x, layer->weight, layer->bias); }
 
  private:
-  std::unordered_map<const void*, std::shared_ptr<LinearKernel>> table_;
+  std::unordered_map<const void*, std::shared_ptr<LinearKernel>> table_, fused_;
 };
 
 }  // namespace xkt

@@ -41,6 +41,7 @@ void registerInference(Napi::Env env, Napi::Object exports) {
     // Replaced in place: the submodules hold the same table object.
     m->kernels->clear();
     for (auto& [w, k] : made) m->kernels->set(w, k);
+    m->kernels->fuse(m->fusableLinears());
     ModuleWrap::refresh(a, 0, "model");
     return a.env().Undefined();
   });

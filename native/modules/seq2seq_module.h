@@ -63,6 +63,8 @@ class Seq2SeqModule : public torch::nn::Module {
   // The linear layers decoding runs (the encoder's, flagged, and every decode step's: decoder projections,
   // FFNs, the output projection), which model.prepack() / model.quantize() replace by kernels.
   virtual std::vector<InferenceLinear> inferenceLinears() = 0;
+  // Groups of those layers that read one input (weight, bias each), which kernels may fuse into one call.
+  virtual std::vector<std::vector<std::pair<torch::Tensor, torch::Tensor>>> fusableLinears() { return {}; }
 
   // Restricts `state`'s decoding to the candidate ids [C] (int64, distinct, in range).
   void restrictVocabulary(DecoderState& state, const torch::Tensor& ids);

@@ -110,10 +110,10 @@ torch::Tensor MultiHeadAttentionImpl::split(const torch::Tensor& x) const {
 }
 
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v,
-                                             const torch::Tensor& masked, int64_t group) {
+                                             const torch::Tensor& masked, int64_t group, const torch::Tensor& qProjected) {
   const int64_t N = x.size(0), Q = x.size(1), dh = dim / heads;
   // A group's queries stack along the query axis: [G, H, group·Q, dh] against its shared [G, H, K, dh].
-  auto q = lin(q_lin, x).view({N / group, group * Q, heads, dh}).transpose(1, 2) / std::sqrt(static_cast<double>(dh));
+  auto q = (qProjected.defined() ? qProjected : lin(q_lin, x)).reshape({N / group, group * Q, heads, dh}).transpose(1, 2) / std::sqrt(static_cast<double>(dh));
   auto scores = torch::matmul(q, k.transpose(2, 3));  // [G, H, group·Q, K]
   if (masked.defined()) scores = scores.masked_fill(masked, kNegInf);
   auto weights = torch::softmax(scores, -1, torch::kFloat32).to(scores.scalar_type());
@@ -158,7 +158,7 @@ int64_t XlmDecoderState::nbytes() const {
 // ---- one stack ----------------------------------------------------------------------------------------------
 
 TransformerStackImpl::TransformerStackImpl(const XlmConfig& c, bool isDecoder, std::shared_ptr<KernelTable> kernels)
-    : config(c), isDecoder(isDecoder), nLayers(isDecoder ? c.decoderLayers : c.encoderLayers) {
+    : config(c), isDecoder(isDecoder), nLayers(isDecoder ? c.decoderLayers : c.encoderLayers), kernels_(kernels) {
   const int64_t D = c.embDim;
   const double stdev = std::pow(static_cast<double>(D), -0.5);
   // Registration order = XLM's state-dict order.
@@ -278,7 +278,16 @@ torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tenso
   st.selfV.resize(nLayers);
   for (int64_t i = 0; i < nLayers; ++i) {
     auto& sa = selfAttn_[i];
-    auto k = sa->split(sa->lin(sa->k_lin, x)), v = sa->split(sa->lin(sa->v_lin, x));
+    torch::Tensor q, k, v;
+    if (auto fused = kernels_ ? kernels_->findFused(sa->q_lin->weight) : nullptr) {
+      auto qkv = fused->apply(x).chunk(3, -1);
+      q = qkv[0];
+      k = sa->split(qkv[1]);
+      v = sa->split(qkv[2]);
+    } else {
+      k = sa->split(sa->lin(sa->k_lin, x));
+      v = sa->split(sa->lin(sa->v_lin, x));
+    }
     if (st.selfK[i].defined()) {
       k = torch::cat({st.selfK[i], k}, 2);
       v = torch::cat({st.selfV[i], v}, 2);
@@ -288,7 +297,7 @@ torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tenso
     }
     st.selfK[i] = k;
     st.selfV[i] = v;
-    auto a = sa->attend(x, k, v, torch::Tensor());
+    auto a = sa->attend(x, k, v, torch::Tensor(), 1, q);
     x = ln1_[i](x + torch::dropout(a, config.dropout, is_training()));
     auto& ca = crossAttn_[i];
     a = ca->attend(x, st.crossK[i], st.crossV[i], st.srcPad, st.group);
@@ -304,6 +313,15 @@ torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tenso
 XlmSeq2Seq::XlmSeq2Seq(const XlmConfig& c) : config(c) {
   encoder = register_module("encoder", TransformerStack(c, false, kernels));
   decoder = register_module("decoder", TransformerStack(c, true, kernels));
+}
+
+std::vector<std::vector<std::pair<torch::Tensor, torch::Tensor>>> XlmSeq2Seq::fusableLinears() {
+  std::vector<std::vector<std::pair<torch::Tensor, torch::Tensor>>> groups;
+  for (int64_t i = 0; i < decoder->nLayers; ++i) {
+    auto a = decoder->attentions[i]->as<MultiHeadAttentionImpl>();
+    groups.push_back({{a->q_lin->weight, a->q_lin->bias}, {a->k_lin->weight, a->k_lin->bias}, {a->v_lin->weight, a->v_lin->bias}});
+  }
+  return groups;
 }
 
 std::vector<InferenceLinear> XlmSeq2Seq::inferenceLinears() {

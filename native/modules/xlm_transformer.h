@@ -52,8 +52,9 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   // x [N, Q, D] attends to k, v [N / group, H, K, dh]: rows n .. n + group - 1 share keys/values n / group.
   // `masked` (bool, broadcastable to [N / group, H, group·Q, K], true = may NOT attend) may be undefined.
   // -> [N, Q, D] (after out_lin)
+  // `q` [N, Q, D], when given, is q_lin(x) already computed (a fused q/k/v projection).
   torch::Tensor attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& masked,
-                       int64_t group = 1);
+                       int64_t group = 1, const torch::Tensor& q = {});
   // The layer through its inference kernel when the model has one (the model's KernelTable).
   torch::Tensor lin(const torch::nn::Linear& layer, const torch::Tensor& x) const { return kernels ? kernels->linear(layer, x) : torch::linear(x, layer->weight, layer->bias); }
   int64_t dim, heads;
@@ -134,6 +135,7 @@ class TransformerStackImpl : public torch::nn::Module {
   std::vector<MultiHeadAttention> selfAttn_, crossAttn_;
   std::vector<torch::nn::LayerNorm> ln1_, ln15_, ln2_;
   std::vector<FeedForward> ffn_;
+  std::shared_ptr<KernelTable> kernels_;  // the model's inference kernels (null for a stack built alone)
   torch::Tensor sinusoids_;  // [maxPositions, D] (not a parameter or buffer: never saved); moved on demand
 };
 TORCH_MODULE(TransformerStack);
@@ -150,6 +152,7 @@ class XlmSeq2Seq : public Seq2SeqModule {
   torch::Tensor decodeStep(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& tgtLang) override;
   void reorder(DecoderState& state, const torch::Tensor& indices) override;
   std::vector<InferenceLinear> inferenceLinears() override;
+  std::vector<std::vector<std::pair<torch::Tensor, torch::Tensor>>> fusableLinears() override;
   std::string kind() const override { return "xlm"; }
   int64_t vocabSize() const override { return config.vocabSize; }
 
