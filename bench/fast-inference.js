@@ -16,11 +16,10 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { ROOT, DIST, QUICK, SKIPPED, arg, median, spread, machineLine, writeSection, referenceEnvs, describeEnv } = require('./common');
+const { spawnSync } = require('child_process');
+const { ROOT, DIST, PY, REFERENCE, QUICK, SKIPPED, arg, median, spread, machineLine, writeSection, referenceEnvs, describeEnv } = require('./common');
 const { decodeOurs, decodeReference } = require('./decoding');
 const { OrtSeq2Seq } = require('./onnx-model');
-const { spawnSync } = require('child_process');
-const { PY, REFERENCE } = require('./common');
 
 const { SentencePiece, Shortlist, loadModel, bleu, version, allocatorInfo } = require(DIST);
 
@@ -111,12 +110,8 @@ async function main() {
       for (const beam of [1, BEAM]) {
         const search = beam === 1 ? 'greedy' : `beam ${beam}`;
         const runs = Object.fromEntries([...ours, ...REFS].map((v) => [v.id, []]));
-        const runOurs = async (v) => {
-          const m = models[v.id];
-          const opts = { shortlist: v.shortlist ? list : false };
-          return decodeOurs(m, sources, beam, BATCH, opts);
-        };
-        for (const v of ours) await decodeOurs(models[v.id], sources.slice(0, BATCH), beam, BATCH, { shortlist: v.shortlist ? list : false }); // warm-up
+        const runOurs = (v, these = sources) => decodeOurs(models[v.id], these, beam, BATCH, { shortlist: v.shortlist ? list : false });
+        for (const v of ours) await runOurs(v, sources.slice(0, BATCH)); // warm-up
         for (let r = 0; r < ROUNDS; r++) {
           const sides = [
             ...ours.map((v) => async () => runs[v.id].push(await runOurs(v))),

@@ -29,7 +29,8 @@ export async function runQuantize(args: string[], io: CliIO): Promise<number> {
   const from = path.dirname(path.resolve(modelFile));
   const to = path.dirname(path.resolve(out));
   fs.mkdirSync(to, { recursive: true });
-  for (const f of ['tokenizer.model', ...((model as { shortlistFile?: string }).shortlistFile ? [(model as { shortlistFile?: string }).shortlistFile!] : [])]) {
+  const { shortlistFile } = model as { shortlistFile?: string };
+  for (const f of ['tokenizer.model', ...(shortlistFile ? [shortlistFile] : [])]) {
     if (from !== to && fs.existsSync(path.join(from, f))) await fs.promises.copyFile(path.join(from, f), path.join(to, f));
   }
   await model.save(out);
