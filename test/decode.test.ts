@@ -1,6 +1,7 @@
 // Beam search, greedy decoding and sampling on hand-built Markov models whose answers are known.
 import test from 'ava';
-import { Batch, beamSearch, greedy, manualSeed } from '../lib';
+import { Batch, beamSearch, greedy, manualSeed, tensor } from '../lib';
+import { native } from '../lib/native';
 import { greedyTrapModel, ToyMarkovModel } from './helpers/toy-model';
 
 const close = (a: number, b: number, eps = 1e-5) => Math.abs(a - b) < eps;
@@ -111,4 +112,26 @@ test('bad decoding options are clear errors', async (t) => {
   await t.throwsAsync(() => greedy(model, batch, { sampling: { topP: 0 } }), { message: /'sampling.topP' must be in \(0, 1\]/ });
   await t.throwsAsync(() => greedy(model, batch, { sampling: { temperature: -1 } }), { message: /'sampling.temperature' must be > 0/ });
   await t.throwsAsync(() => greedy(model, {} as Batch), { message: /argument 'batch' must be a Batch/ });
+});
+
+test('a beam step\'s selection (native beamTopk) is the top of log-prob + running score, placeholder beams and ties included', (t) => {
+  const K = 3, C = 7, S = 4, width = 2 * K;
+  // Integers / 4 are exact in float32, so ties are real ties and the sums below are exact.
+  const lp = Array.from({ length: S * K }, (_, r) => Array.from({ length: C }, (_, c) => -(((r * 5 + c * 3) % 9) / 4)));
+  const sums = Float32Array.from({ length: S * K }, (_, r) => (r % K === 2 && r < K ? -Infinity : -((r * 7) % 5) / 4));
+  lp[4][2] = -Infinity; // a banned token
+  const host = native().beamTopk(tensor(lp).native, sums, K, width);
+  t.is(host.length, S * 2 * width);
+  for (let s = 0; s < S; s++) {
+    // By hand: every candidate of the sentence, best first, the lower flat index first among equals.
+    const all: Array<{ value: number; flat: number }> = [];
+    for (let b = 0; b < K; b++) for (let c = 0; c < C; c++) all.push({ value: lp[s * K + b][c] + sums[s * K + b], flat: b * C + c });
+    const want = all.filter((x) => x.value > -Infinity).sort((x, y) => y.value - x.value || x.flat - y.flat).slice(0, width);
+    const base = s * 2 * width;
+    t.deepEqual(Array.from(host.slice(base, base + width)), want.map((x) => x.value), `sentence ${s} scores`);
+    t.deepEqual(Array.from(host.slice(base + width, base + 2 * width)), want.map((x) => x.flat), `sentence ${s} indices`);
+  }
+  // Only beam 0 live (the first step): the candidates come from it alone.
+  const first = native().beamTopk(tensor(lp.slice(0, K)).native, Float32Array.from([0, -Infinity, -Infinity]), K, width);
+  t.true(Array.from(first.slice(width)).every((flat) => flat < C));
 });

@@ -67,7 +67,7 @@ test('int8 decoding gives the float32 best hypothesis wherever its margin is lar
   t.true(g.filter((h, i) => h[0].tokens.join() === ref[i].tokens.join()).length >= confident.length);
 });
 
-test('prepacked decode steps (self-attention q/k/v fused into one call) equal the forward; int8 steps stay near float32', async (t) => {
+test('decode steps (fused one-query attention; prepacked: q/k/v in one call) equal the forward; int8 steps stay near float32', async (t) => {
   const pairs = heldOut.slice(0, 6);
   const b = Batch.from({ src: pairs.map((p) => p.src), tgt: pairs.map((p) => p.tgt) });
   // Log-probs of every real target position, teacher-forced step by step.
@@ -84,7 +84,12 @@ test('prepacked decode steps (self-attention q/k/v fused into one call) equal th
     }));
     return worst;
   };
-  const fp32 = await steps(await fresh());
+  const fp32Model = await fresh();
+  const fp32 = await steps(fp32Model);
+  // Every eval step's attention is the fused one-query kernel (native/inference/step_attention).
+  const fp32Forward = fp32Model.forward(b).logSoftmax(-1);
+  const fd = maxDiff(fp32, (step) => fp32Forward.narrow(1, step, 1).squeeze(1));
+  t.true(fd < 1e-4, `float32: max |step - forward| = ${fd}`);
   const packed = (await fresh()).prepack();
   const forward = packed.forward(b).logSoftmax(-1);
   const pd = maxDiff(await steps(packed), (step) => forward.narrow(1, step, 1).squeeze(1));
@@ -92,7 +97,7 @@ test('prepacked decode steps (self-attention q/k/v fused into one call) equal th
   // int8 quantizes each call's input as a whole, so its steps cannot equal its forward; they stay near float32.
   const qd = maxDiff(await steps((await fresh()).quantize({ dtype: 'int8' })), (step) => fp32[step]);
   t.true(qd < 0.5, `int8: max |step - float32 step| = ${qd}`);
-  t.log(`prepacked step vs forward ${pd.toExponential(1)}; int8 step vs float32 ${qd.toFixed(3)}`);
+  t.log(`float32 step vs forward ${fd.toExponential(1)}; prepacked ${pd.toExponential(1)}; int8 step vs float32 ${qd.toFixed(3)}`);
 });
 
 test('int8 forward equals torch.ao quantize_dynamic (per-channel) on the same layers', async (t) => {
@@ -149,6 +154,90 @@ test('an int8 model round-trips through save/load (same logits, smaller file) an
   const gBack = await loadModel(gFile);
   t.is(gBack.inference, 'int8');
   t.is(gBack.forward(batch()).sub(qLogits).abs().max().item(), 0);
+  // The decoder GRU's gate projections are int8 too.
+  const gNames = [...(await loadTensors(gFile)).tensors.keys()];
+  t.true(['ih', 'hh'].every((k) => gNames.includes(`decoder.rnn.weight_${k}_l0.int8`) && !gNames.includes(`decoder.rnn.weight_${k}_l0`)), gNames.join(' '));
+});
+
+// A 2-layer decoder GRU, so the per-layer hand-off of the kernel-driven cell is covered.
+const GRU_CONFIG = { vocabSize: 24, embDim: 16, hiddenSize: 16, encoderLayers: 1, decoderLayers: 2, attention: 'bahdanau' as const };
+
+test('a prepacked BiGRU (its decoder GRU cell run gate by gate through the kernels) equals LibTorch\'s GRU', async (t) => {
+  manualSeed(5);
+  const g = BiGruStudent.create(GRU_CONFIG).eval();
+  const logits = g.forward(batch());
+  g.prepack();
+  const diff = g.forward(batch()).sub(logits).abs().max().item() as number;
+  t.true(diff < 1e-5, `max |prepacked - float32| = ${diff}`);
+  t.log(`prepacked BiGRU vs float32: ${diff.toExponential(1)}`);
+});
+
+test('an int8 BiGRU is PyTorch\'s int8 arithmetic: per-channel weights, fbgemm dynamic linears, the GRU cell gate by gate', async (t) => {
+  const why = referenceUnavailable();
+  if (why) return t.log(`skipped: ${why}`) as unknown as void;
+  manualSeed(6);
+  const g = BiGruStudent.create({ ...GRU_CONFIG, embDim: 64, hiddenSize: 64 }).eval();
+  const file = path.join(tmp, 'bigru-fp32.safetensors');
+  await g.save(file);
+  const b = batch();
+  const fp32 = g.forward(b);
+  g.quantize({ dtype: 'int8' });
+  const ours = g.forward(b);
+  const out = path.join(tmp, 'ref-bigru-logits.safetensors');
+  // The reference model (bench/reference/bigru.py) stepped in PyTorch with torch.ao's per-channel observer,
+  // quantized::linear_prepack / linear_dynamic (reduce_range) and LibTorch's GRU cell formula; and, for the
+  // log, torch.ao's quantize_dynamic on the same layers (its quantized GRU module rounds the gate arithmetic
+  // its own way, ~6e-8 a step, which a dynamic input scale can turn into a flipped rounding).
+  runPythonCode(`
+import torch, bigru
+from safetensors.torch import save_file
+from torch.ao.quantization import quantize_dynamic, per_channel_dynamic_qconfig
+model = bigru.load(${JSON.stringify(file)}).eval()
+def pack(w, b):
+    obs = per_channel_dynamic_qconfig.weight(); obs(w); scale, zero = obs.calculate_qparams()
+    q = torch.quantize_per_channel(w.detach(), scale.double(), zero.long(), 0, torch.qint8)
+    return torch.ops.quantized.linear_prepack(q, None if b is None else b.detach())
+lin = lambda x, p: torch.ops.quantized.linear_dynamic(x, p, True)
+rnn = model.decoder.rnn
+cells = [(pack(getattr(rnn, f'weight_ih_l{l}'), getattr(rnn, f'bias_ih_l{l}')), pack(getattr(rnn, f'weight_hh_l{l}'), getattr(rnn, f'bias_hh_l{l}'))) for l in range(rnn.num_layers)]
+combine, proj = pack(model.decoder.combine.weight, None), pack(model.decoder.proj.weight, model.decoder.proj.bias)
+def step(s, emb):
+    x, states = torch.cat([emb, s.prev_attn], 1), []
+    for l, (ih, hh) in enumerate(cells):
+        h = s.hidden[l]
+        gi, gh = lin(x, ih).chunk(3, 1), lin(h, hh).chunk(3, 1)
+        r, z = (gh[0] + gi[0]).sigmoid(), (gh[1] + gi[1]).sigmoid()
+        n = (gi[2] + gh[2] * r).tanh()
+        x = (h - n) * z + n
+        states.append(x)
+    s.hidden = torch.stack(states)
+    align = torch.softmax(model.decoder.attention.scores(s.keys, x).masked_fill(s.pad_mask, float('-inf')), -1)
+    context = torch.bmm(align.unsqueeze(1), s.memory).squeeze(1)
+    s.prev_attn = torch.tanh(lin(torch.cat([context, x], 1), combine))
+    return s.prev_attn
+src, src_len, tgt_in = (torch.tensor(x) for x in ${JSON.stringify([b.src.toArray(), b.srcLen.toArray(), b.tgtIn.toArray()].map((a) => Array.from(a as BigInt64Array, Number)))})
+B = src_len.shape[0]
+src, tgt_in = src.view(B, -1), tgt_in.view(B, -1)
+with torch.no_grad():
+    s = model.encode(src, src_len)
+    emb = model.decoder.embeddings(tgt_in)
+    by_hand = lin(torch.stack([step(s, emb[:, t]) for t in range(tgt_in.shape[1])], 1), proj)
+    p = torch.nn.Linear(model.decoder.proj.weight.shape[1], model.decoder.proj.weight.shape[0])
+    p.weight.data.copy_(model.decoder.proj.weight.data)
+    p.bias.data.copy_(model.decoder.proj.bias.data)
+    model.project = quantize_dynamic(torch.nn.Sequential(p), {'0': per_channel_dynamic_qconfig}, dtype=torch.qint8)[0]
+    ao = quantize_dynamic(model, {n: per_channel_dynamic_qconfig for n in ['decoder.rnn', 'decoder.combine']}, dtype=torch.qint8)
+    assert type(ao.decoder.rnn).__module__.startswith('torch.ao.nn.quantized.dynamic'), type(ao.decoder.rnn)
+    ao_logits = ao(src, src_len, tgt_in)
+save_file({'by_hand': by_hand.contiguous(), 'ao': ao_logits.contiguous()}, ${JSON.stringify(out)})
+`);
+  const ref = (await loadTensors(out)).tensors;
+  const diff = ours.sub(ref.get('by_hand')!).abs().max().item() as number;
+  t.true(diff < 1e-6, `max |ours - PyTorch by hand| = ${diff}`);
+  const ao = ours.sub(ref.get('ao')!).abs().max().item() as number;
+  const quantization = ours.sub(fp32).abs().max().item() as number;
+  t.true(ao < quantization, `max |ours - torch.ao| = ${ao} vs max |int8 - float32| = ${quantization}`);
+  t.log(`int8 BiGRU: max |ours - PyTorch by hand| = ${diff}; |ours - torch.ao module| ${ao.toExponential(1)}; |int8 - float32| ${quantization.toExponential(1)}`);
 });
 
 test('Shortlist.build ranks by co-occurrence (Dice), keeps the frequent tokens and the specials', (t) => {

@@ -14,7 +14,7 @@ CLI:
       src.json: [[ids..], ...] (no framing); out.json: {"hyps": [[ids..], ...], "scores": [...],
       "seconds": decode time (model load excluded)}; batch size --batch-size (default 32), sentences are
       length-sorted into batches as our side does. --int8: the layers our model.quantize() converts (the
-      decoder's linear layers and output layer; the BiGRU's combine and output layer) go through
+      decoder's linear layers and output layer; the BiGRU's decoder GRU, combine and output layer) go through
       torch.ao.quantization.quantize_dynamic with per_channel_dynamic_qconfig, the rest stays float32.
 """
 import argparse
@@ -42,7 +42,7 @@ def quantize_like_ours(m):
         proj.weight.data.copy_(model.decoder.proj.weight.data)
         proj.bias.data.copy_(model.decoder.proj.bias.data)
         model.project = quantize_dynamic(torch.nn.Sequential(proj), {"0": per_channel_dynamic_qconfig}, dtype=torch.qint8)[0]
-        names = ["decoder.combine"]
+        names = ["decoder.combine", "decoder.rnn"]
     else:
         names = [n for n, mod in model.named_modules() if isinstance(mod, torch.nn.Linear) and n.startswith("decoder.")]
     m.model = quantize_dynamic(model, {n: per_channel_dynamic_qconfig for n in names}, dtype=torch.qint8)

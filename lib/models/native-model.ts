@@ -165,7 +165,8 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
   /**
    * Quantizes the decode-time linear layers to int8: weights per output channel (symmetric, scale =
    * max|row| / 127), activations per call (fbgemm's dynamic linear with reduce_range, what
-   * `torch.ao.quantization.quantize_dynamic` runs); the encoder and the GRU cells stay float32. In place; `save`
+   * `torch.ao.quantization.quantize_dynamic` runs); the BiGRU's decoder GRU gates go the same way, its encoder
+   * GRU and the XLM encoder stay float32 (see `encoder`). In place; `save`
    * then writes the int8 weights with their scales. For decoding only (training refuses it).
    */
   quantize(opts: QuantizeOptions = { dtype: 'int8' }): this {

@@ -130,11 +130,37 @@ std::shared_ptr<BiGruState> BiGruSeq2Seq::encodeState(const torch::Tensor& src, 
   return st;
 }
 
+torch::Tensor BiGruSeq2Seq::kernelRnnStep(BiGruState& s, const torch::Tensor& x) {
+  auto& rnn = decoder_->rnn;
+  const auto params = rnn->named_parameters();
+  if (is_training() || !kernels->find(params["weight_ih_l0"])) return {};
+  // LibTorch's GRU cell (aten/src/ATen/native/RNN.cpp), gate for gate: r, z from both projections, n from
+  // the input's plus r times the hidden's.
+  torch::Tensor input = x;
+  std::vector<torch::Tensor> layers;
+  for (int64_t l = 0; l < opts_.decoderLayers; ++l) {
+    const auto n = std::to_string(l);
+    auto h = s.hidden[l];
+    auto gi = kernels->linear(input, params["weight_ih_l" + n], params["bias_ih_l" + n]).chunk(3, 1);
+    auto gh = kernels->linear(h, params["weight_hh_l" + n], params["bias_hh_l" + n]).chunk(3, 1);
+    auto reset = (gh[0] + gi[0]).sigmoid_();
+    auto update = (gh[1] + gi[1]).sigmoid_();
+    auto fresh = (gi[2] + gh[2] * reset).tanh_();
+    input = (h - fresh).mul_(update).add_(fresh);
+    layers.push_back(input);
+  }
+  s.hidden = torch::stack(layers);
+  return input;
+}
+
 torch::Tensor BiGruSeq2Seq::step(BiGruState& s, const torch::Tensor& emb) {
-  auto x = torch::cat({emb, s.prevAttn}, 1).unsqueeze(1);  // [N, 1, E + H]: input feeding
-  auto [out, hidden] = decoder_->rnn->forward(x, s.hidden);
-  s.hidden = hidden;
-  auto h = out.squeeze(1);  // [N, H], the top layer's new state
+  auto x = torch::cat({emb, s.prevAttn}, 1);  // [N, E + H]: input feeding
+  auto h = kernelRnnStep(s, x);  // [N, H], the top layer's new state
+  if (!h.defined()) {
+    auto [out, hidden] = decoder_->rnn->forward(x.unsqueeze(1), s.hidden);
+    s.hidden = hidden;
+    h = out.squeeze(1);
+  }
   auto scores = decoder_->attention->scores(s.keys, h, s.group)
                     .masked_fill(s.padMask.unsqueeze(1), -std::numeric_limits<double>::infinity());  // [G, group, S]
   auto align = torch::softmax(scores, -1);
@@ -162,9 +188,20 @@ torch::Tensor BiGruSeq2Seq::forward(const Seq2SeqBatch& batch) {
 }
 
 std::vector<InferenceLinear> BiGruSeq2Seq::inferenceLinears() {
-  // The GRU cell itself stays float32 (LibTorch's fused gates); its neighbours per step are these two.
-  return {{"decoder.combine.weight", decoder_->combine->weight, decoder_->combine->bias},
-          {"decoder.proj.weight", decoder_->proj->weight, decoder_->proj->bias}};
+  // A step's matrix products: the decoder GRU's gate projections (input and hidden, per layer), the
+  // attentional combine and the output layer. The encoder's bidirectional GRU runs once per batch through
+  // LibTorch's packed-sequence kernel and stays float32.
+  std::vector<InferenceLinear> out;
+  const auto params = decoder_->rnn->named_parameters();
+  for (int64_t l = 0; l < opts_.decoderLayers; ++l) {
+    for (const std::string kind : {"ih", "hh"}) {
+      const auto n = kind + "_l" + std::to_string(l);
+      out.push_back({"decoder.rnn.weight_" + n, params["weight_" + n], params["bias_" + n]});
+    }
+  }
+  out.push_back({"decoder.combine.weight", decoder_->combine->weight, decoder_->combine->bias});
+  out.push_back({"decoder.proj.weight", decoder_->proj->weight, decoder_->proj->bias});
+  return out;
 }
 
 std::pair<torch::Tensor, torch::Tensor> BiGruSeq2Seq::outputProjection() {

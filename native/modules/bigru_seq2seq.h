@@ -117,6 +117,9 @@ class BiGruSeq2Seq : public Seq2SeqModule {
   // One decoder step for every row: embedded input [N, E]; updates state.hidden and state.prevAttn and
   // returns h~_t [N, H] (after dropout). forward() and decodeStep() both run exactly this.
   torch::Tensor step(BiGruState& state, const torch::Tensor& emb);
+  // The decoder GRU's step through the model's inference kernels (prepacked or int8 gate projections), or
+  // undefined when its layers have none: x [N, E + H] -> the top layer's new state; updates state.hidden.
+  torch::Tensor kernelRnnStep(BiGruState& state, const torch::Tensor& x);
 
   BiGruOptions opts_;
   BiGruEncoder encoder_{nullptr};

@@ -3,6 +3,7 @@
 // after every layer), so fp32 outputs agree to ~1e-6.
 #include "modules/xlm_transformer.h"
 #include "modules/source_groups.h"
+#include "inference/step_attention.h"
 
 #include <cmath>
 #include <limits>
@@ -112,8 +113,13 @@ torch::Tensor MultiHeadAttentionImpl::split(const torch::Tensor& x) const {
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v,
                                              const torch::Tensor& masked, int64_t group, const torch::Tensor& qProjected) {
   const int64_t N = x.size(0), Q = x.size(1), dh = dim / heads;
+  auto qp = qProjected.defined() ? qProjected : lin(q_lin, x);
+  // A decode step (one query per row, no dropout) is fused on the CPU; see step_attention.h.
+  if (Q == 1 && !is_training() && stepAttentionApplies(qp, k, v) && (!masked.defined() || masked.numel() == k.size(0) * k.size(2))) {
+    return lin(out_lin, stepAttention(qp, k, v, masked, group));
+  }
   // A group's queries stack along the query axis: [G, H, group·Q, dh] against its shared [G, H, K, dh].
-  auto q = (qProjected.defined() ? qProjected : lin(q_lin, x)).reshape({N / group, group * Q, heads, dh}).transpose(1, 2) / std::sqrt(static_cast<double>(dh));
+  auto q = qp.reshape({N / group, group * Q, heads, dh}).transpose(1, 2) / std::sqrt(static_cast<double>(dh));
   auto scores = torch::matmul(q, k.transpose(2, 3));  // [G, H, group·Q, K]
   if (masked.defined()) scores = scores.masked_fill(masked, kNegInf);
   auto weights = torch::softmax(scores, -1, torch::kFloat32).to(scores.scalar_type());
