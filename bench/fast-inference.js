@@ -4,10 +4,10 @@
 // (lib/decode on model.prepack() / model.quantize(), DecodeOptions.shortlist) against the plain-PyTorch
 // decoder (bench/reference/beam.py) in float32 and with torch.ao's quantize_dynamic on the same layers — on
 // the same test sentences, length-sorted batches of 32, threads and allocator settings (the tuned reference),
-// rounds alternating; and against ONNX Runtime for Node (the transformer exported by
-// bench/reference/onnx_export.py: the encoder, and one decoder step with its caches as inputs and outputs,
-// driven by the same lib/decode beam search through bench/onnx-model.js). BLEU (sacreBLEU 13a) of the
-// detokenized best hypotheses against the references.
+// rounds alternating; and against ONNX Runtime for Node (each student exported by bench/reference/onnx_export.py:
+// the encoder, and one decoder step with its caches or recurrent state as inputs and outputs, driven by the same
+// lib/decode beam search through bench/onnx-model.js). BLEU (sacreBLEU 13a) of the detokenized best hypotheses
+// against the references.
 // Writes BENCHMARKS.md section "fast-inference".
 //
 // Usage: node bench/fast-inference.js [--run DIR] [--rounds N] [--quick]
@@ -19,7 +19,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const { ROOT, DIST, PY, REFERENCE, QUICK, SKIPPED, arg, median, spread, machineLine, writeSection, referenceEnvs, describeEnv } = require('./common');
 const { decodeOurs, decodeReference } = require('./decoding');
-const { OrtSeq2Seq } = require('./onnx-model');
+const { OrtSeq2Seq, ORT_VERSION } = require('./onnx-model');
 
 const { SentencePiece, Shortlist, loadModel, bleu, version, allocatorInfo } = require(DIST);
 
@@ -99,14 +99,10 @@ async function main() {
       for (let s = 0; s < sources.length; s += BATCH) batches.push(list.candidates(sources.slice(s, s + BATCH)).length);
       const models = {};
       for (const v of OURS) models[v.id] = v.prepare ? v.prepare(await loadModel(file)) : base;
-      // ONNX Runtime: the transformer students (the BiGRU's export is not written).
-      const withOrt = base.kind !== 'bigru-student';
-      if (withOrt) {
-        const onnxDir = path.join(dir, `onnx-${name}`);
-        exportOnnx(file, onnxDir);
-        models.ort = await OrtSeq2Seq.create(onnxDir, { vocabSize: base.vocabSize, eosIndex: base.eosIndex, padIndex: base.padIndex, threads: info.threads });
-      }
-      const ours = withOrt ? [...OURS, ORT] : OURS;
+      const onnxDir = path.join(dir, `onnx-${name}`);
+      exportOnnx(file, onnxDir);
+      models.ort = await OrtSeq2Seq.create(onnxDir, { vocabSize: base.vocabSize, eosIndex: base.eosIndex, padIndex: base.padIndex, threads: info.threads });
+      const ours = [...OURS, ORT];
       for (const beam of [1, BEAM]) {
         const search = beam === 1 ? 'greedy' : `beam ${beam}`;
         const runs = Object.fromEntries([...ours, ...REFS].map((v) => [v.id, []]));
@@ -147,9 +143,11 @@ async function main() {
         `${SHORTLIST.perSource} target tokens per source token by Dice co-occurrence, the ${SHORTLIST.frequent} most frequent target ` +
         'tokens, `</s>` and `<unk>`; per batch the union). Reference: bench/reference/beam.py, plain PyTorch eager in float32, and ' +
         'with `torch.ao.quantization.quantize_dynamic` (per_channel_dynamic_qconfig) on the same layers; run tuned ' +
-        `(${describeEnv(envs.tuned)}). ${ROUNDS} round(s), the order of the six runs reversed every other round; median sent/s ` +
-        '(slowest–fastest), × = against PyTorch float32. BLEU: sacreBLEU 13a of the first round\'s hypotheses; "same" = best ' +
-        'hypothesis equal to our float32 one. Sentences/s count decoding only.',
+        `(${describeEnv(envs.tuned)}). ONNX Runtime: onnxruntime-node ${ORT_VERSION} on the student exported by ` +
+        'bench/reference/onnx_export.py (the encoder, and one decoder step with its state in and out; the BiGRU\'s encoder GRU ' +
+        `masked instead of packed), driven by our greedy and beam search. ${ROUNDS} round(s), the order of the seven runs ` +
+        'reversed every other round; median sent/s (slowest–fastest), × = against PyTorch float32. BLEU: sacreBLEU 13a of the ' +
+        'first round\'s hypotheses; "same" = best hypothesis equal to our float32 one. Sentences/s count decoding only.',
       '',
       `Machine: ${machineLine(info, { 'CPU allocator': alloc.cpu })}; 1-min load average ${loadBefore.toFixed(1)} before / ${os.loadavg()[0].toFixed(1)} after.`,
       '',

@@ -1,7 +1,9 @@
-// An exported XLM model (bench/reference/onnx_export.py) run by ONNX Runtime for Node behind the Seq2Seq
-// decoding interface, so the very same beamSearch / greedy of lib/decode drive it: encode runs encoder.onnx,
-// each decodeStep runs step.onnx once, and reorder only records which rows continue — the next step gathers
-// them inside the graph (beam_idx), as ORT beam-search setups do. Log-probs come back as our tensors.
+// An exported model (bench/reference/onnx_export.py: an XLM transformer or a BiGRU student) run by ONNX Runtime for
+// Node behind the Seq2Seq decoding interface, so the very same beamSearch / greedy of lib/decode drive it: encode
+// runs encoder.onnx, each decodeStep runs step.onnx once, and reorder only records which rows continue — the
+// next step gathers them inside the graph (beam_idx), as ORT beam-search setups do. Log-probs come back as our
+// tensors. Both exports follow one naming rule (every step input but tokens / step / beam_idx is decoder state
+// and comes back as next_<name>), so one adapter drives either kind.
 // onnxruntime-node is installed on first use into build/bench/ort (it is a benchmark tool, not a dependency).
 'use strict';
 const fs = require('fs');
@@ -27,9 +29,15 @@ function loadOrt() {
   return require(entry);
 }
 
+/** Step inputs that are not decoder state: the tokens, the transformer's position, the rows to continue. */
+const CONTROLS = new Set(['tokens', 'step', 'beam_idx']);
+
+/** The step output carrying state input `name` on (the transformer's past_self_* come back as next_self_*). */
+const nextName = (name) => `next_${name.replace(/^past_/, '')}`;
+
 class OrtState {
   constructor(feeds, rows) {
-    this.feeds = feeds; // src_mask, cross_*, past_self_* as ORT tensors (M rows)
+    this.feeds = feeds; // the step's state inputs as ORT tensors (M rows)
     this.rows = rows; // M
     this.pending = null; // rows to continue (indices into the M rows), set by reorder
     this.step = 0;
@@ -50,8 +58,8 @@ class OrtSeq2Seq {
 
   constructor(ort, encoder, step, { vocabSize, eosIndex, padIndex }) {
     Object.assign(this, { ort, encoder, stepSession: step, vocabSize, eosIndex, padIndex, kind: 'onnxruntime' });
-    this.crossNames = encoder.outputNames.slice(1);
-    this.selfNames = step.inputNames.filter((n) => n.startsWith('past_self_')).map((n) => n.slice('past_'.length));
+    this.stateNames = step.inputNames.filter((n) => !CONTROLS.has(n));
+    this.positional = step.inputNames.includes('step'); // the transformer's position embeddings need it
   }
 
   async encodeAsync(src, srcLen) {
@@ -60,11 +68,15 @@ class OrtSeq2Seq {
       src: new this.ort.Tensor('int64', src.toArray(), [B, S]),
       src_len: new this.ort.Tensor('int64', srcLen.toArray(), [B]),
     });
-    const feeds = { src_mask: out.src_mask };
-    for (const n of this.crossNames) feeds[n] = out[n];
-    const [, H, , dh] = out[this.crossNames[0]].dims;
-    for (const n of this.selfNames) feeds[`past_${n}`] = new this.ort.Tensor('float32', new Float32Array(0), [B, H, 0, dh]);
+    const feeds = {};
+    for (const n of this.stateNames) feeds[n] = out[n] ?? this.emptyCache(out, B);
     return new OrtState(feeds, B);
+  }
+
+  /** A state input the encoder does not give is a transformer self-attention cache, empty before the first step. */
+  emptyCache(out, B) {
+    const [, H, , dh] = out.cross_k_0.dims;
+    return new this.ort.Tensor('float32', new Float32Array(0), [B, H, 0, dh]);
   }
 
   reorder(state, indices) {
@@ -75,16 +87,14 @@ class OrtSeq2Seq {
   async decodeStepAsync(state, tokens) {
     const N = tokens.shape[0];
     const rows = state.pending ?? Array.from({ length: state.rows }, (_, i) => i);
-    const out = await this.stepSession.run({
+    const feeds = {
       ...state.feeds,
       tokens: new this.ort.Tensor('int64', tokens.toArray(), [N]),
-      step: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(state.step)), []),
       beam_idx: new this.ort.Tensor('int64', BigInt64Array.from(rows, BigInt), [N]),
-    });
-    const feeds = { src_mask: out.next_src_mask };
-    for (const n of this.crossNames) feeds[n] = out[`next_${n}`];
-    for (const n of this.selfNames) feeds[`past_${n}`] = out[`next_${n}`];
-    state.feeds = feeds;
+    };
+    if (this.positional) feeds.step = new this.ort.Tensor('int64', BigInt64Array.of(BigInt(state.step)), []);
+    const out = await this.stepSession.run(feeds);
+    state.feeds = Object.fromEntries(this.stateNames.map((n) => [n, out[nextName(n)]]));
     state.rows = N;
     state.pending = null;
     state.step += 1;

@@ -136,14 +136,21 @@ class BiGruSeq2Seq(nn.Module):
         Le, Ld = c["encoderLayers"], c["decoderLayers"]
         self.bridge_layers = [max(0, Le - Ld + l) for l in range(Ld)]
 
-    def encode(self, src, src_len):
+    def packed_rnn(self, emb, src_len):
+        """The encoder GRU over packed sequences -> memory [B, S, 2H] (zeros at pads), h_n [2 Le, B, H]."""
+        packed = nn.utils.rnn.pack_padded_sequence(emb, src_len.cpu(), batch_first=True, enforce_sorted=False)
+        out, hn = self.encoder.rnn(packed)
+        memory, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, padding_value=0.0, total_length=emb.shape[1])
+        return memory, hn
+
+    def encode(self, src, src_len, rnn=None):
+        """`rnn` (emb, src_len) -> (memory, h_n) replaces packed_rnn: onnx_export_bigru.py passes its masked
+        equivalent, since the ONNX exporter does not take packed sequences."""
         c = self.config
         B, S = src.shape
         H, Le = c["hiddenSize"], c["encoderLayers"]
         emb = F.dropout(self.encoder.embeddings(src), c["dropout"], self.training)
-        packed = nn.utils.rnn.pack_padded_sequence(emb, src_len.cpu(), batch_first=True, enforce_sorted=False)
-        out, hn = self.encoder.rnn(packed)
-        memory, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, padding_value=0.0, total_length=S)
+        memory, hn = (rnn or self.packed_rnn)(emb, src_len)
         keys = self.decoder.attention.keys(memory)
         pad_mask = torch.arange(S).unsqueeze(0) >= src_len.unsqueeze(1)
         finals = hn.view(Le, 2, B, H).permute(0, 2, 1, 3).reshape(Le, B, 2 * H)

@@ -1,14 +1,21 @@
-"""Exports an XLM model file (teacher or cut student) to ONNX for bench/fast-inference.js's ONNX Runtime side.
+"""Exports one of our model files to ONNX for bench/fast-inference.js's ONNX Runtime side.
 
-Two graphs, from the reference modules of xlm.py (the same weights and arithmetic):
+Owns the entry point for every kind and the XLM export (teacher or cut student); a BiGRU student goes to
+onnx_export_bigru.py, which writes the same two files for its own state.
+
+XLM: two graphs, from the reference modules of xlm.py (the same weights and arithmetic):
   encoder.onnx  src [B,S] int64, src_len [B] int64
                 -> src_mask [B,S] bool, then per decoder layer i: cross_k_i, cross_v_i [B,H,S,dh]
   step.onnx     tokens [N] int64, step [] int64, beam_idx [N] int64 (rows of the previous step's caches to
                 continue, which is how beam search reorders and prunes), src_mask [M,S], cross_k_i/cross_v_i
                 [M,H,S,dh], self_k_i/self_v_i [M,H,t,dh] (t = step; zero-size at step 0)
                 -> log_probs [N,V] float32, then src_mask, cross_*, self_* for the N rows (self_* grown by one)
+Both kinds: every step input but tokens, step and beam_idx is decoder state, which comes back as output
+next_<name> (past_self_* as next_self_*), so bench/onnx-model.js drives either without knowing which.
 Usage: python bench/reference/onnx_export.py MODEL.safetensors OUT_DIR
-Prints one JSON line: {"layers", "heads", "dim", "vocab", "eos"}.
+Prints one JSON line: {"kind" (the model_type), "layers", "heads", "dim", "vocab", "eos"} for XLM, {"kind",
+"encoderLayers", "decoderLayers", "hidden", "vocab", "eos", "encoderMaxAbsDiff"} for the BiGRU (its masked
+encoder against the packed reference).
 """
 import json
 import math
@@ -22,6 +29,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from models import load_model  # noqa: E402
+import bigru  # noqa: E402
+import onnx_export_bigru  # noqa: E402
 import xlm  # noqa: E402
 
 
@@ -76,10 +85,8 @@ class Step(torch.nn.Module):
         return (logp, src_mask, *out_cross, *out_self)
 
 
-def main(path, out_dir):
-    warnings.simplefilter("ignore")
-    os.makedirs(out_dir, exist_ok=True)
-    m = load_model(path).model.eval()
+def export_xlm(m, out_dir):
+    """Writes encoder.onnx and step.onnx of `m` (xlm.py's model, eval) -> the JSON line's fields."""
     c = m.encoder
     if c.sinusoidal:
         raise SystemExit("onnx_export.py: sinusoidal position embeddings are not exported")
@@ -107,7 +114,16 @@ def main(path, out_dir):
                                         "log_probs": {0: "N"}, "next_src_mask": {0: "N", 1: "S"},
                                         **{f"next_{n}": {0: "N", 2: "S"} for n in cross_names},
                                         **{f"next_{n}": {0: "N", 2: "T1"} for n in self_names}})
-    print(json.dumps({"layers": L, "heads": H, "dim": D, "vocab": m.decoder.embeddings.num_embeddings, "eos": m.decoder.pad_index and 1}))
+    return {"layers": L, "heads": H, "dim": D, "vocab": m.decoder.embeddings.num_embeddings, "eos": m.decoder.pad_index and 1}
+
+
+def main(path, out_dir):
+    warnings.simplefilter("ignore")
+    os.makedirs(out_dir, exist_ok=True)
+    m = load_model(path).model.eval()
+    kind = xlm.read_metadata(path).get("model_type")
+    export = onnx_export_bigru.export if kind == bigru.MODEL_TYPE else export_xlm
+    print(json.dumps({"kind": kind, **export(m, out_dir)}))
 
 
 if __name__ == "__main__":
