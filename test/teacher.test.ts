@@ -15,6 +15,7 @@ import {
 } from '../lib';
 import type { XlmConfig, XlmOptions } from '../lib';
 import { beamSearch, greedy } from '../lib/decode';
+import { startWithoutGrad } from '../lib/tensor/runtime';
 import { closeReal as closeWithin, maxDiffReal } from './helpers/compare';
 import { checkReorderScenario } from './helpers/reorder-scenario';
 import { referenceUnavailable, runPython, runPythonCode } from './helpers/python';
@@ -172,7 +173,12 @@ test('encodeAsync / decodeStepAsync agree with the sync calls', async (t) => {
   const a = teacher.encode(batch.src, batch.srcLen);
   const b = await teacher.encodeAsync(batch.src, batch.srcLen);
   const tok = full([SRC.length], 1, { dtype: 'int64' });
-  t.deepEqual(noGrad(() => teacher.decodeStep(a, tok)).tolist(), (await teacher.decodeStepAsync(b, tok)).tolist());
+  // Without gradients (how decoding runs: the fused one-query attention) and with them (LibTorch's ops, so
+  // autograd can follow), the async call runs what the sync one runs. (Not to the bit: MKL may split a product
+  // differently while other tests' steps run on the worker pool.)
+  const same = (x: Tensor, y: Tensor, what: string) => t.true((x.sub(y).abs().max().item() as number) < 1e-6, what);
+  same(noGrad(() => teacher.decodeStep(a, tok)), await startWithoutGrad(() => teacher.decodeStepAsync(b, tok)), 'without gradients');
+  same(teacher.decodeStep(a, tok), await teacher.decodeStepAsync(b, tok), 'with gradients');
 });
 
 test('beam search and greedy decode with the teacher (languages, pruning); their log-probs rescore under forward', async (t) => {
