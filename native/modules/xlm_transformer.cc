@@ -282,6 +282,15 @@ torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tenso
   if (static_cast<int64_t>(st.crossK.size()) != nLayers) fillCrossCache(st);
   st.selfK.resize(nLayers);
   st.selfV.resize(nLayers);
+  if (st.pendingRows.defined()) {
+    auto idx = st.pendingRows.to(x.device());
+    for (auto* list : {&st.selfK, &st.selfV}) {
+      for (auto& t : *list) {
+        if (t.defined()) t = t.index_select(0, idx);
+      }
+    }
+    st.pendingRows = torch::Tensor();
+  }
   for (int64_t i = 0; i < nLayers; ++i) {
     auto& sa = selfAttn_[i];
     torch::Tensor q, k, v;
@@ -435,12 +444,8 @@ void XlmSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {
   }
   st.group = r.group;
   if (r.identity) return;
-  auto idx = r.rows.to(device);
-  for (auto* list : {&st.selfK, &st.selfV}) {
-    for (auto& t : *list) {
-      if (t.defined()) t = t.index_select(0, idx);
-    }
-  }
+  // (A clone: r.rows may share the caller's index tensor, which JS can still change.)
+  st.pendingRows = st.pendingRows.defined() ? st.pendingRows.index_select(0, r.rows) : r.rows.clone();
 }
 
 // ---- registration -------------------------------------------------------------------------------------------

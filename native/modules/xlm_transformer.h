@@ -100,6 +100,9 @@ struct XlmDecoderState : DecoderState {
   std::vector<torch::Tensor> crossK, crossV; // per decoder layer [G, H, S, dh], computed in encode()
   int64_t group = 1;                         // hypotheses per slot: N = G * group
   std::vector<torch::Tensor> selfK, selfV;   // per decoder layer [N, H, step, dh] (undefined before step 0)
+  // Rows of selfK/selfV that reorder() kept (CPU int64), gathered by the next step: reorder runs on the JS
+  // thread between steps, the step on a worker whose OpenMP team is already awake, and two reorders compose.
+  torch::Tensor pendingRows;
   int64_t step = 0;                          // target positions decoded so far
   int64_t batchSize() const override { return encoderOut.size(0) * group; }
   torch::Tensor encoderOutput() const override;
