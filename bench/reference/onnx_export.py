@@ -114,7 +114,7 @@ def export_xlm(m, out_dir):
                                         "log_probs": {0: "N"}, "next_src_mask": {0: "N", 1: "S"},
                                         **{f"next_{n}": {0: "N", 2: "S"} for n in cross_names},
                                         **{f"next_{n}": {0: "N", 2: "T1"} for n in self_names}})
-    return {"layers": L, "heads": H, "dim": D, "vocab": m.decoder.embeddings.num_embeddings, "eos": m.decoder.pad_index and 1}
+    return {"layers": L, "heads": H, "dim": D, "vocab": m.decoder.embeddings.num_embeddings, "eos": m.config["eosIndex"]}
 
 
 def main(path, out_dir):

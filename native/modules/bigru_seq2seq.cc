@@ -131,18 +131,17 @@ std::shared_ptr<BiGruState> BiGruSeq2Seq::encodeState(const torch::Tensor& src, 
 }
 
 torch::Tensor BiGruSeq2Seq::kernelRnnStep(BiGruState& s, const torch::Tensor& x) {
-  auto& rnn = decoder_->rnn;
-  const auto params = rnn->named_parameters();
-  if (is_training() || !kernels->find(params["weight_ih_l0"])) return {};
+  // all_weights(): per layer weight_ih, weight_hh, bias_ih, bias_hh (a vector of handles, cheap per step).
+  const auto w = decoder_->rnn->all_weights();
+  if (is_training() || !kernels->find(w[0])) return {};
   // LibTorch's GRU cell (aten/src/ATen/native/RNN.cpp), gate for gate: r, z from both projections, n from
   // the input's plus r times the hidden's.
   torch::Tensor input = x;
   std::vector<torch::Tensor> layers;
   for (int64_t l = 0; l < opts_.decoderLayers; ++l) {
-    const auto n = std::to_string(l);
     auto h = s.hidden[l];
-    auto gi = kernels->linear(input, params["weight_ih_l" + n], params["bias_ih_l" + n]).chunk(3, 1);
-    auto gh = kernels->linear(h, params["weight_hh_l" + n], params["bias_hh_l" + n]).chunk(3, 1);
+    auto gi = kernels->linear(input, w[4 * l], w[4 * l + 2]).chunk(3, 1);
+    auto gh = kernels->linear(h, w[4 * l + 1], w[4 * l + 3]).chunk(3, 1);
     auto reset = (gh[0] + gi[0]).sigmoid_();
     auto update = (gh[1] + gi[1]).sigmoid_();
     auto fresh = (gi[2] + gh[2] * reset).tanh_();
@@ -192,12 +191,11 @@ std::vector<InferenceLinear> BiGruSeq2Seq::inferenceLinears() {
   // attentional combine and the output layer. The encoder's bidirectional GRU runs once per batch through
   // LibTorch's packed-sequence kernel and stays float32.
   std::vector<InferenceLinear> out;
-  const auto params = decoder_->rnn->named_parameters();
+  const auto w = decoder_->rnn->all_weights();  // as in kernelRnnStep
   for (int64_t l = 0; l < opts_.decoderLayers; ++l) {
-    for (const std::string kind : {"ih", "hh"}) {
-      const auto n = kind + "_l" + std::to_string(l);
-      out.push_back({"decoder.rnn.weight_" + n, params["weight_" + n], params["bias_" + n]});
-    }
+    const auto n = std::to_string(l);
+    out.push_back({"decoder.rnn.weight_ih_l" + n, w[4 * l], w[4 * l + 2]});
+    out.push_back({"decoder.rnn.weight_hh_l" + n, w[4 * l + 1], w[4 * l + 3]});
   }
   out.push_back({"decoder.combine.weight", decoder_->combine->weight, decoder_->combine->bias});
   out.push_back({"decoder.proj.weight", decoder_->proj->weight, decoder_->proj->bias});
