@@ -14,7 +14,8 @@
         "<!@(node scripts/libtorch.js include)"
       ],
       "defines": [
-        "NAPI_VERSION=8",
+        "NAPI_EXPERIMENTAL",
+        "NAPI_VERSION=2147483647",
         "NAPI_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "MI_DEBUG=0",

@@ -137,6 +137,25 @@ function writeSection(name, body, file = path.join(ROOT, 'BENCHMARKS.md'), { fir
   console.log(`wrote ${path.relative(ROOT, file)} (section ${name})`);
 }
 
+/**
+ * The end of a benchmark: prints its table (and, given the start in ms, how long it took), then writes it into
+ * BENCHMARKS.md as section `name` (not with --quick).
+ */
+function report(name, md, startedMs) {
+  console.log('\n' + md);
+  if (startedMs !== undefined) console.log(`(${((Date.now() - startedMs) / 1000).toFixed(0)} s)`);
+  writeSection(name, md);
+}
+
+/** Runs a benchmark's main (sync or async): a failure prints its stack and exits 1 (bench/index.js reports it). */
+function runMain(main) {
+  Promise.resolve().then(main).catch((e) => {
+    console.error(e && e.stack ? e.stack : e);
+    process.exit(1);
+  });
+}
+
 module.exports = {
   USER_ENV, ROOT, DIST, PY, REFERENCE, QUICK, SKIPPED, arg, msSince, median, spread, machineLine, pythonJson, writeSection, referenceEnvs, describeEnv,
+  report, runMain,
 };

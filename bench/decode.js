@@ -16,7 +16,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { DIST, QUICK, arg, median, machineLine, writeSection, referenceEnvs, describeEnv } = require('./common');
+const { DIST, QUICK, arg, median, machineLine, referenceEnvs, describeEnv, runMain, report } = require('./common');
 const { runReference, decodeOurs, decodeReference, agreement } = require('./decoding');
 
 const { Teacher, Student, manualSeed, version, setNumThreads, allocatorInfo } = require(DIST);
@@ -143,15 +143,10 @@ async function main() {
         beamRows.map((r) => `${r.name}: ${(r.ours / r.ref).toFixed(2)}× (${r.ours / r.ref >= 2 ? 'met' : 'not met'})`).join('; ') + '.',
       '',
     ].join('\n');
-    console.log('\n' + md);
-    console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    writeSection('decode', md);
+    report('decode', md, started);
   } finally {
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

@@ -7,7 +7,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { ROOT, DIST, QUICK, machineLine, writeSection } = require('./common');
+const { ROOT, DIST, QUICK, machineLine, runMain, report } = require('./common');
 const { demo } = require(path.join(DIST, 'cli', 'demo.js'));
 
 async function main() {
@@ -28,11 +28,7 @@ async function main() {
     '',
     formatComparison(r.rows, { markdown: true }),
   ].join('\n');
-  console.log(`\n${md}\n`);
-  writeSection('demo', md);
+  report('demo', md);
 }
 
-main().catch((err) => {
-  console.error(err && err.stack ? err.stack : err);
-  process.exit(1);
-});
+runMain(main);

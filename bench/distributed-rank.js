@@ -5,7 +5,7 @@
 // Prints one JSON line on rank 0.
 'use strict';
 const fs = require('fs');
-const { DIST } = require('./common');
+const { DIST, runMain } = require('./common');
 const { ProcessGroup, Teacher, train, manualSeed, zeros } = require(DIST);
 
 async function allreduce(spec, group) {
@@ -48,7 +48,4 @@ async function main() {
   group?.destroy();
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

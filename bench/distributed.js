@@ -10,7 +10,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
-const { DIST, PY, REFERENCE, QUICK, arg, machineLine, writeSection, referenceEnvs, describeEnv, median, spread } = require('./common');
+const { DIST, PY, REFERENCE, QUICK, arg, machineLine, referenceEnvs, describeEnv, median, spread, runMain, report } = require('./common');
 const { launchRanks, freePort, version, allocatorInfo } = require(DIST);
 
 const ROUNDS = Number(arg('--rounds', QUICK ? '1' : '3'));
@@ -123,15 +123,10 @@ async function main() {
       ...tr.map((s) => `| ${s.name} | ${spread(s.tps, 0)} | ${(median(s.tps) / base).toFixed(2)}× |`),
       '',
     ].join('\n');
-    console.log('\n' + md);
-    console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    writeSection('distributed', md);
+    report('distributed', md, started);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

@@ -17,7 +17,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT, DIST, PY, REFERENCE, QUICK, SKIPPED, arg, median, spread, machineLine, writeSection, referenceEnvs, describeEnv } = require('./common');
+const { ROOT, DIST, PY, REFERENCE, QUICK, SKIPPED, arg, median, spread, machineLine, referenceEnvs, describeEnv, runMain, report } = require('./common');
 const { decodeOurs, decodeReference } = require('./decoding');
 const { OrtSeq2Seq, ORT_VERSION } = require('./onnx-model');
 
@@ -169,9 +169,7 @@ async function main() {
       }),
       '',
     ].join('\n');
-    console.log('\n' + md);
-    console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    writeSection('fast-inference', md);
+    report('fast-inference', md, started);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -179,7 +177,4 @@ async function main() {
 
 let vocabSize = 0;
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

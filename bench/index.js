@@ -11,7 +11,7 @@
 'use strict';
 const path = require('path');
 const { spawn } = require('child_process');
-const { ROOT, QUICK, SKIPPED, arg } = require('./common');
+const { ROOT, QUICK, SKIPPED, arg, runMain } = require('./common');
 
 const BENCHMARKS = [
   { name: 'loss', script: 'loss.js' },
@@ -94,7 +94,4 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Which prepacked kernel a decode step's linear layers should use (issue 14: "fbgemm or oneDNN, measure
-// both"): bench/reference/linear_kernels.py times plain float32, oneDNN prepacked, MKL prepacked (for the same
+// Which prepacked kernel a decode step's linear layers should use (fbgemm or oneDNN: measured, not guessed):
+// bench/reference/linear_kernels.py times plain float32, oneDNN prepacked, MKL prepacked (for the same
 // and for another row count) and fbgemm int8 on the shapes of the quality run's 6-1 student (256 wide, FFN
 // 1024, vocabulary 8000, its shortlist ~2000) at a beam-5 step's ~115 rows and an encoder batch's 640 rows.
 // Writes BENCHMARKS.md section "linear-kernels". Usage: node bench/linear-kernels.js [--quick]
@@ -8,7 +8,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { DIST, PY, REFERENCE, QUICK, machineLine, writeSection, referenceEnvs } = require('./common');
+const { DIST, PY, REFERENCE, QUICK, machineLine, referenceEnvs, report, runMain } = require('./common');
 const { spawnSync } = require('child_process');
 const { version, allocatorInfo } = require(DIST);
 
@@ -41,11 +41,10 @@ function main() {
       ...Object.entries(out).map(([shape, k]) => `| ${shape.replace(/x/g, ' × ')} | ${kernels.map((n) => k[n].toFixed(0)).join(' | ')} |`),
       '',
     ].join('\n');
-    console.log(md);
-    writeSection('linear-kernels', md);
+    report('linear-kernels', md);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main();
+runMain(main);

@@ -15,7 +15,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
-const { DIST, PY, REFERENCE, machineLine, writeSection, referenceEnvs, describeEnv, spread } = require('./common');
+const { DIST, PY, REFERENCE, QUICK: quick, machineLine, referenceEnvs, describeEnv, spread, report, runMain } = require('./common');
 const OPTS = { temperature: 2, alpha: 0.5, labelSmoothing: 0.1 };
 const HIDDEN = 256;
 
@@ -164,7 +164,6 @@ const formName = (r) => (r.form === 'dense' ? 'dense' : `chunked (H=${HIDDEN})`)
 const gbps = (r) => (3 * 4 * r.N * r.V) / (r.ours.ms / 1e3) / 1e9;
 
 function main() {
-  const quick = process.argv.includes('--quick');
   const T = require(path.join(DIST, 'tensor'));
   const info = T.version();
   const alloc = T.allocatorInfo();
@@ -267,14 +266,12 @@ function main() {
     ...targets,
     '',
   ].join('\n');
-  console.log('\n' + md);
-  console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
-  if (!quick) writeSection('loss', md);
+  report('loss', md, started);
 }
 
 if (process.argv[2] === '--child') {
   const out = child(JSON.parse(process.argv[3]));
   process.stdout.write(JSON.stringify(out) + '\n');
 } else {
-  main();
+  runMain(main);
 }

@@ -10,7 +10,7 @@
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { DIST, USER_ENV, QUICK, machineLine, writeSection, spread } = require('./common');
+const { DIST, USER_ENV, QUICK, machineLine, spread, report, runMain } = require('./common');
 
 const SETTINGS = [
   { name: 'LibTorch allocator (glibc), THP off', env: { XLM_KD_TORCH_ALLOCATOR: 'libtorch', THP_MEM_ALLOC_ENABLE: '0' } },
@@ -114,10 +114,9 @@ function main() {
       'but not the fragmentation, and still faults every step in anew. Opt out with `XLM_KD_TORCH_ALLOCATOR=libtorch`.',
     '',
   ].join('\n');
-  console.log('\n' + md);
-  writeSection('memory', md);
+  report('memory', md);
 }
 
 if (process.argv[2] === '--child') process.stdout.write(JSON.stringify(child()) + '\n');
 else if (process.argv[2] === '--loop') process.stdout.write(JSON.stringify(loopChild(process.argv[3])) + '\n');
-else main();
+else runMain(main);

@@ -13,7 +13,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { ROOT, DIST, QUICK, SKIPPED, arg, median, spread, machineLine, writeSection, referenceEnvs, describeEnv } = require('./common');
+const { ROOT, DIST, QUICK, SKIPPED, arg, median, spread, machineLine, referenceEnvs, describeEnv, runMain, report } = require('./common');
 const { decodeOurs, decodeReference, agreement } = require('./decoding');
 const { WAYS } = require('./quality');
 
@@ -124,15 +124,10 @@ async function main() {
       ...rows.map((r) => `| ${r.label} | ${r.way} | ${cells(r.greedy)} | ${cells(r.beam)} | ${r.greedy.same} / ${r.beam.same} of ${sources.length} |`),
       '',
     ].join('\n');
-    console.log('\n' + md);
-    console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    writeSection('quality-speed', md);
+    report('quality-speed', md, started);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

@@ -12,10 +12,10 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { ROOT, DIST, machineLine, writeSection } = require('./common');
+const { ROOT, DIST, machineLine, writeSection, runMain } = require('./common');
 const {
-  Teacher, Student, Batcher, SentencePiece, train, distill, buildTeacherCache, distillSequences, evaluateTranslation,
-  inverseSqrt, loadGettextCorpus, splitCorpus, manualSeed, version, allocatorInfo,
+  Teacher, loadModel, readDataInfo, readSplit, prepareData, trainTokenizer, trainTeacher, distillStudent, loadTrainingData, stage,
+  buildTeacherCache, distillSequences, evaluateTranslation, inverseSqrt, version, allocatorInfo,
 } = require(DIST);
 
 /** Sizes of the two presets: the full run (about an hour on 2 cores) and a smoke run (a few minutes). */
@@ -66,135 +66,90 @@ function options(argv) {
 
 const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-/** A JSON file in the run folder that holds a finished stage's result; written atomically. */
-function stageFile(run, name) {
-  const file = path.join(run, `${name}.json`);
+/** The data folder: cleaned gettext pairs split once into train / valid / test; later runs read it back. */
+async function corpus(p) {
+  const dir = path.join(p.run, 'data');
+  if (!fs.existsSync(path.join(dir, 'data.json'))) {
+    await prepareData({ out: dir, tgtLang: p.lang, valid: p.valid, test: p.test, maxPairs: p.maxPairs, seed: 0 });
+  }
+  if (!fs.existsSync(path.join(dir, 'tokenizer.model'))) {
+    log(`tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, on the training pairs (both sides)`);
+    await trainTokenizer({ data: dir, out: path.join(dir, 'tokenizer.model'), vocabSize: p.vocabSize });
+  }
+  const info = readDataInfo(dir);
+  return { dir, info, catalogs: info.source, test: await readSplit(dir, 'test') };
+}
+
+/** Training options every run shares (the loss knobs not named here are the library's defaults). */
+function training(p, name, warmup) {
   return {
-    done: () => fs.existsSync(file),
-    read: () => JSON.parse(fs.readFileSync(file, 'utf8')),
-    write: (value) => {
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 1));
-      fs.renameSync(`${file}.tmp`, file);
-    },
+    optimizer: { lr: p.lr }, schedule: inverseSqrt({ lr: p.lr, warmupUpdates: warmup }), batching: { maxTokens: p.maxTokens },
+    labelSmoothing: KD.labelSmoothing, seed: 0, logEvery: 25, validateEvery: p.validEvery, log: (l) => log(`${name}: ${l}`),
   };
 }
 
-/** Cleaned gettext pairs split into train / valid / test once; later runs read the same split back. */
-function corpus(p) {
-  const stage = stageFile(p.run, 'corpus');
-  if (stage.done()) return stage.read();
-  const { pairs, stats } = loadGettextCorpus({ lang: p.lang, maxPairs: p.maxPairs });
-  const split = splitCorpus(pairs.map(({ src, tgt }) => ({ src, tgt })), { valid: p.valid, test: p.test, seed: 0 });
-  const out = { lang: p.lang, catalogs: stats.files, ...split };
-  stage.write(out);
-  return out;
-}
+const summary = (r) => ({ steps: r.steps, epochs: r.epoch, seconds: r.seconds, tokens: r.tokens, validBleu: r.lastValidation?.bleu });
 
-async function tokenizer(p, data) {
-  const file = path.join(p.run, 'tokenizer.model');
-  if (fs.existsSync(file)) return SentencePiece.load(file);
-  log(`tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, on ${data.train.length} training pairs (both sides)`);
-  return SentencePiece.train({
-    sentences: data.train.flatMap((x) => [x.src, x.tgt]), vocabSize: p.vocabSize, hardVocabLimit: false, modelPath: file,
+async function teacherStage(p, data) {
+  const out = path.join(p.run, 'models', 'teacher.safetensors');
+  const { value } = await stage(p.run, 'train-teacher', async () => {
+    log(`teacher: ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} transformer, ${p.teacher.embDim} wide, ${p.teacherMinutes} min of training`);
+    const r = await trainTeacher({
+      data: data.dir, run: path.join(p.run, 'teacher'), out, model: p.teacher,
+      training: { ...training(p, 'teacher', p.teacherWarmup), maxSeconds: p.teacherMinutes * 60 }, valid: { sentences: p.validSentences },
+    });
+    return summary(r.result);
   });
-}
-
-async function tokenize(tok, pairs) {
-  const [src, tgt] = await Promise.all([tok.encodeAsync(pairs.map((x) => x.src)), tok.encodeAsync(pairs.map((x) => x.tgt))]);
-  return src.map((s, i) => ({ src: s, tgt: tgt[i] }));
-}
-
-/** Options every training run shares. */
-function common(p, runDir, valid, tok, warmup) {
-  return {
-    runDir, valid: { ...valid, tokenizer: tok, maxSentences: p.validSentences }, labelSmoothing: KD.labelSmoothing,
-    optimizer: { lr: p.lr }, schedule: inverseSqrt({ lr: p.lr, warmupUpdates: warmup }), batching: { maxTokens: p.maxTokens, seed: 0 },
-    seed: 0, logEvery: 25, log: (l) => log(`${path.basename(runDir)}: ${l}`),
-  };
-}
-
-async function trainTeacher(p, files, data) {
-  const file = path.join(p.run, 'models', 'teacher.safetensors');
-  const stage = stageFile(p.run, 'train-teacher');
-  if (stage.done()) return { model: await Teacher.load(file), training: stage.read() };
-  manualSeed(0);
-  const model = Teacher.create({ vocabSize: files.vocabSize, ...p.teacher });
-  log(`teacher: ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} transformer, ${p.teacher.embDim} wide, ${(model.numParameters() / 1e6).toFixed(1)}M parameters, ${p.teacherMinutes} min of training`);
-  const r = await train(model, {
-    ...common(p, path.join(p.run, 'teacher'), files.valid, files.tok, p.teacherWarmup),
-    data: files.train, maxSeconds: p.teacherMinutes * 60, validateEvery: p.validEvery,
-  });
-  await model.save(file);
-  const training = { steps: r.steps, epochs: r.epoch, seconds: r.seconds, tokens: r.tokens, validBleu: r.lastValidation?.bleu };
-  stage.write(training);
-  return { model, training };
+  return { file: out, training: value };
 }
 
 /** What the teacher does once for a distillation way, timed: the top-k cache or its translations. */
-async function teacherWork(p, way, teacher, files, batcher) {
+async function teacherWork(p, way, teacherFile, data, files) {
   if (way !== 'offline' && way !== 'sequence') return undefined;
-  const stage = stageFile(p.run, `teacher-${way}`);
-  if (stage.done()) return stage.read();
-  const started = process.hrtime.bigint();
-  let bytes;
-  if (way === 'offline') {
-    const built = await buildTeacherCache({
-      teacher, pairs: batcher.pairs, k: KD.topK, tokenizer: files.tok.serialize(), file: files.cache,
-      onProgress: (done, total) => done % 3200 < 32 && log(`offline KD cache: ${done}/${total} pairs`),
-    });
-    bytes = built.bytes;
-  } else {
-    await distillSequences(teacher, batcher.pairs.map((x) => x.src), {
-      beamSize: KD.seqBeam, batchSize: 64, out: files.sequences,
-      onProgress: (done, total) => done % 3200 < 32 && log(`sequence-level KD: teacher translated ${done}/${total} sources`),
-    });
-    bytes = fs.statSync(files.sequences).size;
-  }
-  const out = { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes };
-  stage.write(out);
-  return out;
+  return (await stage(p.run, `teacher-${way}`, async () => {
+    const teacher = await Teacher.load(teacherFile);
+    const { train, tokenizer } = await loadTrainingData(data.dir);
+    const started = process.hrtime.bigint();
+    const progress = (what) => (done, total) => done % 3200 < 32 && log(`${what}: ${done}/${total}`);
+    if (way === 'offline') {
+      await buildTeacherCache({ teacher, pairs: train, k: KD.topK, tokenizer: tokenizer.serialize(), file: files.cache, onProgress: progress('offline KD cache') });
+    } else {
+      await distillSequences(teacher, train.map((x) => x.src), { beamSize: KD.seqBeam, batchSize: 64, out: files.sequences, onProgress: progress('sequence-level KD') });
+    }
+    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes: fs.statSync(way === 'offline' ? files.cache : files.sequences).size };
+  })).value;
 }
 
-async function trainStudent(p, kind, way, teacher, files) {
+async function studentStage(p, kind, way, teacherFile, data, files) {
   const name = `${kind}-${way}`;
-  const file = path.join(p.run, 'models', `${name}.safetensors`);
-  const stage = stageFile(p.run, `train-${name}`);
-  const load = () => Student.load(file);
-  if (stage.done()) return { model: await load(), training: stage.read() };
-  manualSeed(1);
-  const student = kind === 'cut' ? Student.fromTeacher(teacher, p.cut) : Student.bigru({ vocabSize: files.vocabSize, ...p.bigru });
-  const batcher = new Batcher(files.train, { maxTokens: p.maxTokens, seed: 0 });
-  const prep = await teacherWork(p, way, teacher, files, batcher);
-  log(`${name}: ${(student.numParameters() / 1e6).toFixed(1)}M parameters, ${p.studentSteps} updates, ${WAYS.find((w) => w.id === way).label}`);
-  const opts = { ...common(p, path.join(p.run, name), files.valid, files.tok, p.studentWarmup), data: batcher, maxSteps: p.studentSteps };
-  const r =
-    way === 'ce'
-      ? await train(student, opts)
-      : await distill({
-          ...opts, teacher, student, mode: way, alpha: way === 'sequence' ? 0 : KD.alpha, temperature: KD.temperature, topK: KD.topK,
-          cacheFile: files.cache, tokenizerModel: files.tok.serialize(), sequenceFile: files.sequences,
-          sequenceDecoding: { beamSize: KD.seqBeam },
-        });
-  await student.save(file);
-  const training = { steps: r.steps, seconds: r.seconds, tokens: r.tokens, prep };
-  stage.write(training);
-  return { model: student, training };
+  const out = path.join(p.run, 'models', `${name}.safetensors`);
+  const prep = await teacherWork(p, way, teacherFile, data, files);
+  const { value } = await stage(p.run, `train-${name}`, async () => {
+    log(`${name}: ${p.studentSteps} updates, ${WAYS.find((w) => w.id === way).label}`);
+    const r = await distillStudent({
+      teacher: teacherFile, student: kind === 'cut' ? { kind: 'cut', ...p.cut } : { kind: 'bigru', ...p.bigru }, data: data.dir,
+      run: path.join(p.run, name), out, mode: way === 'ce' ? 'none' : way,
+      kd: { alpha: way === 'sequence' ? 0 : KD.alpha, temperature: KD.temperature, topK: KD.topK, cacheFile: files.cache, sequenceFile: files.sequences, sequenceDecoding: { beamSize: KD.seqBeam } },
+      training: { ...training(p, name, p.studentWarmup), maxSteps: p.studentSteps }, valid: { sentences: p.validSentences },
+    });
+    return { ...summary(r.result), prep };
+  });
+  return { file: out, training: value };
 }
 
 /** Test-set BLEU/chrF and speed, greedy and beam 5, with the model's size. */
-async function score(p, name, model, files, test) {
-  const stage = stageFile(p.run, `test-${name}`);
-  if (stage.done()) return stage.read();
-  const file = path.join(p.run, 'models', `${name}.safetensors`);
-  const base = { sources: test.map((x) => x.src), references: test.map((x) => x.tgt), tokenizer: files.tok, batchSize: 32 };
-  const out = { parameters: model.numParameters(), bytes: fs.statSync(file).size };
-  for (const beamSize of [1, 5]) {
-    const s = await evaluateTranslation(model, { ...base, beamSize });
-    out[beamSize === 1 ? 'greedy' : 'beam5'] = { bleu: s.bleu, chrf: s.chrf, sentencesPerSecond: s.sentencesPerSecond };
-    log(`${name}: test ${beamSize === 1 ? 'greedy' : 'beam 5'} BLEU ${s.bleu.toFixed(2)}, chrF ${s.chrf.toFixed(2)}, ${s.sentencesPerSecond.toFixed(1)} sentences/s`);
-  }
-  stage.write(out);
-  return out;
+async function score(p, name, file, tokenizer, test) {
+  return (await stage(p.run, `test-${name}`, async () => {
+    const model = (await loadModel(file)).eval();
+    const base = { sources: test.map((x) => x.src), references: test.map((x) => x.tgt), tokenizer, batchSize: 32 };
+    const out = { parameters: model.numParameters(), bytes: fs.statSync(file).size };
+    for (const beamSize of [1, 5]) {
+      const s = await evaluateTranslation(model, { ...base, beamSize });
+      out[beamSize === 1 ? 'greedy' : 'beam5'] = { bleu: s.bleu, chrf: s.chrf, sentencesPerSecond: s.sentencesPerSecond };
+      log(`${name}: test ${beamSize === 1 ? 'greedy' : 'beam 5'} BLEU ${s.bleu.toFixed(2)}, chrF ${s.chrf.toFixed(2)}, ${s.sentencesPerSecond.toFixed(1)} sentences/s`);
+    }
+    return out;
+  })).value;
 }
 
 function table(p, data, rows, teacherTraining, info) {
@@ -230,8 +185,8 @@ function table(p, data, rows, teacherTraining, info) {
   return [
     '## Quality run (`npm run bench:quality`)',
     '',
-    `Data: the gettext catalogs of this machine, English → ${p.lang} (${data.catalogs} catalogs), cleaned by \`loadGettextCorpus\` and split once at random (seed 0): ` +
-      `${data.train.length} training pairs, ${data.valid.length} valid, ${data.test.length} test. Tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, trained on the training pairs. ` +
+    `Data: the gettext catalogs of this machine, English → ${p.lang} (${data.catalogs}), cleaned by \`loadGettextCorpus\` and split once at random (seed 0): ` +
+      `${data.info.counts.train} training pairs, ${data.info.counts.valid} valid, ${data.info.counts.test} test. Tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, trained on the training pairs. ` +
       `Teacher: ${tc.encoderLayers}-${tc.decoderLayers} XLM transformer, ${tc.embDim} wide, ${tc.nHeads} heads, dropout 0.1, trained ${p.teacherMinutes} min ` +
       `(${teacherTraining.steps} updates, ${f(teacherTraining.epochs, 0)} epochs). Students: the ${p.cut.encoderLayers}-${p.cut.decoderLayers} cut of the teacher ` +
       `(layer surgery: all encoder layers and the ${p.cut.strategy === 'last' ? 'top' : p.cut.strategy} decoder layer${p.cut.decoderLayers > 1 ? 's' : ''} are its start) and a BiGRU (${p.bigru.embDim}/${p.bigru.hiddenSize}, ${p.bigru.encoderLayers}+${p.bigru.decoderLayers} layers, Luong attention, from scratch), ` +
@@ -254,23 +209,18 @@ async function main() {
   fs.mkdirSync(path.join(p.run, 'models'), { recursive: true });
   const started = Date.now();
   log(`quality run (${p.preset}) in ${path.relative(process.cwd(), p.run) || '.'}`);
-  const data = corpus(p);
-  log(`corpus: ${data.train.length} train / ${data.valid.length} valid / ${data.test.length} test pairs`);
-  const tok = await tokenizer(p, data);
-  const files = {
-    tok, vocabSize: tok.vocabSize, train: await tokenize(tok, data.train),
-    valid: { pairs: await tokenize(tok, data.valid), sources: data.valid.map((x) => x.src), references: data.valid.map((x) => x.tgt) },
-    cache: path.join(p.run, 'teacher-topk.cache'), sequences: path.join(p.run, 'sequence-kd.jsonl'),
-  };
-  const teacher = await trainTeacher(p, files, data);
-  teacher.model.eval();
-  const rows = [{ model: 'teacher', way: `${p.teacherMinutes} min`, training: teacher.training, test: await score(p, 'teacher', teacher.model, files, data.test) }];
+  const data = await corpus(p);
+  const { counts } = data.info;
+  log(`corpus: ${counts.train} train / ${counts.valid} valid / ${counts.test} test pairs`);
+  const { tokenizer } = await loadTrainingData(data.dir);
+  const files = { cache: path.join(p.run, 'teacher-topk.cache'), sequences: path.join(p.run, 'sequence-kd.jsonl') };
+  const teacher = await teacherStage(p, data);
+  const rows = [{ model: 'teacher', way: `${p.teacherMinutes} min`, training: teacher.training, test: await score(p, 'teacher', teacher.file, tokenizer, data.test) }];
   for (const kind of ['cut', 'bigru']) {
     for (const way of WAYS) {
-      const s = await trainStudent(p, kind, way.id, teacher.model, files);
-      s.model.eval();
+      const s = await studentStage(p, kind, way.id, teacher.file, data, files);
       const label = kind === 'cut' ? `${p.cut.encoderLayers}-${p.cut.decoderLayers} cut` : 'BiGRU';
-      rows.push({ model: label, way: way.label, training: s.training, test: await score(p, `${kind}-${way.id}`, s.model, files, data.test) });
+      rows.push({ model: label, way: way.label, training: s.training, test: await score(p, `${kind}-${way.id}`, s.file, tokenizer, data.test) });
     }
   }
   const body = table(p, data, rows, teacher.training, version());
@@ -282,9 +232,4 @@ async function main() {
 
 module.exports = { WAYS };
 
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err && err.stack ? err.stack : err);
-    process.exit(1);
-  });
-}
+if (require.main === module) runMain(main);

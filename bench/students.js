@@ -12,7 +12,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { DIST, QUICK, arg, msSince, median, spread, machineLine, pythonJson, writeSection, referenceEnvs, describeEnv } = require('./common');
+const { DIST, QUICK, arg, msSince, median, spread, machineLine, pythonJson, referenceEnvs, describeEnv, runMain, report } = require('./common');
 
 const { Teacher, Student, Batch, manualSeed, noGrad, loadTensors, version, allocatorInfo } = require(DIST);
 
@@ -174,15 +174,10 @@ async function main() {
         `parameters and of the forward time is the \`[·, ${teacher.config.embDim}] × [${teacher.config.embDim}, ${V}]\` output projection, which no layer cut removes.`,
       '',
     ].join('\n');
-    console.log('\n' + md);
-    console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    writeSection('students', md);
+    report('students', md, started);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

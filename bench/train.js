@@ -12,7 +12,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { DIST, PY, REFERENCE, QUICK, arg, machineLine, writeSection, referenceEnvs, describeEnv, median } = require('./common');
+const { DIST, PY, REFERENCE, QUICK, arg, machineLine, referenceEnvs, describeEnv, median, runMain, report } = require('./common');
 const { Teacher, Student, Batcher, train, distill, manualSeed, version, allocatorInfo } = require(DIST);
 
 const ROUNDS = Number(arg('--rounds', QUICK ? '1' : '3'));
@@ -110,15 +110,10 @@ async function main() {
       }),
       '',
     ].join('\n');
-    console.log('\n' + md);
-    console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    writeSection('train', md);
+    report('train', md, started);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

@@ -3,7 +3,7 @@
 // seconds when none is given, and a side-by-side evaluation table.
 //
 // Data: the short UI messages (<= 40 characters) of /usr/share/locale/de/LC_MESSAGES/*.mo, split once with
-// seed 0 into train / valid (200) / test (300). --quick keeps every 12th training pair and a 400-piece
+// seed 0 into train / valid (200) / test (300) by the pipeline's data stage (prepareData). --quick keeps every 12th training pair and a 400-piece
 // vocabulary; both forms use the same valid and test pairs, so a teacher from one never saw the other's test.
 'use strict';
 const fs = require('fs');
@@ -11,7 +11,7 @@ const os = require('os');
 const path = require('path');
 const util = require('util');
 const {
-  Teacher, SentencePiece, train, evaluateTranslation, inverseSqrt, loadGettextCorpus, splitCorpus, manualSeed, setNumThreads, version,
+  Teacher, SentencePiece, train, evaluateTranslation, inverseSqrt, prepareData, readDataInfo, readSplit, tokenizePairs, manualSeed, setNumThreads, version,
 } = require('..');
 
 /** Sizes of the two forms: the default (an example in about two minutes) and --quick (seconds). */
@@ -95,19 +95,19 @@ function outDir(args, name) {
   return dir;
 }
 
-/** English -> args.lang pairs from gettext, split into train / valid / test text pairs (see the header). */
-function loadText(args) {
+/**
+ * English -> args.lang pairs from gettext, split into train / valid / test text pairs (see the header) by the
+ * pipeline's data stage, once per --out folder (out/data-LANG, read back by later runs).
+ */
+async function loadText(args, out) {
   const p = args.preset;
-  const { pairs, stats } = loadGettextCorpus({ lang: args.lang, maxChars: 40 });
-  const split = splitCorpus(pairs.map(({ src, tgt }) => ({ src, tgt })), { valid: 200, test: 300, seed: 0 });
-  const trainText = split.train.filter((_, i) => i % p.trainEvery === 0);
-  log(`corpus: ${stats.files} gettext catalogs, English -> ${args.lang}: ${trainText.length} training pairs, ${split.valid.length} valid, ${split.test.length} test`);
-  return { train: trainText, valid: split.valid, test: split.test.slice(0, p.testSentences) };
-}
-
-async function tokenizePairs(tok, pairs) {
-  const [src, tgt] = await Promise.all([tok.encodeAsync(pairs.map((x) => x.src)), tok.encodeAsync(pairs.map((x) => x.tgt))]);
-  return src.map((s, i) => ({ src: s, tgt: tgt[i] }));
+  const dir = path.join(out, `data-${args.lang}`);
+  if (!fs.existsSync(path.join(dir, 'data.json'))) await prepareData({ out: dir, tgtLang: args.lang, maxChars: 40, valid: 200, test: 300, seed: 0 });
+  const info = readDataInfo(dir);
+  const trainText = (await readSplit(dir, 'train')).filter((_, i) => i % p.trainEvery === 0);
+  const [valid, test] = [await readSplit(dir, 'valid'), await readSplit(dir, 'test')];
+  log(`corpus: ${info.source}, English -> ${args.lang}: ${trainText.length} training pairs, ${valid.length} valid, ${test.length} test`);
+  return { dir, train: trainText, valid, test: test.slice(0, p.testSentences) };
 }
 
 /**
@@ -118,7 +118,7 @@ async function tokenizePairs(tok, pairs) {
  * BLEU), `test` holds { sources, references } for evaluateTranslation.
  */
 async function loadData(args, out) {
-  const text = loadText(args);
+  const text = await loadText(args, out);
   let tokenizerFile = args.tokenizer ?? (args.teacher ? path.join(path.dirname(args.teacher), 'tokenizer.model') : undefined);
   if (!tokenizerFile && fs.existsSync(path.join(out, 'tokenizer.model'))) tokenizerFile = path.join(out, 'tokenizer.model');
   let tok;
@@ -149,8 +149,8 @@ async function loadData(args, out) {
 function trainingOptions(args, data, runDir, who) {
   const p = args.preset;
   return {
-    data: data.train, valid: data.valid, runDir, labelSmoothing: 0.1,
-    batching: { maxTokens: p.maxTokens, seed: 0 }, optimizer: { lr: p.lr }, schedule: inverseSqrt({ lr: p.lr, warmupUpdates: p.warmup }),
+    data: data.train, valid: data.valid, runDir,
+    batching: { maxTokens: p.maxTokens }, optimizer: { lr: p.lr }, schedule: inverseSqrt({ lr: p.lr, warmupUpdates: p.warmup }),
     logEvery: p.logEvery, log: (line) => log(`${who}: ${line}`), seed: 0,
   };
 }

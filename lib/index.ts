@@ -12,4 +12,5 @@ export * from './eval';
 export * from './io';
 export * from './data';
 export * from './distributed';
+export * from './pipeline';
 export { addonCandidates, loadedAddonPath } from './native';

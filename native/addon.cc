@@ -2,7 +2,7 @@
 #include "distributed/process_group.h"
 #include "distributed/reducer.h"
 #include "inference/beam_topk.h"
-#include "inference/register.h"
+#include "modules/inference_wrap.h"
 #include "loss/register.h"
 #include "memory/cpu_allocator.h"
 #include "modules/bigru_seq2seq.h"
@@ -11,7 +11,7 @@
 #include "optim/adam.h"
 #include "optim/ema.h"
 #include "tensor/register.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 #include "tokenizer/sentencepiece.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// Tests for the BiGRU student (issue 5, part 2: native/modules/bigru_seq2seq.*, lib/models/bigru.ts):
+// Tests for the BiGRU student (native/modules/bigru_seq2seq.*, lib/models/bigru.ts):
 // parity with the PyTorch reference (bench/reference/bigru.py, in .venv) for forward logits and decodeStep
 // log-probs on ragged batches, both attention types, multi-layer, safetensors both ways; padding invariance;
 // decodeStep == log_softmax(forward); reorder; save/load; config errors; a training smoke check; and the
@@ -332,14 +332,14 @@ test('numParameters matches the architecture (tied and untied, both attentions)'
 test('create: bad configs throw errors naming the field', (t) => {
   const err = (o: unknown, message: RegExp, Ctor: typeof TypeError | typeof RangeError = TypeError) =>
     t.throws(() => BiGruStudent.create(o as BiGruOptions), { instanceOf: Ctor, message });
-  err({ vocabSize: 100, hiddenSize: 0 }, /BiGruStudent\.create: config\.hiddenSize must be an integer >= 1, got number 0/);
-  err({ vocabSize: 100, attention: 'dot' }, /config\.attention must be one of 'luong', 'bahdanau', got string 'dot'/);
+  err({ vocabSize: 100, hiddenSize: 0 }, /BiGruStudent\.create: config\.hiddenSize must be an integer >= 1, got number 0/, RangeError);
+  err({ vocabSize: 100, attention: 'dot' }, /config\.attention must be one of 'luong', 'bahdanau', got string 'dot'/, RangeError);
   err({ embDim: 8 }, /config\.vocabSize is required/);
-  err({ vocabSize: 100, hiddensize: 8 }, /unknown config key 'hiddensize'/);
-  err({ vocabSize: 100, embDim: 32, hiddenSize: 64, tieEmbeddings: true }, /tieEmbeddings needs embDim == hiddenSize/);
+  err({ vocabSize: 100, hiddensize: 8 }, /unknown config\.hiddensize; expected one of vocabSize, /);
+  err({ vocabSize: 100, embDim: 32, hiddenSize: 64, tieEmbeddings: true }, /tieEmbeddings needs embDim == hiddenSize/, RangeError);
   err({ vocabSize: 100, encoderLayers: 1.5 }, /config\.encoderLayers must be an integer >= 1/);
   err({ vocabSize: 100, dropout: 1 }, /config\.dropout must be a number in \[0, 1\)/, RangeError);
-  err({ vocabSize: 100, dropout: -0.1 }, /config\.dropout must be a number in/);
+  err({ vocabSize: 100, dropout: -0.1 }, /config\.dropout must be a number in/, RangeError);
   err({ vocabSize: 10, padIndex: 10 }, /config\.padIndex must be < vocabSize/, RangeError);
   err(null, /config must be an object/);
   // Defaults: untied when the sizes differ, tied when they agree.

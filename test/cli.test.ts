@@ -208,10 +208,10 @@ test('usage errors name the flag and what it expects', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['data'], /--out is required/],
     [['train', '--data', 'x', '--run', 'y'], /say when to stop: --max-steps, --max-epochs or --max-minutes/],
-    [['train', '--data', 'x', '--run', 'y', '--max-steps', '0'], /--max-steps must be an integer >= 1, got '0'/],
+    [['train', '--data', 'x', '--run', 'y', '--max-steps', '0'], /--max-steps must be an integer >= 1, got number 0/],
     [['train', '--data', 'x', '--run', 'y', '--max-steps', '3', '--layers', '6'], /--layers must be ENCODER-DECODER layer counts such as 6-1, got '6'/],
     [['distill', '--teacher', 't', '--data', 'x', '--run', 'y', '--max-steps', '3', '--mode', 'fast'], /--mode must be one of online, offline, sequence, got 'fast'/],
-    [['distill', '--teacher', 't', '--data', 'x', '--run', 'y', '--max-steps', '3', '--alpha', '2'], /--alpha must be a number in \[0, 1\], got '2'/],
+    [['distill', '--teacher', 't', '--data', 'x', '--run', 'y', '--max-steps', '3', '--alpha', '2'], /--alpha must be a number in \[0, 1\], got number 2/],
     [['cut', '--teacher', 't', '--out', 'o', '-e', 'a,b'], /--encoder-layers must be a count or a comma-separated list/],
     [['evaluate', '--model', 'm'], /give --data DIR, or --src FILE and --ref FILE/],
     [['data', '--out', 'o', '--src-lang', 'de', '--tgt-lang', 'fr'], /--src-lang or --tgt-lang must be en \(got de -> fr\)/],

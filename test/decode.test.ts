@@ -107,10 +107,10 @@ test('bad decoding options are clear errors', async (t) => {
   const model = greedyTrapModel();
   const batch = Batch.from({ src: [[3]] });
   await t.throwsAsync(() => beamSearch(model, batch, { beamSize: 0 }), { instanceOf: RangeError, message: /beamSearch: option 'beamSize'/ });
-  await t.throwsAsync(() => beamSearch(model, batch, { beamSize: 2, nBest: 3 }), { message: /'nBest' must be an integer in \[1, beamSize=2\]/ });
+  await t.throwsAsync(() => beamSearch(model, batch, { beamSize: 2, nBest: 3 }), { message: /option 'nBest' must be an integer in \[1, 2\]/ });
   await t.throwsAsync(() => greedy(model, batch, { maxLength: -1 }), { message: /greedy: option 'maxLength'/ });
-  await t.throwsAsync(() => greedy(model, batch, { sampling: { topP: 0 } }), { message: /'sampling.topP' must be in \(0, 1\]/ });
-  await t.throwsAsync(() => greedy(model, batch, { sampling: { temperature: -1 } }), { message: /'sampling.temperature' must be > 0/ });
+  await t.throwsAsync(() => greedy(model, batch, { sampling: { topP: 0 } }), { message: /option 'sampling.topP' must be a number in \(0, 1\]/ });
+  await t.throwsAsync(() => greedy(model, batch, { sampling: { temperature: -1 } }), { message: /option 'sampling.temperature' must be a number > 0/ });
   await t.throwsAsync(() => greedy(model, {} as Batch), { message: /argument 'batch' must be a Batch/ });
 });
 

@@ -1,4 +1,4 @@
-// Fast decoding (lib/models prepack/quantize, lib/decode/shortlist): on a toy teacher trained until its
+// Fast decoding (lib/models prepack/quantize, lib/data/shortlist): on a toy teacher trained until its
 // reversals are confident, prepacked, int8 and shortlist decoding give the float32 beam's best hypotheses;
 // the int8 forward equals torch.ao's quantize_dynamic (per-channel qconfig) on the same layers; an int8 model
 // round-trips through save/load bit-identically and its file is smaller; the shortlist's lists are the hand-
@@ -22,7 +22,8 @@ const heldOut = toyCopyPairs(24, 99);
 const trained = (async () => {
   manualSeed(4);
   const model = Teacher.create(CONFIG);
-  await train(model, { data: trainPairs, maxSteps: 300, log: null, optimizer: { lr: 3e-3 }, schedule: () => 3e-3, batching: { maxTokens: 400 }, dropout: false });
+  // Without label smoothing, so the model grows confident: the margins below need it.
+  await train(model, { data: trainPairs, maxSteps: 300, log: null, optimizer: { lr: 3e-3 }, schedule: () => 3e-3, batching: { maxTokens: 400 }, dropout: false, labelSmoothing: 0 });
   const file = path.join(tmp, 'fp32.safetensors');
   await model.save(file);
   return file;

@@ -1,4 +1,4 @@
-// The Teacher (issue 3: native/modules/xlm_transformer.*, lib/models/{teacher,config}.ts) against the PyTorch
+// The Teacher (native/modules/xlm_transformer.*, lib/models/{teacher,config}.ts) against the PyTorch
 // reference (bench/reference/xlm.py): encoder outputs, logits and incremental log-probs within 1e-4 on random
 // and briefly trained weights, padded batches, language embeddings, GELU/ReLU, sinusoidal positions, weights
 // made on either side; decodeStep == the causal forward; reorder; padding invariance; bit-identical round
@@ -313,12 +313,12 @@ test('bad configs are TypeErrors/RangeErrors naming the field', (t) => {
   const err = (o: unknown, message: RegExp, Ctor: typeof TypeError | typeof RangeError = TypeError) =>
     t.throws(() => Teacher.create(o as XlmOptions), { instanceOf: Ctor, message });
   err({ vocabSize: 40, embDim: 30, nHeads: 4 }, /Teacher\.create: config\.embDim \(30\) must be divisible by config\.nHeads \(4\)/, RangeError);
-  err({ vocabSize: 40, activation: 'tanh' }, /config\.activation must be one of 'gelu', 'relu', got string 'tanh'/);
-  err({ vocabSize: 40, layers: 3 }, /unknown config key 'layers'/);
+  err({ vocabSize: 40, activation: 'tanh' }, /config\.activation must be one of 'gelu', 'relu', got string 'tanh'/, RangeError);
+  err({ vocabSize: 40, layers: 3 }, /unknown config\.layers; expected one of vocabSize, /);
   err({ embDim: 8 }, /config\.vocabSize is required/);
   err({ vocabSize: 2 }, /config\.padIndex must be < vocabSize \(2\), got 2/, RangeError);
   err({ vocabSize: 40, unkIndex: 40 }, /config\.unkIndex must be < vocabSize \(40\), got 40/, RangeError);
-  err({ vocabSize: 40, encoderLayers: 0 }, /config\.encoderLayers must be an integer >= 1, got number 0/);
+  err({ vocabSize: 40, encoderLayers: 0 }, /config\.encoderLayers must be an integer >= 1, got number 0/, RangeError);
   err({ vocabSize: 40, nHeads: 2.5 }, /config\.nHeads must be an integer >= 1, got number 2\.5/);
   err({ vocabSize: 40, dropout: 1 }, /config\.dropout must be a number in \[0, 1\), got number 1/, RangeError);
   err({ vocabSize: 40, attentionDropout: '0.1' }, /config\.attentionDropout must be a number in \[0, 1\), got string '0\.1'/);

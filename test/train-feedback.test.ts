@@ -61,7 +61,7 @@ test('threads: the run uses the given intra-op thread count and restores the pre
   t.deepEqual(seen, [1, 1, 1]);
   t.is(version().threads, before);
   await t.throwsAsync(train(Teacher.create(toyTeacherConfig), { data: toyCopyPairs(10, 3), maxSteps: 1, threads: 0, log: null }), {
-    message: /option 'threads' must be an integer > 0, got 0/,
+    message: /option 'threads' must be an integer >= 1, got number 0/,
   });
 });
 

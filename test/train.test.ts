@@ -210,7 +210,7 @@ test('online distillation: the chunked loss form (from hidden states, no [N, V] 
   }
   t.true(maxDiff(chunked.params, dense.params) <= 1e-5, `parameters differ by ${maxDiff(chunked.params, dense.params)}`);
   await t.throwsAsync(distill({ teacher, student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }), data, maxSteps: 1, lossForm: 'sparse' as 'dense', log: null }), {
-    message: /option 'lossForm' must be 'dense', 'chunked' or 'auto', got 'sparse'/,
+    message: /option 'lossForm' must be one of 'dense', 'chunked', 'auto', got string 'sparse'/,
   });
 });
 

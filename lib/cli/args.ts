@@ -1,9 +1,11 @@
 /**
  * Command-line parsing every `xlm-kd` subcommand shares: node:util's parseArgs with its errors turned into
- * UsageError (exit 2), --help handling, and typed readers for numbers, integers and choices that name the
- * flag and what it expects.
+ * UsageError (exit 2), --help handling, and typed readers that turn a flag's string into a number, an integer
+ * or a choice. The values' ranges and defaults are the library's: a command hands what was given to the
+ * library's resolver through {@link checkFlags}, which names the flags in its errors ({@link flagNames}).
  */
 import { parseArgs, ParseArgsConfig } from 'node:util';
+import { OptionNamer } from '../common/options';
 import { CliIO, UsageError } from './io';
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
@@ -43,39 +45,59 @@ export function required(values: FlagValues, name: string): string {
   return v;
 }
 
-/** An integer flag >= min, or `fallback` when absent. */
-export function int(values: FlagValues, name: string, min: number, fallback?: number): number | undefined {
+/**
+ * An integer flag, or undefined when absent. `min` is for the CLI's own flags (those no library option
+ * receives); a library option's range is its resolver's.
+ */
+export function int(values: FlagValues, name: string, min?: number): number | undefined {
   const raw = str(values, name);
-  if (raw === undefined) return fallback;
+  if (raw === undefined) return undefined;
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${raw}'`);
-  return v;
-}
-
-/** A number flag in [min, max], or `fallback` when absent. */
-export function num(values: FlagValues, name: string, fallback?: number, min = -Infinity, max = Infinity): number | undefined {
-  const raw = str(values, name);
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
-    const range = min === -Infinity && max === Infinity ? 'a number' : max === Infinity ? `a number >= ${min}` : `a number in [${min}, ${max}]`;
-    throw new UsageError(`--${name} must be ${range}, got '${raw}'`);
+  if (raw.trim() === '' || !Number.isInteger(v) || (min !== undefined && v < min)) {
+    throw new UsageError(`--${name} must be an integer${min !== undefined ? ` >= ${min}` : ''}, got '${raw}'`);
   }
   return v;
 }
 
-/** A flag that must be one of `choices`, or `fallback` when absent. */
-export function choice<T extends string>(values: FlagValues, name: string, choices: readonly T[], fallback: T): T {
+/** A number flag, or undefined when absent. */
+export function num(values: FlagValues, name: string): number | undefined {
   const raw = str(values, name);
-  if (raw === undefined) return fallback;
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number, got '${raw}'`);
+  return v;
+}
+
+/** A flag that must be one of `choices`, or undefined when absent (the library's default applies). */
+export function choice<T extends string>(values: FlagValues, name: string, choices: readonly T[]): T | undefined {
+  const raw = str(values, name);
+  if (raw === undefined) return undefined;
   if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${raw}'`);
   return raw as T;
 }
 
+/**
+ * The CLI's names for library options in errors: the flag that sets each (`optimizer.lr` -> `--lr`); the
+ * kebab-case of the option's last key unless `flags` names another.
+ */
+export function flagNames(flags: Record<string, string> = {}): OptionNamer {
+  return (path) => flags[path] ?? `--${path.split('.').pop()!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Runs a library resolver over the options the flags gave: its TypeErrors and RangeErrors are usage errors (exit 2). */
+export function checkFlags<T>(resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 /** A "6-1"-style pair of layer counts (encoder-decoder). */
-export function layerPair(values: FlagValues, name: string, fallback: [number, number]): [number, number] {
+export function layerPair(values: FlagValues, name: string): [number, number] | undefined {
   const raw = str(values, name);
-  if (raw === undefined) return fallback;
+  if (raw === undefined) return undefined;
   const m = /^(\d+)-(\d+)$/.exec(raw);
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`--${name} must be ENCODER-DECODER layer counts such as 6-1, got '${raw}'`);
   return [Number(m[1]), Number(m[2])];

@@ -11,9 +11,12 @@ import { translate } from '../decode/translate';
 import { Seq2Seq } from '../models/seq2seq';
 import { setNumThreads, version } from '../tensor/runtime';
 import { FlagValues, int, parseFlags, str } from './args';
-import { readSplit } from './data-folder';
+import { readSplit } from '../pipeline/data-folder';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { CliIO, UsageError } from './io';
+
+/** The defaults of `xlm-kd bench`'s own options (it has no library counterpart). */
+const BENCH_DEFAULTS = Object.freeze({ beams: [1, 5], batchSizes: [32], sentences: 200, rounds: 3 });
 
 export const benchUsage = `Usage: xlm-kd bench --model A.safetensors [--model B ...] (--data DIR | --src FILE) [options]
 
@@ -25,10 +28,10 @@ Options:
   -d, --data DIR         a data folder (its test split) ...
       --src FILE         ... or source sentences, one per line
   -t, --tokenizer FILE   SentencePiece model (default: tokenizer.model next to the first model)
-  -b, --beam LIST        beam sizes, comma-separated (default 1,5)
-      --batch-size LIST  batch sizes, comma-separated (default 32)
-      --sentences N      sentences per measurement (default 200)
-      --rounds N         rounds (default 3)
+  -b, --beam LIST        beam sizes, comma-separated (default ${BENCH_DEFAULTS.beams.join(',')})
+      --batch-size LIST  batch sizes, comma-separated (default ${BENCH_DEFAULTS.batchSizes.join(',')})
+      --sentences N      sentences per measurement (default ${BENCH_DEFAULTS.sentences})
+      --rounds N         rounds (default ${BENCH_DEFAULTS.rounds})
       --threads N        LibTorch threads (default: as configured)
 ${decodingFlagsHelp}  -h, --help             show this help
 `;
@@ -57,7 +60,7 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
   const srcFile = str(v, 'src');
   if ((data === undefined) === (srcFile === undefined)) throw new UsageError('give --data DIR or --src FILE');
   for (const f of files) if (!fs.existsSync(f)) throw new Error(`cannot read --model ${f}: no such file`);
-  const n = int(v, 'sentences', 1, 200)!;
+  const n = int(v, 'sentences', 1) ?? BENCH_DEFAULTS.sentences;
   let sources = data !== undefined ? (await readSplit(data, 'test')).map((p) => p.src) : fs.readFileSync(srcFile!, 'utf8').split(/\r?\n/).filter((l) => l.trim());
   sources = sources.slice(0, n);
   if (sources.length === 0) throw new Error('no source sentences');
@@ -66,9 +69,9 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
   const tokenizer = SentencePiece.load(tokPath);
   const threads = int(v, 'threads', 1);
   if (threads !== undefined) setNumThreads(threads);
-  const beams = list(v, 'beam', [1, 5]);
-  const batches = list(v, 'batch-size', [32]);
-  const rounds = int(v, 'rounds', 1, 3)!;
+  const beams = list(v, 'beam', BENCH_DEFAULTS.beams);
+  const batches = list(v, 'batch-size', BENCH_DEFAULTS.batchSizes);
+  const rounds = int(v, 'rounds', 1) ?? BENCH_DEFAULTS.rounds;
   const models: Array<{ name: string; model: Seq2Seq }> = [];
   for (const f of files) {
     const model = await loadForDecoding(f, v);

@@ -4,10 +4,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadModel } from '../models/load';
-import { CutOptions } from '../surgery/cut';
+import { cutModel } from '../pipeline/cut';
+import { CUT_DEFAULTS } from '../surgery/cut';
 import { LayerChoice, LayerStrategy } from '../surgery/layer-map';
-import { Student } from '../surgery/student';
 import { choice, FlagValues, parseFlags, required, str } from './args';
 import { CliIO, UsageError } from './io';
 
@@ -20,9 +19,9 @@ Options:
   -o, --out FILE           the student file to write; required (tokenizer.model is copied
                            beside it when the teacher has one beside it)
   -e, --encoder-layers L   a count (default: all) or a list of teacher layer indices, e.g. 0,2,5
-  -D, --decoder-layers L   a count (default 1) or a list
+  -D, --decoder-layers L   a count (default ${CUT_DEFAULTS.decoderLayers}) or a list
   -s, --strategy S         which layers a count keeps: spread (first and last, evenly between;
-                           one layer = the top one), first or last (default spread)
+                           one layer = the top one), first or last (default ${CUT_DEFAULTS.strategy})
   -h, --help               show this help
 `;
 
@@ -34,18 +33,6 @@ function layers(v: FlagValues, name: string): LayerChoice | undefined {
   throw new UsageError(`--${name} must be a count or a comma-separated list of layer indices, got '${raw}'`);
 }
 
-/** Cuts a student from the teacher file and saves it; returns the layer map. */
-export async function cutModel(teacherFile: string, out: string, opts: CutOptions): Promise<{ encoder: number[]; decoder: number[]; parameters: number }> {
-  const teacher = await loadModel(teacherFile);
-  const student = Student.fromTeacher(teacher, opts);
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  await student.save(out);
-  const tokenizer = path.join(path.dirname(path.resolve(teacherFile)), 'tokenizer.model');
-  const copy = path.join(path.dirname(path.resolve(out)), 'tokenizer.model');
-  if (fs.existsSync(tokenizer) && tokenizer !== copy) await fs.promises.copyFile(tokenizer, copy);
-  return { ...student.layerMap, parameters: student.numParameters() };
-}
-
 /** Runs `xlm-kd cut`. */
 export async function runCut(args: string[], io: CliIO): Promise<number> {
   const v = parseFlags(args, {
@@ -55,8 +42,8 @@ export async function runCut(args: string[], io: CliIO): Promise<number> {
   if (!v) return 0;
   const teacher = required(v, 'teacher');
   const out = required(v, 'out');
-  const strategy = choice<LayerStrategy>(v, 'strategy', ['spread', 'first', 'last'], 'spread');
-  const opts = { encoderLayers: layers(v, 'encoder-layers'), decoderLayers: layers(v, 'decoder-layers') ?? 1, strategy };
+  const strategy = choice<LayerStrategy>(v, 'strategy', ['spread', 'first', 'last']);
+  const opts = { encoderLayers: layers(v, 'encoder-layers'), decoderLayers: layers(v, 'decoder-layers'), strategy };
   if (!fs.existsSync(teacher)) throw new Error(`cannot read --teacher ${teacher}: no such file`);
   const r = await cutModel(teacher, out, opts);
   io.stdout.write(`${out}: encoder layers [${r.encoder.join(', ')}], decoder layers [${r.decoder.join(', ')}] of the teacher, ${(r.parameters / 1e6).toFixed(1)}M parameters\n`);

@@ -1,27 +1,12 @@
 /**
- * `xlm-kd demo`: the main job end to end on real text that every Debian machine has (its gettext catalogs,
- * English→German by default) — corpus, tokenizer, a teacher, a student cut from its layers and a BiGRU
- * student both distilled from it, all three evaluated on the held-out test split — ending in one table
- * (BLEU, chrF, parameters, size, decoding speed, speed-up) and a BLEU-against-speed chart. Every stage
- * resumes: run the same command again after Ctrl-C and it continues.
+ * `xlm-kd demo`: the main job end to end on this machine's gettext catalogs (lib/pipeline/demo.ts does it),
+ * printed as one table and a line per student about what distillation bought.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SentencePiece } from '../data/tokenizer';
-import { formatComparison, ModelComparison, plotComparison, scoreModel } from '../eval/compare';
-import { writeFileAtomic } from '../io/atomic-write';
-import { loadModel } from '../models/load';
-import { setNumThreads, version } from '../tensor/runtime';
-import { TrainingOptions } from '../train/trainer';
-import { inverseSqrt } from '../train/schedule';
-import { int, num, parseFlags, str } from './args';
-import { prepareData } from './data';
-import { readDataInfo, readSplit } from './data-folder';
-import { distillStudent, StudentSpec } from './distill';
+import { checkDemoOptions, demo, DEMO_PRESETS, DemoOptions } from '../pipeline/demo';
+import { PREPARE_DATA_DEFAULTS } from '../pipeline/prepare-data';
+import { checkFlags, flagNames, int, num, parseFlags, str } from './args';
 import { CliIO } from './io';
-import { stage } from './stage';
-import { trainTokenizer } from './tokenizer';
-import { trainTeacher } from './train';
 
 export const demoUsage = `Usage: xlm-kd demo [--quick] [--src-lang en --tgt-lang de] [--run DIR] [--minutes M]
 
@@ -31,144 +16,13 @@ About 10 minutes on 2 cores (--quick: about 1). Run it again after Ctrl-C and it
 
 Options:
       --quick            a small run (tiny corpus and models) to see every stage work
-      --src-lang LANG    source language (default en)
-      --tgt-lang LANG    target language (default de); one side must be en
+      --src-lang LANG    source language (default ${PREPARE_DATA_DEFAULTS.srcLang})
+      --tgt-lang LANG    target language (default ${PREPARE_DATA_DEFAULTS.tgtLang}); one side must be en
   -r, --run DIR          run folder (default runs/demo-[quick-]SRC-TGT)
-      --minutes M        training time in all, split 60/20/20 over teacher/cut/BiGRU (default 8; quick 0.5)
+      --minutes M        training time in all, split 60/20/20 over teacher/cut/BiGRU (default ${DEMO_PRESETS.full.minutes}; quick ${DEMO_PRESETS.quick.minutes})
       --threads N        LibTorch threads (default: as configured)
   -h, --help             show this help
 `;
-
-/** The sizes of one demo run. */
-interface Preset {
-  maxPairs?: number;
-  /** Longest sentence kept, in characters: short UI messages are learnt in minutes on 2 cores. */
-  maxChars: number;
-  valid: number;
-  test: number;
-  vocabSize: number;
-  teacher: { encoderLayers: number; decoderLayers: number; embDim: number; nHeads: number; dropout: number };
-  bigru: { embDim: number; hiddenSize: number };
-  minutes: number;
-  maxTokens: number;
-  lr: number;
-  warmup: number;
-  validSentences: number;
-}
-
-const PRESETS: Record<'full' | 'quick', Preset> = {
-  full: {
-    maxChars: 40, valid: 300, test: 500, vocabSize: 1000, teacher: { encoderLayers: 4, decoderLayers: 4, embDim: 128, nHeads: 4, dropout: 0.1 },
-    bigru: { embDim: 128, hiddenSize: 128 }, minutes: 8, maxTokens: 1024, lr: 3e-3, warmup: 50, validSentences: 150,
-  },
-  quick: {
-    maxChars: 40, maxPairs: 2000, valid: 50, test: 100, vocabSize: 600, teacher: { encoderLayers: 2, decoderLayers: 2, embDim: 64, nHeads: 2, dropout: 0.1 },
-    bigru: { embDim: 64, hiddenSize: 64 }, minutes: 0.5, maxTokens: 1024, lr: 3e-3, warmup: 20, validSentences: 30,
-  },
-};
-
-/** What {@link demo} takes. */
-export interface DemoOptions {
-  quick?: boolean;
-  srcLang?: string;
-  tgtLang?: string;
-  run?: string;
-  /** Training minutes in all (teacher 60 %, each student 20 %). */
-  minutes?: number;
-  threads?: number;
-  /** Stage lines (default console.log). */
-  log?: (line: string) => void;
-}
-
-/** What the demo found. */
-export interface DemoResult {
-  run: string;
-  rows: ModelComparison[];
-  table: string;
-  plot: string;
-  /** Test sentences, languages and decoding settings the table is about. */
-  about: string;
-}
-
-/** Runs (or resumes) the demo; resolves when the table is ready. */
-export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
-  const p = PRESETS[o.quick ? 'quick' : 'full'];
-  const srcLang = o.srcLang ?? 'en';
-  const tgtLang = o.tgtLang ?? 'de';
-  const run = path.resolve(o.run ?? path.join('runs', `demo-${o.quick ? 'quick-' : ''}${srcLang}-${tgtLang}`));
-  const minutes = o.minutes ?? p.minutes;
-  const log = o.log ?? ((l: string) => console.log(l));
-  if (o.threads !== undefined) setNumThreads(o.threads);
-  const started = Date.now();
-  const STAGES = 6;
-  const header = (i: number, what: string) =>
-    log(`\n[${i}/${STAGES}] ${what}  (${((Date.now() - started) / 1000).toFixed(0)} s in)`);
-  fs.mkdirSync(path.join(run, 'models'), { recursive: true });
-  log(`xlm-kd demo: ${srcLang} -> ${tgtLang}, run folder ${run}${fs.existsSync(path.join(run, 'data', 'data.json')) ? ' (continuing)' : ''}`);
-
-  const dataDir = path.join(run, 'data');
-  header(1, `corpus: gettext catalogs (messages of at most ${p.maxChars} characters), cleaned and split into train / ${p.valid} valid / ${p.test} test`);
-  const info = fs.existsSync(path.join(dataDir, 'data.json'))
-    ? readDataInfo(dataDir)
-    : await prepareData({ out: dataDir, srcLang, tgtLang, valid: p.valid, test: p.test, maxPairs: p.maxPairs, maxChars: p.maxChars });
-  log(`${info.counts.train} training pairs from ${info.source}`);
-
-  const tokPath = path.join(dataDir, 'tokenizer.model');
-  header(2, `tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, both sides`);
-  const tokenizer = fs.existsSync(tokPath) ? SentencePiece.load(tokPath) : await trainTokenizer({ data: dataDir, out: tokPath, vocabSize: p.vocabSize });
-  log(`${tokenizer.vocabSize} pieces in ${tokPath}`);
-
-  const training = (share: number): Omit<TrainingOptions, 'data'> => ({
-    maxSeconds: minutes * 60 * share, batching: { maxTokens: p.maxTokens, seed: 0 }, optimizer: { lr: p.lr, betas: [0.9, 0.98] },
-    schedule: inverseSqrt({ lr: p.lr, warmupUpdates: p.warmup }), labelSmoothing: 0.1, seed: 0, handleSignals: true,
-  });
-  const valid = { sentences: p.validSentences, beam: 1 };
-  const files = { teacher: path.join(run, 'models', 'teacher.safetensors'), cut: path.join(run, 'models', 'student-cut.safetensors'), bigru: path.join(run, 'models', 'student-bigru.safetensors') };
-  const t = p.teacher;
-
-  header(3, `teacher: ${t.encoderLayers}-${t.decoderLayers} transformer, ${t.embDim} wide, ${(minutes * 0.6).toFixed(1)} min of training`);
-  const teacherDone = await stage(run, 'teacher.done', async () => {
-    const r = await trainTeacher({ data: dataDir, run: path.join(run, 'teacher'), out: files.teacher, model: t, training: training(0.6), valid });
-    return { steps: r.result.steps, seconds: r.result.seconds, best: r.result.best };
-  });
-  log(`teacher: ${teacherDone.value.steps} updates${teacherDone.cached ? ' (done earlier)' : ''}`);
-
-  const students: Array<{ name: string; file: string; spec: StudentSpec; what: string }> = [
-    { name: 'cut', file: files.cut, spec: { kind: 'cut', decoderLayers: 1 }, what: `cut student: the teacher's ${t.encoderLayers} encoder layers and its top decoder layer, online KD` },
-    { name: 'bigru', file: files.bigru, spec: { kind: 'bigru', ...p.bigru, encoderLayers: 1, decoderLayers: 1 }, what: `BiGRU student (${p.bigru.embDim}/${p.bigru.hiddenSize}, from scratch), online KD` },
-  ];
-  for (const [i, s] of students.entries()) {
-    header(4 + i, `${s.what}, ${(minutes * 0.2).toFixed(1)} min`);
-    const done = await stage(run, `student-${s.name}.done`, async () => {
-      const r = await distillStudent({
-        teacher: files.teacher, student: s.spec, data: dataDir, run: path.join(run, `student-${s.name}`), out: s.file, mode: 'online',
-        alpha: 0.5, temperature: 2, training: training(0.2), valid,
-      });
-      return { steps: r.result.steps, seconds: r.result.seconds, best: r.result.best };
-    });
-    log(`${s.name} student: ${done.value.steps} updates${done.cached ? ' (done earlier)' : ''}`);
-  }
-
-  const test = await readSplit(dataDir, 'test');
-  const decode = { sources: test.map((x) => x.src), references: test.map((x) => x.tgt), tokenizer, beamSize: 5, batchSize: 32 };
-  header(6, `test: ${test.length} held-out sentences, beam 5, batches of 32, each model in turn`);
-  const rows: ModelComparison[] = [];
-  for (const [name, file] of [['teacher', files.teacher], ['cut student', files.cut], ['BiGRU student', files.bigru]] as const) {
-    const { value } = await stage(run, `test-${path.basename(file, '.safetensors')}`, async () => scoreModel({ name, model: await loadModel(file), file }, decode));
-    value.speedup = rows.length ? value.sentencesPerSecond / rows[0].sentencesPerSecond : 1;
-    rows.push(value);
-    log(`${name}: BLEU ${value.bleu.toFixed(2)}, chrF ${value.chrf.toFixed(2)}, ${value.sentencesPerSecond.toFixed(1)} sentences/s`);
-  }
-  const table = formatComparison(rows);
-  const plot = path.join(run, 'bleu-vs-speed.svg');
-  await plotComparison(rows, plot, `${srcLang} → ${tgtLang}: BLEU against decoding speed`);
-  const v = version();
-  const about = `${test.length} test sentences ${srcLang} -> ${tgtLang} (gettext), beam 5, batches of 32, LibTorch ${v.libtorch}, ${v.threads} threads`;
-  await writeFileAtomic(path.join(run, 'results.md'), `${about}\n\n${formatComparison(rows, { markdown: true })}\n`);
-  await writeFileAtomic(path.join(run, 'results.json'), JSON.stringify({ about, rows: rows.map(({ hypotheses: _, ...r }) => r) }, null, 1) + '\n');
-  log(`\ndone in ${((Date.now() - started) / 60000).toFixed(1)} min (this call)`);
-  return { run, rows, table, plot, about };
-}
 
 /** Runs `xlm-kd demo`. */
 export async function runDemo(args: string[], io: CliIO): Promise<number> {
@@ -177,10 +31,12 @@ export async function runDemo(args: string[], io: CliIO): Promise<number> {
     minutes: { type: 'string' }, threads: { type: 'string' },
   }, demoUsage, io);
   if (!v) return 0;
-  const r = await demo({
+  const o: DemoOptions = {
     quick: v.quick === true, srcLang: str(v, 'src-lang'), tgtLang: str(v, 'tgt-lang'), run: str(v, 'run'),
-    minutes: num(v, 'minutes', undefined, 0.05), threads: int(v, 'threads', 1), log: (l) => io.stdout.write(l + '\n'),
-  });
+    minutes: num(v, 'minutes'), threads: int(v, 'threads'), log: (l) => io.stdout.write(l + '\n'),
+  };
+  checkFlags(() => checkDemoOptions('', o, flagNames()));
+  const r = await demo(o);
   const [teacher, ...students] = r.rows;
   const gained = students.map(
     (s) => `  ${s.name}: ${s.speedup.toFixed(2)}× the teacher's speed, ${((100 * s.parameters) / teacher.parameters).toFixed(0)} % of its parameters, ` +

@@ -9,7 +9,9 @@ import { SentencePiece } from '../data/tokenizer';
 import { compareModels, formatComparison, ModelEntry, plotComparison } from '../eval/compare';
 import { writeFileAtomic } from '../io/atomic-write';
 import { choice, int, parseFlags, str } from './args';
-import { readSplit } from './data-folder';
+import { readSplit } from '../pipeline/data-folder';
+import { DECODE_DEFAULTS } from '../decode/options';
+import { TRANSLATE_DEFAULTS } from '../decode/translate';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { CliIO, UsageError } from './io';
 
@@ -25,8 +27,8 @@ Options:
       --src FILE           source sentences, one per line (instead of --data)
       --ref FILE           their reference translations
   -t, --tokenizer FILE     SentencePiece model (default: tokenizer.model next to the first model)
-  -b, --beam N             beam size; 1 = greedy (default 5)
-      --batch-size N       sentences decoded together (default 32)
+  -b, --beam N             beam size; 1 = greedy (default ${DECODE_DEFAULTS.beamSize})
+      --batch-size N       sentences decoded together (default ${TRANSLATE_DEFAULTS.batchSize})
       --max-sentences N    only the first N sentences
       --markdown           print the table as Markdown
       --plot FILE.svg      also draw BLEU against speed
@@ -51,7 +53,7 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
   if ((data === undefined) === (src === undefined && ref === undefined)) throw new UsageError('give --data DIR, or --src FILE and --ref FILE');
   for (const f of files) if (!fs.existsSync(f)) throw new Error(`cannot read --model ${f}: no such file`);
   let pairs: SentencePair[];
-  if (data !== undefined) pairs = await readSplit(data, choice(v, 'split', ['test', 'valid'] as const, 'test'));
+  if (data !== undefined) pairs = await readSplit(data, choice(v, 'split', ['test', 'valid'] as const) ?? 'test');
   else {
     if (src === undefined || ref === undefined) throw new UsageError('--src and --ref go together');
     pairs = (await readParallelFiles(src, ref)).pairs;
@@ -66,7 +68,7 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
   for (const f of files) models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model: await loadForDecoding(f, v), file: f });
   const rows = await compareModels(
     models,
-    { sources: pairs.map((p) => p.src), references: pairs.map((p) => p.tgt), tokenizer, beamSize: int(v, 'beam', 1, 5), batchSize: int(v, 'batch-size', 1, 32), ...decodingOptions(v) },
+    { sources: pairs.map((p) => p.src), references: pairs.map((p) => p.tgt), tokenizer, beamSize: int(v, 'beam'), batchSize: int(v, 'batch-size'), ...decodingOptions(v) },
     (r) => io.stderr.write(`${r.name}: BLEU ${r.bleu.toFixed(2)}, ${r.sentencesPerSecond.toFixed(1)} sentences/s\n`)
   );
   io.stdout.write(formatComparison(rows, { markdown: v.markdown === true }) + '\n');

@@ -17,7 +17,7 @@ import { runQuantize } from './quantize';
 import { runShortlist } from './shortlist';
 import { runTokenizer } from './tokenizer';
 import { runTrain } from './train';
-import { InterruptedRun } from './training-flags';
+import { InterruptedRun } from '../pipeline/finish';
 import { runTranslate } from './translate';
 
 interface Command {

@@ -37,10 +37,10 @@ function isRank(): boolean {
  * machine and resolves to the launcher's exit code; otherwise resolves to undefined (run here).
  */
 export async function launchIfAsked(v: FlagValues, command: string, args: string[], io: CliIO): Promise<number | undefined> {
-  const nproc = int(v, 'nproc', 1, 1)!;
-  const nnodes = int(v, 'nnodes', 1, 1)!;
+  const nproc = int(v, 'nproc', 1) ?? 1;
+  const nnodes = int(v, 'nnodes', 1) ?? 1;
   if (isRank() || (nproc === 1 && nnodes === 1)) return undefined;
-  const nodeRank = int(v, 'node-rank', 0, 0)!;
+  const nodeRank = int(v, 'node-rank', 0) ?? 0;
   if (nodeRank >= nnodes) throw new UsageError(`--node-rank must be below --nnodes (${nnodes}), got ${nodeRank}`);
   const masterPort = int(v, 'master-port', 1);
   if (masterPort !== undefined && masterPort > 65535) throw new UsageError(`--master-port must be a port number, got ${masterPort}`);

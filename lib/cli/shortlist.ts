@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SentencePiece } from '../data/tokenizer';
-import { Shortlist } from '../decode/shortlist';
+import { Shortlist, SHORTLIST_DEFAULTS } from '../data/shortlist';
 import { loadModel } from '../models/load';
 import { NativeSeq2Seq, BaseModelConfig } from '../models/native-model';
 import { int, parseFlags, required, str } from './args';
-import { readSplit, tokenizePairs } from './data-folder';
+import { readSplit, tokenizePairs } from '../pipeline/data-folder';
 import { CliIO } from './io';
 
 export const shortlistUsage = `Usage: xlm-kd shortlist --model MODEL.safetensors --data DIR [options]
@@ -24,8 +24,8 @@ Options:
   -m, --model FILE         the model file; required (rewritten with the shortlist's name in its metadata)
   -d, --data DIR           a data folder from 'xlm-kd data' (its train split); required
   -t, --tokenizer FILE     SentencePiece model (default: tokenizer.model next to the model)
-      --per-source N       target tokens kept per source token (default 20)
-      --frequent N         most frequent target tokens kept always (default 100)
+      --per-source N       target tokens kept per source token (default ${SHORTLIST_DEFAULTS.perSource})
+      --frequent N         most frequent target tokens kept always (default ${SHORTLIST_DEFAULTS.frequent})
   -h, --help               show this help
 `;
 
@@ -48,7 +48,7 @@ export async function runShortlist(args: string[], io: CliIO): Promise<number> {
   const pairs = await tokenizePairs(tokenizer, await readSplit(data, 'train'));
   if (pairs.length === 0) throw new Error(`${data} has no training pairs`);
   const list = Shortlist.build(pairs, {
-    vocabSize: model.vocabSize, perSource: int(v, 'per-source', 1, 20), frequent: int(v, 'frequent', 0, 100),
+    vocabSize: model.vocabSize, perSource: int(v, 'per-source'), frequent: int(v, 'frequent'),
     always: [model.eosIndex, tokenizer.specialIds.unk],
   });
   const file = modelFile.replace(/(\.safetensors)?$/, '.shortlist.safetensors');

@@ -1,65 +1,43 @@
 /**
  * `xlm-kd train`: trains a Teacher (an XLM transformer) with cross-entropy on a data folder, in a run folder
- * that resumes, and writes the model file.
+ * that resumes, and writes the model file (lib/pipeline/teacher.ts does the work).
  */
 import * as fs from 'node:fs';
-import { Teacher } from '../models/teacher';
-import { manualSeed } from '../tensor/create';
-import { train } from '../train/train';
-import { TrainingOptions, TrainResult } from '../train/trainer';
-import { FlagValues, int, layerPair, num, parseFlags, choice } from './args';
+import { resolveXlmConfig, XLM_DEFAULTS, XlmOptions } from '../models/config';
+import { describeRun } from '../pipeline/finish';
+import { trainTeacher, TrainTeacherOptions } from '../pipeline/teacher';
+import { checkFlags, choice, flagNames, FlagValues, int, layerPair, num, parseFlags } from './args';
 import { CliIO } from './io';
 import { joinGroup, launchIfAsked } from './ranks';
-import { describeRun, finishRun, loadTrainingData, runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validFlags } from './training-flags';
+import { runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validFlags } from './training-flags';
+
+const X = XLM_DEFAULTS;
 
 export const trainUsage = `Usage: xlm-kd train --data DIR --run DIR (--max-steps N | --max-epochs N | --max-minutes X) [options]
 
 Trains a teacher: an XLM transformer (post-LN, GELU, tied output layer) with cross-entropy.
 
 Model:
-      --layers E-D         encoder and decoder layers (default 6-6)
-      --dim N              model width (default 512)
-      --heads N            attention heads, dividing --dim (default 8)
-      --dropout X          dropout, also on attention weights (default 0.1)
-      --activation A       gelu or relu (default gelu)
+      --layers E-D         encoder and decoder layers (default ${X.encoderLayers}-${X.decoderLayers})
+      --dim N              model width (default ${X.embDim})
+      --heads N            attention heads, dividing --dim (default ${X.nHeads})
+      --dropout X          dropout, also on attention weights (default ${X.dropout})
+      --activation A       gelu or relu (default ${X.activation})
 ${trainingFlagsHelp}  -h, --help               show this help
 `;
 
-/** What {@link trainTeacher} takes. */
-export interface TrainTeacherOptions {
-  data: string;
-  run: string;
-  out: string;
-  tokenizer?: string;
-  model?: { encoderLayers?: number; decoderLayers?: number; embDim?: number; nHeads?: number; dropout?: number; activation?: 'gelu' | 'relu' };
-  training: Omit<TrainingOptions, 'data'>;
-  valid?: { sentences: number; beam: number };
-}
-
-/**
- * Trains (or resumes) a teacher and writes it to `out`; resolves to the result and the weights' source. As one
- * rank of several (`training.group`), only rank 0 writes `out` (the others resolve with `weights` undefined).
- */
-export async function trainTeacher(o: TrainTeacherOptions): Promise<{ result: TrainResult; weights?: string; model: Teacher }> {
-  const data = await loadTrainingData(o.data, o.tokenizer, o.valid?.sentences, o.valid?.beam);
-  const m = o.model ?? {};
-  manualSeed(o.training.seed ?? 0);
-  const model = Teacher.create({
-    vocabSize: data.tokenizer.vocabSize, encoderLayers: m.encoderLayers ?? 6, decoderLayers: m.decoderLayers ?? 6, embDim: m.embDim ?? 512,
-    nHeads: m.nHeads ?? 8, dropout: m.dropout ?? 0.1, attentionDropout: m.dropout ?? 0.1, activation: m.activation ?? 'gelu',
-  });
-  const result = await train(model, { ...o.training, data: data.train, valid: data.valid, runDir: o.run });
-  if (o.training.group && o.training.group.rank !== 0) return { result, model };
-  const weights = await finishRun(result, o.run, o.out, data.tokenizerPath);
-  return { result, weights, model };
-}
-
-function modelFlags(v: FlagValues): TrainTeacherOptions['model'] {
-  const [encoderLayers, decoderLayers] = layerPair(v, 'layers', [6, 6]);
-  return {
-    encoderLayers, decoderLayers, embDim: int(v, 'dim', 8, 512), nHeads: int(v, 'heads', 1, 8), dropout: num(v, 'dropout', 0.1, 0, 0.99),
-    activation: choice(v, 'activation', ['gelu', 'relu'] as const, 'gelu'),
+/** The teacher's config from the flags given, checked by the library. */
+function modelFlags(v: FlagValues): Omit<XlmOptions, 'vocabSize'> {
+  const layers = layerPair(v, 'layers');
+  const dropout = num(v, 'dropout');
+  const model = {
+    encoderLayers: layers?.[0], decoderLayers: layers?.[1], embDim: int(v, 'dim'), nHeads: int(v, 'heads'), dropout, attentionDropout: dropout,
+    activation: choice(v, 'activation', ['gelu', 'relu'] as const),
   };
+  const names = flagNames({ embDim: '--dim', nHeads: '--heads', encoderLayers: '--layers', decoderLayers: '--layers', attentionDropout: '--dropout' });
+  // The vocabulary comes from the tokenizer later; any size checks the rest now.
+  checkFlags(() => resolveXlmConfig({ ...model, vocabSize: 1e6 }, '', names));
+  return model;
 }
 
 /** Runs `xlm-kd train`. */

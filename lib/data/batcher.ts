@@ -3,6 +3,7 @@
  * each batch capped by padded tokens and by sentences, and the batch order reshuffled every epoch from a
  * seed, so an epoch's batches depend only on (pairs, options, epoch).
  */
+import { OptionReader } from '../common/options';
 import { Batch, FramingOptions } from './batch';
 import { mixSeed, SeededRandom } from './random';
 
@@ -15,7 +16,7 @@ export interface TokenPair {
 /** Options of {@link Batcher}; all have defaults. */
 export interface BatcherOptions {
   /**
-   * Most padded tokens in a batch (default 4096): sentences × the wider of the framed source
+   * Most padded tokens in a batch (default 4096, at least 3): sentences × the wider of the framed source
    * (`len + 2`) and target (`len + 1`) rows. Must be at least `maxLength + 2`.
    */
   maxTokens?: number;
@@ -44,10 +45,13 @@ export interface BatchPlan {
   paddedTokens: number;
 }
 
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`Batcher: option '${name}' must be an integer >= 1, got ${String(v)}`);
-  return v;
-}
+/**
+ * The defaults of {@link BatcherOptions}: 4096 padded tokens (fairseq's and XLM's usual tokens per batch on one
+ * device), at most 256 sentences, pairs up to 250 tokens a side (XLM keeps 256 positions, framing included).
+ */
+export const BATCHING_DEFAULTS = Object.freeze({ maxTokens: 4096, maxSentences: 256, maxLength: 250, seed: 0, shuffle: true });
+
+const BATCHER_KEYS = ['maxTokens', 'maxSentences', 'maxLength', 'seed', 'shuffle', 'srcLang', 'tgtLang', 'framing'];
 
 /** Groups token pairs into length-bucketed, size-capped batches, reshuffled per epoch. */
 export class Batcher {
@@ -63,16 +67,17 @@ export class Batcher {
 
   constructor(pairs: readonly TokenPair[], private readonly opts: BatcherOptions = {}) {
     if (!Array.isArray(pairs)) throw new TypeError("Batcher: argument 'pairs' must be an array of { src, tgt } id arrays");
-    this.maxTokens = positiveInt('maxTokens', opts.maxTokens ?? 4096);
-    if (this.maxTokens < 3) throw new RangeError(`Batcher: option 'maxTokens' must be at least 3 (one framed token), got ${this.maxTokens}`);
-    this.maxSentences = positiveInt('maxSentences', opts.maxSentences ?? 256);
-    const maxLength = positiveInt('maxLength', opts.maxLength ?? Math.min(250, this.maxTokens - 2));
+    const r = new OptionReader('Batcher', opts, BATCHER_KEYS);
+    const D = BATCHING_DEFAULTS;
+    // At least one framed token (</s> w </s>) per batch.
+    this.maxTokens = r.integer('maxTokens', D.maxTokens, 3);
+    this.maxSentences = r.integer('maxSentences', D.maxSentences, 1);
+    const maxLength = r.integer('maxLength', Math.min(D.maxLength, this.maxTokens - 2), 1);
     if (this.maxTokens < maxLength + 2) {
       throw new RangeError(`Batcher: maxTokens (${this.maxTokens}) must be at least maxLength + 2 (${maxLength + 2}) so every kept pair fits a batch`);
     }
-    this.seed = opts.seed ?? 0;
-    if (!Number.isInteger(this.seed)) throw new TypeError(`Batcher: option 'seed' must be an integer, got ${String(opts.seed)}`);
-    this.shuffle = opts.shuffle ?? true;
+    this.seed = r.number('seed', D.seed, { integer: true });
+    this.shuffle = r.boolean('shuffle', D.shuffle);
     const kept: TokenPair[] = [];
     pairs.forEach((p, i) => {
       if (!p || !Array.isArray(p.src) || !Array.isArray(p.tgt)) throw new TypeError(`Batcher: pairs[${i}] must be { src: number[], tgt: number[] }`);

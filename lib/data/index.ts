@@ -1,5 +1,5 @@
-/** Data: the SentencePiece tokenizer, gettext and text corpora, splits, length-bucketed batching and Batch. */
-export { SentencePiece, XLM_SPECIAL_IDS } from './tokenizer';
+/** Data: the SentencePiece tokenizer, gettext and text corpora, splits, length-bucketed batching, Batch, and vocabulary shortlists (built from a corpus). */
+export { SentencePiece, XLM_SPECIAL_IDS, SENTENCEPIECE_DEFAULTS } from './tokenizer';
 export type { SentencePieceTrainOptions, SentencePieceLoadOptions, SpecialIds } from './tokenizer';
 export {
   parseMo, loadGettextCorpus, availableGettextLanguages, gettextDomains, stripAccelerators, hasWords,
@@ -10,6 +10,8 @@ export { readParallelFiles, readTsv, splitCorpus, CorpusError } from './corpus';
 export type { SentencePair, BadLine, ReadCorpusOptions, ParallelCorpus, SplitOptions, CorpusSplit } from './corpus';
 export { Batch } from './batch';
 export type { BatchInput, FramingOptions } from './batch';
-export { Batcher } from './batcher';
+export { Batcher, BATCHING_DEFAULTS } from './batcher';
 export type { TokenPair, BatcherOptions, BatchPlan } from './batcher';
 export { SeededRandom, mixSeed } from './random';
+export { Shortlist, SHORTLIST_DEFAULTS } from './shortlist';
+export type { ShortlistOptions } from './shortlist';

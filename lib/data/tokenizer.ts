@@ -85,6 +85,13 @@ async function callAsync<R>(method: string, fn: () => Promise<R>): Promise<R> {
   }
 }
 
+/** The defaults of SentencePiece.train's vocabulary (the rest are SentencePiece's own). */
+export const SENTENCEPIECE_DEFAULTS = Object.freeze({ vocabSize: 8000, modelType: 'unigram' as 'unigram' | 'bpe', characterCoverage: 0.9995 });
+
+function definedOf<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<Pick<T, K>>;
+}
+
 function defaultThreads(): number {
   const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(16, n));
@@ -141,9 +148,8 @@ export class SentencePiece {
       const bytes = await callAsync('train', () =>
         native().spmTrain({
           input,
-          vocabSize: opts.vocabSize ?? 8000,
-          modelType: opts.modelType ?? 'unigram',
-          characterCoverage: opts.characterCoverage ?? 0.9995,
+          ...SENTENCEPIECE_DEFAULTS,
+          ...definedOf(opts, ['vocabSize', 'modelType', 'characterCoverage']),
           userDefinedSymbols: opts.userDefinedSymbols ?? [],
           inputSentenceSize: opts.inputSentenceSize ?? 0,
           shuffle: opts.shuffle ?? true,

@@ -1,5 +1,6 @@
 /** Decoding options shared by beam search, greedy decoding and sampling, with defaults and validation. */
-import { Shortlist } from './shortlist';
+import { OptionReader } from '../common/options';
+import { Shortlist } from '../data/shortlist';
 
 /** Maximum output length for a source of `srcLen` tokens (framing included): `floor(a·srcLen + b)`. */
 export interface LengthRule {
@@ -61,52 +62,67 @@ export interface ResolvedDecodeOptions {
   shortlist: Shortlist | false | undefined;
 }
 
-function check(cond: boolean, fn: string, what: string): void {
-  if (!cond) throw new RangeError(`${fn}: option ${what}`);
-}
+/**
+ * The defaults of {@link DecodeOptions}: XLM's evaluation setting (beam 5, length penalty 1, at most
+ * 1.5 · source + 10 tokens, no early stop before the beam has its hypotheses) and a cap within XLM's 512
+ * positions. Greedy decoding and sampling use beam size 1.
+ */
+export const DECODE_DEFAULTS = Object.freeze({
+  beamSize: 5,
+  nBest: 1,
+  lengthPenalty: 1,
+  maxLength: Object.freeze({ a: 1.5, b: 10 }) as Readonly<LengthRule>,
+  maxLengthLimit: 500,
+  minLength: 0,
+  noRepeatNgram: 0,
+  earlyStopping: false,
+});
 
-const isInt = (x: unknown, min: number): x is number => Number.isInteger(x) && (x as number) >= min;
-const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+/** The defaults of {@link SamplingOptions}: plain sampling from the model's distribution. */
+export const SAMPLING_DEFAULTS = Object.freeze({ temperature: 1, topK: 0, topP: 1 });
 
-/** Fills defaults and rejects impossible settings with a message naming the option. */
+/**
+ * Fills {@link DECODE_DEFAULTS} (beam size `defaultBeam`) and rejects impossible settings with a message naming
+ * the option. Other keys are let through: decoding options travel inside larger objects (translate's,
+ * distillSequences').
+ */
 export function resolveDecodeOptions(fn: string, opts: DecodeOptions, defaultBeam: number): ResolvedDecodeOptions {
   if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: argument 'opts' must be an object`);
-  const beamSize = opts.beamSize ?? defaultBeam;
-  check(isInt(beamSize, 1), fn, `'beamSize' must be an integer >= 1, got ${String(opts.beamSize)}`);
-  const nBest = opts.nBest ?? 1;
-  check(isInt(nBest, 1) && nBest <= beamSize, fn, `'nBest' must be an integer in [1, beamSize=${beamSize}], got ${String(opts.nBest)}`);
-  const lengthPenalty = opts.lengthPenalty ?? 1;
-  check(isNum(lengthPenalty), fn, `'lengthPenalty' must be a finite number, got ${String(opts.lengthPenalty)}`);
-  const ml = opts.maxLength ?? { a: 1.5, b: 10 };
-  const maxLength = typeof ml === 'number' ? { a: 0, b: ml } : ml;
-  check(
-    maxLength !== null && typeof maxLength === 'object' && isNum(maxLength.a) && maxLength.a >= 0 && isNum(maxLength.b),
-    fn,
-    `'maxLength' must be a number >= 1 or {a >= 0, b}, got ${JSON.stringify(opts.maxLength)}`
-  );
-  if (typeof ml === 'number') check(isInt(ml, 1), fn, `'maxLength' must be an integer >= 1, got ${ml}`);
-  const maxLengthLimit = opts.maxLengthLimit ?? 500;
-  check(isInt(maxLengthLimit, 1), fn, `'maxLengthLimit' must be an integer >= 1, got ${String(opts.maxLengthLimit)}`);
-  const minLength = opts.minLength ?? 0;
-  check(isInt(minLength, 0), fn, `'minLength' must be an integer >= 0, got ${String(opts.minLength)}`);
-  const noRepeatNgram = opts.noRepeatNgram ?? 0;
-  check(isInt(noRepeatNgram, 0), fn, `'noRepeatNgram' must be an integer >= 0, got ${String(opts.noRepeatNgram)}`);
-  if (opts.tgtLang !== undefined) check(isInt(opts.tgtLang, 0), fn, `'tgtLang' must be an integer >= 0, got ${String(opts.tgtLang)}`);
-  let sampling: Required<SamplingOptions> | undefined;
-  if (opts.sampling !== undefined) {
-    const s = opts.sampling;
-    sampling = { temperature: s.temperature ?? 1, topK: s.topK ?? 0, topP: s.topP ?? 1 };
-    check(isNum(sampling.temperature) && sampling.temperature > 0, fn, `'sampling.temperature' must be > 0, got ${String(s.temperature)}`);
-    check(isInt(sampling.topK, 0), fn, `'sampling.topK' must be an integer >= 0, got ${String(s.topK)}`);
-    check(isNum(sampling.topP) && sampling.topP > 0 && sampling.topP <= 1, fn, `'sampling.topP' must be in (0, 1], got ${String(s.topP)}`);
+  const r: OptionReader = new OptionReader(fn, opts);
+  const D = DECODE_DEFAULTS;
+  const beamSize = r.integer('beamSize', defaultBeam, 1);
+  const ml = opts.maxLength ?? D.maxLength;
+  const maxLength = typeof ml === 'number' ? { a: 0, b: r.integer('maxLength', D.maxLength.b, 1) } : ml;
+  if (maxLength === null || typeof maxLength !== 'object' || !isNum(maxLength.a) || maxLength.a < 0 || !isNum(maxLength.b)) {
+    r.fail('maxLength', 'an integer >= 1 or {a >= 0, b}');
   }
   const shortlist = opts.shortlist;
-  check(shortlist === undefined || shortlist === false || shortlist instanceof Shortlist, fn, `'shortlist' must be a Shortlist or false, got ${typeof shortlist}`);
+  if (!(shortlist === undefined || shortlist === false || shortlist instanceof Shortlist)) r.fail('shortlist', 'a Shortlist or false', true);
   return {
-    beamSize, nBest, lengthPenalty, maxLength, maxLengthLimit, minLength, noRepeatNgram,
-    earlyStopping: opts.earlyStopping ?? false, tgtLang: opts.tgtLang, sampling, shortlist,
+    beamSize,
+    nBest: r.integer('nBest', D.nBest, 1, beamSize),
+    lengthPenalty: r.number('lengthPenalty', D.lengthPenalty),
+    maxLength: { a: maxLength.a, b: maxLength.b },
+    maxLengthLimit: r.integer('maxLengthLimit', D.maxLengthLimit, 1),
+    minLength: r.integer('minLength', D.minLength, 0),
+    noRepeatNgram: r.integer('noRepeatNgram', D.noRepeatNgram, 0),
+    earlyStopping: r.boolean('earlyStopping', D.earlyStopping),
+    tgtLang: r.integer('tgtLang', undefined, 0),
+    sampling: opts.sampling === undefined ? undefined : resolveSampling(r.nested('sampling', Object.keys(SAMPLING_DEFAULTS))),
+    shortlist,
   };
 }
+
+function resolveSampling(r: OptionReader): Required<SamplingOptions> {
+  const D = SAMPLING_DEFAULTS;
+  return {
+    temperature: r.number('temperature', D.temperature, { min: 0, above: true }),
+    topK: r.integer('topK', D.topK, 0),
+    topP: r.number('topP', D.topP, { min: 0, max: 1, above: true }),
+  };
+}
+
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 /** Per-sentence length caps from the source lengths. */
 export function maxLengths(srcLens: number[], o: ResolvedDecodeOptions): number[] {

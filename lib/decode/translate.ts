@@ -10,7 +10,8 @@ import { SentencePiece } from '../data/tokenizer';
 import { beamSearch } from './beam';
 import { greedy } from './greedy';
 import { Hypothesis } from './hypotheses';
-import { DecodeOptions } from './options';
+import { OptionReader } from '../common/options';
+import { DECODE_DEFAULTS, DecodeOptions, resolveDecodeOptions } from './options';
 
 /** Options of {@link translate} and {@link translateStream}; only `tokenizer` is required. */
 export interface TranslateOptions extends Omit<DecodeOptions, 'tgtLang' | 'sampling'> {
@@ -68,6 +69,16 @@ interface Resolved {
   decode: DecodeOptions;
 }
 
+/** The defaults of translate's own options (decoding's: {@link DECODE_DEFAULTS}). */
+export const TRANSLATE_DEFAULTS = Object.freeze({
+  batchSize: 32,
+  /** Sentences read ahead, as a multiple of batchSize. */
+  windowBatches: 16,
+  idleFlushMs: 50,
+});
+
+const TRANSLATE_ONLY = ['tokenizer', 'batchSize', 'maxTokens', 'window', 'idleFlushMs', 'maxSourceLength', 'srcLang', 'tgtLang', 'device'] as const;
+
 function resolve(model: Seq2Seq, opts: TranslateOptions): Resolved {
   const fn = 'translate';
   if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: argument 'opts' must be an object with a tokenizer`);
@@ -77,28 +88,21 @@ function resolve(model: Seq2Seq, opts: TranslateOptions): Resolved {
       `${fn}: the tokenizer has ${opts.tokenizer.vocabSize} pieces but the model only ${model.vocabSize}: they do not belong together`
     );
   }
-  const int = (name: string, v: number | undefined, dflt: number, min: number): number => {
-    const x = v ?? dflt;
-    if (!Number.isInteger(x) || x < min) throw new RangeError(`${fn}: option '${name}' must be an integer >= ${min}, got ${String(v)}`);
-    return x;
-  };
-  const batchSize = int('batchSize', opts.batchSize, 32, 1);
-  const beamSize = int('beamSize', opts.beamSize, 5, 1);
-  int('nBest', opts.nBest, 1, 1);
-  if ((opts.nBest ?? 1) > beamSize) throw new RangeError(`${fn}: option 'nBest' (${opts.nBest}) must not exceed beamSize (${beamSize})`);
-  // What is left after the translate-only options goes to beam search / greedy as it is.
-  const decode: DecodeOptions & Partial<TranslateOptions> = { ...opts, beamSize };
-  for (const k of ['tokenizer', 'batchSize', 'maxTokens', 'window', 'idleFlushMs', 'maxSourceLength', 'srcLang', 'tgtLang', 'device'] as const) {
-    delete decode[k];
-  }
+  const r = new OptionReader(fn, opts);
+  const D = TRANSLATE_DEFAULTS;
+  const batchSize = r.integer('batchSize', D.batchSize, 1);
+  // What is left after the translate-only options goes to beam search / greedy, which resolve it.
+  const decode: DecodeOptions & Partial<TranslateOptions> = { ...opts, beamSize: r.integer('beamSize', DECODE_DEFAULTS.beamSize, 1) };
+  for (const k of TRANSLATE_ONLY) delete decode[k];
+  resolveDecodeOptions(fn, decode, DECODE_DEFAULTS.beamSize);
   const { tokenizer, srcLang, tgtLang, device } = opts;
   return {
     tokenizer,
     batchSize,
-    maxTokens: int('maxTokens', opts.maxTokens, Number.MAX_SAFE_INTEGER, 1),
-    window: int('window', opts.window, 16 * batchSize, 1),
-    idleFlushMs: int('idleFlushMs', opts.idleFlushMs, 50, -1),
-    maxSourceLength: int('maxSourceLength', opts.maxSourceLength, Number.MAX_SAFE_INTEGER, 1),
+    maxTokens: r.integer('maxTokens', Number.MAX_SAFE_INTEGER, 1),
+    window: r.integer('window', D.windowBatches * batchSize, 1),
+    idleFlushMs: r.integer('idleFlushMs', D.idleFlushMs, -1),
+    maxSourceLength: r.integer('maxSourceLength', Number.MAX_SAFE_INTEGER, 1),
     srcLang,
     tgtLang,
     device,

@@ -4,16 +4,13 @@
  */
 import { Tensor } from '../tensor/tensor';
 import { distillLoss, distillLossAsync, DistillLossResult } from './distill';
+import { LossOptions } from './options';
 
-/** Options of {@link crossEntropy}. */
-export interface CrossEntropyOptions {
-  /** Label smoothing ε in [0, 1) (default 0), as `F.cross_entropy(label_smoothing=ε)`. */
-  labelSmoothing?: number;
-  /** Label of pad tokens, left out of loss and gradient (default 2, XLM's pad). */
-  ignoreIndex?: number;
-  /** 'mean' over non-pad tokens (default), 'sum' or 'none'. */
-  reduction?: 'mean' | 'sum' | 'none';
-}
+/**
+ * Options of {@link crossEntropy}: the loss family's `labelSmoothing` (default 0.1; 0 is
+ * `F.cross_entropy`'s default), `ignoreIndex` (default 2, XLM's pad) and `reduction` (default 'mean').
+ */
+export type CrossEntropyOptions = Pick<LossOptions, 'labelSmoothing' | 'ignoreIndex' | 'reduction'>;
 
 /**
  * `F.cross_entropy(logits, targets, ignore_index, label_smoothing)` over logits `[N, V]` or `[B, T, V]`;

@@ -11,25 +11,16 @@
  * (1 − ε)·onehot(y) + ε/V. Pad tokens contribute nothing to the loss or the gradient, their KD part
  * included; 'mean' divides by the number of non-pad tokens, and a batch of only pad tokens gives 0.
  */
+import { describeValue, OptionReader } from '../common/options';
 import { native, NativeTensor } from '../native';
+import type { NativeLossTeacher } from '../native/loss';
 import { Tensor } from '../tensor/tensor';
+import { LOSS_OPTION_KEYS, LossOptions, readLossOptions, Reduction, resolveLossOptions } from './options';
 
-/** How per-token losses are combined: mean over non-pad tokens, their sum, or one value per token. */
-export type Reduction = 'mean' | 'sum' | 'none';
+export type { Reduction };
 
-/** Options of {@link distillLoss} (and {@link distillLossReference}). */
-export interface DistillLossOptions {
-  /** Softmax temperature T, a finite number > 0. Default 1. */
-  temperature?: number;
-  /** Weight of the KD term, in [0, 1]; the CE term gets 1 − alpha. Default 0.5. */
-  alpha?: number;
-  /** Label smoothing ε of the CE term, in [0, 1). Default 0 (plain cross-entropy). */
-  labelSmoothing?: number;
-  /** Label of pad tokens, which are left out of loss and gradient. Default 2 (XLM's pad id). */
-  ignoreIndex?: number;
-  /** Default 'mean' (over non-pad tokens). */
-  reduction?: Reduction;
-}
+/** Options of {@link distillLoss} (and {@link distillLossReference}): see {@link LossOptions} for defaults. */
+export type DistillLossOptions = LossOptions;
 
 /** Options of {@link distillLossChunked}. */
 export interface ChunkedDistillLossOptions extends Omit<DistillLossOptions, 'reduction'> {
@@ -75,79 +66,8 @@ export interface DistillLossResult {
   ce: Tensor;
 }
 
-/** The defaults of {@link DistillLossOptions}. */
-export const DISTILL_LOSS_DEFAULTS: Readonly<Required<DistillLossOptions>> = Object.freeze({
-  temperature: 1,
-  alpha: 0.5,
-  labelSmoothing: 0,
-  ignoreIndex: 2,
-  reduction: 'mean',
-});
-
-const OPTION_KEYS = ['temperature', 'alpha', 'labelSmoothing', 'ignoreIndex', 'reduction'];
-
-interface ResolvedOptions {
-  temperature: number;
-  alpha: number;
-  labelSmoothing: number;
-  ignoreIndex: number;
-  reduction: Reduction;
-  chunkSize: number;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v instanceof Tensor) return v.toString();
-  if (typeof v === 'string') return `'${v}'`;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === undefined) return String(v);
-  return Array.isArray(v) ? 'an array' : typeof v;
-}
-
-function resolveOptions(fn: string, opts: unknown, chunked: boolean): ResolvedOptions {
-  if (opts === undefined) opts = {};
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
-    throw new TypeError(`${fn}: argument 'opts' must be an options object, got ${describe(opts)}`);
-  }
-  const o = opts as Record<string, unknown>;
-  const keys = chunked ? [...OPTION_KEYS, 'chunkSize'] : OPTION_KEYS;
-  for (const k of Object.keys(o)) {
-    if (!keys.includes(k)) throw new TypeError(`${fn}: unknown option '${k}'; expected one of ${keys.join(', ')}`);
-  }
-  const number = (key: string, fallback: number): number => {
-    const v = o[key];
-    if (v === undefined) return fallback;
-    if (typeof v !== 'number') throw new TypeError(`${fn}: option '${key}' must be a number, got ${describe(v)}`);
-    return v;
-  };
-  const temperature = number('temperature', DISTILL_LOSS_DEFAULTS.temperature);
-  if (!Number.isFinite(temperature) || temperature <= 0) {
-    throw new RangeError(`${fn}: option 'temperature' must be a finite number > 0, got ${temperature}`);
-  }
-  const alpha = number('alpha', DISTILL_LOSS_DEFAULTS.alpha);
-  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`${fn}: option 'alpha' must be in [0, 1], got ${alpha}`);
-  const labelSmoothing = number('labelSmoothing', DISTILL_LOSS_DEFAULTS.labelSmoothing);
-  if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
-    throw new RangeError(`${fn}: option 'labelSmoothing' must be in [0, 1), got ${labelSmoothing}`);
-  }
-  const ignoreIndex = number('ignoreIndex', DISTILL_LOSS_DEFAULTS.ignoreIndex);
-  if (!Number.isSafeInteger(ignoreIndex)) {
-    throw new TypeError(`${fn}: option 'ignoreIndex' must be an integer, got ${ignoreIndex}`);
-  }
-  const reduction = o.reduction === undefined ? DISTILL_LOSS_DEFAULTS.reduction : o.reduction;
-  const allowed: readonly string[] = chunked ? ['mean', 'sum'] : ['mean', 'sum', 'none'];
-  if (typeof reduction !== 'string' || !allowed.includes(reduction)) {
-    const extra = chunked && reduction === 'none' ? " ('none' is not supported by the chunked form: its gradients are computed in the forward pass)" : '';
-    throw new RangeError(`${fn}: option 'reduction' must be ${allowed.map((r) => `'${r}'`).join(', ')}, got ${describe(reduction)}${extra}`);
-  }
-  const chunkSize = number('chunkSize', 0);
-  if (o.chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize < 1)) {
-    throw new RangeError(`${fn}: option 'chunkSize' must be a positive integer, got ${chunkSize}`);
-  }
-  return { temperature, alpha, labelSmoothing, ignoreIndex, reduction: reduction as Reduction, chunkSize };
-}
-
 function tensorArg(fn: string, name: string, v: unknown): NativeTensor {
-  if (!(v instanceof Tensor)) throw new TypeError(`${fn}: argument '${name}' must be a Tensor, got ${describe(v)}`);
+  if (!(v instanceof Tensor)) throw new TypeError(`${fn}: argument '${name}' must be a Tensor, got ${describeValue(v)}`);
   return v.native;
 }
 
@@ -164,19 +84,17 @@ function isHidden(t: unknown): t is HiddenTeacher {
   return typeof t === 'object' && t !== null && !(t instanceof Tensor) && 'hidden' in t && 'weight' in t;
 }
 
-type TeacherArgs = ['logits' | 'sparse' | 'hidden', NativeTensor, NativeTensor | null, NativeTensor | null];
-
-function teacherArgs(fn: string, teacher: unknown, allowHidden: boolean): TeacherArgs {
-  if (teacher instanceof Tensor) return ['logits', teacher.native, null, null];
+function teacherArg(fn: string, teacher: unknown, allowHidden: boolean): NativeLossTeacher {
+  if (teacher instanceof Tensor) return { kind: 'logits', logits: teacher.native };
   if (isSparse(teacher)) {
-    return ['sparse', tensorArg(fn, 'teacher.indices', teacher.indices), tensorArg(fn, 'teacher.logProbs', teacher.logProbs), null];
+    return { kind: 'sparse', indices: tensorArg(fn, 'teacher.indices', teacher.indices), logProbs: tensorArg(fn, 'teacher.logProbs', teacher.logProbs) };
   }
   if (allowHidden && isHidden(teacher)) {
     const bias = teacher.bias === undefined || teacher.bias === null ? null : tensorArg(fn, 'teacher.bias', teacher.bias);
-    return ['hidden', tensorArg(fn, 'teacher.hidden', teacher.hidden), tensorArg(fn, 'teacher.weight', teacher.weight), bias];
+    return { kind: 'hidden', hidden: tensorArg(fn, 'teacher.hidden', teacher.hidden), weight: tensorArg(fn, 'teacher.weight', teacher.weight), bias };
   }
   const kinds = allowHidden ? 'a Tensor of logits, { indices, logProbs } or { hidden, weight, bias? }' : 'a Tensor of logits or { indices, logProbs }';
-  throw new TypeError(`${fn}: argument 'teacher' must be ${kinds}, got ${describe(teacher)}`);
+  throw new TypeError(`${fn}: argument 'teacher' must be ${kinds}, got ${describeValue(teacher)}`);
 }
 
 function wrap(out: [NativeTensor, NativeTensor, NativeTensor]): DistillLossResult {
@@ -207,11 +125,8 @@ export function distillLoss(
 
 /** The native arguments of the dense/sparse forms, checked. */
 function denseArgs(fn: string, student: Tensor, teacher: Tensor | SparseTeacher, targets: Tensor | null, opts: DistillLossOptions) {
-  const o = resolveOptions(fn, opts, false);
-  const s = tensorArg(fn, 'student', student);
-  const [kind, a, b] = teacherArgs(fn, teacher, false);
-  const y = targetsArg(fn, targets);
-  return [s, kind as 'logits' | 'sparse', a, b, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction] as const;
+  const options = resolveLossOptions(fn, opts);
+  return [tensorArg(fn, 'student', student), teacherArg(fn, teacher, false), targetsArg(fn, targets), options] as const;
 }
 
 /** {@link distillLoss} on the compute thread (the training loop's form): the event loop keeps running. */
@@ -270,13 +185,18 @@ function chunkedArgs(
   targets: Tensor | null,
   opts: ChunkedDistillLossOptions
 ) {
-  const o = resolveOptions(fn, opts, true);
-  const h = tensorArg(fn, 'hidden', hidden);
-  const w = tensorArg(fn, 'weight', weight);
+  const r = new OptionReader(fn, opts, [...LOSS_OPTION_KEYS, 'chunkSize']);
+  if (r.raw('reduction') === 'none') {
+    throw new RangeError(`${fn}: option 'reduction' 'none' is not supported by the chunked form: its gradients are computed in the forward pass, which needs a scalar loss; use 'mean' or 'sum'`);
+  }
+  const options = readLossOptions(r, ['mean', 'sum']);
+  // 0 asks the native side for its automatic size (defaultChunkSize).
+  const chunkSize = r.integer('chunkSize', 0, 1);
   const b = bias === null || bias === undefined ? null : tensorArg(fn, 'bias', bias);
-  const [kind, ta, tb, tc] = teacherArgs(fn, teacher, true);
-  const y = targetsArg(fn, targets);
-  return [h, w, b, kind, ta, tb, tc, y, o.temperature, o.alpha, o.labelSmoothing, o.ignoreIndex, o.reduction, o.chunkSize] as const;
+  return [
+    tensorArg(fn, 'hidden', hidden), tensorArg(fn, 'weight', weight), b, teacherArg(fn, teacher, true), targetsArg(fn, targets),
+    { ...options, chunkSize },
+  ] as const;
 }
 
 /**

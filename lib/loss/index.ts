@@ -8,8 +8,9 @@ export {
   sparseTeacherFromLogits,
   defaultChunkSize,
   distillLossKernel,
-  DISTILL_LOSS_DEFAULTS,
 } from './distill';
+export { LOSS_DEFAULTS, resolveLossOptions } from './options';
+export type { LossOptions, ResolvedLossOptions } from './options';
 export type {
   Reduction,
   DistillLossOptions,

@@ -1,5 +1,5 @@
 /**
- * BiGruStudent: the small, fast student of issue 5 — a bidirectional-GRU encoder over packed sequences and
+ * BiGruStudent: the small, fast student — a bidirectional-GRU encoder over packed sequences and
  * a GRU decoder with content-based attention and input feeding (Luong et al. 2015), implemented natively
  * (native/modules/bigru_seq2seq.{h,cc}) behind the same {@link Seq2Seq} interface as the XLM teacher, so
  * training, distillation and beam search drive it with the same code.
@@ -21,7 +21,9 @@
  *   decoder embeddings when `tieEmbeddings`).
  * Source and target language ids are accepted and ignored (no language embeddings).
  */
-import { loadModelFile, renamed } from './model-file';
+import { OptionNamer } from '../common/options';
+import { checkSpecialIds, configNames, configReader } from './config';
+import { loadModelFile } from './model-file';
 import { BaseModelConfig, NativeSeq2Seq, NativeModuleHandle, createNativeModule } from './native-model';
 
 /**
@@ -83,23 +85,32 @@ const CONFIG_KEYS: ReadonlyArray<keyof BiGruConfig> = [
 /** Model type written to (and expected in) a file's metadata. */
 const MODEL_TYPE = 'bigru-student';
 
-function resolveConfig(options: unknown, where: string): BiGruConfig {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${where}: config must be an object like { vocabSize: 32000 }, got ${options === null ? 'null' : typeof options}`);
+/** Fills {@link BIGRU_DEFAULTS} and checks every field; errors name the field. */
+export function resolveBiGruConfig(options: unknown, where: string, names: OptionNamer = configNames): BiGruConfig {
+  const r = configReader(options, where, CONFIG_KEYS, names);
+  const D = BIGRU_DEFAULTS;
+  const embDim = r.integer('embDim', D.embDim, 1);
+  const hiddenSize = r.integer('hiddenSize', D.hiddenSize, 1);
+  const c: BiGruConfig = {
+    vocabSize: r.integer('vocabSize', 1, 1),
+    embDim,
+    hiddenSize,
+    encoderLayers: r.integer('encoderLayers', D.encoderLayers, 1),
+    decoderLayers: r.integer('decoderLayers', D.decoderLayers, 1),
+    dropout: r.number('dropout', D.dropout, { min: 0, max: 1, below: true }),
+    attention: r.oneOf('attention', ['luong', 'bahdanau'] as const, D.attention),
+    // Tied when the sizes allow it: the output layer reads the hiddenSize-wide attentional vector.
+    tieEmbeddings: r.boolean('tieEmbeddings', embDim === hiddenSize),
+    padIndex: r.integer('padIndex', D.padIndex, 0),
+    eosIndex: r.integer('eosIndex', D.eosIndex, 0),
+  };
+  if (c.tieEmbeddings && embDim !== hiddenSize) {
+    throw new RangeError(
+      `${r.head}${r.name('tieEmbeddings')} needs embDim == hiddenSize (the output layer reads the hiddenSize-dim attentional vector), got embDim ${embDim} and hiddenSize ${hiddenSize}`
+    );
   }
-  const given = options as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
-    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
-      throw new TypeError(`${where}: unknown config key '${key}' (known: ${CONFIG_KEYS.join(', ')})`);
-    }
-  }
-  if (given.vocabSize === undefined) {
-    throw new TypeError(`${where}: config.vocabSize is required (the shared BPE vocabulary's size)`);
-  }
-  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  const config = { ...BIGRU_DEFAULTS, ...defined } as BiGruConfig;
-  if (config.tieEmbeddings === undefined) config.tieEmbeddings = config.embDim === config.hiddenSize;
-  return config;
+  checkSpecialIds(c, ['padIndex', 'eosIndex'], r);
+  return c;
 }
 
 export class BiGruStudent extends NativeSeq2Seq<BiGruConfig> {
@@ -116,14 +127,8 @@ export class BiGruStudent extends NativeSeq2Seq<BiGruConfig> {
    * an unknown key.
    */
   static create(options: BiGruOptions): BiGruStudent {
-    const config = resolveConfig(options, 'BiGruStudent.create');
-    let handle: NativeModuleHandle;
-    try {
-      handle = createNativeModule('bigru', config);
-    } catch (e) {
-      throw renamed(e, 'moduleCreate:', 'BiGruStudent.create:');
-    }
-    return new BiGruStudent(handle, config);
+    const config = resolveBiGruConfig(options, 'BiGruStudent.create');
+    return new BiGruStudent(createNativeModule('bigru', config), config);
   }
 
   /**
@@ -133,12 +138,9 @@ export class BiGruStudent extends NativeSeq2Seq<BiGruConfig> {
    */
   static async load(path: string): Promise<BiGruStudent> {
     const where = `BiGruStudent.load(${JSON.stringify(path)})`;
-    return loadModelFile(path, MODEL_TYPE, where, (config) => {
-      try {
-        return BiGruStudent.create(config as BiGruOptions);
-      } catch (e) {
-        throw renamed(e, 'BiGruStudent.create:', `${where}: bad config:`);
-      }
+    return loadModelFile(path, MODEL_TYPE, where, (options) => {
+      const config = resolveBiGruConfig(options, `${where}: bad config`);
+      return new BiGruStudent(createNativeModule('bigru', config), config);
     });
   }
 

@@ -3,6 +3,7 @@
  * CPU — and validation with errors that name the field. The same keys, camelCase, travel as JSON in a model
  * file's `config` metadata (bench/reference/xlm.py reads and writes exactly these).
  */
+import { describeValue, OptionNamer, OptionReader } from '../common/options';
 import { BaseModelConfig } from './native-model';
 
 export interface XlmConfig extends BaseModelConfig {
@@ -58,52 +59,52 @@ export const XLM_DEFAULTS: Readonly<Omit<XlmConfig, 'vocabSize'>> = Object.freez
 
 const KEYS = ['vocabSize', ...Object.keys(XLM_DEFAULTS)];
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'string') return `string '${v}'`;
-  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
-  return Array.isArray(v) ? 'array' : typeof v;
+/** Model configs name their fields `config.<key>` in errors. */
+export const configNames: OptionNamer = (path) => `config.${path}`;
+
+/** The object check every model config shares: a non-object, and a missing vocabSize, are TypeErrors. */
+export function configReader(options: unknown, where: string, keys: readonly string[], names: OptionNamer = configNames): OptionReader {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${where}: config must be an object like { vocabSize: 32000 }, got ${describeValue(options)}`);
+  }
+  const r = new OptionReader(where, options, keys, names);
+  if (r.raw('vocabSize') === undefined) throw new TypeError(`${r.head}${r.name('vocabSize')} is required (the shared BPE vocabulary's size)`);
+  return r;
 }
 
-/** Checks every field of a filled-in config; throws a TypeError/RangeError naming the field. */
-export function validateXlmConfig(c: XlmConfig, where: string): void {
-  const fail = (msg: string, range = false): never => {
-    throw new (range ? RangeError : TypeError)(`${where}: ${msg}`);
-  };
-  const int = (key: keyof XlmConfig, min: number) => {
-    const v = c[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(`config.${key} must be an integer >= ${min}, got ${describe(v)}`);
-  };
-  for (const key of ['vocabSize', 'embDim', 'nHeads', 'encoderLayers', 'decoderLayers', 'nLangs', 'maxPositions'] as const) int(key, 1);
-  for (const key of ['padIndex', 'eosIndex', 'unkIndex'] as const) int(key, 0);
-  for (const key of ['dropout', 'attentionDropout'] as const) {
-    const v = c[key];
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(`config.${key} must be a number in [0, 1), got ${describe(v)}`);
-    if (v < 0 || v >= 1) fail(`config.${key} must be a number in [0, 1), got ${describe(v)}`, true);
-  }
-  if (c.activation !== 'gelu' && c.activation !== 'relu') fail(`config.activation must be one of 'gelu', 'relu', got ${describe(c.activation)}`);
-  if (typeof c.sinusoidalEmbeddings !== 'boolean') fail(`config.sinusoidalEmbeddings must be a boolean, got ${describe(c.sinusoidalEmbeddings)}`);
-  if (c.embDim % c.nHeads !== 0) fail(`config.embDim (${c.embDim}) must be divisible by config.nHeads (${c.nHeads})`, true);
-  for (const key of ['padIndex', 'eosIndex', 'unkIndex'] as const) {
-    if (c[key] >= c.vocabSize) fail(`config.${key} must be < vocabSize (${c.vocabSize}), got ${c[key]}`, true);
+/** Special ids must be vocabulary ids. */
+export function checkSpecialIds<C extends { vocabSize: number }>(c: C, keys: ReadonlyArray<keyof C & string>, r: OptionReader): void {
+  for (const key of keys) {
+    if (Number(c[key]) >= c.vocabSize) throw new RangeError(`${r.head}${r.name(key)} must be < vocabSize (${c.vocabSize}), got ${String(c[key])}`);
   }
 }
 
 /**
- * Fills defaults and validates: rejects a non-object, unknown keys, a missing `vocabSize` and bad values
- * (see {@link validateXlmConfig}). Returns a new object with every key.
+ * Fills {@link XLM_DEFAULTS} and checks every field (unknown keys, a missing `vocabSize`, types, ranges, heads
+ * dividing the width, special ids inside the vocabulary); errors name the field. Returns a new object with
+ * every key: the native module reads it as it is.
  */
-export function resolveXlmConfig(options: unknown, where: string): XlmConfig {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${where}: config must be an object like { vocabSize: 32000 }, got ${describe(options)}`);
-  }
-  const given = options as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
-    if (!KEYS.includes(key)) throw new TypeError(`${where}: unknown config key '${key}' (known: ${KEYS.join(', ')})`);
-  }
-  if (given.vocabSize === undefined) throw new TypeError(`${where}: config.vocabSize is required (the shared BPE vocabulary's size)`);
-  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  const config = { ...XLM_DEFAULTS, ...defined } as XlmConfig;
-  validateXlmConfig(config, where);
-  return config;
+export function resolveXlmConfig(options: unknown, where: string, names: OptionNamer = configNames): XlmConfig {
+  const r = configReader(options, where, KEYS, names);
+  const D = XLM_DEFAULTS;
+  const dropoutRule = { min: 0, max: 1, below: true };
+  const c: XlmConfig = {
+    vocabSize: r.integer('vocabSize', 1, 1),
+    embDim: r.integer('embDim', D.embDim, 1),
+    nHeads: r.integer('nHeads', D.nHeads, 1),
+    encoderLayers: r.integer('encoderLayers', D.encoderLayers, 1),
+    decoderLayers: r.integer('decoderLayers', D.decoderLayers, 1),
+    dropout: r.number('dropout', D.dropout, dropoutRule),
+    attentionDropout: r.number('attentionDropout', D.attentionDropout, dropoutRule),
+    activation: r.oneOf('activation', ['gelu', 'relu'] as const, D.activation),
+    nLangs: r.integer('nLangs', D.nLangs, 1),
+    padIndex: r.integer('padIndex', D.padIndex, 0),
+    eosIndex: r.integer('eosIndex', D.eosIndex, 0),
+    unkIndex: r.integer('unkIndex', D.unkIndex, 0),
+    maxPositions: r.integer('maxPositions', D.maxPositions, 1),
+    sinusoidalEmbeddings: r.boolean('sinusoidalEmbeddings', D.sinusoidalEmbeddings),
+  };
+  if (c.embDim % c.nHeads !== 0) throw new RangeError(`${r.head}${r.name('embDim')} (${c.embDim}) must be divisible by ${r.name('nHeads')} (${c.nHeads})`);
+  checkSpecialIds(c, ['padIndex', 'eosIndex', 'unkIndex'], r);
+  return c;
 }

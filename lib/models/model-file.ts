@@ -6,7 +6,7 @@
  * beside the file.
  */
 import * as nodePath from 'path';
-import { Shortlist } from '../decode/shortlist';
+import { Shortlist } from '../data/shortlist';
 import { loadTensors } from '../io/tensor-io';
 import { Tensor } from '../tensor/tensor';
 import { BaseModelConfig, Int8Layer, NativeSeq2Seq } from './native-model';

@@ -7,7 +7,7 @@ import { Tensor } from '../tensor/tensor';
 import { Device, DType } from '../tensor/dtype';
 import { saveTensors } from '../io/tensor-io';
 import { Batch } from '../data/batch';
-import type { Shortlist } from '../decode/shortlist';
+import type { Shortlist } from '../data/shortlist';
 import { DecoderState, InferenceForm, LoadReport, Seq2Seq } from './seq2seq';
 
 export type { NativeModuleHandle };

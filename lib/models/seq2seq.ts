@@ -6,7 +6,7 @@ import { Tensor } from '../tensor/tensor';
 import { Device, DType } from '../tensor/dtype';
 import { Batch } from '../data/batch';
 import type { LoadReport } from '../native';
-import type { Shortlist } from '../decode/shortlist';
+import type { Shortlist } from '../data/shortlist';
 
 /**
  * How a model's decode-time linear layers run: 'float32' as trained, 'packed' (float32 weights reordered once

@@ -6,16 +6,11 @@ import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { resolveXlmConfig, XlmConfig } from './config';
 import { createNativeModule, NativeModuleHandle, NativeSeq2Seq } from './native-model';
-import { renamed } from './model-file';
 
-/** Builds the native module for `config`, with errors named after the caller. */
+/** Resolves `options` (errors named after `where`) and builds the native module for the config. */
 export function createXlmModule(options: unknown, where: string): { handle: NativeModuleHandle; config: XlmConfig } {
   const config = resolveXlmConfig(options, where);
-  try {
-    return { handle: createNativeModule('xlm', config), config };
-  } catch (e) {
-    throw renamed(e, 'moduleCreate:', `${where}:`);
-  }
+  return { handle: createNativeModule('xlm', config), config };
 }
 
 /**

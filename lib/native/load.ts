@@ -156,7 +156,7 @@ function preloadLibtorch(lt: { root: string; flavour: string }): void {
  * libgomp (LibTorch's OpenMP) reads its wait policy once, when the addon loads it. By default its helper
  * threads spin only 100 rounds between parallel regions once there are more OpenMP threads than CPUs — always
  * the case here, where the JS thread and the compute thread of the async calls each have a team — so every op
- * of a decoding step paid a futex wake-up (measured: greedy decoding of 500 sentences with bench/decode.js's teacher 6.7 s -> 3.6-4.4 s). ACTIVE
+ * of a decoding step paid a futex wake-up (bench/decode.js shows the difference). ACTIVE
  * raises that to 1000 rounds; GOMP_SPINCOUNT keeps libgomp's usual limit of 300000 rounds (~3 ms) otherwise,
  * so idle helpers still go to sleep. Left alone when the user set either variable.
  */
@@ -168,8 +168,8 @@ function tuneOpenMp(): void {
 
 /**
  * LibTorch reads THP_MEM_ALLOC_ENABLE once: with it, blocks of 2 MB and more are 2 MB-aligned and asked to
- * use transparent huge pages. Page faults, not arithmetic, bound big transient tensors on small VMs (the KD
- * loss composition at 2048 x 32000: 8.2 s without, 0.48 s with). Our default allocator (mimalloc, see
+ * use transparent huge pages. Page faults, not arithmetic, bound big transient tensors on small VMs (bench/memory.js
+ * measures it, BENCHMARKS.md "memory"). Our default allocator (mimalloc, see
  * native/memory) asks for huge pages itself; this covers XLM_KD_TORCH_ALLOCATOR=libtorch and any LibTorch
  * code that uses its default allocator directly. Left alone when the user set it.
  */

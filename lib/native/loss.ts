@@ -1,34 +1,34 @@
 /** The loss part of the raw binding (native/loss): the fused distillation loss and its reference. */
 import { NativeTensor as T } from './tensor';
 
-/** Loss entry points. */
+/** The teacher of a loss call, as the native side reads it. */
+export type NativeLossTeacher =
+  | { kind: 'logits'; logits: T }
+  | { kind: 'sparse'; indices: T; logProbs: T }
+  | { kind: 'hidden'; hidden: T; weight: T; bias: T | null };
+
+/** The loss options, resolved and checked by lib/loss/options.ts. */
+export interface NativeLossOptions {
+  temperature: number;
+  alpha: number;
+  labelSmoothing: number;
+  ignoreIndex: number;
+  reduction: 'mean' | 'sum' | 'none';
+}
+
+/** Loss entry points. Each returns [loss, kd, ce]. */
 export interface LossBinding {
-  /** Fused distillation loss; teacherKind 'logits': a = logits; 'sparse': a = indices, b = logProbs. Returns [loss, kd, ce]. */
-  distillLoss(
-    student: T, teacherKind: 'logits' | 'sparse', a: T, b: T | null, targets: T | null,
-    temperature: number, alpha: number, labelSmoothing: number, ignoreIndex: number, reduction: string
-  ): [T, T, T];
-  /** distillLoss on the compute thread. */
-  distillLossAsync(
-    student: T, teacherKind: 'logits' | 'sparse', a: T, b: T | null, targets: T | null,
-    temperature: number, alpha: number, labelSmoothing: number, ignoreIndex: number, reduction: string
-  ): Promise<[T, T, T]>;
+  /** Fused distillation loss over student logits (teacher: logits or sparse). */
+  distillLoss(student: T, teacher: NativeLossTeacher, targets: T | null, options: NativeLossOptions): [T, T, T];
+  distillLossAsync(student: T, teacher: NativeLossTeacher, targets: T | null, options: NativeLossOptions): Promise<[T, T, T]>;
   /** The same loss as the plain LibTorch composition (log_softmax, kl_div, cross_entropy) with autograd. */
-  distillLossReference(
-    student: T, teacherKind: 'logits' | 'sparse', a: T, b: T | null, targets: T | null,
-    temperature: number, alpha: number, labelSmoothing: number, ignoreIndex: number, reduction: string
-  ): [T, T, T];
-  /** Chunked fused-linear form; teacherKind 'hidden': a = hidden, b = weight, c = bias | null. chunkSize 0 = automatic. */
+  distillLossReference(student: T, teacher: NativeLossTeacher, targets: T | null, options: NativeLossOptions): [T, T, T];
+  /** Chunked fused-linear form; chunkSize 0 = automatic. */
   distillLossChunked(
-    hidden: T, weight: T, bias: T | null, teacherKind: 'logits' | 'sparse' | 'hidden', a: T, b: T | null, c: T | null,
-    targets: T | null, temperature: number, alpha: number, labelSmoothing: number, ignoreIndex: number,
-    reduction: string, chunkSize: number
+    hidden: T, weight: T, bias: T | null, teacher: NativeLossTeacher, targets: T | null, options: NativeLossOptions & { chunkSize: number }
   ): [T, T, T];
-  /** distillLossChunked on the compute thread. */
   distillLossChunkedAsync(
-    hidden: T, weight: T, bias: T | null, teacherKind: 'logits' | 'sparse' | 'hidden', a: T, b: T | null, c: T | null,
-    targets: T | null, temperature: number, alpha: number, labelSmoothing: number, ignoreIndex: number,
-    reduction: string, chunkSize: number
+    hidden: T, weight: T, bias: T | null, teacher: NativeLossTeacher, targets: T | null, options: NativeLossOptions & { chunkSize: number }
   ): Promise<[T, T, T]>;
   distillLossDefaultChunkSize(rows: number, vocab: number): number;
   /** The CPU kernel variant in use ('DEFAULT' | 'AVX2' | 'AVX512'); selects one first when given ('auto' too). */

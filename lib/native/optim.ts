@@ -14,7 +14,8 @@ export interface NativeParameterAverage {
 /** Optimizer entry points. */
 export interface OptimBinding {
   /** Adam (decoupled = false) or AdamW over the distinct tensors of `params` (tied weights once). */
-  optimAdam(params: T[], decoupled: boolean, beta1: number, beta2: number, eps: number, weightDecay: number): NativeOptimizer;
+  /** Options resolved and checked by lib/train/optimizer.ts. */
+  optimAdam(params: T[], options: { decoupled: boolean; beta1: number; beta2: number; eps: number; weightDecay: number }): NativeOptimizer;
   /** For each distinct parameter the optimizer keeps (its state's order), its index in the list it was given. */
   optimParamIndices(opt: NativeOptimizer): number[];
   /** One update at learning rate lr; false when skipped (the last clip saw a non-finite norm). */

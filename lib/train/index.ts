@@ -1,7 +1,7 @@
-/** Training: the optimizer, learning-rate schedules, sequence-level KD (and, as it lands, the trainer, checkpoints, metrics). */
+/** Training: the trainer (train, distill) and its options, the optimizer, learning-rate schedules, checkpoints, metrics, sequence-level KD and the offline teacher cache. */
 export { distillSequences, readDistilledTargets } from './sequence-kd';
 export type { DistillSequencesOptions, DistillSequencesResult, DistilledTarget } from './sequence-kd';
-export { Adam, AdamW } from './optimizer';
+export { Adam, AdamW, ADAM_DEFAULTS } from './optimizer';
 export type { AdamOptions, OptimizerParameters } from './optimizer';
 export { inverseSqrt, linearWarmupDecay, constant } from './schedule';
 export type { Schedule, InverseSqrtOptions, LinearWarmupDecayOptions } from './schedule';

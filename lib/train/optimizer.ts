@@ -4,6 +4,7 @@
  * Gradient clipping returns the norm; a non-finite norm makes the next `step()` a counted no-op, so a bad
  * batch never reaches the weights. State goes in and out as named tensors for checkpoints.
  */
+import { OptionReader } from '../common/options';
 import { native, NativeOptimizer } from '../native';
 import { Tensor } from '../tensor';
 
@@ -19,6 +20,16 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+/** The defaults of {@link AdamOptions}: torch.optim.Adam's (AdamW's weight decay: 0.01, as torch.optim.AdamW). */
+export const ADAM_DEFAULTS = Object.freeze({ lr: 1e-3, betas: Object.freeze([0.9, 0.999]) as readonly [number, number], eps: 1e-8, weightDecay: 0 });
+
+/** Adam's `betas` option: two decay rates in [0, 1). */
+export function readBetas(r: OptionReader, fallback: readonly [number, number]): [number, number] {
+  const v = r.raw('betas') ?? fallback;
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((b) => typeof b === 'number' && b >= 0 && b < 1)) r.fail('betas', 'two numbers in [0, 1)');
+  return [v[0], v[1]];
+}
+
 /** Parameters to optimize: a model's `namedParameters()` (names go into the state dict) or a plain list. */
 export type OptimizerParameters = Map<string, Tensor> | Tensor[];
 
@@ -30,17 +41,18 @@ export class Adam {
   private readonly names: string[];
 
   constructor(params: OptimizerParameters, options: AdamOptions = {}) {
-    this.lr = options.lr ?? 1e-3;
-    const [beta1, beta2] = options.betas ?? [0.9, 0.999];
+    const r = new OptionReader(this.constructor.name, options, ['lr', 'betas', 'eps', 'weightDecay']);
+    const D = ADAM_DEFAULTS;
+    this.lr = r.number('lr', D.lr, { min: 0 });
+    const betas = readBetas(r, D.betas);
     const entries: [string, Tensor][] = params instanceof Map ? [...params] : params.map((t, i) => [String(i), t]);
-    this.handle = native().optimAdam(
-      entries.map(([, t]) => t.native),
-      this.decoupled(),
-      beta1,
-      beta2,
-      options.eps ?? 1e-8,
-      options.weightDecay ?? this.defaultWeightDecay()
-    );
+    this.handle = native().optimAdam(entries.map(([, t]) => t.native), {
+      decoupled: this.decoupled(),
+      beta1: betas[0],
+      beta2: betas[1],
+      eps: r.number('eps', D.eps, { min: 0 }),
+      weightDecay: r.number('weightDecay', this.defaultWeightDecay(), { min: 0 }),
+    });
     // The native side keeps each tensor once (tied weights), named here by its first entry.
     this.names = native().optimParamIndices(this.handle).map((i) => entries[i][0]);
   }

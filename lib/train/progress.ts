@@ -75,3 +75,33 @@ export class TrainingProgress {
     this.multi?.stop();
   }
 }
+
+/**
+ * Where a run stands in the unit of its first stop rule (updates, seconds, or batches over all epochs), and its
+ * ETA from this call's pace (a resumed run's earlier pace is not known).
+ */
+export class ProgressClock {
+  private readonly start: { position: number; seconds: number };
+
+  constructor(
+    private readonly rules: { maxSteps?: number; maxSeconds?: number; maxEpochs?: number },
+    private readonly counters: { step: number; seconds: number; epoch: number; batchInEpoch: number },
+    private readonly batchesPerEpoch: () => number
+  ) {
+    this.start = { position: this.position().value, seconds: counters.seconds };
+  }
+
+  position(): ProgressPosition {
+    const { rules: o, counters: c } = this;
+    if (o.maxSteps !== undefined) return { value: c.step, total: o.maxSteps };
+    if (o.maxSeconds !== undefined) return { value: c.seconds, total: o.maxSeconds };
+    const per = this.batchesPerEpoch();
+    return { value: c.epoch * per + c.batchInEpoch, total: o.maxEpochs! * per };
+  }
+
+  /** Seconds left at this call's pace, or undefined before any progress. */
+  eta(p: ProgressPosition): number | undefined {
+    const rate = (p.value - this.start.position) / Math.max(this.counters.seconds - this.start.seconds, 1e-9);
+    return p.total === undefined || rate <= 0 ? undefined : (p.total - p.value) / rate;
+  }
+}

@@ -3,8 +3,13 @@
  * gets its rate from the step counter alone and nothing about the schedule needs saving.
  */
 
+import { OptionReader } from '../common/options';
+
 /** The learning rate for update `step` (1-based). */
 export type Schedule = (step: number) => number;
+
+/** The defaults of {@link inverseSqrt}: XLM's. */
+export const INVERSE_SQRT_DEFAULTS = Object.freeze({ warmupUpdates: 4000, warmupInitLr: 1e-7 });
 
 /** Options of {@link inverseSqrt}: XLM's `adam_inverse_sqrt`. */
 export interface InverseSqrtOptions {
@@ -21,12 +26,10 @@ export interface InverseSqrtOptions {
  * `warmupUpdates`, then `lr * sqrt(warmupUpdates) / sqrt(step)`.
  */
 export function inverseSqrt(options: InverseSqrtOptions): Schedule {
-  const { lr } = options;
-  const warmup = options.warmupUpdates ?? 4000;
-  const init = options.warmupInitLr ?? 1e-7;
-  checkRate('inverseSqrt', 'lr', lr);
-  checkRate('inverseSqrt', 'warmupInitLr', init);
-  checkCount('inverseSqrt', 'warmupUpdates', warmup);
+  const r = new OptionReader('inverseSqrt', options, ['lr', 'warmupUpdates', 'warmupInitLr']);
+  const lr = rate(r, 'lr', undefined);
+  const warmup = r.integer('warmupUpdates', INVERSE_SQRT_DEFAULTS.warmupUpdates, 0);
+  const init = rate(r, 'warmupInitLr', INVERSE_SQRT_DEFAULTS.warmupInitLr);
   const lrStep = warmup > 0 ? (lr - init) / warmup : 0;
   const decay = lr * Math.sqrt(warmup);
   return (step) => (step < warmup ? init + step * lrStep : decay / Math.sqrt(Math.max(step, 1)));
@@ -46,13 +49,11 @@ export interface LinearWarmupDecayOptions {
 
 /** Linear warm-up from 0 to `lr`, then linear decay to `finalLr` at `totalUpdates` (HF's linear schedule). */
 export function linearWarmupDecay(options: LinearWarmupDecayOptions): Schedule {
-  const { lr, totalUpdates } = options;
-  const warmup = options.warmupUpdates ?? 0;
-  const final = options.finalLr ?? 0;
-  checkRate('linearWarmupDecay', 'lr', lr);
-  checkRate('linearWarmupDecay', 'finalLr', final);
-  checkCount('linearWarmupDecay', 'warmupUpdates', warmup);
-  checkCount('linearWarmupDecay', 'totalUpdates', totalUpdates);
+  const r = new OptionReader('linearWarmupDecay', options, ['lr', 'warmupUpdates', 'totalUpdates', 'finalLr']);
+  const lr = rate(r, 'lr', undefined);
+  const warmup = r.integer('warmupUpdates', 0, 0);
+  const totalUpdates = r.integer('totalUpdates', undefined, 0) ?? r.fail('totalUpdates', 'an integer >= 0', true);
+  const final = rate(r, 'finalLr', 0);
   if (totalUpdates <= warmup) {
     throw new RangeError(`linearWarmupDecay: totalUpdates (${totalUpdates}) must be greater than warmupUpdates (${warmup})`);
   }
@@ -65,13 +66,11 @@ export function linearWarmupDecay(options: LinearWarmupDecayOptions): Schedule {
 
 /** The same rate at every update. */
 export function constant(options: { lr: number }): Schedule {
-  checkRate('constant', 'lr', options.lr);
-  return () => options.lr;
+  const lr = rate(new OptionReader('constant', options, ['lr']), 'lr', undefined);
+  return () => lr;
 }
 
-function checkRate(fn: string, name: string, value: number): void {
-  if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`${fn}: '${name}' must be a finite number >= 0, got ${value}`);
-}
-function checkCount(fn: string, name: string, value: number): void {
-  if (!(Number.isInteger(value) && value >= 0)) throw new RangeError(`${fn}: '${name}' must be an integer >= 0, got ${value}`);
+/** A learning rate: a finite number >= 0 (required when there is no fallback). */
+function rate(r: OptionReader, key: string, fallback: number | undefined): number {
+  return r.number(key, fallback as number, { min: 0 }) ?? r.fail(key, 'a number >= 0', true);
 }

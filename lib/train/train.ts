@@ -1,14 +1,16 @@
 /**
  * `train(model, options)`: trains a model (typically the Teacher) on parallel data with token-level
- * cross-entropy (optionally label-smoothed), with everything the shared loop offers (lib/train/trainer.ts).
+ * cross-entropy (label-smoothed), with everything the shared loop offers (lib/train/trainer.ts).
  */
 import { crossEntropyAsync } from '../loss/cross-entropy';
 import { Seq2Seq } from '../models/seq2seq';
-import { runTraining, TrainingOptions, TrainResult } from './trainer';
+import { resolveTrainingOptions, TrainingOptions } from './options';
+import { runTraining, TrainResult } from './trainer';
 
 /** Trains `model` with cross-entropy; resumes from `runDir` when it holds a checkpoint of the same run. */
 export async function train(model: Seq2Seq, options: TrainingOptions): Promise<TrainResult> {
-  const labelSmoothing = options?.labelSmoothing ?? 0;
+  const o = resolveTrainingOptions('train', options);
+  const { labelSmoothing } = o;
   return runTraining(
     model,
     async (m, batch) => {
@@ -19,7 +21,7 @@ export async function train(model: Seq2Seq, options: TrainingOptions): Promise<T
         logits.dispose();
       }
     },
-    options,
+    o,
     { task: 'train', labelSmoothing }
   );
 }

@@ -1,7 +1,7 @@
 // Runs LibTorch work off the JS thread and settles a Promise with its result. All of it runs in order on one
 // process-wide compute thread (async.cc), not on libuv's pool: consecutive calls spread over the pool's four
-// threads give each its own OpenMP team and malloc arena, and a decode step then paid ~4,000 extra page faults
-// and ~70% more time than the same step on one thread. The pool stays free for file and network I/O.
+// threads give each its own OpenMP team and malloc arena, whose pages are faulted in anew, so a decode step ran
+// markedly slower than the same step kept on one thread. The pool stays free for file and network I/O.
 // Inputs are captured by value (tensors are refcounted), so a dispose() from JS while the work runs cannot
 // free them mid-run.
 #pragma once

@@ -1,10 +1,11 @@
 // See convert.h.
 #include "common/convert.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 namespace xkt {
 
@@ -253,6 +254,77 @@ std::string Args::context() const {
   std::string out;
   for (const auto& [name, desc] : seen_) out += (out.empty() ? "" : ", ") + name + ": " + desc;
   return out;
+}
+
+}  // namespace xkt
+
+namespace xkt {
+
+ObjectArg::ObjectArg(Args& args, size_t i, const char* name) : args_(args), name_(name) {
+  if (!args.has(i) || !args[i].IsObject() || args[i].IsArray()) args.fail(i, name, "an object");
+  object_ = args[i].As<Napi::Object>();
+}
+
+Napi::Value ObjectArg::get(const char* key) const { return object_.Get(key); }
+
+bool ObjectArg::has(const char* key) const {
+  Napi::Value v = get(key);
+  return !v.IsUndefined() && !v.IsNull();
+}
+
+void ObjectArg::fail(const char* key, const std::string& expected) const {
+  throw ArgError("argument '" + name_ + "." + key + "' must be " + expected + ", got " + jsTypeName(get(key)));
+}
+
+double ObjectArg::number(const char* key) const {
+  Napi::Value v = get(key);
+  if (!v.IsNumber()) fail(key, "a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int64_t ObjectArg::integer(const char* key) const {
+  Napi::Value v = get(key);
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!std::isfinite(d) || std::floor(d) != d || std::fabs(d) > kMaxSafeInteger) fail(key, "an integer");
+  return static_cast<int64_t>(d);
+}
+
+bool ObjectArg::boolean(const char* key) const {
+  Napi::Value v = get(key);
+  if (!v.IsBoolean()) fail(key, "a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::string ObjectArg::string(const char* key) const {
+  Napi::Value v = get(key);
+  if (!v.IsString()) fail(key, "a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+std::string ObjectArg::oneOf(const char* key, const std::vector<std::string>& allowed) const {
+  Napi::Value v = get(key);
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (!v.IsString() || std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+    std::string list;
+    for (const auto& x : allowed) list += (list.empty() ? "'" : ", '") + x + "'";
+    fail(key, "one of " + list);
+  }
+  return s;
+}
+
+torch::Tensor ObjectArg::tensor(const char* key) {
+  Napi::Value v = get(key);
+  auto* w = TensorWrap::unwrapChecked(v);
+  const std::string field = name_ + "." + key;
+  if (w == nullptr) fail(key, "a Tensor");
+  if (w->disposed()) throw ArgError("argument '" + field + "' is a disposed Tensor (it was freed by dispose() or tidy())");
+  args_.saw(field, w->tensor());
+  return w->tensor();
+}
+
+std::optional<torch::Tensor> ObjectArg::optTensor(const char* key) {
+  if (!has(key)) return std::nullopt;
+  return tensor(key);
 }
 
 }  // namespace xkt

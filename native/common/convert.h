@@ -57,11 +57,38 @@ class Args {
 
   std::string context() const;
   [[noreturn]] void fail(size_t i, const char* name, const std::string& expected) const;
+  // Remembers a tensor read from an object argument (see ObjectArg), for the error context.
+  void saw(const std::string& name, const torch::Tensor& t) { seen_.emplace_back(name, describeTensor(t)); }
 
  private:
   const Napi::CallbackInfo& info_;
   const char* fn_;
   std::vector<std::pair<std::string, std::string>> seen_;
+};
+
+// A JS object argument (an options object, a model config, a batch) read field by field. The values were
+// resolved and range-checked in TypeScript: these readers check only that each field has the type native code
+// needs, and name it ('options.temperature', 'config.embDim') when it does not.
+class ObjectArg {
+ public:
+  ObjectArg(Args& args, size_t i, const char* name);
+
+  bool has(const char* key) const;
+  double number(const char* key) const;
+  int64_t integer(const char* key) const;
+  bool boolean(const char* key) const;
+  std::string string(const char* key) const;
+  // The field's string, which must be one of `allowed`.
+  std::string oneOf(const char* key, const std::vector<std::string>& allowed) const;
+  torch::Tensor tensor(const char* key);
+  std::optional<torch::Tensor> optTensor(const char* key);
+
+ private:
+  Napi::Value get(const char* key) const;
+  [[noreturn]] void fail(const char* key, const std::string& expected) const;
+  Args& args_;
+  Napi::Object object_;
+  std::string name_;
 };
 
 }  // namespace xkt

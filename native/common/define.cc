@@ -3,11 +3,11 @@
 
 namespace xkt {
 
-void define(Napi::Env env, Napi::Object target, const char* name, NativeBody body) {
+void define(Napi::Env env, Napi::Object target, const std::string& name, NativeBody body) {
   auto fn = Napi::Function::New(
       env,
       [name, body](const Napi::CallbackInfo& info) -> Napi::Value {
-        Args args(info, name);
+        Args args(info, name.c_str());
         try {
           return body(args);
         } catch (const Napi::Error&) {

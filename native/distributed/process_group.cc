@@ -11,7 +11,7 @@
 #include "common/async.h"
 #include "common/define.h"
 #include "distributed/group.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 namespace xkt {
 

@@ -60,11 +60,11 @@ __device__ T blockReduce(T v, Op op, T identity, T* shared) {
   return v;
 }
 
+// The loss's scalars (shared with the CPU kernels, see distill_loss.h) and this batch's shape of the teacher.
 template <typename acc_t>
-struct Params {
-  int64_t V, k, ignoreIndex;
-  acc_t invT, T2, eps, epsOverV, smoothKeep, cA, cC;
-  bool kd, ce, t1, hasTargets;
+struct Params : KernelScalars<acc_t> {
+  int64_t k = 0;  // entries per row of a sparse teacher
+  bool hasTargets = false;
 };
 
 template <typename scalar_t, typename acc_t>
@@ -221,19 +221,8 @@ void distillRowsCuda(const RowBatch& b, const LossConfig& cfg) {
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, b.student.scalar_type(), "distillRowsCuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     Params<acc_t> p;
-    p.V = V;
+    static_cast<KernelScalars<acc_t>&>(p) = kernelScalars<acc_t>(cfg, V, b.gradScale);
     p.k = b.indices.defined() ? b.indices.size(1) : 0;
-    p.ignoreIndex = cfg.ignoreIndex;
-    p.invT = static_cast<acc_t>(1.0 / cfg.temperature);
-    p.T2 = static_cast<acc_t>(cfg.temperature * cfg.temperature);
-    p.eps = static_cast<acc_t>(cfg.labelSmoothing);
-    p.epsOverV = static_cast<acc_t>(cfg.labelSmoothing / static_cast<double>(V));
-    p.smoothKeep = static_cast<acc_t>(1.0 - cfg.labelSmoothing);
-    p.cA = static_cast<acc_t>(b.gradScale * cfg.alpha * cfg.temperature);
-    p.cC = static_cast<acc_t>(b.gradScale * (1.0 - cfg.alpha));
-    p.kd = cfg.alpha > 0;
-    p.ce = cfg.alpha < 1;
-    p.t1 = cfg.temperature == 1.0;
     p.hasTargets = b.targets.defined();
     distillRowKernel<scalar_t, acc_t><<<static_cast<unsigned>(N), kThreads, 0, stream>>>(
         b.student.const_data_ptr<scalar_t>(), teacher.defined() ? teacher.const_data_ptr<scalar_t>() : nullptr,

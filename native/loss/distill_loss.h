@@ -21,13 +21,50 @@ namespace xkt::loss {
 
 enum class Reduction { Mean, Sum, None };
 
+// The options as lib/loss/options.ts resolved and checked them (their defaults and ranges live there).
 struct LossConfig {
-  double temperature = 1.0;
-  double alpha = 0.5;
-  double labelSmoothing = 0.0;
-  int64_t ignoreIndex = 2;
+  double temperature = 0;
+  double alpha = 0;
+  double labelSmoothing = 0;
+  int64_t ignoreIndex = 0;
   Reduction reduction = Reduction::Mean;
 };
+
+// The scalars a row kernel (the CPU kernels of kernel_impl.h, the CUDA kernel) reads for one batch: derived
+// once from the options, the vocabulary and the reduction's gradient scale by kernelScalars(), in double, then
+// cast to the kernel's math type.
+template <typename acc_t>
+struct KernelScalars {
+  int64_t V = 0;
+  int64_t ignoreIndex = 0;
+  acc_t T = 1, invT = 1, T2 = 1;
+  acc_t eps = 0, epsOverV = 0, smoothKeep = 1;  // smoothKeep = 1 - eps
+  acc_t cA = 0;                                 // gradScale * alpha * T
+  acc_t cC = 0;                                 // gradScale * (1 - alpha)
+  bool kd = true, ce = true, t1 = true;         // alpha > 0, alpha < 1, T == 1
+  int tPow = 0;  // 2 or 4 when T is exactly that: exp(s - max) = exp((s - max)/T)^T, one exp fewer per pass
+};
+
+template <typename acc_t>
+inline KernelScalars<acc_t> kernelScalars(const LossConfig& cfg, int64_t V, double gradScale) {
+  const double T = cfg.temperature, eps = cfg.labelSmoothing;
+  KernelScalars<acc_t> p;
+  p.V = V;
+  p.ignoreIndex = cfg.ignoreIndex;
+  p.T = static_cast<acc_t>(T);
+  p.invT = static_cast<acc_t>(1.0 / T);
+  p.T2 = static_cast<acc_t>(T * T);
+  p.eps = static_cast<acc_t>(eps);
+  p.epsOverV = static_cast<acc_t>(eps / static_cast<double>(V));
+  p.smoothKeep = static_cast<acc_t>(1.0 - eps);
+  p.cA = static_cast<acc_t>(gradScale * cfg.alpha * T);
+  p.cC = static_cast<acc_t>(gradScale * (1.0 - cfg.alpha));
+  p.kd = cfg.alpha > 0;
+  p.ce = cfg.alpha < 1;
+  p.t1 = T == 1.0;
+  p.tPow = T == 2.0 ? 2 : T == 4.0 ? 4 : 0;
+  return p;
+}
 
 // One batch of rows for the row kernel. Every tensor is contiguous and on the same device.
 //   student   [N, V] floating (float64 -> float64 math; float32/bfloat16/float16 -> float32 math)
@@ -86,8 +123,9 @@ struct LossResult {
 
 }  // namespace xkt::loss
 
-// ---- entry points (distill_loss.cc). They validate their arguments and throw xkt::ArgError (a JS
-// TypeError/RangeError naming the argument) on bad input; LibTorch failures surface as c10::Error.
+// ---- entry points (distill_loss.cc). They check their tensors (shapes, dtypes, devices, label ranges: see
+// validate.h) and throw xkt::ArgError (a JS TypeError/RangeError naming the argument) on bad input; the
+// options arrive resolved and checked. LibTorch failures surface as c10::Error.
 namespace xkt::loss {
 
 // Dense ([.., V] logits) or sparse teacher. A custom autograd function: its forward computes loss and

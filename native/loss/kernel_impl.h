@@ -26,17 +26,6 @@ namespace {
 
 using at::vec::Vectorized;
 
-template <typename acc_t>
-struct KernelParams {
-  int64_t V = 0;
-  acc_t T = 1, invT = 1, T2 = 1;
-  acc_t eps = 0, epsOverV = 0, smoothKeep = 1;  // smoothKeep = 1 - eps
-  acc_t cA = 0;                                 // scale * alpha * T
-  acc_t cC = 0;                                 // scale * (1 - alpha)
-  bool kd = true, ce = true, t1 = true;
-  int tPow = 0;  // 2 or 4 when T is exactly that: exp(s - max) = exp((s - max)/T)^T, one exp fewer per pass
-};
-
 // x^n for n in {2, 4}
 template <typename V>
 inline V ipow(const V& x, int n) {
@@ -66,7 +55,7 @@ inline acc_t hmax(const Vectorized<acc_t>& v) {
 // label); g: gradient row (math dtype) or nullptr. Writes T^2*KL and CE_eps of the row.
 template <typename acc_t>
 void rowKernel(const acc_t* s, const acc_t* t, const int64_t* idx, const acc_t* lp, int64_t k, int64_t y, acc_t* g,
-               const KernelParams<acc_t>& p, acc_t* kdOut, acc_t* ceOut) {
+               const KernelScalars<acc_t>& p, acc_t* kdOut, acc_t* ceOut) {
   using Vec = Vectorized<acc_t>;
   constexpr int64_t W = Vec::size();
   const int64_t V = p.V;
@@ -240,20 +229,7 @@ const acc_t* rowAs(const at::Tensor& x, int64_t r, int64_t V, std::vector<acc_t>
 template <typename acc_t>
 void rowRangeTyped(const RowBatch& b, const LossConfig& cfg, int64_t begin, int64_t end) {
   const int64_t V = b.student.size(1);
-  KernelParams<acc_t> p;
-  p.V = V;
-  p.T = static_cast<acc_t>(cfg.temperature);
-  p.invT = acc_t(1) / p.T;
-  p.T2 = p.T * p.T;
-  p.t1 = cfg.temperature == 1.0;
-  p.tPow = cfg.temperature == 2.0 ? 2 : cfg.temperature == 4.0 ? 4 : 0;
-  p.kd = cfg.alpha > 0;
-  p.ce = cfg.alpha < 1;
-  p.eps = static_cast<acc_t>(cfg.labelSmoothing);
-  p.epsOverV = p.eps / static_cast<acc_t>(V);
-  p.smoothKeep = acc_t(1) - p.eps;
-  p.cA = static_cast<acc_t>(b.gradScale * cfg.alpha * cfg.temperature);
-  p.cC = static_cast<acc_t>(b.gradScale * (1.0 - cfg.alpha));
+  const auto p = kernelScalars<acc_t>(cfg, V, b.gradScale);
 
   const int64_t* y = b.targets.defined() ? b.targets.const_data_ptr<int64_t>() : nullptr;
   const bool sparse = b.indices.defined();

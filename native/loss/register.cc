@@ -1,11 +1,11 @@
-// JS bindings of the fused distillation loss (native/loss): argument parsing only; validation and math live
-// in distill_loss.cc. Every function returns [loss, kd, ce] (kd and ce detached).
+// JS bindings of the fused distillation loss (native/loss): each form takes its tensors, a teacher object and
+// one options object that lib/loss/options.ts resolved and checked; the tensor checks and the math live in
+// distill_loss.cc. Every form returns [loss, kd, ce] (kd and ce detached).
 #include "loss/register.h"
 
-#include "common/async.h"
-
+#include "common/define.h"
+#include "common/tensor_wrap.h"
 #include "loss/distill_loss.h"
-#include "tensor/tensor_wrap.h"
 
 #ifdef XKT_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -21,52 +21,42 @@ using loss::LossResult;
 using loss::Reduction;
 using loss::Teacher;
 
-// [kind, A, B, C]: 'logits' A = logits; 'sparse' A = indices, B = logProbs; 'hidden' A = hidden,
-// B = weight, C = bias (or null).
-Teacher parseTeacher(Args& a, size_t i, bool allowHidden) {
-  const std::string kind = a.string(i, "teacherKind");
+// { kind: 'logits', logits } | { kind: 'sparse', indices, logProbs } | { kind: 'hidden', hidden, weight, bias? }
+// ('hidden' only in the chunked form).
+Teacher readTeacher(Args& a, size_t i, bool allowHidden) {
+  ObjectArg o(a, i, "teacher");
+  const auto kind = o.oneOf("kind", allowHidden ? std::vector<std::string>{"logits", "sparse", "hidden"}
+                                                : std::vector<std::string>{"logits", "sparse"});
   Teacher t;
   if (kind == "logits") {
     t.kind = Teacher::Kind::Logits;
-    t.logits = a.tensor(i + 1, "teacher");
+    t.logits = o.tensor("logits");
   } else if (kind == "sparse") {
     t.kind = Teacher::Kind::Sparse;
-    t.indices = a.tensor(i + 1, "teacher.indices");
-    t.logProbs = a.tensor(i + 2, "teacher.logProbs");
-  } else if (kind == "hidden" && allowHidden) {
-    t.kind = Teacher::Kind::Hidden;
-    t.hidden = a.tensor(i + 1, "teacher.hidden");
-    t.weight = a.tensor(i + 2, "teacher.weight");
-    t.bias = a.optTensor(i + 3, "teacher.bias");
+    t.indices = o.tensor("indices");
+    t.logProbs = o.tensor("logProbs");
   } else {
-    throw ArgError("argument 'teacherKind' must be " + std::string(allowHidden ? "'logits', 'sparse' or 'hidden'" : "'logits' or 'sparse'") +
-                       ", got '" + kind + "'",
-                   ArgError::Kind::Range);
+    t.kind = Teacher::Kind::Hidden;
+    t.hidden = o.tensor("hidden");
+    t.weight = o.tensor("weight");
+    t.bias = o.optTensor("bias");
   }
   return t;
 }
 
-// [temperature, alpha, labelSmoothing, ignoreIndex, reduction]; ranges are checked by distill_loss.cc.
-LossConfig parseConfig(Args& a, size_t i) {
+// { temperature, alpha, labelSmoothing, ignoreIndex, reduction }
+LossConfig readConfig(ObjectArg& o, bool chunked) {
   LossConfig c;
-  c.temperature = a.number(i, "temperature", /*allowNonFinite=*/true);
-  c.alpha = a.number(i + 1, "alpha", true);
-  c.labelSmoothing = a.number(i + 2, "labelSmoothing", true);
-  c.ignoreIndex = a.integer(i + 3, "ignoreIndex");
-  const std::string r = a.string(i + 4, "reduction");
-  if (r == "mean") {
-    c.reduction = Reduction::Mean;
-  } else if (r == "sum") {
-    c.reduction = Reduction::Sum;
-  } else if (r == "none") {
-    c.reduction = Reduction::None;
-  } else {
-    throw ArgError("option 'reduction' must be 'mean', 'sum' or 'none', got '" + r + "'", ArgError::Kind::Range);
-  }
+  c.temperature = o.number("temperature");
+  c.alpha = o.number("alpha");
+  c.labelSmoothing = o.number("labelSmoothing");
+  c.ignoreIndex = o.integer("ignoreIndex");
+  const auto r = o.oneOf("reduction", chunked ? std::vector<std::string>{"mean", "sum"} : std::vector<std::string>{"mean", "sum", "none"});
+  c.reduction = r == "mean" ? Reduction::Mean : r == "sum" ? Reduction::Sum : Reduction::None;
   return c;
 }
 
-Napi::Value result(Napi::Env env, const LossResult& r) {
+Napi::Value resultToJs(Napi::Env env, LossResult& r) {
   auto arr = Napi::Array::New(env, 3);
   arr.Set(0u, TensorWrap::wrap(env, r.loss));
   arr.Set(1u, TensorWrap::wrap(env, r.kd));
@@ -74,65 +64,55 @@ Napi::Value result(Napi::Env env, const LossResult& r) {
   return arr;
 }
 
-// The arguments of distillLossChunked(Async), read on the JS thread.
-struct ChunkedArgs {
-  torch::Tensor hidden, weight;
-  std::optional<torch::Tensor> bias, targets;
+// distillLoss(student, teacher, targets | null, options)
+struct DenseArgs {
+  at::Tensor student;
   Teacher teacher;
+  std::optional<at::Tensor> targets;
   LossConfig cfg;
-  int64_t chunk;
+};
+
+DenseArgs readDense(Args& a) {
+  DenseArgs d{a.tensor(0, "student"), readTeacher(a, 1, false), a.optTensor(2, "targets"), {}};
+  ObjectArg o(a, 3, "options");
+  d.cfg = readConfig(o, false);
+  return d;
+}
+
+// distillLossChunked(hidden, weight, bias | null, teacher, targets | null, options + chunkSize (0 = automatic))
+struct ChunkedArgs {
+  at::Tensor hidden, weight;
+  std::optional<at::Tensor> bias;
+  Teacher teacher;
+  std::optional<at::Tensor> targets;
+  LossConfig cfg;
+  int64_t chunk = 0;
 };
 
 ChunkedArgs readChunked(Args& a) {
-  ChunkedArgs c{a.tensor(0, "hidden"), a.tensor(1, "weight"), a.optTensor(2, "bias"), a.optTensor(7, "targets"),
-                parseTeacher(a, 3, true), parseConfig(a, 8), 0};
-  c.chunk = a.has(13) ? a.nonNegativeInteger(13, "chunkSize") : 0;
+  ChunkedArgs c{a.tensor(0, "hidden"), a.tensor(1, "weight"), a.optTensor(2, "bias"), readTeacher(a, 3, true),
+                a.optTensor(4, "targets"), {}, 0};
+  ObjectArg o(a, 5, "options");
+  c.cfg = readConfig(o, true);
+  c.chunk = o.integer("chunkSize");
   return c;
 }
 
 }  // namespace
 
 void registerLoss(Napi::Env env, Napi::Object exports) {
-  // distillLoss(student, teacherKind, A, B, targets|null, temperature, alpha, labelSmoothing, ignoreIndex, reduction)
-  define(env, exports, "distillLoss", [](Args& a) {
-    auto student = a.tensor(0, "student");
-    auto teacher = parseTeacher(a, 1, false);
-    auto targets = a.optTensor(4, "targets");
-    auto cfg = parseConfig(a, 5);
-    return result(a.env(), loss::fusedLoss(student, teacher, targets, cfg));
-  });
-  // distillLossAsync: the same on the compute thread (the training loop's Promise form).
-  define(env, exports, "distillLossAsync", [](Args& a) {
-    auto student = a.tensor(0, "student");
-    auto teacher = parseTeacher(a, 1, false);
-    auto targets = a.optTensor(4, "targets");
-    auto cfg = parseConfig(a, 5);
-    return AsyncTask<LossResult>::start(
-        a.env(), "distillLossAsync", [student, teacher, targets, cfg] { return loss::fusedLoss(student, teacher, targets, cfg); },
-        [](Napi::Env env, LossResult& r) { return result(env, r); });
-  });
-  // distillLossReference: same arguments; the plain LibTorch composition with ordinary autograd.
+  defineSyncAndAsync(
+      env, exports, "distillLoss", readDense,
+      [](const DenseArgs& d) { return loss::fusedLoss(d.student, d.teacher, d.targets, d.cfg); }, resultToJs);
   define(env, exports, "distillLossReference", [](Args& a) {
-    auto student = a.tensor(0, "student");
-    auto teacher = parseTeacher(a, 1, false);
-    auto targets = a.optTensor(4, "targets");
-    auto cfg = parseConfig(a, 5);
-    return result(a.env(), loss::referenceLoss(student, teacher, targets, cfg));
+    auto d = readDense(a);
+    auto r = loss::referenceLoss(d.student, d.teacher, d.targets, d.cfg);
+    return resultToJs(a.env(), r);
   });
-  // distillLossChunked(hidden, weight, bias|null, teacherKind, A, B, C, targets|null, temperature, alpha,
-  //                    labelSmoothing, ignoreIndex, reduction, chunkSize (0 = automatic))
-  define(env, exports, "distillLossChunked", [](Args& a) {
-    auto c = readChunked(a);
-    return result(a.env(), loss::fusedLossChunked(c.hidden, c.weight, c.bias, c.teacher, c.targets, c.cfg, c.chunk));
-  });
-  // distillLossChunkedAsync: the same on the compute thread (online distillation with a large vocabulary).
-  define(env, exports, "distillLossChunkedAsync", [](Args& a) {
-    auto c = readChunked(a);
-    return AsyncTask<LossResult>::start(
-        a.env(), "distillLossChunkedAsync",
-        [c] { return loss::fusedLossChunked(c.hidden, c.weight, c.bias, c.teacher, c.targets, c.cfg, c.chunk); },
-        [](Napi::Env env, LossResult& r) { return result(env, r); });
-  });
+  defineSyncAndAsync(
+      env, exports, "distillLossChunked", readChunked,
+      [](const ChunkedArgs& c) { return loss::fusedLossChunked(c.hidden, c.weight, c.bias, c.teacher, c.targets, c.cfg, c.chunk); },
+      resultToJs);
   // distillLossDefaultChunkSize(rows, vocab): the rows per chunk chosen when chunkSize is 0.
   define(env, exports, "distillLossDefaultChunkSize", [](Args& a) {
     return Napi::Number::New(a.env(), static_cast<double>(loss::defaultChunkSize(a.nonNegativeInteger(0, "rows"),

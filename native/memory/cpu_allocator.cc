@@ -68,8 +68,8 @@ void installCpuAllocator() {
     mi_option_set_default(mi_option_purge_delay, 1000);
     // Address space is reserved for mimalloc's arenas 4 GiB at a time (1 GiB by default; only touched pages
     // cost memory): blocks above 16 MiB that no longer fit an arena came straight from the OS, were unmapped on
-    // free and faulted in again at every step (measured: 64 MiB blocks, ~1,650 faults per reuse in about half
-    // of the runs, 0-60 with 4 GiB). MIMALLOC_ARENA_RESERVE still wins.
+    // free and faulted in again at every step (test/memory.test.ts "big transient tensors reuse memory" counts
+    // the faults). MIMALLOC_ARENA_RESERVE still wins.
     mi_option_set_default(mi_option_arena_reserve, 4L * 1024 * 1024);  // KiB
     // Big blocks ask for transparent huge pages (THP is often in 'madvise' mode).
     mi_option_set_default(mi_option_allow_thp, 1);

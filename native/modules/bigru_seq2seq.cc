@@ -245,32 +245,18 @@ void BiGruSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {
 // ---- registration -----------------------------------------------------------------------------------------
 
 void registerBiGruSeq2Seq() {
-  registerModuleKind("bigru", [](Args& a, const Napi::Object& c) -> std::shared_ptr<Seq2SeqModule> {
+  registerModuleKind("bigru", [](ObjectArg& c) -> std::shared_ptr<Seq2SeqModule> {
     BiGruOptions o;
-    if (c.Get("vocabSize").IsUndefined()) throw ArgError("config.vocabSize is required (the shared BPE vocabulary's size)");
-    o.vocabSize = configInt(c, "vocabSize", 0, 1);
-    o.embDim = configInt(c, "embDim", o.embDim, 1);
-    o.hiddenSize = configInt(c, "hiddenSize", o.hiddenSize, 1);
-    o.encoderLayers = configInt(c, "encoderLayers", o.encoderLayers, 1);
-    o.decoderLayers = configInt(c, "decoderLayers", o.decoderLayers, 1);
-    o.dropout = configNumber(c, "dropout", o.dropout, 0.0, 1.0);
-    if (o.dropout >= 1.0) throw ArgError("config.dropout must be a number in [0, 1), got number 1", ArgError::Kind::Range);
-    o.attention = configString(c, "attention", o.attention, {"luong", "bahdanau"});
-    o.tieEmbeddings = configBool(c, "tieEmbeddings", o.embDim == o.hiddenSize);
-    if (o.tieEmbeddings && o.embDim != o.hiddenSize) {
-      throw ArgError("config.tieEmbeddings needs embDim == hiddenSize (the output layer reads the hiddenSize-dim "
-                     "attentional vector), got embDim " + std::to_string(o.embDim) + " and hiddenSize " +
-                     std::to_string(o.hiddenSize));
-    }
-    o.padIndex = configInt(c, "padIndex", o.padIndex, 0);
-    o.eosIndex = configInt(c, "eosIndex", o.eosIndex, 0);
-    for (auto [name, v] : {std::pair<const char*, int64_t>{"padIndex", o.padIndex}, {"eosIndex", o.eosIndex}}) {
-      if (v >= o.vocabSize) {
-        throw ArgError(std::string("config.") + name + " must be < vocabSize (" + std::to_string(o.vocabSize) + "), got " +
-                           std::to_string(v),
-                       ArgError::Kind::Range);
-      }
-    }
+    o.vocabSize = c.integer("vocabSize");
+    o.embDim = c.integer("embDim");
+    o.hiddenSize = c.integer("hiddenSize");
+    o.encoderLayers = c.integer("encoderLayers");
+    o.decoderLayers = c.integer("decoderLayers");
+    o.dropout = c.number("dropout");
+    o.attention = c.oneOf("attention", {"luong", "bahdanau"});
+    o.tieEmbeddings = c.boolean("tieEmbeddings");
+    o.padIndex = c.integer("padIndex");
+    o.eosIndex = c.integer("eosIndex");
     return std::make_shared<BiGruSeq2Seq>(o);
   });
 }

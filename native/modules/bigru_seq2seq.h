@@ -1,4 +1,4 @@
-// The BiGRU student (issue 5, part 2): a bidirectional-GRU encoder over packed sequences and a GRU decoder
+// The BiGRU student: a bidirectional-GRU encoder over packed sequences and a GRU decoder
 // with content-based attention and input feeding (Luong et al. 2015), behind the Seq2SeqModule interface so
 // the trainer, the distiller and beam search drive it exactly as they drive the XLM transformer.
 //
@@ -29,17 +29,18 @@
 
 namespace xkt {
 
+// The config as lib/models/bigru.ts resolved it (defaults and checks live there; every field is given).
 struct BiGruOptions {
   int64_t vocabSize = 0;
-  int64_t embDim = 256;
-  int64_t hiddenSize = 256;
-  int64_t encoderLayers = 1;
-  int64_t decoderLayers = 1;
-  double dropout = 0.1;
-  std::string attention = "luong";  // 'luong' | 'bahdanau'
-  bool tieEmbeddings = true;        // default: embDim == hiddenSize
-  int64_t padIndex = 2;
-  int64_t eosIndex = 1;
+  int64_t embDim = 0;
+  int64_t hiddenSize = 0;
+  int64_t encoderLayers = 0;
+  int64_t decoderLayers = 0;
+  double dropout = 0;
+  std::string attention;  // 'luong' | 'bahdanau'
+  bool tieEmbeddings = false;
+  int64_t padIndex = 0;
+  int64_t eosIndex = 0;
 };
 
 // What encode() hands to decodeStep(): per hypothesis row n.

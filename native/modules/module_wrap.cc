@@ -6,7 +6,7 @@
 
 #include "common/async.h"
 #include "common/define.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 namespace xkt {
 
@@ -17,19 +17,6 @@ std::map<std::string, ModuleFactory>& factories() {
   return f;
 }
 
-Napi::Value wrapT(Args& a, torch::Tensor t) { return TensorWrap::wrap(a.env(), std::move(t)); }
-
-torch::Tensor field(Args& a, const Napi::Object& o, const char* key, bool required) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) {
-    if (required) throw ArgError(std::string("argument 'batch." ) + key + "' must be a Tensor, got " + jsTypeName(v));
-    return torch::Tensor();
-  }
-  auto* w = TensorWrap::unwrapChecked(v);
-  if (w == nullptr) throw ArgError(std::string("argument 'batch.") + key + "' must be a Tensor, got " + jsTypeName(v));
-  if (w->disposed()) throw ArgError(std::string("argument 'batch.") + key + "' is a disposed Tensor");
-  return w->tensor();
-}
 
 void checkIds(const torch::Tensor& t, const char* name, int64_t rank) {
   if (t.scalar_type() != c10::kLong) {
@@ -41,10 +28,9 @@ void checkIds(const torch::Tensor& t, const char* name, int64_t rank) {
 }
 
 Seq2SeqBatch readBatch(Args& a, size_t i, const Seq2SeqModule& m) {
-  if (!a.has(i) || !a[i].IsObject()) a.fail(i, "batch", "a Batch object");
-  auto o = a[i].As<Napi::Object>();
-  Seq2SeqBatch b{field(a, o, "src", true),  field(a, o, "srcLen", true),  field(a, o, "tgtIn", true),
-                 field(a, o, "tgtLen", true), field(a, o, "srcLang", false), field(a, o, "tgtLang", false)};
+  ObjectArg o(a, i, "batch");
+  Seq2SeqBatch b{o.tensor("src"), o.tensor("srcLen"), o.tensor("tgtIn"), o.tensor("tgtLen"),
+                 o.optTensor("srcLang").value_or(torch::Tensor()), o.optTensor("tgtLang").value_or(torch::Tensor())};
   checkIds(b.src, "batch.src", 2);
   checkIds(b.tgtIn, "batch.tgtIn", 2);
   checkIds(b.srcLen, "batch.srcLen", 1);
@@ -60,6 +46,19 @@ Seq2SeqBatch readBatch(Args& a, size_t i, const Seq2SeqModule& m) {
   }
   return b;
 }
+
+// A model and the batch it runs (forward, forwardHidden).
+struct ForwardArgs {
+  std::shared_ptr<Seq2SeqModule> model;
+  Seq2SeqBatch batch;
+};
+
+ForwardArgs readForwardArgs(Args& a) {
+  auto m = ModuleWrap::unwrap(a, 0, "model");
+  return {m, readBatch(a, 1, *m)};
+}
+
+Napi::Value tensorToJs(Napi::Env env, torch::Tensor& t) { return TensorWrap::wrap(env, t); }
 
 // Parameters in registration order, without repeats (tied weights appear once, as in PyTorch).
 std::vector<std::pair<std::string, torch::Tensor>> uniqueParameters(Seq2SeqModule& m) {
@@ -120,48 +119,6 @@ StepArgs readStepArgs(Args& a) {
 
 void registerModuleKind(const std::string& kind, ModuleFactory factory) { factories()[kind] = std::move(factory); }
 
-int64_t configInt(const Napi::Object& config, const char* key, int64_t fallback, int64_t min) {
-  Napi::Value v = config.Get(key);
-  if (v.IsUndefined()) return fallback;
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-  if (!v.IsNumber() || !std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) || d > 1e12) {
-    throw ArgError(std::string("config.") + key + " must be an integer >= " + std::to_string(min) + ", got " + jsTypeName(v));
-  }
-  return static_cast<int64_t>(d);
-}
-
-double configNumber(const Napi::Object& config, const char* key, double fallback, double min, double max) {
-  Napi::Value v = config.Get(key);
-  if (v.IsUndefined()) return fallback;
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-  if (!v.IsNumber() || !std::isfinite(d) || d < min || d > max) {
-    throw ArgError(std::string("config.") + key + " must be a number in [" + std::to_string(min) + ", " +
-                   std::to_string(max) + "], got " + jsTypeName(v));
-  }
-  return d;
-}
-
-std::string configString(const Napi::Object& config, const char* key, const std::string& fallback,
-                         const std::vector<std::string>& allowed) {
-  Napi::Value v = config.Get(key);
-  if (v.IsUndefined()) return fallback;
-  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  bool ok = v.IsString() && std::find(allowed.begin(), allowed.end(), s) != allowed.end();
-  if (!ok) {
-    std::string list;
-    for (const auto& x : allowed) list += (list.empty() ? "'" : ", '") + x + "'";
-    throw ArgError(std::string("config.") + key + " must be one of " + list + ", got " + jsTypeName(v));
-  }
-  return s;
-}
-
-bool configBool(const Napi::Object& config, const char* key, bool fallback) {
-  Napi::Value v = config.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsBoolean()) throw ArgError(std::string("config.") + key + " must be a boolean, got " + jsTypeName(v));
-  return v.As<Napi::Boolean>().Value();
-}
-
 // ---- entry points -----------------------------------------------------------------------------------------
 
 void registerModules(Napi::Env env, Napi::Object exports) {
@@ -172,8 +129,8 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     std::string kind = a.string(0, "kind");
     auto it = factories().find(kind);
     if (it == factories().end()) throw ArgError("argument 'kind': unknown model kind '" + kind + "'");
-    if (!a.has(1) || !a[1].IsObject()) a.fail(1, "config", "a config object");
-    return ModuleWrap::wrap(a.env(), it->second(a, a[1].As<Napi::Object>()));
+    ObjectArg config(a, 1, "config");
+    return ModuleWrap::wrap(a.env(), it->second(config));
   });
   define(env, exports, "moduleKind", [](Args& a) { return Napi::String::New(a.env(), ModuleWrap::unwrap(a, 0, "model")->kind()); });
   define(env, exports, "moduleNamedParameters", [](Args& a) {
@@ -254,28 +211,10 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     if (a.has(2)) m->to(a.dtype(2, "dtype"));
     return a.env().Undefined();
   });
-  define(env, exports, "moduleForward", [](Args& a) {
-    auto m = ModuleWrap::unwrap(a, 0, "model");
-    return wrapT(a, m->forward(readBatch(a, 1, *m)));
-  });
-  define(env, exports, "moduleForwardAsync", [](Args& a) {
-    auto m = ModuleWrap::unwrap(a, 0, "model");
-    auto b = readBatch(a, 1, *m);
-    return AsyncTask<torch::Tensor>::start(
-        a.env(), "moduleForwardAsync", [m, b]() { return m->forward(b); },
-        [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return TensorWrap::wrap(env, t); });
-  });
-  define(env, exports, "moduleForwardHidden", [](Args& a) {
-    auto m = ModuleWrap::unwrap(a, 0, "model");
-    return wrapT(a, m->forwardHidden(readBatch(a, 1, *m)));
-  });
-  define(env, exports, "moduleForwardHiddenAsync", [](Args& a) {
-    auto m = ModuleWrap::unwrap(a, 0, "model");
-    auto b = readBatch(a, 1, *m);
-    return AsyncTask<torch::Tensor>::start(
-        a.env(), "moduleForwardHiddenAsync", [m, b]() { return m->forwardHidden(b); },
-        [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return TensorWrap::wrap(env, t); });
-  });
+  defineSyncAndAsync(env, exports, "moduleForward", readForwardArgs, [](const ForwardArgs& in) { return in.model->forward(in.batch); },
+                     tensorToJs);
+  defineSyncAndAsync(env, exports, "moduleForwardHidden", readForwardArgs,
+                     [](const ForwardArgs& in) { return in.model->forwardHidden(in.batch); }, tensorToJs);
   define(env, exports, "moduleOutputProjection", [](Args& a) {
     auto [w, b] = ModuleWrap::unwrap(a, 0, "model")->outputProjection();
     auto arr = Napi::Array::New(a.env(), 2);
@@ -283,29 +222,15 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     arr.Set(1u, b.defined() ? Napi::Value(TensorWrap::wrap(a.env(), b)) : a.env().Null());
     return arr;
   });
-  define(env, exports, "moduleEncode", [](Args& a) {
-    auto in = readEncodeArgs(a);
-    return StateWrap::wrap(a.env(), in.model->encode(in.src, in.srcLen, in.srcLang));
-  });
-  define(env, exports, "moduleEncodeAsync", [](Args& a) {
-    auto in = readEncodeArgs(a);
-    return AsyncTask<std::shared_ptr<DecoderState>>::start(
-        a.env(), "moduleEncodeAsync", [in]() { return in.model->encode(in.src, in.srcLen, in.srcLang); },
-        [](Napi::Env env, std::shared_ptr<DecoderState>& s) -> Napi::Value { return StateWrap::wrap(env, s); });
-  });
-  define(env, exports, "moduleDecodeStep", [](Args& a) {
-    auto in = readStepArgs(a);
-    auto out = wrapT(a, in.model->decodeStep(*in.state, in.tokens, in.tgtLang));
-    StateWrap::refresh(a, 1, "state");
-    return out;
-  });
-  // The state must not be used from JS until the Promise settles (it is mutated on the worker thread).
-  define(env, exports, "moduleDecodeStepAsync", [](Args& a) {
-    auto in = readStepArgs(a);
-    return AsyncTask<torch::Tensor>::start(
-        a.env(), "moduleDecodeStepAsync", [in]() { return in.model->decodeStep(*in.state, in.tokens, in.tgtLang); },
-        [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return TensorWrap::wrap(env, t); });
-  });
+  defineSyncAndAsync(
+      env, exports, "moduleEncode", readEncodeArgs,
+      [](const EncodeArgs& in) { return in.model->encode(in.src, in.srcLen, in.srcLang); },
+      [](Napi::Env env, std::shared_ptr<DecoderState>& s) -> Napi::Value { return StateWrap::wrap(env, s); });
+  // The state must not be used from JS until the Promise form settles (it is mutated on the compute thread).
+  defineSyncAndAsync(
+      env, exports, "moduleDecodeStep", readStepArgs,
+      [](const StepArgs& in) { return in.model->decodeStep(*in.state, in.tokens, in.tgtLang); }, tensorToJs,
+      [](Args& a) { StateWrap::refresh(a, 1, "state"); });
   define(env, exports, "moduleReorder", [](Args& a) {
     auto m = ModuleWrap::unwrap(a, 0, "model");
     auto state = StateWrap::unwrap(a, 1, "state");

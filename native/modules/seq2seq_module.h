@@ -75,15 +75,8 @@ class Seq2SeqModule : public torch::nn::Module {
   std::shared_ptr<KernelTable> kernels = std::make_shared<KernelTable>();
 };
 
-// Creates a model from a JS config object (validated by the factory); registered per model kind.
-using ModuleFactory = std::function<std::shared_ptr<Seq2SeqModule>(Args& args, const Napi::Object& config)>;
+// Creates a model from its resolved JS config object; registered per model kind.
+using ModuleFactory = std::function<std::shared_ptr<Seq2SeqModule>(ObjectArg& config)>;
 void registerModuleKind(const std::string& kind, ModuleFactory factory);
-
-// Config readers with the argument-style errors ("config.embDim must be a positive integer, got ...").
-int64_t configInt(const Napi::Object& config, const char* key, int64_t fallback, int64_t min = 1);
-double configNumber(const Napi::Object& config, const char* key, double fallback, double min, double max);
-std::string configString(const Napi::Object& config, const char* key, const std::string& fallback,
-                         const std::vector<std::string>& allowed);
-bool configBool(const Napi::Object& config, const char* key, bool fallback);
 
 }  // namespace xkt

@@ -1,4 +1,4 @@
-// The XLM teacher (issue 3): XLM's TransformerModel (facebookresearch/XLM, MT configuration) in LibTorch. One
+// The XLM teacher: XLM's TransformerModel (facebookresearch/XLM, MT configuration) in LibTorch. One
 // TransformerStack class is the encoder or the decoder; XlmSeq2Seq pairs them behind the Seq2SeqModule
 // interface (model kind "xlm"; the TS Teacher and cut students both use it). bench/reference/xlm.py is the
 // same model in plain PyTorch and its header is the spec (names, metadata, framing); parity tests hold the two
@@ -26,20 +26,21 @@
 
 namespace xkt {
 
+// The config as lib/models/config.ts resolved it (defaults and checks live there; every field is given).
 struct XlmConfig {
   int64_t vocabSize = 0;
-  int64_t embDim = 512;
-  int64_t nHeads = 8;
-  int64_t encoderLayers = 6;
-  int64_t decoderLayers = 6;
-  double dropout = 0.1;
-  double attentionDropout = 0.1;
+  int64_t embDim = 0;
+  int64_t nHeads = 0;
+  int64_t encoderLayers = 0;
+  int64_t decoderLayers = 0;
+  double dropout = 0;
+  double attentionDropout = 0;
   bool gelu = true;  // activation 'gelu' (erf form) or 'relu'
-  int64_t nLangs = 1;
-  int64_t padIndex = 2;
-  int64_t eosIndex = 1;
-  int64_t unkIndex = 3;
-  int64_t maxPositions = 512;
+  int64_t nLangs = 0;
+  int64_t padIndex = 0;
+  int64_t eosIndex = 0;
+  int64_t unkIndex = 0;
+  int64_t maxPositions = 0;
   bool sinusoidal = false;
 };
 

@@ -9,7 +9,7 @@
 #include "common/async.h"
 #include "common/define.h"
 #include "common/handle_wrap.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 namespace xkt::optim {
 
@@ -174,16 +174,14 @@ void registerOptim(Napi::Env env, Napi::Object exports) {
 
   define(env, exports, "optimAdam", [](Args& a) {
     auto params = a.tensorList(0, "params");
+    // Resolved and checked by lib/train/optimizer.ts.
+    ObjectArg opts(a, 1, "options");
     AdamOptions o;
-    o.decoupledWeightDecay = a.boolean(1, "decoupled", false);
-    o.beta1 = a.number(2, "beta1");
-    o.beta2 = a.number(3, "beta2");
-    o.eps = a.number(4, "eps");
-    o.weightDecay = a.number(5, "weightDecay");
-    if (!(o.beta1 >= 0 && o.beta1 < 1)) throw ArgError("argument 'beta1' must be in [0, 1)", ArgError::Kind::Range);
-    if (!(o.beta2 >= 0 && o.beta2 < 1)) throw ArgError("argument 'beta2' must be in [0, 1)", ArgError::Kind::Range);
-    if (!(o.eps >= 0)) throw ArgError("argument 'eps' must be >= 0", ArgError::Kind::Range);
-    if (!(o.weightDecay >= 0)) throw ArgError("argument 'weightDecay' must be >= 0", ArgError::Kind::Range);
+    o.decoupledWeightDecay = opts.boolean("decoupled");
+    o.beta1 = opts.number("beta1");
+    o.beta2 = opts.number("beta2");
+    o.eps = opts.number("eps");
+    o.weightDecay = opts.number("weightDecay");
     return OptimizerWrap::wrap(a.env(), std::make_shared<Adam>(params, o));
   });
   define(env, exports, "optimParamIndices", [](Args& a) {
@@ -193,28 +191,22 @@ void registerOptim(Napi::Env env, Napi::Object exports) {
     for (size_t i = 0; i < idx.size(); i++) arr.Set(i, Napi::Number::New(a.env(), static_cast<double>(idx[i])));
     return arr;
   });
-  define(env, exports, "optimStep", [](Args& a) {
-    auto opt = unwrap(a);
-    return Napi::Boolean::New(a.env(), opt->step(learningRate(a, 1)));
-  });
-  define(env, exports, "optimStepAsync", [](Args& a) {
-    auto opt = unwrap(a);
-    double lr = learningRate(a, 1);
-    return AsyncTask<bool>::start(
-        a.env(), "optimStepAsync", [opt, lr] { return opt->step(lr); },
-        [](Napi::Env env, bool& applied) -> Napi::Value { return Napi::Boolean::New(env, applied); });
-  });
-  define(env, exports, "optimClipGradNorm", [](Args& a) {
-    auto opt = unwrap(a);
-    return Napi::Number::New(a.env(), opt->clipGradNorm(maxNormOf(a, 1)));
-  });
-  define(env, exports, "optimClipGradNormAsync", [](Args& a) {
-    auto opt = unwrap(a);
-    double maxNorm = maxNormOf(a, 1);
-    return AsyncTask<double>::start(
-        a.env(), "optimClipGradNormAsync", [opt, maxNorm] { return opt->clipGradNorm(maxNorm); },
-        [](Napi::Env env, double& norm) -> Napi::Value { return Napi::Number::New(env, norm); });
-  });
+  defineSyncAndAsync(
+      env, exports, "optimStep",
+      [](Args& a) {
+        auto opt = unwrap(a);
+        return std::make_pair(opt, learningRate(a, 1));
+      },
+      [](const auto& in) { return in.first->step(in.second); },
+      [](Napi::Env env, bool& applied) -> Napi::Value { return Napi::Boolean::New(env, applied); });
+  defineSyncAndAsync(
+      env, exports, "optimClipGradNorm",
+      [](Args& a) {
+        auto opt = unwrap(a);
+        return std::make_pair(opt, maxNormOf(a, 1));
+      },
+      [](const auto& in) { return in.first->clipGradNorm(in.second); },
+      [](Napi::Env env, double& norm) -> Napi::Value { return Napi::Number::New(env, norm); });
   define(env, exports, "optimZeroGrad", [](Args& a) {
     unwrap(a)->zeroGrad();
     return a.env().Undefined();

@@ -9,11 +9,12 @@
 
 namespace xkt::optim {
 
+// As lib/train/optimizer.ts resolved them (ADAM_DEFAULTS and the checks live there).
 struct AdamOptions {
   bool decoupledWeightDecay = false;  // AdamW
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
+  double beta1 = 0;
+  double beta2 = 0;
+  double eps = 0;
   double weightDecay = 0;
 };
 

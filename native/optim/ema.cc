@@ -3,7 +3,7 @@
 
 #include "common/define.h"
 #include "common/handle_wrap.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 namespace xkt::optim {
 

@@ -1,7 +1,7 @@
 // Autograd from JS: requires_grad, backward, .grad, zeroing grads and the (thread-local) grad mode.
 #include "common/async.h"
 #include "tensor/register.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 namespace xkt {
 
@@ -38,18 +38,14 @@ void registerTensorAutograd(Napi::Env env, Napi::Object exports) {
     t.set_requires_grad(flag);
     return a.env().Undefined();
   });
-  define(env, exports, "backward", [](Args& a) {
-    auto in = readBackwardArgs(a);
-    in.self.backward(in.gradient, in.retainGraph);
-    return a.env().Undefined();
-  });
-  // backward on the compute thread: the Promise resolves when every leaf's .grad is written.
-  define(env, exports, "backwardAsync", [](Args& a) {
-    auto in = readBackwardArgs(a);
-    return AsyncTask<bool>::start(
-        a.env(), "backwardAsync", [in]() { in.self.backward(in.gradient, in.retainGraph); return true; },
-        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
-  });
+  // The Promise form resolves when every leaf's .grad is written.
+  defineSyncAndAsync(
+      env, exports, "backward", readBackwardArgs,
+      [](const auto& in) {
+        in.self.backward(in.gradient, in.retainGraph);
+        return true;
+      },
+      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
   define(env, exports, "grad", [](Args& a) -> Napi::Value {
     auto g = a.tensor(0, "self").grad();
     if (!g.defined()) return a.env().Null();

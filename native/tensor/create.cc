@@ -4,7 +4,7 @@
 #include <mutex>
 
 #include "tensor/register.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 #include "ATen/detail/CUDAHooksInterface.h"
 
 namespace xkt {

@@ -2,7 +2,7 @@
 // the operations decoding and training compose in TypeScript.
 #include "common/async.h"
 #include "tensor/register.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 namespace xkt {
 
@@ -105,16 +105,14 @@ void registerTensorOps(Napi::Env env, Napi::Object exports) {
   defineBinary(env, exports, "minimum", [](auto& x, auto& y) { return torch::minimum(x, y); },
                [](auto& x, auto& s) { return x.clamp_max(s); });
 
-  define(env, exports, "matmul", [](Args& a) {
-    auto x = a.tensor(0, "self"), y = a.tensor(1, "other");
-    return wrapT(a, torch::matmul(x, y));
-  });
-  define(env, exports, "matmulAsync", [](Args& a) {
-    auto x = a.tensor(0, "self"), y = a.tensor(1, "other");
-    return AsyncTask<torch::Tensor>::start(
-        a.env(), "matmulAsync", [x, y]() { return torch::matmul(x, y); },
-        [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return TensorWrap::wrap(env, t); });
-  });
+  defineSyncAndAsync(
+      env, exports, "matmul",
+      [](Args& a) {
+        auto self = a.tensor(0, "self");  // read in order: the error context lists the arguments as given
+        return std::make_pair(self, a.tensor(1, "other"));
+      },
+      [](const auto& in) { return torch::matmul(in.first, in.second); },
+      [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return TensorWrap::wrap(env, t); });
 
   define(env, exports, "sum", [](Args& a) {
     auto t = a.tensor(0, "self");

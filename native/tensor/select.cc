@@ -1,7 +1,7 @@
 // Ordering, cumulative sums, random draws and indexed fills: what sampling (top-k/top-p) and beam search
 // need beyond the elementwise ops.
 #include "tensor/register.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 namespace xkt {
 

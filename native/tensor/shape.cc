@@ -1,6 +1,6 @@
 // Views and copies that change shape, layout, dtype or device, and joining tensors (cat/stack).
 #include "tensor/register.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 namespace xkt {
 

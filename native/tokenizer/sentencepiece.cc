@@ -355,17 +355,14 @@ void registerTokenizer(Napi::Env env, Napi::Object exports) {
     Status st = p->LoadFromSerializedProto(std::string_view(data, size));
     return SentencePieceWrap::wrap(a.env(), loaded(std::move(p), st, "the given bytes"));
   });
-  define(env, exports, "spmEncode", [](Args& a) {
-    auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
-    return idsToJs(a.env(), encodeAll(*p, stringList(a, 1, "texts")));
-  });
-  define(env, exports, "spmEncodeAsync", [](Args& a) -> Napi::Value {
-    auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
-    auto texts = std::make_shared<std::vector<std::string>>(stringList(a, 1, "texts"));
-    return AsyncTask<std::vector<std::vector<int>>>::start(
-        a.env(), "spmEncodeAsync", [p, texts] { return encodeAll(*p, *texts); },
-        [](Napi::Env env, std::vector<std::vector<int>>& ids) -> Napi::Value { return idsToJs(env, ids); });
-  });
+  defineSyncAndAsync(
+      env, exports, "spmEncode",
+      [](Args& a) {
+        auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
+        return std::make_pair(p, stringList(a, 1, "texts"));
+      },
+      [](const auto& in) { return encodeAll(*in.first, in.second); },
+      [](Napi::Env env, std::vector<std::vector<int>>& ids) -> Napi::Value { return idsToJs(env, ids); });
   define(env, exports, "spmDecode", [](Args& a) {
     auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
     auto rows = idRows(a, 1, p->GetPieceSize());

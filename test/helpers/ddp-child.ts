@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     const kd = mode as 'online' | 'offline' | 'sequence';
     // The teacher's cache / translations go beside the run (rank 0 makes them, every rank reads them).
     const files = { cacheFile: path.join(runDir, 'teacher.cache'), sequenceFile: path.join(runDir, 'teacher.jsonl') };
-    await distill({ ...common, ...files, teacher, student: model, mode: kd, alpha: 0.5, temperature: 2, topK: 4, optimizer: { lr: 3e-3, kind: 'adamw' } });
+    await distill({ ...common, ...files, teacher, student: model, mode: kd, alpha: 0.5, temperature: 2, labelSmoothing: 0, topK: 4, optimizer: { lr: 3e-3, kind: 'adamw' } });
   }
   await saveTensors(path.join(runDir, `final.rank${rank}.safetensors`), model.stateDict());
   console.log(JSON.stringify({ rank, done: true }));

@@ -1,7 +1,7 @@
 /**
- * The data folder the CLI commands share: `train|valid|test.src|tgt` (one sentence per line, line N of .src
- * translated by line N of .tgt) and `data.json` (where the text came from, the languages, the counts).
- * `xlm-kd data` writes it; tokenizer, train, distill and evaluate read it.
+ * The data folder the pipeline's stages share: `train|valid|test.src|tgt` (one sentence per line, line N of
+ * .src translated by line N of .tgt) and `data.json` (where the text came from, the languages, the counts).
+ * prepareData (`xlm-kd data`) writes it; the tokenizer, teacher, student and evaluation stages read it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

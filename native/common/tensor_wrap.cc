@@ -1,5 +1,5 @@
 // See tensor_wrap.h. Construction from JS is closed: wraps are made only by native code via wrap().
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 #include <atomic>
 

@@ -1,4 +1,4 @@
-// Registers native/inference's entry points (see register.cc).
+// Registers the JS entry points of a model's inference form (see inference_wrap.cc).
 #pragma once
 #include "common/errors.h"
 

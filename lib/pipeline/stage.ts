@@ -1,5 +1,5 @@
 /**
- * Resumable stages of a long command (the demo): a finished stage leaves `<name>.json` in the run folder
+ * Resumable stages of a long job (the demo, the quality benchmark): a finished stage leaves `<name>.json` in the run folder
  * with its result, written atomically, so a rerun after Ctrl-C skips what was done and repeats at most the
  * stage that was interrupted (training stages also resume inside, from their checkpoints).
  */

@@ -6,9 +6,12 @@
  * candidates, and the log-softmax renormalises over them. Built once from token pairs, kept as safetensors
  * beside the model (the model file's `shortlist` metadata names it).
  */
-import { TokenPair } from '../data/batcher';
+import { TokenPair } from './batcher';
 import { loadTensors, saveTensors } from '../io/tensor-io';
 import { tensor } from '../tensor/create';
+
+/** The defaults of {@link ShortlistOptions}: Marian's lexical shortlists use a few tens per source word. */
+export const SHORTLIST_DEFAULTS = Object.freeze({ perSource: 20, frequent: 100 });
 
 /** Options of {@link Shortlist.build}. */
 export interface ShortlistOptions {
@@ -42,8 +45,8 @@ export class Shortlist {
    */
   static build(pairs: readonly TokenPair[], opts: ShortlistOptions): Shortlist {
     const V = opts.vocabSize;
-    const perSource = opts.perSource ?? 20;
-    const frequent = opts.frequent ?? 100;
+    const perSource = opts.perSource ?? SHORTLIST_DEFAULTS.perSource;
+    const frequent = opts.frequent ?? SHORTLIST_DEFAULTS.frequent;
     if (!Number.isInteger(V) || V < 1) throw new RangeError(`Shortlist.build: option 'vocabSize' must be an integer >= 1, got ${String(V)}`);
     for (const [name, v] of [['perSource', perSource], ['frequent', frequent]] as const) {
       if (!Number.isInteger(v) || v < 0) throw new RangeError(`Shortlist.build: option '${name}' must be an integer >= 0, got ${String(v)}`);

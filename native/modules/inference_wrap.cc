@@ -1,10 +1,11 @@
-// The JS entry points of native/inference: prepacking or quantizing a model's decode-time linear layers, the
-// int8 weights in and out (for model files), and a decoder state's vocabulary shortlist.
-#include "inference/register.h"
+// The JS entry points of a model's inference form: prepacking or quantizing its decode-time linear layers
+// (native/inference has the kernels), the int8 weights in and out (for model files), and a decoder state's
+// vocabulary shortlist.
+#include "modules/inference_wrap.h"
 
 #include "common/define.h"
 #include "modules/module_wrap.h"
-#include "tensor/tensor_wrap.h"
+#include "common/tensor_wrap.h"
 
 namespace xkt {
 

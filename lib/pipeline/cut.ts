@@ -1,0 +1,21 @@
+/**
+ * Layer surgery as a pipeline stage: a student whose layers are copies of chosen teacher layers, written to its
+ * own model file with the teacher's tokenizer beside it (the starting point of `distill` with a student file).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadModel } from '../models/load';
+import { CutOptions } from '../surgery/cut';
+import { Student } from '../surgery/student';
+
+/** Cuts a student from the teacher file and saves it; returns the layer map and its size. */
+export async function cutModel(teacherFile: string, out: string, opts: CutOptions): Promise<{ encoder: number[]; decoder: number[]; parameters: number }> {
+  const teacher = await loadModel(teacherFile);
+  const student = Student.fromTeacher(teacher, opts);
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  await student.save(out);
+  const tokenizer = path.join(path.dirname(path.resolve(teacherFile)), 'tokenizer.model');
+  const copy = path.join(path.dirname(path.resolve(out)), 'tokenizer.model');
+  if (fs.existsSync(tokenizer) && tokenizer !== copy) await fs.promises.copyFile(tokenizer, copy);
+  return { ...student.layerMap, parameters: student.numParameters() };
+}

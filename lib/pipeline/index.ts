@@ -1,0 +1,22 @@
+/**
+ * The main job as library functions — data -> tokenizer -> teacher -> student -> distil -> evaluate -> report —
+ * on data folders and run folders that resume. The CLI, the demo, bench/quality.js and the examples call these;
+ * the CLI only parses flags.
+ */
+export { prepareData, resolvePrepareData, PREPARE_DATA_DEFAULTS } from './prepare-data';
+export type { PrepareDataOptions, ResolvedPrepareData } from './prepare-data';
+export { readDataInfo, readSplit, writeDataFolder, splitFiles, tokenizePairs } from './data-folder';
+export type { DataInfo, SplitName } from './data-folder';
+export { trainTokenizer } from './tokenizer';
+export type { TrainTokenizerOptions } from './tokenizer';
+export { loadTrainingData, VALIDATION_DEFAULTS } from './training-data';
+export type { TrainingData, ValidationDecoding } from './training-data';
+export { trainTeacher } from './teacher';
+export type { TrainTeacherOptions } from './teacher';
+export { makeStudent, distillStudent } from './student';
+export type { StudentSpec, StudentMode, KdOptions, DistillStudentOptions } from './student';
+export { cutModel } from './cut';
+export { finishRun, describeRun, InterruptedRun } from './finish';
+export { stage } from './stage';
+export { demo } from './demo';
+export type { DemoOptions, DemoResult } from './demo';

@@ -1,0 +1,79 @@
+/**
+ * The pipeline's student stage: a student made from its spec — cut from the teacher's layers, a fresh BiGRU,
+ * or a file — trained from the teacher (online, offline or sequence-level KD) or, for comparison, without it
+ * (cross-entropy on the references), in a run folder that resumes, and written as a model file.
+ */
+import { BiGruOptions } from '../models/bigru';
+import { loadModel } from '../models/load';
+import { Seq2Seq } from '../models/seq2seq';
+import { CutOptions } from '../surgery/cut';
+import { Student } from '../surgery/student';
+import { manualSeed } from '../tensor/create';
+import { distill, DistillOptions } from '../train/distill';
+import { DistillMode } from '../train/distill-options';
+import { TrainingOptions } from '../train/options';
+import { train } from '../train/train';
+import { TrainResult } from '../train/trainer';
+import { finishRun } from './finish';
+import { loadTrainingData, ValidationDecoding } from './training-data';
+
+/** How to make the student: a cut of the teacher, a fresh BiGRU (the vocabulary comes from the teacher), or a file. */
+export type StudentSpec =
+  | ({ kind: 'cut' } & CutOptions)
+  | ({ kind: 'bigru' } & Omit<BiGruOptions, 'vocabSize' | 'padIndex' | 'eosIndex'>)
+  | { kind: 'file'; path: string };
+
+/** How the student learns: from the teacher by one of the KD modes, or without it ('none': cross-entropy). */
+export type StudentMode = DistillMode | 'none';
+
+/** distill's own options, as a student stage sets them. */
+export type KdOptions = Pick<DistillOptions, 'alpha' | 'temperature' | 'lossForm' | 'topK' | 'cacheFile' | 'sequenceFile' | 'sequenceDecoding'>;
+
+/** What {@link distillStudent} takes. */
+export interface DistillStudentOptions {
+  /** The teacher's model file. */
+  teacher: string;
+  student: StudentSpec;
+  /** A data folder with the teacher's tokenizer (or `tokenizer`). */
+  data: string;
+  run: string;
+  out: string;
+  tokenizer?: string;
+  /** Default distill's, 'online'. */
+  mode?: StudentMode;
+  /** The KD options; defaults: distill's (lib/train/distill-options.ts). */
+  kd?: KdOptions;
+  training: Omit<TrainingOptions, 'data' | 'valid' | 'runDir'>;
+  valid?: ValidationDecoding;
+}
+
+/** Makes the student the spec asks for (deterministic for a seed). */
+export async function makeStudent(spec: StudentSpec, teacher: Seq2Seq, seed: number): Promise<Seq2Seq> {
+  manualSeed(seed);
+  if (spec.kind === 'file') return loadModel(spec.path);
+  if (spec.kind === 'cut') {
+    const { kind: _, ...cut } = spec;
+    return Student.fromTeacher(teacher, cut);
+  }
+  const { kind: _, ...bigru } = spec;
+  return Student.bigru({ ...bigru, vocabSize: teacher.vocabSize, padIndex: teacher.padIndex, eosIndex: teacher.eosIndex });
+}
+
+/** Distils (or resumes) and writes the student to `out` (as one rank of several, rank 0 alone writes it). */
+export async function distillStudent(o: DistillStudentOptions): Promise<{ result: TrainResult; weights?: string; student: Seq2Seq }> {
+  const data = await loadTrainingData(o.data, o.tokenizer, o.valid);
+  const teacher = await loadModel(o.teacher);
+  if (teacher.vocabSize !== data.tokenizer.vocabSize) {
+    throw new Error(`the teacher has ${teacher.vocabSize} ids but the tokenizer ${data.tokenizerPath} has ${data.tokenizer.vocabSize}: use the teacher's tokenizer`);
+  }
+  // The student's initial weights come from their own seed, so they do not depend on what ran before.
+  const student = await makeStudent(o.student, teacher, (o.training.seed ?? 0) + 1);
+  const common = { ...o.training, data: data.train, valid: data.valid, runDir: o.run };
+  const result =
+    o.mode === 'none'
+      ? await train(student, common)
+      : await distill({ ...common, ...o.kd, teacher, student, mode: o.mode, tokenizerModel: data.tokenizer.serialize() });
+  if (o.training.group && o.training.group.rank !== 0) return { result, student };
+  const weights = await finishRun(result, o.run, o.out, data.tokenizerPath);
+  return { result, weights, student };
+}

@@ -1,0 +1,41 @@
+/**
+ * The pipeline's teacher stage: a Teacher (an XLM transformer, XLM_DEFAULTS for whatever the caller leaves
+ * out) trained with cross-entropy on a data folder, in a run folder that resumes, and written as a model file.
+ */
+import { XlmOptions } from '../models/config';
+import { Teacher } from '../models/teacher';
+import { manualSeed } from '../tensor/create';
+import { TrainingOptions } from '../train/options';
+import { train } from '../train/train';
+import { TrainResult } from '../train/trainer';
+import { finishRun } from './finish';
+import { loadTrainingData, ValidationDecoding } from './training-data';
+
+/** What {@link trainTeacher} takes. */
+export interface TrainTeacherOptions {
+  /** A data folder with a tokenizer (or `tokenizer`). */
+  data: string;
+  /** The run folder (checkpoints, metrics); running again resumes. */
+  run: string;
+  /** The model file written at the end (tokenizer.model is copied beside it). */
+  out: string;
+  tokenizer?: string;
+  /** The teacher's config, without the vocabulary (which the tokenizer sets). */
+  model?: Omit<XlmOptions, 'vocabSize'>;
+  training: Omit<TrainingOptions, 'data' | 'valid' | 'runDir'>;
+  valid?: ValidationDecoding;
+}
+
+/**
+ * Trains (or resumes) a teacher and writes it to `out`; resolves to the result and the weights' source. As one
+ * rank of several (`training.group`), only rank 0 writes `out` (the others resolve with `weights` undefined).
+ */
+export async function trainTeacher(o: TrainTeacherOptions): Promise<{ result: TrainResult; weights?: string; model: Teacher }> {
+  const data = await loadTrainingData(o.data, o.tokenizer, o.valid);
+  manualSeed(o.training.seed ?? 0);
+  const model = Teacher.create({ ...o.model, vocabSize: data.tokenizer.vocabSize });
+  const result = await train(model, { ...o.training, data: data.train, valid: data.valid, runDir: o.run });
+  if (o.training.group && o.training.group.rank !== 0) return { result, model };
+  const weights = await finishRun(result, o.run, o.out, data.tokenizerPath);
+  return { result, weights, model };
+}

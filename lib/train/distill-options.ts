@@ -1,0 +1,132 @@
+/**
+ * The options of `distill`: the training family's (lib/train/options.ts), the loss family's temperature and
+ * alpha (lib/loss/options.ts), and distillation's own — mode, loss form, the offline cache, the sequence-level
+ * translations — with their one set of defaults ({@link DISTILL_DEFAULTS}) and their one check.
+ */
+import { OptionNamer, OptionReader, optionNames } from '../common/options';
+import { DecodeOptions } from '../decode/options';
+import { LOSS_DEFAULTS } from '../loss/options';
+import { Seq2Seq } from '../models/seq2seq';
+import { ResolvedTrainingOptions, readTrainingOptions, TRAINING_OPTION_KEYS, TrainingOptions } from './options';
+
+export type DistillMode = 'online' | 'offline' | 'sequence';
+
+/** How the online loss meets the vocabulary: full logits, or chunks of rows from the hidden states. */
+export type DistillLossForm = 'dense' | 'chunked' | 'auto';
+
+export interface DistillOptions extends TrainingOptions {
+  teacher: Seq2Seq;
+  student: Seq2Seq;
+  /** Default 'online'. */
+  mode?: DistillMode;
+  /**
+   * Weight of the KD term in [0, 1] (default the loss family's, 0.5; 'sequence' defaults to 0: label-smoothed
+   * cross-entropy on the teacher's translations, as Kim & Rush train on them).
+   */
+  alpha?: number;
+  /** Softmax temperature of the KD term (default the loss family's, 2). */
+  temperature?: number;
+  /**
+   * 'online': 'dense' (student and teacher logits [N, V], the fastest while they fit), 'chunked' (the
+   * fused-linear loss from both models' hidden states, a chunk of rows at a time: memory independent of V),
+   * or 'auto' (default: chunked for a batch whose logits would exceed 256 MiB). Both give the same loss.
+   */
+  lossForm?: DistillLossForm;
+  /** 'offline': entries per token kept in the cache (default 8). */
+  topK?: number;
+  /** 'offline': the cache file (default runDir/teacher-topk.cache). */
+  cacheFile?: string;
+  /** 'offline': the tokenizer's model bytes (`SentencePiece.serializedModel()`), so a cache of another tokenizer is refused. */
+  tokenizerModel?: Uint8Array;
+  /**
+   * 'sequence': where the teacher's translations are kept (default runDir/sequence-kd.jsonl); students of one
+   * teacher and one corpus can share the file, so the teacher translates the corpus once.
+   */
+  sequenceFile?: string;
+  /** 'sequence': how the teacher translates the sources (default beam 5, XLM's length rule). */
+  sequenceDecoding?: DecodeOptions;
+}
+
+/** The defaults of distillation's own options (temperature and alpha: the loss family's {@link LOSS_DEFAULTS}). */
+export const DISTILL_DEFAULTS = Object.freeze({
+  mode: 'online' as DistillMode,
+  lossForm: 'auto' as DistillLossForm,
+  /** alpha in mode 'sequence': train on the teacher's translations alone. */
+  sequenceAlpha: 0,
+  topK: 8,
+  sequenceBeam: 5,
+  /** lossForm 'auto' goes chunked when one batch's logits would take more than this (per model, float32). */
+  chunkedAboveBytes: 256 * 2 ** 20,
+});
+
+const DISTILL_KEYS = [
+  'teacher', 'student', 'mode', 'alpha', 'temperature', 'lossForm', 'topK', 'cacheFile', 'tokenizerModel', 'sequenceFile', 'sequenceDecoding',
+];
+
+/** {@link DistillOptions} resolved. */
+export interface ResolvedDistillOptions {
+  teacher: Seq2Seq;
+  student: Seq2Seq;
+  mode: DistillMode;
+  alpha: number;
+  temperature: number;
+  lossForm: DistillLossForm;
+  topK: number;
+  cacheFile?: string;
+  tokenizerModel?: Uint8Array;
+  sequenceFile?: string;
+  sequenceDecoding: DecodeOptions;
+  training: ResolvedTrainingOptions;
+}
+
+function isModel(m: unknown): m is Seq2Seq {
+  return typeof m === 'object' && m !== null && typeof (m as Seq2Seq).forward === 'function';
+}
+
+/** The numbers and choices of distillation (mode, alpha, temperature, loss form, top-k), read with the caller's reader. */
+export function readKdKnobs(r: OptionReader): Pick<ResolvedDistillOptions, 'mode' | 'alpha' | 'temperature' | 'lossForm' | 'topK'> {
+  const D = DISTILL_DEFAULTS;
+  const mode = r.oneOf('mode', ['online', 'offline', 'sequence'] as const, D.mode);
+  return {
+    mode,
+    alpha: r.number('alpha', mode === 'sequence' ? D.sequenceAlpha : LOSS_DEFAULTS.alpha, { min: 0, max: 1 }),
+    temperature: r.number('temperature', LOSS_DEFAULTS.temperature, { min: 0, above: true }),
+    lossForm: r.oneOf('lossForm', ['dense', 'chunked', 'auto'] as const, D.lossForm),
+    topK: r.integer('topK', D.topK, 1),
+  };
+}
+
+/** Fills the defaults of every family `distill` takes and checks the values, the two models included. */
+export function resolveDistillOptions(where: string, options: unknown, names: OptionNamer = optionNames): ResolvedDistillOptions {
+  const r: OptionReader = new OptionReader(where, options, [...TRAINING_OPTION_KEYS, ...DISTILL_KEYS], names);
+  const teacher = r.raw('teacher');
+  const student = r.raw('student');
+  if (!isModel(teacher)) r.fail('teacher', 'a model (Seq2Seq)', true);
+  if (!isModel(student)) r.fail('student', 'a model (Seq2Seq)', true);
+  if (teacher === student) throw new TypeError(`${where}: the teacher and the student must be different models`);
+  if (teacher.vocabSize !== student.vocabSize || teacher.padIndex !== student.padIndex || teacher.eosIndex !== student.eosIndex) {
+    throw new Error(
+      `${where}: the student's vocabulary (${student.vocabSize} ids, pad ${student.padIndex}, eos ${student.eosIndex}) differs from the ` +
+        `teacher's (${teacher.vocabSize}, pad ${teacher.padIndex}, eos ${teacher.eosIndex}): both must use one tokenizer`
+    );
+  }
+  const D = DISTILL_DEFAULTS;
+  const knobs = readKdKnobs(r);
+  const string = (key: string) => {
+    const v = r.raw(key);
+    if (v !== undefined && typeof v !== 'string') r.fail(key, 'a file path', true);
+    return v as string | undefined;
+  };
+  const tokenizerModel = r.raw('tokenizerModel');
+  if (tokenizerModel !== undefined && !(tokenizerModel instanceof Uint8Array)) r.fail('tokenizerModel', 'a Uint8Array', true);
+  const decoding = r.raw('sequenceDecoding');
+  if (decoding !== undefined && (decoding === null || typeof decoding !== 'object')) r.fail('sequenceDecoding', 'decoding options', true);
+  return {
+    teacher, student, ...knobs,
+    cacheFile: string('cacheFile'),
+    tokenizerModel,
+    sequenceFile: string('sequenceFile'),
+    sequenceDecoding: { beamSize: D.sequenceBeam, ...(decoding as DecodeOptions | undefined) },
+    training: readTrainingOptions(r),
+  };
+}
