@@ -23,6 +23,7 @@ const BENCHMARKS = [
   { name: 'linear-kernels', script: 'linear-kernels.js' },
   { name: 'memory', script: 'memory.js' },
   { name: 'distributed', script: 'distributed.js' },
+  { name: 'gpu', script: 'gpu.js' },
   { name: 'demo', script: 'demo.js' },
   { name: 'quality', script: 'quality.js', takesRun: true, byDefault: false },
 ];

@@ -108,11 +108,11 @@ function child(spec) {
   T.releaseMemory();
   const base = status().VmRSS;
   fs.writeFileSync('/proc/self/clear_refs', '5'); // resets VmHWM to the current RSS
-  if (cuda) native().distillLossCudaMemory(true);
-  const cudaBase = cuda ? native().distillLossCudaMemory(false).allocated : 0;
+  if (cuda) T.cuda.resetPeakMemoryStats();
+  const cudaBase = cuda ? T.cuda.memoryAllocated() : 0;
   const times = [];
   for (let i = 0; i < runs; i++) times.push(once()[1]);
-  const peak = cuda ? native().distillLossCudaMemory(false).peak - cudaBase : status().VmHWM - base;
+  const peak = cuda ? T.cuda.maxMemoryAllocated() - cudaBase : status().VmHWM - base;
   times.sort((a, b) => a - b);
   return { ms: times[Math.floor(times.length / 2)], times, peak, loss: lossValue, kernel: distillLossKernel(), info: T.version(), alloc: T.allocatorInfo() };
 }

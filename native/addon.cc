@@ -1,4 +1,5 @@
 // The addon's entry point: registers every native part on the module's exports.
+#include "cuda/runtime.h"
 #include "distributed/process_group.h"
 #include "distributed/reducer.h"
 #include "inference/beam_topk.h"
@@ -27,6 +28,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::registerTensorShape(env, exports);
   xkt::registerTensorAutograd(env, exports);
   xkt::registerTensorSelect(env, exports);
+  xkt::registerTensorAutocast(env, exports);
   xkt::registerModules(env, exports);
   xkt::registerBiGruSeq2Seq();
   xkt::registerXlmTransformer();
@@ -38,6 +40,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::registerReducer(env, exports);
   xkt::registerInference(env, exports);
   xkt::registerBeamTopk(env, exports);
+  xkt::registerCudaRuntime(env, exports);
   return exports;
 }
 }  // namespace

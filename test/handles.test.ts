@@ -63,3 +63,19 @@ test('a decoder state reports its bytes to V8 and re-reports them as decode step
   // 8 steps x 4 layers x (k, v) x [64, 256] float32 = 4 MiB of self-attention cache.
   t.true(afterSteps - afterEncode >= 4 * 2 ** 20, `8 steps reported ${afterSteps - afterEncode} more bytes`);
 });
+
+test('a process that exits holding handles of every kind (and forgotten ones) exits cleanly', (t) => {
+  // Handles live until exit here: their finalizers and the addon's own references must not touch the env after
+  // Node has torn it down (a crash at exit loses nothing, but turns a finished command into a failed one).
+  const script =
+    "const x = require('./dist/lib');" +
+    'const keep = [x.randn([4]), x.Teacher.create({ vocabSize: 30, embDim: 16, nHeads: 2, encoderLayers: 1, decoderLayers: 1 })];' +
+    'keep.push(new x.Adam(keep[1].parameters()));' +
+    "keep.push(keep[1].encode(x.tensor([[5, 1]], { dtype: 'int64' }), x.tensor([2], { dtype: 'int64' })));" +
+    'for (let i = 0; i < 200; i++) x.randn([8]);' +
+    "console.log('done')";
+  const r = require('child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  t.is(r.stdout.trim(), 'done', r.stderr);
+  t.is(r.signal, null, `killed by ${r.signal}`);
+  t.is(r.status, 0);
+});

@@ -2,23 +2,15 @@
 // bit-identical parameters, for a teacher and for online distillation, with dropout on; metrics.jsonl has no
 // duplicate after resume; stop signals save; bad input is a clear error.
 import test from 'ava';
-import { spawn } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import {
   Batcher, CheckpointStore, distill, loadTensors, manualSeed, MetricsLog, Student, Teacher, Tensor, tidy, train, TrainResult,
 } from '../lib';
+import { checkKillResume, maxDiff, tmpDir } from './helpers/resume';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
 
-const child = path.join(__dirname, 'helpers', 'train-child.js');
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'train-test-'));
-
-function maxDiff(a: Map<string, Tensor>, b: Map<string, Tensor>): number {
-  let worst = 0;
-  for (const [name, t] of a) worst = Math.max(worst, tidy(() => t.sub(b.get(name)!).abs().max().item() as number));
-  return worst;
-}
+const tmp = () => tmpDir();
 
 test('a teacher learns the toy task: loss falls, metrics and checkpoints are written', async (t) => {
   const dir = tmp();
@@ -49,47 +41,10 @@ test('a teacher learns the toy task: loss falls, metrics and checkpoints are wri
   t.is(maxDiff(model.stateDict(), saved), 0);
 });
 
-async function runChild(dir: string, mode: string, maxSteps: number, killAfterMs?: number): Promise<'done' | 'killed'> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, dir, mode, String(maxSteps)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-    p.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      if (signal === 'SIGKILL') resolve('killed');
-      else if (code === 0) resolve('done');
-      else reject(new Error(`train-child exited ${code}:\n${stderr}`));
-    });
-  });
-}
-
 for (const mode of ['teacher', 'online']) {
-  test.serial(`kill -9 at three random moments, resume each time: parameters bit-identical to an uninterrupted run (${mode})`, async (t) => {
-    const steps = 30;
-    const plain = tmp();
-    const t0 = Date.now();
-    t.is(await runChild(plain, mode, steps), 'done');
-    const duration = Date.now() - t0;
-    const resumed = tmp();
-    const kills: number[] = [];
-    for (let k = 0; k < 3; k++) {
-      const at = Math.round(600 + Math.random() * Math.max(duration - 600, 100));
-      kills.push(at);
-      await runChild(resumed, mode, steps, at);
-    }
-    t.is(await runChild(resumed, mode, steps), 'done');
-    const a = (await loadTensors(path.join(plain, 'final.safetensors'))).tensors;
-    const b = (await loadTensors(path.join(resumed, 'final.safetensors'))).tensors;
-    const diff = maxDiff(a, b);
-    const stepLines = (dir: string) => MetricsLog.read(path.join(dir, 'metrics.jsonl')).filter((l) => l.type === 'step');
-    const la = stepLines(plain);
-    const lb = stepLines(resumed);
-    t.log(`uninterrupted run ${duration} ms; killed after ${kills.join(', ')} ms; max |param diff| ${diff}`);
-    t.is(diff, 0);
-    t.deepEqual(lb.map((l) => l.step), la.map((l) => l.step), 'metrics.jsonl: every step once, in order');
-    t.deepEqual(lb.map((l) => l.loss), la.map((l) => l.loss), 'the same losses at every step');
-  });
+  test.serial(`kill -9 at three random moments, resume each time: parameters bit-identical to an uninterrupted run (${mode})`, (t) =>
+    checkKillResume(t, mode, 30)
+  );
 }
 
 test('an AbortSignal stops after the current update and saves; the next call continues to maxSteps', async (t) => {

@@ -16,6 +16,7 @@ CLI:
       length-sorted into batches as our side does. --int8: the layers our model.quantize() converts (the
       decoder's linear layers and output layer; the BiGRU's decoder GRU, combine and output layer) go through
       torch.ao.quantization.quantize_dynamic with per_channel_dynamic_qconfig, the rest stays float32.
+      --device cuda[:N]: the model and batches on that GPU (float32).
 """
 import argparse
 import json
@@ -53,7 +54,7 @@ def quantize_like_ours(m):
 def greedy(m, src, src_len, max_lens):
     B = src.shape[0]
     state = m.encode(src, src_len)
-    tokens = torch.full((B,), m.eos, dtype=torch.long)
+    tokens = torch.full((B,), m.eos, dtype=torch.long, device=src.device)
     out = [[] for _ in range(B)]
     scores = [0.0] * B
     done = [False] * B
@@ -81,13 +82,14 @@ def greedy(m, src, src_len, max_lens):
 @torch.no_grad()
 def beam_search(m, src, src_len, max_lens, K, lp_pow=1.0):
     B = src.shape[0]
+    dev = src.device
     state = m.encode(src, src_len)
-    m.reorder(state, torch.arange(B).repeat_interleave(K))
+    m.reorder(state, torch.arange(B, device=dev).repeat_interleave(K))
     V = None
-    beam_scores = torch.zeros(B, K)
+    beam_scores = torch.zeros(B, K, device=dev)
     beam_scores[:, 1:] = -1e9
     beam_scores = beam_scores.view(-1)
-    tokens = torch.full((B * K,), m.eos, dtype=torch.long)
+    tokens = torch.full((B * K,), m.eos, dtype=torch.long, device=dev)
     hist = [[] for _ in range(B * K)]
     finished = [[] for _ in range(B)]  # (score, tokens)
     done = [False] * B
@@ -133,11 +135,11 @@ def beam_search(m, src, src_len, max_lens, K, lp_pow=1.0):
                 next_rows.append(row)
         if all(done):
             break
-        idx = torch.tensor(next_rows)
+        idx = torch.tensor(next_rows, device=dev)
         m.reorder(state, idx)
         hist = [hist[r] + [w] for r, w in zip(next_rows, next_tokens)]
-        beam_scores = torch.tensor(next_scores)
-        tokens = torch.tensor(next_tokens)
+        beam_scores = torch.tensor(next_scores, device=dev)
+        tokens = torch.tensor(next_tokens, device=dev)
     best = [f[0] for f in finished]
     return [b[1] for b in best], [b[0] for b in best]
 
@@ -152,12 +154,15 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--int8", action="store_true")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]: where the model and the batches go")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     m = load_model(args.model)
     if args.int8:
         m = quantize_like_ours(m)
+    device = torch.device(args.device)
+    m.model.to(device)
     with open(args.src) as f:
         sources = json.load(f)
     order = sorted(range(len(sources)), key=lambda i: (len(sources[i]), i))
@@ -166,6 +171,7 @@ def main(argv=None):
     for start in range(0, len(order), args.batch_size):
         ids = order[start:start + args.batch_size]
         src, lens = frame([sources[i] for i in ids], m.eos, m.pad)
+        src, lens = src.to(device), lens.to(device)
         max_lens = [min(500, int(1.5 * int(n) + 10)) for n in lens]
         if args.greedy:
             out, sc = greedy(m, src, lens, max_lens)
@@ -173,6 +179,8 @@ def main(argv=None):
             out, sc = beam_search(m, src, lens, max_lens, args.beam)
         for k, i in enumerate(ids):
             hyps[i], scores[i] = out[k], sc[k]
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     seconds = time.perf_counter() - t0
     with open(args.out, "w") as f:
         json.dump({"hyps": hyps, "scores": scores, "seconds": seconds}, f)

@@ -152,11 +152,12 @@ class BiGruSeq2Seq(nn.Module):
         emb = F.dropout(self.encoder.embeddings(src), c["dropout"], self.training)
         memory, hn = (rnn or self.packed_rnn)(emb, src_len)
         keys = self.decoder.attention.keys(memory)
-        pad_mask = torch.arange(S).unsqueeze(0) >= src_len.unsqueeze(1)
+        dev = memory.device
+        pad_mask = torch.arange(S, device=dev).unsqueeze(0) >= src_len.to(dev).unsqueeze(1)
         finals = hn.view(Le, 2, B, H).permute(0, 2, 1, 3).reshape(Le, B, 2 * H)
-        pick = torch.tensor(self.bridge_layers, dtype=torch.long)
+        pick = torch.tensor(self.bridge_layers, dtype=torch.long, device=dev)
         hidden = torch.tanh(self.bridge(finals.index_select(0, pick))).contiguous()
-        return State(memory, keys, pad_mask, hidden, torch.zeros(B, H, dtype=memory.dtype))
+        return State(memory, keys, pad_mask, hidden, torch.zeros(B, H, dtype=memory.dtype, device=dev))
 
     def step(self, s, emb):
         x = torch.cat([emb, s.prev_attn], 1).unsqueeze(1)

@@ -7,7 +7,8 @@
                      backward; clip; Adam step; zero_grad()
 
 Usage: python train_step.py SPEC.json   (SPEC: {"mode": "ce"|"kd", "model", "teacher", "batches": [[src rows, tgt rows], ...],
-       "rounds", "threads", "alpha", "temperature", "labelSmoothing", "lr"})
+       "rounds", "threads", "alpha", "temperature", "labelSmoothing", "lr", "device" (default "cpu"),
+       "precision": "fp32" (default) | "bf16" (the forwards under torch.autocast(device, torch.bfloat16))})
 Prints one JSON line: {"times": [ms per step, ...], "tokens": [target tokens per step, ...]}.
 """
 import json
@@ -37,36 +38,48 @@ def tensors(rows_src, rows_tgt, eos, pad):
 def main(spec_file):
     spec = json.load(open(spec_file))
     torch.set_num_threads(spec["threads"])
+    device = torch.device(spec.get("device", "cpu"))
+    autocast = spec.get("precision", "fp32") == "bf16"
     student = models.load_model(spec["model"])
-    model = student.model.train()
-    teacher = models.load_model(spec["teacher"]).model.eval() if spec["mode"] == "kd" else None
+    model = student.model.train().to(device)
+    teacher = models.load_model(spec["teacher"]).model.eval().to(device) if spec["mode"] == "kd" else None
     eos, pad = student.eos, student.pad
-    batches = [tensors(s, t, eos, pad) for s, t in spec["batches"]]
+    batches = [tuple(x.to(device) for x in tensors(s, t, eos, pad)) for s, t in spec["batches"]]
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     params = list(model.parameters())
     opt = torch.optim.Adam(params, lr=spec["lr"], betas=(0.9, 0.98))
     T, alpha, ls = spec["temperature"], spec["alpha"], spec["labelSmoothing"]
     times, tokens = [], []
     for r in range(spec["rounds"] + 1):  # the first round warms up
         for src, src_len, tgt_in, tgt_len, tgt_out in batches:
+            sync()
             t0 = time.perf_counter()
-            logits = model(src, src_len, tgt_in, tgt_len)
-            V = logits.shape[-1]
-            s = logits.reshape(-1, V)
-            y = tgt_out.reshape(-1)
-            mask = y != pad
-            n = int(mask.sum())
-            ce = F.cross_entropy(s, y, ignore_index=pad, label_smoothing=ls, reduction="sum")
-            if teacher is None:
-                loss = ce / n
-            else:
-                with torch.no_grad():
-                    t = teacher(src, src_len, tgt_in, tgt_len).reshape(-1, V)
-                kd = F.kl_div(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1), reduction="none", log_target=True).sum(-1)
-                loss = (alpha * T * T * (kd * mask).sum() + (1 - alpha) * ce) / n
+            # The usual autocast recipe: forward and loss inside the region (autocast keeps softmaxes and
+            # losses in float32), backward outside it.
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                logits = model(src, src_len, tgt_in, tgt_len)
+                V = logits.shape[-1]
+                s = logits.reshape(-1, V)
+                y = tgt_out.reshape(-1)
+                mask = y != pad
+                n = int(mask.sum())
+                ce = F.cross_entropy(s, y, ignore_index=pad, label_smoothing=ls, reduction="sum")
+                if teacher is None:
+                    loss = ce / n
+                else:
+                    with torch.no_grad():
+                        t = teacher(src, src_len, tgt_in, tgt_len).reshape(-1, V)
+                    kd = F.kl_div(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1), reduction="none", log_target=True).sum(-1)
+                    loss = (alpha * T * T * (kd * mask).sum() + (1 - alpha) * ce) / n
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
             opt.step()
             opt.zero_grad()
+            sync()
             if r > 0:
                 times.append((time.perf_counter() - t0) * 1e3)
                 tokens.append(n)

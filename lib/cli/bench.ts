@@ -12,6 +12,7 @@ import { Seq2Seq } from '../models/seq2seq';
 import { setNumThreads, version } from '../tensor/runtime';
 import { FlagValues, int, parseFlags, str } from './args';
 import { readSplit } from '../pipeline/data-folder';
+import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { CliIO, UsageError } from './io';
 
@@ -33,7 +34,7 @@ Options:
       --sentences N      sentences per measurement (default ${BENCH_DEFAULTS.sentences})
       --rounds N         rounds (default ${BENCH_DEFAULTS.rounds})
       --threads N        LibTorch threads (default: as configured)
-${decodingFlagsHelp}  -h, --help             show this help
+${decodingFlagsHelp}${deviceFlagsHelp}  -h, --help             show this help
 `;
 
 function list(v: FlagValues, name: string, fallback: number[]): number[] {
@@ -51,7 +52,7 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
   const v = parseFlags(args, {
     model: { type: 'string', short: 'm', multiple: true }, data: { type: 'string', short: 'd' }, src: { type: 'string' },
     tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' }, 'batch-size': { type: 'string' },
-    sentences: { type: 'string' }, rounds: { type: 'string' }, threads: { type: 'string' }, ...decodingFlagSpecs,
+    sentences: { type: 'string' }, rounds: { type: 'string' }, threads: { type: 'string' }, ...decodingFlagSpecs, ...deviceFlagSpecs,
   }, benchUsage, io);
   if (!v) return 0;
   const files = (v as unknown as { model?: string[] }).model ?? [];
@@ -80,7 +81,7 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
   }
   const cases = models.flatMap((m) => beams.flatMap((beamSize) => batches.map((batchSize) => ({ ...m, beamSize, batchSize, sps: [] as number[], tps: [] as number[] }))));
   // One untimed pass per case first: the first decode of a shape pays for allocation and kernel set-up.
-  const decode = decodingOptions(v);
+  const decode = { ...decodingOptions(v), ...deviceFlags(v) };
   for (const c of cases) await translate(c.model, sources.slice(0, c.batchSize), { ...decode, tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
   for (let r = 0; r < rounds; r++) {
     for (const c of cases) {

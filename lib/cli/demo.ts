@@ -21,6 +21,7 @@ Options:
   -r, --run DIR          run folder (default runs/demo-[quick-]SRC-TGT)
       --minutes M        training time in all, split 60/20/20 over teacher/cut/BiGRU (default ${DEMO_PRESETS.full.minutes}; quick ${DEMO_PRESETS.quick.minutes})
       --threads N        LibTorch threads (default: as configured)
+      --device DEV       cpu, cuda or cuda:N: where the models train and decode (default cpu)
   -h, --help             show this help
 `;
 
@@ -28,12 +29,12 @@ Options:
 export async function runDemo(args: string[], io: CliIO): Promise<number> {
   const v = parseFlags(args, {
     quick: { type: 'boolean' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' }, run: { type: 'string', short: 'r' },
-    minutes: { type: 'string' }, threads: { type: 'string' },
+    minutes: { type: 'string' }, threads: { type: 'string' }, device: { type: 'string' },
   }, demoUsage, io);
   if (!v) return 0;
   const o: DemoOptions = {
     quick: v.quick === true, srcLang: str(v, 'src-lang'), tgtLang: str(v, 'tgt-lang'), run: str(v, 'run'),
-    minutes: num(v, 'minutes'), threads: int(v, 'threads'), log: (l) => io.stdout.write(l + '\n'),
+    minutes: num(v, 'minutes'), threads: int(v, 'threads'), device: str(v, 'device') as DemoOptions['device'], log: (l) => io.stdout.write(l + '\n'),
   };
   checkFlags(() => checkDemoOptions('', o, flagNames()));
   const r = await demo(o);

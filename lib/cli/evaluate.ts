@@ -12,6 +12,7 @@ import { choice, int, parseFlags, str } from './args';
 import { readSplit } from '../pipeline/data-folder';
 import { DECODE_DEFAULTS } from '../decode/options';
 import { TRANSLATE_DEFAULTS } from '../decode/translate';
+import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { CliIO, UsageError } from './io';
 
@@ -33,7 +34,7 @@ Options:
       --markdown           print the table as Markdown
       --plot FILE.svg      also draw BLEU against speed
       --json FILE          also write the rows (with the translations) as JSON
-${decodingFlagsHelp}  -h, --help               show this help
+${decodingFlagsHelp}${deviceFlagsHelp}  -h, --help               show this help
 `;
 
 /** Runs `xlm-kd evaluate`. */
@@ -42,7 +43,7 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
     model: { type: 'string', short: 'm', multiple: true }, data: { type: 'string', short: 'd' }, split: { type: 'string' },
     src: { type: 'string' }, ref: { type: 'string' }, tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' },
     'batch-size': { type: 'string' }, 'max-sentences': { type: 'string' }, markdown: { type: 'boolean' }, plot: { type: 'string' }, json: { type: 'string' },
-    ...decodingFlagSpecs,
+    ...decodingFlagSpecs, ...deviceFlagSpecs,
   }, evaluateUsage, io);
   if (!v) return 0;
   const files = (v as unknown as { model?: string[] }).model ?? [];
@@ -68,7 +69,7 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
   for (const f of files) models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model: await loadForDecoding(f, v), file: f });
   const rows = await compareModels(
     models,
-    { sources: pairs.map((p) => p.src), references: pairs.map((p) => p.tgt), tokenizer, beamSize: int(v, 'beam'), batchSize: int(v, 'batch-size'), ...decodingOptions(v) },
+    { sources: pairs.map((p) => p.src), references: pairs.map((p) => p.tgt), tokenizer, beamSize: int(v, 'beam'), batchSize: int(v, 'batch-size'), ...decodingOptions(v), ...deviceFlags(v) },
     (r) => io.stderr.write(`${r.name}: BLEU ${r.bleu.toFixed(2)}, ${r.sentencesPerSecond.toFixed(1)} sentences/s\n`)
   );
   io.stdout.write(formatComparison(rows, { markdown: v.markdown === true }) + '\n');

@@ -10,6 +10,7 @@ import { VALIDATION_DEFAULTS, ValidationDecoding } from '../pipeline/training-da
 import { resolveTrainingOptions, TRAINING_DEFAULTS, TrainingOptions } from '../train/options';
 import { INVERSE_SQRT_DEFAULTS } from '../train/schedule';
 import { checkFlags, flagNames, FlagValues, int, num, str } from './args';
+import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { rankFlagSpecs, rankFlagsHelp } from './ranks';
 import { UsageError } from './io';
 
@@ -20,7 +21,7 @@ export const trainingFlagSpecs = {
   'max-tokens': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' }, 'label-smoothing': { type: 'string' },
   'clip-norm': { type: 'string' }, accumulate: { type: 'string' }, ema: { type: 'string' }, 'valid-every': { type: 'string' },
   'valid-sentences': { type: 'string' }, 'valid-beam': { type: 'string' }, patience: { type: 'string' }, seed: { type: 'string' },
-  threads: { type: 'string' }, 'no-dropout': { type: 'boolean' }, ...rankFlagSpecs,
+  threads: { type: 'string' }, 'no-dropout': { type: 'boolean' }, ...rankFlagSpecs, ...deviceFlagSpecs,
 } as const;
 
 const T = TRAINING_DEFAULTS;
@@ -54,7 +55,7 @@ Validation (on the valid split, each time):
       --valid-sentences N  sentences decoded for BLEU/chrF (default ${VALIDATION_DEFAULTS.sentences})
       --valid-beam N       beam size of that decode (default ${VALIDATION_DEFAULTS.beam}: greedy)
       --patience N         stop after N validations without a better BLEU
-${rankFlagsHelp}`;
+${rankFlagsHelp}${deviceFlagsHelp}`;
 
 /** The flag of each training option whose name is not its kebab-case. */
 export const trainingFlagNames = flagNames({
@@ -80,7 +81,7 @@ export function trainingOptions(v: FlagValues): Omit<TrainingOptions, 'data'> {
     batching: maxTokens === undefined ? undefined : { maxTokens }, optimizer: lr === undefined ? undefined : { lr },
     warmupUpdates: int(v, 'warmup'), labelSmoothing: num(v, 'label-smoothing'), clipNorm: num(v, 'clip-norm'), accumulate: int(v, 'accumulate'),
     ema: num(v, 'ema'), validateEvery: int(v, 'valid-every'), patience: int(v, 'patience'), seed: int(v, 'seed'), threads: int(v, 'threads'),
-    dropout: v['no-dropout'] === true ? false : undefined, handleSignals: true,
+    dropout: v['no-dropout'] === true ? false : undefined, handleSignals: true, ...deviceFlags(v),
   };
   checkFlags(() => resolveTrainingOptions('', { ...given, data: [] }, [], trainingFlagNames));
   return given;

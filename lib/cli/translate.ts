@@ -8,9 +8,9 @@ import * as readline from 'node:readline';
 import { once } from 'node:events';
 import { SentencePiece } from '../data/tokenizer';
 import { translateStream, TranslateOptions } from '../decode/translate';
-import { Device, isDevice } from '../tensor/dtype';
 import { int, num, parseFlags, required, str } from './args';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
+import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { CliIO, UsageError } from './io';
 
 export const translateUsage = `Usage: xlm-kd translate --model MODEL.safetensors [options] < input.txt > output.txt
@@ -30,10 +30,9 @@ Options:
       --max-source-length N  cut longer sources to N tokens
       --src-lang ID        source language id (models with language embeddings)
       --tgt-lang ID        target language id
-      --device DEV         cpu, cuda or cuda:N (default cpu)
   -i, --input FILE         read from FILE instead of stdin
   -o, --output FILE        write to FILE instead of stdout
-${decodingFlagsHelp}  -h, --help               show this help
+${decodingFlagsHelp}${deviceFlagsHelp}  -h, --help               show this help
 `;
 
 async function write(out: NodeJS.WritableStream, text: string): Promise<void> {
@@ -46,14 +45,12 @@ export async function runTranslate(args: string[], io: CliIO): Promise<number> {
     model: { type: 'string', short: 'm' }, tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' },
     'batch-size': { type: 'string' }, 'max-tokens': { type: 'string' }, 'n-best': { type: 'string' }, 'length-penalty': { type: 'string' },
     'max-length': { type: 'string' }, 'max-source-length': { type: 'string' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' },
-    device: { type: 'string' }, input: { type: 'string', short: 'i' }, output: { type: 'string', short: 'o' }, ...decodingFlagSpecs,
+    input: { type: 'string', short: 'i' }, output: { type: 'string', short: 'o' }, ...decodingFlagSpecs, ...deviceFlagSpecs,
   }, translateUsage, io);
   if (!values) return 0;
   const modelFile = required(values, 'model');
   const inputFile = str(values, 'input');
   const outputFile = str(values, 'output');
-  const device = str(values, 'device') ?? 'cpu';
-  if (!isDevice(device)) throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${device}'`);
   const nBest = int(values, 'n-best', 1) ?? 1;
   const opts: Omit<TranslateOptions, 'tokenizer'> = {
     beamSize: int(values, 'beam', 1),
@@ -66,6 +63,7 @@ export async function runTranslate(args: string[], io: CliIO): Promise<number> {
     srcLang: int(values, 'src-lang', 0),
     tgtLang: int(values, 'tgt-lang', 0),
     ...decodingOptions(values),
+    ...deviceFlags(values),
   };
   if (nBest > (opts.beamSize ?? 5)) throw new UsageError(`--n-best (${nBest}) must not exceed --beam (${opts.beamSize ?? 5})`);
 
@@ -78,13 +76,12 @@ export async function runTranslate(args: string[], io: CliIO): Promise<number> {
   const model = await loadForDecoding(modelFile, values);
   const tokenizer = SentencePiece.load(tokenizerPath);
   model.eval();
-  if (device !== 'cpu') model.to(device as Device);
 
   const input = inputFile !== undefined ? fs.createReadStream(inputFile, { encoding: 'utf8' }) : io.stdin;
   const lines = readline.createInterface({ input, crlfDelay: Infinity });
   const out: NodeJS.WritableStream = outputFile !== undefined ? fs.createWriteStream(outputFile) : io.stdout;
   try {
-    for await (const r of translateStream(model, lines, { ...opts, tokenizer, device: device as Device })) {
+    for await (const r of translateStream(model, lines, { ...opts, tokenizer })) {
       if (nBest === 1) await write(out, r.text + '\n');
       else for (const h of r.hypotheses) await write(out, `${r.index} ||| ${h.text} ||| ${h.score.toFixed(4)}\n`);
     }

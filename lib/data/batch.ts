@@ -5,6 +5,7 @@
 import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/create';
 import { Device } from '../tensor/dtype';
+import { sameDevice } from '../tensor/device';
 
 /** What {@link Batch.from} takes: token ids without framing (it adds `</s>`). */
 export interface BatchInput {
@@ -73,6 +74,14 @@ export class Batch {
       return tensor(per, { dtype: 'int64', ...dev });
     };
     return new Batch(ids(src), lens(src), ids(tgtIn), ids(tgtOut), lens(tgtIn), lang(input.srcLang, 'srcLang'), lang(input.tgtLang, 'tgtLang'));
+  }
+
+  /** The batch on `device`: this batch when it is there already, else a copy there (the caller disposes it). */
+  to(device: Device): Batch {
+    if (sameDevice(this.src.device, device)) return this;
+    const move = (t: Tensor) => t.to(device);
+    const opt = (t: Tensor | undefined) => (t === undefined ? undefined : move(t));
+    return new Batch(move(this.src), move(this.srcLen), move(this.tgtIn), move(this.tgtOut), move(this.tgtLen), opt(this.srcLang), opt(this.tgtLang));
   }
 
   /** Frees every tensor of the batch. */

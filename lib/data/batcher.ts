@@ -4,6 +4,8 @@
  * seed, so an epoch's batches depend only on (pairs, options, epoch).
  */
 import { OptionReader } from '../common/options';
+import { resolveDevice } from '../tensor/device';
+import { Device } from '../tensor/dtype';
 import { Batch, FramingOptions } from './batch';
 import { mixSeed, SeededRandom } from './random';
 
@@ -34,8 +36,10 @@ export interface BatcherOptions {
   /** Language ids given to every Batch (models with language embeddings). */
   srcLang?: number;
   tgtLang?: number;
-  /** Special ids and device for {@link Batch.from} (default XLM's `</s>`=1, `<pad>`=2, cpu). */
+  /** Special ids for {@link Batch.from} (default XLM's `</s>`=1, `<pad>`=2). */
   framing?: FramingOptions;
+  /** Where the batches are built (default framing.device, else cpu); the trainer builds them on its model's device. */
+  device?: Device;
 }
 
 /** One planned batch: the pair indices (into the kept pairs) and its padded size. */
@@ -51,7 +55,7 @@ export interface BatchPlan {
  */
 export const BATCHING_DEFAULTS = Object.freeze({ maxTokens: 4096, maxSentences: 256, maxLength: 250, seed: 0, shuffle: true });
 
-const BATCHER_KEYS = ['maxTokens', 'maxSentences', 'maxLength', 'seed', 'shuffle', 'srcLang', 'tgtLang', 'framing'];
+const BATCHER_KEYS = ['maxTokens', 'maxSentences', 'maxLength', 'seed', 'shuffle', 'srcLang', 'tgtLang', 'framing', 'device'];
 
 /** Groups token pairs into length-bucketed, size-capped batches, reshuffled per epoch. */
 export class Batcher {
@@ -63,6 +67,8 @@ export class Batcher {
   private readonly maxSentences: number;
   private readonly seed: number;
   private readonly shuffle: boolean;
+  /** Where {@link toBatch} builds batches unless told otherwise. */
+  readonly device: Device | undefined;
   private readonly widths: Int32Array;
 
   constructor(pairs: readonly TokenPair[], private readonly opts: BatcherOptions = {}) {
@@ -78,6 +84,7 @@ export class Batcher {
     }
     this.seed = r.number('seed', D.seed, { integer: true });
     this.shuffle = r.boolean('shuffle', D.shuffle);
+    this.device = opts.device === undefined ? opts.framing?.device : resolveDevice('Batcher', opts.device);
     const kept: TokenPair[] = [];
     pairs.forEach((p, i) => {
       if (!p || !Array.isArray(p.src) || !Array.isArray(p.tgt)) throw new TypeError(`Batcher: pairs[${i}] must be { src: number[], tgt: number[] }`);
@@ -129,12 +136,12 @@ export class Batcher {
     return this.plan(epoch).length;
   }
 
-  /** Builds the Batch of one plan (the caller disposes it). */
-  toBatch(plan: BatchPlan): Batch {
+  /** Builds the Batch of one plan on `device` (default the Batcher's); the caller disposes it. */
+  toBatch(plan: BatchPlan, device?: Device): Batch {
     const ps = plan.indices.map((i) => this.pairs[i]);
     return Batch.from(
       { src: ps.map((p) => p.src), tgt: ps.map((p) => p.tgt), srcLang: this.opts.srcLang, tgtLang: this.opts.tgtLang },
-      this.opts.framing
+      { ...this.opts.framing, device: device ?? this.device }
     );
   }
 

@@ -12,7 +12,8 @@ import { Batch } from '../data/batch';
 import { Seq2Seq } from '../models/seq2seq';
 import { applyConstraints, isForced, RowContext } from './constraints';
 import { FinishedHypotheses, Hypothesis } from './hypotheses';
-import { DecodeOptions, maxLengths, resolveDecodeOptions } from './options';
+import { DECODE_DEFAULTS, DecodeOptions, maxLengths, resolveDecodeOptions, ResolvedDecodeOptions } from './options';
+import { autocast } from '../tensor/device';
 import { encodeForDecoding, rowLanguages } from './common';
 
 interface Beam {
@@ -27,7 +28,11 @@ interface Beam {
  * best first. See {@link DecodeOptions} for the stopping rule, length penalty and constraints.
  */
 export async function beamSearch(model: Seq2Seq, batch: Batch, opts: DecodeOptions = {}): Promise<Hypothesis[][]> {
-  const o = resolveDecodeOptions('beamSearch', opts, 5);
+  const o = resolveDecodeOptions('beamSearch', opts, DECODE_DEFAULTS.beamSize);
+  return autocast(o.precision, model.device, () => search(model, batch, o));
+}
+
+async function search(model: Seq2Seq, batch: Batch, o: ResolvedDecodeOptions): Promise<Hypothesis[][]> {
   const K = o.beamSize;
   const eos = model.eosIndex;
   const { state, columns, srcLens, langs, device } = await encodeForDecoding(model, batch, o, K);

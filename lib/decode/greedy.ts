@@ -10,7 +10,8 @@ import { Batch } from '../data/batch';
 import { Seq2Seq } from '../models/seq2seq';
 import { applyConstraints, isForced, RowContext } from './constraints';
 import { Hypothesis, normalise } from './hypotheses';
-import { DecodeOptions, maxLengths, resolveDecodeOptions } from './options';
+import { DecodeOptions, maxLengths, resolveDecodeOptions, ResolvedDecodeOptions } from './options';
+import { autocast } from '../tensor/device';
 import { encodeForDecoding, rowLanguages } from './common';
 
 // Picks one token per row: the argmax, or a draw from the (temperature, top-k, top-p) filtered softmax.
@@ -37,6 +38,10 @@ function choose(lp: Tensor, sampling: { temperature: number; topK: number; topP:
  */
 export async function greedy(model: Seq2Seq, batch: Batch, opts: DecodeOptions = {}): Promise<Hypothesis[][]> {
   const o = resolveDecodeOptions('greedy', { ...opts, beamSize: 1, nBest: 1 }, 1);
+  return autocast(o.precision, model.device, () => decodeGreedy(model, batch, o));
+}
+
+async function decodeGreedy(model: Seq2Seq, batch: Batch, o: ResolvedDecodeOptions): Promise<Hypothesis[][]> {
   const eos = model.eosIndex;
   const { state, columns, srcLens, langs, device } = await encodeForDecoding(model, batch, o, 1);
   const caps = maxLengths(srcLens, o);

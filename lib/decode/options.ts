@@ -1,5 +1,6 @@
 /** Decoding options shared by beam search, greedy decoding and sampling, with defaults and validation. */
 import { OptionReader } from '../common/options';
+import { Precision, resolvePrecision } from '../tensor/device';
 import { Shortlist } from '../data/shortlist';
 
 /** Maximum output length for a source of `srcLen` tokens (framing included): `floor(a·srcLen + b)`. */
@@ -41,6 +42,8 @@ export interface DecodeOptions {
   tgtLang?: number;
   /** Greedy only: sample instead of taking the argmax. */
   sampling?: SamplingOptions;
+  /** Arithmetic of the model's steps: 'fp32' (default), or autocast to 'bf16' / 'fp16' (for models on a GPU). */
+  precision?: Precision;
   /**
    * Decode over a vocabulary shortlist (each batch: its source tokens' candidates, the frequent tokens and
    * `</s>`); default: the model's own (`model.shortlist`, from its file), none if it has none; false: never.
@@ -60,6 +63,7 @@ export interface ResolvedDecodeOptions {
   tgtLang: number | undefined;
   sampling: Required<SamplingOptions> | undefined;
   shortlist: Shortlist | false | undefined;
+  precision: Precision;
 }
 
 /**
@@ -110,6 +114,7 @@ export function resolveDecodeOptions(fn: string, opts: DecodeOptions, defaultBea
     tgtLang: r.integer('tgtLang', undefined, 0),
     sampling: opts.sampling === undefined ? undefined : resolveSampling(r.nested('sampling', Object.keys(SAMPLING_DEFAULTS))),
     shortlist,
+    precision: resolvePrecision(fn, opts.precision),
   };
 }
 

@@ -11,6 +11,7 @@ import { beamSearch } from './beam';
 import { greedy } from './greedy';
 import { Hypothesis } from './hypotheses';
 import { OptionReader } from '../common/options';
+import { resolveDevice, sameDevice } from '../tensor/device';
 import { DECODE_DEFAULTS, DecodeOptions, resolveDecodeOptions } from './options';
 
 /** Options of {@link translate} and {@link translateStream}; only `tokenizer` is required. */
@@ -35,7 +36,7 @@ export interface TranslateOptions extends Omit<DecodeOptions, 'tgtLang' | 'sampl
   /** Language ids for models with language embeddings. */
   srcLang?: number;
   tgtLang?: number;
-  /** Where the batches go (default: the device of the model's first parameter, else cpu). */
+  /** Decode on this device: the model is moved there first (default: where the model is). */
   device?: Device;
 }
 
@@ -65,7 +66,7 @@ interface Resolved {
   maxSourceLength: number;
   srcLang?: number;
   tgtLang?: number;
-  device?: Device;
+  device: Device;
   decode: DecodeOptions;
 }
 
@@ -95,7 +96,13 @@ function resolve(model: Seq2Seq, opts: TranslateOptions): Resolved {
   const decode: DecodeOptions & Partial<TranslateOptions> = { ...opts, beamSize: r.integer('beamSize', DECODE_DEFAULTS.beamSize, 1) };
   for (const k of TRANSLATE_ONLY) delete decode[k];
   resolveDecodeOptions(fn, decode, DECODE_DEFAULTS.beamSize);
-  const { tokenizer, srcLang, tgtLang, device } = opts;
+  const { tokenizer, srcLang, tgtLang } = opts;
+  // One device owner: the model. An explicit device moves it, and the batches follow it.
+  if (opts.device !== undefined) {
+    const device = resolveDevice(fn, opts.device);
+    if (!sameDevice(model.device, device)) model.to(device);
+  }
+  const device = model.device;
   return {
     tokenizer,
     batchSize,
@@ -194,18 +201,13 @@ function planBatches(ids: number[][], o: Resolved): number[][] {
   return batches;
 }
 
-function defaultDevice(model: Seq2Seq): Device {
-  const first = model.parameters()[0];
-  return first ? first.device : 'cpu';
-}
-
 /**
  * Translates sentences, yielding one result per input sentence in input order, each as soon as it and
  * every sentence before it are done. Empty (or whitespace-only) sentences translate to ''.
  */
 export async function* translateStream(model: Seq2Seq, sentences: Source, opts: TranslateOptions): AsyncGenerator<TranslationResult> {
   const o = resolve(model, opts);
-  const device = o.device ?? defaultDevice(model);
+  const { device } = o;
   const vocab = o.tokenizer.vocabSize;
   let base = 0;
   for await (const win of windows(sentences, o.window, o.idleFlushMs)) {

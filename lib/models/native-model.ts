@@ -147,6 +147,10 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
     return this;
   }
 
+  get device(): Device {
+    return native().moduleDevice(this.handle) as Device;
+  }
+
   /** How the decode-time linear layers run: 'float32' (as trained), 'packed' or 'int8'. */
   get inference(): InferenceForm {
     return this.form;

@@ -58,6 +58,8 @@ export interface Seq2Seq {
   eval(): this;
   readonly training: boolean;
   to(device: Device, dtype?: DType): this;
+  /** Where the model's parameters are, and so where its batches, caches and decoding run. */
+  readonly device: Device;
   numParameters(): number;
   save(path: string): Promise<void>;
   /** How the decode-time linear layers run (models without the notion: as 'float32'). */

@@ -1,6 +1,7 @@
 /**
  * The seam between TypeScript and the native addon, one file per folder of native/: load.ts finds and loads
- * the addon; tensor, memory, modules, loss, optim and tokenizer declare their part of the raw binding. This
+ * the addon; tensor, memory, modules, loss, optim, tokenizer, distributed, inference and cuda declare their part
+ * of the raw binding. This
  * folder imports no feature file; features reach the addon only through the typed wrappers.
  */
 export { native, addonCandidates, loadedAddonPath, locateLibtorch, addonRecord } from './load';
@@ -13,3 +14,4 @@ export type { NativeOptimizer, NativeParameterAverage, OptimBinding } from './op
 export type { NativeProcessGroup, NativeGroupOptions, NativeReducer, DistributedBinding } from './distributed';
 export type { NativeSentencePiece, NativeTrainOptions, TokenizerBinding } from './tokenizer';
 export type { NativeLinearKernel, InferenceBinding } from './inference';
+export type { CudaBinding, CudaMemoryStats } from './cuda';

@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CudaBinding } from './cuda';
 import { DistributedBinding } from './distributed';
 import { InferenceBinding } from './inference';
 import { LossBinding } from './loss';
@@ -19,7 +20,7 @@ import { TensorBinding } from './tensor';
 import { TokenizerBinding } from './tokenizer';
 
 /** The whole raw binding: one part per folder of native/. */
-export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding & DistributedBinding & InferenceBinding;
+export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding & DistributedBinding & InferenceBinding & CudaBinding;
 
 const packageRoot = path.resolve(__dirname, '..', '..', '..');
 const addonName = 'xlm_kd_torch.node';

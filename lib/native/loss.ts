@@ -33,6 +33,4 @@ export interface LossBinding {
   distillLossDefaultChunkSize(rows: number, vocab: number): number;
   /** The CPU kernel variant in use ('DEFAULT' | 'AVX2' | 'AVX512'); selects one first when given ('auto' too). */
   distillLossKernel(name?: string): string;
-  /** CUDA caching-allocator bytes on the current device, or null without CUDA kernels. */
-  distillLossCudaMemory(reset?: boolean): { allocated: number; peak: number } | null;
 }

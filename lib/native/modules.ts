@@ -36,6 +36,8 @@ export interface ModulesBinding {
   moduleTrain(m: NativeModuleHandle, mode: boolean): void;
   moduleIsTraining(m: NativeModuleHandle): boolean;
   moduleTo(m: NativeModuleHandle, device?: string | null, dtype?: string | null): void;
+  /** The device of the model's parameters. */
+  moduleDevice(m: NativeModuleHandle): string;
   moduleForward(m: NativeModuleHandle, batch: NativeBatch): T;
   moduleForwardAsync(m: NativeModuleHandle, batch: NativeBatch): Promise<T>;
   moduleForwardHidden(m: NativeModuleHandle, batch: NativeBatch): T;

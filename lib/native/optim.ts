@@ -22,8 +22,8 @@ export interface OptimBinding {
   optimStep(opt: NativeOptimizer, lr: number): boolean;
   optimStepAsync(opt: NativeOptimizer, lr: number): Promise<boolean>;
   /** The total 2-norm of the gradients; scales them to maxNorm when above it (and finite). */
-  optimClipGradNorm(opt: NativeOptimizer, maxNorm: number): number;
-  optimClipGradNormAsync(opt: NativeOptimizer, maxNorm: number): Promise<number>;
+  optimClipGradNorm(opt: NativeOptimizer, maxNorm: number, gradScale?: number): number;
+  optimClipGradNormAsync(opt: NativeOptimizer, maxNorm: number, gradScale?: number): Promise<number>;
   optimZeroGrad(opt: NativeOptimizer): void;
   optimSkippedSteps(opt: NativeOptimizer): number;
   optimState(opt: NativeOptimizer): { steps: number[]; expAvg: T[]; expAvgSq: T[]; skipped: number };

@@ -103,4 +103,15 @@ export interface TensorBinding {
   backwardAsync(t: T, gradient?: T | null, retainGraph?: boolean): Promise<void>;
   grad(t: T): T | null; zeroGrad(t: T): void;
   setGradEnabled(enabled: boolean): boolean; isGradEnabled(): boolean;
+  autocastState(): NativeAutocastState;
+  /** Sets the JS thread's autocast state; returns the previous one. */
+  setAutocastState(state: NativeAutocastState): NativeAutocastState;
+}
+
+/** torch.autocast's thread-local state for the CPU and CUDA. */
+export interface NativeAutocastState {
+  cpu: boolean;
+  cuda: boolean;
+  cpuDtype: 'bfloat16' | 'float16';
+  cudaDtype: 'bfloat16' | 'float16';
 }

@@ -13,6 +13,8 @@ import { formatComparison, ModelComparison, plotComparison, scoreModel } from '.
 import { writeFileAtomic } from '../io/atomic-write';
 import { loadModel } from '../models/load';
 import { setNumThreads, version } from '../tensor/runtime';
+import { resolveDevice } from '../tensor/device';
+import { Device } from '../tensor/dtype';
 import { TrainingOptions } from '../train/options';
 import { inverseSqrt } from '../train/schedule';
 import { readDataInfo, readSplit } from './data-folder';
@@ -61,6 +63,8 @@ export interface DemoOptions {
   /** Training minutes in all (teacher 60 %, each student 20 %). */
   minutes?: number;
   threads?: number;
+  /** Where the models train and decode (default cpu). */
+  device?: Device;
   /** Stage lines (default console.log). */
   log?: (line: string) => void;
 }
@@ -77,10 +81,11 @@ export interface DemoResult {
 
 /** Checks the demo's options (the CLI names its flags through `names`); the language pair as prepareData checks it. */
 export function checkDemoOptions(where: string, o: DemoOptions, names: OptionNamer = optionNames): void {
-  const r = new OptionReader(where, o, ['quick', 'srcLang', 'tgtLang', 'run', 'minutes', 'threads', 'log'], names);
+  const r = new OptionReader(where, o, ['quick', 'srcLang', 'tgtLang', 'run', 'minutes', 'threads', 'device', 'log'], names);
   r.boolean('quick', false);
   r.number('minutes', undefined, { min: 0, above: true });
   r.integer('threads', undefined, 1);
+  if (o.device !== undefined) resolveDevice(where, o.device, 'device', names);
   resolvePrepareData(where, { out: '-', srcLang: o.srcLang, tgtLang: o.tgtLang }, names);
 }
 
@@ -115,7 +120,7 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
 
   const training = (share: number): Omit<TrainingOptions, 'data'> => ({
     maxSeconds: minutes * 60 * share, batching: { maxTokens: p.maxTokens, seed: 0 }, optimizer: { lr: p.lr, betas: [0.9, 0.98] },
-    schedule: inverseSqrt({ lr: p.lr, warmupUpdates: p.warmup }), seed: 0, handleSignals: true,
+    schedule: inverseSqrt({ lr: p.lr, warmupUpdates: p.warmup }), seed: 0, handleSignals: true, device: o.device,
   });
   const valid = { sentences: p.validSentences, beam: 1 };
   const files = { teacher: path.join(run, 'models', 'teacher.safetensors'), cut: path.join(run, 'models', 'student-cut.safetensors'), bigru: path.join(run, 'models', 'student-bigru.safetensors') };
@@ -145,7 +150,7 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
   }
 
   const test = await readSplit(dataDir, 'test');
-  const decode = { sources: test.map((x) => x.src), references: test.map((x) => x.tgt), tokenizer, beamSize: 5, batchSize: 32 };
+  const decode = { sources: test.map((x) => x.src), references: test.map((x) => x.tgt), tokenizer, beamSize: 5, batchSize: 32, device: o.device };
   header(6, `test: ${test.length} held-out sentences, beam 5, batches of 32, each model in turn`);
   const rows: ModelComparison[] = [];
   for (const [name, file] of [['teacher', files.teacher], ['cut student', files.cut], ['BiGRU student', files.bigru]] as const) {

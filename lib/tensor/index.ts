@@ -8,3 +8,5 @@ export { version, cuda, setNumThreads, noGrad, memoryStats, allocatorInfo, relea
 export type { RuntimeInfo, AllocatorInfo, MemoryStats } from './runtime';
 export { DTYPES, isDType, isDevice, isFloating, dtypeSize } from './dtype';
 export type { DType, Device, TensorData } from './dtype';
+export { resolveDevice, resolvePrecision, autocast, PRECISIONS } from './device';
+export type { Precision } from './device';

@@ -1,5 +1,6 @@
 /** Process-wide LibTorch state: version and CUDA report, thread count, grad mode, memory counters. */
 import { AllocatorInfo, MemoryStats, native, RuntimeInfo } from '../native';
+import { Tensor } from './tensor';
 
 export type { AllocatorInfo, MemoryStats, RuntimeInfo };
 
@@ -8,7 +9,11 @@ export function version(): RuntimeInfo {
   return native().version();
 }
 
-/** CUDA queries, named as `torch.cuda`. */
+/**
+ * The CUDA runtime, named as `torch.cuda`. Without CUDA `isAvailable()` is false, `deviceCount()` 0, and every
+ * other function throws an Error that says why (no CUDA LibTorch, or no device). `device` is an index (default:
+ * the current device).
+ */
 export const cuda = {
   /** True when this LibTorch has CUDA and a device is present. */
   isAvailable(): boolean {
@@ -16,6 +21,37 @@ export const cuda = {
   },
   deviceCount(): number {
     return native().cudaDeviceCount();
+  },
+  /** Waits for every kernel queued on the device (timings of GPU work need it). */
+  synchronize(device?: number): void {
+    native().cudaSynchronize(device);
+  },
+  /** Bytes held by tensors on the device (the caching allocator's count). */
+  memoryAllocated(device?: number): number {
+    return native().cudaMemoryStats(device).allocated;
+  },
+  /** The peak of {@link memoryAllocated} since the start or the last {@link resetPeakMemoryStats}. */
+  maxMemoryAllocated(device?: number): number {
+    return native().cudaMemoryStats(device).maxAllocated;
+  },
+  /** Bytes the caching allocator holds from the driver (allocated plus cached). */
+  memoryReserved(device?: number): number {
+    return native().cudaMemoryStats(device).reserved;
+  },
+  resetPeakMemoryStats(device?: number): void {
+    native().cudaResetPeakMemoryStats(device);
+  },
+  /** Hands the allocator's unused cached blocks back to the driver. */
+  emptyCache(): void {
+    native().cudaEmptyCache();
+  },
+  /** The device generator's state, as `torch.cuda.get_rng_state(device)`; checkpoints keep one per device. */
+  getRngState(device = 0): Tensor {
+    return new Tensor(native().cudaRngState(device));
+  },
+  setRngState(state: Tensor, device = 0): void {
+    if (!(state instanceof Tensor)) throw new TypeError("cuda.setRngState: argument 'state' must be a Tensor from cuda.getRngState()");
+    native().cudaSetRngState(device, state.native);
   },
 };
 

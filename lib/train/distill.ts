@@ -20,6 +20,9 @@ import { distillLossAsync, distillLossChunkedAsync, DistillLossResult } from '..
 import { Batch } from '../data/batch';
 import { Seq2Seq } from '../models/seq2seq';
 import { startWithoutGrad } from '../tensor/runtime';
+import { sameDevice } from '../tensor/device';
+import { Device } from '../tensor/dtype';
+import { Tensor } from '../tensor/tensor';
 import { distillSequences, readDistilledTargets } from './sequence-kd';
 import { buildTeacherCache, TeacherCache } from './teacher-cache';
 import { DISTILL_DEFAULTS, DistillOptions, resolveDistillOptions, ResolvedDistillOptions } from './distill-options';
@@ -32,6 +35,9 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
   const o = resolveDistillOptions('distill', options);
   const { teacher, student, mode, alpha, temperature, lossForm } = o;
   const { labelSmoothing } = o.training;
+  // `device` moves both models; a teacher left on another device gets the student's batches moved to it and
+  // hands its outputs back (teacherOutputs).
+  if (o.training.device !== undefined) teacher.to(o.training.device);
   teacher.eval();
 
   let data = o.training.data;
@@ -46,7 +52,7 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
         student,
         async (m, batch, plan) => {
           const s = await m.forwardAsync(batch);
-          const t = cache.sparseTeacher(plan.indices, batch.tgtOut.shape[1]);
+          const t = cache.sparseTeacher(plan.indices, batch.tgtOut.shape[1], batch.src.device);
           try {
             return await distillLossAsync(s, t, batch.tgtOut, loss);
           } finally {
@@ -68,7 +74,7 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
       if (chunked(batch)) return chunkedLoss(m, teacher, batch, alpha, loss);
       const s = await m.forwardAsync(batch);
       // With alpha = 0 the kernel never reads the teacher: skip its forward.
-      const t = alpha > 0 ? await startWithoutGrad(() => teacher.forwardAsync(batch)) : s.detach();
+      const t = alpha > 0 ? await teacherOutputs(teacher, batch, (b) => teacher.forwardAsync(b)) : s.detach();
       try {
         return await distillLossAsync(s, t, batch.tgtOut, loss);
       } finally {
@@ -92,13 +98,39 @@ async function chunkedLoss(
   const h = await student.forwardHiddenAsync(batch);
   const own = student.outputProjection();
   // With alpha = 0 the kernel never reads the teacher: stand in the student's own (detached) states.
-  const th = alpha > 0 ? await startWithoutGrad(() => teacher.forwardHiddenAsync(batch)) : h.detach();
-  const tp = alpha > 0 ? teacher.outputProjection() : { weight: own.weight.detach(), bias: own.bias?.detach() ?? null };
+  const th = alpha > 0 ? await teacherOutputs(teacher, batch, (b) => teacher.forwardHiddenAsync(b)) : h.detach();
+  const tp = alpha > 0 ? onDevice(teacher.outputProjection(), batch.src.device) : { weight: own.weight.detach(), bias: own.bias?.detach() ?? null };
   try {
     return await distillLossChunkedAsync(h, own.weight, own.bias, { hidden: th, weight: tp.weight, bias: tp.bias }, batch.tgtOut, loss);
   } finally {
     for (const x of [h, th, own.weight, own.bias, tp.weight, tp.bias]) x?.dispose();
   }
+}
+
+/**
+ * A teacher forward (no grad) on the student's batch, run where the teacher is: the batch goes to the teacher's
+ * device when that differs, and the output comes back to the batch's.
+ */
+async function teacherOutputs(teacher: Seq2Seq, batch: Batch, forward: (b: Batch) => Promise<Tensor>): Promise<Tensor> {
+  const there = batch.to(teacher.device);
+  try {
+    const out = await startWithoutGrad(() => forward(there));
+    if (sameDevice(out.device, batch.src.device)) return out;
+    const back = out.to(batch.src.device);
+    out.dispose();
+    return back;
+  } finally {
+    if (there !== batch) there.dispose();
+  }
+}
+
+/** The teacher's output projection on the student's device. */
+function onDevice(p: { weight: Tensor; bias: Tensor | null }, device: Device): { weight: Tensor; bias: Tensor | null } {
+  if (sameDevice(p.weight.device, device)) return p;
+  const moved = { weight: p.weight.to(device), bias: p.bias?.to(device) ?? null };
+  p.weight.dispose();
+  p.bias?.dispose();
+  return moved;
 }
 
 /**

@@ -91,14 +91,15 @@ export class Adam {
   /**
    * The 2-norm of all gradients together (as `torch.nn.utils.clip_grad_norm_` returns); scales the gradients
    * down to `maxNorm` when above it. Pass `Infinity` to only measure. A non-finite norm leaves the gradients
-   * as they are and makes the next `step()` a no-op.
+   * as they are and makes the next `step()` a no-op. Gradients of a loss multiplied by `gradScale` (fp16's
+   * dynamic loss scale, see GradScaler) are divided by it in the same pass, and the norm is the unscaled one.
    */
-  clipGradNorm(maxNorm: number): number {
-    return native().optimClipGradNorm(this.native, maxNorm);
+  clipGradNorm(maxNorm: number, gradScale = 1): number {
+    return native().optimClipGradNorm(this.native, maxNorm, gradScale);
   }
   /** {@link clipGradNorm} on the compute thread. */
-  async clipGradNormAsync(maxNorm: number): Promise<number> {
-    return native().optimClipGradNormAsync(this.native, maxNorm);
+  async clipGradNormAsync(maxNorm: number, gradScale = 1): Promise<number> {
+    return native().optimClipGradNormAsync(this.native, maxNorm, gradScale);
   }
 
   /** Drops every gradient (PyTorch's `set_to_none`); the next backward starts from nothing. */

@@ -9,6 +9,8 @@ import { OptionNamer, OptionReader, optionNames } from '../common/options';
 import { Batcher, BatcherOptions, TokenPair } from '../data/batcher';
 import { ProcessGroup } from '../distributed/process-group';
 import { LOSS_DEFAULTS } from '../loss/options';
+import { Precision, resolveDevice, resolvePrecision } from '../tensor/device';
+import { Device } from '../tensor/dtype';
 import type { StepMetrics, ValidMetrics } from './metrics';
 import { AdamOptions, readBetas } from './optimizer';
 import { INVERSE_SQRT_DEFAULTS, inverseSqrt, Schedule } from './schedule';
@@ -76,6 +78,13 @@ export interface TrainingOptions {
   progressBar?: boolean | NodeJS.WritableStream;
   /** LibTorch intra-op threads during the run (default: as set by setNumThreads); restored afterwards. */
   threads?: number;
+  /** Train on this device: the model is moved there first (default: where the model is). Batches follow the model. */
+  device?: Device;
+  /**
+   * 'fp32' (default), 'bf16' or 'fp16': forward passes under autocast in that precision, with float32 master
+   * weights and optimizer state; 'fp16' also scales its loss dynamically (GradScaler, its state in checkpoints).
+   */
+  precision?: Precision;
   /**
    * Train data-parallel over this joined group (lib/distributed; `xlm-kd train --nproc N` makes one per
    * rank). Every rank calls with the same model, data and options; gradients are averaged across ranks,
@@ -100,7 +109,7 @@ export const TRAINING_DEFAULTS = Object.freeze({
 export const TRAINING_OPTION_KEYS: readonly string[] = [
   'data', 'batching', 'valid', 'runDir', 'optimizer', 'schedule', 'warmupUpdates', 'labelSmoothing', 'accumulate', 'clipNorm', 'maxSteps', 'maxEpochs',
   'maxSeconds', 'ema', 'validateEvery', 'saveEvery', 'patience', 'logEvery', 'seed', 'dropout', 'maxBadSteps', 'onStep', 'onValidate',
-  'onEpochEnd', 'signal', 'handleSignals', 'log', 'progressBar', 'threads', 'group',
+  'onEpochEnd', 'signal', 'handleSignals', 'log', 'progressBar', 'threads', 'device', 'precision', 'group',
 ];
 
 /** The options the trainer uses as given (data, callbacks, streams, the group). */
@@ -129,6 +138,8 @@ export interface ResolvedTrainingOptions extends PassedThrough {
   dropout: boolean;
   maxBadSteps: number;
   threads?: number;
+  device?: Device;
+  precision: Precision;
   /** What goes into config.json (and, with the caller's description, the run's fingerprint). */
   serializable: Record<string, unknown>;
 }
@@ -189,13 +200,15 @@ export function readTrainingOptions(r: OptionReader): ResolvedTrainingOptions {
     dropout: r.boolean('dropout', D.dropout),
     maxBadSteps: r.integer('maxBadSteps', D.maxBadSteps, 1),
     threads: r.integer('threads', undefined, 1),
+    device: r.raw('device') === undefined ? undefined : resolveDevice(r.where, r.raw('device'), 'device', () => r.name('device')),
+    precision: resolvePrecision(r.where, r.raw('precision'), 'precision', () => r.name('precision')),
     serializable: {},
     ...passedThrough(r),
   };
   resolved.serializable = {
     optimizer: { kind: resolved.optimizerKind, ...optimizer }, labelSmoothing: resolved.labelSmoothing, accumulate: resolved.accumulate,
     ...(warmupUpdates !== undefined ? { warmupUpdates } : {}), clipNorm: resolved.clipNorm, maxSteps, maxEpochs, maxSeconds, ema: resolved.ema, validateEvery: resolved.validateEvery,
-    saveEvery: resolved.saveEvery, patience: resolved.patience, seed: resolved.seed, dropout: resolved.dropout,
+    saveEvery: resolved.saveEvery, patience: resolved.patience, seed: resolved.seed, dropout: resolved.dropout, precision: resolved.precision,
   };
   return resolved;
 }

@@ -7,7 +7,13 @@
  */
 import { DataParallel, shardOf } from '../distributed/data-parallel';
 import { ProcessGroup } from '../distributed/process-group';
-import { getRngState, Tensor, tensor } from '../tensor';
+import { cuda, getRngState, Tensor, tensor } from '../tensor';
+
+/** Generator states, one per rank. */
+export interface RngStates {
+  cpu: Tensor[];
+  cuda?: Tensor[];
+}
 
 export interface Replicas {
   readonly rank: number;
@@ -31,8 +37,11 @@ export interface Replicas {
   sum(values: number[]): Promise<number[]>;
   /** Rank 0's values on every rank (its early-stopping state after it validated). */
   fromLead(values: number[]): Promise<number[]>;
-  /** Every rank's CPU RNG state, in rank order (each rank resumes its own dropout stream). */
-  rngStates(): Promise<Tensor[]>;
+  /**
+   * Every rank's RNG states, in rank order (each rank resumes its own dropout stream): the CPU generator's, and
+   * with a CUDA device index also that device's generator.
+   */
+  rngStates(cudaDevice?: number): Promise<RngStates>;
   dispose(): void;
 }
 
@@ -47,7 +56,7 @@ export function singleProcess(): Replicas {
     backward: (loss, scale) => loss.backwardAsync(scale),
     sum: async (values) => values,
     fromLead: async (values) => values,
-    rngStates: async () => [getRngState()],
+    rngStates: async (cudaDevice) => ({ cpu: [getRngState()], cuda: cudaDevice === undefined ? undefined : [cuda.getRngState(cudaDevice)] }),
     dispose: () => undefined,
   };
 }
@@ -91,7 +100,10 @@ export function dataParallelReplicas(group: ProcessGroup): Replicas {
     },
     sum: (values) => collective(values, (t) => group.allReduce(t, 'sum')),
     fromLead: (values) => collective(values, (t) => group.broadcast(t, 0)),
-    rngStates: () => group.allGather(getRngState()),
+    rngStates: async (cudaDevice) => ({
+      cpu: await group.allGather(getRngState()),
+      cuda: cudaDevice === undefined ? undefined : await group.allGather(cuda.getRngState(cudaDevice)),
+    }),
     dispose: () => dp?.dispose(),
   };
 }

@@ -1,15 +1,17 @@
 /**
  * What a checkpoint holds of a training run, and how a run comes back from one: the weights, the optimizer's
- * moments, the parameter average, every rank's RNG state and the trainer's counters (data cursor, early
+ * moments, the parameter average, fp16's loss scale, every rank's RNG states (CPU, and the GPU's when the model is
+ * on one) and the trainer's counters (data cursor, early
  * stopping, the run's fingerprint). Saving goes through the {@link CheckpointStore} (atomic, rank 0 only);
  * resuming refuses a checkpoint of another run or of another number of ranks.
  */
 import * as path from 'path';
 import { loadTensors } from '../io/tensor-io';
 import { Seq2Seq } from '../models/seq2seq';
-import { setRngState, Tensor } from '../tensor';
+import { cuda, setRngState, Tensor } from '../tensor';
 import { ParameterAverage } from './average';
 import { CheckpointStore, TrainerCounters } from './checkpoint';
+import { GradScaler } from './grad-scaler';
 import { Adam } from './optimizer';
 import { Replicas } from './replicas';
 
@@ -18,23 +20,33 @@ export interface RunParts {
   model: Seq2Seq;
   optimizer: Adam;
   average?: ParameterAverage;
+  /** fp16 training's loss scale. */
+  scaler?: GradScaler;
   replicas: Replicas;
 }
 
 // Rank 0's RNG under the name a single process uses; the other ranks' beside it.
-const rngKey = (rank: number) => (rank === 0 ? 'rng.cpu' : `rng.cpu.rank${rank}`);
+const rngKey = (kind: 'cpu' | 'cuda', rank: number) => (rank === 0 ? `rng.${kind}` : `rng.${kind}.rank${rank}`);
+
+/** The CUDA device index of a model on a GPU (its generator drives dropout there), else undefined. */
+function cudaIndex(model: Seq2Seq): number | undefined {
+  const d = model.device;
+  return d === 'cpu' ? undefined : d === 'cuda' ? 0 : Number(d.slice(5));
+}
 
 /** Saves a checkpoint (every rank takes part: each contributes its RNG state; rank 0 writes). */
 export async function saveRun(store: CheckpointStore, parts: RunParts, counters: TrainerCounters, best: boolean): Promise<void> {
-  const rngs = await parts.replicas.rngStates();
+  const rngs = await parts.replicas.rngStates(cudaIndex(parts.model));
   if (!parts.replicas.lead) {
-    for (const t of rngs) t.dispose();
+    for (const t of [...rngs.cpu, ...(rngs.cuda ?? [])]) t.dispose();
     return;
   }
   const tensors = new Map<string, Tensor>(parts.optimizer.stateDict());
   const { average, model } = parts;
   if (average) for (const [n, t] of average.stateDict()) tensors.set(`average.${n}`, t);
-  rngs.forEach((t, r) => tensors.set(rngKey(r), t));
+  if (parts.scaler) for (const [n, t] of parts.scaler.stateDict()) tensors.set(n, t);
+  rngs.cpu.forEach((t, r) => tensors.set(rngKey('cpu', r), t));
+  rngs.cuda?.forEach((t, r) => tensors.set(rngKey('cuda', r), t));
   try {
     // The averaged weights also as a model file of their own, loadable like model.safetensors.
     const extra = average ? (folder: string) => average.withAveraged(() => model.save(path.join(folder, 'model.ema.safetensors'))) : undefined;
@@ -67,9 +79,14 @@ export async function resumeRun(store: CheckpointStore, parts: RunParts, fingerp
   }
   parts.optimizer.loadStateDict(saved.state.tensors);
   parts.average?.loadStateDict(prefixed(saved.state.tensors, 'average.'));
-  const rng = saved.state.tensors.get(rngKey(rank));
+  parts.scaler?.loadStateDict(saved.state.tensors, `train: ${saved.folder}`);
+  const rng = saved.state.tensors.get(rngKey('cpu', rank));
   if (!rng) throw new Error(`train: ${saved.folder} has no RNG state${rank === 0 ? '' : ` for rank ${rank}`}`);
   setRngState(rng);
+  // A run saved on a GPU resumes its device generator too (a run moved to another kind of device starts it anew).
+  const device = cudaIndex(parts.model);
+  const cudaRng = saved.state.tensors.get(rngKey('cuda', rank));
+  if (device !== undefined && cudaRng) cuda.setRngState(cudaRng, device);
   return { counters: saved.state.counters, folder: saved.folder };
 }
 

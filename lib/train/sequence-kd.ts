@@ -87,7 +87,7 @@ export async function distillSequences(
       const ids = todo.slice(start, start + batchSize);
       const batch = Batch.from(
         { src: ids.map((i) => sources[i]), srcLang: opts.srcLang, tgtLang: opts.tgtLang },
-        { eosIndex: teacher.eosIndex, padIndex: teacher.padIndex }
+        { eosIndex: teacher.eosIndex, padIndex: teacher.padIndex, device: teacher.device }
       );
       const hyps = (opts.beamSize ?? 5) === 1 ? await greedy(teacher, batch, opts) : await beamSearch(teacher, batch, opts);
       batch.dispose();

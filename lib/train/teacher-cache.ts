@@ -18,7 +18,7 @@ import { tensorToRaw } from '../io/tensor-io';
 import { writeFileAtomicSync } from '../io/atomic-write';
 import { SparseTeacher } from '../loss/distill';
 import { Seq2Seq } from '../models/seq2seq';
-import { noGrad, tensor } from '../tensor';
+import { Device, noGrad, tensor } from '../tensor';
 
 const MAGIC = Buffer.from('XKTKDC01', 'ascii');
 const FORMAT = 1;
@@ -180,7 +180,7 @@ export async function buildTeacherCache(opts: BuildTeacherCacheOptions): Promise
 
 /** One block per pair: ids (int32) then log-probs (float16) of its target rows. */
 async function teacherTopK(teacher: Seq2Seq, pairs: readonly TokenPair[], k: number): Promise<Buffer[]> {
-  const batch = Batch.from({ src: pairs.map((p) => p.src), tgt: pairs.map((p) => p.tgt) });
+  const batch = Batch.from({ src: pairs.map((p) => p.src), tgt: pairs.map((p) => p.tgt) }, { eosIndex: teacher.eosIndex, padIndex: teacher.padIndex, device: teacher.device });
   try {
     const [ids, logProbs] = noGrad(() => {
       const logits = teacher.forward(batch);
@@ -237,8 +237,11 @@ export class TeacherCache {
     }
   }
 
-  /** The top-k teacher of the pairs `indices` as a Batch frames them: [B, T, k] ids and log-probs (pad rows uniform). */
-  sparseTeacher(indices: readonly number[], width: number): SparseTeacher {
+  /**
+   * The top-k teacher of the pairs `indices` as a Batch frames them: [B, T, k] ids and log-probs (pad rows
+   * uniform), on `device` (the student's).
+   */
+  sparseTeacher(indices: readonly number[], width: number, device: Device = 'cpu'): SparseTeacher {
     if (this.fd === undefined) throw new Error('TeacherCache: closed');
     const k = this.header.k;
     const ids = new Int32Array(indices.length * width * k);
@@ -253,10 +256,10 @@ export class TeacherCache {
       half.set(new Uint16Array(buf.buffer, buf.byteOffset + n * 4, n), b * width * k);
     });
     const shape = [indices.length, width, k];
-    const lp16 = tensor(Buffer.from(half.buffer), { dtype: 'float16', shape });
+    const lp16 = tensor(Buffer.from(half.buffer), { dtype: 'float16', shape, device });
     const logProbs = lp16.to('float32');
     lp16.dispose();
-    return { indices: tensor(ids, { shape }), logProbs };
+    return { indices: tensor(ids, { shape, device }), logProbs };
   }
 
   close(): void {

@@ -20,9 +20,10 @@ import { Batcher, BatchPlan } from '../data/batcher';
 import { Batch } from '../data/batch';
 import { DistillLossResult } from '../loss/distill';
 import { Seq2Seq } from '../models/seq2seq';
-import { manualSeed, setNumThreads, tensor, version } from '../tensor';
+import { autocast, Device, manualSeed, setNumThreads, tensor, version } from '../tensor';
 import { ParameterAverage } from './average';
 import { CheckpointStore, TrainerCounters } from './checkpoint';
+import { GradScaler } from './grad-scaler';
 import { formatDuration, MetricsLog, StepMetrics, ValidMetrics } from './metrics';
 import { Adam, AdamW } from './optimizer';
 import { ResolvedTrainingOptions } from './options';
@@ -109,6 +110,7 @@ class Trainer {
     private readonly lossOf: BatchLoss,
     private readonly opts: ResolvedTrainingOptions,
     private readonly o: ResolvedTrainingOptions,
+    private readonly device: Device,
     private readonly replicas: Replicas,
     private readonly batcher: Batcher,
     private readonly validBatcher: Batcher | undefined,
@@ -130,10 +132,13 @@ class Trainer {
     if (model.inference !== undefined && model.inference !== 'float32') {
       throw new Error(`train: the model is ${model.inference} for inference (prepack()/quantize()); train the float32 model and convert it afterwards`);
     }
+    // One device owner: the model's parameters say where batches, caches and decoding go.
+    if (o.device !== undefined) model.to(o.device);
+    const device = model.device;
     const batcher = opts.data instanceof Batcher ? opts.data : new Batcher(opts.data, { seed: o.seed, ...opts.batching });
     if (batcher.size === 0) throw new Error("train: the training data is empty (no pair within the batcher's maxLength)");
     if (opts.valid) checkValidationData(opts.valid);
-    const validBatcher = opts.valid ? new Batcher(opts.valid.pairs, { ...opts.batching, shuffle: false }) : undefined;
+    const validBatcher = opts.valid ? new Batcher(opts.valid.pairs, { ...opts.batching, shuffle: false, device }) : undefined;
     const replicas = replicasOf(opts.group);
     const world = replicas.worldSize;
     const progress = progressOf(opts, o, replicas.lead);
@@ -143,11 +148,13 @@ class Trainer {
     const params = model.namedParameters();
     const optimizer = new (o.optimizerKind === 'adamw' ? AdamW : Adam)(params, o.optimizer);
     const average = o.ema !== undefined ? new ParameterAverage(params) : undefined;
-    const parts: RunParts = { model, optimizer, average, replicas };
-    // A one-process run leaves worldSize out, so its fingerprint and counters read as they always have.
+    const scaler = o.precision === 'fp16' ? new GradScaler() : undefined;
+    const parts: RunParts = { model, optimizer, average, scaler, replicas };
+    // A one-process fp32 run leaves worldSize and precision out, so its fingerprint and counters read as they always have.
     const ranks = world > 1 ? { worldSize: world } : {};
+    const precision = o.precision !== 'fp32' ? { precision: o.precision } : {};
     const fingerprint = hash({
-      kind: model.kind, vocab: model.vocabSize, params: model.numParameters(), pairs: batcher.size, ...describe, seed: o.seed, accumulate: o.accumulate, ...ranks,
+      kind: model.kind, vocab: model.vocabSize, params: model.numParameters(), pairs: batcher.size, ...describe, seed: o.seed, accumulate: o.accumulate, ...ranks, ...precision,
     });
     let counters: TrainerCounters = {
       step: 0, epoch: 0, batchInEpoch: 0, tokens: 0, seconds: 0, bestScore: null, bestStep: null, badValidations: 0, skippedSteps: 0, fingerprint, ...ranks,
@@ -171,7 +178,7 @@ class Trainer {
       fs.writeFileSync(path.join(opts.runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     }
     const stops = new StopRequests(opts.signal, opts.handleSignals === true);
-    return new Trainer(model, lossOf, opts, o, replicas, batcher, validBatcher, parts, counters, store, metrics, progress, stops, threadsBefore, resumed?.folder);
+    return new Trainer(model, lossOf, opts, o, device, replicas, batcher, validBatcher, parts, counters, store, metrics, progress, stops, threadsBefore, resumed?.folder);
   }
 
   // ---- the loop ------------------------------------------------------------------------------------------------
@@ -238,15 +245,17 @@ class Trainer {
     let tokens = 0;
     for (let k = first; k < first + plans.length; k++) for (let r = 0; r < world; r++) tokens += this.tokensOf(this.plan.all[k * world + r]);
     // Each batch's summed loss scaled by world/tokens: the update's gradient is the mean over all its tokens once
-    // the ranks' gradients are averaged (their sum divided by their number).
-    const scale = tensor(world / tokens);
+    // the ranks' gradients are averaged (their sum divided by their number). fp16 also multiplies in its loss scale.
+    const { scaler } = this.parts;
+    const lossScale = scaler?.scale ?? 1;
+    const scale = tensor((world / tokens) * lossScale);
     const sums = [0, 0, 0];
     let finite = true;
     try {
       for (const [i, p] of plans.entries()) {
-        const batch = this.batcher.toBatch(p);
+        const batch = this.batcher.toBatch(p, this.device);
         try {
-          const r = await this.lossOf(this.model, batch, p);
+          const r = await autocast(o.precision, this.device, () => this.lossOf(this.model, batch, p));
           const values = [r.loss, r.kd, r.ce].map((t) => Number(t.item()));
           finite &&= Number.isFinite(values[0]);
           await replicas.backward(r.loss, scale, i === plans.length - 1);
@@ -260,11 +269,14 @@ class Trainer {
       scale.dispose();
     }
     const { optimizer } = this.parts;
-    const gradNorm = await optimizer.clipGradNormAsync(o.clipNorm);
+    const gradNorm = await optimizer.clipGradNormAsync(o.clipNorm, lossScale);
     const lr = o.schedule(c.step + 1);
     const applied = finite && Number.isFinite(gradNorm) ? await optimizer.stepAsync(lr) : false;
     optimizer.zeroGrad();
-    this.countUpdate(applied, finite);
+    // An fp16 overflow at a scale the gradients may well exceed is the scaler's to handle, not a bad step.
+    const overflow = scaler !== undefined && finite && !applied;
+    scaler?.update(overflow);
+    this.countUpdate(applied, finite, overflow && lossScale >= 1 ? lossScale : undefined);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     c.seconds += seconds;
     c.tokens += tokens;
@@ -277,7 +289,8 @@ class Trainer {
     return p.indices.reduce((n, i) => n + this.batcher.pairs[i].tgt.length + 1, 0);
   }
 
-  private countUpdate(applied: boolean, finite: boolean): void {
+  /** Counts an update; `overflowAt` is the fp16 loss scale at which its gradients overflowed (not a bad step). */
+  private countUpdate(applied: boolean, finite: boolean, overflowAt?: number): void {
     const { c } = this;
     if (applied) {
       this.badInARow = 0;
@@ -286,6 +299,10 @@ class Trainer {
       return;
     }
     c.skippedSteps += 1;
+    if (overflowAt !== undefined) {
+      this.log(`step ${c.step + 1}: fp16 gradients overflowed at loss scale ${overflowAt}, update skipped (scale now ${this.parts.scaler!.scale})`);
+      return;
+    }
     this.badInARow += 1;
     this.log(`step ${c.step + 1}: non-finite ${finite ? 'gradient norm' : 'loss'}, update skipped (${this.badInARow} in a row)`);
     if (this.badInARow >= this.o.maxBadSteps) {

@@ -52,7 +52,8 @@ export async function validate(model: Seq2Seq, data: ValidationData, batcher: Ba
     try {
       sum += noGrad(() => {
         const logits = model.forward(batch);
-        const r = crossEntropy(logits, batch.tgtOut, { reduction: 'sum', ignoreIndex: model.padIndex });
+        // Plain cross-entropy (no smoothing): its exponential is the perplexity.
+        const r = crossEntropy(logits, batch.tgtOut, { reduction: 'sum', ignoreIndex: model.padIndex, labelSmoothing: 0 });
         const v = Number(r.loss.item());
         for (const t of [logits, r.loss, r.kd, r.ce]) t.dispose();
         return v;

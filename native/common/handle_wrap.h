@@ -88,9 +88,11 @@ class HandleWrap : public Napi::ObjectWrap<HandleWrap<T>> {
 
   int64_t reported = 0;
 
+  // Never destroyed: a static's destructor runs at exit, after the env is gone, and deleting a reference then
+  // (node-addon-api posts it as a finalizer) crashes the process.
   static Napi::FunctionReference& ctor() {
-    static Napi::FunctionReference ref;
-    return ref;
+    static auto* ref = new Napi::FunctionReference();
+    return *ref;
   }
   static std::string& description() {
     static std::string text;

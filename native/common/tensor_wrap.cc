@@ -14,6 +14,8 @@ std::atomic<int64_t> g_liveCount{0};
 
 struct WrapData {
   Napi::FunctionReference ctor;
+  // The env is being torn down when its instance data is deleted: the reference goes with it, undeleted.
+  ~WrapData() { ctor.SuppressDestruct(); }
 };
 
 int64_t bytesOf(const torch::Tensor& t) {

@@ -7,11 +7,6 @@
 #include "common/tensor_wrap.h"
 #include "loss/distill_loss.h"
 
-#ifdef XKT_WITH_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#include <c10/cuda/CUDAFunctions.h>
-#endif
-
 namespace xkt {
 
 namespace {
@@ -123,23 +118,6 @@ void registerLoss(Napi::Env env, Napi::Object exports) {
   define(env, exports, "distillLossKernel", [](Args& a) {
     if (a.has(0)) loss::setCpuKernelCapability(a.string(0, "name"));
     return Napi::String::New(a.env(), loss::cpuKernelCapability());
-  });
-  // distillLossCudaMemory(reset?): {allocated, peak} bytes of the CUDA caching allocator on the current
-  // device (peak since the last reset; reset: true resets it first), or null without CUDA kernels.
-  define(env, exports, "distillLossCudaMemory", [](Args& a) -> Napi::Value {
-#ifdef XKT_WITH_CUDA
-    if (!torch::cuda::is_available()) return a.env().Null();
-    const auto dev = c10::cuda::current_device();
-    if (a.boolean(0, "reset", false)) c10::cuda::CUDACachingAllocator::resetPeakStats(dev);
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(dev);
-    const auto& s = stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)];
-    auto obj = Napi::Object::New(a.env());
-    obj.Set("allocated", Napi::Number::New(a.env(), static_cast<double>(s.current)));
-    obj.Set("peak", Napi::Number::New(a.env(), static_cast<double>(s.peak)));
-    return obj;
-#else
-    return a.env().Null();
-#endif
   });
 }
 

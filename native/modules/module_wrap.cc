@@ -205,6 +205,11 @@ void registerModules(Napi::Env env, Napi::Object exports) {
   define(env, exports, "moduleIsTraining", [](Args& a) {
     return Napi::Boolean::New(a.env(), ModuleWrap::unwrap(a, 0, "model")->is_training());
   });
+  // The device of the model's parameters: where its work runs.
+  define(env, exports, "moduleDevice", [](Args& a) {
+    auto params = ModuleWrap::unwrap(a, 0, "model")->parameters();
+    return Napi::String::New(a.env(), params.empty() ? std::string("cpu") : deviceName(params.front().device()));
+  });
   define(env, exports, "moduleTo", [](Args& a) {
     auto m = ModuleWrap::unwrap(a, 0, "model");
     if (a.has(1)) m->to(a.device(1, "device"));

@@ -49,7 +49,7 @@ Adam::Adam(const std::vector<at::Tensor>& params, const AdamOptions& options)
   }
 }
 
-double Adam::clipGradNorm(double maxNorm) {
+double Adam::clipGradNorm(double maxNorm, double gradScale) {
   at::NoGradGuard noGrad;
   std::vector<at::Tensor> grads;
   for (const auto& p : params_) {
@@ -58,15 +58,17 @@ double Adam::clipGradNorm(double maxNorm) {
   if (grads.empty()) return 0;
   // As torch.nn.utils.clip_grad_norm_: per-tensor norms, their norm, one clamped factor for all.
   auto norms = at::_foreach_norm(grads, 2);
-  auto total = at::linalg_vector_norm(at::stack(norms), 2);
+  auto total = at::linalg_vector_norm(at::stack(norms), 2) / gradScale;
   const double norm = total.item<double>();
   if (!std::isfinite(norm)) {
     nonFinite_ = true;
     return norm;
   }
   if (maxNorm > 0) {
-    auto coef = at::clamp_max(maxNorm / (total + 1e-6), 1.0);
+    auto coef = at::clamp_max(maxNorm / (total + 1e-6), 1.0) / gradScale;
     at::_foreach_mul_(grads, coef);
+  } else if (gradScale != 1.0) {
+    at::_foreach_mul_(grads, 1.0 / gradScale);
   }
   return norm;
 }
@@ -167,6 +169,19 @@ double learningRate(Args& a, size_t i) {
 double maxNormOf(Args& a, size_t i) {
   return a.number(i, "maxNorm", /*allowNonFinite=*/true);
 }
+
+// The loss scale the gradients carry (1 unless fp16 training scales its loss).
+double gradScaleOf(Args& a, size_t i) {
+  if (!a.has(i)) return 1.0;
+  const double s = a.number(i, "gradScale");
+  if (!(s > 0)) throw ArgError("argument 'gradScale' must be > 0, got " + std::to_string(s), ArgError::Kind::Range);
+  return s;
+}
+
+struct ClipArgs {
+  std::shared_ptr<Adam> opt;
+  double maxNorm, gradScale;
+};
 }  // namespace
 
 void registerOptim(Napi::Env env, Napi::Object exports) {
@@ -203,9 +218,10 @@ void registerOptim(Napi::Env env, Napi::Object exports) {
       env, exports, "optimClipGradNorm",
       [](Args& a) {
         auto opt = unwrap(a);
-        return std::make_pair(opt, maxNormOf(a, 1));
+        const double maxNorm = maxNormOf(a, 1);
+        return ClipArgs{opt, maxNorm, gradScaleOf(a, 2)};
       },
-      [](const auto& in) { return in.first->clipGradNorm(in.second); },
+      [](const ClipArgs& in) { return in.opt->clipGradNorm(in.maxNorm, in.gradScale); },
       [](Napi::Env env, double& norm) -> Napi::Value { return Napi::Number::New(env, norm); });
   define(env, exports, "optimZeroGrad", [](Args& a) {
     unwrap(a)->zeroGrad();

@@ -24,7 +24,9 @@ class Adam {
   Adam(const std::vector<at::Tensor>& params, const AdamOptions& options);
 
   // The 2-norm of all gradients; when finite and above maxNorm, scales them to maxNorm (maxNorm <= 0: no scaling).
-  double clipGradNorm(double maxNorm);
+  // Gradients of a loss scaled by `gradScale` (fp16 training's dynamic loss scale) are unscaled in the same pass,
+  // as torch.amp.GradScaler.unscale_ before clipping: the norm returned is the unscaled one.
+  double clipGradNorm(double maxNorm, double gradScale = 1.0);
   // Applies one update with learning rate lr; false (and counted) when the last clipGradNorm saw a non-finite norm.
   bool step(double lr);
   // Sets every gradient to undefined (PyTorch's set_to_none), which also clears the non-finite mark.

@@ -8,4 +8,5 @@ void registerTensorOps(Napi::Env env, Napi::Object exports);       // ops.cc: ma
 void registerTensorShape(Napi::Env env, Napi::Object exports);     // shape.cc: views, joins, dtype/device moves
 void registerTensorAutograd(Napi::Env env, Napi::Object exports);  // autograd.cc: backward, grad, grad mode
 void registerTensorSelect(Napi::Env env, Napi::Object exports);    // select.cc: sort, cumsum, multinomial, indexFill
+void registerTensorAutocast(Napi::Env env, Napi::Object exports);  // autocast.cc: the thread's autocast state
 }  // namespace xkt

@@ -16,6 +16,7 @@ export class ToyMarkovModel implements Seq2Seq {
   readonly padIndex = 2;
   readonly vocabSize: number;
   readonly training = false;
+  readonly device = 'cpu' as const;
   /** log P(next | prev) as [V, V]. */
   readonly table: Tensor;
   steps = 0;
