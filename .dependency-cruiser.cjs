@@ -3,7 +3,8 @@
 // The README's "Architecture" section draws the same stack.
 //
 //   cli, index                                   the command line and the package's public surface
-//   pipeline                                     data -> tokenizer -> teacher -> student -> distil -> report
+//   pipeline | serve                             data -> tokenizer -> teacher -> student -> distil -> report;
+//                                                the translation service over HTTP
 //   train                                        the trainer, distillation, checkpoints, metrics
 //   eval                                         BLEU, chrF, evaluating and comparing models (decodes them)
 //   surgery | decode                             layer surgery; beam search, greedy, translate
@@ -25,7 +26,7 @@ const LAYERS = [
   ['surgery', 'decode'],
   ['eval'],
   ['train'],
-  ['pipeline'],
+  ['pipeline', 'serve'],
   ['cli'],
 ];
 

@@ -25,6 +25,7 @@ const BENCHMARKS = [
   { name: 'distributed', script: 'distributed.js' },
   { name: 'gpu', script: 'gpu.js' },
   { name: 'demo', script: 'demo.js' },
+  { name: 'serve', script: 'serve.js' },
   { name: 'quality', script: 'quality.js', takesRun: true, byDefault: false },
 ];
 

@@ -13,4 +13,5 @@ export * from './io';
 export * from './data';
 export * from './distributed';
 export * from './pipeline';
+export * from './serve';
 export { addonCandidates, loadedAddonPath } from './native';

@@ -21,6 +21,8 @@ for tool in cmake g++ make python3; do command -v "$tool" >/dev/null 2>&1 || nee
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 # The tokenizer links Debian's SentencePiece (native/tokenizer).
 [ -f /usr/include/sentencepiece_processor.h ] || need+=(libsentencepiece-dev)
+# The translation service's page is tested in a real browser (test/serve-browser.test.ts).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   pkgs=()
@@ -28,7 +30,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}"
 else
-  echo "cmake, g++, make, python3 (with venv) and libsentencepiece-dev are present"
+  echo "cmake, g++, make, python3 (with venv), libsentencepiece-dev and chromium are present"
 fi
 
 step "python virtualenv (.venv) with torch"

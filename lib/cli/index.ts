@@ -14,6 +14,7 @@ import { runImportXlm } from './import-xlm';
 import { CliIO, UsageError } from './io';
 import { packageVersion } from './package';
 import { runQuantize } from './quantize';
+import { runServe } from './serve';
 import { runShortlist } from './shortlist';
 import { runTokenizer } from './tokenizer';
 import { runTrain } from './train';
@@ -36,6 +37,7 @@ const commands: Record<string, Command> = {
   quantize: { summary: 'a model file with int8 decoder layers, for fast decoding', run: runQuantize },
   shortlist: { summary: "a model's vocabulary shortlist from a data folder, for fast decoding", run: runShortlist },
   translate: { summary: 'translate stdin (or a file) line by line with a saved model', run: runTranslate },
+  serve: { summary: 'serve saved models as a translation service over HTTP (batching across requests)', run: runServe },
   evaluate: { summary: 'BLEU, chrF, size and speed of one or several models on a test set', run: runEvaluate },
   bench: { summary: 'decoding speed of models by beam and batch size (medians of interleaved rounds)', run: runBench },
   'import-xlm': { summary: 'convert a Facebook XLM checkpoint (.pth) into a teacher file', run: runImportXlm },

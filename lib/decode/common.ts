@@ -51,15 +51,7 @@ export async function encodeForDecoding(
   if (shortlist) {
     if (!model.restrictVocabulary) throw new TypeError(`decode: this ${model.kind} model cannot decode over a shortlist (no restrictVocabulary)`);
     if (shortlist.vocabSize !== model.vocabSize) throw new RangeError(`decode: the shortlist is for ${shortlist.vocabSize} ids, the model has ${model.vocabSize}`);
-    const ids = [...new Set([...shortlist.candidates(Array.from(batch.src.toArray() as BigInt64Array, Number)), model.eosIndex])].sort((a, b) => a - b);
-    const idTensor = tensor(ids, { dtype: 'int64', device });
-    try {
-      model.restrictVocabulary(state, idTensor);
-    } finally {
-      idTensor.dispose();
-    }
-    const index = new Map(ids.map((id, c) => [id, c]));
-    columns = { size: ids.length, eos: index.get(model.eosIndex)!, id: (c) => ids[c], column: (id) => index.get(id) };
+    columns = restrictToCandidates(model, state, shortlist.candidates(Array.from(batch.src.toArray() as BigInt64Array, Number)), device);
   }
   if (copies > 1) {
     const rows = tensor(srcLens.flatMap((_, s) => new Array<number>(copies).fill(s)), { dtype: 'int64', device });
@@ -67,6 +59,22 @@ export async function encodeForDecoding(
     rows.dispose();
   }
   return { state, columns, srcLens, langs, device };
+}
+
+/**
+ * Restricts `state` to candidate ids (plus `</s>`; the model must have restrictVocabulary) and returns the
+ * step output's columns over them.
+ */
+export function restrictToCandidates(model: Seq2Seq, state: DecoderState, candidates: Iterable<number>, device: Device): OutputColumns {
+  const ids = [...new Set([...candidates, model.eosIndex])].sort((a, b) => a - b);
+  const idTensor = tensor(ids, { dtype: 'int64', device });
+  try {
+    model.restrictVocabulary!(state, idTensor);
+  } finally {
+    idTensor.dispose();
+  }
+  const index = new Map(ids.map((id, c) => [id, c]));
+  return { size: ids.length, eos: index.get(model.eosIndex)!, id: (c) => ids[c], column: (id) => index.get(id) };
 }
 
 /** The target language of each live row (`copies` rows per live sentence), or undefined. */

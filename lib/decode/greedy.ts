@@ -95,6 +95,7 @@ async function decodeGreedy(model: Seq2Seq, batch: Batch, o: ResolvedDecodeOptio
     }
   } finally {
     if (!tokens.isDisposed) tokens.dispose();
+    state.dispose?.();
   }
   return results;
 }

@@ -20,6 +20,9 @@ class NativeDecoderState implements DecoderState {
   get size(): number {
     return native().stateBatchSize(this.handle);
   }
+  dispose(): void {
+    native().stateDispose(this.handle);
+  }
 }
 
 function stateHandle(s: DecoderState): NativeStateHandle {
@@ -200,6 +203,10 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
     // As quantize() left it: an encoder kept float32 in the file runs prepacked (and fused layers are rebuilt).
     native().moduleSetLinearKernels(this.handle, 'keep', layers.some((l) => l.name.startsWith('encoder.')) ? 'keep' : 'packed');
     this.form = 'int8';
+  }
+
+  mergeStates(a: DecoderState, b: DecoderState): DecoderState {
+    return new NativeDecoderState(native().moduleMergeStates(this.handle, stateHandle(a), stateHandle(b)));
   }
 
   /** Restricts `state`'s decoding to the candidate ids (int64 [C], distinct): decodeStep then returns [N, C]. */

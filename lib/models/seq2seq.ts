@@ -18,6 +18,8 @@ export type InferenceForm = 'float32' | 'packed' | 'int8';
 export interface DecoderState {
   /** Live hypotheses (rows) in the state. */
   readonly size: number;
+  /** Frees the state's caches now rather than when it is garbage-collected; it cannot be used after. */
+  dispose?(): void;
 }
 
 export type { LoadReport };
@@ -66,6 +68,11 @@ export interface Seq2Seq {
   readonly inference?: InferenceForm;
   /** The vocabulary shortlist decoding uses by default (a model file names it in its metadata). */
   shortlist?: Shortlist;
+  /**
+   * A new state holding `a`'s hypotheses followed by `b`'s (both from this model's encode, on its device), each decoding on exactly as it would alone, whatever step it is at: how continuous batching
+   * lets sentences join a running beam search. `a` and `b` are left as they were.
+   */
+  mergeStates?(a: DecoderState, b: DecoderState): DecoderState;
   /** Restricts a state's decoding to candidate ids (int64 [C], distinct): decodeStep then returns [N, C]. */
   restrictVocabulary?(state: DecoderState, ids: Tensor): void;
 }

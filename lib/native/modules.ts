@@ -36,6 +36,8 @@ export interface ModulesBinding {
   moduleTrain(m: NativeModuleHandle, mode: boolean): void;
   moduleIsTraining(m: NativeModuleHandle): boolean;
   moduleTo(m: NativeModuleHandle, device?: string | null, dtype?: string | null): void;
+  /** A state with a's hypotheses then b's, each decoding on as it would alone (continuous batching). */
+  moduleMergeStates(m: NativeModuleHandle, a: NativeStateHandle, b: NativeStateHandle): NativeStateHandle;
   /** The device of the model's parameters. */
   moduleDevice(m: NativeModuleHandle): string;
   moduleForward(m: NativeModuleHandle, batch: NativeBatch): T;
@@ -49,5 +51,7 @@ export interface ModulesBinding {
   moduleDecodeStepAsync(m: NativeModuleHandle, s: NativeStateHandle, tokens: T, tgtLang?: T): Promise<T>;
   moduleReorder(m: NativeModuleHandle, s: NativeStateHandle, indices: T): void;
   stateBatchSize(s: NativeStateHandle): number;
+  /** Drops the handle's state (freed with the last native user). */
+  stateDispose(s: NativeStateHandle): void;
   stateEncoderOutput(s: NativeStateHandle): T;
 }

@@ -242,6 +242,31 @@ void BiGruSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {
   s.hidden = s.hidden.index_select(1, idx);  // [L, N, H]: batch on dim 1
 }
 
+std::shared_ptr<DecoderState> BiGruSeq2Seq::mergeStates(DecoderState& sa, DecoderState& sb) {
+  auto& a = bigruState(sa);
+  auto& b = bigruState(sb);
+  const int64_t group = mergedGroup(a.group, b.group);
+  // (A shortlist is per batch: the merged state has none, and the caller restricts it again to the union.)
+  // The recurrent state has no notion of step: only the source side needs padding to the longer source.
+  const int64_t S = std::max(a.memory.size(1), b.memory.size(1));
+  auto pad = [S, group](const BiGruState& s, const torch::Tensor& source, bool value) {
+    auto t = regroupSlots(source, s.group, group);
+    const int64_t extra = S - t.size(1);
+    if (extra == 0) return t;
+    auto shape = t.sizes().vec();
+    shape[1] = extra;
+    return torch::cat({t, value ? torch::ones(shape, t.options()) : torch::zeros(shape, t.options())}, 1);
+  };
+  auto out = std::make_shared<BiGruState>();
+  out->group = group;
+  out->memory = torch::cat({pad(a, a.memory, false), pad(b, b.memory, false)}, 0);
+  out->keys = torch::cat({pad(a, a.keys, false), pad(b, b.keys, false)}, 0);
+  out->padMask = torch::cat({pad(a, a.padMask, true), pad(b, b.padMask, true)}, 0);
+  out->hidden = torch::cat({a.hidden, b.hidden}, 1);  // [L, N, H]
+  out->prevAttn = torch::cat({a.prevAttn, b.prevAttn}, 0);
+  return out;
+}
+
 // ---- registration -----------------------------------------------------------------------------------------
 
 void registerBiGruSeq2Seq() {

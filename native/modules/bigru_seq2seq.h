@@ -107,6 +107,7 @@ class BiGruSeq2Seq : public Seq2SeqModule {
                                        const torch::Tensor& srcLang) override;
   torch::Tensor decodeStep(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& tgtLang) override;
   void reorder(DecoderState& state, const torch::Tensor& indices) override;
+  std::shared_ptr<DecoderState> mergeStates(DecoderState& a, DecoderState& b) override;
   std::vector<InferenceLinear> inferenceLinears() override;
   std::string kind() const override { return "bigru"; }
   int64_t vocabSize() const override { return opts_.vocabSize; }

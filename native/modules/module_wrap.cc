@@ -248,6 +248,17 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     StateWrap::refresh(a, 1, "state");
     return a.env().Undefined();
   });
+  // moduleMergeStates(model, a, b) -> a new state: a's hypotheses, then b's (see Seq2SeqModule::mergeStates).
+  define(env, exports, "moduleMergeStates", [](Args& a) {
+    auto m = ModuleWrap::unwrap(a, 0, "model");
+    auto first = StateWrap::unwrap(a, 1, "a");
+    auto second = StateWrap::unwrap(a, 2, "b");
+    return StateWrap::wrap(a.env(), m->mergeStates(*first, *second));
+  });
+  define(env, exports, "stateDispose", [](Args& a) {
+    StateWrap::release(a, 0, "state");
+    return a.env().Undefined();
+  });
   define(env, exports, "stateEncoderOutput", [](Args& a) {
     return TensorWrap::wrap(a.env(), StateWrap::unwrap(a, 0, "state")->encoderOutput());
   });

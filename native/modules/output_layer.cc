@@ -7,6 +7,10 @@
 
 namespace xkt {
 
+std::shared_ptr<DecoderState> Seq2SeqModule::mergeStates(DecoderState&, DecoderState&) {
+  throw ArgError("this " + kind() + " model cannot merge decoder states");
+}
+
 int64_t DecoderState::subsetBytes() const {
   int64_t n = 0;
   for (const auto* t : {&vocabIds, &subsetWeight, &subsetBias}) n += t->defined() ? static_cast<int64_t>(t->nbytes()) : 0;

@@ -49,4 +49,11 @@ inline torch::Tensor slotIndex(const Regrouping& r, const torch::Device& device)
   return torch::tensor(r.slots, torch::kLong).to(device);
 }
 
+// Merging two states (Seq2SeqModule::mergeStates): the common group of states with groups a and b, and how many
+// copies of each slot of a state with `group` that takes (its source side is repeat_interleave'd that often).
+inline int64_t mergedGroup(int64_t a, int64_t b) { return std::gcd(a, b); }
+inline torch::Tensor regroupSlots(const torch::Tensor& sourceSide, int64_t group, int64_t merged) {
+  return group == merged ? sourceSide : sourceSide.repeat_interleave(group / merged, 0);
+}
+
 }  // namespace xkt

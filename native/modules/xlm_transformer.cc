@@ -232,7 +232,24 @@ torch::Tensor TransformerStackImpl::embed(const torch::Tensor& ids, int64_t star
   } else {
     pos = position_embeddings->weight.narrow(0, start, T);  // == lookup of positions start..start+T-1
   }
-  auto x = embeddings(ids) + pos;
+  return finishEmbedding(embeddings(ids) + pos, langs);
+}
+
+torch::Tensor TransformerStackImpl::embedAt(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& langs) {
+  const auto& W = embeddings->weight;
+  torch::Tensor pos;
+  if (config.sinusoidal) {
+    if (sinusoids_.device() != W.device() || sinusoids_.scalar_type() != W.scalar_type()) {
+      sinusoids_ = sinusoidTable(config.maxPositions, config.embDim).to(W.device(), W.scalar_type());
+    }
+    pos = sinusoids_.index_select(0, positions);
+  } else {
+    pos = position_embeddings(positions);
+  }
+  return finishEmbedding(embeddings(ids) + pos.unsqueeze(1), langs);
+}
+
+torch::Tensor TransformerStackImpl::finishEmbedding(torch::Tensor x, const torch::Tensor& langs) {
   if (langs.defined() && config.nLangs > 1) {
     auto l = lang_embeddings(langs);
     x = x + (langs.dim() == 1 ? l.unsqueeze(1) : l);
@@ -277,19 +294,57 @@ void TransformerStackImpl::fillCrossCache(XlmDecoderState& st) {
   }
 }
 
+// The self-attention caches' rows that reorder() kept, gathered now (see XlmDecoderState::pendingRows).
+static void applyPendingRows(XlmDecoderState& st) {
+  if (!st.pendingRows.defined()) return;
+  auto idx = st.pendingRows.to(st.encoderOut.device());
+  for (auto* list : {&st.selfK, &st.selfV}) {
+    for (auto& t : *list) {
+      if (t.defined()) t = t.index_select(0, idx);
+    }
+  }
+  st.pendingRows = torch::Tensor();
+}
+
+// Rows merged in at different steps: drops the cache positions no row attends to any more, and returns each
+// row's own position and the self-attention mask of this step ([N, 1, 1, step + 1], true = masked; undefined
+// once every row starts at 0).
+static std::pair<torch::Tensor, torch::Tensor> rowPositions(XlmDecoderState& st, const torch::Device& device) {
+  const int64_t trim = st.selfStart.min().item<int64_t>();
+  if (trim > 0) {
+    for (auto* list : {&st.selfK, &st.selfV}) {
+      for (auto& t : *list) t = t.narrow(2, trim, t.size(2) - trim);
+    }
+    st.selfStart = st.selfStart - trim;
+    st.step -= trim;
+  }
+  auto positions = (st.step - st.selfStart).to(device);
+  if (st.selfStart.max().item<int64_t>() == 0) {
+    st.selfStart = torch::Tensor();
+    return {positions, torch::Tensor()};
+  }
+  const int64_t N = st.selfStart.size(0);
+  auto masked = torch::arange(st.step + 1, torch::kLong).unsqueeze(0).lt(st.selfStart.unsqueeze(1)).view({N, 1, 1, st.step + 1});
+  return {positions, masked.to(device)};
+}
+
 torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tensor& tokens, const torch::Tensor& langs) {
-  auto x = embed(tokens.unsqueeze(1), st.step, langs);  // [N, 1, D]
   if (static_cast<int64_t>(st.crossK.size()) != nLayers) fillCrossCache(st);
   st.selfK.resize(nLayers);
   st.selfV.resize(nLayers);
-  if (st.pendingRows.defined()) {
-    auto idx = st.pendingRows.to(x.device());
-    for (auto* list : {&st.selfK, &st.selfV}) {
-      for (auto& t : *list) {
-        if (t.defined()) t = t.index_select(0, idx);
-      }
+  applyPendingRows(st);
+  torch::Tensor x, selfMasked;
+  if (st.selfStart.defined()) {
+    auto [positions, masked] = rowPositions(st, tokens.device());
+    if (st.step >= config.maxPositions) {
+      throw ArgError("position " + std::to_string(st.step) + " is beyond the model's " + std::to_string(config.maxPositions) +
+                         " positions (config.maxPositions)",
+                     ArgError::Kind::Range);
     }
-    st.pendingRows = torch::Tensor();
+    x = embedAt(tokens.unsqueeze(1), positions, langs);
+    selfMasked = masked;
+  } else {
+    x = embed(tokens.unsqueeze(1), st.step, langs);  // [N, 1, D]
   }
   for (int64_t i = 0; i < nLayers; ++i) {
     auto& sa = selfAttn_[i];
@@ -312,7 +367,7 @@ torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tenso
     }
     st.selfK[i] = k;
     st.selfV[i] = v;
-    auto a = sa->attend(x, k, v, torch::Tensor(), 1, q);
+    auto a = sa->attend(x, k, v, selfMasked, 1, q);
     x = ln1_[i](x + torch::dropout(a, config.dropout, is_training()));
     auto& ca = crossAttn_[i];
     a = ca->attend(x, st.crossK[i], st.crossV[i], st.srcPad, st.group);
@@ -444,8 +499,64 @@ void XlmSeq2Seq::reorder(DecoderState& state, const torch::Tensor& indices) {
   }
   st.group = r.group;
   if (r.identity) return;
+  if (st.selfStart.defined()) st.selfStart = st.selfStart.index_select(0, r.rows);
   // (A clone: r.rows may share the caller's index tensor, which JS can still change.)
   st.pendingRows = st.pendingRows.defined() ? st.pendingRows.index_select(0, r.rows) : r.rows.clone();
+}
+
+std::shared_ptr<DecoderState> XlmSeq2Seq::mergeStates(DecoderState& sa, DecoderState& sb) {
+  auto& a = xlmState(sa);
+  auto& b = xlmState(sb);
+  // (A shortlist is per batch: the merged state has none, and the caller restricts it again to the union.)
+  torch::NoGradGuard noGrad;
+  for (auto* s : {&a, &b}) {
+    if (static_cast<int64_t>(s->crossK.size()) != decoder->nLayers) decoder->fillCrossCache(*s);
+    applyPendingRows(*s);
+  }
+  auto out = std::make_shared<XlmDecoderState>();
+  out->group = mergedGroup(a.group, b.group);
+  // The source side: padded to the longer source (pads are masked), sentences of a then of b.
+  const int64_t S = std::max(a.encoderOut.size(1), b.encoderOut.size(1));
+  auto pad = [S, &out](const XlmDecoderState& s, const torch::Tensor& source, int64_t dim, bool value) {
+    auto t = regroupSlots(source, s.group, out->group);
+    const int64_t extra = S - t.size(dim);
+    if (extra == 0) return t;
+    auto shape = t.sizes().vec();
+    shape[dim] = extra;
+    auto filler = value ? torch::ones(shape, t.options()) : torch::zeros(shape, t.options());
+    return torch::cat({t, filler}, dim);
+  };
+  out->encoderOut = torch::cat({pad(a, a.encoderOut, 1, false), pad(b, b.encoderOut, 1, false)}, 0);
+  out->srcPad = torch::cat({pad(a, a.srcPad, 3, true), pad(b, b.srcPad, 3, true)}, 0);
+  for (int64_t i = 0; i < decoder->nLayers; ++i) {
+    out->crossK.push_back(torch::cat({pad(a, a.crossK[i], 2, false), pad(b, b.crossK[i], 2, false)}, 0));
+    out->crossV.push_back(torch::cat({pad(a, a.crossV[i], 2, false), pad(b, b.crossV[i], 2, false)}, 0));
+  }
+  // The self-attention caches: the shorter one padded on the left, its rows told to skip the padding.
+  const int64_t L = std::max(a.step, b.step);
+  out->step = L;
+  const int64_t H = config.nHeads, dh = config.embDim / config.nHeads;
+  auto leftPad = [&](const XlmDecoderState& s, const torch::Tensor& t) {
+    const int64_t N = s.batchSize();
+    auto opts = s.encoderOut.options();
+    if (!t.defined()) return torch::zeros({N, H, L, dh}, opts);
+    if (t.size(2) == L) return t;
+    return torch::cat({torch::zeros({N, H, L - t.size(2), dh}, opts), t}, 2);
+  };
+  if (L > 0) {
+    for (int64_t i = 0; i < decoder->nLayers; ++i) {
+      auto part = [&](XlmDecoderState& s, std::vector<torch::Tensor>& list) { return leftPad(s, i < static_cast<int64_t>(list.size()) ? list[i] : torch::Tensor()); };
+      out->selfK.push_back(torch::cat({part(a, a.selfK), part(b, b.selfK)}, 0));
+      out->selfV.push_back(torch::cat({part(a, a.selfV), part(b, b.selfV)}, 0));
+    }
+  }
+  auto starts = [L](const XlmDecoderState& s) {
+    auto base = s.selfStart.defined() ? s.selfStart : torch::zeros({s.batchSize()}, torch::kLong);
+    return base + (L - s.step);
+  };
+  auto start = torch::cat({starts(a), starts(b)}, 0);
+  if (start.max().item<int64_t>() > 0) out->selfStart = start;
+  return out;
 }
 
 // ---- registration -------------------------------------------------------------------------------------------

@@ -104,7 +104,10 @@ struct XlmDecoderState : DecoderState {
   // Rows of selfK/selfV that reorder() kept (CPU int64), gathered by the next step: reorder runs on the JS
   // thread between steps, the step on a worker whose OpenMP team is already awake, and two reorders compose.
   torch::Tensor pendingRows;
-  int64_t step = 0;                          // target positions decoded so far
+  int64_t step = 0;                          // positions in the self-attention caches
+  // Rows merged in at different steps (mergeStates): per row (CPU int64 [N]), the cache positions before its
+  // own first one, which it may not attend to; its own position is step - selfStart. Undefined when all start at 0.
+  torch::Tensor selfStart;
   int64_t batchSize() const override { return encoderOut.size(0) * group; }
   torch::Tensor encoderOutput() const override;
   int64_t nbytes() const override;
@@ -116,6 +119,10 @@ class TransformerStackImpl : public torch::nn::Module {
   TransformerStackImpl(const XlmConfig& c, bool isDecoder, std::shared_ptr<KernelTable> kernels = nullptr);
   // The embedding block for ids [N, T] at positions start .. start+T-1; langs [N] or [N, T] (or undefined).
   torch::Tensor embed(const torch::Tensor& ids, int64_t start, const torch::Tensor& langs);
+  // One token per row at its own position (positions [N] int64 on the ids' device).
+  torch::Tensor embedAt(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& langs);
+  // Adds language embeddings, layer norm and dropout to token + position embeddings.
+  torch::Tensor finishEmbedding(torch::Tensor x, const torch::Tensor& langs);
   // Full pass -> [N, T, D]. Encoder: srcEnc/srcPad undefined. Decoder: causal, cross-attends to srcEnc
   // [N, S, D] with srcPad [N, 1, 1, S] (true at pads).
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& lengths, const torch::Tensor& langs,
@@ -155,6 +162,7 @@ class XlmSeq2Seq : public Seq2SeqModule {
                                        const torch::Tensor& srcLang) override;
   torch::Tensor decodeStep(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& tgtLang) override;
   void reorder(DecoderState& state, const torch::Tensor& indices) override;
+  std::shared_ptr<DecoderState> mergeStates(DecoderState& a, DecoderState& b) override;
   std::vector<InferenceLinear> inferenceLinears() override;
   std::vector<std::vector<std::pair<torch::Tensor, torch::Tensor>>> fusableLinears() override;
   std::string kind() const override { return "xlm"; }

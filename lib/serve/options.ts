@@ -1,0 +1,117 @@
+/**
+ * The options of the translation service (`serve`, `xlm-kd serve`), their one set of defaults and their one
+ * check: where it listens, how models load, how requests are batched, and the limits that keep one client from
+ * starving the others.
+ */
+import { OptionNamer, OptionReader, optionNames } from '../common/options';
+import { Precision, resolveDevice, resolvePrecision } from '../tensor/device';
+import { Device } from '../tensor/dtype';
+import type { InferenceForm } from '../models/seq2seq';
+
+/** How sentences of concurrent requests share decoding. */
+export type BatchingMode = 'continuous' | 'request' | 'none';
+
+export interface ServeOptions {
+  /** Interface to listen on (default 127.0.0.1: this machine only). */
+  host?: string;
+  /** Port (default 8080; 0 picks a free one, see the handle's `port`). */
+  port?: number;
+  /** Where the models run (default cpu). */
+  device?: Device;
+  /** Decode in this precision (default fp32; bf16/fp16 autocast on a GPU). */
+  precision?: Precision;
+  /**
+   * How model files' decode-time linear layers run: 'float32' as trained (default), 'packed' (oneDNN layout) or
+   * 'int8' (quantized as they load; CPU). Models passed in loaded keep their form.
+   */
+  inference?: InferenceForm;
+  /** Decode over the model's vocabulary shortlist when its file names one (default true). */
+  shortlist?: boolean;
+  /** Beam size when a request does not say (default 5; 1 = greedy). */
+  beam?: number;
+  /** Largest beam a request may ask for (default 8). */
+  maxBeam?: number;
+  /**
+   * 'continuous' (default): sentences join the running beam search between its steps and leave it when done;
+   * 'request': sentences of concurrent requests are gathered into one batch, decoded to the end, then the next;
+   * 'none': each request decoded alone (what a naive server does; for comparison).
+   */
+  batching?: BatchingMode;
+  /** Padded source tokens in one decoding batch (default 2048). */
+  maxBatchTokens?: number;
+  /** Sentences in one decoding batch (default 64). */
+  maxBatchSentences?: number;
+  /** How long the first sentence of a batch may wait for others to join it (default 5 ms). */
+  maxWaitMs?: number;
+  /** Sentences waiting to be decoded before new requests get 503 (default 1024). */
+  maxQueue?: number;
+  /** Characters in one sentence (default 1000; more is 413). */
+  maxChars?: number;
+  /** Sentences in one request (default 64). */
+  maxSentences?: number;
+  /** A request not answered in this time gets 504 and its sentences leave the queue (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Time a client has to send its whole request (slow clients get 408; default 10 s). */
+  receiveTimeoutMs?: number;
+  /** On close(), how long requests in flight may take to finish before they are answered 503 (default 10 s). */
+  closeGraceMs?: number;
+  /** Where lines about the service go (default console.log; null for silence). */
+  log?: ((line: string) => void) | null;
+}
+
+/** The defaults of {@link ServeOptions}. */
+export const SERVE_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8080,
+  precision: 'fp32' as Precision,
+  inference: 'float32' as InferenceForm,
+  shortlist: true,
+  beam: 5,
+  maxBeam: 8,
+  batching: 'continuous' as BatchingMode,
+  maxBatchTokens: 2048,
+  maxBatchSentences: 64,
+  maxWaitMs: 5,
+  maxQueue: 1024,
+  maxChars: 1000,
+  maxSentences: 64,
+  requestTimeoutMs: 30_000,
+  receiveTimeoutMs: 10_000,
+  closeGraceMs: 10_000,
+});
+
+export type ResolvedServeOptions = Omit<Required<ServeOptions>, 'device' | 'log'> & { device: Device; log: (line: string) => void };
+
+const KEYS = [...Object.keys(SERVE_DEFAULTS), 'device', 'log'];
+
+/** Fills {@link SERVE_DEFAULTS} and checks every value (the CLI names its flags through `names`). */
+export function resolveServeOptions(where: string, opts: unknown, names: OptionNamer = optionNames): ResolvedServeOptions {
+  const r: OptionReader = new OptionReader(where, opts, KEYS, names);
+  const D = SERVE_DEFAULTS;
+  const host = r.raw('host') ?? D.host;
+  if (typeof host !== 'string' || host === '') r.fail('host', 'a host name or address', true);
+  const log = r.raw('log');
+  if (log !== undefined && log !== null && typeof log !== 'function') r.fail('log', 'a function or null', true);
+  const maxBeam = r.integer('maxBeam', D.maxBeam, 1, 64);
+  return {
+    host,
+    port: r.integer('port', D.port, 0, 65535),
+    device: r.raw('device') === undefined ? 'cpu' : resolveDevice(where, r.raw('device'), 'device', () => r.name('device')),
+    precision: resolvePrecision(where, r.raw('precision'), 'precision', () => r.name('precision')),
+    inference: r.oneOf('inference', ['float32', 'packed', 'int8'] as const, D.inference),
+    shortlist: r.boolean('shortlist', D.shortlist),
+    beam: r.integer('beam', D.beam, 1, maxBeam),
+    maxBeam,
+    batching: r.oneOf('batching', ['continuous', 'request', 'none'] as const, D.batching),
+    maxBatchTokens: r.integer('maxBatchTokens', D.maxBatchTokens, 16),
+    maxBatchSentences: r.integer('maxBatchSentences', D.maxBatchSentences, 1),
+    maxWaitMs: r.number('maxWaitMs', D.maxWaitMs, { min: 0 }),
+    maxQueue: r.integer('maxQueue', D.maxQueue, 1),
+    maxChars: r.integer('maxChars', D.maxChars, 1),
+    maxSentences: r.integer('maxSentences', D.maxSentences, 1),
+    requestTimeoutMs: r.integer('requestTimeoutMs', D.requestTimeoutMs, 1),
+    receiveTimeoutMs: r.integer('receiveTimeoutMs', D.receiveTimeoutMs, 1),
+    closeGraceMs: r.integer('closeGraceMs', D.closeGraceMs, 0),
+    log: log === null ? () => undefined : typeof log === 'function' ? (log as (l: string) => void) : (l: string) => console.log(l),
+  };
+}
