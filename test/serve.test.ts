@@ -123,7 +123,7 @@ test('with the model\'s shortlist: each mode answers a lone request as translate
 test.serial('continuous batching: a request arriving mid-decode joins the running beam search and finishes first', async (t) => {
   const f = await serveFixtures();
   const model = slowed(f.teacher, 15);
-  const s = await start({ xlm: model }, f.tokenizer, { maxWaitMs: 0 });
+  const s = await start({ xlm: model }, f.tokenizer, { batching: 'continuous', maxWaitMs: 0 });
   try {
     const long = post(s.url, { q: sentences(40, 32).filter((x) => x.split(' ').length > 8).slice(0, 6), beam: 2 });
     await until(() => model.rows.length > 1);
@@ -138,6 +138,24 @@ test.serial('continuous batching: a request arriving mid-decode joins the runnin
     t.true(model.rows.slice(stepsBefore, stepsBefore + stepsForShort).some((n) => n > 12), `rows per step: ${model.rows.join(',')}`);
     // ...and answered before it, not after it.
     t.true(model.rows.length > stepsBefore + stepsForShort, 'the long request was still decoding');
+  } finally {
+    await s.close();
+  }
+});
+
+test.serial('request batching: a batch answers each request as its sentences finish, not when the batch ends', async (t) => {
+  const f = await serveFixtures();
+  const model = slowed(f.teacher, 15);
+  const s = await start({ xlm: model }, f.tokenizer, { batching: 'request', maxWaitMs: 200 });
+  try {
+    // Both arrive within the 200 ms gathering window: one batch.
+    const long = post(s.url, { q: sentences(40, 32).filter((x) => x.split(' ').length > 8).slice(0, 6), beam: 2 });
+    const short = await post(s.url, { q: 'open', beam: 2 });
+    const stepsAtShort = model.rows.length;
+    t.is(short.status, 200);
+    t.is(model.rows[0], 14, 'one batch of 7 sentences x 2 beams');
+    t.is((await long).status, 200);
+    t.true(model.rows.length > stepsAtShort, `the long request decoded on after the short one was answered (${model.rows.join(',')})`);
   } finally {
     await s.close();
   }
@@ -255,27 +273,29 @@ test.serial('a request not answered in time gets 504, and its sentences leave th
   }
 });
 
-test.serial('a client that disconnects mid-request has its sentences dropped from the running batch', async (t) => {
-  const f = await serveFixtures();
-  const model = slowed(f.teacher, 100);
-  const s = await start({ xlm: model }, f.tokenizer, { maxWaitMs: 0 });
-  try {
-    const body = JSON.stringify({ q: sentences(6, 36), beam: 4 });
-    const req = http.request(`${s.url}/translate`, { method: 'POST', headers: { 'content-type': 'application/json' } });
-    req.on('error', () => undefined);
-    req.end(body);
-    await until(() => model.rows.length > 0);
-    t.is(model.rows[0], 24, 'decoding the 6 sentences x 4 beams');
-    req.destroy();
-    await sleep(50);
-    const steps = model.rows.length;
-    await sleep(600);
-    t.true(model.rows.length - steps <= 1, `decode steps after the disconnect: ${model.rows.length - steps}`);
-    t.is((await post(s.url, { q: 'open' })).status, 200);
-  } finally {
-    await s.close();
-  }
-});
+for (const batching of MODES) {
+  test.serial(`${batching} batching: a client that disconnects mid-request has its sentences dropped from the running batch`, async (t) => {
+    const f = await serveFixtures();
+    const model = slowed(f.teacher, 100);
+    const s = await start({ xlm: model }, f.tokenizer, { batching, maxWaitMs: 0 });
+    try {
+      const body = JSON.stringify({ q: sentences(6, 36), beam: 4 });
+      const req = http.request(`${s.url}/translate`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+      req.on('error', () => undefined);
+      req.end(body);
+      await until(() => model.rows.length > 0);
+      t.is(model.rows[0], 24, 'decoding the 6 sentences x 4 beams');
+      req.destroy();
+      await sleep(50);
+      const steps = model.rows.length;
+      await sleep(600);
+      t.true(model.rows.length - steps <= 1, `decode steps after the disconnect: ${model.rows.length - steps}`);
+      t.is((await post(s.url, { q: 'open' })).status, 200);
+    } finally {
+      await s.close();
+    }
+  });
+}
 
 test.serial('a client that sends its request too slowly gets 408 and the connection is closed', async (t) => {
   const f = await serveFixtures();

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { serve } from '../serve';
 import type { ModelSource } from '../serve/server';
 import { resolveServeOptions, SERVE_DEFAULTS, ServeOptions } from '../serve/options';
-import { checkFlags, choice, flagNames, FlagValues, int, parseFlags } from './args';
+import { checkFlags, choice, flagNames, FlagValues, int, num, parseFlags } from './args';
 import { decodingFlagSpecs, decodingFlagsHelp } from './decoding-flags';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { CliIO, UsageError } from './io';
@@ -25,12 +25,14 @@ Options:
   -p, --port N             port (default ${D.port}; 0 picks a free one)
   -b, --beam N             beam size when a request gives none; 1 = greedy (default ${D.beam})
       --max-beam N         largest beam a request may ask for (default ${D.maxBeam})
-      --batching MODE      continuous (sentences join and leave the running beam search between steps),
-                           request (batches of concurrent requests decoded to the end) or none
-                           (default ${D.batching})
+      --batching MODE      request (waiting sentences enter an idle decode as one batch; the next batch
+                           gathers while it runs), continuous (they also join the running beam search
+                           between steps) or none (each request alone) (default ${D.batching})
       --max-batch-tokens N    padded source tokens in one decoding batch (default ${D.maxBatchTokens})
       --max-batch-sentences N sentences in one decoding batch (default ${D.maxBatchSentences})
-      --max-wait-ms N      how long a batch's first sentence waits for others (default ${D.maxWaitMs})
+      --max-wait-ms N      request batching: how long a batch's first sentence waits for others (default ${D.maxWaitMs})
+      --join-ratio X       continuous batching: waiting sentences join the running decode once they are
+                           X times as many as it decodes, or one waited --max-wait-ms (default ${D.joinRatio})
       --max-queue N        sentences waiting before requests get 503 (default ${D.maxQueue})
       --max-chars N        characters per sentence; more is 413 (default ${D.maxChars})
       --max-sentences N    sentences per request; more is 413 (default ${D.maxSentences})
@@ -40,7 +42,8 @@ Options:
 ${decodingFlagsHelp}${deviceFlagsHelp}  -h, --help               show this help
 `;
 
-const NUMERIC = ['beam', 'max-beam', 'max-batch-tokens', 'max-batch-sentences', 'max-wait-ms', 'max-queue', 'max-chars', 'max-sentences',
+const FRACTIONAL = new Set(['max-wait-ms', 'join-ratio']);
+const NUMERIC = ['beam', 'max-beam', 'max-batch-tokens', 'max-batch-sentences', 'max-wait-ms', 'join-ratio', 'max-queue', 'max-chars', 'max-sentences',
   'request-timeout-ms', 'receive-timeout-ms', 'close-grace-ms', 'port'] as const;
 
 /** `--model a=x.safetensors --model y.safetensors` -> { a: 'x.safetensors', y: 'y.safetensors' }. */
@@ -68,7 +71,9 @@ function serveOptions(values: FlagValues): ServeOptions {
     ...deviceFlags(values),
   };
   const numeric = o as Record<string, unknown>;
-  for (const flag of NUMERIC) numeric[flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = int(values, flag);
+  for (const flag of NUMERIC) {
+    numeric[flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = FRACTIONAL.has(flag) ? num(values, flag) : int(values, flag);
+  }
   checkFlags(() => resolveServeOptions('', o, flagNames()));
   return o;
 }

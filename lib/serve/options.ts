@@ -32,17 +32,28 @@ export interface ServeOptions {
   /** Largest beam a request may ask for (default 8). */
   maxBeam?: number;
   /**
-   * 'continuous' (default): sentences join the running beam search between its steps and leave it when done;
-   * 'request': sentences of concurrent requests are gathered into one batch, decoded to the end, then the next;
-   * 'none': each request decoded alone (what a naive server does; for comparison).
+   * 'request' (default): the waiting sentences of concurrent requests enter an idle decode as one
+   * length-bucketed batch (the next batch gathers while it runs); 'continuous': they also join the running beam
+   * search between its steps; 'none': each request decoded alone (what a naive server does; for comparison).
+   * In every mode a sentence is answered the step it finishes. BENCHMARKS.md "serve" measures the three.
    */
   batching?: BatchingMode;
   /** Padded source tokens in one decoding batch (default 2048). */
   maxBatchTokens?: number;
   /** Sentences in one decoding batch (default 64). */
   maxBatchSentences?: number;
-  /** How long the first sentence of a batch may wait for others to join it (default 5 ms). */
+  /**
+   * Request batching: how long the first sentence of a batch may wait for others to join it. Continuous
+   * batching: how long a sentence may wait before it joins the running decode even if few others wait with it
+   * (default 0: under load the next batch gathers while one decodes anyway).
+   */
   maxWaitMs?: number;
+  /**
+   * Continuous batching: waiting sentences join the running decode at the next step once they number at least
+   * this fraction of the sentences it decodes (or one has waited maxWaitMs): joining costs an encoder pass and a
+   * copy of the decoder state, which a few joiners at once share (TGI's waiting_served_ratio; default 0.6).
+   */
+  joinRatio?: number;
   /** Sentences waiting to be decoded before new requests get 503 (default 1024). */
   maxQueue?: number;
   /** Characters in one sentence (default 1000; more is 413). */
@@ -68,10 +79,11 @@ export const SERVE_DEFAULTS = Object.freeze({
   shortlist: true,
   beam: 5,
   maxBeam: 8,
-  batching: 'continuous' as BatchingMode,
+  batching: 'request' as BatchingMode,
   maxBatchTokens: 2048,
   maxBatchSentences: 64,
-  maxWaitMs: 5,
+  maxWaitMs: 0,
+  joinRatio: 0.6,
   maxQueue: 1024,
   maxChars: 1000,
   maxSentences: 64,
@@ -106,6 +118,7 @@ export function resolveServeOptions(where: string, opts: unknown, names: OptionN
     maxBatchTokens: r.integer('maxBatchTokens', D.maxBatchTokens, 16),
     maxBatchSentences: r.integer('maxBatchSentences', D.maxBatchSentences, 1),
     maxWaitMs: r.number('maxWaitMs', D.maxWaitMs, { min: 0 }),
+    joinRatio: r.number('joinRatio', D.joinRatio, { min: 0 }),
     maxQueue: r.integer('maxQueue', D.maxQueue, 1),
     maxChars: r.integer('maxChars', D.maxChars, 1),
     maxSentences: r.integer('maxSentences', D.maxSentences, 1),

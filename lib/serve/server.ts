@@ -1,6 +1,6 @@
 /**
  * `serve(models, options)`: distilled models as a translation service over HTTP (fastify), with sentences from
- * concurrent requests batched together (lib/serve/continuous-batching.ts by default, request batching on demand).
+ * concurrent requests batched together (lib/serve/batching.ts: request batching by default, continuous on demand).
  *
  *   POST /translate { q: string | string[], model?, beam?, nBest? } -> { translations: [{ text, score, alternatives? }],
  *                                                                        translatedText }   (LibreTranslate's name)
@@ -20,13 +20,12 @@ import { SentencePiece } from '../data/tokenizer';
 import { Hypothesis } from '../decode/hypotheses';
 import { loadModel } from '../models/load';
 import { Seq2Seq } from '../models/seq2seq';
-import { runContinuousBatching } from './continuous-batching';
+import { runDecodeLoop } from './batching';
 import { ServeMetrics } from './metrics';
 import { ResolvedServeOptions, resolveServeOptions, ServeOptions } from './options';
 import { PAGE } from './page';
 import { Job, JobQueue, QueueFull } from './queue';
 import { DecodeLoop } from './decode-loop';
-import { runRequestBatching } from './request-batching';
 
 /** A model to serve: a model file (its tokenizer.model beside it), or a loaded model with its tokenizer. */
 export type ModelSource = string | { model: Seq2Seq; tokenizer: SentencePiece };
@@ -115,14 +114,14 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
     model.eval();
     const queue = new JobQueue(o.maxQueue, retryAfter);
     const loop: DecodeLoop = {
-      model, queue, shortlist: o.shortlist ? model.shortlist : undefined, precision: o.precision, maxBatchTokens: o.maxBatchTokens, maxBatchSentences: o.maxBatchSentences, maxWaitMs: o.maxWaitMs,
+      model, queue, shortlist: o.shortlist ? model.shortlist : undefined, precision: o.precision, maxBatchTokens: o.maxBatchTokens, maxBatchSentences: o.maxBatchSentences, maxWaitMs: o.maxWaitMs, joinRatio: o.joinRatio,
       stopping: () => closing,
       onBatch: (sentences, tokens) => {
         metrics.batchSentences.observe({ model: name }, sentences);
         metrics.batchTokens.observe({ model: name }, tokens);
       },
     };
-    const run = o.batching === 'continuous' ? runContinuousBatching(loop) : runRequestBatching(loop, o.batching === 'none');
+    const run = runDecodeLoop(loop, o.batching);
     served.set(name, { name, model, tokenizer, queue, loop: run });
     metrics.queueDepth.set({ model: name }, 0);
   }
