@@ -7,7 +7,7 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Batch, BiGruStudent, cuda, distill, distillLoss, distillLossChunked, greedy, beamSearch, loadModel, manualSeed, randn, sparseTeacherFromLogits,
+  Batch, BiGruStudent, cuda, defaultChunkSize, rand, distill, distillLoss, distillLossChunked, greedy, beamSearch, loadModel, manualSeed, randn, sparseTeacherFromLogits,
   Student, Teacher, Tensor, tidy, train,
 } from '../lib';
 import { checkKillResume, tmpDir } from './helpers/resume';
@@ -135,4 +135,104 @@ cudaTest(title('train moves the model to the device it is given; batches and val
   t.is(r.steps, 3);
   t.regex(model.device, /^cuda/);
   t.true(Number.isFinite(r.lastValidation!.loss));
+});
+
+// ---- the one-pass kernel (issue 26): edge shapes against the CPU kernel ------------------------------------------
+
+/** Loss and student gradient of the dense or sparse loss on `device`, from the same CPU inputs. */
+function lossOn(device: 'cpu' | 'cuda', s: Tensor, teacher: Tensor | { indices: Tensor; logProbs: Tensor }, y: Tensor, opts: Record<string, unknown>, dtype = 'float32') {
+  const leaf = s.to(device).to(dtype as 'float32').detach();
+  leaf.requiresGrad = true;
+  const te = teacher instanceof Tensor ? teacher.to(device).to(dtype as 'float32') : { indices: teacher.indices.to(device), logProbs: teacher.logProbs.to(device) };
+  const r = distillLoss(leaf, te, y.to(device), opts);
+  r.loss.backward();
+  return { loss: Number(r.loss.item()), kd: Number(r.kd.item()), ce: Number(r.ce.item()), grad: leaf.grad! };
+}
+
+const EDGE_SHAPES: Array<[string, number, number]> = [
+  ['V = 1', 7, 1],
+  ['V not a multiple of the vector width (1001)', 33, 1001],
+  ['V = 4095, warp rows', 40, 4095],
+  ['V = 32000 (block rows, vectorised)', 24, 32000],
+  ['V = 32003 (block rows, not vectorised)', 24, 32003],
+  ['a single row', 1, 5000],
+];
+
+for (const [what, N, V] of EDGE_SHAPES) {
+  cudaTest(title(`one-pass CUDA kernel equals the CPU kernel (float32, 1e-6 on the gradient): ${what}`), (t) => {
+    manualSeed(N + V);
+    const s = randn([N, V]).mul(3);
+    const te = randn([N, V]).mul(3);
+    const y = tidy(() => rand([N]).mul(V).to('int64'));
+    for (const opts of [{ temperature: 2, alpha: 0.5, labelSmoothing: 0.1 }, { temperature: 1, alpha: 0.3, labelSmoothing: 0 }, { temperature: 4, alpha: 1 }, { alpha: 0 }]) {
+      const a = lossOn('cpu', s, te, y, opts);
+      const b = lossOn('cuda', s, te, y, opts);
+      t.true(Math.abs(a.loss - b.loss) <= 1e-5 * Math.max(1, Math.abs(a.loss)), `${JSON.stringify(opts)}: loss ${b.loss} vs ${a.loss}`);
+      t.true(diff(a.grad, b.grad) <= 1e-6, `${JSON.stringify(opts)}: gradient ${diff(a.grad, b.grad)}`);
+    }
+  });
+}
+
+cudaTest(title('one-pass CUDA kernel: bfloat16 and float16 within 2e-2 relative of float32, gradients within 1e-3'), (t) => {
+  manualSeed(5);
+  const [N, V] = [64, 32000];
+  const s = randn([N, V]).mul(2);
+  const te = randn([N, V]).mul(2);
+  const y = tidy(() => rand([N]).mul(V).to('int64'));
+  const opts = { temperature: 2, alpha: 0.5, labelSmoothing: 0.1 };
+  const ref = lossOn('cpu', s, te, y, opts);
+  for (const dtype of ['bfloat16', 'float16']) {
+    const r = lossOn('cuda', s, te, y, opts, dtype);
+    t.true(Math.abs(r.loss - ref.loss) <= 2e-2 * Math.max(1, ref.loss), `${dtype}: ${r.loss} vs ${ref.loss}`);
+    t.true(diff(r.grad, ref.grad) <= 1e-3, `${dtype}: gradient ${diff(r.grad, ref.grad)}`);
+  }
+});
+
+cudaTest(title('one-pass CUDA kernel: all-ignoreIndex batches, top-k rows with −Infinity, 65,537 rows'), (t) => {
+  manualSeed(6);
+  const opts = { temperature: 2, alpha: 0.5, labelSmoothing: 0.1, ignoreIndex: 2 };
+  const s = randn([16, 3000]);
+  const allPad = tidy(() => randn([16]).mul(0).add(2).to('int64'));
+  const pads = lossOn('cuda', s, randn([16, 3000]), allPad, opts);
+  t.is(pads.loss, 0);
+  t.is(diff(pads.grad, s.mul(0)), 0);
+  // Top-k with −∞ log-probs (a teacher that gives some of its k entries no mass).
+  const te = randn([16, 3000]);
+  const sparse = sparseTeacherFromLogits(te, 8);
+  const lp = sparse.logProbs.maskedFill(tidy(() => randn([16, 8]).gt(1)), -Infinity);
+  const y = tidy(() => rand([16]).mul(3000).to('int64'));
+  const a = lossOn('cpu', s, { indices: sparse.indices, logProbs: lp }, y, opts);
+  const b = lossOn('cuda', s, { indices: sparse.indices, logProbs: lp }, y, opts);
+  t.true(Number.isFinite(b.loss) && Math.abs(a.loss - b.loss) <= 1e-5 * Math.max(1, a.loss));
+  t.true(diff(a.grad, b.grad) <= 1e-6);
+  // Many rows: warp rows spread over 4097 blocks, the last one partly empty.
+  const many = randn([65537, 100]);
+  const mt = randn([65537, 100]);
+  const my = tidy(() => rand([65537]).mul(100).to('int64'));
+  const c = lossOn('cpu', many, mt, my, opts);
+  const d = lossOn('cuda', many, mt, my, opts);
+  t.true(Math.abs(c.loss - d.loss) <= 1e-5 * Math.max(1, c.loss));
+  t.true(diff(c.grad, d.grad) <= 1e-6);
+});
+
+cudaTest(title('gradInPlace on cuda: the gradient lands in the logits\' own storage, equal to the separate one'), (t) => {
+  manualSeed(7);
+  const s = randn([128, 32000], { device: 'cuda' });
+  const te = randn([128, 32000], { device: 'cuda' });
+  const y = tidy(() => rand([128], { device: 'cuda' }).mul(32000).to('int64'));
+  const ref = lossOn('cuda', s.to('cpu'), te.to('cpu'), y.to('cpu'), {});
+  const x = s.clone();
+  x.requiresGrad = true;
+  const before = cuda.memoryAllocated();
+  const r = distillLoss(x, te, y, { gradInPlace: true });
+  t.true(cuda.memoryAllocated() - before < 128 * 32000 * 4, 'no new [N, V] buffer');
+  r.loss.backward();
+  t.true(diff(x.grad!, ref.grad) <= 1e-6);
+});
+
+cudaTest(title('defaultChunkSize on cuda: from the device\'s free memory, all rows when they fit; lossForm auto goes dense'), (t) => {
+  const rows = defaultChunkSize(16384, 128256, { device: 'cuda', dtype: 'bfloat16' });
+  t.true(rows >= 1024 && rows % 64 === 0 || rows === 16384, String(rows));
+  t.is(defaultChunkSize(100, 32000, { device: 'cuda' }), 100);
+  t.is(defaultChunkSize(100, 32000), 100);
 });

@@ -738,3 +738,28 @@ test('bad input: temperature <= 0 or non-finite, alpha outside [0, 1], labelSmoo
   t.notThrows(() => distillLoss(s, te, y));
   t.is(zeros([1]).numel, 1);
 });
+
+test('gradInPlace: the gradient overwrites the student logits and equals the separate gradient (dense, top-k, bf16, pads)', (t) => {
+  manualSeed(21);
+  const [N, V] = [12, 257];
+  const s = randn([N, V]).mul(2);
+  const te = randn([N, V]).mul(2);
+  const y = rand([N]).mul(V).to('int64');
+  const labels = y.maskedFill(rand([N]).lt(0.25), 2); // some pad rows
+  for (const [what, teacher] of [['dense', te], ['top-k', sparseTeacherFromLogits(te, 8)]] as const) {
+    for (const dtype of ['float32', 'bfloat16'] as const) {
+      const separate = s.to(dtype).detach();
+      separate.requiresGrad = true;
+      distillLoss(separate, teacher, labels).loss.backward();
+      const x = s.to(dtype).clone().detach();
+      x.requiresGrad = true;
+      const r = distillLoss(x, teacher, labels, { gradInPlace: true });
+      // The logits now hold the gradient (their storage was reused)...
+      t.true(x.to('float32').sub(separate.grad!.to('float32')).abs().max().item() === 0, `${what} ${dtype}: logits overwritten by the gradient`);
+      r.loss.backward();
+      // ...and backward hands out that gradient.
+      t.true(x.grad!.to('float32').sub(separate.grad!.to('float32')).abs().max().item() === 0, `${what} ${dtype}: same gradient`);
+    }
+  }
+  t.throws(() => distillLoss(s, te, y, { gradInPlace: 'yes' as unknown as boolean }), { message: /gradInPlace.*boolean/ });
+});

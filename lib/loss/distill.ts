@@ -15,12 +15,20 @@ import { describeValue, OptionReader } from '../common/options';
 import { native, NativeTensor } from '../native';
 import type { NativeLossTeacher } from '../native/loss';
 import { Tensor } from '../tensor/tensor';
+import type { Device, DType } from '../tensor/dtype';
 import { LOSS_OPTION_KEYS, LossOptions, readLossOptions, Reduction, resolveLossOptions } from './options';
 
 export type { Reduction };
 
 /** Options of {@link distillLoss} (and {@link distillLossReference}): see {@link LossOptions} for defaults. */
-export type DistillLossOptions = LossOptions;
+export interface DistillLossOptions extends LossOptions {
+  /**
+   * Write the gradient into the student logits' own storage (when they are contiguous) instead of a new [N, V]
+   * tensor: the logits' values are gone after the call, so only for a caller that no longer needs them (the
+   * output of a linear layer whose backward does not read it). Default false. (distillLoss only.)
+   */
+  gradInPlace?: boolean;
+}
 
 /** Options of {@link distillLossChunked}. */
 export interface ChunkedDistillLossOptions extends Omit<DistillLossOptions, 'reduction'> {
@@ -125,8 +133,11 @@ export function distillLoss(
 
 /** The native arguments of the dense/sparse forms, checked. */
 function denseArgs(fn: string, student: Tensor, teacher: Tensor | SparseTeacher, targets: Tensor | null, opts: DistillLossOptions) {
-  const options = resolveLossOptions(fn, opts);
-  return [tensorArg(fn, 'student', student), teacherArg(fn, teacher, false), targetsArg(fn, targets), options] as const;
+  const options = resolveLossOptions(fn, opts, { extraKeys: ['gradInPlace'] });
+  const inPlace = (opts as { gradInPlace?: unknown }).gradInPlace;
+  if (inPlace !== undefined && typeof inPlace !== 'boolean') throw new TypeError(`${fn}: option 'gradInPlace' must be a boolean, got ${typeof inPlace}`);
+  const resolved = { ...options, gradInPlace: inPlace === true };
+  return [tensorArg(fn, 'student', student), teacherArg(fn, teacher, false), targetsArg(fn, targets), resolved] as const;
 }
 
 /** {@link distillLoss} on the compute thread (the training loop's form): the event loop keeps running. */
@@ -228,9 +239,14 @@ export function sparseTeacherFromLogits(teacherLogits: Tensor, k: number): Spars
   }
 }
 
-/** Rows per chunk {@link distillLossChunked} uses when `chunkSize` is not given. */
-export function defaultChunkSize(rows: number, vocab: number): number {
-  return native().distillLossDefaultChunkSize(rows, vocab);
+/**
+ * Rows per chunk {@link distillLossChunked} uses when `chunkSize` is not given: on the CPU about 8M logits (they
+ * stay in the caches); on a GPU as many rows as keep a chunk's logits, the teacher's and the gradient within a
+ * quarter of the device's free memory (at least 1024 rows, for efficient GEMMs), all rows when they fit.
+ */
+export function defaultChunkSize(rows: number, vocab: number, opts: { device?: Device; dtype?: DType } = {}): number {
+  const size = opts.dtype === 'float16' || opts.dtype === 'bfloat16' ? 2 : opts.dtype === 'float64' ? 8 : 4;
+  return native().distillLossDefaultChunkSize(rows, vocab, opts.device ?? 'cpu', size);
 }
 
 /**

@@ -14,6 +14,8 @@ export interface NativeLossOptions {
   labelSmoothing: number;
   ignoreIndex: number;
   reduction: 'mean' | 'sum' | 'none';
+  /** Dense form: the gradient into the student's own storage. */
+  gradInPlace?: boolean;
 }
 
 /** Loss entry points. Each returns [loss, kd, ce]. */
@@ -30,7 +32,7 @@ export interface LossBinding {
   distillLossChunkedAsync(
     hidden: T, weight: T, bias: T | null, teacher: NativeLossTeacher, targets: T | null, options: NativeLossOptions & { chunkSize: number }
   ): Promise<[T, T, T]>;
-  distillLossDefaultChunkSize(rows: number, vocab: number): number;
+  distillLossDefaultChunkSize(rows: number, vocab: number, device?: string, elementSize?: number): number;
   /** The CPU kernel variant in use ('DEFAULT' | 'AVX2' | 'AVX512'); selects one first when given ('auto' too). */
   distillLossKernel(name?: string): string;
 }

@@ -11,6 +11,12 @@
 #include "common/convert.h"
 #include "loss/validate.h"
 
+#ifdef XKT_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+#endif
+
 namespace xkt::loss {
 
 namespace {
@@ -114,7 +120,9 @@ struct DistillLossFn : public torch::autograd::Function<DistillLossFn> {
     b.kdRow = at::empty({r.N}, student.options().dtype(math));
     b.ceRow = at::empty({r.N}, student.options().dtype(math));
     b.gradScale = gradScaleOf(r, cfg);
-    if (wantGrad) b.grad = at::empty({r.N, r.V}, in->s2.options());
+    // In place: the kernel writes each row's gradient over the row it has just read (s2 is the student's own
+    // storage when the student is contiguous, else already a copy).
+    if (wantGrad) b.grad = cfg.gradInPlace ? in->s2 : at::empty({r.N, r.V}, in->s2.options());
     distillRows(b, cfg);
     auto res = reduceRows(b.kdRow, b.ceRow, r, cfg);
     if (wantGrad) ctx->saved_data["grad"] = b.grad.view(student.sizes());
@@ -237,9 +245,27 @@ struct ChunkedLossFn : public torch::autograd::Function<ChunkedLossFn> {
 
 // ---- entry points ---------------------------------------------------------------------------------------------
 
-int64_t defaultChunkSize(int64_t rows, int64_t vocab) {
-  const int64_t c = (int64_t(1) << 23) / std::max<int64_t>(vocab, 1);
-  return std::max<int64_t>(1, std::min<int64_t>(c, std::max<int64_t>(rows, 1)));
+int64_t defaultChunkSize(int64_t rows, int64_t vocab, const at::Device& device, int64_t elementSize) {
+  rows = std::max<int64_t>(rows, 1);
+  vocab = std::max<int64_t>(vocab, 1);
+#ifdef XKT_WITH_CUDA
+  if (device.is_cuda()) {
+    c10::cuda::CUDAGuard guard(device);
+    size_t freeBytes = 0, totalBytes = 0;
+    C10_CUDA_CHECK(cudaMemGetInfo(&freeBytes, &totalBytes));
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    const auto agg = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+    const double cached = static_cast<double>(stats.reserved_bytes[agg].current - stats.allocated_bytes[agg].current);
+    const double budget = 0.25 * (static_cast<double>(freeBytes) + cached);
+    int64_t c = static_cast<int64_t>(budget / (3.0 * static_cast<double>(vocab) * static_cast<double>(std::max<int64_t>(elementSize, 1))));
+    c = std::max<int64_t>(c / 64 * 64, 1024);
+    return std::min(c, rows);
+  }
+#endif
+  (void)device;
+  (void)elementSize;
+  const int64_t c = (int64_t(1) << 23) / vocab;
+  return std::max<int64_t>(1, std::min<int64_t>(c, rows));
 }
 
 // ---- entry points ---------------------------------------------------------------------------------------------
@@ -286,7 +312,7 @@ LossResult fusedLossChunked(const at::Tensor& hidden, const at::Tensor& weight, 
     in.tw = teacher.weight.detach().contiguous();
     if (teacher.bias && teacher.bias->defined()) in.tb = teacher.bias->detach().contiguous();
   }
-  in.chunk = chunkSize > 0 ? chunkSize : defaultChunkSize(N, V);
+  in.chunk = chunkSize > 0 ? chunkSize : defaultChunkSize(N, V, hidden.device(), hidden.element_size());
   const bool gradOn = at::GradMode::is_enabled();
   const bool needH = gradOn && hidden.requires_grad();
   const bool needW = gradOn && weight.requires_grad();

@@ -28,6 +28,9 @@ struct LossConfig {
   double labelSmoothing = 0;
   int64_t ignoreIndex = 0;
   Reduction reduction = Reduction::Mean;
+  // Write the gradient into the student logits' own storage (when they are contiguous): no [N, V] buffer
+  // besides the inputs, for a caller that no longer needs the logits (Liger's in-place option).
+  bool gradInPlace = false;
 };
 
 // The scalars a row kernel (the CPU kernels of kernel_impl.h, the CUDA kernel) reads for one batch: derived
@@ -71,7 +74,8 @@ inline KernelScalars<acc_t> kernelScalars(const LossConfig& cfg, int64_t V, doub
 //   teacher   [N, V] floating, or undefined (sparse teacher, or alpha == 0)
 //   indices   [N, k] int64 and logProbs [N, k] in the math dtype: the sparse (top-k) teacher
 //   targets   [N] int64, or undefined (no labels: only allowed when alpha == 1)
-//   grad      [N, V] in the student's dtype, or undefined (no gradient wanted)
+//   grad      [N, V] in the student's dtype, or undefined (no gradient wanted); may be `student` itself
+//             (LossConfig::gradInPlace): every kernel reads a row's values before writing its gradient
 //   kdRow, ceRow [N] in the math dtype: per-row T^2*KL and CE_eps (0 for pad rows and for a part whose
 //             weight is 0: kd when alpha == 0, ce when alpha == 1)
 // Labels must already be validated (in [0, V) or ignoreIndex).
@@ -145,8 +149,11 @@ LossResult fusedLossChunked(const at::Tensor& hidden, const at::Tensor& weight, 
 LossResult referenceLoss(const at::Tensor& student, const Teacher& teacher, const std::optional<at::Tensor>& targets,
                          const LossConfig& cfg);
 
-// Rows per chunk when chunkSize is 0: about 8M elements (32 MB of float32 logits) per chunk.
-int64_t defaultChunkSize(int64_t rows, int64_t vocab);
+// Rows per chunk when chunkSize is 0. CPU: about 8M elements (32 MB of float32 logits) per chunk, which stays in
+// the caches. CUDA: as many rows as keep a chunk's three [rows, V] buffers (student and teacher logits, the
+// gradient; `elementSize` bytes each) within a quarter of the device's free memory (free + cached by the
+// allocator), at least 1024 rows (the GEMMs' efficient size) and a multiple of 64; `rows` when all fit.
+int64_t defaultChunkSize(int64_t rows, int64_t vocab, const at::Device& device = at::kCPU, int64_t elementSize = 4);
 
 // The CPU kernel variant in use ("DEFAULT", "AVX2", "AVX512"), and a way to force one (tests, benchmarks).
 std::string cpuKernelCapability();

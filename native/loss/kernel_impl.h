@@ -243,7 +243,10 @@ void rowRangeTyped(const RowBatch& b, const LossConfig& cfg, int64_t begin, int6
   const int64_t gradRowBytes = wantGrad ? V * static_cast<int64_t>(b.grad.element_size()) : 0;
   char* gradBase = wantGrad ? static_cast<char*>(b.grad.data_ptr()) : nullptr;
 
-  std::vector<acc_t> sBuf, tBuf, gBuf;
+  // The gradient written over the student's own rows (LossConfig::gradInPlace): the kernel stashes values in the
+  // gradient row while it still reads the student row, so the row is read from a copy.
+  const bool inPlace = wantGrad && b.grad.data_ptr() == b.student.data_ptr();
+  std::vector<acc_t> sBuf, tBuf, gBuf, sCopy;
   if (wantGrad && !gradDirect) gBuf.resize(V);
   for (int64_t r = begin; r < end; ++r) {
     const int64_t label = y ? y[r] : -1;
@@ -254,6 +257,10 @@ void rowRangeTyped(const RowBatch& b, const LossConfig& cfg, int64_t begin, int6
       continue;
     }
     const acc_t* s = rowAs<acc_t>(b.student, r, V, sBuf);
+    if (inPlace && gradDirect) {
+      sCopy.assign(s, s + V);
+      s = sCopy.data();
+    }
     const acc_t* t = (p.kd && b.teacher.defined()) ? rowAs<acc_t>(b.teacher, r, V, tBuf) : nullptr;
     acc_t* g = nullptr;
     if (wantGrad) g = gradDirect ? reinterpret_cast<acc_t*>(gradBase + r * gradRowBytes) : gBuf.data();

@@ -39,7 +39,7 @@ Teacher readTeacher(Args& a, size_t i, bool allowHidden) {
   return t;
 }
 
-// { temperature, alpha, labelSmoothing, ignoreIndex, reduction }
+// { temperature, alpha, labelSmoothing, ignoreIndex, reduction, gradInPlace? }
 LossConfig readConfig(ObjectArg& o, bool chunked) {
   LossConfig c;
   c.temperature = o.number("temperature");
@@ -48,6 +48,7 @@ LossConfig readConfig(ObjectArg& o, bool chunked) {
   c.ignoreIndex = o.integer("ignoreIndex");
   const auto r = o.oneOf("reduction", chunked ? std::vector<std::string>{"mean", "sum"} : std::vector<std::string>{"mean", "sum", "none"});
   c.reduction = r == "mean" ? Reduction::Mean : r == "sum" ? Reduction::Sum : Reduction::None;
+  c.gradInPlace = o.has("gradInPlace") && o.boolean("gradInPlace");
   return c;
 }
 
@@ -108,10 +109,12 @@ void registerLoss(Napi::Env env, Napi::Object exports) {
       env, exports, "distillLossChunked", readChunked,
       [](const ChunkedArgs& c) { return loss::fusedLossChunked(c.hidden, c.weight, c.bias, c.teacher, c.targets, c.cfg, c.chunk); },
       resultToJs);
-  // distillLossDefaultChunkSize(rows, vocab): the rows per chunk chosen when chunkSize is 0.
+  // distillLossDefaultChunkSize(rows, vocab, device?, elementSize?): the rows per chunk chosen when chunkSize is 0.
   define(env, exports, "distillLossDefaultChunkSize", [](Args& a) {
+    const auto device = a.has(2) ? parseDevice(a.string(2, "device")) : c10::Device(c10::kCPU);
+    const int64_t elementSize = a.has(3) ? a.positiveInteger(3, "elementSize") : 4;
     return Napi::Number::New(a.env(), static_cast<double>(loss::defaultChunkSize(a.nonNegativeInteger(0, "rows"),
-                                                                                 a.positiveInteger(1, "vocab"))));
+                                                                                 a.positiveInteger(1, "vocab"), device, elementSize)));
   });
   // distillLossKernel(name?): the CPU kernel variant in use; with a name ('auto', 'DEFAULT', 'AVX2',
   // 'AVX512') selects it first. For tests and benchmarks.
