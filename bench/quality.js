@@ -1,233 +1,316 @@
 #!/usr/bin/env node
-// Quality run: what distillation buys on real text. On the machine's gettext catalogs (English -> German by
-// default): held-out valid/test splits, a SentencePiece tokenizer, a teacher trained for a stated time, then
-// a 6-1 cut student and a BiGRU student, each trained for the same number of updates four ways: no teacher
-// (plain cross-entropy), word-level KD online, word-level KD offline (top-k cache) and sequence-level KD.
-// Every model is scored on the test split (BLEU and chrF, greedy and beam 5) with its size and decoding
-// speed. Everything lands in a run folder; run it again after Ctrl-C and it continues where it stopped.
-// The full run writes its table into BENCHMARKS.md (section "quality"); --quick only prints it.
+// Quality run v2: whether distillation pays, with evidence. On the machine's gettext catalogs (English -> German
+// by default), cleaned and split once:
+//  1. a teacher trained to convergence: early stopping on validation BLEU (patience), within a time cap;
+//  2. students trained the same number of updates with the same batches, 3 seeds each (mean ± std):
+//     a transformer from scratch (3-1) and a BiGRU, each five ways — no teacher; word-level KD online; offline
+//     top-k; sequence-level KD (the teacher's beam-5 translations as targets); sequence-level + word-level KD;
+//  3. the cut student (layer surgery, the teacher's encoder and top decoder layer) with and without KD;
+//  4. intermediate-layer KD (hidden states, attention) on top of word-level KD, scratch and cut students;
+//  5. recipe knobs, one seed each against the same seed's default: temperature, alpha and an alpha schedule,
+//     offline top-k and its temperature, label smoothing;
+//  6. BiGRU variants (attention score, tied embeddings, dropout, depth), each against the default, the
+//     changes that helped combined, and that BiGRU distilled.
+// Every model is scored on the test split (BLEU, chrF, greedy and beam 5, sentences/s). Each training run and
+// score is a resumable stage in the run folder: run it again after Ctrl-C and it continues. The full run writes
+// BENCHMARKS.md "quality"; --quick (≈ 5 min) only prints its table.
 //
-// Usage: npm run bench:quality [-- --quick] [--lang de] [--run DIR] [--teacher-minutes M] [--student-steps S]
+// Usage: npm run bench:quality [-- --quick] [--lang de] [--run DIR] [--device cuda --precision bf16]
+//        [--only main,cut,intermediate,knobs,bigru] (parts of the grid; the teacher always)
 'use strict';
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const { ROOT, DIST, machineLine, writeSection, runMain } = require('./common');
+const { ROOT, DIST, arg, machineLine, writeSection, runMain } = require('./common');
 const {
-  Teacher, loadModel, readDataInfo, readSplit, prepareData, trainTokenizer, trainTeacher, distillStudent, loadTrainingData, stage,
-  buildTeacherCache, distillSequences, evaluateTranslation, inverseSqrt, version, allocatorInfo,
+  loadModel, readDataInfo, readSplit, prepareData, trainTokenizer, trainTeacher, distillStudent, loadTrainingData, stage,
+  buildTeacherCache, distillSequences, evaluateTranslation, inverseSqrt, version, allocatorInfo, Teacher,
 } = require(DIST);
 
-/** Sizes of the two presets: the full run (about an hour on 2 cores) and a smoke run (a few minutes). */
 const PRESETS = {
   full: {
-    maxPairs: undefined, valid: 500, test: 1000, vocabSize: 8000,
-    teacher: { embDim: 256, nHeads: 4, encoderLayers: 6, decoderLayers: 6, dropout: 0.1, attentionDropout: 0.1 },
-    // The top decoder layer: its output is what the tied projection reads (layer 0 alone left the student
-    // ignoring its source after 400 updates). Also 'spread''s pick for one layer now; named for clarity.
+    // Messages up to 150 characters (most of the catalogs; the longest are paragraphs of help text), a 4k
+    // vocabulary: a 6-6 × 256 teacher converges on this in well under 90 minutes on 2 cores.
+    data: { maxChars: 150, valid: 500, test: 1000, vocabSize: 4000 },
+    teacher: { embDim: 256, nHeads: 4, encoderLayers: 6, decoderLayers: 6, dropout: 0.2, attentionDropout: 0.1 },
+    teacherTraining: { lr: 1e-3, warmup: 400, maxMinutes: 90, validateEvery: 500, patience: 5, maxTokens: 4096 },
+    scratch: { embDim: 256, nHeads: 4, encoderLayers: 3, decoderLayers: 1, dropout: 0.1, attentionDropout: 0.1 },
     cut: { encoderLayers: 6, decoderLayers: 1, strategy: 'last' },
     bigru: { embDim: 256, hiddenSize: 256, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
-    teacherMinutes: 15, teacherWarmup: 100, studentSteps: 400, studentWarmup: 50, lr: 1e-3, maxTokens: 2048,
-    validEvery: 200, validSentences: 200,
+    student: { updates: 1500, lr: 1e-3, warmup: 200, maxTokens: 4096 },
+    seeds: [1, 2, 3],
+    validSentences: 300,
   },
   quick: {
-    maxPairs: 3000, valid: 100, test: 200, vocabSize: 1000,
+    data: { maxChars: 80, valid: 100, test: 200, vocabSize: 800, maxPairs: 4000 },
     teacher: { embDim: 64, nHeads: 2, encoderLayers: 2, decoderLayers: 2, dropout: 0.1, attentionDropout: 0.1 },
+    teacherTraining: { lr: 3e-3, warmup: 50, maxMinutes: 1.5, validateEvery: 60, patience: 2, maxTokens: 2048 },
+    scratch: { embDim: 32, nHeads: 2, encoderLayers: 1, decoderLayers: 1, dropout: 0.1, attentionDropout: 0.1 },
     cut: { encoderLayers: 2, decoderLayers: 1, strategy: 'last' },
-    bigru: { embDim: 64, hiddenSize: 64, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
-    teacherMinutes: 1, teacherWarmup: 50, studentSteps: 30, studentWarmup: 10, lr: 2e-3, maxTokens: 2048,
-    validEvery: 50, validSentences: 50,
+    bigru: { embDim: 32, hiddenSize: 32, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
+    student: { updates: 25, lr: 3e-3, warmup: 5, maxTokens: 2048 },
+    seeds: [1, 2],
+    validSentences: 50,
   },
 };
-const WAYS = [
-  { id: 'ce', label: 'no teacher (cross-entropy)', short: 'no teacher' },
-  { id: 'online', label: 'word-level KD, online', short: 'online KD' },
-  { id: 'offline', label: 'word-level KD, offline top-8 cache', short: 'offline KD' },
-  { id: 'sequence', label: 'sequence-level KD (teacher beam 5)', short: 'sequence KD' },
-];
-const KD = { alpha: 0.5, temperature: 2, topK: 8, labelSmoothing: 0.1, seqBeam: 5 };
 
-function options(argv) {
-  const flag = (name) => argv.includes(name);
-  const value = (name) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const preset = flag('--quick') ? 'quick' : 'full';
-  const p = { ...PRESETS[preset], preset, lang: value('--lang') ?? 'de' };
-  if (value('--teacher-minutes') !== undefined) p.teacherMinutes = Number(value('--teacher-minutes'));
-  if (value('--student-steps') !== undefined) p.studentSteps = Number(value('--student-steps'));
-  if (!(p.teacherMinutes > 0) || !(Number.isInteger(p.studentSteps) && p.studentSteps > 0)) {
-    throw new Error('--teacher-minutes must be > 0 and --student-steps a whole number > 0');
-  }
-  p.run = path.resolve(value('--run') ?? path.join(ROOT, 'runs', 'quality', `${preset}-${p.lang}`));
+/** The defaults every KD run starts from (the library's: lib/loss/options.ts, lib/train/distill-options.ts). */
+const KD = { alpha: 0.5, temperature: 2, topK: 8, labelSmoothing: 0.1, seqBeam: 5 };
+const WAYS = {
+  ce: { label: 'no teacher', mode: 'none' },
+  online: { label: 'word-level KD, online', mode: 'online' },
+  offline: { label: `word-level KD, offline top-${KD.topK}`, mode: 'offline' },
+  sequence: { label: 'sequence-level KD', mode: 'sequence', kd: { alpha: 0 } },
+  seqword: { label: 'sequence-level + word-level KD', mode: 'sequence', kd: { alpha: KD.alpha } },
+};
+
+const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
+
+function options() {
+  const preset = process.argv.includes('--quick') ? 'quick' : 'full';
+  const p = { ...PRESETS[preset], preset, lang: arg('--lang', 'de'), device: arg('--device', undefined), precision: arg('--precision', undefined) };
+  p.run = path.resolve(arg('--run', path.join(ROOT, 'runs', 'quality-v2', `${preset}-${p.lang}`)));
+  p.only = new Set(arg('--only', 'main,cut,intermediate,knobs,bigru').split(','));
   return p;
 }
 
-const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-/** The data folder: cleaned gettext pairs split once into train / valid / test; later runs read it back. */
 async function corpus(p) {
   const dir = path.join(p.run, 'data');
-  if (!fs.existsSync(path.join(dir, 'data.json'))) {
-    await prepareData({ out: dir, tgtLang: p.lang, valid: p.valid, test: p.test, maxPairs: p.maxPairs, seed: 0 });
-  }
-  if (!fs.existsSync(path.join(dir, 'tokenizer.model'))) {
-    log(`tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, on the training pairs (both sides)`);
-    await trainTokenizer({ data: dir, out: path.join(dir, 'tokenizer.model'), vocabSize: p.vocabSize });
-  }
+  const { vocabSize, ...split } = p.data;
+  if (!fs.existsSync(path.join(dir, 'data.json'))) await prepareData({ out: dir, tgtLang: p.lang, seed: 0, ...split });
+  if (!fs.existsSync(path.join(dir, 'tokenizer.model'))) await trainTokenizer({ data: dir, out: path.join(dir, 'tokenizer.model'), vocabSize });
   const info = readDataInfo(dir);
-  return { dir, info, catalogs: info.source, test: await readSplit(dir, 'test') };
+  return { dir, info, test: await readSplit(dir, 'test') };
 }
 
-/** Training options every run shares (the loss knobs not named here are the library's defaults). */
-function training(p, name, warmup) {
-  return {
-    optimizer: { lr: p.lr }, schedule: inverseSqrt({ lr: p.lr, warmupUpdates: warmup }), batching: { maxTokens: p.maxTokens },
-    labelSmoothing: KD.labelSmoothing, seed: 0, logEvery: 25, validateEvery: p.validEvery, log: (l) => log(`${name}: ${l}`),
-  };
-}
-
-const summary = (r) => ({ steps: r.steps, epochs: r.epoch, seconds: r.seconds, tokens: r.tokens, validBleu: r.lastValidation?.bleu });
+const device = (p) => ({ ...(p.device ? { device: p.device } : {}), ...(p.precision ? { precision: p.precision } : {}) });
+const summary = (r) => ({ steps: r.steps, epochs: r.epoch, seconds: r.seconds, tokens: r.tokens, stoppedBy: r.stoppedBy, best: r.best });
 
 async function teacherStage(p, data) {
   const out = path.join(p.run, 'models', 'teacher.safetensors');
+  const t = p.teacherTraining;
   const { value } = await stage(p.run, 'train-teacher', async () => {
-    log(`teacher: ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} transformer, ${p.teacher.embDim} wide, ${p.teacherMinutes} min of training`);
+    log(`teacher: ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} × ${p.teacher.embDim}, early stopping on valid BLEU (patience ${t.patience}), at most ${t.maxMinutes} min`);
     const r = await trainTeacher({
-      data: data.dir, run: path.join(p.run, 'teacher'), out, model: p.teacher,
-      training: { ...training(p, 'teacher', p.teacherWarmup), maxSeconds: p.teacherMinutes * 60 }, valid: { sentences: p.validSentences },
+      data: data.dir, run: path.join(p.run, 'teacher'), out, model: p.teacher, valid: { sentences: p.validSentences },
+      training: {
+        optimizer: { lr: t.lr }, schedule: inverseSqrt({ lr: t.lr, warmupUpdates: t.warmup }), batching: { maxTokens: t.maxTokens },
+        labelSmoothing: KD.labelSmoothing, seed: 0, logEvery: 50, validateEvery: t.validateEvery, patience: t.patience, maxSeconds: t.maxMinutes * 60,
+        log: (l) => log(`teacher: ${l}`), ...device(p),
+      },
     });
     return summary(r.result);
   });
   return { file: out, training: value };
 }
 
-/** What the teacher does once for a distillation way, timed: the top-k cache or its translations. */
-async function teacherWork(p, way, teacherFile, data, files) {
-  if (way !== 'offline' && way !== 'sequence') return undefined;
+/** The teacher's one-off work for offline and sequence-level KD (shared by every student): timed. */
+async function teacherWork(p, data, way, files) {
   return (await stage(p.run, `teacher-${way}`, async () => {
-    const teacher = await Teacher.load(teacherFile);
+    const teacher = await Teacher.load(files.teacher);
+    if (p.device) teacher.to(p.device);
     const { train, tokenizer } = await loadTrainingData(data.dir);
-    const started = process.hrtime.bigint();
-    const progress = (what) => (done, total) => done % 3200 < 32 && log(`${what}: ${done}/${total}`);
+    const started = Date.now();
+    const progress = (what) => (done, total) => done % 2000 < 64 && log(`${what}: ${done}/${total}`);
     if (way === 'offline') {
       await buildTeacherCache({ teacher, pairs: train, k: KD.topK, tokenizer: tokenizer.serialize(), file: files.cache, onProgress: progress('offline KD cache') });
     } else {
       await distillSequences(teacher, train.map((x) => x.src), { beamSize: KD.seqBeam, batchSize: 64, out: files.sequences, onProgress: progress('sequence-level KD') });
     }
-    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes: fs.statSync(way === 'offline' ? files.cache : files.sequences).size };
+    return { seconds: (Date.now() - started) / 1000, bytes: fs.statSync(way === 'offline' ? files.cache : files.sequences).size };
   })).value;
 }
 
-async function studentStage(p, kind, way, teacherFile, data, files) {
-  const name = `${kind}-${way}`;
+/**
+ * One student run: `spec` (the student), `way` (WAYS key), `seed`, and overrides of the KD options and the
+ * training options. Returns its training summary and test scores (both stages, so a rerun skips them).
+ */
+async function studentRun(p, data, files, name, { spec, way, seed, kd = {}, training = {} }) {
   const out = path.join(p.run, 'models', `${name}.safetensors`);
-  const prep = await teacherWork(p, way, teacherFile, data, files);
-  const { value } = await stage(p.run, `train-${name}`, async () => {
-    log(`${name}: ${p.studentSteps} updates, ${WAYS.find((w) => w.id === way).label}`);
+  const w = WAYS[way];
+  if (way === 'offline' || way === 'sequence' || way === 'seqword') await teacherWork(p, data, way === 'offline' ? 'offline' : 'sequence', files);
+  const s = p.student;
+  const { value: trained } = await stage(p.run, `train-${name}`, async () => {
+    log(`${name}: ${s.updates} updates, ${w.label}, seed ${seed}`);
     const r = await distillStudent({
-      teacher: teacherFile, student: kind === 'cut' ? { kind: 'cut', ...p.cut } : { kind: 'bigru', ...p.bigru }, data: data.dir,
-      run: path.join(p.run, name), out, mode: way === 'ce' ? 'none' : way,
-      kd: { alpha: way === 'sequence' ? 0 : KD.alpha, temperature: KD.temperature, topK: KD.topK, cacheFile: files.cache, sequenceFile: files.sequences, sequenceDecoding: { beamSize: KD.seqBeam } },
-      training: { ...training(p, name, p.studentWarmup), maxSteps: p.studentSteps }, valid: { sentences: p.validSentences },
+      teacher: files.teacher, student: spec, data: data.dir, run: path.join(p.run, 'students', name), out, mode: w.mode,
+      kd: { alpha: KD.alpha, temperature: KD.temperature, topK: KD.topK, cacheFile: files.cache, sequenceFile: files.sequences, ...w.kd, ...kd },
+      valid: { sentences: p.validSentences },
+      training: {
+        optimizer: { lr: s.lr }, schedule: inverseSqrt({ lr: s.lr, warmupUpdates: s.warmup }), batching: { maxTokens: s.maxTokens },
+        labelSmoothing: KD.labelSmoothing, seed, logEvery: 100, validateEvery: s.updates, maxSteps: s.updates, log: (l) => log(`${name}: ${l}`),
+        ...device(p), ...training,
+      },
     });
-    return { ...summary(r.result), prep };
+    return summary(r.result);
   });
-  return { file: out, training: value };
+  return { name, training: trained, test: await score(p, name, out, data) };
 }
 
-/** Test-set BLEU/chrF and speed, greedy and beam 5, with the model's size. */
-async function score(p, name, file, tokenizer, test) {
+/** Test BLEU/chrF, greedy and beam 5, speed and size. */
+async function score(p, name, file, data) {
   return (await stage(p.run, `test-${name}`, async () => {
     const model = (await loadModel(file)).eval();
-    const base = { sources: test.map((x) => x.src), references: test.map((x) => x.tgt), tokenizer, batchSize: 32 };
+    const { tokenizer } = await loadTrainingData(data.dir);
+    const base = { sources: data.test.map((x) => x.src), references: data.test.map((x) => x.tgt), tokenizer, batchSize: 32, ...(p.device ? { device: p.device } : {}) };
     const out = { parameters: model.numParameters(), bytes: fs.statSync(file).size };
     for (const beamSize of [1, 5]) {
       const s = await evaluateTranslation(model, { ...base, beamSize });
       out[beamSize === 1 ? 'greedy' : 'beam5'] = { bleu: s.bleu, chrf: s.chrf, sentencesPerSecond: s.sentencesPerSecond };
-      log(`${name}: test ${beamSize === 1 ? 'greedy' : 'beam 5'} BLEU ${s.bleu.toFixed(2)}, chrF ${s.chrf.toFixed(2)}, ${s.sentencesPerSecond.toFixed(1)} sentences/s`);
     }
+    log(`${name}: test beam-5 BLEU ${out.beam5.bleu.toFixed(2)}, chrF ${out.beam5.chrf.toFixed(2)}; greedy ${out.greedy.bleu.toFixed(2)}`);
     return out;
   })).value;
 }
 
-function table(p, data, rows, teacherTraining, info) {
+/** Runs `spec` over the seeds; the group's runs named `${name}-s${seed}`. */
+async function seeds(p, data, files, name, run) {
+  const runs = [];
+  for (const seed of p.seeds) runs.push(await studentRun(p, data, files, `${name}-s${seed}`, { ...run, seed }));
+  return runs;
+}
+
+/** The BiGRU variants: each one change against the default, then the changes that helped, combined. */
+const BIGRU_VARIANTS = [
+  { id: 'bahdanau', label: 'Bahdanau (additive) attention', change: { attention: 'bahdanau' } },
+  { id: 'untied', label: 'output layer not tied to the embeddings', change: { tieEmbeddings: false } },
+  { id: 'dropout3', label: 'dropout 0.3', change: { dropout: 0.3 } },
+  { id: 'enc2', label: '2 encoder layers', change: { encoderLayers: 2 } },
+  { id: 'dec2', label: '2 decoder layers', change: { decoderLayers: 2 } },
+];
+
+async function main() {
+  const p = options();
+  fs.mkdirSync(path.join(p.run, 'models'), { recursive: true });
+  const started = Date.now();
+  log(`quality run v2 (${p.preset}) in ${path.relative(process.cwd(), p.run) || '.'}`);
+  const data = await corpus(p);
+  log(`corpus: ${data.info.counts.train} train / ${data.info.counts.valid} valid / ${data.info.counts.test} test pairs`);
+  const files = { cache: path.join(p.run, 'teacher-topk.cache'), sequences: path.join(p.run, 'sequence-kd.jsonl') };
+  const teacher = await teacherStage(p, data);
+  files.teacher = teacher.file;
+  const teacherScore = await score(p, 'teacher', teacher.file, data);
+  const groups = []; // { part, model, way, runs, note }
+  const add = (part, model, way, runs, note) => groups.push({ part, model, way, runs, note });
+  const scratch = { kind: 'transformer', ...p.scratch };
+  const cut = { kind: 'cut', ...p.cut };
+  const bigru = { kind: 'bigru', ...p.bigru };
+
+  if (p.only.has('main')) {
+    for (const [model, spec] of [['transformer 3-1 (scratch)', scratch], ['BiGRU', bigru]]) {
+      const tag = spec.kind === 'transformer' ? 'scratch' : 'bigru';
+      for (const way of Object.keys(WAYS)) add('main', model, WAYS[way].label, await seeds(p, data, files, `${tag}-${way}`, { spec, way }));
+    }
+  }
+  if (p.only.has('cut')) {
+    for (const way of ['ce', 'online']) add('cut', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, WAYS[way].label, await seeds(p, data, files, `cut-${way}`, { spec: cut, way }));
+  }
+  if (p.only.has('intermediate')) {
+    const both = { intermediate: { hidden: 1, attention: 1 } };
+    add('intermediate', 'transformer 3-1 (scratch)', 'online + hidden + attention', await seeds(p, data, files, 'scratch-online-inter', { spec: scratch, way: 'online', kd: both }));
+    add('intermediate', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, 'online + hidden + attention', await seeds(p, data, files, 'cut-online-inter', { spec: cut, way: 'online', kd: both }));
+    for (const [id, kd] of [['hidden', { intermediate: { hidden: 1 } }], ['attention', { intermediate: { attention: 1 } }]]) {
+      add('intermediate', 'transformer 3-1 (scratch)', `online + ${id} only`, [await studentRun(p, data, files, `scratch-online-${id}-s1`, { spec: scratch, way: 'online', seed: 1, kd })], 'one seed');
+    }
+  }
+  if (p.only.has('knobs')) {
+    const knobs = [
+      ['T1', 'online, T = 1', 'online', { temperature: 1 }],
+      ['T4', 'online, T = 4', 'online', { temperature: 4 }],
+      ['a25', 'online, alpha 0.25', 'online', { alpha: 0.25 }],
+      ['a90', 'online, alpha 0.9', 'online', { alpha: 0.9 }],
+      ['asched', 'online, alpha 0.9 → 0.1 over the run', 'online', { alpha: 0.9, alphaSchedule: { to: 0.1, steps: p.student.updates } }],
+      ['ls0', 'online, no label smoothing', 'online', {}, { labelSmoothing: 0 }],
+      ['off-T1', 'offline top-8, T = 1', 'offline', { temperature: 1 }],
+      ['off-k32', 'offline top-32', 'offline', { topK: 32, cacheFile: path.join(p.run, 'teacher-top32.cache') }],
+    ];
+    for (const [id, label, way, kd, training] of knobs) {
+      add('knobs', 'transformer 3-1 (scratch)', label, [await studentRun(p, data, files, `scratch-${id}-s1`, { spec: scratch, way, seed: 1, kd, training })], 'one seed');
+    }
+  }
+  if (p.only.has('bigru')) {
+    const base = await studentRun(p, data, files, 'bigru-ce-s1', { spec: bigru, way: 'ce', seed: 1 });
+    const helped = {};
+    for (const v of BIGRU_VARIANTS) {
+      const r = await studentRun(p, data, files, `bigru-${v.id}-ce-s1`, { spec: { ...bigru, ...v.change }, way: 'ce', seed: 1 });
+      add('bigru', `BiGRU: ${v.label}`, WAYS.ce.label, [r], `one seed; default ${base.test.beam5.bleu.toFixed(2)}`);
+      if (r.test.beam5.bleu > base.test.beam5.bleu + 0.3) Object.assign(helped, v.change);
+    }
+    const best = { ...bigru, ...helped };
+    const label = Object.keys(helped).length ? `BiGRU with ${JSON.stringify(helped)}` : 'BiGRU (no change helped)';
+    for (const way of ['ce', 'sequence']) add('bigru', label, WAYS[way].label, await seeds(p, data, files, `bigru-best-${way}`, { spec: best, way }));
+  }
+
+  const body = report(p, data, teacher, teacherScore, groups);
+  fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
+  console.log(`\n${body}\n`);
+  if (p.preset === 'full') writeSection('quality', body);
+  log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min (this call); run folder ${p.run}`);
+}
+
+/** The table (mean ± std over seeds) and the findings, computed from the numbers. */
+function report(p, data, teacher, t, groups) {
   const f = (x, d = 1) => x.toFixed(d);
-  const teacher = rows[0];
+  const ms = (xs, d = 1) => (xs.length > 1 ? `${f(mean(xs), d)} ± ${f(std(xs), d)}` : f(xs[0], d));
   const lines = [
-    '| model | trained how | parameters | size MB | updates | training s | tokens/s | teacher work s | its file MB | greedy BLEU | greedy chrF | beam 5 BLEU | beam 5 chrF | greedy sent/s | beam 5 sent/s | beam 5 vs teacher |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| part | model | trained how | seeds | beam-5 BLEU | beam-5 chrF | greedy BLEU | parameters | size MB | beam-5 sent/s (× teacher) | greedy sent/s (× teacher) | training s |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| teacher | ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} × ${p.teacher.embDim} | ${teacher.training.steps} updates, stopped by ${teacher.training.stoppedBy} | 1 | ${f(t.beam5.bleu)} | ${f(t.beam5.chrf)} | ${f(t.greedy.bleu)} | ` +
+      `${f(t.parameters / 1e6)}M | ${f(t.bytes / 2 ** 20)} | ${f(t.beam5.sentencesPerSecond)} | ${f(t.greedy.sentencesPerSecond)} | ${f(teacher.training.seconds, 0)} |`,
   ];
-  for (const r of rows) {
-    const t = r.training;
+  for (const g of groups) {
+    const r = g.runs;
+    const b5 = r.map((x) => x.test.beam5.bleu);
+    const sp5 = mean(r.map((x) => x.test.beam5.sentencesPerSecond));
+    const spg = mean(r.map((x) => x.test.greedy.sentencesPerSecond));
     lines.push(
-      `| ${r.model} | ${r.way} | ${f(r.test.parameters / 1e6)}M | ${f(r.test.bytes / 2 ** 20)} | ${t.steps} | ${f(t.seconds, 0)} | ${f(t.tokens / t.seconds, 0)} | ` +
-        `${t.prep ? f(t.prep.seconds, 0) : '–'} | ${t.prep ? f(t.prep.bytes / 2 ** 20) : '–'} | ${f(r.test.greedy.bleu)} | ${f(r.test.greedy.chrf)} | ` +
-        `${f(r.test.beam5.bleu)} | ${f(r.test.beam5.chrf)} | ${f(r.test.greedy.sentencesPerSecond)} | ${f(r.test.beam5.sentencesPerSecond)} | ` +
-        `${f(r.test.beam5.sentencesPerSecond / teacher.test.beam5.sentencesPerSecond, 2)}× |`
+      `| ${g.part} | ${g.model} | ${g.way} | ${r.length} | ${ms(b5, 2)} | ${ms(r.map((x) => x.test.beam5.chrf))} | ${ms(r.map((x) => x.test.greedy.bleu))} | ` +
+        `${f(r[0].test.parameters / 1e6)}M | ${f(r[0].test.bytes / 2 ** 20)} | ${f(sp5)} (${f(sp5 / t.beam5.sentencesPerSecond, 2)}×) | ${f(spg)} (${f(spg / t.greedy.sentencesPerSecond, 2)}×) | ` +
+        `${f(mean(r.map((x) => x.training.seconds)), 0)} |`
     );
   }
-  const tc = p.teacher;
-  // What the numbers say, computed from them so a rerun cannot leave stale words behind.
-  const sign = (x) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
+  // Findings: each KD way against the same model's no-teacher runs, as a difference of means with the seeds' spread.
   const findings = [];
-  for (const model of [...new Set(rows.slice(1).map((r) => r.model))]) {
-    const mine = rows.filter((r) => r.model === model);
-    const base = mine[0].test.beam5.bleu;
-    const gains = mine.slice(1).map((r) => `${WAYS.find((w) => w.label === r.way).short} ${sign(r.test.beam5.bleu - base)}`);
-    const best = mine.reduce((a, b) => (b.test.beam5.bleu > a.test.beam5.bleu ? b : a));
+  for (const model of [...new Set(groups.filter((g) => g.part !== 'knobs').map((g) => g.model))]) {
+    const mine = groups.filter((g) => g.model === model);
+    const base = mine.find((g) => g.way === WAYS.ce.label);
+    if (!base) continue;
+    const b = base.runs.map((x) => x.test.beam5.bleu);
+    for (const g of mine.filter((x) => x !== base)) {
+      const x = g.runs.map((r) => r.test.beam5.bleu);
+      const d = mean(x) - mean(b);
+      const spread = Math.max(std(x), std(b));
+      const verdict = g.runs.length < 2 ? '(one seed)' : Math.abs(d) > spread ? (d > 0 ? 'helps' : 'hurts') : 'within the seeds\' spread';
+      findings.push(`- ${model}, ${g.way}: ${d >= 0 ? '+' : '−'}${f(Math.abs(d), 2)} BLEU against no teacher (${f(mean(b), 2)}) — ${verdict}`);
+    }
+  }
+  const best = groups.filter((g) => g.part !== 'knobs').map((g) => ({ g, bleu: mean(g.runs.map((r) => r.test.beam5.bleu)), speed: mean(g.runs.map((r) => r.test.beam5.sentencesPerSecond)) }));
+  for (const kind of ['cut', 'BiGRU']) {
+    const mine = best.filter((x) => x.g.model.startsWith(kind));
+    if (mine.length === 0) continue;
+    const top = mine.reduce((a, b) => (b.bleu > a.bleu ? b : a));
     findings.push(
-      `- ${model}: beam-5 BLEU against no teacher (${f(base)}): ${gains.join('; ')}. Best: ${best.way} at ${f(best.test.beam5.bleu)} BLEU, ` +
-        `${f((100 * best.test.beam5.bleu) / teacher.test.beam5.bleu, 0)} % of the teacher's ${f(teacher.test.beam5.bleu)}, decoding ${f(best.test.beam5.sentencesPerSecond / teacher.test.beam5.sentencesPerSecond, 2)}× as fast.`
+      `- best ${kind}: ${top.g.model}, ${top.g.way}: ${f((100 * top.bleu) / t.beam5.bleu, 1)} % of the teacher's beam-5 BLEU at ${f(top.speed / t.beam5.sentencesPerSecond, 2)}× its beam-5 speed`
     );
   }
+  const s = p.student;
   return [
-    '## Quality run (`npm run bench:quality`)',
+    `Data: gettext catalogs of this machine, English → ${p.lang} (${data.info.source}), messages up to ${p.data.maxChars} characters, split once (seed 0): ` +
+      `${data.info.counts.train} training pairs, ${data.info.counts.valid} valid, ${data.info.counts.test} test; SentencePiece unigram, ${p.data.vocabSize} pieces. ` +
+      `Teacher: ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} transformer × ${p.teacher.embDim}, ${p.teacher.nHeads} heads, dropout ${p.teacher.dropout}, ` +
+      `lr ${p.teacherTraining.lr} (inverse sqrt, warm-up ${p.teacherTraining.warmup}), early stopping on greedy valid BLEU (${p.validSentences} sentences, every ${p.teacherTraining.validateEvery} updates, patience ${p.teacherTraining.patience}). ` +
+      `Students: ${s.updates} updates each on the same batches (≤ ${s.maxTokens} padded tokens), lr ${s.lr} (warm-up ${s.warmup}), label smoothing ${KD.labelSmoothing}; ` +
+      `KD defaults alpha ${KD.alpha}, T ${KD.temperature}, offline top-${KD.topK}, sequence-level targets from the teacher's beam ${KD.seqBeam}. ` +
+      `Transformer from scratch: ${p.scratch.encoderLayers}-${p.scratch.decoderLayers} × ${p.scratch.embDim}; BiGRU ${p.bigru.embDim}/${p.bigru.hiddenSize}, Luong attention, tied output layer. ` +
+      `Test: ${data.test.length} sentences, corpus BLEU (13a) and chrF; speed in batches of 32 with tokenization. Seeds ${p.seeds.join(', ')}: mean ± sample standard deviation.`,
     '',
-    `Data: the gettext catalogs of this machine, English → ${p.lang} (${data.catalogs}), cleaned by \`loadGettextCorpus\` and split once at random (seed 0): ` +
-      `${data.info.counts.train} training pairs, ${data.info.counts.valid} valid, ${data.info.counts.test} test. Tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, trained on the training pairs. ` +
-      `Teacher: ${tc.encoderLayers}-${tc.decoderLayers} XLM transformer, ${tc.embDim} wide, ${tc.nHeads} heads, dropout 0.1, trained ${p.teacherMinutes} min ` +
-      `(${teacherTraining.steps} updates, ${f(teacherTraining.epochs, 0)} epochs). Students: the ${p.cut.encoderLayers}-${p.cut.decoderLayers} cut of the teacher ` +
-      `(layer surgery: all encoder layers and the ${p.cut.strategy === 'last' ? 'top' : p.cut.strategy} decoder layer${p.cut.decoderLayers > 1 ? 's' : ''} are its start) and a BiGRU (${p.bigru.embDim}/${p.bigru.hiddenSize}, ${p.bigru.encoderLayers}+${p.bigru.decoderLayers} layers, Luong attention, from scratch), ` +
-      `each trained ${p.studentSteps} updates four ways with the same batches (≤ ${p.maxTokens} padded tokens), Adam (0.9/0.98), lr ${p.lr} (inverse sqrt, warm-up ${p.studentWarmup}), label smoothing ${KD.labelSmoothing}, seed 0: ` +
-      `plain cross-entropy; word-level KD online and offline (alpha ${KD.alpha}, T ${KD.temperature}; offline from the teacher's top-${KD.topK} per token); ` +
-      `sequence-level KD (the teacher's beam-${KD.seqBeam} translations of the training sources as targets, cross-entropy). ` +
-      `Test: ${data.test.length} sentences, sacreBLEU-compatible corpus BLEU (13a) and chrF, batches of 32; "training s" counts the updates only, ` +
-      '"teacher work" is the one-off top-k cache or translation pass, and sentences/s includes tokenization.',
-    '',
-    `Machine: ${machineLine(info, { 'CPU allocator': allocatorInfo().cpu })}.`,
+    `Machine: ${machineLine(version(), { 'CPU allocator': allocatorInfo().cpu })}${p.device ? `; device ${p.device}${p.precision ? `, ${p.precision}` : ''}` : ''}.`,
     '',
     ...lines,
     '',
     ...findings,
   ].join('\n');
-}
-
-async function main() {
-  const p = options(process.argv.slice(2));
-  fs.mkdirSync(path.join(p.run, 'models'), { recursive: true });
-  const started = Date.now();
-  log(`quality run (${p.preset}) in ${path.relative(process.cwd(), p.run) || '.'}`);
-  const data = await corpus(p);
-  const { counts } = data.info;
-  log(`corpus: ${counts.train} train / ${counts.valid} valid / ${counts.test} test pairs`);
-  const { tokenizer } = await loadTrainingData(data.dir);
-  const files = { cache: path.join(p.run, 'teacher-topk.cache'), sequences: path.join(p.run, 'sequence-kd.jsonl') };
-  const teacher = await teacherStage(p, data);
-  const rows = [{ model: 'teacher', way: `${p.teacherMinutes} min`, training: teacher.training, test: await score(p, 'teacher', teacher.file, tokenizer, data.test) }];
-  for (const kind of ['cut', 'bigru']) {
-    for (const way of WAYS) {
-      const s = await studentStage(p, kind, way.id, teacher.file, data, files);
-      const label = kind === 'cut' ? `${p.cut.encoderLayers}-${p.cut.decoderLayers} cut` : 'BiGRU';
-      rows.push({ model: label, way: way.label, training: s.training, test: await score(p, `${kind}-${way.id}`, s.file, tokenizer, data.test) });
-    }
-  }
-  const body = table(p, data, rows, teacher.training, version());
-  fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
-  console.log(`\n${body}\n`);
-  if (p.preset === 'full') writeSection('quality', body);
-  log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min (this call); run folder ${p.run}`);
 }
 
 module.exports = { WAYS };

@@ -21,3 +21,5 @@ export type {
 } from './distill';
 export { crossEntropy, crossEntropyAsync } from './cross-entropy';
 export type { CrossEntropyOptions } from './cross-entropy';
+export { hiddenStateLoss, attentionLoss, uniformLayerMap } from './intermediate';
+export type { IntermediateKdOptions, IntermediateLayerMap } from './intermediate';

@@ -7,6 +7,7 @@ import { readSafetensorsMetadata, SafetensorsError } from '../io/safetensors';
 import { BiGruStudent } from './bigru';
 import { Teacher } from './teacher';
 import { CutStudent } from './cut-student';
+import { TransformerStudent } from './transformer-student';
 import { InferenceForm, Seq2Seq } from './seq2seq';
 
 /** Options of {@link loadModel}. */
@@ -38,6 +39,7 @@ export function modelLoaderTypes(): string[] {
 registerModelLoader('bigru-student', (path) => BiGruStudent.load(path));
 registerModelLoader('xlm-teacher', (path) => Teacher.load(path));
 registerModelLoader('xlm-student', (path) => CutStudent.load(path));
+registerModelLoader('xlm-scratch-student', (path) => TransformerStudent.load(path));
 
 /** A model file's `__metadata__`, from its header alone; errors name the file and say what is wrong. */
 export async function readModelMetadata(path: string): Promise<Record<string, string>> {

@@ -8,7 +8,7 @@ import { Device, DType } from '../tensor/dtype';
 import { saveTensors } from '../io/tensor-io';
 import { Batch } from '../data/batch';
 import type { Shortlist } from '../data/shortlist';
-import { DecoderState, InferenceForm, LoadReport, Seq2Seq } from './seq2seq';
+import { DecoderState, ForwardInternals, InferenceForm, LoadReport, Seq2Seq } from './seq2seq';
 
 export type { NativeModuleHandle };
 
@@ -95,6 +95,14 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
   }
   async forwardHiddenAsync(batch: Batch): Promise<Tensor> {
     return wrap(await native().moduleForwardHiddenAsync(this.handle, batchHandles(batch)));
+  }
+  async forwardInternalsAsync(batch: Batch, what: { hidden?: boolean; attention?: boolean }): Promise<ForwardInternals> {
+    const r = await native().moduleForwardInternalsAsync(this.handle, batchHandles(batch), { hidden: what.hidden === true, attention: what.attention === true });
+    const list = (ts: NativeTensor[]) => ts.map(wrap);
+    return {
+      logits: wrap(r.logits), encoderHidden: list(r.encoderHidden), decoderHidden: list(r.decoderHidden),
+      encoderSelfAttention: list(r.encoderSelfAttention), decoderSelfAttention: list(r.decoderSelfAttention), crossAttention: list(r.crossAttention),
+    };
   }
   outputProjection(): { weight: Tensor; bias: Tensor | null } {
     const [w, b] = native().moduleOutputProjection(this.handle);

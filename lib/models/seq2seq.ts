@@ -24,6 +24,20 @@ export interface DecoderState {
 
 export type { LoadReport };
 
+/**
+ * A forward pass with what its layers computed, all differentiable: each list has one tensor per layer, first
+ * layer first (empty unless asked for). Hidden: layer outputs, [B, S, D] encoder and [B, T, D] decoder.
+ * Attention: distributions before dropout, [B, H, queries, keys].
+ */
+export interface ForwardInternals {
+  logits: Tensor;
+  encoderHidden: Tensor[];
+  decoderHidden: Tensor[];
+  encoderSelfAttention: Tensor[];
+  decoderSelfAttention: Tensor[];
+  crossAttention: Tensor[];
+}
+
 export interface Seq2Seq {
   /** 'xlm-teacher', 'xlm-student' or 'bigru-student'. */
   readonly kind: string;
@@ -40,6 +54,11 @@ export interface Seq2Seq {
   forwardHiddenAsync(batch: Batch): Promise<Tensor>;
   /** The output projection: weight [V, H] and bias [V] (or null). */
   outputProjection(): { weight: Tensor; bias: Tensor | null };
+  /**
+   * {@link forward} that also returns every layer's output and/or attention distributions (transformers; for
+   * intermediate-layer distillation), off the JS thread.
+   */
+  forwardInternalsAsync?(batch: Batch, what: { hidden?: boolean; attention?: boolean }): Promise<ForwardInternals>;
   /** Encodes sources ([B, S] ids with lengths) for incremental decoding. */
   encode(src: Tensor, srcLen: Tensor, srcLang?: Tensor): DecoderState;
   encodeAsync(src: Tensor, srcLen: Tensor, srcLang?: Tensor): Promise<DecoderState>;

@@ -27,6 +27,16 @@ export interface NativeBatch {
 }
 
 /** Model entry points. */
+/** What moduleForwardInternals returns. */
+export interface NativeInternals {
+  logits: T;
+  encoderHidden: T[];
+  decoderHidden: T[];
+  encoderSelfAttention: T[];
+  decoderSelfAttention: T[];
+  crossAttention: T[];
+}
+
 export interface ModulesBinding {
   moduleCreate(kind: string, config: object): NativeModuleHandle;
   moduleKind(m: NativeModuleHandle): string;
@@ -43,6 +53,9 @@ export interface ModulesBinding {
   moduleForward(m: NativeModuleHandle, batch: NativeBatch): T;
   moduleForwardAsync(m: NativeModuleHandle, batch: NativeBatch): Promise<T>;
   moduleForwardHidden(m: NativeModuleHandle, batch: NativeBatch): T;
+  /** Logits and what `what` asks for of every layer (lists per layer, first layer first). */
+  moduleForwardInternals(m: NativeModuleHandle, batch: NativeBatch, what: { hidden: boolean; attention: boolean }): NativeInternals;
+  moduleForwardInternalsAsync(m: NativeModuleHandle, batch: NativeBatch, what: { hidden: boolean; attention: boolean }): Promise<NativeInternals>;
   moduleForwardHiddenAsync(m: NativeModuleHandle, batch: NativeBatch): Promise<T>;
   moduleOutputProjection(m: NativeModuleHandle): [T, T | null];
   moduleEncode(m: NativeModuleHandle, src: T, srcLen: T, srcLang?: T): NativeStateHandle;

@@ -102,6 +102,8 @@ export interface TensorBinding {
   backward(t: T, gradient?: T | null, retainGraph?: boolean): void;
   backwardAsync(t: T, gradient?: T | null, retainGraph?: boolean): Promise<void>;
   grad(t: T): T | null; zeroGrad(t: T): void;
+  /** Copies src's values into t in place, outside autograd (same shape; dtype and device converted). */
+  assign(t: T, src: T): void;
   setGradEnabled(enabled: boolean): boolean; isGradEnabled(): boolean;
   autocastState(): NativeAutocastState;
   /** Sets the JS thread's autocast state; returns the previous one. */

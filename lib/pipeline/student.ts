@@ -4,6 +4,7 @@
  * (cross-entropy on the references), in a run folder that resumes, and written as a model file.
  */
 import { BiGruOptions } from '../models/bigru';
+import { XlmOptions } from '../models/config';
 import { loadModel } from '../models/load';
 import { Seq2Seq } from '../models/seq2seq';
 import { CutOptions } from '../surgery/cut';
@@ -17,17 +18,21 @@ import { TrainResult } from '../train/trainer';
 import { finishRun } from './finish';
 import { loadTrainingData, ValidationDecoding } from './training-data';
 
-/** How to make the student: a cut of the teacher, a fresh BiGRU (the vocabulary comes from the teacher), or a file. */
+/** How to make the student: a cut of the teacher, a fresh transformer or BiGRU (the vocabulary comes from the teacher), or a file. */
 export type StudentSpec =
   | ({ kind: 'cut' } & CutOptions)
   | ({ kind: 'bigru' } & Omit<BiGruOptions, 'vocabSize' | 'padIndex' | 'eosIndex'>)
+  | ({ kind: 'transformer' } & Omit<XlmOptions, 'vocabSize' | 'padIndex' | 'eosIndex' | 'unkIndex'>)
   | { kind: 'file'; path: string };
 
 /** How the student learns: from the teacher by one of the KD modes, or without it ('none': cross-entropy). */
 export type StudentMode = DistillMode | 'none';
 
 /** distill's own options, as a student stage sets them. */
-export type KdOptions = Pick<DistillOptions, 'alpha' | 'temperature' | 'lossForm' | 'topK' | 'cacheFile' | 'sequenceFile' | 'sequenceDecoding'>;
+export type KdOptions = Pick<
+  DistillOptions,
+  'alpha' | 'alphaSchedule' | 'temperature' | 'lossForm' | 'topK' | 'cacheFile' | 'sequenceFile' | 'sequenceDecoding' | 'intermediate'
+>;
 
 /** What {@link distillStudent} takes. */
 export interface DistillStudentOptions {
@@ -54,6 +59,10 @@ export async function makeStudent(spec: StudentSpec, teacher: Seq2Seq, seed: num
   if (spec.kind === 'cut') {
     const { kind: _, ...cut } = spec;
     return Student.fromTeacher(teacher, cut);
+  }
+  if (spec.kind === 'transformer') {
+    const { kind: _, ...sizes } = spec;
+    return Student.transformer({ ...sizes, vocabSize: teacher.vocabSize, padIndex: teacher.padIndex, eosIndex: teacher.eosIndex });
   }
   const { kind: _, ...bigru } = spec;
   return Student.bigru({ ...bigru, vocabSize: teacher.vocabSize, padIndex: teacher.padIndex, eosIndex: teacher.eosIndex });

@@ -1,20 +1,27 @@
 /**
- * Student: the two kinds of small model behind one name — a transformer cut from the teacher's layers
- * (`Student.fromTeacher`) and a BiGRU seq2seq (`Student.bigru`) — and loading either from a file.
+ * Student: the kinds of small model behind one name — a transformer cut from the teacher's layers
+ * (`Student.fromTeacher`), a transformer of its own sizes from scratch (`Student.transformer`) and a BiGRU
+ * seq2seq (`Student.bigru`) — and loading any of them from a file.
  */
 import { BiGruOptions, BiGruStudent } from '../models/bigru';
 import { CutStudent } from '../models/cut-student';
+import { TransformerStudent } from '../models/transformer-student';
+import { XlmOptions } from '../models/config';
 import { readModelMetadata } from '../models/load';
 import { Seq2Seq } from '../models/seq2seq';
 import { CutOptions, cutStudent } from './cut';
 
-/** Either kind of student. */
-export type Student = CutStudent | BiGruStudent;
+/** Any kind of student. */
+export type Student = CutStudent | TransformerStudent | BiGruStudent;
 
 export const Student = {
   /** A student whose layers are deep copies of chosen teacher layers (see {@link CutOptions}). */
   fromTeacher(teacher: Seq2Seq, opts: CutOptions = {}): CutStudent {
     return cutStudent(teacher, opts);
+  },
+  /** A freshly initialised transformer of its own sizes (e.g. 3-1 layers, 256 wide) over the shared vocabulary. */
+  transformer(opts: XlmOptions): TransformerStudent {
+    return TransformerStudent.create(opts);
   },
   /** A freshly initialised BiGRU seq2seq over the shared vocabulary. */
   bigru(opts: BiGruOptions): BiGruStudent {
@@ -24,7 +31,10 @@ export const Student = {
   async load(path: string): Promise<Student> {
     const type = (await readModelMetadata(path)).model_type;
     if (type === 'xlm-student') return CutStudent.load(path);
+    if (type === 'xlm-scratch-student') return TransformerStudent.load(path);
     if (type === 'bigru-student') return BiGruStudent.load(path);
-    throw new Error(`Student.load(${JSON.stringify(path)}): the file holds a '${type ?? 'unknown'}' model, not a student ('xlm-student' or 'bigru-student')`);
+    throw new Error(
+      `Student.load(${JSON.stringify(path)}): the file holds a '${type ?? 'unknown'}' model, not a student ('xlm-student', 'xlm-scratch-student' or 'bigru-student')`
+    );
   },
 };

@@ -247,6 +247,14 @@ export class Tensor {
     const g = native().grad(this.native);
     return g ? new Tensor(g) : null;
   }
+  /**
+   * Copies `src`'s values into this tensor's storage, outside autograd (PyTorch's `with no_grad(): t.copy_(src)`):
+   * how a checkpoint restores a parameter that an optimizer already holds. Same shape; dtype and device convert.
+   */
+  assign(src: Tensor): this {
+    native().assign(this.native, rawTensor(src, 'assign', 'src'));
+    return this;
+  }
   /** Drops the accumulated gradient (as PyTorch's `zero_grad(set_to_none=True)`). */
   zeroGrad(): void {
     native().zeroGrad(this.native);

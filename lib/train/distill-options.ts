@@ -6,6 +6,7 @@
 import { OptionNamer, OptionReader, optionNames } from '../common/options';
 import { DecodeOptions } from '../decode/options';
 import { LOSS_DEFAULTS } from '../loss/options';
+import { IntermediateKdOptions, readIntermediateKd, ResolvedIntermediateKd } from '../loss/intermediate';
 import { Seq2Seq } from '../models/seq2seq';
 import { ResolvedTrainingOptions, readTrainingOptions, TRAINING_OPTION_KEYS, TrainingOptions } from './options';
 
@@ -24,12 +25,18 @@ export interface DistillOptions extends TrainingOptions {
    * cross-entropy on the teacher's translations, as Kim & Rush train on them).
    */
   alpha?: number;
+  /**
+   * Moves alpha linearly from `alpha` to `to` over the first `steps` updates, then keeps `to` (e.g. lean on the
+   * teacher early and on the references late). Default: alpha stays fixed.
+   */
+  alphaSchedule?: { to: number; steps: number };
   /** Softmax temperature of the KD term (default the loss family's, 2). */
   temperature?: number;
   /**
    * 'online': 'dense' (student and teacher logits [N, V], the fastest while they fit), 'chunked' (the
    * fused-linear loss from both models' hidden states, a chunk of rows at a time: memory independent of V),
-   * or 'auto' (default: chunked for a batch whose logits would exceed 256 MiB). Both give the same loss.
+   * or 'auto' (default: dense while the logits fit comfortably — on a GPU while they take under a quarter of its
+   * free memory, on the CPU up to 256 MiB — else chunked). Both give the same loss.
    */
   lossForm?: DistillLossForm;
   /** 'offline': entries per token kept in the cache (default 8). */
@@ -45,6 +52,11 @@ export interface DistillOptions extends TrainingOptions {
   sequenceFile?: string;
   /** 'sequence': how the teacher translates the sources (default beam 5, XLM's length rule). */
   sequenceDecoding?: DecodeOptions;
+  /**
+   * Intermediate-layer distillation (transformer student and teacher; modes 'online' and 'sequence'): hidden
+   * states and attention distributions of mapped layers (lib/loss/intermediate.ts). Off by default.
+   */
+  intermediate?: IntermediateKdOptions;
 }
 
 /** The defaults of distillation's own options (temperature and alpha: the loss family's {@link LOSS_DEFAULTS}). */
@@ -61,6 +73,7 @@ export const DISTILL_DEFAULTS = Object.freeze({
 
 const DISTILL_KEYS = [
   'teacher', 'student', 'mode', 'alpha', 'temperature', 'lossForm', 'topK', 'cacheFile', 'tokenizerModel', 'sequenceFile', 'sequenceDecoding',
+  'intermediate', 'alphaSchedule',
 ];
 
 /** {@link DistillOptions} resolved. */
@@ -76,7 +89,16 @@ export interface ResolvedDistillOptions {
   tokenizerModel?: Uint8Array;
   sequenceFile?: string;
   sequenceDecoding: DecodeOptions;
+  intermediate?: ResolvedIntermediateKd;
+  alphaSchedule?: { to: number; steps: number };
   training: ResolvedTrainingOptions;
+}
+
+/** alpha at update `step` under the options' schedule. */
+export function alphaAt(o: Pick<ResolvedDistillOptions, 'alpha' | 'alphaSchedule'>, step: number): number {
+  const s = o.alphaSchedule;
+  if (!s) return o.alpha;
+  return step >= s.steps ? s.to : o.alpha + ((s.to - o.alpha) * step) / s.steps;
 }
 
 function isModel(m: unknown): m is Seq2Seq {
@@ -121,8 +143,20 @@ export function resolveDistillOptions(where: string, options: unknown, names: Op
   if (tokenizerModel !== undefined && !(tokenizerModel instanceof Uint8Array)) r.fail('tokenizerModel', 'a Uint8Array', true);
   const decoding = r.raw('sequenceDecoding');
   if (decoding !== undefined && (decoding === null || typeof decoding !== 'object')) r.fail('sequenceDecoding', 'decoding options', true);
+  const intermediate = readIntermediateKd(r);
+  let alphaSchedule: { to: number; steps: number } | undefined;
+  if (r.raw('alphaSchedule') !== undefined) {
+    const raw = r.raw('alphaSchedule');
+    if (raw === null || typeof raw !== 'object') r.fail('alphaSchedule', '{ to, steps }', true);
+    const s = r.nested('alphaSchedule', ['to', 'steps']);
+    alphaSchedule = { to: s.number('to', 0, { min: 0, max: 1 }), steps: s.integer('steps', 1, 1) };
+    if ((raw as { to?: unknown }).to === undefined) s.fail('to', 'the final alpha in [0, 1]');
+  }
+  if (intermediate && knobs.mode === 'offline') {
+    throw new TypeError(`${where}: option 'intermediate' needs the teacher's forward pass at every batch: use mode 'online' or 'sequence', not 'offline'`);
+  }
   return {
-    teacher, student, ...knobs,
+    teacher, student, ...knobs, intermediate, alphaSchedule,
     cacheFile: string('cacheFile'),
     tokenizerModel,
     sequenceFile: string('sequenceFile'),

@@ -10,13 +10,14 @@
  * - 'sequence': sequence-level KD (Kim & Rush). The teacher's beam translations of the training sources
  *   (written once to `runDir/sequence-kd.jsonl` by distillSequences, resumable) replace the references;
  *   the student then trains on them with the same loss (alpha 0 = plain cross-entropy on the teacher's outputs).
+ * `intermediate` adds hidden-state and attention terms of mapped layers (online and sequence; lib/train/intermediate-kd.ts).
  * With a ProcessGroup, 'online' runs each rank's own teacher on its own batches; for 'offline' and 'sequence'
  * rank 0 does the teacher's work once while the others wait at a barrier, and every rank then reads the file.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Batcher, TokenPair } from '../data/batcher';
-import { distillLossAsync, distillLossChunkedAsync, DistillLossResult } from '../loss/distill';
+import { defaultChunkSize, distillLossAsync, distillLossChunkedAsync, DistillLossResult } from '../loss/distill';
 import { Batch } from '../data/batch';
 import { Seq2Seq } from '../models/seq2seq';
 import { startWithoutGrad } from '../tensor/runtime';
@@ -25,8 +26,9 @@ import { Device } from '../tensor/dtype';
 import { Tensor } from '../tensor/tensor';
 import { distillSequences, readDistilledTargets } from './sequence-kd';
 import { buildTeacherCache, TeacherCache } from './teacher-cache';
-import { DISTILL_DEFAULTS, DistillOptions, resolveDistillOptions, ResolvedDistillOptions } from './distill-options';
+import { alphaAt, DISTILL_DEFAULTS, DistillOptions, resolveDistillOptions, ResolvedDistillOptions } from './distill-options';
 import { runTraining, TrainResult } from './trainer';
+import { intermediateBatchLoss, intermediateParameters, planIntermediate } from './intermediate-kd';
 
 export type { DistillOptions, DistillMode, DistillLossForm } from './distill-options';
 
@@ -42,19 +44,23 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
 
   let data = o.training.data;
   if (mode === 'sequence') data = await teacherTargets(o, data);
-  const loss = { alpha, temperature, labelSmoothing, ignoreIndex: student.padIndex, reduction: 'sum' as const };
-  const describe = { task: 'distill', mode, alpha, temperature, labelSmoothing, teacher: { kind: teacher.kind, parameters: teacher.numParameters() } };
+  // alpha may follow a schedule (alphaSchedule): the loss options of the update about to be made.
+  const lossAt = (step: number) => ({ alpha: alphaAt(o, step), temperature, labelSmoothing, ignoreIndex: student.padIndex, reduction: 'sum' as const });
+  const describe = {
+    task: 'distill', mode, alpha, temperature, labelSmoothing, teacher: { kind: teacher.kind, parameters: teacher.numParameters() },
+    ...(o.alphaSchedule ? { alphaSchedule: o.alphaSchedule } : {}),
+  };
   if (mode === 'offline') {
     const batcher = data instanceof Batcher ? data : new Batcher(data, { seed: o.training.seed, ...o.training.batching });
     const cache = await openCache(o, batcher);
     try {
       return await runTraining(
         student,
-        async (m, batch, plan) => {
+        async (m, batch, plan, step) => {
           const s = await m.forwardAsync(batch);
           const t = cache.sparseTeacher(plan.indices, batch.tgtOut.shape[1], batch.src.device);
           try {
-            return await distillLossAsync(s, t, batch.tgtOut, loss);
+            return await distillLossAsync(s, t, batch.tgtOut, lossAt(step));
           } finally {
             for (const x of [s, t.indices, t.logProbs]) x.dispose();
           }
@@ -66,15 +72,33 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
       cache.close();
     }
   }
-  const chunked = (batch: Batch) =>
-    lossForm === 'chunked' || (lossForm === 'auto' && batch.tgtOut.numel * student.vocabSize * 4 > DISTILL_DEFAULTS.chunkedAboveBytes);
+  const plan = o.intermediate ? planIntermediate(o.intermediate, student, teacher) : undefined;
+  if (plan) {
+    const { hidden, attention } = plan.options;
+    return runTraining(
+      student,
+      (m, batch, _plan, step) => intermediateBatchLoss(plan, m, teacher, batch, lossAt(step)),
+      { ...o.training, data },
+      { ...describe, intermediate: { hidden, attention, layerMap: plan.map } },
+      intermediateParameters(plan)
+    );
+  }
+  // 'auto': dense while the logits fit comfortably — on a GPU, while the device's chunk rule would take the whole
+  // batch in one chunk (a quarter of its free memory); on the CPU, up to chunkedAboveBytes.
+  const chunked = (batch: Batch) => {
+    if (lossForm !== 'auto') return lossForm === 'chunked';
+    const rows = batch.tgtOut.numel;
+    if (student.device !== 'cpu') return defaultChunkSize(rows, student.vocabSize, { device: student.device }) < rows;
+    return rows * student.vocabSize * 4 > DISTILL_DEFAULTS.chunkedAboveBytes;
+  };
   return runTraining(
     student,
-    async (m, batch) => {
-      if (chunked(batch)) return chunkedLoss(m, teacher, batch, alpha, loss);
+    async (m, batch, _plan, step) => {
+      const loss = lossAt(step);
+      if (chunked(batch)) return chunkedLoss(m, teacher, batch, loss.alpha, loss);
       const s = await m.forwardAsync(batch);
       // With alpha = 0 the kernel never reads the teacher: skip its forward.
-      const t = alpha > 0 ? await teacherOutputs(teacher, batch, (b) => teacher.forwardAsync(b)) : s.detach();
+      const t = loss.alpha > 0 ? await teacherOutputs(teacher, batch, (b) => teacher.forwardAsync(b)) : s.detach();
       try {
         return await distillLossAsync(s, t, batch.tgtOut, loss);
       } finally {

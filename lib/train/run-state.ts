@@ -23,6 +23,8 @@ export interface RunParts {
   /** fp16 training's loss scale. */
   scaler?: GradScaler;
   replicas: Replicas;
+  /** Parameters the loss owns besides the model's (saved as `aux.<name>`). */
+  aux: Map<string, Tensor>;
 }
 
 // Rank 0's RNG under the name a single process uses; the other ranks' beside it.
@@ -45,6 +47,7 @@ export async function saveRun(store: CheckpointStore, parts: RunParts, counters:
   const { average, model } = parts;
   if (average) for (const [n, t] of average.stateDict()) tensors.set(`average.${n}`, t);
   if (parts.scaler) for (const [n, t] of parts.scaler.stateDict()) tensors.set(n, t);
+  for (const [n, t] of parts.aux) tensors.set(`aux.${n}`, t.detach());
   rngs.cpu.forEach((t, r) => tensors.set(rngKey('cpu', r), t));
   rngs.cuda?.forEach((t, r) => tensors.set(rngKey('cuda', r), t));
   try {
@@ -80,6 +83,11 @@ export async function resumeRun(store: CheckpointStore, parts: RunParts, fingerp
   parts.optimizer.loadStateDict(saved.state.tensors);
   parts.average?.loadStateDict(prefixed(saved.state.tensors, 'average.'));
   parts.scaler?.loadStateDict(saved.state.tensors, `train: ${saved.folder}`);
+  for (const [n, t] of parts.aux) {
+    const value = saved.state.tensors.get(`aux.${n}`);
+    if (!value) throw new Error(`train: ${saved.folder} has no 'aux.${n}' (the loss's own parameters)`);
+    t.assign(value);
+  }
   const rng = saved.state.tensors.get(rngKey('cpu', rank));
   if (!rng) throw new Error(`train: ${saved.folder} has no RNG state${rank === 0 ? '' : ` for rank ${rank}`}`);
   setRngState(rng);

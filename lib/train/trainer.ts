@@ -20,7 +20,7 @@ import { Batcher, BatchPlan } from '../data/batcher';
 import { Batch } from '../data/batch';
 import { DistillLossResult } from '../loss/distill';
 import { Seq2Seq } from '../models/seq2seq';
-import { autocast, Device, manualSeed, setNumThreads, tensor, version } from '../tensor';
+import { autocast, Device, manualSeed, setNumThreads, Tensor, tensor, version } from '../tensor';
 import { ParameterAverage } from './average';
 import { CheckpointStore, TrainerCounters } from './checkpoint';
 import { GradScaler } from './grad-scaler';
@@ -58,14 +58,22 @@ export interface TrainResult {
  * The loss of one batch, summed over its non-pad target tokens (reduction 'sum'); `plan.indices` are the batch's
  * pairs in the Batcher's `pairs` (what an offline teacher cache is indexed by).
  */
-export type BatchLoss = (model: Seq2Seq, batch: Batch, plan: BatchPlan) => Promise<DistillLossResult>;
+/** The loss of one batch; `step` is the number of updates made so far (for schedules of the loss's own knobs). */
+export type BatchLoss = (model: Seq2Seq, batch: Batch, plan: BatchPlan, step: number) => Promise<DistillLossResult>;
 
 /**
  * @internal Runs the loop for `model` with `lossOf` and the options the caller resolved (resolveTrainingOptions);
- * `describe` goes into the run's fingerprint and config.json.
+ * `describe` goes into the run's fingerprint and config.json. `aux`: parameters the loss owns besides the model's
+ * (e.g. intermediate-layer KD's projections), trained, averaged and checkpointed with them as `aux.<name>`.
  */
-export async function runTraining(model: Seq2Seq, lossOf: BatchLoss, o: ResolvedTrainingOptions, describe: Record<string, unknown>): Promise<TrainResult> {
-  const trainer = await Trainer.prepare(model, lossOf, o, describe);
+export async function runTraining(
+  model: Seq2Seq,
+  lossOf: BatchLoss,
+  o: ResolvedTrainingOptions,
+  describe: Record<string, unknown>,
+  aux: Map<string, Tensor> = new Map()
+): Promise<TrainResult> {
+  const trainer = await Trainer.prepare(model, lossOf, o, describe, aux);
   let result: TrainResult;
   try {
     result = await trainer.run();
@@ -127,7 +135,7 @@ class Trainer {
   // ---- stage 1: prepare ----------------------------------------------------------------------------------------
 
   /** Resolves the options, plans the batches, builds the optimizer, resumes from `runDir` and binds the replicas. */
-  static async prepare(model: Seq2Seq, lossOf: BatchLoss, o: ResolvedTrainingOptions, describe: Record<string, unknown>): Promise<Trainer> {
+  static async prepare(model: Seq2Seq, lossOf: BatchLoss, o: ResolvedTrainingOptions, describe: Record<string, unknown>, aux: Map<string, Tensor>): Promise<Trainer> {
     const opts = o;
     if (model.inference !== undefined && model.inference !== 'float32') {
       throw new Error(`train: the model is ${model.inference} for inference (prepack()/quantize()); train the float32 model and convert it afterwards`);
@@ -145,16 +153,17 @@ class Trainer {
     const threadsBefore = version().threads;
     if (o.threads !== undefined) setNumThreads(o.threads);
 
-    const params = model.namedParameters();
+    const params = new Map([...model.namedParameters(), ...[...aux].map(([n, t]): [string, Tensor] => [`aux.${n}`, t])]);
     const optimizer = new (o.optimizerKind === 'adamw' ? AdamW : Adam)(params, o.optimizer);
     const average = o.ema !== undefined ? new ParameterAverage(params) : undefined;
     const scaler = o.precision === 'fp16' ? new GradScaler() : undefined;
-    const parts: RunParts = { model, optimizer, average, scaler, replicas };
+    const parts: RunParts = { model, optimizer, average, scaler, replicas, aux };
     // A one-process fp32 run leaves worldSize and precision out, so its fingerprint and counters read as they always have.
     const ranks = world > 1 ? { worldSize: world } : {};
     const precision = o.precision !== 'fp32' ? { precision: o.precision } : {};
     const fingerprint = hash({
-      kind: model.kind, vocab: model.vocabSize, params: model.numParameters(), pairs: batcher.size, ...describe, seed: o.seed, accumulate: o.accumulate, ...ranks, ...precision,
+      kind: model.kind, vocab: model.vocabSize, params: model.numParameters(), pairs: batcher.size, ...describe,
+      ...(aux.size > 0 ? { aux: [...aux].map(([n, t]) => `${n}:${t.shape.join('x')}`) } : {}), seed: o.seed, accumulate: o.accumulate, ...ranks, ...precision,
     });
     let counters: TrainerCounters = {
       step: 0, epoch: 0, batchInEpoch: 0, tokens: 0, seconds: 0, bestScore: null, bestStep: null, badValidations: 0, skippedSteps: 0, fingerprint, ...ranks,
@@ -255,7 +264,7 @@ class Trainer {
       for (const [i, p] of plans.entries()) {
         const batch = this.batcher.toBatch(p, this.device);
         try {
-          const r = await autocast(o.precision, this.device, () => this.lossOf(this.model, batch, p));
+          const r = await autocast(o.precision, this.device, () => this.lossOf(this.model, batch, p, c.step));
           const values = [r.loss, r.kd, r.ce].map((t) => Number(t.item()));
           finite &&= Number.isFinite(values[0]);
           await replicas.backward(r.loss, scale, i === plans.length - 1);

@@ -60,6 +60,42 @@ ForwardArgs readForwardArgs(Args& a) {
 
 Napi::Value tensorToJs(Napi::Env env, torch::Tensor& t) { return TensorWrap::wrap(env, t); }
 
+struct InternalsArgs {
+  std::shared_ptr<Seq2SeqModule> model;
+  Seq2SeqBatch batch;
+  bool hidden, attention;
+};
+
+// moduleForwardInternals(model, batch, { hidden, attention })
+InternalsArgs readInternalsArgs(Args& a) {
+  auto m = ModuleWrap::unwrap(a, 0, "model");
+  auto batch = readBatch(a, 1, *m);
+  ObjectArg o(a, 2, "what");
+  return {m, std::move(batch), o.boolean("hidden"), o.boolean("attention")};
+}
+
+struct InternalsOut {
+  torch::Tensor logits;
+  ForwardInternals internals;
+};
+
+Napi::Value internalsToJs(Napi::Env env, InternalsOut& out) {
+  auto list = [env](const std::vector<torch::Tensor>& ts) {
+    auto arr = Napi::Array::New(env, ts.size());
+    for (size_t i = 0; i < ts.size(); ++i) arr.Set(static_cast<uint32_t>(i), TensorWrap::wrap(env, ts[i]));
+    return arr;
+  };
+  auto o = Napi::Object::New(env);
+  const auto& in = out.internals;
+  o.Set("logits", TensorWrap::wrap(env, out.logits));
+  o.Set("encoderHidden", list(in.encoderHidden));
+  o.Set("decoderHidden", list(in.decoderHidden));
+  o.Set("encoderSelfAttention", list(in.encoderSelfAttention));
+  o.Set("decoderSelfAttention", list(in.decoderSelfAttention));
+  o.Set("crossAttention", list(in.crossAttention));
+  return o;
+}
+
 // Parameters in registration order, without repeats (tied weights appear once, as in PyTorch).
 std::vector<std::pair<std::string, torch::Tensor>> uniqueParameters(Seq2SeqModule& m) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
@@ -218,6 +254,16 @@ void registerModules(Napi::Env env, Napi::Object exports) {
   });
   defineSyncAndAsync(env, exports, "moduleForward", readForwardArgs, [](const ForwardArgs& in) { return in.model->forward(in.batch); },
                      tensorToJs);
+  defineSyncAndAsync(
+      env, exports, "moduleForwardInternals", readInternalsArgs,
+      [](const InternalsArgs& in) {
+        InternalsOut out;
+        out.internals.hidden = in.hidden;
+        out.internals.attention = in.attention;
+        out.logits = in.model->forwardInternals(in.batch, out.internals);
+        return out;
+      },
+      internalsToJs);
   defineSyncAndAsync(env, exports, "moduleForwardHidden", readForwardArgs,
                      [](const ForwardArgs& in) { return in.model->forwardHidden(in.batch); }, tensorToJs);
   define(env, exports, "moduleOutputProjection", [](Args& a) {

@@ -7,6 +7,10 @@
 
 namespace xkt {
 
+torch::Tensor Seq2SeqModule::forwardInternals(const Seq2SeqBatch&, ForwardInternals&) {
+  throw ArgError("this " + kind() + " model does not expose its layers' hidden states and attention (intermediate-layer KD needs a transformer)");
+}
+
 std::shared_ptr<DecoderState> Seq2SeqModule::mergeStates(DecoderState&, DecoderState&) {
   throw ArgError("this " + kind() + " model cannot merge decoder states");
 }

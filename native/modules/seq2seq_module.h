@@ -44,12 +44,23 @@ struct InferenceLinear {
   bool encoder = false;
 };
 
+// What a forward pass may record beside its logits, for intermediate-layer distillation: every layer's output
+// ([B, S, D] encoder, [B, T, D] decoder) and attention distributions before dropout ([B, H, queries, keys]:
+// encoder self-attention, decoder self-attention, decoder cross-attention), all differentiable.
+struct ForwardInternals {
+  bool hidden = false, attention = false;
+  std::vector<torch::Tensor> encoderHidden, decoderHidden;
+  std::vector<torch::Tensor> encoderSelfAttention, decoderSelfAttention, crossAttention;
+};
+
 class Seq2SeqModule : public torch::nn::Module {
  public:
   // Teacher-forced logits [B, T, V] (differentiable).
   virtual torch::Tensor forward(const Seq2SeqBatch& batch) = 0;
   // The last hidden states before the output projection [B, T, H] (for the chunked fused loss).
   virtual torch::Tensor forwardHidden(const Seq2SeqBatch& batch) = 0;
+  // forward() that also records what `internals` asks for (hidden, attention) into it.
+  virtual torch::Tensor forwardInternals(const Seq2SeqBatch& batch, ForwardInternals& internals);
   // The output projection: weight [V, H] and bias [V] (bias may be undefined).
   virtual std::pair<torch::Tensor, torch::Tensor> outputProjection() = 0;
   virtual std::shared_ptr<DecoderState> encode(const torch::Tensor& src, const torch::Tensor& srcLen,

@@ -111,11 +111,12 @@ torch::Tensor MultiHeadAttentionImpl::split(const torch::Tensor& x) const {
 }
 
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v,
-                                             const torch::Tensor& masked, int64_t group, const torch::Tensor& qProjected) {
+                                             const torch::Tensor& masked, int64_t group, const torch::Tensor& qProjected,
+                                             torch::Tensor* probs) {
   const int64_t N = x.size(0), Q = x.size(1), dh = dim / heads;
   auto qp = qProjected.defined() ? qProjected : lin(q_lin, x);
   // A decode step (one query per row, no dropout) is fused on the CPU; see step_attention.h.
-  if (Q == 1 && !is_training() && stepAttentionApplies(qp, k, v) && (!masked.defined() || masked.numel() == k.size(0) * k.size(2))) {
+  if (!probs && Q == 1 && !is_training() && stepAttentionApplies(qp, k, v) && (!masked.defined() || masked.numel() == k.size(0) * k.size(2))) {
     return lin(out_lin, stepAttention(qp, k, v, masked, group));
   }
   // A group's queries stack along the query axis: [G, H, group·Q, dh] against its shared [G, H, K, dh].
@@ -123,6 +124,10 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& x, const torch
   auto scores = torch::matmul(q, k.transpose(2, 3));  // [G, H, group·Q, K]
   if (masked.defined()) scores = scores.masked_fill(masked, kNegInf);
   auto weights = torch::softmax(scores, -1, torch::kFloat32).to(scores.scalar_type());
+  if (probs) {
+    if (group != 1) throw ArgError("attention distributions are recorded for full forward passes only");
+    *probs = weights;
+  }
   weights = torch::dropout(weights, attentionDropout, is_training());
   auto ctx = torch::matmul(weights, v).transpose(1, 2).reshape({N, Q, dim});
   return lin(out_lin, ctx);
@@ -258,7 +263,10 @@ torch::Tensor TransformerStackImpl::finishEmbedding(torch::Tensor x, const torch
 }
 
 torch::Tensor TransformerStackImpl::forward(const torch::Tensor& ids, const torch::Tensor& lengths, const torch::Tensor& langs,
-                                            const torch::Tensor& srcEnc, const torch::Tensor& srcPad) {
+                                            const torch::Tensor& srcEnc, const torch::Tensor& srcPad, ForwardInternals* record) {
+  const bool attention = record && record->attention;
+  auto* hiddenOut = record ? (isDecoder ? &record->decoderHidden : &record->encoderHidden) : nullptr;
+  auto* selfOut = record ? (isDecoder ? &record->decoderSelfAttention : &record->encoderSelfAttention) : nullptr;
   const int64_t B = ids.size(0), T = ids.size(1);
   auto x = embed(ids, 0, langs);
   auto keep = lengthMask(lengths, T).unsqueeze(-1).to(x.scalar_type());  // [B, T, 1]
@@ -271,15 +279,23 @@ torch::Tensor TransformerStackImpl::forward(const torch::Tensor& ids, const torc
   }
   for (int64_t i = 0; i < nLayers; ++i) {
     auto& sa = selfAttn_[i];
-    auto a = sa->attend(x, sa->split(sa->lin(sa->k_lin, x)), sa->split(sa->lin(sa->v_lin, x)), selfMasked);
+    torch::Tensor selfProbs, crossProbs;
+    auto a = sa->attend(x, sa->split(sa->lin(sa->k_lin, x)), sa->split(sa->lin(sa->v_lin, x)), selfMasked, 1, {},
+                        attention ? &selfProbs : nullptr);
     x = ln1_[i](x + torch::dropout(a, config.dropout, is_training()));
     if (isDecoder) {
       auto& ca = crossAttn_[i];
-      a = ca->attend(x, ca->split(ca->lin(ca->k_lin, srcEnc)), ca->split(ca->lin(ca->v_lin, srcEnc)), srcPad);
+      a = ca->attend(x, ca->split(ca->lin(ca->k_lin, srcEnc)), ca->split(ca->lin(ca->v_lin, srcEnc)), srcPad, 1, {},
+                     attention ? &crossProbs : nullptr);
       x = ln15_[i](x + torch::dropout(a, config.dropout, is_training()));
     }
     x = ln2_[i](x + ffn_[i](x));
     x = x * keep;
+    if (record && record->hidden) hiddenOut->push_back(x);
+    if (attention) {
+      selfOut->push_back(selfProbs);
+      if (isDecoder) record->crossAttention.push_back(crossProbs);
+    }
   }
   return x;
 }
@@ -426,7 +442,7 @@ std::vector<InferenceLinear> XlmSeq2Seq::inferenceLinears() {
 }
 
 torch::Tensor XlmSeq2Seq::runEncoder(const torch::Tensor& src, const torch::Tensor& srcLen, const torch::Tensor& srcLang,
-                                     const std::string& prefix) {
+                                     const std::string& prefix, ForwardInternals* record) {
   const auto& W = encoder->embeddings->weight;
   if (src.scalar_type() != c10::kLong || src.dim() != 2) {
     throw ArgError("argument '" + prefix + "src' must be a 2-d int64 tensor, got " + describeTensor(src));
@@ -438,10 +454,20 @@ torch::Tensor XlmSeq2Seq::runEncoder(const torch::Tensor& src, const torch::Tens
   checkDevice(srcLen, W, prefix + "srcLen");
   checkIdRange(src, config.vocabSize, prefix + "src");
   checkLengths(srcLen, B, S, prefix + "srcLen");
-  return encoder->forward(src, srcLen, checkLangs(srcLang, B, S, config, W, prefix + "srcLang"));
+  return encoder->forward(src, srcLen, checkLangs(srcLang, B, S, config, W, prefix + "srcLang"), {}, {}, record);
 }
 
 torch::Tensor XlmSeq2Seq::forwardHidden(const Seq2SeqBatch& b) {
+  ForwardInternals none;
+  return forwardWith(b, none);
+}
+
+torch::Tensor XlmSeq2Seq::forwardInternals(const Seq2SeqBatch& b, ForwardInternals& internals) {
+  const auto& proj = decoder->pred_layer->proj;
+  return kernels->linear(forwardWith(b, internals), proj->weight, proj->bias);
+}
+
+torch::Tensor XlmSeq2Seq::forwardWith(const Seq2SeqBatch& b, ForwardInternals& record) {
   const int64_t B = b.src.size(0), S = b.src.size(1), T = b.tgtIn.size(1);
   const auto& W = decoder->embeddings->weight;
   checkWidth(T, config.maxPositions, "batch.tgtIn");
@@ -449,9 +475,9 @@ torch::Tensor XlmSeq2Seq::forwardHidden(const Seq2SeqBatch& b) {
   checkDevice(b.tgtLen, W, "batch.tgtLen");
   checkLengths(b.tgtLen, B, T, "batch.tgtLen");
   auto tgtLang = checkLangs(b.tgtLang, B, T, config, W, "batch.tgtLang");
-  auto enc = runEncoder(b.src, b.srcLen, b.srcLang, "batch.");
+  auto enc = runEncoder(b.src, b.srcLen, b.srcLang, "batch.", &record);
   auto srcPad = lengthMask(b.srcLen, S).logical_not().view({B, 1, 1, S});
-  return decoder->forward(b.tgtIn, b.tgtLen, tgtLang, enc, srcPad);
+  return decoder->forward(b.tgtIn, b.tgtLen, tgtLang, enc, srcPad, &record);
 }
 
 torch::Tensor XlmSeq2Seq::forward(const Seq2SeqBatch& b) {

@@ -54,8 +54,9 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   // `masked` (bool, broadcastable to [N / group, H, group·Q, K], true = may NOT attend) may be undefined.
   // -> [N, Q, D] (after out_lin)
   // `q` [N, Q, D], when given, is q_lin(x) already computed (a fused q/k/v projection).
+  // `probs`, when given, receives the attention distribution before dropout [N, H, Q, K].
   torch::Tensor attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& masked,
-                       int64_t group = 1, const torch::Tensor& q = {});
+                       int64_t group = 1, const torch::Tensor& q = {}, torch::Tensor* probs = nullptr);
   // The layer through its inference kernel when the model has one (the model's KernelTable).
   torch::Tensor lin(const torch::nn::Linear& layer, const torch::Tensor& x) const { return kernels ? kernels->linear(layer, x) : torch::linear(x, layer->weight, layer->bias); }
   int64_t dim, heads;
@@ -125,8 +126,9 @@ class TransformerStackImpl : public torch::nn::Module {
   torch::Tensor finishEmbedding(torch::Tensor x, const torch::Tensor& langs);
   // Full pass -> [N, T, D]. Encoder: srcEnc/srcPad undefined. Decoder: causal, cross-attends to srcEnc
   // [N, S, D] with srcPad [N, 1, 1, S] (true at pads).
+  // `record`, when given, receives each layer's output and attention distributions (ForwardInternals).
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& lengths, const torch::Tensor& langs,
-                        const torch::Tensor& srcEnc = {}, const torch::Tensor& srcPad = {});
+                        const torch::Tensor& srcEnc = {}, const torch::Tensor& srcPad = {}, ForwardInternals* record = nullptr);
   // Decoder only: every layer's cross-attention keys/values of st.encoderOut.
   void fillCrossCache(XlmDecoderState& st);
   // Decoder only: position st.step for tokens [N] -> [N, D]; grows the self-attention caches.
@@ -157,6 +159,7 @@ class XlmSeq2Seq : public Seq2SeqModule {
 
   torch::Tensor forward(const Seq2SeqBatch& batch) override;
   torch::Tensor forwardHidden(const Seq2SeqBatch& batch) override;
+  torch::Tensor forwardInternals(const Seq2SeqBatch& batch, ForwardInternals& internals) override;
   std::pair<torch::Tensor, torch::Tensor> outputProjection() override;
   std::shared_ptr<DecoderState> encode(const torch::Tensor& src, const torch::Tensor& srcLen,
                                        const torch::Tensor& srcLang) override;
@@ -171,7 +174,9 @@ class XlmSeq2Seq : public Seq2SeqModule {
   // The encoder's output [B, S, D] (zeros at pads), inputs validated; `prefix` goes before argument names in
   // errors ("batch." from forward).
   torch::Tensor runEncoder(const torch::Tensor& src, const torch::Tensor& srcLen, const torch::Tensor& srcLang,
-                           const std::string& prefix = "");
+                           const std::string& prefix = "", ForwardInternals* record = nullptr);
+  // The decoder's last hidden states [B, T, D] for a batch, recording what `record` asks for.
+  torch::Tensor forwardWith(const Seq2SeqBatch& batch, ForwardInternals& record);
 
   XlmConfig config;
   TransformerStack encoder{nullptr}, decoder{nullptr};

@@ -51,6 +51,17 @@ void registerTensorAutograd(Napi::Env env, Napi::Object exports) {
     if (!g.defined()) return a.env().Null();
     return TensorWrap::wrap(a.env(), g);
   });
+  // assign(self, src): src's values into self's storage, outside autograd (restoring a leaf parameter).
+  define(env, exports, "assign", [](Args& a) {
+    auto self = a.tensor(0, "self");
+    auto src = a.tensor(1, "src");
+    if (self.sizes() != src.sizes()) {
+      throw ArgError("argument 'src' must have the shape of 'self' (" + describeTensor(self) + "), got " + describeTensor(src));
+    }
+    torch::NoGradGuard noGrad;
+    self.copy_(src);
+    return a.env().Undefined();
+  });
   define(env, exports, "zeroGrad", [](Args& a) {
     auto t = a.tensor(0, "self");
     if (t.grad().defined()) t.mutable_grad() = torch::Tensor();
