@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The translation service under load (BENCHMARKS.md "serve"): the demo's cut student served by `xlm-kd serve`
 // (its own process), float32 and int8 + shortlist, beam 5, one sentence per request from the demo's test set,
-// driven by autocannon at concurrency 1, 8, 32 and 128, for each batching mode: continuous (the default),
-// request batching, and none (each request decoded alone: a naive server). Against offline translate() over the
+// driven by autocannon at concurrency 1, 8, 32 and 128, for each batching mode: request batching (the
+// default), continuous, and none (each request decoded alone: a naive server). Against offline translate() over the
 // same sentences in batches of 32 (the ceiling) and a lone sentence's decoding time. Rounds are interleaved
 // across modes; cells report medians with their spread. Then a soak: the default batching at concurrency 32 for
 // --soak-minutes (default 10), RSS after the first minute and at the end.
