@@ -17,6 +17,7 @@
 //
 // Usage: npm run bench:quality [-- --quick] [--lang de] [--run DIR] [--device cuda --precision bf16]
 //        [--only main,cut,intermediate,knobs,bigru] (parts of the grid; the teacher always)
+//        [--report] (no training: the table from the runs finished so far, e.g. while a run is still going)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -28,15 +29,17 @@ const {
 
 const PRESETS = {
   full: {
-    // Messages up to 150 characters (most of the catalogs; the longest are paragraphs of help text), a 4k
-    // vocabulary: a 6-6 × 256 teacher converges on this in well under 90 minutes on 2 cores.
-    data: { maxChars: 150, valid: 500, test: 1000, vocabSize: 4000 },
-    teacher: { embDim: 256, nHeads: 4, encoderLayers: 6, decoderLayers: 6, dropout: 0.2, attentionDropout: 0.1 },
-    teacherTraining: { lr: 1e-3, warmup: 400, maxMinutes: 90, validateEvery: 500, patience: 5, maxTokens: 4096 },
+    // Messages up to 50 characters (menu items, labels, short sentences: about 20k pairs) and a 2k vocabulary:
+    // on 2 cores a 6-6 × 256 teacher then sees ~20 epochs in an hour, enough for validation BLEU to level off,
+    // and a student run of 1,000 updates takes minutes, so the grid of ~60 runs fits an afternoon. Longer
+    // messages (the v1 run's 150 characters) left the teacher far from converged after 15 minutes.
+    data: { maxChars: 50, valid: 500, test: 1000, vocabSize: 2000 },
+    teacher: { embDim: 256, nHeads: 4, encoderLayers: 6, decoderLayers: 6, dropout: 0.3, attentionDropout: 0.1 },
+    teacherTraining: { lr: 1.5e-3, warmup: 500, maxMinutes: 75, validateEvery: 300, patience: 4, maxTokens: 3072 },
     scratch: { embDim: 256, nHeads: 4, encoderLayers: 3, decoderLayers: 1, dropout: 0.1, attentionDropout: 0.1 },
     cut: { encoderLayers: 6, decoderLayers: 1, strategy: 'last' },
     bigru: { embDim: 256, hiddenSize: 256, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
-    student: { updates: 1500, lr: 1e-3, warmup: 200, maxTokens: 4096 },
+    student: { updates: 1000, lr: 2e-3, warmup: 200, maxTokens: 1536 },
     seeds: [1, 2, 3],
     validSentences: 300,
   },
@@ -72,6 +75,7 @@ function options() {
   const p = { ...PRESETS[preset], preset, lang: arg('--lang', 'de'), device: arg('--device', undefined), precision: arg('--precision', undefined) };
   p.run = path.resolve(arg('--run', path.join(ROOT, 'runs', 'quality-v2', `${preset}-${p.lang}`)));
   p.only = new Set(arg('--only', 'main,cut,intermediate,knobs,bigru').split(','));
+  p.reportOnly = process.argv.includes('--report');
   return p;
 }
 
@@ -127,6 +131,7 @@ async function teacherWork(p, data, way, files) {
  * training options. Returns its training summary and test scores (both stages, so a rerun skips them).
  */
 async function studentRun(p, data, files, name, { spec, way, seed, kd = {}, training = {} }) {
+  if (p.reportOnly) return finished(p, name);
   const out = path.join(p.run, 'models', `${name}.safetensors`);
   const w = WAYS[way];
   if (way === 'offline' || way === 'sequence' || way === 'seqword') await teacherWork(p, data, way === 'offline' ? 'offline' : 'sequence', files);
@@ -164,11 +169,22 @@ async function score(p, name, file, data) {
   })).value;
 }
 
-/** Runs `spec` over the seeds; the group's runs named `${name}-s${seed}`. */
+/** A run's recorded training and test stages, or undefined when it has not finished (--report). */
+function finished(p, name) {
+  const read = (stageName) => {
+    const file = path.join(p.run, `${stageName}.json`);
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+  };
+  const training = read(`train-${name}`);
+  const test = read(`test-${name}`);
+  return training && test ? { name, training, test } : undefined;
+}
+
+/** Runs `spec` over the seeds; the group's runs named `${name}-s${seed}` (finished ones only under --report). */
 async function seeds(p, data, files, name, run) {
   const runs = [];
   for (const seed of p.seeds) runs.push(await studentRun(p, data, files, `${name}-s${seed}`, { ...run, seed }));
-  return runs;
+  return runs.filter(Boolean);
 }
 
 /** The BiGRU variants: each one change against the default, then the changes that helped, combined. */
@@ -188,24 +204,31 @@ async function main() {
   const data = await corpus(p);
   log(`corpus: ${data.info.counts.train} train / ${data.info.counts.valid} valid / ${data.info.counts.test} test pairs`);
   const files = { cache: path.join(p.run, 'teacher-topk.cache'), sequences: path.join(p.run, 'sequence-kd.jsonl') };
+  if (p.reportOnly && !finished(p, 'teacher')) {
+    log('the teacher has not finished training and testing yet: nothing to report');
+    return;
+  }
   const teacher = await teacherStage(p, data);
   files.teacher = teacher.file;
   const teacherScore = await score(p, 'teacher', teacher.file, data);
   const groups = []; // { part, model, way, runs, note }
-  const add = (part, model, way, runs, note) => groups.push({ part, model, way, runs, note });
+  const add = (part, model, way, runs, note) => {
+    const done = runs.filter(Boolean);
+    if (done.length > 0) groups.push({ part, model, way, runs: done, note });
+  };
   const scratch = { kind: 'transformer', ...p.scratch };
   const cut = { kind: 'cut', ...p.cut };
   const bigru = { kind: 'bigru', ...p.bigru };
 
-  if (p.only.has('main')) {
-    for (const [model, spec] of [['transformer 3-1 (scratch)', scratch], ['BiGRU', bigru]]) {
-      const tag = spec.kind === 'transformer' ? 'scratch' : 'bigru';
-      for (const way of Object.keys(WAYS)) add('main', model, WAYS[way].label, await seeds(p, data, files, `${tag}-${way}`, { spec, way }));
-    }
-  }
+  // The most telling parts first, so a run stopped part-way has already answered the main question.
+  const mainRuns = async (model, spec, tag) => {
+    for (const way of Object.keys(WAYS)) add('main', model, WAYS[way].label, await seeds(p, data, files, `${tag}-${way}`, { spec, way }));
+  };
+  if (p.only.has('main')) await mainRuns('transformer 3-1 (scratch)', scratch, 'scratch');
   if (p.only.has('cut')) {
     for (const way of ['ce', 'online']) add('cut', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, WAYS[way].label, await seeds(p, data, files, `cut-${way}`, { spec: cut, way }));
   }
+  if (p.only.has('main')) await mainRuns('BiGRU', bigru, 'bigru');
   if (p.only.has('intermediate')) {
     const both = { intermediate: { hidden: 1, attention: 1 } };
     add('intermediate', 'transformer 3-1 (scratch)', 'online + hidden + attention', await seeds(p, data, files, 'scratch-online-inter', { spec: scratch, way: 'online', kd: both }));
@@ -232,20 +255,28 @@ async function main() {
   if (p.only.has('bigru')) {
     const base = await studentRun(p, data, files, 'bigru-ce-s1', { spec: bigru, way: 'ce', seed: 1 });
     const helped = {};
+    let allDone = Boolean(base);
     for (const v of BIGRU_VARIANTS) {
-      const r = await studentRun(p, data, files, `bigru-${v.id}-ce-s1`, { spec: { ...bigru, ...v.change }, way: 'ce', seed: 1 });
+      const r = base && (await studentRun(p, data, files, `bigru-${v.id}-ce-s1`, { spec: { ...bigru, ...v.change }, way: 'ce', seed: 1 }));
+      if (!r) {
+        allDone = false;
+        continue;
+      }
       add('bigru', `BiGRU: ${v.label}`, WAYS.ce.label, [r], `one seed; default ${base.test.beam5.bleu.toFixed(2)}`);
       if (r.test.beam5.bleu > base.test.beam5.bleu + 0.3) Object.assign(helped, v.change);
     }
-    const best = { ...bigru, ...helped };
-    const label = Object.keys(helped).length ? `BiGRU with ${JSON.stringify(helped)}` : 'BiGRU (no change helped)';
-    for (const way of ['ce', 'sequence']) add('bigru', label, WAYS[way].label, await seeds(p, data, files, `bigru-best-${way}`, { spec: best, way }));
+    if (allDone) {
+      const best = { ...bigru, ...helped };
+      const label = Object.keys(helped).length ? `BiGRU with ${JSON.stringify(helped)}` : 'BiGRU (no change helped)';
+      for (const way of ['ce', 'sequence']) add('bigru', label, WAYS[way].label, await seeds(p, data, files, `bigru-best-${way}`, { spec: best, way }));
+    }
   }
 
   const body = report(p, data, teacher, teacherScore, groups);
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
-  if (p.preset === 'full') writeSection('quality', body);
+  // BENCHMARKS.md takes a whole run only; --report is for looking at one under way.
+  if (p.preset === 'full' && !p.reportOnly) writeSection('quality', body);
   log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min (this call); run folder ${p.run}`);
 }
 
