@@ -5,7 +5,10 @@
 //     `torch.autocast(bfloat16)` (bench/reference/train_step.py) on the same weights and batches;
 //  2. the fused loss forward + backward against PyTorch eager and torch.compile (bench/reference/loss_gpu.py) at
 //     8192 × 32000 float32 and 16384 × 128256 bfloat16: time and peak memory from the caching allocator's
-//     statistics on both sides;
+//     statistics on both sides, ours also with `gradInPlace`, and as bandwidth against a measured copy (the
+//     floor: the two logits read once, the gradient written once); the chunked fused-linear form at
+//     16384 × 128256 bfloat16, hidden 1024, against the dense path (the logits GEMM, the fused loss, the two
+//     backward GEMMs);
 //  3. beam-5 decoding of the teacher against bench/reference/beam.py on the GPU.
 // Without a GPU it exits 77 (skipped); `--quick --device cpu` runs every code path small on the CPU.
 //
@@ -17,7 +20,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const { DIST, PY, REFERENCE, QUICK, SKIPPED, arg, median, spread, machineLine, runMain, report } = require('./common');
 const T = require(DIST);
-const { Teacher, Student, Batcher, train, distill, distillLoss, manualSeed, randn, randint, cuda, version } = T;
+const { Teacher, Student, Batcher, train, distill, distillLoss, distillLossChunked, defaultChunkSize, manualSeed, randn, randint, cuda, version } = T;
 
 const DEVICE = arg('--device', 'cuda');
 const ON_GPU = DEVICE !== 'cpu';
@@ -30,6 +33,8 @@ const PAIRS = QUICK ? 48 : 4096;
 const LOSS = { alpha: 0.5, temperature: 2, labelSmoothing: 0.1 };
 const LR = 1e-4;
 const LOSS_SHAPES = QUICK ? [[256, 1000, 'float32'], [256, 2048, 'bfloat16']] : [[8192, 32000, 'float32'], [16384, 128256, 'bfloat16']];
+const CHUNKED_SHAPE = QUICK ? [256, 2048, 64, 'bfloat16'] : [16384, 128256, 1024, 'bfloat16'];
+const BYTES = { float32: 4, bfloat16: 2, float16: 2 };
 
 const sync = () => ON_GPU && cuda.synchronize();
 
@@ -71,19 +76,8 @@ function referenceStep(mode, precision, files, batches, dir) {
   return out.tokens.reduce((a, b) => a + b, 0) / (out.times.reduce((a, b) => a + b, 0) / 1e3);
 }
 
-/** Our fused loss, forward + backward: per-round ms and the allocator's peak above the inputs. */
-function oursLoss(n, v, dtype) {
-  manualSeed(0);
-  const s = randn([n, v], { device: DEVICE }).to(dtype);
-  s.requiresGrad = true;
-  const t = randn([n, v], { device: DEVICE }).to(dtype);
-  const y = randint(0, v, [n], { device: DEVICE });
-  const once = () => {
-    const r = distillLoss(s, t, y, LOSS);
-    r.loss.backward();
-    for (const x of [r.loss, r.kd, r.ce]) x.dispose();
-    s.zeroGrad();
-  };
+/** `once` timed after 3 warm-up calls: per-round ms and the allocator's peak above what was allocated before. */
+function timed(once) {
   for (let i = 0; i < 3; i++) once();
   sync();
   if (ON_GPU) cuda.resetPeakMemoryStats();
@@ -96,9 +90,62 @@ function oursLoss(n, v, dtype) {
     sync();
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  const peak = ON_GPU ? cuda.maxMemoryAllocated() - base : NaN;
+  return { ms, peak: ON_GPU ? cuda.maxMemoryAllocated() - base : NaN };
+}
+
+/**
+ * Our fused loss, forward + backward (the gradient reaches the logits' .grad, as PyTorch's does), and the same
+ * with `gradInPlace` (the logits' storage becomes the gradient: later rounds run on the previous gradient's
+ * values, which changes nothing in the work done).
+ */
+function oursLoss(n, v, dtype, opts = {}) {
+  manualSeed(0);
+  const s = randn([n, v], { device: DEVICE }).to(dtype);
+  s.requiresGrad = true;
+  const t = randn([n, v], { device: DEVICE }).to(dtype);
+  const y = randint(0, v, [n], { device: DEVICE });
+  const r = timed(() => {
+    const out = distillLoss(s, t, y, { ...LOSS, ...opts });
+    out.loss.backward();
+    for (const x of [out.loss, out.kd, out.ce]) x.dispose();
+    s.zeroGrad();
+  });
   for (const x of [s, t, y]) x.dispose();
-  return { ms, peak };
+  return r;
+}
+
+/** The device's copy bandwidth on an [n, v] tensor: bytes read + written per second (the loss's floor). */
+function copyBandwidth(n, v, dtype) {
+  const x = randn([n, v], { device: DEVICE }).to(dtype);
+  const r = timed(() => x.clone().dispose());
+  x.dispose();
+  return (2 * n * v * BYTES[dtype]) / (median(r.ms) / 1e3);
+}
+
+/** The chunked fused-linear form against the dense path it replaces, with the gradients of hidden and weight. */
+function chunkedAgainstDense([n, v, h, dtype]) {
+  manualSeed(0);
+  const hidden = randn([n, h], { device: DEVICE }).to(dtype);
+  hidden.requiresGrad = true;
+  const weight = randn([v, h], { device: DEVICE }).mul(1 / Math.sqrt(h)).to(dtype);
+  weight.requiresGrad = true;
+  const t = randn([n, v], { device: DEVICE }).to(dtype);
+  const y = randint(0, v, [n], { device: DEVICE });
+  const done = (out) => {
+    out.loss.backward();
+    for (const x of [out.loss, out.kd, out.ce]) x.dispose();
+    hidden.zeroGrad();
+    weight.zeroGrad();
+  };
+  const gemm = timed(() => hidden.matmul(weight.transpose(0, 1)).dispose());
+  const dense = timed(() => {
+    const logits = hidden.matmul(weight.transpose(0, 1));
+    done(distillLoss(logits, t, y, LOSS));
+    logits.dispose();
+  });
+  const chunked = timed(() => done(distillLossChunked(hidden, weight, null, t, y, LOSS)));
+  for (const x of [hidden, weight, t, y]) x.dispose();
+  return { n, v, h, dtype, gemm, dense, chunked, chunk: defaultChunkSize(n, v, { device: DEVICE, dtype }) };
 }
 
 async function decoding(files, data, dir) {
@@ -159,10 +206,15 @@ async function main() {
     const losses = [];
     for (const [n, v, dtype] of LOSS_SHAPES) {
       const ours = oursLoss(n, v, dtype);
+      const inPlace = oursLoss(n, v, dtype, { gradInPlace: true });
+      const copy = copyBandwidth(n, v, dtype);
       const ref = ON_GPU ? python('loss_gpu.py', [String(n), String(v), dtype, String(Math.max(ROUNDS, 5))]) : undefined;
-      losses.push({ n, v, dtype, ours, ref });
-      console.log(`loss ${n} x ${v} ${dtype}: ours ${median(ours.ms).toFixed(2)} ms` + (ref ? `, eager ${median(ref.eager.ms).toFixed(2)}, compile ${median(ref.compile.ms).toFixed(2)}` : ''));
+      losses.push({ n, v, dtype, ours, inPlace, copy, ref });
+      console.log(`loss ${n} x ${v} ${dtype}: ours ${median(ours.ms).toFixed(2)} ms, in place ${median(inPlace.ms).toFixed(2)}, copy ${(copy / 1e9).toFixed(0)} GB/s` +
+        (ref ? `, eager ${median(ref.eager.ms).toFixed(2)}, compile ${median(ref.compile.ms).toFixed(2)}` : ''));
     }
+    const ch = chunkedAgainstDense(CHUNKED_SHAPE);
+    console.log(`chunked ${ch.n} x ${ch.v}, hidden ${ch.h}: ${median(ch.chunked.ms).toFixed(2)} ms (chunk ${ch.chunk}) vs dense ${median(ch.dense.ms).toFixed(2)} ms`);
     const dec = await decoding(files, data, dir);
 
     const gb = (b) => (Number.isFinite(b) ? (b / 1e9).toFixed(1) : '–');
@@ -182,12 +234,26 @@ async function main() {
       '|---|---|---:|---:|---:|',
       ...steps.map((r) => `| ${name[r.mode]} | ${r.precision} | ${spread(r.ours, 0)} | ${spread(r.ref, 0)} | ${(median(r.ours) / median(r.ref)).toFixed(2)}× |`),
       '',
-      '| fused loss, forward + backward | ours ms | PyTorch eager ms | torch.compile ms | peak GB: ours / eager / compile |',
-      '|---|---:|---:|---:|---:|',
-      ...losses.map((l) =>
-        `| ${l.n} × ${l.v} ${l.dtype} | ${spread(l.ours.ms, 2)} | ${l.ref ? spread(l.ref.eager.ms, 2) : '–'} | ${l.ref ? spread(l.ref.compile.ms, 2) : '–'} | ` +
-          `${gb(l.ours.peak)} / ${l.ref ? gb(l.ref.eager.peak) : '–'} / ${l.ref ? gb(l.ref.compile.peak) : '–'} |`
-      ),
+      '| fused loss, forward + backward | ours ms | ours, gradInPlace ms | PyTorch eager ms | torch.compile ms | ours vs compile | ' +
+        'peak GB above the inputs: ours / in place / eager / compile | ours: GB/s (of copy) | floor ms (copy) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...losses.map((l) => {
+        const floor = 3 * l.n * l.v * BYTES[l.dtype];
+        const ours = median(l.ours.ms);
+        return `| ${l.n} × ${l.v} ${l.dtype} | ${spread(l.ours.ms, 2)} | ${spread(l.inPlace.ms, 2)} | ${l.ref ? spread(l.ref.eager.ms, 2) : '–'} | ` +
+          `${l.ref ? spread(l.ref.compile.ms, 2) : '–'} | ${l.ref ? `${(median(l.ref.compile.ms) / ours).toFixed(2)}×` : '–'} | ` +
+          `${gb(l.ours.peak)} / ${gb(l.inPlace.peak)} / ${l.ref ? gb(l.ref.eager.peak) : '–'} / ${l.ref ? gb(l.ref.compile.peak) : '–'} | ` +
+          `${(floor / (ours / 1e3) / 1e9).toFixed(0)} (${((100 * floor) / (ours / 1e3) / l.copy).toFixed(0)} %) | ${((floor / l.copy) * 1e3).toFixed(2)} |`;
+      }),
+      '',
+      'Bandwidth: the bytes a fused loss cannot avoid (both logits read once, the gradient written once: 3 · N · V · element size) ' +
+        'over its time, against `clone()` of one [N, V] tensor (read + write) on the same device; "floor ms" is those bytes at the copy\'s rate. ' +
+        'Peak: the caching allocator\'s maximum during the timed rounds minus what was allocated before them (the inputs), as bench/reference/loss_gpu.py measures PyTorch.',
+      '',
+      '| chunked fused-linear form | default chunk (rows) | chunked ms | dense: logits GEMM + fused loss + backward GEMMs, ms | chunked / dense | one logits GEMM ms | peak GB above inputs: chunked / dense |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+      `| ${ch.n} × ${ch.v} ${ch.dtype}, hidden ${ch.h} | ${ch.chunk} | ${spread(ch.chunked.ms, 2)} | ${spread(ch.dense.ms, 2)} | ` +
+        `${(median(ch.chunked.ms) / median(ch.dense.ms)).toFixed(2)}× | ${spread(ch.gemm.ms, 2)} | ${gb(ch.chunked.peak)} / ${gb(ch.dense.peak)} |`,
       '',
       `Beam-5 decoding of the teacher, ${dec.sentences} sentences in batches of 32: ours ${spread(dec.ours, 1)} sentences/s, ` +
         `bench/reference/beam.py ${spread(dec.ref, 1)} (${(median(dec.ours) / median(dec.ref)).toFixed(2)}×).`,

@@ -35,8 +35,8 @@ export interface ChunkedDistillLossOptions extends Omit<DistillLossOptions, 'red
   /** 'mean' (default) or 'sum': the chunked form computes its gradients in the forward pass, so 'none' is not offered. */
   reduction?: 'mean' | 'sum';
   /**
-   * Rows of student logits materialised at a time. Default: about 8M logits per chunk (32 MB in float32),
-   * see {@link defaultChunkSize}.
+   * Rows of student logits materialised at a time. Default: on the CPU about 8M logits per chunk (32 MB in
+   * float32), on a GPU as many rows as a bounded slice of its free memory holds; see {@link defaultChunkSize}.
    */
   chunkSize?: number;
 }
