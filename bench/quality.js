@@ -280,7 +280,7 @@ async function main() {
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
   // BENCHMARKS.md takes a whole run only; --report is for looking at one under way.
-  if (p.preset === 'full' && !p.reportOnly) writeSection('quality', body);
+  if (p.preset === 'full' && !p.reportOnly) writeSection('quality', `## Quality run (\`npm run bench:quality\`)\n\n${body}`);
   log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min (this call); run folder ${p.run}`);
 }
 

@@ -188,6 +188,8 @@ async function main() {
       `${s.end.toFixed(0)} MB at the end (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %; target within 10 %), ${s.failed} failed requests, ${s.sentencesPerSecond.toFixed(1)} sent/s`);
 
     const body = [
+      '## Serving translations (`npm run bench:serve`)',
+      '',
       `The demo's cut student (${path.relative(ROOT, RUN)}) served by \`xlm-kd serve\` in its own process, beam ${BEAM}, one sentence per request from its test set ` +
         `(${sentences.length} sentences, cycled), autocannon in the bench process for ${SECONDS} s per cell, ${ROUNDS} rounds interleaved across batching modes; ` +
         'medians (min–max). "of offline": sentences/s against offline `translate()` over the test set in batches of 32 in one process. ' +
