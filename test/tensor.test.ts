@@ -1122,3 +1122,16 @@ test.serial('manualSeed makes randn, rand and randint reproducible', (t) => {
   t.true(Math.abs(big.mean().item() as number) < 0.05);
   t.true(Math.abs((big.pow(2).mean().item() as number) - 1) < 0.05);
 });
+
+test('assign copies values into a tensor in place, outside autograd, converting dtype; another shape is a clear error', (t) => {
+  const p = tensor([1, 2, 3], { dtype: 'float32' });
+  p.requiresGrad = true;
+  const before = p.native;
+  p.assign(tensor([4, 5, 6], { dtype: 'float64' }));
+  t.deepEqual(p.tolist(), [4, 5, 6]);
+  t.is(p.native, before);
+  t.true(p.requiresGrad);
+  t.is(p.dtype, 'float32');
+  t.throws(() => p.assign(tensor([1, 2], { dtype: 'float32' })), { message: /assign: argument 'src' must have the shape of 'self' \(.*\[3\].*\), got .*\[2\]/ });
+  t.throws(() => p.assign(null as unknown as typeof p), { message: /assign: argument 'src' must be a Tensor, got null/ });
+});

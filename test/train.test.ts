@@ -169,6 +169,29 @@ test('online distillation: the chunked loss form (from hidden states, no [N, V] 
   });
 });
 
+test('alphaSchedule: alpha moves linearly from alpha to `to` over `steps` updates, then stays; each update mixes kd and ce with its own alpha', async (t) => {
+  manualSeed(1);
+  const teacher = Teacher.create(toyTeacherConfig);
+  const student = Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 });
+  const steps: Array<{ loss: number; kd: number; ce: number }> = [];
+  await distill({
+    teacher, student, mode: 'online', alpha: 0.8, alphaSchedule: { to: 0.2, steps: 3 }, data: toyCopyPairs(60, 4), maxSteps: 5, logEvery: 1, log: null,
+    onStep: (m) => steps.push({ loss: m.loss, kd: m.kd, ce: m.ce }), batching: { maxTokens: 200 },
+  });
+  // Update k (1-based) runs with alpha at the k-1 updates done before it: 0.8, 0.6, 0.4, then 0.2.
+  const alphas = [0.8, 0.6, 0.4, 0.2, 0.2];
+  t.is(steps.length, 5);
+  for (const [i, s] of steps.entries()) {
+    const expected = alphas[i] * s.kd + (1 - alphas[i]) * s.ce;
+    t.true(Math.abs(s.loss - expected) <= 1e-5 * Math.max(1, s.loss), `update ${i + 1}: loss ${s.loss} vs ${alphas[i]}·kd + ${(1 - alphas[i]).toFixed(1)}·ce = ${expected}`);
+  }
+  await t.throwsAsync(distill({ teacher, student, data: toyCopyPairs(4, 1), maxSteps: 1, log: null, alphaSchedule: { steps: 3 } as { to: number; steps: number } }), {
+    message: /alphaSchedule\.to/,
+  });
+  await t.throwsAsync(distill({ teacher, student, data: toyCopyPairs(4, 1), maxSteps: 1, log: null, alphaSchedule: { to: 1.5, steps: 3 } }), { message: /alphaSchedule\.to/ });
+  await t.throwsAsync(distill({ teacher, student, data: toyCopyPairs(4, 1), maxSteps: 1, log: null, alphaSchedule: { to: 0.1, steps: 0 } }), { message: /alphaSchedule\.steps/ });
+});
+
 test('ema: each checkpoint holds the averaged weights as model.ema.safetensors, equal to the average computed by hand', async (t) => {
   const dir = tmp();
   manualSeed(1);
