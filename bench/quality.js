@@ -17,7 +17,7 @@
 //
 // Usage: npm run bench:quality [-- --quick] [--lang de] [--run DIR] [--device cuda --precision bf16]
 //        [--only main,cut,intermediate,knobs,bigru] (parts of the grid; the teacher always)
-//        [--report] (no training: the table from the runs finished so far, e.g. while a run is still going)
+//        [--report] (no training: the table from the runs finished so far, written as partial)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -279,8 +279,10 @@ async function main() {
   const body = report(p, data, teacher, teacherScore, groups);
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
-  // BENCHMARKS.md takes a whole run only; --report is for looking at one under way.
-  if (p.preset === 'full' && !p.reportOnly) writeSection('quality', `## Quality run (\`npm run bench:quality\`)\n\n${body}`);
+  // A run under way (--report) is written too, marked as partial, so BENCHMARKS.md never shows an older setting.
+  const heading = '## Quality run (`npm run bench:quality`)';
+  const partial = p.reportOnly ? '\n\n**Partial**: the runs finished so far; the grid continues with `npm run bench:quality` (resumable).' : '';
+  if (p.preset === 'full') writeSection('quality', `${heading}${partial}\n\n${body}`);
   log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min (this call); run folder ${p.run}`);
 }
 
