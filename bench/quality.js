@@ -39,7 +39,9 @@ const PRESETS = {
     scratch: { embDim: 256, nHeads: 4, encoderLayers: 3, decoderLayers: 1, dropout: 0.1, attentionDropout: 0.1 },
     cut: { encoderLayers: 6, decoderLayers: 1, strategy: 'last' },
     bigru: { embDim: 256, hiddenSize: 256, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
-    student: { updates: 1000, lr: 2e-3, warmup: 200, maxTokens: 1536 },
+    // lr 2e-3 with 200 warm-up updates left a 3-1 post-norm student at 0.9 test BLEU after 1,000 updates
+    // (its loss stalled at ~4.5); the teacher's gentler schedule shape trains it.
+    student: { updates: 1000, lr: 1e-3, warmup: 300, maxTokens: 1536 },
     seeds: [1, 2, 3],
     validSentences: 300,
   },
