@@ -5,13 +5,14 @@
 //  2. students trained the same number of updates with the same batches, 3 seeds each (mean ± std):
 //     a transformer from scratch (3-1) and a BiGRU, each five ways — no teacher; word-level KD online; offline
 //     top-k; sequence-level KD (the teacher's beam-5 translations as targets); sequence-level + word-level KD;
-//  3. the cut student (layer surgery, the teacher's encoder and top decoder layer) with and without KD;
+//  3. the cut student (layer surgery, the teacher's encoder and top decoder layer) without KD, with online
+//     word-level KD and with sequence-level KD;
 //  4. intermediate-layer KD (hidden states, attention) on top of word-level KD, scratch and cut students;
 //  5. recipe knobs, one seed each against the same seed's default: temperature, alpha and an alpha schedule,
 //     offline top-k and its temperature, label smoothing;
 //  6. BiGRU variants (attention score, tied embeddings, dropout, depth, learning rate), each against the default, the
 //     changes that helped combined, and that BiGRU distilled.
-// Every model is scored on the test split (BLEU, chrF, greedy and beam 5, sentences/s). Each training run and
+// The grid runs seed 1 of everything first, then the other seeds. Every model is scored on the test split (BLEU, chrF, greedy and beam 5, sentences/s). Each training run and
 // score is a resumable stage in the run folder: run it again after Ctrl-C and it continues. The full run writes
 // BENCHMARKS.md "quality"; --quick (≈ 2 min) only prints its table.
 //
@@ -200,21 +201,8 @@ const bigruVariants = (p) => [
   { id: 'lr2x', label: `learning rate ${2 * p.student.lr} (2×)`, training: { optimizer: { lr: 2 * p.student.lr }, schedule: inverseSqrt({ lr: 2 * p.student.lr, warmupUpdates: p.student.warmup }) } },
 ];
 
-async function main() {
-  const p = options();
-  fs.mkdirSync(path.join(p.run, 'models'), { recursive: true });
-  const started = Date.now();
-  log(`quality run v2 (${p.preset}) in ${path.relative(process.cwd(), p.run) || '.'}`);
-  const data = await corpus(p);
-  log(`corpus: ${data.info.counts.train} train / ${data.info.counts.valid} valid / ${data.info.counts.test} test pairs`);
-  const files = { cache: path.join(p.run, 'teacher-topk.cache'), sequences: path.join(p.run, 'sequence-kd.jsonl') };
-  if (p.reportOnly && !finished(p, 'teacher')) {
-    log('the teacher has not finished training and testing yet: nothing to report');
-    return;
-  }
-  const teacher = await teacherStage(p, data);
-  files.teacher = teacher.file;
-  const teacherScore = await score(p, 'teacher', teacher.file, data);
+/** The students of the grid, over `p.seeds`; the groups of finished runs for the table. */
+async function grid(p, data, files) {
   const groups = []; // { part, model, way, runs, note }
   const add = (part, model, way, runs, note) => {
     const done = runs.filter(Boolean);
@@ -230,7 +218,7 @@ async function main() {
   };
   if (p.only.has('main')) await mainRuns('transformer 3-1 (scratch)', scratch, 'scratch');
   if (p.only.has('cut')) {
-    for (const way of ['ce', 'online']) add('cut', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, WAYS[way].label, await seeds(p, data, files, `cut-${way}`, { spec: cut, way }));
+    for (const way of ['ce', 'online', 'sequence']) add('cut', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, WAYS[way].label, await seeds(p, data, files, `cut-${way}`, { spec: cut, way }));
   }
   if (p.only.has('main')) await mainRuns('BiGRU', bigru, 'bigru');
   if (p.only.has('intermediate')) {
@@ -278,6 +266,28 @@ async function main() {
     }
   }
 
+  return groups;
+}
+
+async function main() {
+  const p = options();
+  fs.mkdirSync(path.join(p.run, 'models'), { recursive: true });
+  const started = Date.now();
+  log(`quality run v2 (${p.preset}) in ${path.relative(process.cwd(), p.run) || '.'}`);
+  const data = await corpus(p);
+  log(`corpus: ${data.info.counts.train} train / ${data.info.counts.valid} valid / ${data.info.counts.test} test pairs`);
+  const files = { cache: path.join(p.run, 'teacher-topk.cache'), sequences: path.join(p.run, 'sequence-kd.jsonl') };
+  if (p.reportOnly && !finished(p, 'teacher')) {
+    log('the teacher has not finished training and testing yet: nothing to report');
+    return;
+  }
+  const teacher = await teacherStage(p, data);
+  files.teacher = teacher.file;
+  const teacherScore = await score(p, 'teacher', teacher.file, data);
+  // Every question gets one seed's answer before any gets its other seeds: a run stopped part-way (this grid is
+  // hours on 2 cores) has then compared every model and way once. Runs already done are only read back.
+  if (!p.reportOnly && p.seeds.length > 1) await grid({ ...p, seeds: p.seeds.slice(0, 1) }, data, files);
+  const groups = await grid(p, data, files);
   const body = report(p, data, teacher, teacherScore, groups);
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
