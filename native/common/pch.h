@@ -2,7 +2,7 @@
 #pragma once
 #include <torch/torch.h>
 #include <ATen/Parallel.h>
-#include <napi.h>
+#include "common/node_api.h"
 
 #include <cstdint>
 #include <functional>

@@ -4,7 +4,7 @@
 // freed big blocks stay mapped for a while, so a training step does not page-fault its activations in anew.
 // XLM_KD_TORCH_ALLOCATOR=libtorch keeps LibTorch's own allocator (see README "Memory").
 #pragma once
-#include <napi.h>
+#include "common/node_api.h"
 
 namespace xkt {
 
