@@ -19,10 +19,11 @@
 // Usage: npm run bench:quality [-- --quick] [--lang de] [--run DIR] [--device cuda --precision bf16]
 //        [--only main,cut,intermediate,knobs,bigru] (parts of the grid; the teacher always)
 //        [--report] (no training: the table from the runs finished so far, written as partial)
+//        [--speed] (no training: re-measures the speed of the teacher and each group interleaved, then --report)
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { ROOT, DIST, arg, machineLine, writeSection, runMain } = require('./common');
+const { ROOT, DIST, arg, machineLine, median, writeSection, runMain } = require('./common');
 const {
   loadModel, readDataInfo, readSplit, prepareData, trainTokenizer, trainTeacher, distillStudent, loadTrainingData, stage,
   buildTeacherCache, distillSequences, evaluateTranslation, inverseSqrt, version, allocatorInfo, Teacher,
@@ -78,7 +79,8 @@ function options() {
   const p = { ...PRESETS[preset], preset, lang: arg('--lang', 'de'), device: arg('--device', undefined), precision: arg('--precision', undefined) };
   p.run = path.resolve(arg('--run', path.join(ROOT, 'runs', 'quality-v2', `${preset}-${p.lang}`)));
   p.only = new Set(arg('--only', 'main,cut,intermediate,knobs,bigru').split(','));
-  p.reportOnly = process.argv.includes('--report');
+  p.reportOnly = process.argv.includes('--report') || process.argv.includes('--speed');
+  p.speed = process.argv.includes('--speed');
   return p;
 }
 
@@ -288,7 +290,8 @@ async function main() {
   // hours on 2 cores) has then compared every model and way once. Runs already done are only read back.
   if (!p.reportOnly && p.seeds.length > 1) await grid({ ...p, seeds: p.seeds.slice(0, 1) }, data, files);
   const groups = await grid(p, data, files);
-  const body = report(p, data, teacher, teacherScore, groups);
+  if (p.speed) await measureSpeed(p, data, groups, teacher.file);
+  const body = report(p, data, teacher, teacherScore, groups, readSpeed(p));
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
   // A run under way (--report) is written too, marked as partial, so BENCHMARKS.md never shows an older setting.
@@ -298,9 +301,50 @@ async function main() {
   log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min (this call); run folder ${p.run}`);
 }
 
+const SPEED_ROUNDS = 5;
+
+/**
+ * --speed: beam-5 and greedy speed of the teacher and of each group's first finished run, measured in
+ * interleaved rounds (teacher, student, student, ..., then again) with nothing else training, over the whole
+ * test set. The per-run speeds are taken at the end of each training run, at different times and under
+ * whatever else ran then; these give the table's speed columns and the speed-up findings when present.
+ */
+async function measureSpeed(p, data, groups, teacherFile) {
+  const { tokenizer } = await loadTrainingData(data.dir);
+  const names = ['teacher', ...new Set(groups.map((g) => g.runs[0].name))];
+  const models = new Map();
+  for (const name of names) models.set(name, (await loadModel(path.join(p.run, 'models', `${name}.safetensors`))).eval());
+  const base = { sources: data.test.map((x) => x.src), references: data.test.map((x) => x.tgt), tokenizer, batchSize: 32, ...(p.device ? { device: p.device } : {}) };
+  const seen = Object.fromEntries(names.map((n) => [n, { beam5: [], greedy: [] }]));
+  for (let round = 1; round <= SPEED_ROUNDS; round++) {
+    for (const name of names) {
+      for (const beamSize of [5, 1]) {
+        const r = await evaluateTranslation(models.get(name), { ...base, beamSize });
+        seen[name][beamSize === 5 ? 'beam5' : 'greedy'].push(r.sentencesPerSecond);
+      }
+    }
+    log(`speed round ${round}/${SPEED_ROUNDS}: teacher beam 5 ${seen.teacher.beam5[round - 1].toFixed(1)} sent/s`);
+  }
+  const out = { rounds: SPEED_ROUNDS, measuredAt: new Date().toISOString(), models: seen };
+  fs.writeFileSync(path.join(p.run, 'speed.json'), JSON.stringify(out, null, 1) + '\n');
+  return out;
+}
+
+function readSpeed(p) {
+  const file = path.join(p.run, 'speed.json');
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+}
+
 /** The table (mean ± std over seeds) and the findings, computed from the numbers. */
-function report(p, data, teacher, t, groups) {
+function report(p, data, teacher, t, groups, measured) {
   const f = (x, d = 1) => x.toFixed(d);
+  // Sentences/s of a group and of the teacher: the interleaved medians (--speed) when they cover the group,
+  // else the mean of the runs' own end-of-run measurements against the teacher's.
+  const speedOf = (g) => {
+    const m = measured?.models[g.runs[0].name];
+    if (m) return { beam5: median(m.beam5), greedy: median(m.greedy), t5: median(measured.models.teacher.beam5), tg: median(measured.models.teacher.greedy), interleaved: true };
+    return { beam5: mean(g.runs.map((x) => x.test.beam5.sentencesPerSecond)), greedy: mean(g.runs.map((x) => x.test.greedy.sentencesPerSecond)), t5: t.beam5.sentencesPerSecond, tg: t.greedy.sentencesPerSecond, interleaved: false };
+  };
   const ms = (xs, d = 1) => (xs.length > 1 ? `${f(mean(xs), d)} ± ${f(std(xs), d)}` : f(xs[0], d));
   const lines = [
     '| part | model | trained how | seeds | beam-5 BLEU | beam-5 chrF | greedy BLEU | parameters | size MB | beam-5 sent/s (× teacher) | greedy sent/s (× teacher) | training s |',
@@ -311,11 +355,10 @@ function report(p, data, teacher, t, groups) {
   for (const g of groups) {
     const r = g.runs;
     const b5 = r.map((x) => x.test.beam5.bleu);
-    const sp5 = mean(r.map((x) => x.test.beam5.sentencesPerSecond));
-    const spg = mean(r.map((x) => x.test.greedy.sentencesPerSecond));
+    const sp = speedOf(g);
     lines.push(
       `| ${g.part} | ${g.model} | ${g.way} | ${r.length} | ${ms(b5, 2)} | ${ms(r.map((x) => x.test.beam5.chrf))} | ${ms(r.map((x) => x.test.greedy.bleu))} | ` +
-        `${f(r[0].test.parameters / 1e6)}M | ${f(r[0].test.bytes / 2 ** 20)} | ${f(sp5)} (${f(sp5 / t.beam5.sentencesPerSecond, 2)}×) | ${f(spg)} (${f(spg / t.greedy.sentencesPerSecond, 2)}×) | ` +
+        `${f(r[0].test.parameters / 1e6)}M | ${f(r[0].test.bytes / 2 ** 20)} | ${f(sp.beam5)} (${f(sp.beam5 / sp.t5, 2)}×)${sp.interleaved ? '' : ' †'} | ${f(sp.greedy)} (${f(sp.greedy / sp.tg, 2)}×)${sp.interleaved ? '' : ' †'} | ` +
         `${f(mean(r.map((x) => x.training.seconds)), 0)} |`
     );
   }
@@ -334,13 +377,13 @@ function report(p, data, teacher, t, groups) {
       findings.push(`- ${model}, ${g.way}: ${d >= 0 ? '+' : '−'}${f(Math.abs(d), 2)} BLEU against no teacher (${f(mean(b), 2)}) — ${verdict}`);
     }
   }
-  const best = groups.filter((g) => g.part !== 'knobs').map((g) => ({ g, bleu: mean(g.runs.map((r) => r.test.beam5.bleu)), speed: mean(g.runs.map((r) => r.test.beam5.sentencesPerSecond)) }));
+  const best = groups.filter((g) => g.part !== 'knobs').map((g) => ({ g, bleu: mean(g.runs.map((r) => r.test.beam5.bleu)), speedup: speedOf(g).beam5 / speedOf(g).t5, interleaved: speedOf(g).interleaved }));
   for (const kind of ['cut', 'BiGRU']) {
     const mine = best.filter((x) => x.g.model.startsWith(kind));
     if (mine.length === 0) continue;
     const top = mine.reduce((a, b) => (b.bleu > a.bleu ? b : a));
     findings.push(
-      `- best ${kind}: ${top.g.model}, ${top.g.way}: ${f((100 * top.bleu) / t.beam5.bleu, 1)} % of the teacher's beam-5 BLEU at ${f(top.speed / t.beam5.sentencesPerSecond, 2)}× its beam-5 speed`
+      `- best ${kind}: ${top.g.model}, ${top.g.way}: ${f((100 * top.bleu) / t.beam5.bleu, 1)} % of the teacher's beam-5 BLEU at ${f(top.speedup, 2)}× its beam-5 speed${top.interleaved ? ' (interleaved medians)' : ' (end-of-run speeds †)'}`
     );
   }
   const s = p.student;
@@ -357,6 +400,10 @@ function report(p, data, teacher, t, groups) {
     `Machine: ${machineLine(version(), { 'CPU allocator': allocatorInfo().cpu })}${p.device ? `; device ${p.device}${p.precision ? `, ${p.precision}` : ''}` : ''}.`,
     '',
     ...lines,
+    '',
+    measured
+      ? `Speed: median of ${measured.rounds} interleaved rounds (teacher and each group's first run in turn, nothing else training; \`--speed\`, ${measured.measuredAt.slice(0, 10)}); † marks rows measured once at the end of their training run instead.`
+      : 'Speed † : measured once at the end of each training run, at different times and loads (`--speed` re-measures them interleaved).',
     '',
     ...findings,
   ].join('\n');
