@@ -290,7 +290,8 @@ async function main() {
   // hours on 2 cores) has then compared every model and way once. Runs already done are only read back.
   if (!p.reportOnly && p.seeds.length > 1) await grid({ ...p, seeds: p.seeds.slice(0, 1) }, data, files);
   const groups = await grid(p, data, files);
-  if (p.speed) await measureSpeed(p, data, groups, teacher.file);
+  // The finished full grid ends with the interleaved speed rounds (minutes, against hours of training).
+  if (p.speed || (!p.reportOnly && p.preset === 'full')) await measureSpeed(p, data, groups, teacher.file);
   const body = report(p, data, teacher, teacherScore, groups, readSpeed(p));
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
