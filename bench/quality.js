@@ -8,16 +8,19 @@
 //  3. the cut student (layer surgery, the teacher's encoder and top decoder layer) without KD, with online
 //     word-level KD and with sequence-level KD;
 //  4. intermediate-layer KD (hidden states, attention) on top of word-level KD, scratch and cut students;
-//  5. recipe knobs, one seed each against the same seed's default: temperature, alpha and an alpha schedule,
+//  5. the cut and the BiGRU with sequence-level KD for 4× the updates (whether training length bounds them);
+//  6. recipe knobs, one seed each against the same seed's default: temperature, alpha and an alpha schedule,
 //     offline top-k and its temperature, label smoothing;
-//  6. BiGRU variants (attention score, tied embeddings, dropout, depth, learning rate), each against the default, the
+//  7. BiGRU variants (attention score, tied embeddings, dropout, depth, learning rate), each against the default, the
 //     changes that helped combined, and that BiGRU distilled.
-// The grid runs seed 1 of everything first, then the other seeds. Every model is scored on the test split (BLEU, chrF, greedy and beam 5, sentences/s). Each training run and
-// score is a resumable stage in the run folder: run it again after Ctrl-C and it continues. The full run writes
+// The grid runs seed 1 of everything first, then the other seeds. Every model is scored on the test split
+// (BLEU, chrF, greedy and beam 5, sentences/s); the full grid ends by re-measuring the speeds in interleaved
+// rounds. Each training run and score is a resumable stage in the run folder: run it again after Ctrl-C and it
+// continues. The full run writes
 // BENCHMARKS.md "quality"; --quick (≈ 2 min) only prints its table.
 //
 // Usage: npm run bench:quality [-- --quick] [--lang de] [--run DIR] [--device cuda --precision bf16]
-//        [--only main,cut,intermediate,knobs,bigru] (parts of the grid; the teacher always)
+//        [--only main,cut,intermediate,long,knobs,bigru] (parts of the grid; the teacher always)
 //        [--report] (no training: the table from the runs finished so far, written as partial)
 //        [--speed] (no training: re-measures the speed of the teacher and each group interleaved, then --report)
 'use strict';
@@ -78,7 +81,7 @@ function options() {
   const preset = process.argv.includes('--quick') ? 'quick' : 'full';
   const p = { ...PRESETS[preset], preset, lang: arg('--lang', 'de'), device: arg('--device', undefined), precision: arg('--precision', undefined) };
   p.run = path.resolve(arg('--run', path.join(ROOT, 'runs', 'quality-v2', `${preset}-${p.lang}`)));
-  p.only = new Set(arg('--only', 'main,cut,intermediate,knobs,bigru').split(','));
+  p.only = new Set(arg('--only', 'main,cut,intermediate,long,knobs,bigru').split(','));
   p.reportOnly = process.argv.includes('--report') || process.argv.includes('--speed');
   p.speed = process.argv.includes('--speed');
   return p;
@@ -142,7 +145,7 @@ async function studentRun(p, data, files, name, { spec, way, seed, kd = {}, trai
   if (way === 'offline' || way === 'sequence' || way === 'seqword') await teacherWork(p, data, way === 'offline' ? 'offline' : 'sequence', files);
   const s = p.student;
   const { value: trained } = await stage(p.run, `train-${name}`, async () => {
-    log(`${name}: ${s.updates} updates, ${w.label}, seed ${seed}`);
+    log(`${name}: ${training.maxSteps ?? s.updates} updates, ${w.label}, seed ${seed}`);
     const r = await distillStudent({
       teacher: files.teacher, student: spec, data: data.dir, run: path.join(p.run, 'students', name), out, mode: w.mode,
       kd: { alpha: KD.alpha, temperature: KD.temperature, topK: KD.topK, cacheFile: files.cache, sequenceFile: files.sequences, ...w.kd, ...kd },
@@ -230,6 +233,14 @@ async function grid(p, data, files) {
     for (const [id, kd] of [['hidden', { intermediate: { hidden: 1 } }], ['attention', { intermediate: { attention: 1 } }]]) {
       add('intermediate', 'transformer 3-1 (scratch)', `online + ${id} only`, [await studentRun(p, data, files, `scratch-online-${id}-s1`, { spec: scratch, way: 'online', seed: 1, kd })], 'one seed');
     }
+  }
+  if (p.only.has('long')) {
+    // Whether 1,000 updates, rather than the way of teaching, hold the cut and the BiGRU back: each again with
+    // sequence-level KD (the cut's best way at 1,000), four times as long. One seed.
+    const updates = 4 * p.student.updates;
+    const long = { maxSteps: updates, validateEvery: updates };
+    add('long', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, `sequence-level KD, ${updates} updates`, [await studentRun(p, data, files, 'cut-sequence-long-s1', { spec: cut, way: 'sequence', seed: 1, training: long })], 'one seed');
+    add('long', 'BiGRU', `sequence-level KD, ${updates} updates`, [await studentRun(p, data, files, 'bigru-sequence-long-s1', { spec: bigru, way: 'sequence', seed: 1, training: long })], 'one seed');
   }
   if (p.only.has('knobs')) {
     const knobs = [
