@@ -362,11 +362,15 @@ function report(p, data, teacher, t, groups, measured) {
     return { beam5: mean(g.runs.map((x) => x.test.beam5.sentencesPerSecond)), greedy: mean(g.runs.map((x) => x.test.greedy.sentencesPerSecond)), t5: t.beam5.sentencesPerSecond, tg: t.greedy.sentencesPerSecond, interleaved: false };
   };
   const ms = (xs, d = 1) => (xs.length > 1 ? `${f(mean(xs), d)} ± ${f(std(xs), d)}` : f(xs[0], d));
+  const tm = measured?.models.teacher;
+  const teacherSpeed = tm
+    ? { beam5: f(median(tm.beam5)), greedy: f(median(tm.greedy)) }
+    : { beam5: `${f(t.beam5.sentencesPerSecond)} †`, greedy: `${f(t.greedy.sentencesPerSecond)} †` };
   const lines = [
     '| part | model | trained how | seeds | beam-5 BLEU | beam-5 chrF | greedy BLEU | parameters | size MB | beam-5 sent/s (× teacher) | greedy sent/s (× teacher) | training s |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     `| teacher | ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} × ${p.teacher.embDim} | ${teacher.training.steps} updates, stopped by ${teacher.training.stoppedBy} | 1 | ${f(t.beam5.bleu)} | ${f(t.beam5.chrf)} | ${f(t.greedy.bleu)} | ` +
-      `${f(t.parameters / 1e6)}M | ${f(t.bytes / 2 ** 20)} | ${f(t.beam5.sentencesPerSecond)} | ${f(t.greedy.sentencesPerSecond)} | ${f(teacher.training.seconds, 0)} |`,
+      `${f(t.parameters / 1e6)}M | ${f(t.bytes / 2 ** 20)} | ${teacherSpeed.beam5} | ${teacherSpeed.greedy} | ${f(teacher.training.seconds, 0)} |`,
   ];
   for (const g of groups) {
     const r = g.runs;
@@ -387,6 +391,15 @@ function report(p, data, teacher, t, groups, measured) {
     const b = base.runs.map((x) => x.test.beam5.bleu);
     for (const g of mine.filter((x) => x !== base)) {
       const x = g.runs.map((r) => r.test.beam5.bleu);
+      if (g.part === 'intermediate') {
+        // Intermediate-layer KD is added on top of online KD: its effect is against online KD with the same seeds.
+        const online = mine.find((o) => o.part !== 'intermediate' && o.way === WAYS.online.label);
+        const same = online && g.runs.map((r) => online.runs.find((o) => o.name.endsWith(r.name.slice(r.name.lastIndexOf('-s')))));
+        if (same && same.every(Boolean)) {
+          const d = mean(x) - mean(same.map((o) => o.test.beam5.bleu));
+          findings.push(`- ${model}, ${g.way}: ${d >= 0 ? '+' : '−'}${f(Math.abs(d), 2)} BLEU against online KD alone with the same seed${x.length > 1 ? 's' : ''}`);
+        }
+      }
       const d = mean(x) - mean(b);
       const spread = Math.max(std(x), std(b));
       const verdict = g.runs.length < 2 ? '(one seed)' : Math.abs(d) > spread ? (d > 0 ? 'helps' : 'hurts') : 'within the seeds\' spread';
