@@ -96,7 +96,8 @@ function syncLoopGrowthMB(body: string, env: Record<string, string> = {}, iterat
 
 // What is left of a disposed tensor is its JS wrapper and a Node-API reference to it. The reference must go in
 // the GC pass, not after the event loop turns (native/common/node_api.h): deferred, each tiny tensor kept
-// ~220 bytes alive until the loop ended (+44 MB over 200k with the node-gyp build, +3 MB when they go at once).
+// ~220 bytes alive until the loop ended (+22 MB over 100k with the node-gyp build, so about +44 MB over 200k;
+// +3 MB when they go at once).
 test.serial('200,000 synchronous create/dispose of 16-byte tensors keep RSS flat (references freed in the GC pass)', (t) => {
   const growth = syncLoopGrowthMB('x.zeros([4]).dispose()', {}, 200_000);
   t.log(`RSS growth: ${growth.toFixed(1)} MB (bound 24 MB)`);
