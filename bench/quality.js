@@ -29,7 +29,7 @@ const path = require('path');
 const { ROOT, DIST, arg, machineLine, median, writeSection, runMain } = require('./common');
 const {
   loadModel, readDataInfo, readSplit, prepareData, trainTokenizer, trainTeacher, distillStudent, loadTrainingData, stage,
-  buildTeacherCache, distillSequences, evaluateTranslation, inverseSqrt, version, allocatorInfo, Teacher,
+  buildTeacherCache, distillSequences, evaluateTranslation, inverseSqrt, version, allocatorInfo, Teacher, Batch, tidy,
 } = require(DIST);
 
 const PRESETS = {
@@ -131,6 +131,36 @@ async function teacherWork(p, data, way, files) {
       await distillSequences(teacher, train.map((x) => x.src), { beamSize: KD.seqBeam, batchSize: 64, out: files.sequences, onProgress: progress('sequence-level KD') });
     }
     return { seconds: (Date.now() - started) / 1000, bytes: fs.statSync(way === 'offline' ? files.cache : files.sequences).size };
+  })).value;
+}
+
+/**
+ * How much of the teacher's probability its top-k keep, and its entropy, at T = 1 and at the KD temperature,
+ * on the first 64 training pairs (target tokens only): what offline top-k KD, which renormalises over the k,
+ * leaves of the teacher's distribution.
+ */
+async function teacherMass(p, data, files) {
+  return (await stage(p.run, 'teacher-mass', async () => {
+    const teacher = (await Teacher.load(files.teacher)).eval();
+    const { train } = await loadTrainingData(data.dir);
+    const pairs = train.slice(0, 64);
+    const batch = Batch.from({ src: pairs.map((x) => x.src), tgt: pairs.map((x) => x.tgt) });
+    const logits = await teacher.forwardAsync(batch);
+    const out = { pairs: pairs.length, k: KD.topK };
+    for (const T of [1, KD.temperature]) {
+      out[`T${T}`] = tidy(() => {
+        const lp = logits.div(T).logSoftmax(-1);
+        const prob = lp.exp();
+        const keep = batch.tgtOut.ne(teacher.padIndex).to('float32');
+        const n = keep.sum().item();
+        return {
+          entropyNats: prob.mul(lp).sum(-1).neg().mul(keep).sum().item() / n,
+          topKMass: prob.topk(KD.topK, { dim: -1 }).values.sum(-1).mul(keep).sum().item() / n,
+        };
+      });
+    }
+    logits.dispose();
+    return out;
   })).value;
 }
 
@@ -301,13 +331,14 @@ async function main() {
   const teacher = await teacherStage(p, data);
   files.teacher = teacher.file;
   const teacherScore = await score(p, 'teacher', teacher.file, data);
+  const mass = await teacherMass(p, data, files);
   // Every question gets one seed's answer before any gets its other seeds: a run stopped part-way (this grid is
   // hours on 2 cores) has then compared every model and way once. Runs already done are only read back.
   if (!p.reportOnly && p.seeds.length > 1) await grid({ ...p, seeds: p.seeds.slice(0, 1) }, data, files);
   const groups = await grid(p, data, files);
   // The finished full grid ends with the interleaved speed rounds (minutes, against hours of training).
   if (p.speed || (!p.reportOnly && p.preset === 'full')) await measureSpeed(p, data, groups, teacher.file);
-  const body = report(p, data, teacher, teacherScore, groups, readSpeed(p));
+  const body = report(p, data, teacher, teacherScore, groups, readSpeed(p), mass);
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
   // A run under way (--report) is written too, marked as partial, so BENCHMARKS.md never shows an older setting.
@@ -352,25 +383,24 @@ function readSpeed(p) {
 }
 
 /** The table (mean ± std over seeds) and the findings, computed from the numbers. */
-function report(p, data, teacher, t, groups, measured) {
+function report(p, data, teacher, t, groups, measured, mass) {
   const f = (x, d = 1) => x.toFixed(d);
-  // Sentences/s of a group and of the teacher: the interleaved medians (--speed) when they cover the group,
-  // else the mean of the runs' own end-of-run measurements against the teacher's.
+  // Sentences/s: the interleaved medians (--speed) where they cover a model, else the mean of the runs' own
+  // end-of-run measurements (marked †), each against the teacher's of the same kind.
+  const interleaved = (name) => measured?.models[name] && { beam5: median(measured.models[name].beam5), greedy: median(measured.models[name].greedy), interleaved: true };
+  const teacherRate = interleaved('teacher') ?? { beam5: t.beam5.sentencesPerSecond, greedy: t.greedy.sentencesPerSecond, interleaved: false };
   const speedOf = (g) => {
-    const m = measured?.models[g.runs[0].name];
-    if (m) return { beam5: median(m.beam5), greedy: median(m.greedy), t5: median(measured.models.teacher.beam5), tg: median(measured.models.teacher.greedy), interleaved: true };
-    return { beam5: mean(g.runs.map((x) => x.test.beam5.sentencesPerSecond)), greedy: mean(g.runs.map((x) => x.test.greedy.sentencesPerSecond)), t5: t.beam5.sentencesPerSecond, tg: t.greedy.sentencesPerSecond, interleaved: false };
+    const own = interleaved(g.runs[0].name) ?? { beam5: mean(g.runs.map((x) => x.test.beam5.sentencesPerSecond)), greedy: mean(g.runs.map((x) => x.test.greedy.sentencesPerSecond)), interleaved: false };
+    const teacherOf = own.interleaved ? teacherRate : { beam5: t.beam5.sentencesPerSecond, greedy: t.greedy.sentencesPerSecond };
+    return { ...own, t5: teacherOf.beam5, tg: teacherOf.greedy };
   };
+  const dagger = (x) => (x.interleaved ? '' : ' †');
   const ms = (xs, d = 1) => (xs.length > 1 ? `${f(mean(xs), d)} ± ${f(std(xs), d)}` : f(xs[0], d));
-  const tm = measured?.models.teacher;
-  const teacherSpeed = tm
-    ? { beam5: f(median(tm.beam5)), greedy: f(median(tm.greedy)) }
-    : { beam5: `${f(t.beam5.sentencesPerSecond)} †`, greedy: `${f(t.greedy.sentencesPerSecond)} †` };
   const lines = [
     '| part | model | trained how | seeds | beam-5 BLEU | beam-5 chrF | greedy BLEU | parameters | size MB | beam-5 sent/s (× teacher) | greedy sent/s (× teacher) | training s |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     `| teacher | ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} × ${p.teacher.embDim} | ${teacher.training.steps} updates, stopped by ${teacher.training.stoppedBy} | 1 | ${f(t.beam5.bleu)} | ${f(t.beam5.chrf)} | ${f(t.greedy.bleu)} | ` +
-      `${f(t.parameters / 1e6)}M | ${f(t.bytes / 2 ** 20)} | ${teacherSpeed.beam5} | ${teacherSpeed.greedy} | ${f(teacher.training.seconds, 0)} |`,
+      `${f(t.parameters / 1e6)}M | ${f(t.bytes / 2 ** 20)} | ${f(teacherRate.beam5)}${dagger(teacherRate)} | ${f(teacherRate.greedy)}${dagger(teacherRate)} | ${f(teacher.training.seconds, 0)} |`,
   ];
   for (const g of groups) {
     const r = g.runs;
@@ -378,7 +408,7 @@ function report(p, data, teacher, t, groups, measured) {
     const sp = speedOf(g);
     lines.push(
       `| ${g.part} | ${g.model} | ${g.way} | ${r.length} | ${ms(b5, 2)} | ${ms(r.map((x) => x.test.beam5.chrf))} | ${ms(r.map((x) => x.test.greedy.bleu))} | ` +
-        `${f(r[0].test.parameters / 1e6)}M | ${f(r[0].test.bytes / 2 ** 20)} | ${f(sp.beam5)} (${f(sp.beam5 / sp.t5, 2)}×)${sp.interleaved ? '' : ' †'} | ${f(sp.greedy)} (${f(sp.greedy / sp.tg, 2)}×)${sp.interleaved ? '' : ' †'} | ` +
+        `${f(r[0].test.parameters / 1e6)}M | ${f(r[0].test.bytes / 2 ** 20)} | ${f(sp.beam5)} (${f(sp.beam5 / sp.t5, 2)}×)${dagger(sp)} | ${f(sp.greedy)} (${f(sp.greedy / sp.tg, 2)}×)${dagger(sp)} | ` +
         `${f(mean(r.map((x) => x.training.seconds)), 0)} |`
     );
   }
@@ -406,7 +436,10 @@ function report(p, data, teacher, t, groups, measured) {
       findings.push(`- ${model}, ${g.way}: ${d >= 0 ? '+' : '−'}${f(Math.abs(d), 2)} BLEU against no teacher (${f(mean(b), 2)}) — ${verdict}`);
     }
   }
-  const best = groups.filter((g) => g.part !== 'knobs').map((g) => ({ g, bleu: mean(g.runs.map((r) => r.test.beam5.bleu)), speedup: speedOf(g).beam5 / speedOf(g).t5, interleaved: speedOf(g).interleaved }));
+  const best = groups.filter((g) => g.part !== 'knobs').map((g) => {
+    const sp = speedOf(g);
+    return { g, bleu: mean(g.runs.map((r) => r.test.beam5.bleu)), speedup: sp.beam5 / sp.t5, interleaved: sp.interleaved };
+  });
   for (const kind of ['cut', 'BiGRU']) {
     const mine = best.filter((x) => x.g.model.startsWith(kind));
     if (mine.length === 0) continue;
@@ -415,6 +448,12 @@ function report(p, data, teacher, t, groups, measured) {
       `- best ${kind}: ${top.g.model}, ${top.g.way}: ${f((100 * top.bleu) / t.beam5.bleu, 1)} % of the teacher's beam-5 BLEU at ${f(top.speedup, 2)}× its beam-5 speed${top.interleaved ? ' (interleaved medians)' : ' (end-of-run speeds †)'}`
     );
   }
+  const pct = (x) => `${f(100 * x, 1)} %`;
+  findings.push(
+    `- the teacher's top ${mass.k} hold ${pct(mass.T1.topKMass)} of its probability at T = 1 (entropy ${f(mass.T1.entropyNats, 2)} nats) and ` +
+      `${pct(mass[`T${KD.temperature}`].topKMass)} at T = ${KD.temperature} (${f(mass[`T${KD.temperature}`].entropyNats, 2)} nats), over the target tokens of ${mass.pairs} training pairs; ` +
+      'offline top-k KD renormalises the teacher over those k'
+  );
   const s = p.student;
   return [
     `Data: gettext catalogs of this machine, English → ${p.lang} (${data.info.source}), messages up to ${p.data.maxChars} characters, split once (seed 0): ` +

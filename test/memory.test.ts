@@ -84,12 +84,12 @@ const SYNC_LOOPS = {
   'create/dispose of 64 KiB tensors': 'x.zeros([128, 128]).dispose()',
   'tidy() steps on 16 KiB tensors': 'x.tidy(() => w.matmul(w).relu().sum()).dispose()',
 };
-function syncLoopGrowthMB(body: string, env: Record<string, string> = {}, iterations = 50_000): number {
+function syncLoopGrowthMB(body: string, iterations = 50_000): number {
   const script =
     "const x = require('./dist/lib'); const w = x.randn([64, 64]); const rss = () => process.memoryUsage().rss / 2 ** 20;" +
     `for (let i = 0; i < 5000; i++) ${body}; const before = rss();` + // warm-up: allocator pools, V8's new space
     `for (let i = 0; i < ${iterations}; i++) ${body}; console.log(rss() - before)`;
-  const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return Number(r.stdout.trim());
 }
@@ -99,7 +99,7 @@ function syncLoopGrowthMB(body: string, env: Record<string, string> = {}, iterat
 // ~220 bytes alive until the loop ended (+22 MB over 100k with the node-gyp build, so about +44 MB over 200k;
 // +3 MB when they go at once).
 test.serial('200,000 synchronous create/dispose of 16-byte tensors keep RSS flat (references freed in the GC pass)', (t) => {
-  const growth = syncLoopGrowthMB('x.zeros([4]).dispose()', {}, 200_000);
+  const growth = syncLoopGrowthMB('x.zeros([4]).dispose()', 200_000);
   t.log(`RSS growth: ${growth.toFixed(1)} MB (bound 24 MB)`);
   t.true(growth < 24);
 });
@@ -141,7 +141,7 @@ test.serial('big transient tensors reuse memory instead of faulting fresh pages 
     'const f0 = process.resourceUsage().minorPageFault; for (let i = 0; i < 10; i++) round();' +
     'console.log(process.resourceUsage().minorPageFault - f0)';
   const faults = (env: Record<string, string>) => {
-    const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     t.is(r.status, 0, r.stderr);
     return Number(r.stdout.trim());
   };
