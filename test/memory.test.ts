@@ -141,7 +141,7 @@ test.serial('big transient tensors reuse memory instead of faulting fresh pages 
     'const f0 = process.resourceUsage().minorPageFault; for (let i = 0; i < 10; i++) round();' +
     'console.log(process.resourceUsage().minorPageFault - f0)';
   const faults = (env: Record<string, string>) => {
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
     t.is(r.status, 0, r.stderr);
     return Number(r.stdout.trim());
   };
