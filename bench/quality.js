@@ -8,11 +8,11 @@
 //  3. the cut student (layer surgery, the teacher's encoder and top decoder layer) without KD, with online
 //     word-level KD and with sequence-level KD;
 //  4. intermediate-layer KD (hidden states, attention) on top of word-level KD, scratch and cut students;
-//  5. the cut and the BiGRU with sequence-level KD for 4× the updates (whether training length bounds them);
-//  6. recipe knobs, one seed each against the same seed's default: temperature, alpha and an alpha schedule,
-//     offline top-k and its temperature, label smoothing;
-//  7. BiGRU variants (attention score, tied embeddings, dropout, depth, learning rate), each against the default, the
-//     changes that helped combined, and that BiGRU distilled.
+//  5. recipe knobs, one seed each against the same seed's default: offline top-k and its temperature, temperature,
+//     alpha and an alpha schedule, label smoothing;
+//  6. BiGRU variants (attention score, tied embeddings, dropout, depth, learning rate), each against the default, the
+//     changes that helped combined, and that BiGRU distilled;
+//  7. the cut and the BiGRU with sequence-level KD for 4× the updates (whether training length bounds them).
 // The grid runs seed 1 of everything first, then the other seeds. Every model is scored on the test split
 // (BLEU, chrF, greedy and beam 5, sentences/s); the full grid ends by re-measuring the speeds in interleaved
 // rounds. Each training run and score is a resumable stage in the run folder: run it again after Ctrl-C and it
@@ -264,24 +264,17 @@ async function grid(p, data, files) {
       add('intermediate', 'transformer 3-1 (scratch)', `online + ${id} only`, [await studentRun(p, data, files, `scratch-online-${id}-s1`, { spec: scratch, way: 'online', seed: 1, kd })], 'one seed');
     }
   }
-  if (p.only.has('long')) {
-    // Whether 1,000 updates, rather than the way of teaching, hold the cut and the BiGRU back: each again with
-    // sequence-level KD (the cut's best way at 1,000), four times as long. One seed.
-    const updates = 4 * p.student.updates;
-    const long = { maxSteps: updates, validateEvery: updates };
-    add('long', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, `sequence-level KD, ${updates} updates`, [await studentRun(p, data, files, 'cut-sequence-long-s1', { spec: cut, way: 'sequence', seed: 1, training: long })], 'one seed');
-    add('long', 'BiGRU', `sequence-level KD, ${updates} updates`, [await studentRun(p, data, files, 'bigru-sequence-long-s1', { spec: bigru, way: 'sequence', seed: 1, training: long })], 'one seed');
-  }
   if (p.only.has('knobs')) {
     const knobs = [
+      // Offline first: these decide offline KD's default temperature.
+      ['off-T1', 'offline top-8, T = 1', 'offline', { temperature: 1 }],
+      ['off-k32', 'offline top-32', 'offline', { topK: 32, cacheFile: path.join(p.run, 'teacher-top32.cache') }],
       ['T1', 'online, T = 1', 'online', { temperature: 1 }],
       ['T4', 'online, T = 4', 'online', { temperature: 4 }],
       ['a25', 'online, alpha 0.25', 'online', { alpha: 0.25 }],
       ['a90', 'online, alpha 0.9', 'online', { alpha: 0.9 }],
       ['asched', 'online, alpha 0.9 → 0.1 over the run', 'online', { alpha: 0.9, alphaSchedule: { to: 0.1, steps: p.student.updates } }],
       ['ls0', 'online, no label smoothing', 'online', {}, { labelSmoothing: 0 }],
-      ['off-T1', 'offline top-8, T = 1', 'offline', { temperature: 1 }],
-      ['off-k32', 'offline top-32', 'offline', { topK: 32, cacheFile: path.join(p.run, 'teacher-top32.cache') }],
     ];
     // Renormalised over its top 8 at T = 2, the teacher's softened distribution loses most of its mass (its
     // entropy at T = 2 is several nats), so offline KD at T = 2 asks for a far sharper student than online KD
@@ -311,6 +304,15 @@ async function grid(p, data, files) {
       const label = changes.length ? `BiGRU with ${changes.join(', ')}` : 'BiGRU (no change helped)';
       for (const way of ['ce', 'sequence']) add('bigru', label, WAYS[way].label, await seeds(p, data, files, `bigru-best-${way}`, { spec: best, way, training: helpedTraining }));
     }
+  }
+
+  if (p.only.has('long')) {
+    // Whether 1,000 updates, rather than the way of teaching, hold the cut and the BiGRU back: each again with
+    // sequence-level KD (the cut's best way at 1,000), four times as long. One seed.
+    const updates = 4 * p.student.updates;
+    const long = { maxSteps: updates, validateEvery: updates };
+    add('long', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, `sequence-level KD, ${updates} updates`, [await studentRun(p, data, files, 'cut-sequence-long-s1', { spec: cut, way: 'sequence', seed: 1, training: long })], 'one seed');
+    add('long', 'BiGRU', `sequence-level KD, ${updates} updates`, [await studentRun(p, data, files, 'bigru-sequence-long-s1', { spec: bigru, way: 'sequence', seed: 1, training: long })], 'one seed');
   }
 
   return groups;
