@@ -5,7 +5,7 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Batch, buildTeacherCache, distill, manualSeed, noGrad, Teacher, TeacherCache, tidy } from '../lib';
+import { Batch, buildTeacherCache, distill, DISTILL_DEFAULTS, LOSS_DEFAULTS, manualSeed, noGrad, resolveDistillOptions, Teacher, TeacherCache, tidy } from '../lib';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kd-cache-'));
@@ -98,11 +98,23 @@ test('offline distillation with k = V follows online distillation', async (t) =>
     const student = Teacher.create({ ...toyTeacherConfig, dropout: 0, attentionDropout: 0 });
     losses[mode] = [];
     await distill({
-      teacher, student, mode, topK: toyTeacherConfig.vocabSize, data: pairs, runDir: tmp(), maxSteps: 8, logEvery: 1,
+      teacher, student, mode, temperature: 2, topK: toyTeacherConfig.vocabSize, data: pairs, runDir: tmp(), maxSteps: 8, logEvery: 1,
       log: null, batching: { maxTokens: 300 }, optimizer: { lr: 1e-3 }, schedule: () => 1e-3, onStep: (m) => losses[mode].push(m.loss),
     });
   }
   const diff = Math.max(...losses.online.map((l, i) => Math.abs(l - losses.offline[i])));
   t.log(`online ${losses.online.map((l) => l.toFixed(4)).join(' ')}\noffline ${losses.offline.map((l) => l.toFixed(4)).join(' ')}`);
   t.true(diff < 5e-3, `max |loss diff| ${diff}`);
+});
+
+test('offline KD defaults to T = 1 (the cache renormalises the top k), the other modes to the loss family\'s T; a given T wins', (t) => {
+  const models = { teacher: toyTeacher(), student: Teacher.create({ ...toyTeacherConfig, dropout: 0, attentionDropout: 0 }), data: toyCopyPairs(4, 5), runDir: tmp(), maxSteps: 1 };
+  const resolved = (extra: object) => resolveDistillOptions('distill', { ...models, ...extra });
+  t.is(DISTILL_DEFAULTS.offlineTemperature, 1);
+  t.is(resolved({ mode: 'offline' }).temperature, 1);
+  t.is(resolved({ mode: 'online' }).temperature, LOSS_DEFAULTS.temperature);
+  t.is(resolved({}).temperature, 2);
+  t.is(resolved({ mode: 'sequence' }).temperature, 2);
+  t.is(resolved({ mode: 'offline', temperature: 2 }).temperature, 2);
+  t.throws(() => resolved({ mode: 'offline', temperature: 0 }), { message: /temperature/ });
 });

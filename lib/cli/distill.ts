@@ -37,7 +37,7 @@ Student and method:
       --mode M             online, offline (top-k cache in RUN/teacher-topk.cache) or sequence
                            (teacher beam-${DISTILL_DEFAULTS.sequenceBeam} translations in RUN/sequence-kd.jsonl) (default ${DISTILL_DEFAULTS.mode})
       --alpha X            weight of the KD term in [0, 1] (default ${LOSS_DEFAULTS.alpha}; sequence: ${DISTILL_DEFAULTS.sequenceAlpha})
-      --temperature X      softmax temperature of the KD term (default ${LOSS_DEFAULTS.temperature})
+      --temperature X      softmax temperature of the KD term (default ${LOSS_DEFAULTS.temperature}; offline: ${DISTILL_DEFAULTS.offlineTemperature})
       --top-k N            offline: teacher entries kept per token (default ${DISTILL_DEFAULTS.topK})
 ${trainingFlagsHelp}  -h, --help               show this help
 `;

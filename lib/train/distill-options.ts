@@ -30,7 +30,10 @@ export interface DistillOptions extends TrainingOptions {
    * teacher early and on the references late). Default: alpha stays fixed.
    */
   alphaSchedule?: { to: number; steps: number };
-  /** Softmax temperature of the KD term (default the loss family's, 2). */
+  /**
+   * Softmax temperature of the KD term. Default the loss family's, 2; in mode 'offline' 1
+   * ({@link DISTILL_DEFAULTS}.offlineTemperature).
+   */
   temperature?: number;
   /**
    * 'online': 'dense' (student and teacher logits [N, V], the fastest while they fit), 'chunked' (the
@@ -65,6 +68,14 @@ export const DISTILL_DEFAULTS = Object.freeze({
   lossForm: 'auto' as DistillLossForm,
   /** alpha in mode 'sequence': train on the teacher's translations alone. */
   sequenceAlpha: 0,
+  /**
+   * T in mode 'offline'. The cache keeps the teacher's top k, renormalised: at T = 2 the quality run's teacher
+   * has 23 % of its softened mass in its top 8 (96 % at T = 1), so the target is far sharper than the teacher
+   * and the BiGRU, whose output reads a tanh-bounded vector, learned nothing from it (8.3 test BLEU, 22.2 at
+   * T = 1 and without a teacher). The 3-1 transformer was within a seed's spread at either T (BENCHMARKS.md
+   * "quality").
+   */
+  offlineTemperature: 1,
   topK: 8,
   sequenceBeam: 5,
   /** lossForm 'auto' goes chunked when one batch's logits would take more than this (per model, float32). */
@@ -112,7 +123,7 @@ export function readKdKnobs(r: OptionReader): Pick<ResolvedDistillOptions, 'mode
   return {
     mode,
     alpha: r.number('alpha', mode === 'sequence' ? D.sequenceAlpha : LOSS_DEFAULTS.alpha, { min: 0, max: 1 }),
-    temperature: r.number('temperature', LOSS_DEFAULTS.temperature, { min: 0, above: true }),
+    temperature: r.number('temperature', mode === 'offline' ? D.offlineTemperature : LOSS_DEFAULTS.temperature, { min: 0, above: true }),
     lossForm: r.oneOf('lossForm', ['dense', 'chunked', 'auto'] as const, D.lossForm),
     topK: r.integer('topK', D.topK, 1),
   };
