@@ -82,6 +82,7 @@ function options() {
   const p = { ...PRESETS[preset], preset, lang: arg('--lang', 'de'), device: arg('--device', undefined), precision: arg('--precision', undefined) };
   p.run = path.resolve(arg('--run', path.join(ROOT, 'runs', 'quality-v2', `${preset}-${p.lang}`)));
   p.only = new Set(arg('--only', 'main,cut,intermediate,long,knobs,bigru').split(','));
+  p.wholeGrid = !process.argv.includes('--only');
   p.reportOnly = process.argv.includes('--report') || process.argv.includes('--speed');
   p.speed = process.argv.includes('--speed');
   return p;
@@ -339,8 +340,9 @@ async function main() {
   // hours on 2 cores) has then compared every model and way once. Runs already done are only read back.
   if (!p.reportOnly && p.seeds.length > 1) await grid({ ...p, seeds: p.seeds.slice(0, 1) }, data, files);
   const groups = await grid(p, data, files);
-  // The finished full grid ends with the interleaved speed rounds (minutes, against hours of training).
-  if (p.speed || (!p.reportOnly && p.preset === 'full')) await measureSpeed(p, data, groups, teacher.file);
+  // The finished full grid ends with the interleaved speed rounds (minutes, against hours of training); a part
+  // run with --only does not, so parts run one after another re-measure once, at the end.
+  if (p.speed || (!p.reportOnly && p.preset === 'full' && p.wholeGrid)) await measureSpeed(p, data, groups, teacher.file);
   const body = report(p, data, teacher, teacherScore, groups, readSpeed(p), mass);
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
