@@ -302,10 +302,11 @@ async function grid(p, data, files) {
       add('bigru', `BiGRU: ${v.label}`, WAYS.ce.label, [r], `one seed; default ${base.test.beam5.bleu.toFixed(2)}`);
       if (r.test.beam5.bleu > base.test.beam5.bleu + 0.3) Object.assign(v.change ? helped : helpedTraining, v.change ?? v.training);
     }
-    if (allDone) {
+    const changes = [...Object.keys(helped).map((k) => `${k} ${JSON.stringify(helped[k])}`), ...(helpedTraining.optimizer ? [`lr ${helpedTraining.optimizer.lr}`] : [])];
+    // When no change helped, the best BiGRU is the default one, whose runs the main grid already has.
+    if (allDone && changes.length > 0) {
       const best = { ...bigru, ...helped };
-      const changes = [...Object.keys(helped).map((k) => `${k} ${JSON.stringify(helped[k])}`), ...(helpedTraining.optimizer ? [`lr ${helpedTraining.optimizer.lr}`] : [])];
-      const label = changes.length ? `BiGRU with ${changes.join(', ')}` : 'BiGRU (no change helped)';
+      const label = `BiGRU with ${changes.join(', ')}`;
       for (const way of ['ce', 'sequence']) add('bigru', label, WAYS[way].label, await seeds(p, data, files, `bigru-best-${way}`, { spec: best, way, training: helpedTraining }));
     }
   }
