@@ -17,10 +17,11 @@
 // The grid runs seed 1 of everything first, then the other seeds. Every model is scored on the test split
 // (BLEU, chrF, greedy and beam 5, sentences/s); the full grid ends by re-measuring the speeds in interleaved
 // rounds. Each training run and score is a resumable stage in the run folder: run it again after Ctrl-C and it
-// continues. The full run writes
-// BENCHMARKS.md "quality"; --quick (≈ 2 min) only prints its table.
+// continues. The full run (and the gpu one) writes
+// BENCHMARKS.md "quality" ("quality-gpu"); --quick (≈ 5 min) only prints its table.
 //
 // Usage: npm run bench:quality [-- --quick] [--lang de] [--run DIR] [--device cuda --precision bf16]
+//        [--preset full|gpu|quick] (default: quick with --quick, gpu with --device cuda, else full)
 //        [--only main,cut,intermediate,long,knobs,bigru] (parts of the grid; the teacher always)
 //        [--report] (no training: the table from the runs finished so far, written as partial)
 //        [--speed] (no training: re-measures the speed of the teacher and each group interleaved, then --report)
@@ -51,6 +52,20 @@ const PRESETS = {
     seeds: [1, 2, 3],
     validSentences: 300,
   },
+  // With --device cuda: every gettext message up to the library's 200 characters (~33k training pairs), an 8k
+  // vocabulary and a 6-6 × 512 teacher, the scale of the papers' small settings; each run is minutes on a GPU.
+  // Students twice as long on 4k-token batches: about 8 epochs, as the CPU grid's 1,000 updates are about 5.
+  gpu: {
+    data: { maxChars: 200, valid: 1000, test: 2000, vocabSize: 8000 },
+    teacher: { embDim: 512, nHeads: 8, encoderLayers: 6, decoderLayers: 6, dropout: 0.3, attentionDropout: 0.1 },
+    teacherTraining: { lr: 1e-3, warmup: 1000, maxMinutes: 30, validateEvery: 500, patience: 5, maxTokens: 4096 },
+    scratch: { embDim: 256, nHeads: 4, encoderLayers: 3, decoderLayers: 1, dropout: 0.1, attentionDropout: 0.1 },
+    cut: { encoderLayers: 6, decoderLayers: 1, strategy: 'last' },
+    bigru: { embDim: 256, hiddenSize: 256, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
+    student: { updates: 2000, lr: 1e-3, warmup: 300, maxTokens: 4096 },
+    seeds: [1, 2, 3],
+    validSentences: 500,
+  },
   quick: {
     data: { maxChars: 80, valid: 100, test: 200, vocabSize: 800, maxPairs: 4000 },
     teacher: { embDim: 64, nHeads: 2, encoderLayers: 2, decoderLayers: 2, dropout: 0.1, attentionDropout: 0.1 },
@@ -79,8 +94,10 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
 
 function options() {
-  const preset = process.argv.includes('--quick') ? 'quick' : 'full';
-  const p = { ...PRESETS[preset], preset, lang: arg('--lang', 'de'), device: arg('--device', undefined), precision: arg('--precision', undefined) };
+  const device = arg('--device', undefined);
+  const preset = arg('--preset', process.argv.includes('--quick') ? 'quick' : device?.startsWith('cuda') ? 'gpu' : 'full');
+  if (!PRESETS[preset]) throw new Error(`--preset: expected one of ${Object.keys(PRESETS).join(', ')}, got '${preset}'`);
+  const p = { ...PRESETS[preset], preset, lang: arg('--lang', 'de'), device, precision: arg('--precision', undefined) };
   p.run = path.resolve(arg('--run', path.join(ROOT, 'runs', 'quality-v2', `${preset}-${p.lang}`)));
   p.only = new Set(arg('--only', 'main,cut,intermediate,long,knobs,bigru').split(','));
   p.wholeGrid = !process.argv.includes('--only');
@@ -365,14 +382,14 @@ async function main() {
   const groups = await grid(p, data, files);
   // The finished full grid ends with the interleaved speed rounds (minutes, against hours of training); a part
   // run with --only does not, so parts run one after another re-measure once, at the end.
-  if (p.speed || (!p.reportOnly && p.preset === 'full' && p.wholeGrid)) await measureSpeed(p, data, groups, teacher.file);
+  if (p.speed || (!p.reportOnly && p.preset !== 'quick' && p.wholeGrid)) await measureSpeed(p, data, groups, teacher.file);
   const body = report(p, data, teacher, teacherScore, groups, readSpeed(p), mass);
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
   // A run under way (--report) is written too, marked as partial, so BENCHMARKS.md never shows an older setting.
-  const heading = '## Quality run (`npm run bench:quality`)';
+  const heading = p.preset === 'gpu' ? '## Quality run on a GPU (`npm run bench:quality -- --device cuda`)' : '## Quality run (`npm run bench:quality`)';
   const partial = p.reportOnly ? '\n\n**Partial**: the runs finished so far; the grid continues with `npm run bench:quality` (resumable).' : '';
-  if (p.preset === 'full') writeSection('quality', `${heading}${partial}\n\n${body}`);
+  if (p.preset !== 'quick') writeSection(p.preset === 'gpu' ? 'quality-gpu' : 'quality', `${heading}${partial}\n\n${body}`);
   log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min (this call); run folder ${p.run}`);
 }
 
