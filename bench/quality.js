@@ -355,6 +355,9 @@ async function grid(p, data, files) {
     const long = { maxSteps: updates, validateEvery: updates };
     add('long', bigruAt(p, 2), `sequence-level KD, ${updates} updates`, [await studentRun(p, data, files, 'bigru-lr2-sequence-long-s1', { spec: bigru, way: 'sequence', seed: 1, training: { ...bigruLr2(p), ...long } })], 'one seed');
     add('long', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, `sequence-level KD, ${updates} updates`, [await studentRun(p, data, files, 'cut-sequence-long-s1', { spec: cut, way: 'sequence', seed: 1, training: long })], 'one seed');
+    // The BiGRU's long run with sequence-level KD came within 2 BLEU of the teacher: the same length without a
+    // teacher says how much of that is KD and how much is length.
+    add('long', bigruAt(p, 2), `no teacher, ${updates} updates`, [await studentRun(p, data, files, 'bigru-lr2-ce-long-s1', { spec: bigru, way: 'ce', seed: 1, training: { ...bigruLr2(p), ...long } })], 'one seed');
   }
 
   return groups;
@@ -487,6 +490,10 @@ function report(p, data, teacher, t, groups, measured, mass) {
         const same = sameSeeds(g, mine.find((o) => o.part !== 'intermediate' && o.way === WAYS.online.label));
         if (same) findings.push(`- ${model}, ${g.way}: ${gap(g.runs, same).signed} BLEU against online KD alone with the same ${seedsWord} (${gap(g.runs, same).verdict})`);
       }
+      // A long KD run against the same model's long run without a teacher, when there is one: the same length.
+      const longBase = g.part === 'long' && !g.way.startsWith(WAYS.ce.label) && mine.find((o) => o.part === 'long' && o.way.startsWith(WAYS.ce.label));
+      const sameLength = longBase && sameSeeds(g, longBase);
+      if (sameLength) findings.push(`- ${model}, ${g.way}: ${gap(g.runs, sameLength).signed} BLEU against no teacher for as many updates (${gap(g.runs, sameLength).verdict})`);
       const { signed, verdict } = gap(g.runs, base.runs);
       findings.push(`- ${model}, ${g.way}: ${signed} BLEU against no teacher (${f(baseBleu, 2)}) — ${verdict}`);
     }
