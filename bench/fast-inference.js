@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fast CPU inference of the quality run's students (runs/quality/full-de): sentences/s and BLEU of greedy and
+// Fast CPU inference of the quality run's students (runs/quality-v2/full-de): sentences/s and BLEU of greedy and
 // beam-5 decoding for float32 (as trained), prepacked float32, int8, and int8 + a vocabulary shortlist — ours
 // (lib/decode on model.prepack() / model.quantize(), DecodeOptions.shortlist) against the plain-PyTorch
 // decoder (bench/reference/beam.py) in float32 and with torch.ao's quantize_dynamic on the same layers — on
@@ -21,12 +21,15 @@ const { ROOT, DIST, PY, REFERENCE, QUICK, SKIPPED, arg, median, spread, machineL
 const { decodeOurs, decodeReference } = require('./decoding');
 const { OrtSeq2Seq, ORT_VERSION } = require('./onnx-model');
 
-const { SentencePiece, Shortlist, loadModel, bleu, version, allocatorInfo } = require(DIST);
+const { DEFAULT_RUN, runFiles } = require('./quality');
 
-const RUN = path.resolve(arg('--run', path.join(ROOT, 'runs', 'quality', 'full-de')));
+const { SentencePiece, Shortlist, loadModel, readSplit, bleu, version, allocatorInfo } = require(DIST);
+
+const RUN = path.resolve(arg('--run', DEFAULT_RUN));
+const FILES = runFiles(RUN);
 const ROUNDS = Number(arg('--rounds', QUICK ? '1' : '3'));
 const SENTENCES = QUICK ? 64 : Infinity;
-const MODELS = QUICK ? ['cut-ce'] : ['cut-ce', 'bigru-ce'];
+const MODELS = QUICK ? ['cut-ce-s1'] : ['cut-ce-s1', 'bigru-lr2-ce-s1'];
 const BATCH = 32;
 const BEAM = 5;
 const SHORTLIST = { perSource: Number(arg('--per-source', '20')), frequent: Number(arg('--frequent', '100')) };
@@ -67,7 +70,7 @@ async function shortlistOf(tok, train, vocabSize, eos) {
 }
 
 async function main() {
-  if (!fs.existsSync(path.join(RUN, 'corpus.json')) || !MODELS.every((m) => fs.existsSync(path.join(RUN, 'models', `${m}.safetensors`)))) {
+  if (!fs.existsSync(path.join(FILES.data, 'data.json')) || !MODELS.every((m) => fs.existsSync(path.join(FILES.models, `${m}.safetensors`)))) {
     console.log(`fast-inference needs the quality run's students (${MODELS.join(', ')}): make them with \`npm run bench:quality\`.`);
     console.log(`fast-inference: skipped: ${path.relative(ROOT, RUN)} lacks them`);
     process.exit(SKIPPED);
@@ -75,8 +78,8 @@ async function main() {
   const started = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fast-inference-'));
   try {
-    const corpus = JSON.parse(fs.readFileSync(path.join(RUN, 'corpus.json'), 'utf8'));
-    const tok = await SentencePiece.load(path.join(RUN, 'tokenizer.model'));
+    const corpus = { train: await readSplit(FILES.data, 'train'), test: await readSplit(FILES.data, 'test') };
+    const tok = await SentencePiece.load(FILES.tokenizer);
     const test = corpus.test.slice(0, SENTENCES);
     const encoded = await tok.encodeAsync(test.map((x) => x.src));
     const keep = encoded.map((ids, i) => i).filter((i) => encoded[i].length > 0);
@@ -91,7 +94,7 @@ async function main() {
     const score = (hyps) => bleu(tok.decode(hyps), refs).score;
     const rows = [];
     for (const name of MODELS) {
-      const file = path.join(RUN, 'models', `${name}.safetensors`);
+      const file = path.join(FILES.models, `${name}.safetensors`);
       const base = await loadModel(file);
       vocabSize = base.vocabSize;
       const list = await shortlistOf(tok, corpus.train, base.vocabSize, base.eosIndex);

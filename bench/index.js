@@ -7,7 +7,7 @@
 //
 // Usage: npm run bench [-- --quick] [--only loss,decode] [--quality-run DIR]
 //        --only: a subset, by name (see BENCHMARKS below; `quality`, the hour-long training run, only this way);
-//        --quality-run: the quality run folder quality-speed reads (default runs/quality/full-de).
+//        --quality-run: the quality run folder quality-speed reads (default runs/quality-v2/full-de).
 'use strict';
 const path = require('path');
 const { spawn } = require('child_process');

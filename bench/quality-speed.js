@@ -1,75 +1,75 @@
 #!/usr/bin/env node
 // The quality table's speed columns side by side with the PyTorch reference: greedy and beam-5 sentences/s of
-// the quality run's trained models (runs/quality/full-de, made by `npm run bench:quality`) on its test
+// the quality run's trained models (runs/quality-v2/full-de, made by `npm run bench:quality`) on its test
 // sentences, ours (lib/decode) against the plain-PyTorch decoder (bench/reference/beam.py) on the same ids,
 // batches, threads and allocator settings (the tuned reference), in rounds that alternate which side goes
 // first; medians with spread. Writes its table into BENCHMARKS.md (section "quality-speed"). When the run's
 // models are not there it says how to make them and exits with the "skipped" code (bench/common.js SKIPPED).
 //
-// Usage: node bench/quality-speed.js [--run DIR] [--models teacher,cut-ce,...] [--rounds N] [--quick]
-//        (--quick: the first 64 test sentences, the teacher, cut-ce and bigru-ce, one round, writes nothing;
-//        needs dist/ and the addon, and the .venv)
+// Usage: node bench/quality-speed.js [--run DIR] [--models teacher,cut-ce-s1,...] [--rounds N] [--quick]
+//        (default: the teacher and the first no-teacher run of each architecture, whose speed the others share;
+//        --quick: those on the first 64 test sentences, one round, writes nothing; needs dist/, the addon, the .venv)
 'use strict';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { ROOT, DIST, QUICK, SKIPPED, arg, median, spread, machineLine, referenceEnvs, describeEnv, runMain, report } = require('./common');
 const { decodeOurs, decodeReference, agreement } = require('./decoding');
-const { WAYS } = require('./quality');
+const { WAYS, DEFAULT_RUN, runFiles } = require('./quality');
 
-const { SentencePiece, loadModel, version, allocatorInfo } = require(DIST);
+const { SentencePiece, loadModel, readSplit, version, allocatorInfo } = require(DIST);
 
-const RUN = path.resolve(arg('--run', path.join(ROOT, 'runs', 'quality', 'full-de')));
+const RUN = path.resolve(arg('--run', DEFAULT_RUN));
+const FILES = runFiles(RUN);
 const ROUNDS = Number(arg('--rounds', QUICK ? '1' : '3'));
 const SENTENCES = QUICK ? 64 : Infinity;
 const BATCH = 32; // the quality run's evaluation batch
 const BEAM = 5;
-// The quality table's row order; other model files of the run follow in name order.
-const ORDER = ['teacher', ...['cut', 'bigru'].flatMap((kind) => WAYS.map((w) => `${kind}-${w.id}`))];
-const DEFAULT_MODELS = QUICK ? ['teacher', 'cut-ce', 'bigru-ce'] : undefined;
+// One model per architecture (its speed does not depend on how it was taught), in the quality table's order.
+const DEFAULT_MODELS = ['teacher', 'scratch-ce-s1', 'cut-ce-s1', 'bigru-lr2-ce-s1'];
 
 const shown = (p) => (p.startsWith(ROOT + path.sep) ? path.relative(ROOT, p) : p);
 
 /** What the run folder must hold; undefined when it does, else what is missing. */
 function missing(run) {
-  const need = ['corpus.json', 'tokenizer.model', 'models'].filter((f) => !fs.existsSync(path.join(run, f)));
-  if (need.length) return need.join(', ');
-  if (!fs.readdirSync(path.join(run, 'models')).some((f) => f.endsWith('.safetensors'))) return 'models/*.safetensors';
-  if (!(JSON.parse(fs.readFileSync(path.join(run, 'corpus.json'), 'utf8')).test?.length > 0)) return 'the test split in corpus.json';
+  const files = runFiles(run);
+  const need = [path.join(files.data, 'data.json'), path.join(files.data, 'test.src'), files.tokenizer, files.models].filter((f) => !fs.existsSync(f));
+  if (need.length) return need.map((f) => path.relative(run, f)).join(', ');
+  if (!fs.readdirSync(files.models).some((f) => f.endsWith('.safetensors'))) return 'models/*.safetensors';
   return undefined;
 }
 
 function modelNames(run) {
-  const have = fs.readdirSync(path.join(run, 'models')).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace(/\.safetensors$/, ''));
-  const wanted = arg('--models', DEFAULT_MODELS?.join(','))?.split(',');
-  const rank = (n) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
-  const names = have.filter((n) => !wanted || wanted.includes(n)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const have = fs.readdirSync(runFiles(run).models).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace(/\.safetensors$/, ''));
+  const wanted = arg('--models', DEFAULT_MODELS.join(',')).split(',');
+  const names = wanted.filter((n) => have.includes(n));
   if (names.length === 0) throw new Error(`--models ${wanted}: none of them in ${shown(run)}/models (there: ${have.join(', ')})`);
   return names;
 }
 
-/** "6-1 cut" / "BiGRU" / "teacher" and how it was trained, as the quality table names them. */
+/** The model ("6-1 cut", "BiGRU", "transformer 3-1") and how it was trained, from its run name (bench/quality.js). */
 function describe(name, model) {
-  const [kind, way] = name.split(/-(.*)/);
   const c = model.config;
-  const label = kind === 'cut' ? `${c.encoderLayers}-${c.decoderLayers} cut` : kind === 'bigru' ? 'BiGRU' : kind;
-  return { label, way: WAYS.find((w) => w.id === way)?.label ?? (way || '–') };
+  const label = name === 'teacher' ? 'teacher' : name.startsWith('cut-') ? `${c.encoderLayers}-${c.decoderLayers} cut` :
+    name.startsWith('bigru') ? 'BiGRU' : `transformer ${c.encoderLayers}-${c.decoderLayers}`;
+  const way = Object.keys(WAYS).find((w) => name.includes(`-${w}-`));
+  return { label, way: way ? WAYS[way].label : name === 'teacher' ? '–' : name };
 }
 
 async function main() {
   const why = missing(RUN);
   if (why) {
     console.log('quality-speed needs the quality run\'s trained models: make them with `npm run bench:quality` (about an hour ' +
-      'on 2 cores), or for a smoke test `npm run bench:quality -- --quick` (runs/quality/quick-de, a few minutes) and then ' +
-      '`--run runs/quality/quick-de` here or `npm run bench -- --quality-run runs/quality/quick-de`.');
+      'on 2 cores), or for a smoke test `npm run bench:quality -- --quick` (runs/quality-v2/quick-de, a few minutes) and then ' +
+      '`--run runs/quality-v2/quick-de` here or `npm run bench -- --quality-run runs/quality-v2/quick-de`.');
     console.log(`quality-speed: skipped: ${shown(RUN)} lacks ${why}`);
     process.exit(SKIPPED);
   }
   const started = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quality-speed-'));
   try {
-    const test = JSON.parse(fs.readFileSync(path.join(RUN, 'corpus.json'), 'utf8')).test.slice(0, SENTENCES);
-    const tok = await SentencePiece.load(path.join(RUN, 'tokenizer.model'));
+    const test = (await readSplit(FILES.data, 'test')).slice(0, SENTENCES);
+    const tok = await SentencePiece.load(FILES.tokenizer);
     // Empty sources are not decoded (translate() answers them without the model): left out on both sides.
     const sources = (await tok.encodeAsync(test.map((x) => x.src))).filter((ids) => ids.length > 0);
     const srcFile = path.join(dir, 'sources.json');
@@ -81,7 +81,7 @@ async function main() {
     const loadBefore = os.loadavg()[0];
     const rows = [];
     for (const name of modelNames(RUN)) {
-      const file = path.join(RUN, 'models', `${name}.safetensors`);
+      const file = path.join(FILES.models, `${name}.safetensors`);
       const model = (await loadModel(file)).eval();
       const row = { name, ...describe(name, model) };
       for (const beam of [1, BEAM]) {

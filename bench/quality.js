@@ -550,6 +550,10 @@ function report(p, data, teacher, t, groups, measured, mass) {
   ].join('\n');
 }
 
-module.exports = { WAYS };
+/** Where a quality run keeps what the speed benches read (bench/quality-speed.js, bench/fast-inference.js). */
+const DEFAULT_RUN = path.join(ROOT, 'runs', 'quality-v2', 'full-de');
+const runFiles = (run) => ({ data: path.join(run, 'data'), tokenizer: path.join(run, 'data', 'tokenizer.model'), models: path.join(run, 'models') });
+
+module.exports = { WAYS, DEFAULT_RUN, runFiles };
 
 if (require.main === module) runMain(main);

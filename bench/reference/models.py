@@ -18,9 +18,11 @@ import bigru  # noqa: E402
 
 
 def load_model(path):
-    """-> adapter for the model in `path` (model_type 'xlm-teacher', 'xlm-student' or 'bigru-student')."""
+    """-> adapter for the model in `path` (model_type 'xlm-teacher', 'xlm-student', 'xlm-scratch-student' or
+    'bigru-student')."""
     kind = xlm.read_metadata(path).get("model_type")
-    if kind in ("xlm-teacher", "xlm-student"):
+    # A student from scratch is an XLM transformer of its own depth and width: the same model class.
+    if kind in ("xlm-teacher", "xlm-student", "xlm-scratch-student"):
         tensors, meta = xlm.read_safetensors(path)
         saved = json.loads(meta["config"])
         # A cut student's config is the teacher's with fewer layers; keys only our side knows are dropped.
