@@ -55,15 +55,12 @@ const PRESETS = {
   // With --device cuda: every gettext message up to the library's 200 characters (~33k training pairs), an 8k
   // vocabulary and a 6-6 × 512 teacher, the scale of the papers' small settings; each run is minutes on a GPU.
   // Students twice as long on 4k-token batches: about 8 epochs, as the CPU grid's 1,000 updates are about 5.
+  // The students' shapes and the seeds are the full grid's (filled in below).
   gpu: {
     data: { maxChars: 200, valid: 1000, test: 2000, vocabSize: 8000 },
     teacher: { embDim: 512, nHeads: 8, encoderLayers: 6, decoderLayers: 6, dropout: 0.3, attentionDropout: 0.1 },
     teacherTraining: { lr: 1e-3, warmup: 1000, maxMinutes: 30, validateEvery: 500, patience: 5, maxTokens: 4096 },
-    scratch: { embDim: 256, nHeads: 4, encoderLayers: 3, decoderLayers: 1, dropout: 0.1, attentionDropout: 0.1 },
-    cut: { encoderLayers: 6, decoderLayers: 1, strategy: 'last' },
-    bigru: { embDim: 256, hiddenSize: 256, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
     student: { updates: 2000, lr: 1e-3, warmup: 300, maxTokens: 4096 },
-    seeds: [1, 2, 3],
     validSentences: 500,
   },
   quick: {
@@ -88,6 +85,8 @@ const WAYS = {
   sequence: { label: 'sequence-level KD', mode: 'sequence', kd: { alpha: 0 } },
   seqword: { label: 'sequence-level + word-level KD', mode: 'sequence', kd: { alpha: KD.alpha } },
 };
+
+for (const key of ['scratch', 'cut', 'bigru', 'seeds']) PRESETS.gpu[key] = PRESETS.full[key];
 
 const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
