@@ -70,6 +70,74 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
+ * A file written piece by piece that appears under its name only when complete: the pieces go to
+ * `<target>.tmp-<pid>-<random>` in the same directory; {@link AtomicFileWriter.close} fsyncs and closes it,
+ * {@link AtomicFileWriter.commit} renames it over `target` (and fsyncs the directory where the platform
+ * allows). {@link AtomicFileWriter.abort} removes it. For files too big to hold in memory (a corpus split);
+ * {@link writeFileAtomic} is the one-call form.
+ */
+export class AtomicFileWriter {
+  /** Bytes written so far. */
+  private pos = 0;
+  private closed = false;
+
+  private constructor(readonly target: string, readonly tempPath: string, private fh: fs.promises.FileHandle | undefined) {}
+
+  /**
+   * Creates the temp file.
+   * @param target - Destination path; its directory must already exist.
+   */
+  static async open(target: string): Promise<AtomicFileWriter> {
+    const tmp = tempPathFor(target);
+    // 'wx': never clobber a file some other writer happens to own.
+    return new AtomicFileWriter(target, tmp, await fs.promises.open(tmp, 'wx', 0o666));
+  }
+
+  /** Appends `chunk`; one write at a time (await each before the next). */
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.fh === undefined) throw new Error(`AtomicFileWriter: ${this.target} is already ${this.closed ? 'closed' : 'aborted'}; cannot write`);
+    let off = 0;
+    while (off < chunk.length) {
+      const len = Math.min(chunk.length - off, MAX_WRITE);
+      const { bytesWritten } = await this.fh.write(chunk, off, len, this.pos);
+      off += bytesWritten;
+      this.pos += bytesWritten;
+    }
+  }
+
+  /** Flushes the temp file to disk and closes it (commit does this when not done yet). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.fh === undefined) throw new Error(`AtomicFileWriter: ${this.target} was aborted; cannot close`);
+    await this.fh.sync();
+    const opened = this.fh;
+    this.fh = undefined;
+    this.closed = true;
+    await opened.close();
+  }
+
+  /** Closes the temp file and renames it over `target`; on failure the temp file is removed. */
+  async commit(): Promise<void> {
+    try {
+      await this.close();
+      await fs.promises.rename(this.tempPath, this.target);
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+    await fsyncDir(path.dirname(path.resolve(this.target)));
+  }
+
+  /** Closes and removes the temp file; `target` is left as it was. Never throws. */
+  async abort(): Promise<void> {
+    const opened = this.fh;
+    this.fh = undefined;
+    if (opened !== undefined) await opened.close().catch(() => undefined);
+    await fs.promises.rm(this.tempPath, { force: true }).catch(() => undefined);
+  }
+}
+
+/**
  * Writes `data` to `target` atomically: readers see either the old file or
  * the complete new one, never a partial write.
  *
@@ -83,32 +151,14 @@ async function fsyncDir(dir: string): Promise<void> {
  */
 export async function writeFileAtomic(target: string, data: AtomicWriteData): Promise<void> {
   const chunks = toChunks(data);
-  const tmp = tempPathFor(target);
-  let fh: fs.promises.FileHandle | undefined;
+  const file = await AtomicFileWriter.open(target);
   try {
-    // 'wx': never clobber a file some other writer happens to own.
-    fh = await fs.promises.open(tmp, 'wx', 0o666);
-    let pos = 0;
-    for (const chunk of chunks) {
-      let off = 0;
-      while (off < chunk.length) {
-        const len = Math.min(chunk.length - off, MAX_WRITE);
-        const { bytesWritten } = await fh.write(chunk, off, len, pos);
-        off += bytesWritten;
-        pos += bytesWritten;
-      }
-    }
-    await fh.sync();
-    const opened = fh;
-    fh = undefined;
-    await opened.close();
-    await fs.promises.rename(tmp, target);
+    for (const chunk of chunks) await file.write(chunk);
   } catch (err) {
-    if (fh !== undefined) await fh.close().catch(() => undefined);
-    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    await file.abort();
     throw err;
   }
-  await fsyncDir(path.dirname(path.resolve(target)));
+  await file.commit();
 }
 
 /**

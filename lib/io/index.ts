@@ -1,6 +1,7 @@
 // Public entry point of the I/O layer: safetensors reading/writing and the
-// atomic file writer shared with checkpoints and metrics.
+// atomic file writers shared with checkpoints, metrics and data folders.
 
 export * from './safetensors';
 export * from './atomic-write';
 export * from './tensor-io';
+export * from './text-writer';
