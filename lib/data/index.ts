@@ -1,4 +1,4 @@
-/** Data: the SentencePiece tokenizer, gettext and text corpora (in memory or streamed), splits, length-bucketed batching, Batch, and vocabulary shortlists (built from a corpus). */
+/** Data: the SentencePiece tokenizer, gettext and text corpora (in memory or streamed), splits (in memory or by reservoir), duplicate detection, length-bucketed batching, Batch, and vocabulary shortlists (built from a corpus). */
 export { SentencePiece, XLM_SPECIAL_IDS, SENTENCEPIECE_DEFAULTS } from './tokenizer';
 export type { SentencePieceTrainOptions, SentencePieceLoadOptions, SpecialIds } from './tokenizer';
 export {
@@ -8,6 +8,10 @@ export {
 export type { MoEntry, MoCatalog, GettextPair, GettextCorpusOptions, GettextCorpusStats, GettextCorpus } from './gettext';
 export { readParallelFiles, readTsv, streamParallelFiles, streamTsv, splitCorpus, CorpusError } from './corpus';
 export type { SentencePair, BadLine, ReadCorpusOptions, StreamCorpusOptions, ParallelCorpus, SplitOptions, CorpusSplit } from './corpus';
+export { PairHashSet } from './pair-hash-set';
+export type { PairHashSetOptions } from './pair-hash-set';
+export { ReservoirSample } from './reservoir';
+export type { ReservoirOptions } from './reservoir';
 export { Batch } from './batch';
 export type { BatchInput, FramingOptions } from './batch';
 export { Batcher, BATCHING_DEFAULTS } from './batcher';
