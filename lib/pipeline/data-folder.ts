@@ -1,7 +1,9 @@
 /**
  * The data folder the pipeline's stages share: `train|valid|test.src|tgt` (one sentence per line, line N of
- * .src translated by line N of .tgt) and `data.json` (where the text came from, the languages, the counts).
- * prepareData (`xlm-kd data`) writes it; the tokenizer, teacher, student and evaluation stages read it.
+ * .src translated by line N of .tgt) and `data.json` (where the text came from, the languages, the counts, what
+ * cleaning dropped, and each text file's size and SHA-256). prepareData (`xlm-kd data`) writes it, in memory
+ * ({@link writeDataFolder}) or streamed ({@link SplitWriter}, {@link commitDataFolder}); the tokenizer,
+ * teacher, student and evaluation stages read it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,8 +11,14 @@ import { readParallelFiles, SentencePair } from '../data/corpus';
 import { TokenPair } from '../data/batcher';
 import { SentencePiece } from '../data/tokenizer';
 import { writeFileAtomic } from '../io/atomic-write';
+import { TextFileInfo, TextFileWriter } from '../io/text-writer';
 
 export type SplitName = 'train' | 'valid' | 'test';
+
+/** The name of one of a data folder's six text files. */
+export type SplitFileName = `${SplitName}.${'src' | 'tgt'}`;
+
+const SPLITS: readonly SplitName[] = ['train', 'valid', 'test'];
 
 /** data.json. */
 export interface DataInfo {
@@ -21,25 +29,130 @@ export interface DataInfo {
   counts: Record<SplitName, number>;
   /** What cleaning dropped, when the source reports it. */
   dropped?: Record<string, number>;
+  /**
+   * Each text file's size in bytes and SHA-256 (hex) as written, so that what is built from the text later
+   * (a token store) can name the text it was made from. Absent in folders written before it existed.
+   */
+  text?: Record<SplitFileName, TextFileInfo>;
 }
 
 export function splitFiles(dir: string, split: SplitName): { src: string; tgt: string } {
   return { src: path.join(dir, `${split}.src`), tgt: path.join(dir, `${split}.tgt`) };
 }
 
-/** Writes the three splits and data.json atomically (each file whole or not at all). */
-export async function writeDataFolder(dir: string, splits: Record<SplitName, SentencePair[]>, info: Omit<DataInfo, 'counts'>): Promise<DataInfo> {
-  fs.mkdirSync(dir, { recursive: true });
-  for (const split of ['train', 'valid', 'test'] as const) {
+/** A sentence as one line: a line break inside it would shift every later line out of its pair. */
+export function flattenLine(s: string): string {
+  return s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0 ? s.replace(/[\r\n]+/g, ' ') : s;
+}
+
+/**
+ * One split's two files written pair by pair through buffers, each to a temp file in the data folder that
+ * {@link commitDataFolder} renames; sizes and hashes computed on the way out.
+ */
+export class SplitWriter {
+  private pairs = 0;
+
+  private constructor(readonly split: SplitName, private readonly src: TextFileWriter, private readonly tgt: TextFileWriter) {}
+
+  /** Opens the temp files of `split` in `dir` (which must exist). */
+  static async open(dir: string, split: SplitName): Promise<SplitWriter> {
     const files = splitFiles(dir, split);
-    // A line break inside a sentence would shift every later line out of its pair.
-    const flat = (s: string) => s.replace(/[\r\n]+/g, ' ');
-    await writeFileAtomic(files.src, splits[split].map((p) => flat(p.src) + '\n').join(''));
-    await writeFileAtomic(files.tgt, splits[split].map((p) => flat(p.tgt) + '\n').join(''));
+    const src = await TextFileWriter.open(files.src);
+    try {
+      return new SplitWriter(split, src, await TextFileWriter.open(files.tgt));
+    } catch (e) {
+      await src.abort();
+      throw e;
+    }
   }
-  const full: DataInfo = { ...info, counts: { train: splits.train.length, valid: splits.valid.length, test: splits.test.length } };
-  await writeFileAtomic(path.join(dir, 'data.json'), JSON.stringify(full, null, 2) + '\n');
-  return full;
+
+  /** Pairs written. */
+  get count(): number {
+    return this.pairs;
+  }
+
+  /**
+   * Appends a pair (line breaks inside a side become spaces). Returns a promise when a buffer went to disk:
+   * await it before writing on, to keep memory bounded.
+   */
+  write(pair: SentencePair): Promise<void> | undefined {
+    this.pairs++;
+    const a = this.src.write(flattenLine(pair.src) + '\n');
+    const b = this.tgt.write(flattenLine(pair.tgt) + '\n');
+    return a && b ? Promise.all([a, b]).then(() => undefined) : (a ?? b);
+  }
+
+  /** Flushes and closes both temp files; their sizes and hashes by file name. */
+  async finish(): Promise<Partial<Record<SplitFileName, TextFileInfo>>> {
+    return { [`${this.split}.src`]: await this.src.finish(), [`${this.split}.tgt`]: await this.tgt.finish() };
+  }
+
+  /** Renames both files over their names (after {@link finish}). */
+  async commit(): Promise<void> {
+    await this.src.commit();
+    await this.tgt.commit();
+  }
+
+  /** Removes both temp files. Never throws. */
+  async abort(): Promise<void> {
+    await Promise.all([this.src.abort(), this.tgt.abort()]);
+  }
+}
+
+/** Opens the writers of the three splits in `dir` (created when missing). */
+export async function openSplitWriters(dir: string): Promise<Record<SplitName, SplitWriter>> {
+  fs.mkdirSync(dir, { recursive: true });
+  const opened: SplitWriter[] = [];
+  try {
+    for (const split of SPLITS) opened.push(await SplitWriter.open(dir, split));
+  } catch (e) {
+    await Promise.all(opened.map((w) => w.abort()));
+    throw e;
+  }
+  return { train: opened[0], valid: opened[1], test: opened[2] };
+}
+
+/**
+ * Finishes the three splits' files, puts them under their names and writes data.json last (with the counts
+ * and the `text` record); on any failure every temp file is removed. An old data.json is removed before the
+ * first rename, so that a crash in between leaves a folder that is not a data folder rather than a data.json
+ * describing other text.
+ */
+export async function commitDataFolder(dir: string, writers: Record<SplitName, SplitWriter>, info: Omit<DataInfo, 'counts' | 'text'>): Promise<DataInfo> {
+  const all = SPLITS.map((s) => writers[s]);
+  try {
+    let text: Partial<Record<SplitFileName, TextFileInfo>> = {};
+    for (const w of all) text = { ...text, ...(await w.finish()) };
+    await fs.promises.rm(path.join(dir, 'data.json'), { force: true });
+    for (const w of all) await w.commit();
+    const full: DataInfo = {
+      ...info,
+      counts: { train: writers.train.count, valid: writers.valid.count, test: writers.test.count },
+      text: text as Record<SplitFileName, TextFileInfo>,
+    };
+    await writeFileAtomic(path.join(dir, 'data.json'), JSON.stringify(full, null, 2) + '\n');
+    return full;
+  } catch (e) {
+    await Promise.all(all.map((w) => w.abort()));
+    throw e;
+  }
+}
+
+/** Writes the three splits and data.json atomically (each file whole or not at all; data.json last). */
+export async function writeDataFolder(dir: string, splits: Record<SplitName, SentencePair[]>, info: Omit<DataInfo, 'counts' | 'text'>): Promise<DataInfo> {
+  const writers = await openSplitWriters(dir);
+  try {
+    for (const split of SPLITS) {
+      for (const pair of splits[split]) {
+        const flushed = writers[split].write(pair);
+        if (flushed) await flushed;
+      }
+    }
+  } catch (e) {
+    await Promise.all(SPLITS.map((s) => writers[s].abort()));
+    throw e;
+  }
+  return commitDataFolder(dir, writers, info);
 }
 
 /** data.json of a data folder; a clear error when the folder was not made by `xlm-kd data`. */
