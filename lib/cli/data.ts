@@ -1,19 +1,24 @@
 /**
- * `xlm-kd data`: real parallel text into a data folder — the machine's gettext catalogs or two parallel files,
- * cleaned and split into train / valid / test (lib/pipeline/prepare-data.ts does it).
+ * `xlm-kd data`: real parallel text into a data folder — the machine's gettext catalogs, two parallel files or
+ * a TSV file — cleaned and split into train / valid / test (lib/pipeline/prepare-data.ts does it). Long runs
+ * report their progress on stderr.
  */
 import * as fs from 'node:fs';
-import { PREPARE_DATA_DEFAULTS, prepareData, PrepareDataOptions, resolvePrepareData } from '../pipeline/prepare-data';
-import { checkFlags, flagNames, FlagValues, int, parseFlags, str } from './args';
+import { PREPARE_DATA_DEFAULTS, prepareData, PrepareDataOptions, PrepareProgress, resolvePrepareData } from '../pipeline/prepare-data';
+import { checkFlags, flagNames, FlagValues, int, num, parseFlags, str } from './args';
 import { CliIO, UsageError } from './io';
 
 const D = PREPARE_DATA_DEFAULTS;
 
-export const dataUsage = `Usage: xlm-kd data --out DIR [--src-lang en --tgt-lang de | --src FILE --tgt FILE] [options]
+export const dataUsage = `Usage: xlm-kd data --out DIR [--src-lang en --tgt-lang de | --src FILE --tgt FILE | --tsv FILE] [options]
 
 Builds a data folder (train/valid/test .src/.tgt and data.json) from this machine's gettext
 catalogs (/usr/share/locale/<lang>/LC_MESSAGES/*.mo: English and one other language, either
-direction) or from two parallel files (line N of --src translates line N of --tgt).
+direction), from two parallel files (line N of --src translates line N of --tgt), or from a
+TSV file (source<TAB>target lines). Files may be gzip-compressed (recognised by content) and of
+any size: they are read in one streaming pass that cleans, drops duplicates and draws the
+valid and test pairs at random (seeded) while it writes train, so memory does not grow with
+the corpus. data.json records what was dropped and each written file's size and SHA-256.
 
 Options:
   -o, --out DIR          the data folder to write; required
@@ -21,11 +26,17 @@ Options:
       --tgt-lang LANG    target language (default ${D.tgtLang}); with gettext one side must be en
       --src FILE         source sentences, one per line (instead of gettext)
       --tgt FILE         target sentences, one per line (with --src)
-      --skip-bad-lines   skip empty or invalid UTF-8 lines in --src/--tgt (default: stop at the first)
-      --valid N          held-out validation pairs (default ${D.valid})
-      --test N           held-out test pairs (default ${D.test})
+      --tsv FILE         source<TAB>target lines (instead of gettext or --src/--tgt)
+      --skip-bad-lines   skip empty, malformed or invalid UTF-8 lines in the files, counted in
+                         data.json (default: stop at the first, naming file and line)
+      --valid N          held-out validation pairs, exactly (default ${D.valid})
+      --test N           held-out test pairs, exactly (default ${D.test})
       --max-chars N      drop pairs with a side longer than N characters (default ${D.maxChars})
-      --max-pairs N      use at most N pairs (a seeded sample; default all)
+      --max-ratio R      files: drop pairs whose longer side has more than R times the
+                         characters of the shorter (default ${D.maxRatio}; 0 keeps every ratio)
+      --keep-duplicates  files: keep exact duplicate pairs (default: drop them)
+      --max-pairs N      use at most N pairs (gettext: a seeded sample; files: the first N
+                         kept, reading stops there; default all)
       --seed N           seed of the split and the sample (default ${D.seed})
   -h, --help             show this help
 `;
@@ -34,27 +45,36 @@ function options(v: FlagValues): PrepareDataOptions {
   const out = str(v, 'out');
   if (out === undefined) throw new UsageError('--out is required');
   const o: PrepareDataOptions = {
-    out, srcLang: str(v, 'src-lang'), tgtLang: str(v, 'tgt-lang'), srcFile: str(v, 'src'), tgtFile: str(v, 'tgt'),
-    skipBadLines: v['skip-bad-lines'] === true, valid: int(v, 'valid'), test: int(v, 'test'),
-    maxChars: int(v, 'max-chars'), maxPairs: int(v, 'max-pairs'), seed: int(v, 'seed'),
+    out, srcLang: str(v, 'src-lang'), tgtLang: str(v, 'tgt-lang'), srcFile: str(v, 'src'), tgtFile: str(v, 'tgt'), tsvFile: str(v, 'tsv'),
+    skipBadLines: v['skip-bad-lines'] === true, valid: int(v, 'valid'), test: int(v, 'test'), maxChars: int(v, 'max-chars'),
+    maxRatio: num(v, 'max-ratio'), dedupe: v['keep-duplicates'] === true ? false : undefined, maxPairs: int(v, 'max-pairs'), seed: int(v, 'seed'),
   };
-  checkFlags(() => resolvePrepareData('', o, flagNames({ srcFile: '--src', tgtFile: '--tgt' })));
+  checkFlags(() => resolvePrepareData('', o, flagNames({ srcFile: '--src', tgtFile: '--tgt', tsvFile: '--tsv', dedupe: '--keep-duplicates' })));
   return o;
+}
+
+/** One progress line: lines read, pairs kept, and the reading rate. */
+function progressLine(p: PrepareProgress): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `data: ${n(p.read)} lines read, ${n(p.kept)} pairs kept, ${n(Math.round(p.read / Math.max(p.seconds, 1e-3)))} lines/s\n`;
 }
 
 /** Runs `xlm-kd data`. */
 export async function runData(args: string[], io: CliIO): Promise<number> {
   const v = parseFlags(args, {
     out: { type: 'string', short: 'o' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' }, src: { type: 'string' },
-    tgt: { type: 'string' }, 'skip-bad-lines': { type: 'boolean' }, valid: { type: 'string' }, test: { type: 'string' },
-    'max-chars': { type: 'string' }, 'max-pairs': { type: 'string' }, seed: { type: 'string' },
+    tgt: { type: 'string' }, tsv: { type: 'string' }, 'skip-bad-lines': { type: 'boolean' }, valid: { type: 'string' }, test: { type: 'string' },
+    'max-chars': { type: 'string' }, 'max-ratio': { type: 'string' }, 'keep-duplicates': { type: 'boolean' }, 'max-pairs': { type: 'string' },
+    seed: { type: 'string' },
   }, dataUsage, io);
   if (!v) return 0;
   const o = options(v);
-  for (const f of [o.srcFile, o.tgtFile]) if (f !== undefined && !fs.existsSync(f)) throw new Error(`cannot read ${f}: no such file`);
-  const info = await prepareData(o);
+  for (const f of [o.srcFile, o.tgtFile, o.tsvFile]) if (f !== undefined && !fs.existsSync(f)) throw new Error(`cannot read ${f}: no such file`);
+  const info = await prepareData({ ...o, onProgress: (p) => io.stderr.write(progressLine(p)) });
+  const dropped = Object.entries(info.dropped ?? {}).filter(([, n]) => n > 0);
   io.stdout.write(
-    `${o.out}: ${info.srcLang} -> ${info.tgtLang} from ${info.source}: ${info.counts.train} train, ${info.counts.valid} valid, ${info.counts.test} test pairs\n`
+    `${o.out}: ${info.srcLang} -> ${info.tgtLang} from ${info.source}: ${info.counts.train} train, ${info.counts.valid} valid, ${info.counts.test} test pairs` +
+      `${dropped.length > 0 ? `; dropped: ${dropped.map(([k, n]) => `${k} ${n}`).join(', ')}` : ''}\n`
   );
   return 0;
 }

@@ -4,9 +4,9 @@
  * the CLI only parses flags.
  */
 export { prepareData, resolvePrepareData, PREPARE_DATA_DEFAULTS } from './prepare-data';
-export type { PrepareDataOptions, ResolvedPrepareData } from './prepare-data';
+export type { PrepareDataOptions, ResolvedPrepareData, PrepareProgress } from './prepare-data';
 export { readDataInfo, readSplit, writeDataFolder, splitFiles, tokenizePairs } from './data-folder';
-export type { DataInfo, SplitName } from './data-folder';
+export type { DataInfo, SplitName, SplitFileName } from './data-folder';
 export { trainTokenizer } from './tokenizer';
 export type { TrainTokenizerOptions } from './tokenizer';
 export { loadTrainingData, VALIDATION_DEFAULTS } from './training-data';
