@@ -51,68 +51,88 @@ const PROGRESS_EVERY_MS = 5000;
 const detach = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 const detachPair = (p: SentencePair): SentencePair => ({ src: detach(p.src), tgt: detach(p.tgt) });
 
+/** The checks each pair of the pass goes through, with the counts of what they dropped. */
+class PairFilter {
+  readonly dropped = { badLines: 0, tooLong: 0, ratio: 0, duplicates: 0 };
+  /** Lines read (pairs, bad lines included). */
+  read = 0;
+  kept = 0;
+  private readonly ratio: number;
+  private readonly seen: PairHashSet | undefined;
+
+  constructor(private readonly maxChars: number, maxRatio: number, dedupe: boolean) {
+    this.ratio = maxRatio === 0 ? Infinity : maxRatio;
+    this.seen = dedupe ? new PairHashSet() : undefined;
+  }
+
+  /** Counts a bad line the reader skipped. */
+  readonly skipped = (): void => {
+    this.dropped.badLines++;
+    this.read++;
+  };
+
+  /** The pair as it will be written when kept (line breaks inside a side flattened), else undefined (counted). */
+  keep(pair: SentencePair): SentencePair | undefined {
+    this.read++;
+    const src = flattenLine(pair.src);
+    const tgt = flattenLine(pair.tgt);
+    const ls = src.length;
+    const lt = tgt.length;
+    if (ls > this.maxChars || lt > this.maxChars) {
+      this.dropped.tooLong++;
+      return undefined;
+    }
+    // Sides are never empty here (the reader drops empty sides as bad lines), so the ratio is defined.
+    if (ls > lt ? ls > this.ratio * lt : lt > this.ratio * ls) {
+      this.dropped.ratio++;
+      return undefined;
+    }
+    if (this.seen !== undefined && !this.seen.add(src, tgt)) {
+      this.dropped.duplicates++;
+      return undefined;
+    }
+    this.kept++;
+    return src === pair.src && tgt === pair.tgt ? pair : { src, tgt };
+  }
+}
+
 /** Reads, cleans, deduplicates and splits the input in one pass; writes the data folder and returns its data.json. */
 export async function prepareStreamed(o: StreamedDataOptions): Promise<DataInfo> {
   const started = Date.now();
   let nextReport = started + PROGRESS_EVERY_MS;
-  const dropped = { badLines: 0, tooLong: 0, ratio: 0, duplicates: 0 };
-  let read = 0;
-  let kept = 0;
-  const ratio = o.maxRatio === 0 ? Infinity : o.maxRatio;
-  const seen = o.dedupe ? new PairHashSet() : undefined;
+  const filter = new PairFilter(o.maxChars, o.maxRatio, o.dedupe);
   const held = new ReservoirSample<SentencePair>({ size: o.valid + o.test, seed: o.seed, copy: detachPair });
   const writers = await openSplitWriters(o.out);
+  const write = async (split: 'train' | 'valid' | 'test', pair: SentencePair): Promise<void> => {
+    const flushed = writers[split].write(pair);
+    if (flushed) await flushed;
+  };
   try {
-    const onSkip = (): void => {
-      dropped.badLines++;
-      read++;
-    };
-    blocks: for await (const block of o.read(onSkip)) {
+    blocks: for await (const block of o.read(filter.skipped)) {
       for (const pair of block) {
-        read++;
-        const src = flattenLine(pair.src);
-        const tgt = flattenLine(pair.tgt);
-        const ls = src.length;
-        const lt = tgt.length;
-        if (ls > o.maxChars || lt > o.maxChars) {
-          dropped.tooLong++;
-          continue;
-        }
-        // Sides are never empty here (the reader drops empty sides as bad lines), so the ratio is defined.
-        if (ls > lt ? ls > ratio * lt : lt > ratio * ls) {
-          dropped.ratio++;
-          continue;
-        }
-        if (seen !== undefined && !seen.add(src, tgt)) {
-          dropped.duplicates++;
-          continue;
-        }
-        kept++;
-        const out = held.offer(src === pair.src && tgt === pair.tgt ? pair : { src, tgt });
+        const kept = filter.keep(pair);
+        if (kept === undefined) continue;
+        const out = held.offer(kept);
         if (out !== undefined) {
+          // Inline rather than write(): most pairs flush nothing, and need no promise.
           const flushed = writers.train.write(out);
           if (flushed) await flushed;
         }
-        if (o.maxPairs !== undefined && kept >= o.maxPairs) break blocks;
+        if (o.maxPairs !== undefined && filter.kept >= o.maxPairs) break blocks;
       }
       if (o.onProgress !== undefined && Date.now() >= nextReport) {
-        o.onProgress({ read, kept, seconds: (Date.now() - started) / 1000 });
+        o.onProgress({ read: filter.read, kept: filter.kept, seconds: (Date.now() - started) / 1000 });
         nextReport = Date.now() + PROGRESS_EVERY_MS;
       }
     }
-    if (kept < o.valid + o.test + 1) {
-      throw new Error(`only ${kept} pairs kept of ${read} read: too few for ${o.valid} valid + ${o.test} test pairs and a training set (fewer valid/test pairs)`);
+    if (filter.kept < o.valid + o.test + 1) {
+      throw new Error(`only ${filter.kept} pairs kept of ${filter.read} read: too few for ${o.valid} valid + ${o.test} test pairs and a training set (fewer valid/test pairs)`);
     }
     const sample = held.take();
-    for (const [split, pairs] of [['valid', sample.slice(0, o.valid)], ['test', sample.slice(o.valid)]] as const) {
-      for (const pair of pairs) {
-        const flushed = writers[split].write(pair);
-        if (flushed) await flushed;
-      }
-    }
+    for (let i = 0; i < sample.length; i++) await write(i < o.valid ? 'valid' : 'test', sample[i]);
   } catch (e) {
     await Promise.all([writers.train.abort(), writers.valid.abort(), writers.test.abort()]);
     throw e;
   }
-  return commitDataFolder(o.out, writers, { source: o.source, srcLang: o.srcLang, tgtLang: o.tgtLang, dropped });
+  return commitDataFolder(o.out, writers, { source: o.source, srcLang: o.srcLang, tgtLang: o.tgtLang, dropped: filter.dropped });
 }
