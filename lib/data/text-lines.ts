@@ -72,6 +72,49 @@ function readError(file: string, gzip: boolean, e: unknown): CorpusError {
   return new CorpusError(err.message ?? String(e), file);
 }
 
+/** Cuts a byte stream into decoded lines, block by block: the half of {@link readTextLines} that is not I/O. */
+class LineSplitter {
+  /** The start of a line that continues in the next block. */
+  private carry: Buffer[] = [];
+  private first = true;
+
+  /** The lines that end in `block` (none when it holds no line break). */
+  push(block: Buffer): TextLine[] {
+    const firstNl = block.indexOf(LF);
+    if (firstNl < 0) {
+      this.carry.push(block);
+      return [];
+    }
+    const out: TextLine[] = [];
+    let start = 0;
+    if (this.carry.length > 0) {
+      this.carry.push(block.subarray(0, firstNl));
+      out.push(decodeLine(Buffer.concat(this.carry)));
+      this.carry = [];
+      start = firstNl + 1;
+    }
+    const lastNl = block.lastIndexOf(LF);
+    if (start <= lastNl) decodeLines(block.subarray(start, lastNl), out);
+    if (lastNl + 1 < block.length) this.carry.push(block.subarray(lastNl + 1));
+    return this.started(out);
+  }
+
+  /** The last line when the input does not end with a line break. */
+  end(): TextLine[] {
+    return this.carry.length > 0 ? this.started([decodeLine(Buffer.concat(this.carry))]) : [];
+  }
+
+  /** Drops a byte-order mark at the very start of the file. */
+  private started(out: TextLine[]): TextLine[] {
+    if (this.first) {
+      const s = out[0];
+      if (typeof s === 'string' && s.charCodeAt(0) === 0xfeff) out[0] = s.slice(1);
+      this.first = false;
+    }
+    return out;
+  }
+}
+
 /**
  * Yields the lines of `file` in order, a block (some thousands of lines) at a time; never an empty block.
  * A last line without a final line break is a line; an empty file has none.
@@ -88,41 +131,15 @@ export async function* readTextLines(file: string, opts: TextLinesOptions = {}):
   try {
     gzip = await isGzip(file);
     raw = fs.createReadStream(file, { highWaterMark: blockBytes });
-    if (gzip) {
-      const gunzip = createGunzip({ chunkSize: Math.min(blockBytes, 1 << 18) });
-      // pipeline carries a read error of the file into the gunzip stream, which the loop below then throws.
-      stream = pipeline(raw, gunzip, () => undefined);
-    } else {
-      stream = raw;
-    }
-    let carry: Buffer[] = []; // the start of a line that continues in the next block
-    let first = true;
+    // pipeline carries a read error of the file into the gunzip stream, which the loop below then throws.
+    stream = gzip ? pipeline(raw, createGunzip({ chunkSize: Math.min(blockBytes, 1 << 18) }), () => undefined) : raw;
+    const lines = new LineSplitter();
     for await (const block of stream as AsyncIterable<Buffer>) {
-      const firstNl = block.indexOf(LF);
-      if (firstNl < 0) {
-        carry.push(block);
-        continue;
-      }
-      const out: TextLine[] = [];
-      let start = 0;
-      if (carry.length > 0) {
-        carry.push(block.subarray(0, firstNl));
-        out.push(decodeLine(Buffer.concat(carry)));
-        carry = [];
-        start = firstNl + 1;
-      }
-      const lastNl = block.lastIndexOf(LF);
-      if (start <= lastNl) decodeLines(block.subarray(start, lastNl), out);
-      if (lastNl + 1 < block.length) carry.push(block.subarray(lastNl + 1));
-      if (first) stripBom(out);
-      first = false;
-      yield out;
+      const out = lines.push(block);
+      if (out.length > 0) yield out;
     }
-    if (carry.length > 0) {
-      const out: TextLine[] = [decodeLine(Buffer.concat(carry))];
-      if (first) stripBom(out);
-      yield out;
-    }
+    const last = lines.end();
+    if (last.length > 0) yield last;
   } catch (e) {
     throw readError(file, gzip, e);
   } finally {
@@ -130,9 +147,4 @@ export async function* readTextLines(file: string, opts: TextLinesOptions = {}):
     stream?.destroy();
     raw?.destroy();
   }
-}
-
-function stripBom(out: TextLine[]): void {
-  const s = out[0];
-  if (typeof s === 'string' && s.charCodeAt(0) === 0xfeff) out[0] = s.slice(1);
 }
