@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { execFile } from 'child_process';
+import { createHash } from 'crypto';
 import { promisify } from 'util';
 import { CutStudent, loadModel, Teacher } from '../lib';
 import { referenceUnavailable, runPythonCode } from './helpers/python';
@@ -46,6 +47,12 @@ test.serial('data: gettext en-de into a data folder of three splits that pair li
   for (const split of ['train', 'valid', 'test']) t.is(lines(f('data', `${split}.src`)), lines(f('data', `${split}.tgt`)));
   t.is(lines(f('data', 'train.src')), 650);
   t.regex(r.stdout, /en -> de from gettext \(\d+ catalogs\): 650 train, 20 valid, 30 test pairs/);
+  // Every data folder names its text by size and hash (what a token store built from it records).
+  for (const [name, rec] of Object.entries(info.text)) {
+    const bytes = fs.readFileSync(f('data', name));
+    t.deepEqual(rec, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }, name);
+  }
+  t.is(Object.keys(info.text).length, 6);
 });
 
 test.serial('tokenizer, then train a teacher that resumes and refuses another run', async (t) => {
