@@ -99,7 +99,11 @@ async function main() {
   if (pairs.length < 2) throw new Error(`bench/make-corpus.js: only ${pairs.length} gettext messages for '${o.lang}' of at most ${o.maxChars} characters`);
   const src = pairs.map((p) => p.src);
   const tgt = pairs.map((p) => p.tgt);
-  console.log(`make-corpus: ${count(pairs.length)} en -> ${o.lang} gettext messages of at most ${o.maxChars} characters, ${count(o.lines)} lines of 2-6 of them, seed ${o.seed}`);
+  const reading = seconds();
+  console.log(
+    `make-corpus: ${count(pairs.length)} en -> ${o.lang} gettext messages of at most ${o.maxChars} characters (read in ${reading.toFixed(1)} s), ` +
+      `${count(o.lines)} lines of 2-6 of them, seed ${o.seed}`
+  );
 
   fs.mkdirSync(o.out, { recursive: true });
   const ext = o.gzip ? '.gz' : '';
@@ -143,11 +147,13 @@ async function main() {
     await Promise.all(outs.map((w) => w.end()));
   }
 
-  const took = seconds();
+  const total = seconds();
+  const took = total - reading;
   const sizes = outs.map((w) => fs.statSync(w.file).size);
   const text = outs[0].bytes + outs[1].bytes;
   console.log(
-    `wrote ${count(o.lines)} lines in ${took.toFixed(1)} s (${count(Math.round(o.lines / took))} lines/s, ${mb(text / took)}/s of text): ` +
+    `wrote ${count(o.lines)} lines in ${took.toFixed(1)} s (${count(Math.round(o.lines / took))} lines/s, ${mb(text / took)}/s of text; ` +
+      `${total.toFixed(1)} s with reading the catalogs): ` +
       outs.map((w, i) => `${w.file} ${mb(sizes[i])}${o.gzip ? ` (${mb(w.bytes)} of text)` : ''}`).join(', ') +
       `; ${count(sizes[0] + sizes[1])} bytes on disk`
   );
