@@ -1,11 +1,11 @@
-// Streamed line reading and the seeded selection sample (Algorithm S) the tokenizer trains on: exact sizes,
+// Streamed line reading (lines found in the bytes, decoded on demand) and the seeded selection sample (Algorithm S) the tokenizer trains on: exact sizes,
 // order, determinism per seed, uniformity, a hand-worked draw, line endings and byte-order marks, chunk
 // boundaries inside a character, and the errors for a wrong count or a missing file.
 import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { countLines, readLines, sampleLines, selectionSample } from '../lib';
+import { countLines, readLines, readLineSpans, sampleLines, selectionSample } from '../lib';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-sample-'));
 test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -76,6 +76,14 @@ test('readLines: LF and CRLF, a byte-order mark, no final newline; blank lines s
   t.is(await countLines([file, file]), 8);
   t.deepEqual(await collect(readLines(f('empty.txt', ''))), []);
   await t.throwsAsync(collect(readLines(path.join(tmp, 'nope.txt'))), { message: /cannot read .*nope\.txt: no such file/ });
+});
+
+test('readLineSpans: byte ranges decoded on demand; blank means ASCII whitespace only', async (t) => {
+  const file = f('spans.txt', 'Größe\r\n\t \n\u00a0\nzwei');
+  const chunks = await collect(readLineSpans(file));
+  t.is(chunks.length, 2, 'the unfinished last line comes after the chunk');
+  t.deepEqual([chunks[0].length, chunks[0].starts, chunks[0].ends], [2, [0, 12], [7, 14]], 'Größe is 7 bytes, then CR LF, tab, space, LF; NBSP is 2 bytes');
+  t.deepEqual(chunks.flatMap((c) => Array.from({ length: c.length }, (_, i) => c.at(i))), ['Größe', '\u00a0', 'zwei']);
 });
 
 test('readLines keeps a character whole across read chunks (a file of several MiB)', async (t) => {

@@ -5,7 +5,7 @@
  * sample so that a corpus of millions of lines never sits in memory.
  */
 import { OptionReader } from '../common/options';
-import { countLines, readLineBatches } from './line-reader';
+import { countLines, LineSpans, readLineSpans } from './line-reader';
 import { SeededRandom } from './random';
 
 /** Options for {@link selectionSample}. */
@@ -18,24 +18,31 @@ export interface SelectionSampleOptions {
   seed?: number;
 }
 
+/** A batch of items read only where kept: an array, or a chunk's lines decoded on demand. */
+interface Batch<T> {
+  readonly length: number;
+  at(i: number): T | undefined;
+}
+
 /**
  * Algorithm S over batches of items. `t` items seen and `m` kept so far, item t+1 is kept when
  * U·(N − t) < n − m: every n-subset is equally likely, exactly n are kept when the input has N items, and the
- * kept ones keep their order. Batches (a file's read chunk of lines) save an await per item.
+ * kept ones keep their order. Batches (a file's read chunk of lines) save an await per item, and a line
+ * that is not kept is never decoded.
  */
 async function* algorithmS<T>(
-  batches: AsyncIterable<readonly T[]>, size: number, total: number, seed: number, mismatch: (seen: number) => Error
+  batches: AsyncIterable<Batch<T>>, size: number, total: number, seed: number, mismatch: (seen: number) => Error
 ): AsyncGenerator<T, void, undefined> {
   const rng = new SeededRandom(seed);
   const n = Math.min(size, total);
   let seen = 0;
   let kept = 0;
   for await (const batch of batches) {
-    for (const item of batch) {
+    for (let i = 0; i < batch.length; i++) {
       // Past `total` the count is wrong: keep counting for the error, keep nothing.
       if (seen < total && kept < n && rng.next() * (total - seen) < n - kept) {
         kept++;
-        yield item;
+        yield batch.at(i) as T;
       }
       seen++;
     }
@@ -88,8 +95,8 @@ export interface LineSample {
   size: number;
 }
 
-async function* concatLines(files: readonly string[]): AsyncGenerator<string[], void, undefined> {
-  for (const file of files) yield* readLineBatches(file);
+async function* concatLines(files: readonly string[]): AsyncGenerator<LineSpans, void, undefined> {
+  for (const file of files) yield* readLineSpans(file);
 }
 
 /**
