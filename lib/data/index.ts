@@ -1,4 +1,4 @@
-/** Data: the SentencePiece tokenizer, gettext and text corpora (in memory or streamed), splits (in memory or by reservoir), duplicate detection, length-bucketed batching, Batch, and vocabulary shortlists (built from a corpus). */
+/** Data: the SentencePiece tokenizer, gettext and text corpora (in memory or streamed), splits (in memory or by reservoir), duplicate detection, streamed line reading and seeded line samples, token stores and pair sources, length-bucketed batching, Batch, and vocabulary shortlists (built from a corpus). */
 export { SentencePiece, XLM_SPECIAL_IDS, SENTENCEPIECE_DEFAULTS } from './tokenizer';
 export type { SentencePieceTrainOptions, SentencePieceLoadOptions, SpecialIds } from './tokenizer';
 export {
@@ -17,5 +17,9 @@ export type { BatchInput, FramingOptions } from './batch';
 export { Batcher, BATCHING_DEFAULTS } from './batcher';
 export type { TokenPair, BatcherOptions, BatchPlan } from './batcher';
 export { SeededRandom, mixSeed } from './random';
+export { readLines, readLineBatches, readLineSpans, countLines } from './line-reader';
+export type { ReadLinesOptions, LineSpans } from './line-reader';
+export { selectionSample, sampleLines } from './sample-lines';
+export type { SelectionSampleOptions, SampleLinesOptions, LineSample } from './sample-lines';
 export { Shortlist, SHORTLIST_DEFAULTS } from './shortlist';
 export type { ShortlistOptions } from './shortlist';

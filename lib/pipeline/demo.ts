@@ -115,7 +115,7 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
 
   const tokPath = path.join(dataDir, 'tokenizer.model');
   header(2, `tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, both sides`);
-  const tokenizer = fs.existsSync(tokPath) ? SentencePiece.load(tokPath) : await trainTokenizer({ data: dataDir, out: tokPath, vocabSize: p.vocabSize });
+  const tokenizer = fs.existsSync(tokPath) ? SentencePiece.load(tokPath) : (await trainTokenizer({ data: dataDir, out: tokPath, vocabSize: p.vocabSize })).tokenizer;
   log(`${tokenizer.vocabSize} pieces in ${tokPath}`);
 
   const training = (share: number): Omit<TrainingOptions, 'data'> => ({

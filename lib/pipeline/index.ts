@@ -7,8 +7,8 @@ export { prepareData, resolvePrepareData, PREPARE_DATA_DEFAULTS } from './prepar
 export type { PrepareDataOptions, ResolvedPrepareData, PrepareProgress } from './prepare-data';
 export { readDataInfo, readSplit, writeDataFolder, splitFiles, tokenizePairs } from './data-folder';
 export type { DataInfo, SplitName, SplitFileName } from './data-folder';
-export { trainTokenizer } from './tokenizer';
-export type { TrainTokenizerOptions } from './tokenizer';
+export { trainTokenizer, TOKENIZER_SAMPLE_DEFAULTS } from './tokenizer';
+export type { TrainTokenizerOptions, TrainedTokenizer } from './tokenizer';
 export { loadTrainingData, VALIDATION_DEFAULTS } from './training-data';
 export type { TrainingData, ValidationDecoding } from './training-data';
 export { trainTeacher } from './teacher';
