@@ -28,7 +28,7 @@ run(async () => {
   const every = Math.ceil(data.train.length / p.sequencePairs);
   const pairs = data.train.filter((_, i) => i % every === 0);
   const text = data.text.train.filter((_, i) => i % every === 0);
-  const sequenceFile = path.join(out, 'sequence-kd.jsonl');
+  const sequenceFile = path.join(out, 'sequence-kd'); // a token store: sequence-kd.r0.idx/.bin/.values
   const sources = pairs.map((x) => x.src);
   let t0 = Date.now();
   let last = 0;

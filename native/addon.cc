@@ -3,6 +3,7 @@
 #include "distributed/process_group.h"
 #include "distributed/reducer.h"
 #include "inference/beam_topk.h"
+#include "io/mapped_file.h"
 #include "modules/inference_wrap.h"
 #include "loss/register.h"
 #include "memory/cpu_allocator.h"
@@ -41,6 +42,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   xkt::registerInference(env, exports);
   xkt::registerBeamTopk(env, exports);
   xkt::registerCudaRuntime(env, exports);
+  xkt::registerMappedFiles(env, exports);
   return exports;
 }
 }  // namespace

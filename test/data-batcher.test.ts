@@ -1,7 +1,7 @@
 // Length-bucketed batching: every pair exactly once per epoch, caps on padded tokens and sentences,
 // long pairs dropped and counted, order reproducible from (seed, epoch); and the seeded PRNG.
 import test from 'ava';
-import { Batcher, SeededRandom, TokenPair } from '../lib';
+import { Batcher, BatchPrefetcher, SeededRandom, TokenPair } from '../lib';
 
 function pairs(n: number, seed = 1): TokenPair[] {
   const rng = new SeededRandom(seed);
@@ -97,4 +97,26 @@ test('SeededRandom is deterministic and roughly uniform', (t) => {
   t.true(Math.abs(mean - 0.5) < 0.02);
   t.notDeepEqual(new SeededRandom(1).shuffle([1, 2, 3, 4, 5, 6, 7, 8]), new SeededRandom(2).shuffle([1, 2, 3, 4, 5, 6, 7, 8]));
   t.throws(() => new SeededRandom(1.5), { instanceOf: TypeError });
+});
+
+test('BatchPrefetcher: the next batches are assembled when the event loop turns, and equal what toBatch builds', async (t) => {
+  const data = Array.from({ length: 200 }, (_, i) => ({ src: [4 + (i % 7), 5, 6].slice(0, 1 + (i % 3)), tgt: [7, 8 + (i % 5)] }));
+  const b = new Batcher(data, { maxTokens: 40, seed: 2 });
+  const plans = b.plan(0);
+  const pf = new BatchPrefetcher(b, 'cpu', 2);
+  const first = pf.take(plans[0], plans.slice(1, 3));
+  t.is(pf.hits, 0);
+  await new Promise<void>((r) => setImmediate(r));
+  for (let k = 1; k < 4; k++) {
+    const got = pf.take(plans[k], plans.slice(k + 1, k + 3));
+    const want = b.toBatch(plans[k]);
+    t.deepEqual(got.tgtOut.tolist(), want.tgtOut.tolist());
+    t.deepEqual(got.src.tolist(), want.src.tolist());
+    got.dispose();
+    want.dispose();
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  t.is(pf.hits, 3, 'every batch after the first was ready before it was asked for');
+  first.dispose();
+  pf.close();
 });

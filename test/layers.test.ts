@@ -11,7 +11,7 @@ const root = path.resolve(__dirname, '..', '..');
 const depcruise = path.join(root, 'node_modules', '.bin', 'depcruise');
 
 /** native/'s folders, lowest first: a folder may include its own headers and those of the layers below. */
-const NATIVE_LAYERS = [['common'], ['memory', 'tensor', 'inference', 'loss', 'optim', 'tokenizer', 'distributed', 'cuda'], ['modules']];
+const NATIVE_LAYERS = [['common'], ['memory', 'tensor', 'inference', 'loss', 'optim', 'tokenizer', 'distributed', 'cuda', 'io'], ['modules']];
 
 function cruise(cwd: string): { status: number | null; out: string } {
   const r = spawnSync(depcruise, ['lib', '--config', '.dependency-cruiser.cjs'], { cwd, encoding: 'utf8' });

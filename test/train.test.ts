@@ -5,9 +5,9 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Batcher, CheckpointStore, distill, loadTensors, manualSeed, MetricsLog, Student, Teacher, Tensor, tidy, train, TrainResult,
+  Batcher, CheckpointStore, distill, loadTensors, manualSeed, MetricsLog, readDistilledTargets, Student, Teacher, Tensor, tidy, train, TrainResult,
 } from '../lib';
-import { checkKillResume, maxDiff, tmpDir } from './helpers/resume';
+import { checkKillResume, maxDiff, runChild, tmpDir } from './helpers/resume';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
 
 const tmp = () => tmpDir();
@@ -39,6 +39,16 @@ test('a teacher learns the toy task: loss falls, metrics and checkpoints are wri
   // The last checkpoint's model loads and equals the trained model.
   const saved = (await loadTensors(path.join(dir, 'checkpoints', 'step-150', 'model.safetensors'))).tensors;
   t.is(maxDiff(model.stateDict(), saved), 0);
+});
+
+test.serial('from a token store: kill -9 and resume bit-identical, and the same weights as from the same pairs in memory', async (t) => {
+  await checkKillResume(t, 'store', 30);
+  const [fromStore, inMemory] = [tmpDir(), tmpDir()];
+  t.is(await runChild(fromStore, ['store', '12']), 'done');
+  t.is(await runChild(inMemory, ['teacher', '12']), 'done');
+  const a = (await loadTensors(path.join(fromStore, 'final.safetensors'))).tensors;
+  const b = (await loadTensors(path.join(inMemory, 'final.safetensors'))).tensors;
+  t.is(maxDiff(a, b), 0);
 });
 
 for (const mode of ['teacher', 'online']) {
@@ -94,19 +104,18 @@ test('sequence-level KD trains the student on the teacher\'s translations', asyn
   const data = toyCopyPairs(40, 8);
   const r = await distill({ teacher, student, mode: 'sequence', data, runDir: dir, maxSteps: 5, log: null, batching: { maxTokens: 400 } });
   t.is(r.steps, 5);
-  const lines = fs.readFileSync(path.join(dir, 'sequence-kd.jsonl'), 'utf8').trim().split('\n');
-  t.is(lines.length, data.length, 'one teacher translation per training source');
-  t.true(lines.every((l) => Array.isArray(JSON.parse(l).tgt)));
-  // A second student of the same teacher and corpus reuses a shared translation file (no runDir needed).
-  const shared = path.join(tmp(), 'shared', 'seq.jsonl');
+  const targets = readDistilledTargets(path.join(dir, 'sequence-kd'), data.length);
+  t.is(targets.length, data.length, 'one teacher translation per training source');
+  // A second student of the same teacher and corpus reuses a shared translation store (no runDir needed).
+  const shared = path.join(tmp(), 'shared', 'seq');
   const common = { teacher, mode: 'sequence' as const, data, sequenceFile: shared, maxSteps: 1, log: null, batching: { maxTokens: 400 } };
   await distill({ ...common, student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }) });
-  const first = fs.readFileSync(shared, 'utf8');
-  t.deepEqual(first.trim().split('\n').map((l) => JSON.parse(l).tgt), lines.map((l) => JSON.parse(l).tgt));
-  const before = fs.statSync(shared).mtimeMs;
+  const first = fs.readFileSync(`${shared}.r0.bin`);
+  t.deepEqual(readDistilledTargets(shared, data.length).map((r) => r.tgt), targets.map((r) => r.tgt));
+  const before = fs.statSync(`${shared}.r0.bin`).mtimeMs;
   await distill({ ...common, student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }) });
-  t.is(fs.readFileSync(shared, 'utf8'), first, 'the finished file is reused, not rewritten');
-  t.is(fs.statSync(shared).mtimeMs, before);
+  t.deepEqual(fs.readFileSync(`${shared}.r0.bin`), first, 'the finished store is reused, not rewritten');
+  t.is(fs.statSync(`${shared}.r0.bin`).mtimeMs, before);
   await t.throwsAsync(distill({ ...common, sequenceFile: undefined, student }), { message: /mode 'sequence' needs 'sequenceFile' or 'runDir'/ });
 });
 

@@ -6,6 +6,9 @@
 import * as fs from 'node:fs';
 import { PREPARE_DATA_DEFAULTS, prepareData, PrepareDataOptions, PrepareProgress, resolvePrepareData } from '../pipeline/prepare-data';
 import { checkFlags, flagNames, FlagValues, int, num, parseFlags, str } from './args';
+import { SentencePiece } from '../data/tokenizer';
+import { readDataInfo } from '../pipeline/data-folder';
+import { buildSplitStore, openSplitStore, storeBase } from '../pipeline/token-store';
 import { CliIO, UsageError } from './io';
 
 const D = PREPARE_DATA_DEFAULTS;
@@ -38,6 +41,9 @@ Options:
       --max-pairs N      use at most N pairs (gettext: a seeded sample; files: the first N
                          kept, reading stops there; default all)
       --seed N           seed of the split and the sample (default ${D.seed})
+  -t, --tokenizer FILE   also tokenize every split into DIR/tokens (the token store train and
+                         distill read; they build it themselves when it is missing)
+      --store-only       with --tokenizer: only (re)build the token store of the existing folder DIR
   -h, --help             show this help
 `;
 
@@ -65,9 +71,16 @@ export async function runData(args: string[], io: CliIO): Promise<number> {
     out: { type: 'string', short: 'o' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' }, src: { type: 'string' },
     tgt: { type: 'string' }, tsv: { type: 'string' }, 'skip-bad-lines': { type: 'boolean' }, valid: { type: 'string' }, test: { type: 'string' },
     'max-chars': { type: 'string' }, 'max-ratio': { type: 'string' }, 'keep-duplicates': { type: 'boolean' }, 'max-pairs': { type: 'string' },
-    seed: { type: 'string' },
+    seed: { type: 'string' }, tokenizer: { type: 'string', short: 't' }, 'store-only': { type: 'boolean' },
   }, dataUsage, io);
   if (!v) return 0;
+  const tokenizer = str(v, 'tokenizer');
+  if (v['store-only'] === true) {
+    const out = str(v, 'out');
+    if (out === undefined || tokenizer === undefined) throw new UsageError('--store-only needs --out DIR (an existing data folder) and --tokenizer FILE');
+    await buildStores(out, tokenizer, io);
+    return 0;
+  }
   const o = options(v);
   for (const f of [o.srcFile, o.tgtFile, o.tsvFile]) if (f !== undefined && !fs.existsSync(f)) throw new Error(`cannot read ${f}: no such file`);
   const info = await prepareData({ ...o, onProgress: (p) => io.stderr.write(progressLine(p)) });
@@ -76,5 +89,25 @@ export async function runData(args: string[], io: CliIO): Promise<number> {
     `${o.out}: ${info.srcLang} -> ${info.tgtLang} from ${info.source}: ${info.counts.train} train, ${info.counts.valid} valid, ${info.counts.test} test pairs` +
       `${dropped.length > 0 ? `; dropped: ${dropped.map(([k, n]) => `${k} ${n}`).join(', ')}` : ''}\n`
   );
+  if (tokenizer !== undefined) await buildStores(o.out, tokenizer, io);
   return 0;
+}
+
+/** Tokenizes every split of the data folder `dir` into its token store (rebuilt whole, whatever is there). */
+async function buildStores(dir: string, tokenizerFile: string, io: CliIO): Promise<void> {
+  readDataInfo(dir);
+  if (!fs.existsSync(tokenizerFile)) throw new Error(`cannot read --tokenizer ${tokenizerFile}: no such file`);
+  const tokenizer = SentencePiece.load(tokenizerFile);
+  const log = (l: string) => io.stderr.write(`${l}\n`);
+  for (const split of ['train', 'valid', 'test'] as const) {
+    const started = Date.now();
+    const pairs = await buildSplitStore(dir, split, tokenizer, { log });
+    const store = await openSplitStore(dir, split, tokenizer);
+    const bytes = ['src', 'tgt'].reduce((n, side) => n + ['idx', 'bin'].reduce((m, ext) => m + fs.statSync(`${storeBase(dir, split, side as 'src')}.${ext}`).size, 0), 0);
+    const tokens = store.srcStore.totalTokens + store.tgtStore.totalTokens;
+    io.stdout.write(
+      `${storeBase(dir, split, 'src').replace(/\.src$/, '')}: ${pairs.toLocaleString('en-US')} pairs, ${tokens.toLocaleString('en-US')} tokens, ` +
+        `${(bytes / 2 ** 20).toFixed(1)} MiB (${(bytes / Math.max(tokens, 1)).toFixed(2)} bytes a token with the index) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`
+    );
+  }
 }

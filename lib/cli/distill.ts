@@ -14,6 +14,7 @@ import { LayerStrategy } from '../surgery/layer-map';
 import { OptionReader } from '../common/options';
 import { DISTILL_DEFAULTS, DistillMode, readKdKnobs } from '../train/distill-options';
 import { checkFlags, choice, flagNames, FlagValues, int, layerPair, num, parseFlags, required, str } from './args';
+import { prepareTrainingStores } from '../pipeline/training-data';
 import { CliIO } from './io';
 import { joinGroup, launchIfAsked } from './ranks';
 import { runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validFlags } from './training-flags';
@@ -35,7 +36,7 @@ Student and method:
       --bigru-hidden N     BiGRU hidden size (default ${B.hiddenSize})
       --bigru-layers E-D   BiGRU encoder and decoder layers (default ${B.encoderLayers}-${B.decoderLayers})
       --mode M             online, offline (top-k cache in RUN/teacher-topk.cache) or sequence
-                           (teacher beam-${DISTILL_DEFAULTS.sequenceBeam} translations in RUN/sequence-kd.jsonl) (default ${DISTILL_DEFAULTS.mode})
+                           (teacher beam-${DISTILL_DEFAULTS.sequenceBeam} translations in the token store RUN/sequence-kd.r*) (default ${DISTILL_DEFAULTS.mode})
       --alpha X            weight of the KD term in [0, 1] (default ${LOSS_DEFAULTS.alpha}; sequence: ${DISTILL_DEFAULTS.sequenceAlpha})
       --temperature X      softmax temperature of the KD term (default ${LOSS_DEFAULTS.temperature}; offline: ${DISTILL_DEFAULTS.offlineTemperature})
       --top-k N            offline: teacher entries kept per token (default ${DISTILL_DEFAULTS.topK})
@@ -70,7 +71,7 @@ export async function runDistill(args: string[], io: CliIO): Promise<number> {
   checkFlags(() => readKdKnobs(new OptionReader('', { ...kd, mode }, undefined, flagNames())));
   const o: DistillStudentOptions = { ...runFlags(v), teacher, student: studentFlags(v), mode, kd, training: trainingOptions(v), valid: validFlags(v) };
   if (!fs.existsSync(teacher)) throw new Error(`cannot read --teacher ${teacher}: no such file`);
-  const launched = await launchIfAsked(v, 'distill', args, io);
+  const launched = await launchIfAsked(v, 'distill', args, io, () => prepareTrainingStores(o.data, o.tokenizer, (l) => io.stderr.write(`${l}\n`)));
   if (launched !== undefined) return launched;
   const group = await joinGroup(v);
   try {

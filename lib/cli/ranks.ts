@@ -33,10 +33,10 @@ function isRank(): boolean {
 }
 
 /**
- * With `--nproc`/`--nnodes` in a process that is not yet a rank, runs `command args` as the ranks of this
- * machine and resolves to the launcher's exit code; otherwise resolves to undefined (run here).
+ * With `--nproc`/`--nnodes` in a process that is not yet a rank, runs `before` and then `command args` as the
+ * ranks of this machine and resolves to the launcher's exit code; otherwise resolves to undefined (run here).
  */
-export async function launchIfAsked(v: FlagValues, command: string, args: string[], io: CliIO): Promise<number | undefined> {
+export async function launchIfAsked(v: FlagValues, command: string, args: string[], io: CliIO, before?: () => Promise<void>): Promise<number | undefined> {
   const nproc = int(v, 'nproc', 1) ?? 1;
   const nnodes = int(v, 'nnodes', 1) ?? 1;
   if (isRank() || (nproc === 1 && nnodes === 1)) return undefined;
@@ -45,6 +45,8 @@ export async function launchIfAsked(v: FlagValues, command: string, args: string
   const masterPort = int(v, 'master-port', 1);
   if (masterPort !== undefined && masterPort > 65535) throw new UsageError(`--master-port must be a port number, got ${masterPort}`);
   const timeout = int(v, 'rank-timeout', 1);
+  // Work every rank would otherwise repeat or race at (building the token store) is done once, here.
+  await before?.();
   const r = await launchRanks({
     nproc, nnodes, nodeRank, masterAddr: str(v, 'master-addr'), masterPort, args: [path.join(__dirname, 'index.js'), command, ...args],
     env: timeout === undefined ? {} : { XLM_KD_DIST_TIMEOUT_MS: String(timeout * 1000) }, stdout: io.stdout, stderr: io.stderr,

@@ -7,6 +7,7 @@ import { resolveXlmConfig, XLM_DEFAULTS, XlmOptions } from '../models/config';
 import { describeRun } from '../pipeline/finish';
 import { trainTeacher, TrainTeacherOptions } from '../pipeline/teacher';
 import { checkFlags, choice, flagNames, FlagValues, int, layerPair, num, parseFlags } from './args';
+import { prepareTrainingStores } from '../pipeline/training-data';
 import { CliIO } from './io';
 import { joinGroup, launchIfAsked } from './ranks';
 import { runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validFlags } from './training-flags';
@@ -50,7 +51,7 @@ export async function runTrain(args: string[], io: CliIO): Promise<number> {
   const run = runFlags(v);
   const o: TrainTeacherOptions = { ...run, model: modelFlags(v), training: trainingOptions(v), valid: validFlags(v) };
   if (!fs.existsSync(run.data)) throw new Error(`cannot read --data ${run.data}: no such folder`);
-  const launched = await launchIfAsked(v, 'train', args, io);
+  const launched = await launchIfAsked(v, 'train', args, io, () => prepareTrainingStores(o.data, o.tokenizer, (l) => io.stderr.write(`${l}\n`)));
   if (launched !== undefined) return launched;
   const group = await joinGroup(v);
   try {

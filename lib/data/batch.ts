@@ -1,11 +1,12 @@
 /**
- * Batch: padded id tensors for a Seq2Seq model, built from ragged JS arrays with XLM's framing —
+ * Batch: padded id tensors for a Seq2Seq model, built from ragged JS arrays or a PairSource with XLM's framing —
  * source `</s> w1 … wn </s>`, target input `</s> w1 … wn`, target output `w1 … wn </s>`.
  */
 import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/create';
 import { Device } from '../tensor/dtype';
 import { sameDevice } from '../tensor/device';
+import { ArrayPairSource, PairSource } from './pair-source';
 
 /** What {@link Batch.from} takes: token ids without framing (it adds `</s>`). */
 export interface BatchInput {
@@ -47,8 +48,6 @@ export class Batch {
 
   /** Pads and frames ragged id lists. Without `tgt` the target side is a single `</s>` per sentence. */
   static from(input: BatchInput, opts: FramingOptions = {}): Batch {
-    const eos = opts.eosIndex ?? 1;
-    const pad = opts.padIndex ?? 2;
     if (!input || !Array.isArray(input.src) || input.src.length === 0) {
       throw new TypeError("Batch.from: 'src' must be a non-empty array of token id arrays");
     }
@@ -58,22 +57,59 @@ export class Batch {
       checkIds(input.tgt, 'tgt');
       if (input.tgt.length !== B) throw new RangeError(`Batch.from: 'tgt' has ${input.tgt.length} sentences, 'src' has ${B}`);
     }
-    const src = input.src.map((s) => [eos, ...s, eos]);
     const tgt = input.tgt ?? input.src.map(() => []);
-    const tgtIn = tgt.map((s) => [eos, ...s]);
-    const tgtOut = tgt.map((s) => [...s, eos]);
-    const dev = { device: opts.device };
-    const ids = (rows: number[][]) => tensor(padRows(rows, pad), { dtype: 'int64', ...dev });
-    const lens = (rows: number[][]) => tensor(rows.map((r) => r.length), { dtype: 'int64', ...dev });
+    const source = new ArrayPairSource(input.src.map((src, i) => ({ src, tgt: tgt[i] })), 'Batch.from: pairs');
+    return Batch.fromSource(source, Int32Array.from(input.src.keys()), { ...opts, srcLang: input.srcLang, tgtLang: input.tgtLang });
+  }
+
+  /**
+   * The batch of pairs `indices` of `source`, framed and padded in typed arrays (no JS array per sentence):
+   * how the Batcher builds every training batch, from memory or from a token store.
+   */
+  static fromSource(source: PairSource, indices: ArrayLike<number>, opts: FramingOptions & Pick<BatchInput, 'srcLang' | 'tgtLang'> = {}): Batch {
+    const eos = opts.eosIndex ?? 1;
+    const pad = opts.padIndex ?? 2;
+    const B = indices.length;
+    if (B === 0) throw new TypeError("Batch.fromSource: 'indices' must name at least one pair");
+    let ws = 0;
+    let wt = 0;
+    for (let r = 0; r < B; r++) {
+      ws = Math.max(ws, source.srcLength(indices[r]) + 2);
+      wt = Math.max(wt, source.tgtLength(indices[r]) + 1);
+    }
+    const src = new Int32Array(B * ws).fill(pad);
+    const tgtIn = new Int32Array(B * wt).fill(pad);
+    const tgtOut = new Int32Array(B * wt).fill(pad);
+    const srcLen = new Int32Array(B);
+    const tgtLen = new Int32Array(B);
+    for (let r = 0; r < B; r++) {
+      const i = indices[r];
+      const ns = source.srcLength(i);
+      const nt = source.tgtLength(i);
+      // source: </s> w1 … wn </s>
+      src[r * ws] = eos;
+      source.copySrc(i, src, r * ws + 1);
+      src[r * ws + ns + 1] = eos;
+      // target out: w1 … wn </s>; target in: </s> w1 … wn
+      source.copyTgt(i, tgtOut, r * wt);
+      tgtIn.set(tgtOut.subarray(r * wt, r * wt + nt), r * wt + 1);
+      tgtIn[r * wt] = eos;
+      tgtOut[r * wt + nt] = eos;
+      srcLen[r] = ns + 2;
+      tgtLen[r] = nt + 1;
+    }
+    const device = opts.device;
+    const ids = (data: Int32Array, width: number) => tensor(data, { shape: [B, width], dtype: 'int64', device });
+    const lens = (data: Int32Array) => tensor(data, { dtype: 'int64', device });
     const lang = (l: number | number[] | undefined, name: string) => {
       if (l === undefined) return undefined;
       const per = typeof l === 'number' ? new Array<number>(B).fill(l) : l;
       if (!Array.isArray(per) || per.length !== B || !per.every((x) => Number.isInteger(x) && x >= 0)) {
         throw new TypeError(`Batch.from: '${name}' must be a non-negative integer or one per sentence (${B})`);
       }
-      return tensor(per, { dtype: 'int64', ...dev });
+      return tensor(per, { dtype: 'int64', device });
     };
-    return new Batch(ids(src), lens(src), ids(tgtIn), ids(tgtOut), lens(tgtIn), lang(input.srcLang, 'srcLang'), lang(input.tgtLang, 'tgtLang'));
+    return new Batch(ids(src, ws), lens(srcLen), ids(tgtIn, wt), ids(tgtOut, wt), lens(tgtLen), lang(opts.srcLang, 'srcLang'), lang(opts.tgtLang, 'tgtLang'));
   }
 
   /** The batch on `device`: this batch when it is there already, else a copy there (the caller disposes it). */
@@ -100,9 +136,4 @@ function checkIds(rows: unknown, name: string): asserts rows is number[][] {
       }
     });
   });
-}
-
-function padRows(rows: number[][], pad: number): number[][] {
-  const width = Math.max(...rows.map((r) => r.length));
-  return rows.map((r) => [...r, ...new Array<number>(width - r.length).fill(pad)]);
 }

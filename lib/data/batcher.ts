@@ -1,19 +1,18 @@
 /**
  * Token-id pairs -> training Batches: pairs of similar length are batched together (little padding),
  * each batch capped by padded tokens and by sentences, and the batch order reshuffled every epoch from a
- * seed, so an epoch's batches depend only on (pairs, options, epoch).
+ * seed, so an epoch's batches depend only on (pairs, options, epoch). The pairs are in memory or in a token
+ * store (any PairSource): plans come from their lengths alone, in typed arrays (4 bytes a pair per epoch),
+ * and a batch's ids are copied only when it is built.
  */
 import { OptionReader } from '../common/options';
 import { resolveDevice } from '../tensor/device';
 import { Device } from '../tensor/dtype';
 import { Batch, FramingOptions } from './batch';
+import { ArrayPairSource, isPairSource, PairSource, SubsetPairSource, TokenPair } from './pair-source';
 import { mixSeed, SeededRandom } from './random';
 
-/** One tokenized pair, without framing (Batch.from adds `</s>`). */
-export interface TokenPair {
-  src: number[];
-  tgt: number[];
-}
+export type { TokenPair } from './pair-source';
 
 /** Options of {@link Batcher}; all have defaults. */
 export interface BatcherOptions {
@@ -44,9 +43,27 @@ export interface BatcherOptions {
 
 /** One planned batch: the pair indices (into the kept pairs) and its padded size. */
 export interface BatchPlan {
-  indices: number[];
+  /** A fresh array on each read (plans keep their indices in one typed array per epoch). */
+  readonly indices: number[];
   /** sentences × padded row width. */
-  paddedTokens: number;
+  readonly paddedTokens: number;
+  /** Sentences in the batch. */
+  readonly size: number;
+  /** The indices without a copy. */
+  readonly view: Int32Array;
+}
+
+class PlannedBatch implements BatchPlan {
+  constructor(private readonly order: Int32Array, private readonly start: number, private readonly end: number, readonly paddedTokens: number) {}
+  get indices(): number[] {
+    return Array.from(this.view);
+  }
+  get view(): Int32Array {
+    return this.order.subarray(this.start, this.end);
+  }
+  get size(): number {
+    return this.end - this.start;
+  }
 }
 
 /**
@@ -59,20 +76,21 @@ const BATCHER_KEYS = ['maxTokens', 'maxSentences', 'maxLength', 'seed', 'shuffle
 
 /** Groups token pairs into length-bucketed, size-capped batches, reshuffled per epoch. */
 export class Batcher {
-  /** The pairs kept (not longer than maxLength), in input order; plans index into this. */
-  readonly pairs: readonly TokenPair[];
+  /** The pairs kept (not longer than maxLength); plans index into this. */
+  readonly source: PairSource;
   /** Input pairs dropped for exceeding maxLength. */
   readonly dropped: number;
   private readonly maxTokens: number;
   private readonly maxSentences: number;
+  private readonly maxLength: number;
   private readonly seed: number;
   private readonly shuffle: boolean;
   /** Where {@link toBatch} builds batches unless told otherwise. */
   readonly device: Device | undefined;
-  private readonly widths: Int32Array;
 
-  constructor(pairs: readonly TokenPair[], private readonly opts: BatcherOptions = {}) {
-    if (!Array.isArray(pairs)) throw new TypeError("Batcher: argument 'pairs' must be an array of { src, tgt } id arrays");
+  /** @param pairs - token pairs in memory, or any {@link PairSource} such as a token store's. */
+  constructor(pairs: readonly TokenPair[] | PairSource, private readonly opts: BatcherOptions = {}) {
+    if (!Array.isArray(pairs) && !isPairSource(pairs)) throw new TypeError("Batcher: argument 'pairs' must be an array of { src, tgt } id arrays or a PairSource (a token store)");
     const r = new OptionReader('Batcher', opts, BATCHER_KEYS);
     const D = BATCHING_DEFAULTS;
     // At least one framed token (</s> w </s>) per batch.
@@ -82,22 +100,55 @@ export class Batcher {
     if (this.maxTokens < maxLength + 2) {
       throw new RangeError(`Batcher: maxTokens (${this.maxTokens}) must be at least maxLength + 2 (${maxLength + 2}) so every kept pair fits a batch`);
     }
+    this.maxLength = maxLength;
     this.seed = r.number('seed', D.seed, { integer: true });
     this.shuffle = r.boolean('shuffle', D.shuffle);
     this.device = opts.device === undefined ? opts.framing?.device : resolveDevice('Batcher', opts.device);
-    const kept: TokenPair[] = [];
-    pairs.forEach((p, i) => {
-      if (!p || !Array.isArray(p.src) || !Array.isArray(p.tgt)) throw new TypeError(`Batcher: pairs[${i}] must be { src: number[], tgt: number[] }`);
-      if (p.src.length <= maxLength && p.tgt.length <= maxLength) kept.push(p);
-    });
-    this.pairs = kept;
-    this.dropped = pairs.length - kept.length;
-    this.widths = Int32Array.from(kept, (p) => Math.max(p.src.length + 2, p.tgt.length + 1));
+    if (Array.isArray(pairs)) {
+      const all = new ArrayPairSource(pairs as readonly TokenPair[], 'Batcher: pairs');
+      const kept = all.pairs.filter((p) => p.src.length <= maxLength && p.tgt.length <= maxLength);
+      this.source = kept.length === all.size ? all : new ArrayPairSource(kept);
+      this.dropped = all.size - kept.length;
+    } else {
+      const source = pairs as PairSource;
+      let keep = 0;
+      for (let i = 0; i < source.size; i++) if (this.fits(source, i)) keep++;
+      if (keep === source.size) this.source = source;
+      else {
+        const indices = new Int32Array(keep);
+        for (let i = 0, k = 0; i < source.size; i++) if (this.fits(source, i)) indices[k++] = i;
+        this.source = new SubsetPairSource(source, indices);
+      }
+      this.dropped = source.size - keep;
+    }
+  }
+
+  private fits(source: PairSource, i: number): boolean {
+    return source.srcLength(i) <= this.maxLength && source.tgtLength(i) <= this.maxLength;
+  }
+
+  /**
+   * The kept pairs as an array, for a Batcher over in-memory pairs.
+   * @throws Error for a Batcher over a token store (millions of pairs): use {@link pair} or {@link source}.
+   */
+  get pairs(): readonly TokenPair[] {
+    if (this.source instanceof ArrayPairSource) return this.source.pairs;
+    throw new Error('Batcher.pairs: this Batcher reads a token store, whose pairs are not held in memory; use pair(i) or source');
+  }
+
+  /** Kept pair `i` as JS arrays. */
+  pair(i: number): TokenPair {
+    return this.source.pair(i);
   }
 
   /** Pairs kept. */
   get size(): number {
-    return this.pairs.length;
+    return this.source.size;
+  }
+
+  /** Target tokens of pair `i` that count in the loss (its ids and the closing `</s>`). */
+  targetTokens(i: number): number {
+    return this.source.tgtLength(i) + 1;
   }
 
   /**
@@ -107,28 +158,42 @@ export class Batcher {
   plan(epoch = 0): BatchPlan[] {
     if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`Batcher.plan: 'epoch' must be an integer >= 0, got ${String(epoch)}`);
     const rng = new SeededRandom(mixSeed(this.seed, epoch));
-    const order = Array.from({ length: this.pairs.length }, (_, i) => i);
+    const n = this.source.size;
+    let order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
     if (this.shuffle) rng.shuffle(order);
-    // Stable sort: after the shuffle, pairs of equal length land in a new order each epoch.
-    const srcLen = (i: number) => this.pairs[i].src.length;
-    order.sort((a, b) => this.widths[a] - this.widths[b] || srcLen(a) - srcLen(b));
+    // A stable counting sort by (width, source length): after the shuffle, pairs of equal length land in a new
+    // order each epoch. Linear in the pairs, where a comparison sort of millions takes seconds.
+    order = this.sortByLength(order);
 
     const plans: BatchPlan[] = [];
-    let cur: number[] = [];
+    let start = 0;
     let width = 0;
-    for (const i of order) {
-      const w = Math.max(width, this.widths[i]);
-      if (cur.length > 0 && ((cur.length + 1) * w > this.maxTokens || cur.length + 1 > this.maxSentences)) {
-        plans.push({ indices: cur, paddedTokens: cur.length * width });
-        cur = [];
+    for (let k = 0; k < n; k++) {
+      const wi = this.width(order[k]);
+      const w = Math.max(width, wi);
+      const count = k - start;
+      if (count > 0 && ((count + 1) * w > this.maxTokens || count + 1 > this.maxSentences)) {
+        plans.push(new PlannedBatch(order, start, k, count * width));
+        start = k;
         width = 0;
       }
-      cur.push(i);
-      width = Math.max(width, this.widths[i]);
+      width = Math.max(width, wi);
     }
-    if (cur.length > 0) plans.push({ indices: cur, paddedTokens: cur.length * width });
+    if (n > start) plans.push(new PlannedBatch(order, start, n, (n - start) * width));
     if (this.shuffle) rng.shuffle(plans);
     return plans;
+  }
+
+  /** The padded row width pair `i` needs: the wider of its framed source (`len + 2`) and target (`len + 1`). */
+  private width(i: number): number {
+    return Math.max(this.source.srcLength(i) + 2, this.source.tgtLength(i) + 1);
+  }
+
+  private sortByLength(order: Int32Array): Int32Array {
+    // Two stable counting passes (least significant key first): memory follows maxLength, not its square.
+    const bySrc = countingSort(order, (i) => this.source.srcLength(i), this.maxLength + 1);
+    return countingSort(bySrc, (i) => this.width(i), this.maxLength + 3);
   }
 
   /** Number of batches in `epoch`. */
@@ -138,15 +203,23 @@ export class Batcher {
 
   /** Builds the Batch of one plan on `device` (default the Batcher's); the caller disposes it. */
   toBatch(plan: BatchPlan, device?: Device): Batch {
-    const ps = plan.indices.map((i) => this.pairs[i]);
-    return Batch.from(
-      { src: ps.map((p) => p.src), tgt: ps.map((p) => p.tgt), srcLang: this.opts.srcLang, tgtLang: this.opts.tgtLang },
-      { ...this.opts.framing, device: device ?? this.device }
-    );
+    return Batch.fromSource(this.source, plan.view, {
+      ...this.opts.framing, device: device ?? this.device, srcLang: this.opts.srcLang, tgtLang: this.opts.tgtLang,
+    });
   }
 
   /** The epoch's Batches, built one at a time as iterated; dispose each when done with it. */
   *batches(epoch = 0): Generator<Batch> {
     for (const plan of this.plan(epoch)) yield this.toBatch(plan);
   }
+}
+
+/** `items` stably sorted by `key` (an integer in [0, keys)), in linear time. */
+function countingSort(items: Int32Array, key: (i: number) => number, keys: number): Int32Array {
+  const starts = new Int32Array(keys + 1);
+  for (let k = 0; k < items.length; k++) starts[key(items[k]) + 1]++;
+  for (let b = 1; b <= keys; b++) starts[b] += starts[b - 1];
+  const out = new Int32Array(items.length);
+  for (let k = 0; k < items.length; k++) out[starts[key(items[k])]++] = items[k];
+  return out;
 }

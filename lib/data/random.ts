@@ -40,8 +40,8 @@ export class SeededRandom {
     return Math.floor(this.next() * n);
   }
 
-  /** Shuffles `items` in place (Fisher–Yates) and returns it. */
-  shuffle<T>(items: T[]): T[] {
+  /** Shuffles `items` (an array or a typed array) in place (Fisher–Yates) and returns it. */
+  shuffle<A extends { length: number; [i: number]: unknown }>(items: A): A {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const tmp = items[i];

@@ -3,10 +3,11 @@
  * ids, loading from a .model file or from bytes (a run folder keeps its tokenizer beside the weights),
  * encoding and decoding, synchronously or off the JS thread.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { native, NativeSentencePiece, NativeTrainOptions } from '../native';
+import { FlatIds, native, NativeSentencePiece, NativeTrainOptions } from '../native';
 import { writeFileAtomic } from '../io/atomic-write';
 
 /** XLM's special token ids, which every model trained here has. */
@@ -221,6 +222,20 @@ export class SentencePiece {
   async encodeAsync(input: string | string[]): Promise<number[] | number[][]> {
     if (typeof input === 'string') return (await callAsync('encodeAsync', () => native().spmEncodeAsync(this.handle, [input])))[0];
     return callAsync('encodeAsync', () => native().spmEncodeAsync(this.handle, input));
+  }
+
+  /**
+   * The ids of many texts in two flat arrays (`ids` one text after another, `sizes[i]` text i's count), encoded
+   * off the JS thread over every core: the token store's form, which makes no JS array per sentence.
+   */
+  async encodeFlatAsync(texts: string[]): Promise<FlatIds> {
+    if (!Array.isArray(texts)) throw new TypeError("SentencePiece.encodeFlatAsync: argument 'texts' must be an array of strings");
+    return callAsync('encodeFlatAsync', () => native().spmEncodeFlatAsync(this.handle, texts));
+  }
+
+  /** A SHA-256 of the model's bytes: what a token store records to know which tokenizer made it. */
+  get hash(): string {
+    return createHash('sha256').update(this.serialize()).digest('hex');
   }
 
   /** Text of one id sequence. Control ids (`<s>`, `</s>`, `<pad>`) decode to nothing. */

@@ -1,6 +1,6 @@
 /**
  * The seam between TypeScript and the native addon, one file per folder of native/: load.ts finds and loads
- * the addon; tensor, memory, modules, loss, optim, tokenizer, distributed, inference and cuda declare their part
+ * the addon; tensor, memory, modules, loss, optim, tokenizer, distributed, inference, cuda and io declare their part
  * of the raw binding. This
  * folder imports no feature file; features reach the addon only through the typed wrappers.
  */
@@ -12,6 +12,7 @@ export type { NativeModuleHandle, NativeStateHandle, NativeBatch, LoadReport, Mo
 export type { LossBinding } from './loss';
 export type { NativeOptimizer, NativeParameterAverage, OptimBinding } from './optim';
 export type { NativeProcessGroup, NativeGroupOptions, NativeReducer, DistributedBinding } from './distributed';
-export type { NativeSentencePiece, NativeTrainOptions, TokenizerBinding } from './tokenizer';
+export type { NativeSentencePiece, NativeTrainOptions, TokenizerBinding, FlatIds } from './tokenizer';
+export type { IoBinding } from './io';
 export type { NativeLinearKernel, InferenceBinding } from './inference';
 export type { CudaBinding, CudaMemoryStats } from './cuda';

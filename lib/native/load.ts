@@ -12,6 +12,7 @@ import * as path from 'path';
 import { CudaBinding } from './cuda';
 import { DistributedBinding } from './distributed';
 import { InferenceBinding } from './inference';
+import { IoBinding } from './io';
 import { LossBinding } from './loss';
 import { MemoryBinding } from './memory';
 import { ModulesBinding } from './modules';
@@ -20,7 +21,7 @@ import { TensorBinding } from './tensor';
 import { TokenizerBinding } from './tokenizer';
 
 /** The whole raw binding: one part per folder of native/. */
-export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding & DistributedBinding & InferenceBinding & CudaBinding;
+export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding & DistributedBinding & InferenceBinding & CudaBinding & IoBinding;
 
 const packageRoot = path.resolve(__dirname, '..', '..', '..');
 const addonName = 'xlm_kd_torch.node';

@@ -21,6 +21,12 @@ export interface NativeTrainOptions {
   verbose: boolean;
 }
 
+/** Many sentences' ids in two arrays: `ids` holds them one after another, `sizes[i]` how many are sentence i's. */
+export interface FlatIds {
+  ids: Int32Array;
+  sizes: Int32Array;
+}
+
 /** Tokenizer entry points. */
 export interface TokenizerBinding {
   /** Loads a SentencePiece model file; the handle is opaque (only lib/data/tokenizer.ts holds these). */
@@ -30,6 +36,10 @@ export interface TokenizerBinding {
   spmEncode(sp: NativeSentencePiece, texts: string[]): number[][];
   /** spmEncode off the JS thread. */
   spmEncodeAsync(sp: NativeSentencePiece, texts: string[]): Promise<number[][]>;
+  /** The ids of every text concatenated, and each text's count (the token store's form). */
+  spmEncodeFlat(sp: NativeSentencePiece, texts: string[]): FlatIds;
+  /** spmEncodeFlat off the JS thread. */
+  spmEncodeFlatAsync(sp: NativeSentencePiece, texts: string[]): Promise<FlatIds>;
   spmDecode(sp: NativeSentencePiece, ids: number[][]): string[];
   /** The id of `piece`, or the unk id when the model has no such piece. */
   spmPieceToId(sp: NativeSentencePiece, piece: string): number;

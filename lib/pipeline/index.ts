@@ -9,7 +9,9 @@ export { readDataInfo, readSplit, writeDataFolder, splitFiles, tokenizePairs } f
 export type { DataInfo, SplitName, SplitFileName } from './data-folder';
 export { trainTokenizer, TOKENIZER_SAMPLE_DEFAULTS } from './tokenizer';
 export type { TrainTokenizerOptions, TrainedTokenizer } from './tokenizer';
-export { loadTrainingData, VALIDATION_DEFAULTS } from './training-data';
+export { loadTrainingData, prepareTrainingStores, VALIDATION_DEFAULTS } from './training-data';
+export { openSplitStore, buildSplitStore, storeBase, SplitStore } from './token-store';
+export type { SplitStoreOptions } from './token-store';
 export type { TrainingData, ValidationDecoding } from './training-data';
 export { trainTeacher } from './teacher';
 export type { TrainTeacherOptions } from './teacher';

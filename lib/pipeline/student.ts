@@ -16,7 +16,7 @@ import { TrainingOptions } from '../train/options';
 import { train } from '../train/train';
 import { TrainResult } from '../train/trainer';
 import { finishRun } from './finish';
-import { loadTrainingData, ValidationDecoding } from './training-data';
+import { dataLog, loadTrainingData, ValidationDecoding } from './training-data';
 
 /** How to make the student: a cut of the teacher, a fresh transformer or BiGRU (the vocabulary comes from the teacher), or a file. */
 export type StudentSpec =
@@ -70,7 +70,7 @@ export async function makeStudent(spec: StudentSpec, teacher: Seq2Seq, seed: num
 
 /** Distils (or resumes) and writes the student to `out` (as one rank of several, rank 0 alone writes it). */
 export async function distillStudent(o: DistillStudentOptions): Promise<{ result: TrainResult; weights?: string; student: Seq2Seq }> {
-  const data = await loadTrainingData(o.data, o.tokenizer, o.valid);
+  const data = await loadTrainingData(o.data, o.tokenizer, o.valid, dataLog(o.training.log));
   const teacher = await loadModel(o.teacher);
   if (teacher.vocabSize !== data.tokenizer.vocabSize) {
     throw new Error(`the teacher has ${teacher.vocabSize} ids but the tokenizer ${data.tokenizerPath} has ${data.tokenizer.vocabSize}: use the teacher's tokenizer`);

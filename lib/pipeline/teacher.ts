@@ -9,7 +9,7 @@ import { TrainingOptions } from '../train/options';
 import { train } from '../train/train';
 import { TrainResult } from '../train/trainer';
 import { finishRun } from './finish';
-import { loadTrainingData, ValidationDecoding } from './training-data';
+import { dataLog, loadTrainingData, ValidationDecoding } from './training-data';
 
 /** What {@link trainTeacher} takes. */
 export interface TrainTeacherOptions {
@@ -31,7 +31,7 @@ export interface TrainTeacherOptions {
  * rank of several (`training.group`), only rank 0 writes `out` (the others resolve with `weights` undefined).
  */
 export async function trainTeacher(o: TrainTeacherOptions): Promise<{ result: TrainResult; weights?: string; model: Teacher }> {
-  const data = await loadTrainingData(o.data, o.tokenizer, o.valid);
+  const data = await loadTrainingData(o.data, o.tokenizer, o.valid, dataLog(o.training.log));
   manualSeed(o.training.seed ?? 0);
   const model = Teacher.create({ ...o.model, vocabSize: data.tokenizer.vocabSize });
   const result = await train(model, { ...o.training, data: data.train, valid: data.valid, runDir: o.run });

@@ -49,7 +49,7 @@ export interface DistillOptions extends TrainingOptions {
   /** 'offline': the tokenizer's model bytes (`SentencePiece.serializedModel()`), so a cache of another tokenizer is refused. */
   tokenizerModel?: Uint8Array;
   /**
-   * 'sequence': where the teacher's translations are kept (default runDir/sequence-kd.jsonl); students of one
+   * 'sequence': where the teacher's translations are kept (default runDir/sequence-kd: token-store parts runDir/sequence-kd.r<rank>.idx/.bin); students of one
    * teacher and one corpus can share the file, so the teacher translates the corpus once.
    */
   sequenceFile?: string;

@@ -8,15 +8,18 @@
  *   log-probabilities of every target token, computed once (resumably) into `cacheFile`, then streamed back
  *   in batch order into the sparse fused loss; the teacher does no work during training.
  * - 'sequence': sequence-level KD (Kim & Rush). The teacher's beam translations of the training sources
- *   (written once to `runDir/sequence-kd.jsonl` by distillSequences, resumable) replace the references;
+ *   (written once to the token store `runDir/sequence-kd.r*` by distillSequences, resumable) replace the references;
  *   the student then trains on them with the same loss (alpha 0 = plain cross-entropy on the teacher's outputs).
  * `intermediate` adds hidden-state and attention terms of mapped layers (online and sequence; lib/train/intermediate-kd.ts).
  * With a ProcessGroup, 'online' runs each rank's own teacher on its own batches; for 'offline' and 'sequence'
- * rank 0 does the teacher's work once while the others wait at a barrier, and every rank then reads the file.
+ * rank 0 builds the teacher cache once while the others wait at a barrier, every rank translates its share of
+ * 'sequence''s sources, and every rank then reads the files.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Batcher, TokenPair } from '../data/batcher';
+import { createHash } from 'crypto';
+import { Batcher } from '../data/batcher';
+import { ArrayPairSource, isPairSource, PairSource, sideOf, SidesPairSource, TokenPair } from '../data/pair-source';
 import { defaultChunkSize, distillLossAsync, distillLossChunkedAsync, DistillLossResult } from '../loss/distill';
 import { Batch } from '../data/batch';
 import { Seq2Seq } from '../models/seq2seq';
@@ -24,7 +27,7 @@ import { startWithoutGrad } from '../tensor/runtime';
 import { sameDevice } from '../tensor/device';
 import { Device } from '../tensor/dtype';
 import { Tensor } from '../tensor/tensor';
-import { distillSequences, readDistilledTargets } from './sequence-kd';
+import { distillSequences, DistilledTargets } from './sequence-kd';
 import { buildTeacherCache, TeacherCache } from './teacher-cache';
 import { alphaAt, DISTILL_DEFAULTS, DistillOptions, resolveDistillOptions, ResolvedDistillOptions } from './distill-options';
 import { runTraining, TrainResult } from './trainer';
@@ -174,7 +177,7 @@ async function openCache(o: ResolvedDistillOptions, batcher: Batcher): Promise<T
   if (!file) throw new TypeError("distill: mode 'offline' needs 'cacheFile' or 'runDir' (where the teacher's top-k cache is kept)");
   if (runDir) fs.mkdirSync(runDir, { recursive: true });
   const log = logOf(o);
-  const source = { teacher: o.teacher, pairs: batcher.pairs, k: o.topK, tokenizer: o.tokenizerModel };
+  const source = { teacher: o.teacher, pairs: batcher.source, k: o.topK, tokenizer: o.tokenizerModel };
   let last = 0;
   await onRankZero(o, async () => {
     const built = await buildTeacherCache({
@@ -192,29 +195,34 @@ async function openCache(o: ResolvedDistillOptions, batcher: Batcher): Promise<T
   return TeacherCache.open(file, source);
 }
 
-/** The training pairs with the teacher's translations as targets (translated once, resumably). */
-async function teacherTargets(o: ResolvedDistillOptions, data: TokenPair[] | Batcher): Promise<TokenPair[]> {
+/**
+ * The training pairs with the teacher's translations as targets (translated once, resumably). With a process
+ * group every rank translates its share (sources i with i % ranks = rank) into its own part, then all read all.
+ */
+async function teacherTargets(o: ResolvedDistillOptions, data: TokenPair[] | PairSource | Batcher): Promise<PairSource> {
   const { runDir } = o.training;
-  const out = o.sequenceFile ?? (runDir ? path.join(runDir, 'sequence-kd.jsonl') : undefined);
+  const out = o.sequenceFile ?? (runDir ? path.join(runDir, 'sequence-kd') : undefined);
   if (!out) throw new TypeError("distill: mode 'sequence' needs 'sequenceFile' or 'runDir' (where the teacher's translations are kept)");
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const pairs = data instanceof Batcher ? [...data.pairs] : data;
+  const pairs: PairSource = data instanceof Batcher ? data.source : isPairSource(data) ? data : new ArrayPairSource(data, 'data');
   const log = logOf(o);
+  const group = o.training.group && o.training.group.worldSize > 1 ? o.training.group : undefined;
   let last = 0;
-  await onRankZero(o, () =>
-    distillSequences(o.teacher, pairs.map((p) => p.src), {
-      ...o.sequenceDecoding,
-      out,
-      onProgress: (done, total) => {
-        if (done - last >= 500 || done === total) {
-          log(`sequence-level KD: teacher translated ${done}/${total} sources`);
-          last = done;
-        }
-      },
-    }).then(() => undefined)
-  );
-  const targets = readDistilledTargets(out, pairs.length);
-  return pairs.map((p, i) => ({ src: p.src, tgt: targets[i].tgt }));
+  await distillSequences(o.teacher, pairs, {
+    ...o.sequenceDecoding,
+    out,
+    rank: group?.rank ?? 0,
+    worldSize: group?.worldSize ?? 1,
+    tokenizerHash: o.tokenizerModel ? createHash('sha256').update(o.tokenizerModel).digest('hex') : undefined,
+    onProgress: (done, total) => {
+      if (done - last >= 500 || done === total) {
+        log(`sequence-level KD: teacher translated ${done}/${total} sources${group ? ` (rank ${group.rank}'s share)` : ''}`);
+        last = done;
+      }
+    },
+  });
+  await group?.barrier();
+  return new SidesPairSource(sideOf(pairs, 'src'), DistilledTargets.open(out, pairs.size), { src: 'training sources', tgt: `teacher translations ${out}` });
 }
 
 function logOf(o: ResolvedDistillOptions): (line: string) => void {

@@ -1,5 +1,5 @@
 /** Training: the trainer (train, distill) and its options, the optimizer, learning-rate schedules, checkpoints, metrics, sequence-level KD and the offline teacher cache. */
-export { distillSequences, readDistilledTargets } from './sequence-kd';
+export { distillSequences, readDistilledTargets, DistilledTargets } from './sequence-kd';
 export type { DistillSequencesOptions, DistillSequencesResult, DistilledTarget } from './sequence-kd';
 export { Adam, AdamW, ADAM_DEFAULTS } from './optimizer';
 export type { AdamOptions, OptimizerParameters } from './optimizer';

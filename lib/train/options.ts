@@ -7,6 +7,7 @@
  */
 import { OptionNamer, OptionReader, optionNames } from '../common/options';
 import { Batcher, BatcherOptions, TokenPair } from '../data/batcher';
+import type { PairSource } from '../data/pair-source';
 import { ProcessGroup } from '../distributed/process-group';
 import { LOSS_DEFAULTS } from '../loss/options';
 import { Precision, resolveDevice, resolvePrecision } from '../tensor/device';
@@ -18,8 +19,8 @@ import type { ValidationData } from './validate';
 
 /** Options every training run takes (teacher or student). */
 export interface TrainingOptions {
-  /** Tokenized training pairs (batched with `batching`), or a ready Batcher. */
-  data: TokenPair[] | Batcher;
+  /** Tokenized training pairs in memory or a PairSource such as a token store's (batched with `batching`), or a ready Batcher. */
+  data: TokenPair[] | PairSource | Batcher;
   /** Batching of `data` when it is pairs (default: the Batcher's, seeded by `seed`). */
   batching?: BatcherOptions;
   /** Held-out data: loss/perplexity, and BLEU/chrF with text and a tokenizer. */

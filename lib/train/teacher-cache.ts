@@ -12,7 +12,7 @@
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import { TokenPair } from '../data/batcher';
+import { ArrayPairSource, isPairSource, PairSource, TokenPair } from '../data/pair-source';
 import { Batch } from '../data/batch';
 import { tensorToRaw } from '../io/tensor-io';
 import { writeFileAtomicSync } from '../io/atomic-write';
@@ -42,7 +42,8 @@ export interface TeacherCacheHeader {
 /** What a cache is built from (and checked against when it is opened). */
 export interface TeacherCacheSource {
   teacher: Seq2Seq;
-  pairs: readonly TokenPair[];
+  /** The pairs in memory, or a PairSource such as a Batcher's `source` over a token store. */
+  pairs: readonly TokenPair[] | PairSource;
   /** Entries kept per token (default 8). */
   k?: number;
   /** Bytes of the tokenizer model (e.g. `SentencePiece.serializedModel()`), hashed into the header. */
@@ -67,7 +68,8 @@ function expectedHeader(src: TeacherCacheSource): Omit<TeacherCacheHeader, 'chec
   if (!Number.isInteger(k) || k < 1 || k > src.teacher.vocabSize) {
     throw new RangeError(`teacher cache: 'k' must be an integer in [1, ${src.teacher.vocabSize}], got ${String(src.k)}`);
   }
-  if (src.pairs.length === 0) throw new Error('teacher cache: no pairs to cache');
+  const pairs = sourceOf(src);
+  if (pairs.size === 0) throw new Error('teacher cache: no pairs to cache');
   const teacherHash = sha((h) => {
     for (const [name, t] of [...src.teacher.stateDict()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       h.update(name);
@@ -78,9 +80,9 @@ function expectedHeader(src: TeacherCacheSource): Omit<TeacherCacheHeader, 'chec
     format: FORMAT,
     k,
     vocabSize: src.teacher.vocabSize,
-    pairs: src.pairs.length,
-    rows: src.pairs.reduce((n, p) => n + p.tgt.length + 1, 0),
-    dataHash: sha((h) => h.update(JSON.stringify(src.pairs.map((p) => [p.src, p.tgt])))),
+    pairs: pairs.size,
+    rows: rowsOf(pairs),
+    dataHash: dataHashOf(pairs),
     teacherHash,
     tokenizerHash: src.tokenizer ? sha((h) => h.update(src.tokenizer!)) : null,
   };
@@ -110,12 +112,41 @@ function readHeader(fd: number, file: string): TeacherCacheHeader {
   }
 }
 
-/** Byte offset of each pair's block, and the body's end. */
-function layout(pairs: readonly TokenPair[], k: number): number[] {
-  const offsets = new Array<number>(pairs.length + 1);
+/** Byte offset of each pair's block, and the body's end (8 bytes a pair, not a JS array of millions). */
+function layout(pairs: PairSource, k: number): Float64Array {
+  const offsets = new Float64Array(pairs.size + 1);
   offsets[0] = HEADER_BYTES;
-  pairs.forEach((p, i) => (offsets[i + 1] = offsets[i] + (p.tgt.length + 1) * k * 6));
+  for (let i = 0; i < pairs.size; i++) offsets[i + 1] = offsets[i] + (pairs.tgtLength(i) + 1) * k * 6;
   return offsets;
+}
+
+function sourceOf(src: TeacherCacheSource): PairSource {
+  return isPairSource(src.pairs) ? src.pairs : new ArrayPairSource(src.pairs, 'teacher cache: pairs');
+}
+
+function rowsOf(pairs: PairSource): number {
+  let rows = 0;
+  for (let i = 0; i < pairs.size; i++) rows += pairs.tgtLength(i) + 1;
+  return rows;
+}
+
+/**
+ * SHA-256 of the pairs as `JSON.stringify(pairs.map((p) => [p.src, p.tgt]))` reads, fed a pair at a time, so
+ * millions of pairs never become one string (and caches built before stay valid).
+ */
+function dataHashOf(pairs: PairSource): string {
+  return sha((h) => {
+    let text = '[';
+    for (let i = 0; i < pairs.size; i++) {
+      const p = pairs.pair(i);
+      text += `${i > 0 ? ',' : ''}[[${p.src.join(',')}],[${p.tgt.join(',')}]]`;
+      if (text.length >= 1 << 16) {
+        h.update(text);
+        text = '';
+      }
+    }
+    h.update(text + ']');
+  });
 }
 
 function checksumOf(fd: number, start: number, end: number): string {
@@ -151,27 +182,28 @@ export async function buildTeacherCache(opts: BuildTeacherCacheOptions): Promise
   } else {
     fs.writeFileSync(opts.file, encodeHeader({ ...want, checksum: '' }));
   }
-  const offsets = layout(opts.pairs, want.k);
+  const pairs = sourceOf(opts);
+  const offsets = layout(pairs, want.k);
   const batchSize = opts.batchSize ?? 32;
   const fd = fs.openSync(opts.file, 'r+');
   const wasTraining = opts.teacher.training;
   opts.teacher.eval();
   try {
     fs.ftruncateSync(fd, offsets[done]); // drop a block half-written by a killed build
-    for (let start = done; start < opts.pairs.length; start += batchSize) {
-      const chunk = opts.pairs.slice(start, start + batchSize);
-      const blocks = await teacherTopK(opts.teacher, chunk, want.k);
+    for (let start = done; start < pairs.size; start += batchSize) {
+      const chunk = Int32Array.from({ length: Math.min(batchSize, pairs.size - start) }, (_, j) => start + j);
+      const blocks = await teacherTopK(opts.teacher, pairs, chunk, want.k);
       fs.writeSync(fd, Buffer.concat(blocks), 0, undefined, offsets[start]);
       fs.fsyncSync(fd);
       done = start + chunk.length;
       writeFileAtomicSync(progressFile, JSON.stringify({ done }));
-      opts.onProgress?.(done, opts.pairs.length);
+      opts.onProgress?.(done, pairs.size);
     }
-    const header = { ...want, checksum: checksumOf(fd, HEADER_BYTES, offsets[opts.pairs.length]) };
+    const header = { ...want, checksum: checksumOf(fd, HEADER_BYTES, offsets[pairs.size]) };
     fs.writeSync(fd, encodeHeader(header), 0, HEADER_BYTES, 0);
     fs.fsyncSync(fd);
     fs.rmSync(progressFile, { force: true });
-    return { ...header, bytes: offsets[opts.pairs.length] };
+    return { ...header, bytes: offsets[pairs.size] };
   } finally {
     fs.closeSync(fd);
     if (wasTraining) opts.teacher.train();
@@ -179,8 +211,8 @@ export async function buildTeacherCache(opts: BuildTeacherCacheOptions): Promise
 }
 
 /** One block per pair: ids (int32) then log-probs (float16) of its target rows. */
-async function teacherTopK(teacher: Seq2Seq, pairs: readonly TokenPair[], k: number): Promise<Buffer[]> {
-  const batch = Batch.from({ src: pairs.map((p) => p.src), tgt: pairs.map((p) => p.tgt) }, { eosIndex: teacher.eosIndex, padIndex: teacher.padIndex, device: teacher.device });
+async function teacherTopK(teacher: Seq2Seq, pairs: PairSource, indices: Int32Array, k: number): Promise<Buffer[]> {
+  const batch = Batch.fromSource(pairs, indices, { eosIndex: teacher.eosIndex, padIndex: teacher.padIndex, device: teacher.device });
   try {
     const [ids, logProbs] = noGrad(() => {
       const logits = teacher.forward(batch);
@@ -195,8 +227,8 @@ async function teacherTopK(teacher: Seq2Seq, pairs: readonly TokenPair[], k: num
     const lpBytes = Buffer.from(tensorToRaw(logProbs).data);
     ids.dispose();
     logProbs.dispose();
-    return pairs.map((p, b) => {
-      const rows = p.tgt.length + 1;
+    return Array.from(indices, (i, b) => {
+      const rows = pairs.tgtLength(i) + 1;
       const base = b * T * k;
       return Buffer.concat([idBytes.subarray(base * 4, (base + rows * k) * 4), lpBytes.subarray(base * 2, (base + rows * k) * 2)]);
     });
@@ -217,7 +249,7 @@ function checkSource(h: TeacherCacheHeader, want: Omit<TeacherCacheHeader, 'chec
 
 /** A complete cache opened for training: sparse teachers for batches of its pairs. */
 export class TeacherCache {
-  private constructor(private fd: number | undefined, readonly header: TeacherCacheHeader, private readonly offsets: number[], readonly file: string) {}
+  private constructor(private fd: number | undefined, readonly header: TeacherCacheHeader, private readonly offsets: Float64Array, readonly file: string) {}
 
   /** Opens `file`, checks it against the run's source (and its checksum), and keeps it open for reading. */
   static open(file: string, source: TeacherCacheSource): TeacherCache {
@@ -226,7 +258,7 @@ export class TeacherCache {
       const h = readHeader(fd, file);
       checkSource(h, expectedHeader(source), file);
       if (!h.checksum) throw new Error(`teacher cache ${file} is incomplete: build it first (buildTeacherCache resumes it)`);
-      const offsets = layout(source.pairs, h.k);
+      const offsets = layout(sourceOf(source), h.k);
       const size = fs.fstatSync(fd).size;
       if (size !== offsets[offsets.length - 1]) throw new Error(`teacher cache ${file}: ${size} bytes, expected ${offsets[offsets.length - 1]} (truncated or corrupt)`);
       if (checksumOf(fd, HEADER_BYTES, size) !== h.checksum) throw new Error(`teacher cache ${file}: checksum mismatch (corrupt)`);
@@ -241,12 +273,12 @@ export class TeacherCache {
    * The top-k teacher of the pairs `indices` as a Batch frames them: [B, T, k] ids and log-probs (pad rows
    * uniform), on `device` (the student's).
    */
-  sparseTeacher(indices: readonly number[], width: number, device: Device = 'cpu'): SparseTeacher {
+  sparseTeacher(indices: ArrayLike<number>, width: number, device: Device = 'cpu'): SparseTeacher {
     if (this.fd === undefined) throw new Error('TeacherCache: closed');
     const k = this.header.k;
     const ids = new Int32Array(indices.length * width * k);
     const half = new Uint16Array(indices.length * width * k); // 0 = +0.0 in float16: pad rows are uniform, and ignored
-    indices.forEach((i, b) => {
+    Array.prototype.forEach.call(indices, (i: number, b: number) => {
       const start = this.offsets[i];
       const n = (this.offsets[i + 1] - start) / 6; // rows * k
       if (n / k > width) throw new RangeError(`TeacherCache: pair ${i} has ${n / k} target rows, more than the batch width ${width}`);

@@ -17,6 +17,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Batcher, BatchPlan } from '../data/batcher';
+import { BatchPrefetcher } from '../data/prefetch';
 import { Batch } from '../data/batch';
 import { DistillLossResult } from '../loss/distill';
 import { Seq2Seq } from '../models/seq2seq';
@@ -111,6 +112,7 @@ class Trainer {
   private lastValidation: ValidMetrics | undefined;
   private lastValidatedStep = -1;
   private plan!: EpochPlan;
+  private prefetch!: BatchPrefetcher;
   private clock!: ProgressClock;
 
   private constructor(
@@ -202,12 +204,17 @@ class Trainer {
       this.log(`data-parallel over ${this.replicas.worldSize} ranks: ${mine.length} of each epoch's ${all.length} batches per rank, gradients averaged by c10d's Reducer`);
     }
     this.clock = new ProgressClock(o, c, () => this.plan.mine.length);
-    while (!(this.stoppedBy = await this.stopReason())) {
-      const u = await this.trainingStep();
-      if (u.applied) this.record(u);
-      await this.afterUpdate(u.applied);
-      // Let timers, I/O and stop requests in between updates.
-      await new Promise<void>((r) => setImmediate(r));
+    this.prefetch = new BatchPrefetcher(this.batcher, this.device);
+    try {
+      while (!(this.stoppedBy = await this.stopReason())) {
+        const u = await this.trainingStep();
+        if (u.applied) this.record(u);
+        await this.afterUpdate(u.applied);
+        // Let timers, I/O and stop requests in between updates.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      this.prefetch.close();
     }
     if (this.lastValidatedStep !== c.step && !(await this.validate())) await this.save();
     await this.plot();
@@ -262,7 +269,8 @@ class Trainer {
     let finite = true;
     try {
       for (const [i, p] of plans.entries()) {
-        const batch = this.batcher.toBatch(p, this.device);
+        const at = first + i + 1;
+        const batch = this.prefetch.take(p, this.plan.mine.slice(at, at + 2));
         try {
           const r = await autocast(o.precision, this.device, () => this.lossOf(this.model, batch, p, c.step));
           const values = [r.loss, r.kd, r.ce].map((t) => Number(t.item()));
@@ -295,7 +303,9 @@ class Trainer {
   }
 
   private tokensOf(p: BatchPlan): number {
-    return p.indices.reduce((n, i) => n + this.batcher.pairs[i].tgt.length + 1, 0);
+    let n = 0;
+    for (const i of p.view) n += this.batcher.targetTokens(i);
+    return n;
   }
 
   /** Counts an update; `overflowAt` is the fp16 loss scale at which its gradients overflowed (not a bad step). */

@@ -3,7 +3,8 @@
  * and, when the validation text and a tokenizer are given, corpus BLEU and chrF of the model's translations
  * of a subset (greedy by default). Runs in eval mode without gradients; the caller restores the mode.
  */
-import { Batcher, TokenPair } from '../data/batcher';
+import { Batcher } from '../data/batcher';
+import { isPairSource, PairSource, TokenPair } from '../data/pair-source';
 import { SentencePiece } from '../data/tokenizer';
 import { evaluateTranslation } from '../eval/evaluate';
 import { crossEntropy } from '../loss/cross-entropy';
@@ -12,8 +13,8 @@ import { noGrad } from '../tensor';
 
 /** What to validate on. */
 export interface ValidationData {
-  /** Tokenized held-out pairs, for loss and perplexity. */
-  pairs: TokenPair[];
+  /** Tokenized held-out pairs (in memory, or a PairSource such as a token store's), for loss and perplexity. */
+  pairs: TokenPair[] | PairSource;
   /** Source and reference text of held-out sentences, for BLEU/chrF (needs `tokenizer`). */
   sources?: string[];
   references?: string[];
@@ -33,7 +34,8 @@ export interface ValidationResult {
 
 /** Checks the validation options once, before training starts. */
 export function checkValidationData(v: ValidationData): void {
-  if (!v || !Array.isArray(v.pairs) || v.pairs.length === 0) throw new TypeError("valid: 'pairs' must be a non-empty array of token pairs");
+  const n = !v ? 0 : Array.isArray(v.pairs) ? v.pairs.length : isPairSource(v.pairs) ? v.pairs.size : 0;
+  if (n === 0) throw new TypeError("valid: 'pairs' must be a non-empty array of token pairs or PairSource");
   const text = v.sources !== undefined || v.references !== undefined;
   if (text) {
     if (!Array.isArray(v.sources) || !Array.isArray(v.references) || v.sources.length !== v.references.length || v.sources.length === 0) {
@@ -58,7 +60,7 @@ export async function validate(model: Seq2Seq, data: ValidationData, batcher: Ba
         for (const t of [logits, r.loss, r.kd, r.ce]) t.dispose();
         return v;
       });
-      tokens += plan.indices.reduce((n, i) => n + batcher.pairs[i].tgt.length + 1, 0);
+      for (const i of plan.view) tokens += batcher.targetTokens(i);
     } finally {
       batch.dispose();
     }

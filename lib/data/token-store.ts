@@ -1,0 +1,182 @@
+/**
+ * The token store: one side of a corpus tokenized once, as fairseq binarizes it. `NAME.bin` holds every
+ * sentence's token ids one after another (uint16 while the vocabulary fits, else uint32); `NAME.idx` holds a
+ * 4 KiB header (magic, format version, id width, count, JSON metadata naming the tokenizer and the text it was
+ * made from), then each sentence's size (uint32) and offset into the ids (int64, in ids): 12 bytes a sentence.
+ * Both files are read through shared memory maps, never whole, so memory follows the pages a run touches and
+ * ranks on one machine share them. A size of 0xffffffff marks a sentence not written yet (the sparse stores
+ * that sequence-level KD appends to, lib/data/token-store-append.ts).
+ */
+import * as fs from 'node:fs';
+import { native } from '../native';
+
+/** What a store's header says about where its ids came from. */
+export interface TokenStoreMeta {
+  /** SHA-256 of the tokenizer's model bytes. */
+  tokenizer: string;
+  /** SHA-256 of the text file the ids were made from (absent for stores not made from a text file). */
+  text?: string;
+  /** That text file's size and modification time when it was hashed (a quick check before hashing again). */
+  textBytes?: number;
+  textMtimeMs?: number;
+  /** The tokenizer's vocabulary size. */
+  vocabSize: number;
+  /** Free-form: what wrote the store (e.g. 'xlm-kd data', 'sequence-level KD'). */
+  madeBy?: string;
+}
+
+/** A store file that cannot be used as it is. */
+export class TokenStoreError extends Error {
+  constructor(readonly file: string, message: string) {
+    super(`token store ${file}: ${message}`);
+    this.name = 'TokenStoreError';
+  }
+}
+
+/** Layout constants (format version 1). */
+export const TOKEN_STORE_FORMAT = Object.freeze({ magic: 'XKTTOKS\0', version: 1, headerBytes: 4096, missing: 0xffffffff });
+
+const H = TOKEN_STORE_FORMAT;
+
+/** The byte offset of the offsets table in an index of `count` sentences (8-aligned after the sizes). */
+export function offsetsStart(count: number): number {
+  const end = H.headerBytes + 4 * count;
+  return end + (end % 8);
+}
+
+/** Total bytes of an index of `count` sentences. */
+export function indexBytes(count: number): number {
+  return offsetsStart(count) + 8 * count;
+}
+
+/** The 4 KiB header of an index file. */
+export function encodeHeader(tokenBytes: 2 | 4, count: number, meta: TokenStoreMeta): Buffer {
+  const head = Buffer.alloc(H.headerBytes);
+  head.write(H.magic, 0, 'latin1');
+  head.writeUInt32LE(H.version, 8);
+  head.writeUInt32LE(tokenBytes, 12);
+  head.writeUInt32LE(count % 2 ** 32, 16);
+  head.writeUInt32LE(Math.floor(count / 2 ** 32), 20);
+  const json = Buffer.from(JSON.stringify(meta), 'utf8');
+  if (json.length > H.headerBytes - 28) throw new RangeError(`token store: metadata of ${json.length} bytes does not fit the header`);
+  head.writeUInt32LE(json.length, 24);
+  json.copy(head, 28);
+  return head;
+}
+
+/** The id width a vocabulary needs. */
+export function tokenBytesFor(vocabSize: number): 2 | 4 {
+  return vocabSize <= 65536 ? 2 : 4;
+}
+
+/** The `.idx` and `.bin` paths of a store named `base`. */
+export function storeFiles(base: string): { idx: string; bin: string } {
+  return { idx: `${base}.idx`, bin: `${base}.bin` };
+}
+
+/** Whether both files of the store `base` exist. */
+export function storeExists(base: string): boolean {
+  const f = storeFiles(base);
+  return fs.existsSync(f.idx) && fs.existsSync(f.bin);
+}
+
+/** One side of a corpus as token ids, read through memory maps. */
+export class TokenStore {
+  /** Sentences (written or not, for a sparse store). */
+  readonly count: number;
+  /** 2 (uint16 ids) or 4 (uint32). */
+  readonly tokenBytes: 2 | 4;
+  readonly meta: TokenStoreMeta;
+  /** Ids in the `.bin` file. */
+  readonly totalTokens: number;
+  private readonly sizes: Uint32Array;
+  /** Offsets as (low, high) uint32 pairs: int64 on disk, read without BigInt. */
+  private readonly offsets: Uint32Array;
+  private readonly ids: Uint16Array | Uint32Array;
+
+  private constructor(readonly base: string, idx: ArrayBuffer, bin: ArrayBuffer, partialTail: boolean) {
+    const { idx: idxFile, bin: binFile } = storeFiles(base);
+    const fail = (file: string, why: string): never => {
+      throw new TokenStoreError(file, why);
+    };
+    if (idx.byteLength < H.headerBytes) fail(idxFile, `is truncated: ${idx.byteLength} bytes, shorter than its ${H.headerBytes}-byte header`);
+    const head = Buffer.from(idx, 0, H.headerBytes);
+    if (head.toString('latin1', 0, 8) !== H.magic) fail(idxFile, 'is not a token store index (wrong magic bytes)');
+    const version = head.readUInt32LE(8);
+    if (version !== H.version) fail(idxFile, `has format version ${version}; this version reads ${H.version}`);
+    const tokenBytes = head.readUInt32LE(12);
+    if (tokenBytes !== 2 && tokenBytes !== 4) fail(idxFile, `has an id width of ${tokenBytes} bytes (expected 2 or 4)`);
+    this.tokenBytes = tokenBytes as 2 | 4;
+    this.count = head.readUInt32LE(16) + head.readUInt32LE(20) * 2 ** 32;
+    const metaLength = head.readUInt32LE(24);
+    let meta: TokenStoreMeta | undefined;
+    try {
+      meta = JSON.parse(head.toString('utf8', 28, 28 + metaLength)) as TokenStoreMeta;
+    } catch {
+      fail(idxFile, 'has a corrupt header (its metadata is not JSON)');
+    }
+    this.meta = meta!;
+    if (idx.byteLength !== indexBytes(this.count)) {
+      fail(idxFile, `is ${idx.byteLength} bytes but ${this.count} sentences need ${indexBytes(this.count)}: truncated or corrupt`);
+    }
+    if (bin.byteLength % this.tokenBytes !== 0 && !partialTail) fail(binFile, `is ${bin.byteLength} bytes, not a whole number of ${this.tokenBytes}-byte ids: truncated`);
+    this.sizes = new Uint32Array(idx, H.headerBytes, this.count);
+    this.offsets = new Uint32Array(idx, offsetsStart(this.count), 2 * this.count);
+    const whole = Math.floor(bin.byteLength / this.tokenBytes);
+    this.ids = this.tokenBytes === 2 ? new Uint16Array(bin, 0, whole) : new Uint32Array(bin, 0, whole);
+    this.totalTokens = this.ids.length;
+    // Every written sentence must lie inside the ids: one pass over the index (milliseconds for millions).
+    for (let i = 0; i < this.count; i++) {
+      const n = this.sizes[i];
+      if (n === H.missing) continue;
+      const end = this.offsetOf(i) + n;
+      if (end > this.totalTokens) {
+        fail(binFile, `holds ${this.totalTokens} ids but sentence ${i} ends at id ${end}: truncated, or not the .bin of ${idxFile}`);
+      }
+    }
+  }
+
+  /**
+   * Opens the store `base` (`base.idx` + `base.bin`). `partialTail` accepts a `.bin` that ends in part of an id
+   * (an appendable store whose writer was killed mid-write; its reopening cuts the tail off).
+   * @throws TokenStoreError naming the file when either is missing, truncated or not a token store.
+   */
+  static open(base: string, opts: { partialTail?: boolean } = {}): TokenStore {
+    const files = storeFiles(base);
+    for (const f of [files.idx, files.bin]) if (!fs.existsSync(f)) throw new TokenStoreError(f, 'does not exist');
+    return new TokenStore(base, native().mapFile(files.idx), native().mapFile(files.bin), opts.partialTail === true);
+  }
+
+  /** Whether sentence `i` has been written (always, except in a sparse store being appended to). */
+  has(i: number): boolean {
+    return this.sizes[i] !== H.missing;
+  }
+
+  /** Ids of sentence `i` (framing excluded). */
+  length(i: number): number {
+    const n = this.sizes[i];
+    if (n === H.missing || n === undefined) throw new RangeError(`token store ${this.base}: sentence ${i} ${n === undefined ? `is outside [0, ${this.count})` : 'has not been written'}`);
+    return n;
+  }
+
+  /** Copies sentence `i`'s ids into `dst` from position `at`. */
+  copy(i: number, dst: Int32Array, at: number): void {
+    const start = this.offsetOf(i);
+    dst.set(this.ids.subarray(start, start + this.length(i)), at);
+  }
+
+  /** Sentence `i`'s ids as a JS array. */
+  sentence(i: number): number[] {
+    const start = this.offsetOf(i);
+    return Array.from(this.ids.subarray(start, start + this.length(i)));
+  }
+
+  /** Where sentence `i`'s ids end in the `.bin` (in ids). */
+  endOf(i: number): number {
+    return this.offsetOf(i) + this.length(i);
+  }
+
+  private offsetOf(i: number): number {
+    return this.offsets[2 * i] + this.offsets[2 * i + 1] * 2 ** 32;
+  }
+}

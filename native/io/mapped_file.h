@@ -1,0 +1,10 @@
+// Read-only memory maps of files as JS ArrayBuffers: how the token store (lib/data/token-store.ts) reads its
+// token ids and index without copying them into each process, so ranks on one machine share the page cache.
+#pragma once
+#include "common/node_api.h"
+
+namespace xkt {
+
+void registerMappedFiles(Napi::Env env, Napi::Object exports);
+
+}  // namespace xkt
