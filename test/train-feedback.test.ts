@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Writable } from 'stream';
-import { CheckpointStore, manualSeed, Teacher, train, version } from '../lib';
+import { CheckpointStore, manualSeed, MetricsLog, Teacher, train, version } from '../lib';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'train-feedback-'));
@@ -104,4 +104,17 @@ test.after.always(() => {
   t.is(path.basename(r.resumedFrom!), 'step-4');
   t.is(r.steps, 8);
   t.is(path.basename(store.folder('last')!), 'step-8');
+});
+
+test('metrics.jsonl on resume: cut after the checkpoint step, a half-written last line dropped, read from the end only', (t) => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-')), 'metrics.jsonl');
+  const line = (step: number) => JSON.stringify({ type: 'step', step, loss: 1 / step, pad: 'x'.repeat(40000) }) + '\n';
+  // Lines of 40 kB, so the walk back crosses 64 KiB blocks.
+  fs.writeFileSync(file, Array.from({ length: 10 }, (_, i) => line(i + 1)).join('') + '{"type":"step","step":1');
+  new MetricsLog(file).truncateAfter(6);
+  t.deepEqual(MetricsLog.read(file).map((l) => l.step), [1, 2, 3, 4, 5, 6]);
+  new MetricsLog(file).truncateAfter(100);
+  t.deepEqual(MetricsLog.read(file).map((l) => l.step), [1, 2, 3, 4, 5, 6]);
+  new MetricsLog(file).truncateAfter(0);
+  t.is(fs.statSync(file).size, 0);
 });

@@ -10,7 +10,8 @@ import { Shortlist, SHORTLIST_DEFAULTS } from '../data/shortlist';
 import { loadModel } from '../models/load';
 import { NativeSeq2Seq, BaseModelConfig } from '../models/native-model';
 import { int, parseFlags, required, str } from './args';
-import { readSplit, tokenizePairs } from '../pipeline/data-folder';
+import { readDataInfo } from '../pipeline/data-folder';
+import { openSplitStore } from '../pipeline/token-store';
 import { CliIO } from './io';
 
 export const shortlistUsage = `Usage: xlm-kd shortlist --model MODEL.safetensors --data DIR [options]
@@ -45,8 +46,10 @@ export async function runShortlist(args: string[], io: CliIO): Promise<number> {
   const model = await loadModel(modelFile);
   if (!(model instanceof NativeSeq2Seq)) throw new Error(`${modelFile}: this kind of model cannot record a shortlist`);
   const tokenizer = SentencePiece.load(tokPath);
-  const pairs = await tokenizePairs(tokenizer, await readSplit(data, 'train'));
-  if (pairs.length === 0) throw new Error(`${data} has no training pairs`);
+  readDataInfo(data);
+  // From the data folder's token store (built here when missing), so the corpus is never held in memory.
+  const pairs = await openSplitStore(data, 'train', tokenizer, { log: (l) => io.stderr.write(`${l}\n`) });
+  if (pairs.size === 0) throw new Error(`${data} has no training pairs`);
   const list = Shortlist.build(pairs, {
     vocabSize: model.vocabSize, perSource: int(v, 'per-source'), frequent: int(v, 'frequent'),
     always: [model.eosIndex, tokenizer.specialIds.unk],
@@ -57,8 +60,8 @@ export async function runShortlist(args: string[], io: CliIO): Promise<number> {
   m.shortlist = list;
   m.shortlistFile = path.basename(file);
   await m.save(modelFile);
-  const sample = pairs.slice(0, 32).map((p) => p.src);
-  io.stdout.write(`${file}: ${pairs.length} training pairs, ${list.perSource} per source token, ${list.always.length} always; ` +
+  const sample = Array.from({ length: Math.min(32, pairs.size) }, (_, i) => pairs.pair(i).src);
+  io.stdout.write(`${file}: ${pairs.size} training pairs, ${list.perSource} per source token, ${list.always.length} always; ` +
     `a batch of 32 training sources decodes over ${list.candidates(sample).length} of ${model.vocabSize} ids; ${modelFile} now names it\n`);
   return 0;
 }

@@ -6,7 +6,7 @@
  * candidates, and the log-softmax renormalises over them. Built once from token pairs, kept as safetensors
  * beside the model (the model file's `shortlist` metadata names it).
  */
-import { TokenPair } from './batcher';
+import { ArrayPairSource, isPairSource, PairSource, TokenPair } from './pair-source';
 import { loadTensors, saveTensors } from '../io/tensor-io';
 import { tensor } from '../tensor/create';
 
@@ -43,7 +43,7 @@ export class Shortlist {
    * coefficient of the sentences they occur in, 2·c(s,t) / (c(s) + c(t)), which favours translations over
    * merely frequent words (those are covered by `frequent`).
    */
-  static build(pairs: readonly TokenPair[], opts: ShortlistOptions): Shortlist {
+  static build(pairs: readonly TokenPair[] | PairSource, opts: ShortlistOptions): Shortlist {
     const V = opts.vocabSize;
     const perSource = opts.perSource ?? SHORTLIST_DEFAULTS.perSource;
     const frequent = opts.frequent ?? SHORTLIST_DEFAULTS.frequent;
@@ -51,19 +51,22 @@ export class Shortlist {
     for (const [name, v] of [['perSource', perSource], ['frequent', frequent]] as const) {
       if (!Number.isInteger(v) || v < 0) throw new RangeError(`Shortlist.build: option '${name}' must be an integer >= 0, got ${String(v)}`);
     }
-    if (!Array.isArray(pairs) || pairs.length === 0) throw new TypeError("Shortlist.build: argument 'pairs' must be a non-empty array of token pairs");
+    const source = isPairSource(pairs) ? pairs : Array.isArray(pairs) ? new ArrayPairSource(pairs, 'Shortlist.build: pairs') : undefined;
+    if (source === undefined || source.size === 0) throw new TypeError("Shortlist.build: argument 'pairs' must be a non-empty array of token pairs or a PairSource");
     const srcCount = new Float64Array(V);
     const tgtCount = new Float64Array(V);
     const tgtTokens = new Float64Array(V);
     const joint = new Map<number, number>();
-    pairs.forEach((p, i) => {
+    // One pair at a time: a token store's pairs are read from its pages, never all held.
+    for (let i = 0; i < source.size; i++) {
+      const p = source.pair(i);
       const s = distinctIds(p.src, V, `pairs[${i}].src`);
       const t = distinctIds(p.tgt, V, `pairs[${i}].tgt`);
       for (const id of p.tgt) tgtTokens[id] += 1;
       for (const a of s) srcCount[a] += 1;
       for (const b of t) tgtCount[b] += 1;
       for (const a of s) for (const b of t) joint.set(a * V + b, (joint.get(a * V + b) ?? 0) + 1);
-    });
+    }
     // The best perSource targets of each source id, by Dice (ties: the more frequent target first).
     const lists: Array<Array<[number, number]>> = Array.from({ length: V }, () => []);
     for (const [key, c] of joint) {

@@ -125,20 +125,35 @@ export class TokenStore {
     const whole = Math.floor(bin.byteLength / this.tokenBytes);
     this.ids = this.tokenBytes === 2 ? new Uint16Array(bin, 0, whole) : new Uint32Array(bin, 0, whole);
     this.totalTokens = this.ids.length;
-    // Every written sentence must lie inside the ids: one pass over the index (milliseconds for millions).
+    // Written in order (no sentence missing), the sizes must add up to the ids and the last must end there: a
+    // check that reads only the sizes, which batch planning reads anyway. A sparse store (sentences missing) is
+    // checked entry by entry, offsets included.
+    let total = 0;
+    let dense = true;
     for (let i = 0; i < this.count; i++) {
       const n = this.sizes[i];
-      if (n === H.missing) continue;
-      const end = this.offsetOf(i) + n;
-      if (end > this.totalTokens) {
-        fail(binFile, `holds ${this.totalTokens} ids but sentence ${i} ends at id ${end}: truncated, or not the .bin of ${idxFile}`);
+      if (n === H.missing) dense = false;
+      else total += n;
+    }
+    if (dense && !partialTail) {
+      const last = this.count - 1;
+      if (total !== this.totalTokens || (this.count > 0 && this.offsetOf(last) + this.sizes[last] !== total)) {
+        fail(binFile, `holds ${this.totalTokens} ids but the index of ${idxFile} describes ${total}: truncated, or not the .bin of that index`);
+      }
+    } else {
+      for (let i = 0; i < this.count; i++) {
+        const n = this.sizes[i];
+        if (n !== H.missing && this.offsetOf(i) + n > this.totalTokens) {
+          fail(binFile, `holds ${this.totalTokens} ids but sentence ${i} ends at id ${this.offsetOf(i) + n}: truncated, or not the .bin of ${idxFile}`);
+        }
       }
     }
   }
 
   /**
-   * Opens the store `base` (`base.idx` + `base.bin`). `partialTail` accepts a `.bin` that ends in part of an id
-   * (an appendable store whose writer was killed mid-write; its reopening cuts the tail off).
+   * Opens the store `base` (`base.idx` + `base.bin`). `partialTail` accepts a `.bin` that goes on past what its
+   * entries point at, even into part of an id (an appendable store whose writer was killed mid-write; its
+   * reopening cuts the tail off).
    * @throws TokenStoreError naming the file when either is missing, truncated or not a token store.
    */
   static open(base: string, opts: { partialTail?: boolean } = {}): TokenStore {

@@ -54,18 +54,31 @@ export class MetricsLog {
       fs.writeFileSync(this.file, '');
       return;
     }
-    const kept = fs
-      .readFileSync(this.file, 'utf8')
-      .split('\n')
-      .filter((line) => {
-        if (!line.trim()) return false;
+    // Lines are appended in step order: walk back from the end to the last whole line at or before `step`, so a
+    // resume reads only what it cuts off, never the whole (growing) file.
+    const fd = fs.openSync(this.file, 'r');
+    let keep = 0;
+    try {
+      // Bytes after the last newline are a line cut by a kill.
+      let end = newlineBefore(fd, fs.fstatSync(fd).size) + 1;
+      while (end > 0) {
+        const start = newlineBefore(fd, end - 1) + 1;
+        const line = Buffer.alloc(end - 1 - start);
+        fs.readSync(fd, line, 0, line.length, start);
         try {
-          return (JSON.parse(line) as MetricsLine).step <= step;
+          if ((JSON.parse(line.toString('utf8')) as MetricsLine).step <= step) {
+            keep = end;
+            break;
+          }
         } catch {
-          return false; // a line cut by a kill
+          // not JSON: a damaged line, dropped with those after it
         }
-      });
-    fs.writeFileSync(this.file, kept.map((l) => l + '\n').join(''));
+        end = start;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.truncateSync(this.file, keep);
   }
 
   append(line: MetricsLine): void {
@@ -103,4 +116,17 @@ export function formatDuration(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** The position of the last newline before `pos` in the file, or -1; reads back 64 KiB at a time. */
+function newlineBefore(fd: number, pos: number): number {
+  const block = Buffer.alloc(1 << 16);
+  while (pos > 0) {
+    const start = Math.max(0, pos - block.length);
+    const n = fs.readSync(fd, block, 0, pos - start, start);
+    const at = block.subarray(0, n).lastIndexOf(0x0a);
+    if (at >= 0) return start + at;
+    pos = start;
+  }
+  return -1;
 }
