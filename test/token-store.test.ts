@@ -4,6 +4,7 @@
 import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
+import { spawnSync } from 'child_process';
 import * as path from 'path';
 import {
   AppendableTokenStore, Batch, Batcher, buildSplitStore, openSplitStore, SentencePiece, storeBase, TokenPair, TokenStore, TokenStoreError,
@@ -167,4 +168,22 @@ test('an appendable store takes sentences in any order, survives a kill between 
   t.throws(() => s.length(2), { message: /sentence 2 has not been written/ });
   t.throws(() => AppendableTokenStore.open(base, 7, 2, meta), { message: /holds 6 sentences, not the 7 of this run/ });
   t.throws(() => AppendableTokenStore.open(base, 6, 2, { ...meta, tokenizer: 'other' }), { message: /another tokenizer/ });
+});
+
+test('xlm-kd data --tokenizer builds every split\'s store up front; --store-only rebuilds it for an existing folder', async (t) => {
+  const dir = await dataFolder(60);
+  const model = path.join(tmp(), 'tok.model');
+  await (await tokenizer()).save(model);
+  const cli = path.join(__dirname, '..', 'lib', 'cli', 'index.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'data', ...args], { encoding: 'utf8' });
+  let r = run('--out', dir, '--tokenizer', model, '--store-only');
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /tokens\/train: 60 pairs, [\d,]+ tokens, [\d.]+ MiB \([\d.]+ bytes a token with the index\)/);
+  for (const split of ['train', 'valid', 'test']) for (const side of ['src', 'tgt']) t.true(fs.existsSync(`${storeBase(dir, split as 'train', side as 'src')}.bin`));
+  r = run('--out', path.join(tmp(), 'none'), '--tokenizer', model, '--store-only');
+  t.not(r.status, 0);
+  t.regex(r.stderr, /is not a data folder \(no data\.json\)/);
+  r = run('--out', dir, '--store-only');
+  t.is(r.status, 2);
+  t.regex(r.stderr, /--store-only needs --out DIR .* and --tokenizer FILE/);
 });
