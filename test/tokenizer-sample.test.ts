@@ -74,7 +74,7 @@ test('--input is repeatable and comma-separated; a sample larger than the text u
 test('--help names --sample and --seed with their defaults', async (t) => {
   const r = await cli('tokenizer', '--help');
   t.is(r.code, 0);
-  t.regex(r.stdout, /--sample N .*\n.*\(default 2000000\)/);
+  t.regex(r.stdout, /--sample N .*\n.*\(default 1000000\)/);
   t.regex(r.stdout, /--seed N .*\(default 0\)/);
 });
 
