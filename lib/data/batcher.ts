@@ -87,6 +87,9 @@ export class Batcher {
   private readonly shuffle: boolean;
   /** Where {@link toBatch} builds batches unless told otherwise. */
   readonly device: Device | undefined;
+  /** Each kept pair's padded width and source length, read once: every epoch's plan sorts by them (4 bytes a pair). */
+  private readonly widths: Uint16Array | Int32Array;
+  private readonly srcLens: Uint16Array | Int32Array;
 
   /** @param pairs - token pairs in memory, or any {@link PairSource} such as a token store's. */
   constructor(pairs: readonly TokenPair[] | PairSource, private readonly opts: BatcherOptions = {}) {
@@ -120,6 +123,15 @@ export class Batcher {
         this.source = new SubsetPairSource(source, indices);
       }
       this.dropped = source.size - keep;
+    }
+    const n = this.source.size;
+    const narrow = maxLength + 2 < 65536;
+    this.widths = narrow ? new Uint16Array(n) : new Int32Array(n);
+    this.srcLens = narrow ? new Uint16Array(n) : new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const s = this.source.srcLength(i);
+      this.srcLens[i] = s;
+      this.widths[i] = Math.max(s + 2, this.source.tgtLength(i) + 1);
     }
   }
 
@@ -170,7 +182,7 @@ export class Batcher {
     let start = 0;
     let width = 0;
     for (let k = 0; k < n; k++) {
-      const wi = this.width(order[k]);
+      const wi = this.widths[order[k]];
       const w = Math.max(width, wi);
       const count = k - start;
       if (count > 0 && ((count + 1) * w > this.maxTokens || count + 1 > this.maxSentences)) {
@@ -185,15 +197,10 @@ export class Batcher {
     return plans;
   }
 
-  /** The padded row width pair `i` needs: the wider of its framed source (`len + 2`) and target (`len + 1`). */
-  private width(i: number): number {
-    return Math.max(this.source.srcLength(i) + 2, this.source.tgtLength(i) + 1);
-  }
-
   private sortByLength(order: Int32Array): Int32Array {
     // Two stable counting passes (least significant key first): memory follows maxLength, not its square.
-    const bySrc = countingSort(order, (i) => this.source.srcLength(i), this.maxLength + 1);
-    return countingSort(bySrc, (i) => this.width(i), this.maxLength + 3);
+    const bySrc = countingSort(order, this.srcLens, this.maxLength + 1);
+    return countingSort(bySrc, this.widths, this.maxLength + 3);
   }
 
   /** Number of batches in `epoch`. */
@@ -214,12 +221,12 @@ export class Batcher {
   }
 }
 
-/** `items` stably sorted by `key` (an integer in [0, keys)), in linear time. */
-function countingSort(items: Int32Array, key: (i: number) => number, keys: number): Int32Array {
+/** `items` stably sorted by `key[item]` (an integer in [0, keys)), in linear time. */
+function countingSort(items: Int32Array, key: Uint16Array | Int32Array, keys: number): Int32Array {
   const starts = new Int32Array(keys + 1);
-  for (let k = 0; k < items.length; k++) starts[key(items[k]) + 1]++;
+  for (let k = 0; k < items.length; k++) starts[key[items[k]] + 1]++;
   for (let b = 1; b <= keys; b++) starts[b] += starts[b - 1];
   const out = new Int32Array(items.length);
-  for (let k = 0; k < items.length; k++) out[starts[key(items[k])]++] = items[k];
+  for (let k = 0; k < items.length; k++) out[starts[key[items[k]]]++] = items[k];
   return out;
 }
