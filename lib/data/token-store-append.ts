@@ -76,6 +76,7 @@ export class AppendableTokenStore {
       writtenCount++;
       end = Math.max(end, store.endOf(i));
     }
+    store.close();
     // Ids past the last entry were appended by a run killed before it wrote their entries.
     if (fs.statSync(files.bin).size > end * tokenBytes) fs.truncateSync(files.bin, end * tokenBytes);
     readStoreValues(base, count);

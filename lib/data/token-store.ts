@@ -3,8 +3,9 @@
  * sentence's token ids one after another (uint16 while the vocabulary fits, else uint32); `NAME.idx` holds a
  * 4 KiB header (magic, format version, id width, count, JSON metadata naming the tokenizer and the text it was
  * made from), then each sentence's size (uint32) and offset into the ids (int64, in ids): 12 bytes a sentence.
- * Both files are read through shared memory maps, never whole, so memory follows the pages a run touches and
- * ranks on one machine share them. A size of 0xffffffff marks a sentence not written yet (the sparse stores
+ * The index is read through a shared memory map (planning reads every size; ranks on one machine share its
+ * pages); the ids by positioned reads of each sentence, which go through the same page cache but, unlike a map,
+ * leave nothing of the `.bin` in the process's resident memory however much of it an epoch reads. A size of 0xffffffff marks a sentence not written yet (the sparse stores
  * that sequence-level KD appends to, lib/data/token-store-append.ts).
  */
 import * as fs from 'node:fs';
@@ -80,7 +81,16 @@ export function storeExists(base: string): boolean {
   return fs.existsSync(f.idx) && fs.existsSync(f.bin);
 }
 
-/** One side of a corpus as token ids, read through memory maps. */
+/** Closes a store's `.bin` descriptor when the store is collected without {@link TokenStore.close}. */
+const descriptors = new FinalizationRegistry<number>((fd) => {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // closed already
+  }
+});
+
+/** One side of a corpus as token ids: the index memory-mapped, the ids read where they are needed. */
 export class TokenStore {
   /** Sentences (written or not, for a sparse store). */
   readonly count: number;
@@ -92,9 +102,10 @@ export class TokenStore {
   private readonly sizes: Uint32Array;
   /** Offsets as (low, high) uint32 pairs: int64 on disk, read without BigInt. */
   private readonly offsets: Uint32Array;
-  private readonly ids: Uint16Array | Uint32Array;
+  private fd: number | undefined;
+  private scratch = Buffer.alloc(1024);
 
-  private constructor(readonly base: string, idx: ArrayBuffer, bin: ArrayBuffer, partialTail: boolean) {
+  private constructor(readonly base: string, idx: ArrayBuffer, fd: number, partialTail: boolean) {
     const { idx: idxFile, bin: binFile } = storeFiles(base);
     const fail = (file: string, why: string): never => {
       throw new TokenStoreError(file, why);
@@ -119,12 +130,11 @@ export class TokenStore {
     if (idx.byteLength !== indexBytes(this.count)) {
       fail(idxFile, `is ${idx.byteLength} bytes but ${this.count} sentences need ${indexBytes(this.count)}: truncated or corrupt`);
     }
-    if (bin.byteLength % this.tokenBytes !== 0 && !partialTail) fail(binFile, `is ${bin.byteLength} bytes, not a whole number of ${this.tokenBytes}-byte ids: truncated`);
+    const binBytes = fs.fstatSync(fd).size;
+    if (binBytes % this.tokenBytes !== 0 && !partialTail) fail(binFile, `is ${binBytes} bytes, not a whole number of ${this.tokenBytes}-byte ids: truncated`);
     this.sizes = new Uint32Array(idx, H.headerBytes, this.count);
     this.offsets = new Uint32Array(idx, offsetsStart(this.count), 2 * this.count);
-    const whole = Math.floor(bin.byteLength / this.tokenBytes);
-    this.ids = this.tokenBytes === 2 ? new Uint16Array(bin, 0, whole) : new Uint32Array(bin, 0, whole);
-    this.totalTokens = this.ids.length;
+    this.totalTokens = Math.floor(binBytes / this.tokenBytes);
     // Written in order (no sentence missing), the sizes must add up to the ids and the last must end there: a
     // check that reads only the sizes, which batch planning reads anyway. A sparse store (sentences missing) is
     // checked entry by entry, offsets included.
@@ -159,7 +169,24 @@ export class TokenStore {
   static open(base: string, opts: { partialTail?: boolean } = {}): TokenStore {
     const files = storeFiles(base);
     for (const f of [files.idx, files.bin]) if (!fs.existsSync(f)) throw new TokenStoreError(f, 'does not exist');
-    return new TokenStore(base, native().mapFile(files.idx), native().mapFile(files.bin), opts.partialTail === true);
+    const fd = fs.openSync(files.bin, 'r');
+    try {
+      const store = new TokenStore(base, native().mapFile(files.idx), fd, opts.partialTail === true);
+      store.fd = fd;
+      descriptors.register(store, fd, store);
+      return store;
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** Closes the `.bin` (the store cannot read ids after this; a collected store closes it by itself). */
+  close(): void {
+    if (this.fd === undefined) return;
+    descriptors.unregister(this);
+    fs.closeSync(this.fd);
+    this.fd = undefined;
   }
 
   /** Whether sentence `i` has been written (always, except in a sparse store being appended to). */
@@ -176,14 +203,25 @@ export class TokenStore {
 
   /** Copies sentence `i`'s ids into `dst` from position `at`. */
   copy(i: number, dst: Int32Array, at: number): void {
-    const start = this.offsetOf(i);
-    dst.set(this.ids.subarray(start, start + this.length(i)), at);
+    dst.set(this.read(i), at);
   }
 
   /** Sentence `i`'s ids as a JS array. */
   sentence(i: number): number[] {
-    const start = this.offsetOf(i);
-    return Array.from(this.ids.subarray(start, start + this.length(i)));
+    return Array.from(this.read(i));
+  }
+
+  /** Sentence `i`'s ids, in a view of the scratch buffer valid until the next read. */
+  private read(i: number): Uint16Array | Uint32Array {
+    if (this.fd === undefined) throw new Error(`token store ${this.base}: closed`);
+    const n = this.length(i);
+    const bytes = n * this.tokenBytes;
+    if (this.scratch.length < bytes) this.scratch = Buffer.alloc(Math.max(bytes, 2 * this.scratch.length));
+    const got = bytes === 0 ? 0 : fs.readSync(this.fd, this.scratch, 0, bytes, this.offsetOf(i) * this.tokenBytes);
+    if (got !== bytes) throw new TokenStoreError(storeFiles(this.base).bin, `ended while reading sentence ${i} (truncated after it was opened)`);
+    const buf = this.scratch.buffer;
+    const off = this.scratch.byteOffset;
+    return this.tokenBytes === 2 ? new Uint16Array(buf, off, n) : new Uint32Array(buf, off, n);
   }
 
   /** Where sentence `i`'s ids end in the `.bin` (in ids). */

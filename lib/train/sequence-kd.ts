@@ -121,6 +121,7 @@ export async function distillSequences(teacher: Seq2Seq, sources: number[][] | P
 /** Which sources some part already holds. */
 function finishedIn(out: string, total: number): { has: (i: number) => boolean; count: number } {
   const owner = ownersOf(out, total);
+  for (const s of owner.stores) s.close();
   let count = 0;
   for (let i = 0; i < total; i++) if (owner.parts[i] > 0) count++;
   return { has: (i) => owner.parts[i] > 0, count };

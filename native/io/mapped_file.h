@@ -1,5 +1,5 @@
 // Read-only memory maps of files as JS ArrayBuffers: how the token store (lib/data/token-store.ts) reads its
-// token ids and index without copying them into each process, so ranks on one machine share the page cache.
+// index without copying it into each process, so ranks on one machine share the page cache.
 #pragma once
 #include "common/node_api.h"
 
