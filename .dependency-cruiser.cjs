@@ -1,6 +1,6 @@
 // The layer order of lib/, enforced by dependency-cruiser in `npm test` (npm run check:layers): a folder may
 // import only the folders below it, so an import that points up the stack (a back-edge) fails the tests and CI.
-// The README's "Architecture" section draws the same stack.
+// docs/architecture.md ("Layout") draws the same stack.
 //
 //   cli, index                                   the command line and the package's public surface
 //   pipeline | serve                             data -> tokenizer -> teacher -> student -> distil -> report;

@@ -71,7 +71,7 @@ function mimallocPreload() {
 
 /**
  * The two environments every PyTorch reference runs in. 'installed': the user's environment as it is.
- * 'tuned': the settings this package gives LibTorch (README "Memory"): THP_MEM_ALLOC_ENABLE=1, the same
+ * 'tuned': the settings this package gives LibTorch (docs/reference.md "Memory"): THP_MEM_ALLOC_ENABLE=1, the same
  * mimalloc with the addon's options in force (`allocatorInfo()` of the loaded addon), preloaded, and the
  * same OpenMP wait policy.
  * Headline ratios are against 'tuned'.

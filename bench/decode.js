@@ -118,7 +118,7 @@ async function main() {
         `of ${BATCH} sentences, 2 threads each, ${REPEATS} runs per side alternating ours / reference tuned / reference as ` +
         'installed (ours after a one-batch warm-up); the table gives the median run and, in brackets, the slowest and ' +
         `fastest. The reference runs as installed and tuned (${describeEnv(envs.tuned)}: the allocator settings our addon ` +
-        'runs with, see README "Memory"); the speed-up is against the tuned reference. Sentences/second ' +
+        'runs with, see docs/reference.md "Memory"); the speed-up is against the tuned reference. Sentences/second ' +
         'count decoding only (models loaded, sentences in memory). "Same output" compares the best hypothesis of every ' +
         'sentence between the two sides.',
       '',

@@ -36,8 +36,8 @@ function writeHeader({ command, results, seconds, file }) {
       `the reference runs "tuned" with the same settings (${describeEnv(referenceEnvs(alloc).tuned)}) and, where a table says so, also as installed.`,
     `- Sections this run refreshed: ${list('ok')}. Failed: ${list('failed')}. Skipped: ${list('skipped')}. ` +
       'Other sections are from earlier runs; each section\'s own "Machine" line dates it.',
-    '- Times are medians with the fastest and slowest run in brackets; ratios are of medians. Which README figure comes ' +
-      `from which section: ${path.relative(ROOT, path.join(__dirname, 'README.md'))}.`,
+    '- Times are medians with the fastest and slowest run in brackets; ratios are of medians. Which README or docs/ ' +
+      `figure comes from which section: ${path.relative(ROOT, path.join(__dirname, 'README.md'))}.`,
   ].join('\n');
   writeSection('header', body, file, { first: true });
 }

@@ -243,8 +243,8 @@ function main() {
       `label smoothing = ${OPTS.labelSmoothing}. Three references: the composition on our LibTorch in our process ` +
       `(\`distillLossReference\`), and the same composition as a PyTorch user runs it from Python ` +
       `(bench/reference/loss_bench.py, PyTorch on the same LibTorch, ${info.threads} threads), once as installed and once ` +
-      `tuned (${describeEnv(envs.tuned)}: the allocator settings our addon runs with, see README "Memory"). ` +
-      'Headline ratios are against the tuned PyTorch.',
+      `tuned (${describeEnv(envs.tuned)}: the allocator settings our addon runs with, see ` +
+      'docs/reference.md "Memory"). Headline ratios are against the tuned PyTorch.',
     '',
     `Machine: ${machineLine(info, { 'CPU kernel': cpu[0].ours.kernel, 'CPU allocator': alloc.cpu })}; ` +
       `1-min load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after the run.`,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The numbers behind the addon's CPU allocation strategy (native/memory, README "Memory"): for each
+// The numbers behind the addon's CPU allocation strategy (native/memory, docs/reference.md "Memory"): for each
 // allocator setting, in a fresh process, the RSS growth of synchronous create/dispose and tidy() loops, and
 // the time and page faults of big transient tensors (the KD loss composition and the fused loss at
 // N = 2048, V = 32000, forward + backward). Writes its table into BENCHMARKS.md (section "memory").

@@ -159,7 +159,7 @@ async function main() {
         'that alternate ours / reference tuned / reference as installed (one warm-up per model and block), fastest and slowest ' +
         `in brackets; the reference (bench/reference/, PyTorch ${torchVersion}) runs the same weights on the same batch in its ` +
         `own process, never alongside ours, as installed and tuned (${describeEnv(envs.tuned)}: the allocator settings ` +
-        'our addon runs with, see README "Memory").',
+        'our addon runs with, see docs/reference.md "Memory").',
       '',
       `Machine: ${machineLine(version())}; 1-min load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after.`,
       '',

@@ -1,6 +1,6 @@
 // The architecture's layer order holds: lib/ by dependency-cruiser's rules (.dependency-cruiser.cjs, also run by
-// `npm test` before the tests), native/ by its #include graph against the table below (the README's
-// "Architecture" draws both). Each check is also shown to fail on a planted back-edge.
+// `npm test` before the tests), native/ by its #include graph against the table below (docs/architecture.md
+// draws both). Each check is also shown to fail on a planted back-edge.
 import test from 'ava';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';

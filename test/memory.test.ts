@@ -11,9 +11,9 @@ function rssMB(): number {
   return process.memoryUsage().rss / MB;
 }
 
-// Bounds we promise (stated in README): after warm-up, 200k create/dispose cycles grow RSS by < 16 MB,
-// 20k forgotten 64 KiB tensors (1.25 GiB in all) grow it by < 256 MB; the garbage collector frees a forgotten
-// tensor in its own pass (see the synchronous GC loop below).
+// Bounds we promise (stated in docs/reference.md "Memory"): after warm-up, 200k create/dispose cycles grow RSS
+// by < 16 MB, 20k forgotten 64 KiB tensors (1.25 GiB in all) grow it by < 256 MB; the garbage collector frees a
+// forgotten tensor in its own pass (see the synchronous GC loop below).
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 // A full collection, then the queued finalizers, twice (finalizers may free objects that free others).
 async function settle(): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The one abstraction every model implements (README "Models"): the trainer, the distiller and beam search
+ * The one abstraction every model implements (docs/reference.md "Models"): the trainer, the distiller and beam search
  * drive a Seq2Seq and never ask whether it is the XLM teacher, a cut student or the BiGRU.
  */
 import { Tensor } from '../tensor/tensor';

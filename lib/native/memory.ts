@@ -1,6 +1,6 @@
 /** The memory part of the raw binding (native/memory): LibTorch's CPU allocator. */
 
-/** Which allocator backs CPU tensors, and what it holds (see README "Memory"). */
+/** Which allocator backs CPU tensors, and what it holds (see docs/reference.md "Memory"). */
 export interface AllocatorInfo {
   /** 'mimalloc' (the default) or 'libtorch' (XLM_KD_TORCH_ALLOCATOR=libtorch: LibTorch's own). */
   cpu: 'mimalloc' | 'libtorch';

@@ -1,5 +1,5 @@
-// The native side of the Seq2Seq interface (README "Models"): every model the trainer, the distiller and beam
-// search drive (the XLM transformer, the BiGRU) derives from Seq2SeqModule, so the JS binding in
+// The native side of the Seq2Seq interface (docs/reference.md "Models"): every model the trainer, the distiller
+// and beam search drive (the XLM transformer, the BiGRU) derives from Seq2SeqModule, so the JS binding in
 // module_wrap.cc serves them all.
 #pragma once
 #include <memory>
