@@ -28,7 +28,7 @@ export interface NativeBatch {
 
 /** Model entry points. */
 /** What moduleForwardInternals returns. */
-export interface NativeInternals {
+interface NativeInternals {
   logits: T;
   encoderHidden: T[];
   decoderHidden: T[];

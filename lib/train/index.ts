@@ -11,7 +11,7 @@ export { distill } from './distill';
 export { DISTILL_DEFAULTS, resolveDistillOptions } from './distill-options';
 export { TRAINING_DEFAULTS, resolveTrainingOptions } from './options';
 export { GRAD_SCALER_DEFAULTS } from './grad-scaler';
-export type { DistillOptions, DistillMode } from './distill';
+export type { DistillOptions, DistillMode, DistillLossForm } from './distill';
 export type { TrainingOptions, TrainResult, StopReason } from './trainer';
 export type { ValidationData, ValidationResult } from './validate';
 export { MetricsLog } from './metrics';
