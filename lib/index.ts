@@ -15,3 +15,4 @@ export * from './distributed';
 export * from './pipeline';
 export * from './serve';
 export { addonCandidates, loadedAddonPath } from './native';
+export type { OptionNamer } from './common/options';

@@ -69,6 +69,7 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
   /** The vocabulary shortlist decoding uses unless told otherwise (loaded with the model when its file names one). */
   shortlist?: Shortlist;
 
+  /** @internal Subclasses load the native module and pass its handle. */
   protected constructor(
     /** @internal */ readonly handle: NativeModuleHandle,
     /** The full config (defaults filled in), as saved in the file's metadata. */
