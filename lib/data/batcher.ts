@@ -34,6 +34,7 @@ export interface BatcherOptions {
   shuffle?: boolean;
   /** Language ids given to every Batch (models with language embeddings). */
   srcLang?: number;
+  /** Target language id given to every Batch. */
   tgtLang?: number;
   /** Special ids for {@link Batch.from} (default XLM's `</s>`=1, `<pad>`=2). */
   framing?: FramingOptions;

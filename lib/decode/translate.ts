@@ -35,6 +35,7 @@ export interface TranslateOptions extends Omit<DecodeOptions, 'tgtLang' | 'sampl
   maxSourceLength?: number;
   /** Language ids for models with language embeddings. */
   srcLang?: number;
+  /** Target language id, for models with language embeddings. */
   tgtLang?: number;
   /** Decode on this device: the model is moved there first (default: where the model is). */
   device?: Device;
@@ -42,6 +43,7 @@ export interface TranslateOptions extends Omit<DecodeOptions, 'tgtLang' | 'sampl
 
 /** One translation of one sentence. */
 export interface TranslationHypothesis {
+  /** The translation, detokenized. */
   text: string;
   /** Length-normalised log-probability (see DecodeOptions.lengthPenalty); 0 for an empty input. */
   score: number;

@@ -12,7 +12,9 @@ export interface NativeStateHandle {
 
 /** What loadStateDict could not match (only non-empty with `strict: false`). */
 export interface LoadReport {
+  /** Model tensors the state dict had no value for. */
   missing: string[];
+  /** State dict names the model has no tensor for. */
   unexpected: string[];
 }
 
