@@ -1,6 +1,8 @@
 /**
  * xlm-kd-torch: knowledge distillation for XLM-style translation models, with LibTorch doing the math.
  * This file is the package's public surface; each part lives in the folder of its name.
+ *
+ * @packageDocumentation
  */
 export * from './tensor';
 export * from './models';
@@ -15,3 +17,4 @@ export * from './distributed';
 export * from './pipeline';
 export * from './serve';
 export { addonCandidates, loadedAddonPath } from './native';
+export type { OptionNamer } from './common/options';

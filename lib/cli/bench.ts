@@ -19,7 +19,7 @@ import { CliIO, UsageError } from './io';
 /** The defaults of `xlm-kd bench`'s own options (it has no library counterpart). */
 const BENCH_DEFAULTS = Object.freeze({ beams: [1, 5], batchSizes: [32], sentences: 200, rounds: 3 });
 
-export const benchUsage = `Usage: xlm-kd bench --model A.safetensors [--model B ...] (--data DIR | --src FILE) [options]
+const benchUsage = `Usage: xlm-kd bench --model A.safetensors [--model B ...] (--data DIR | --src FILE) [options]
 
 Measures decoding speed: every model x beam x batch size, in interleaved rounds; prints medians
 (min-max) of sentences/s and generated tokens/s. Tokenization is included, as a user sees it.

@@ -10,7 +10,7 @@ import { LayerChoice, LayerStrategy } from '../surgery/layer-map';
 import { choice, FlagValues, parseFlags, required, str } from './args';
 import { CliIO, UsageError } from './io';
 
-export const cutUsage = `Usage: xlm-kd cut --teacher TEACHER.safetensors --out STUDENT.safetensors [options]
+const cutUsage = `Usage: xlm-kd cut --teacher TEACHER.safetensors --out STUDENT.safetensors [options]
 
 Layer surgery: copies chosen teacher layers (and the embeddings) into a smaller transformer.
 

@@ -13,7 +13,7 @@ import { CliIO, UsageError } from './io';
 
 const D = PREPARE_DATA_DEFAULTS;
 
-export const dataUsage = `Usage: xlm-kd data --out DIR [--src-lang en --tgt-lang de | --src FILE --tgt FILE | --tsv FILE] [options]
+const dataUsage = `Usage: xlm-kd data --out DIR [--src-lang en --tgt-lang de | --src FILE --tgt FILE | --tsv FILE] [options]
 
 Builds a data folder (train/valid/test .src/.tgt and data.json) from this machine's gettext
 catalogs (/usr/share/locale/<lang>/LC_MESSAGES/*.mo: English and one other language, either

@@ -8,7 +8,7 @@ import { PREPARE_DATA_DEFAULTS } from '../pipeline/prepare-data';
 import { checkFlags, flagNames, int, num, parseFlags, str } from './args';
 import { CliIO } from './io';
 
-export const demoUsage = `Usage: xlm-kd demo [--quick] [--src-lang en --tgt-lang de] [--run DIR] [--minutes M]
+const demoUsage = `Usage: xlm-kd demo [--quick] [--src-lang en --tgt-lang de] [--run DIR] [--minutes M]
 
 Distils a teacher into two students on this machine's gettext catalogs and compares all three:
 corpus -> tokenizer -> teacher -> cut student (online KD) -> BiGRU student (online KD) -> test.

@@ -21,7 +21,7 @@ import { runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validF
 
 const B = BIGRU_DEFAULTS;
 
-export const distillUsage = `Usage: xlm-kd distill --teacher T.safetensors --data DIR --run DIR --student cut|bigru|FILE
+const distillUsage = `Usage: xlm-kd distill --teacher T.safetensors --data DIR --run DIR --student cut|bigru|FILE
                       --mode online|offline|sequence (--max-steps N | ...) [options]
 
 Distils the teacher into a student. Loss = (1 - alpha) * cross-entropy + alpha * T^2 * KL(teacher_T || student_T).

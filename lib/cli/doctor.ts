@@ -11,7 +11,7 @@ import { parseFlags } from './args';
 import { CliIO } from './io';
 import { packageRoot, packageVersion } from './package';
 
-export const doctorUsage = `Usage: xlm-kd doctor
+const doctorUsage = `Usage: xlm-kd doctor
 
 Reports the LibTorch this installation finds, the addon files and what each was built against, and
 whether the addon loads. Exit 0 when it loads, 1 when it does not.

@@ -16,7 +16,7 @@ import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { CliIO, UsageError } from './io';
 
-export const evaluateUsage = `Usage: xlm-kd evaluate --model A.safetensors [--model B.safetensors ...] (--data DIR | --src FILE --ref FILE) [options]
+const evaluateUsage = `Usage: xlm-kd evaluate --model A.safetensors [--model B.safetensors ...] (--data DIR | --src FILE --ref FILE) [options]
 
 Translates the test sentences with each model in turn (same batches, same threads) and prints
 BLEU (sacreBLEU's 13a), chrF, parameters, size on disk, sentences/s and the speed-up over the first model.

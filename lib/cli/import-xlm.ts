@@ -11,7 +11,7 @@ import { parseFlags, required, str } from './args';
 import { CliIO } from './io';
 import { packageRoot } from './package';
 
-export const importXlmUsage = `Usage: xlm-kd import-xlm --checkpoint MODEL.pth --out TEACHER.safetensors [options]
+const importXlmUsage = `Usage: xlm-kd import-xlm --checkpoint MODEL.pth --out TEACHER.safetensors [options]
 
 Converts a Facebook XLM checkpoint (trainer/MT or MLM-pretrained) into a Teacher file (safetensors,
 XLM's parameter names) and writes its vocabulary one token per line. Needs a Python with torch:
@@ -27,7 +27,7 @@ Options:
 `;
 
 /** The first Python that imports torch: `explicit`, the package's .venv, python3 on PATH. */
-export function findTorchPython(explicit?: string): string {
+function findTorchPython(explicit?: string): string {
   const candidates = explicit ? [explicit] : [path.join(packageRoot, '.venv', 'bin', 'python'), 'python3'];
   for (const py of candidates) {
     const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });

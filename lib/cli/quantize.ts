@@ -5,7 +5,7 @@ import { loadModel } from '../models/load';
 import { parseFlags, required } from './args';
 import { CliIO } from './io';
 
-export const quantizeUsage = `Usage: xlm-kd quantize --model MODEL.safetensors --out MODEL.int8.safetensors
+const quantizeUsage = `Usage: xlm-kd quantize --model MODEL.safetensors --out MODEL.int8.safetensors
 
 Writes the model with the decoder's linear layers and the output layer in int8 (per output channel,
 activations quantized per call, as PyTorch's quantize_dynamic): a smaller file that decodes faster. The

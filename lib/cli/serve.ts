@@ -12,7 +12,7 @@ import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { CliIO, UsageError } from './io';
 
 const D = SERVE_DEFAULTS;
-export const serveUsage = `Usage: xlm-kd serve --model MODEL.safetensors [--model NAME=MODEL ...] [options]
+const serveUsage = `Usage: xlm-kd serve --model MODEL.safetensors [--model NAME=MODEL ...] [options]
 
 Serves translations over HTTP until Ctrl-C / SIGTERM (then finishes what is in flight and exits 0):
   POST /translate {"q": "text" or ["text", ...], "model"?, "beam"?, "nBest"?}
@@ -47,7 +47,7 @@ const NUMERIC = ['beam', 'max-beam', 'max-batch-tokens', 'max-batch-sentences', 
   'request-timeout-ms', 'receive-timeout-ms', 'close-grace-ms', 'port'] as const;
 
 /** `--model a=x.safetensors --model y.safetensors` -> { a: 'x.safetensors', y: 'y.safetensors' }. */
-export function modelFlags(values: string[]): Record<string, ModelSource> {
+function modelFlags(values: string[]): Record<string, ModelSource> {
   if (values.length === 0) throw new UsageError('--model is required');
   const models: Record<string, ModelSource> = {};
   for (const v of values) {

@@ -14,7 +14,7 @@ import { readDataInfo } from '../pipeline/data-folder';
 import { openSplitStore } from '../pipeline/token-store';
 import { CliIO } from './io';
 
-export const shortlistUsage = `Usage: xlm-kd shortlist --model MODEL.safetensors --data DIR [options]
+const shortlistUsage = `Usage: xlm-kd shortlist --model MODEL.safetensors --data DIR [options]
 
 Builds a vocabulary shortlist: for each source token the target tokens that co-occur with it most
 (Dice, over the training split), plus the most frequent target tokens. Decoding a batch then scores only

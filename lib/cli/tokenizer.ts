@@ -7,7 +7,7 @@ import { TOKENIZER_SAMPLE_DEFAULTS, trainTokenizer, TrainTokenizerOptions } from
 import { choice, FlagValues, int, parseFlags, str } from './args';
 import { CliIO, UsageError } from './io';
 
-export const tokenizerUsage = `Usage: xlm-kd tokenizer --data DIR --out tokenizer.model [options]
+const tokenizerUsage = `Usage: xlm-kd tokenizer --data DIR --out tokenizer.model [options]
 
 Trains one SentencePiece model shared by source and target (ids <s>=0 </s>=1 <pad>=2 <unk>=3, as XLM).
 

@@ -14,7 +14,7 @@ import { runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validF
 
 const X = XLM_DEFAULTS;
 
-export const trainUsage = `Usage: xlm-kd train --data DIR --run DIR (--max-steps N | --max-epochs N | --max-minutes X) [options]
+const trainUsage = `Usage: xlm-kd train --data DIR --run DIR (--max-steps N | --max-epochs N | --max-minutes X) [options]
 
 Trains a teacher: an XLM transformer (post-LN, GELU, tied output layer) with cross-entropy.
 

@@ -58,7 +58,7 @@ Validation (on the valid split, each time):
 ${rankFlagsHelp}${deviceFlagsHelp}`;
 
 /** The flag of each training option whose name is not its kebab-case. */
-export const trainingFlagNames = flagNames({
+const trainingFlagNames = flagNames({
   maxSeconds: '--max-minutes (in seconds)', validateEvery: '--valid-every', warmupUpdates: '--warmup', 'batching.maxTokens': '--max-tokens', dropout: '--no-dropout',
 });
 

@@ -13,7 +13,7 @@ import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding 
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { CliIO, UsageError } from './io';
 
-export const translateUsage = `Usage: xlm-kd translate --model MODEL.safetensors [options] < input.txt > output.txt
+const translateUsage = `Usage: xlm-kd translate --model MODEL.safetensors [options] < input.txt > output.txt
 
 Translates one sentence per line, in order; an empty line gives an empty line.
 

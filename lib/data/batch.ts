@@ -10,29 +10,43 @@ import { ArrayPairSource, PairSource } from './pair-source';
 
 /** What {@link Batch.from} takes: token ids without framing (it adds `</s>`). */
 export interface BatchInput {
+  /** Source token ids of each sentence. */
   src: number[][];
+  /** Target token ids of each sentence (default: none, each target is a lone `</s>`). */
   tgt?: number[][];
   /** Language id of every source (one number) or per sentence. */
   srcLang?: number | number[];
+  /** Language id of every target (one number) or per sentence. */
   tgtLang?: number | number[];
 }
 
 /** Ids of the special tokens used for framing and padding (XLM's: `</s>` = 1, `<pad>` = 2). */
 export interface FramingOptions {
+  /** Id of `</s>` (default 1). */
   eosIndex?: number;
+  /** Id of `<pad>` (default 2). */
   padIndex?: number;
+  /** Where the tensors are made (default cpu). */
   device?: Device;
 }
 
+/** One batch of a Seq2Seq model's input and targets, as padded int64 tensors ([B] = sentences). */
 export class Batch {
-  /** @param src [B, S] int64; srcLen [B]; tgtIn/tgtOut [B, T]; tgtLen [B]; languages [B] or undefined. */
+  /** Takes the tensors as they are (the batch owns them); {@link Batch.from} and {@link Batch.fromSource} build them from ids. */
   constructor(
+    /** [B, S] source ids, framed `</s> w1 … wn </s>` and padded. */
     readonly src: Tensor,
+    /** [B] source lengths, framing included. */
     readonly srcLen: Tensor,
+    /** [B, T] decoder input ids, `</s> w1 … wn`, padded. */
     readonly tgtIn: Tensor,
+    /** [B, T] target ids the loss predicts, `w1 … wn </s>`, padded. */
     readonly tgtOut: Tensor,
+    /** [B] target lengths (tokens that count in the loss). */
     readonly tgtLen: Tensor,
+    /** [B] source language ids, for models with language embeddings. */
     readonly srcLang?: Tensor,
+    /** [B] target language ids, for models with language embeddings. */
     readonly tgtLang?: Tensor
   ) {}
 

@@ -34,6 +34,7 @@ export interface BatcherOptions {
   shuffle?: boolean;
   /** Language ids given to every Batch (models with language embeddings). */
   srcLang?: number;
+  /** Target language id given to every Batch. */
   tgtLang?: number;
   /** Special ids for {@link Batch.from} (default XLM's `</s>`=1, `<pad>`=2). */
   framing?: FramingOptions;
@@ -171,7 +172,7 @@ export class Batcher {
     if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`Batcher.plan: 'epoch' must be an integer >= 0, got ${String(epoch)}`);
     const rng = new SeededRandom(mixSeed(this.seed, epoch));
     const n = this.source.size;
-    let order = new Int32Array(n);
+    let order: Int32Array = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     if (this.shuffle) rng.shuffle(order);
     // A stable counting sort by (width, source length): after the shuffle, pairs of equal length land in a new

@@ -6,14 +6,20 @@
 
 /** A line that could not be used. */
 export interface BadLine {
+  /** The file the line is in. */
   file: string;
   /** 1-based. */
   line: number;
+  /** Why it could not be used. */
   reason: string;
 }
 
 /** A corpus file that cannot be used as it is. */
 export class CorpusError extends Error {
+  /**
+   * @param file - the file that cannot be used.
+   * @param line - the 1-based line at fault, when one is.
+   */
   constructor(message: string, readonly file: string, readonly line?: number) {
     super(line === undefined ? `corpus: ${file}: ${message}` : `corpus: ${file}:${line}: ${message}`);
     this.name = 'CorpusError';

@@ -14,7 +14,9 @@ export type { BadLine } from './corpus-error';
 
 /** One source/target sentence pair. */
 export interface SentencePair {
+  /** Source sentence. */
   src: string;
+  /** Target sentence. */
   tgt: string;
 }
 
@@ -35,6 +37,7 @@ export type ReadCorpusOptions = Omit<StreamCorpusOptions, 'onSkip'>;
 
 /** Pairs read, and the lines skipped with `onBadLine: 'skip'`. */
 export interface ParallelCorpus {
+  /** The pairs, in file order. */
   pairs: SentencePair[];
   /** Lines skipped (0 with `onBadLine: 'error'`). */
   skipped: number;
@@ -234,8 +237,11 @@ export interface SplitOptions {
 
 /** The three parts of {@link splitCorpus}, each in the input's order. */
 export interface CorpusSplit<T> {
+  /** The items that are not held out. */
   train: T[];
+  /** The validation items. */
   valid: T[];
+  /** The test items. */
   test: T[];
 }
 

@@ -43,12 +43,15 @@ export interface MoCatalog {
   headers: Record<string, string>;
   /** The charset the strings were decoded from (lower case), e.g. 'utf-8'. */
   charset: string;
+  /** Byte order of the file. */
   littleEndian: boolean;
+  /** The file format revision (major << 16 | minor). */
   revision: number;
 }
 
 /** A malformed or unreadable .mo file; the message names the file when known. */
 export class MoFormatError extends Error {
+  /** @param source - the file, when known. */
   constructor(message: string, readonly source: string | undefined) {
     super(source === undefined ? `gettext: ${message}` : `gettext: ${source}: ${message}`);
     this.name = 'MoFormatError';
@@ -57,6 +60,7 @@ export class MoFormatError extends Error {
 
 /** A catalog in a charset this Node.js cannot decode (a build without full ICU, or an exotic charset). */
 export class MoCharsetError extends MoFormatError {
+  /** @param charset - the charset the catalog's header names. */
   constructor(readonly charset: string, source: string | undefined) {
     super(`charset '${charset}' is not supported by this Node.js (TextDecoder)`, source);
     this.name = 'MoCharsetError';
@@ -240,8 +244,11 @@ export function hasWords(s: string): boolean {
 
 /** One English -> target pair and the catalog (domain) it came from. */
 export interface GettextPair {
+  /** The English text (msgid), cleaned. */
   src: string;
+  /** Its translation (msgstr), cleaned. */
   tgt: string;
+  /** The catalog it came from (the .mo file name without extension). */
   domain: string;
 }
 
@@ -279,14 +286,23 @@ export interface GettextCorpusStats {
   skippedFiles: Array<{ file: string; reason: string }>;
   /** Entries read, headers excluded. */
   entries: number;
+  /** Pairs kept. */
   pairs: number;
+  /** Entries dropped, per cleaning rule (see {@link loadGettextCorpus}). */
   dropped: {
+    /** Empty msgstr. */
     untranslated: number;
+    /** A newline in msgid or msgstr. */
     multiline: number;
+    /** A side with no letters (only format specifiers, digits, punctuation). */
     noLetters: number;
+    /** Translation equal to the original after cleaning. */
     identical: number;
+    /** A side shorter than `minChars`. */
     tooShort: number;
+    /** A side longer than `maxChars`. */
     tooLong: number;
+    /** A (src, tgt) pair already kept (with `dedupe`). */
     duplicate: number;
     /** Pairs beyond `maxPairs`. */
     overLimit: number;
@@ -297,7 +313,9 @@ export interface GettextCorpusStats {
 
 /** What {@link loadGettextCorpus} returns. */
 export interface GettextCorpus {
+  /** The pairs kept, in catalog order (sampled down to `maxPairs` when given). */
   pairs: GettextPair[];
+  /** What was read and dropped. */
   stats: GettextCorpusStats;
 }
 

@@ -1,5 +1,6 @@
 /** Data: the SentencePiece tokenizer, gettext and text corpora (in memory or streamed), splits (in memory or by reservoir), duplicate detection, streamed line reading and seeded line samples, token stores and pair sources, length-bucketed batching, Batch, and vocabulary shortlists (built from a corpus). */
 export { SentencePiece, XLM_SPECIAL_IDS, SENTENCEPIECE_DEFAULTS } from './tokenizer';
+export type { FlatIds } from '../native';
 export type { SentencePieceTrainOptions, SentencePieceLoadOptions, SpecialIds } from './tokenizer';
 export {
   parseMo, loadGettextCorpus, availableGettextLanguages, gettextDomains, stripAccelerators, hasWords,

@@ -19,8 +19,11 @@ export interface ReadLinesOptions {
  * line i is `bytes.toString('utf8', starts[i], ends[i])`, which {@link LineSpans.at} does.
  */
 export interface LineSpans {
+  /** The chunk's bytes. */
   readonly bytes: Buffer;
+  /** Byte offset in `bytes` where each line starts. */
   readonly starts: number[];
+  /** Byte offset in `bytes` where each line ends (exclusive). */
   readonly ends: number[];
   /** Lines in this chunk. */
   readonly length: number;

@@ -6,7 +6,9 @@
 
 /** One tokenized pair, without framing (Batch.from adds `</s>`). */
 export interface TokenPair {
+  /** Source ids. */
   src: number[];
+  /** Target ids. */
   tgt: number[];
 }
 
@@ -16,9 +18,11 @@ export interface PairSource {
   readonly size: number;
   /** Ids of pair `i`'s source / target (framing excluded). */
   srcLength(i: number): number;
+  /** Ids of pair `i`'s target (framing excluded). */
   tgtLength(i: number): number;
   /** Copies pair `i`'s source / target ids into `dst` from position `at`. */
   copySrc(i: number, dst: Int32Array, at: number): void;
+  /** Copies pair `i`'s target ids into `dst` from position `at`. */
   copyTgt(i: number, dst: Int32Array, at: number): void;
   /** Pair `i` as JS arrays. */
   pair(i: number): TokenPair;
@@ -40,6 +44,10 @@ function copyIds(ids: number[], dst: Int32Array, at: number, what: () => string)
 
 /** In-memory pairs as a source (each checked for the `{ src, tgt }` id-array shape). */
 export class ArrayPairSource implements PairSource {
+  /**
+   * @param pairs - the pairs, used as they are (not copied).
+   * @param where - how errors name them (default 'pairs').
+   */
   constructor(readonly pairs: readonly TokenPair[], private readonly where = 'pairs') {
     pairs.forEach((p, i) => {
       if (!p || !Array.isArray(p.src) || !Array.isArray(p.tgt)) throw new TypeError(`${where}[${i}] must be { src: number[], tgt: number[] }`);
@@ -67,6 +75,7 @@ export class ArrayPairSource implements PairSource {
 
 /** One side of a corpus, indexed by sentence: what a token store is, and what pairs are made of. */
 export interface SentenceSource {
+  /** Sentences. */
   readonly count: number;
   /** Ids of sentence `i` (framing excluded). */
   length(i: number): number;
@@ -78,6 +87,11 @@ export interface SentenceSource {
 
 /** Two line-aligned sides (e.g. two token stores, or training sources and the teacher's translations) as pairs. */
 export class SidesPairSource implements PairSource {
+  /**
+   * @param src - the source side.
+   * @param tgt - the target side, as many sentences as `src`.
+   * @param names - how the line-alignment error names the two sides.
+   */
   constructor(readonly src: SentenceSource, readonly tgt: SentenceSource, names: { src: string; tgt: string } = { src: 'source side', tgt: 'target side' }) {
     if (src.count !== tgt.count) {
       throw new RangeError(`${names.src} (${src.count} sentences) and ${names.tgt} (${tgt.count}) are not line-aligned`);
@@ -121,6 +135,10 @@ export function emptySide(count: number): SentenceSource {
 
 /** The pairs of `source` at `indices` (in that order), e.g. those a length limit keeps. */
 export class SubsetPairSource implements PairSource {
+  /**
+   * @param source - the pairs to pick from.
+   * @param indices - the indices into `source` of the pairs kept, in their order.
+   */
   constructor(readonly source: PairSource, readonly indices: Int32Array) {}
   get size(): number {
     return this.indices.length;

@@ -9,6 +9,7 @@ import type { Device } from '../tensor/dtype';
 import type { Batch } from './batch';
 import type { Batcher, BatchPlan } from './batcher';
 
+/** Assembles a Batcher's batches one event-loop turn ahead of the training step that takes them. */
 export class BatchPrefetcher {
   private readonly ready = new Map<BatchPlan, Batch>();
   private closed = false;

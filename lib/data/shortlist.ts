@@ -32,7 +32,9 @@ export class Shortlist {
   private constructor(
     /** [vocabSize × perSource] target ids per source id, -1 where a source token has fewer. */
     readonly table: Int32Array,
+    /** Source (and target) vocabulary size. */
     readonly vocabSize: number,
+    /** Candidates kept per source token (the table's row length). */
     readonly perSource: number,
     /** Ids in every batch's list: the most frequent target tokens and the specials. */
     readonly always: readonly number[]

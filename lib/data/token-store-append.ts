@@ -11,7 +11,9 @@ import { encodeHeader, indexBytes, offsetsStart, storeFiles, TOKEN_STORE_FORMAT,
 
 /** One sentence to write. */
 export interface StoreEntry {
+  /** The sentence's index in the store (0-based). */
   index: number;
+  /** Its token ids. */
   ids: ArrayLike<number>;
   /** A number kept beside the sentence (e.g. a translation's score), in `base.values` as float32. */
   value?: number;
@@ -26,9 +28,12 @@ export function readStoreValues(base: string, count: number): Float32Array | und
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
 }
 
+/** A sparse token store written in any order, over one or more runs (see the file's notes). */
 export class AppendableTokenStore {
   private constructor(
+    /** The store's path without `.idx`/`.bin`. */
     readonly base: string,
+    /** Sentences the store has room for, written or not. */
     readonly count: number,
     private readonly tokenBytes: 2 | 4,
     private readonly written: Uint8Array,
@@ -136,6 +141,7 @@ export class AppendableTokenStore {
     this.writtenCount += entries.length;
   }
 
+  /** Closes the store's files; everything `put` wrote is already on disk. */
   close(): void {
     fs.closeSync(this.valuesFd);
     fs.closeSync(this.idxFd);

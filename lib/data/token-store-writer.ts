@@ -17,6 +17,10 @@ export interface IdRows {
 
 const FLUSH_BYTES = 1 << 22;
 
+/**
+ * Writes a whole token store once, in order; the store appears only when {@link TokenStoreWriter.finish} renames it
+ * into place.
+ */
 export class TokenStoreWriter {
   private readonly files: { idx: string; bin: string };
   private readonly tmp: { idx: string; bin: string };

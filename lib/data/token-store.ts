@@ -19,6 +19,7 @@ export interface TokenStoreMeta {
   text?: string;
   /** That text file's size and modification time when it was hashed (a quick check before hashing again). */
   textBytes?: number;
+  /** That text file's modification time (ms since the epoch) when it was hashed. */
   textMtimeMs?: number;
   /** The tokenizer's vocabulary size. */
   vocabSize: number;
@@ -28,13 +29,17 @@ export interface TokenStoreMeta {
 
 /** A store file that cannot be used as it is. */
 export class TokenStoreError extends Error {
+  /** @param file - the store file at fault. */
   constructor(readonly file: string, message: string) {
     super(`token store ${file}: ${message}`);
     this.name = 'TokenStoreError';
   }
 }
 
-/** Layout constants (format version 1). */
+/**
+ * Layout constants (format version 1): the header's `magic` bytes and `version`, its size in bytes (`headerBytes`), and
+ * the size an index entry holds for a sentence not written yet (`missing`, in sparse stores).
+ */
 export const TOKEN_STORE_FORMAT = Object.freeze({ magic: 'XKTTOKS\0', version: 1, headerBytes: 4096, missing: 0xffffffff });
 
 const H = TOKEN_STORE_FORMAT;
@@ -96,6 +101,7 @@ export class TokenStore {
   readonly count: number;
   /** 2 (uint16 ids) or 4 (uint32). */
   readonly tokenBytes: 2 | 4;
+  /** Where the ids came from, as the header says. */
   readonly meta: TokenStoreMeta;
   /** Ids in the `.bin` file. */
   readonly totalTokens: number;
@@ -105,6 +111,7 @@ export class TokenStore {
   private fd: number | undefined;
   private scratch = Buffer.alloc(1024);
 
+  /** @param base - the store's path without `.idx`/`.bin`; @param fd - its `.bin`, open for reading. */
   private constructor(readonly base: string, idx: ArrayBuffer, fd: number, partialTail: boolean) {
     const { idx: idxFile, bin: binFile } = storeFiles(base);
     const fail = (file: string, why: string): never => {

@@ -15,9 +15,13 @@ export const XLM_SPECIAL_IDS = Object.freeze({ bos: 0, eos: 1, pad: 2, unk: 3 })
 
 /** Special token ids of a model (-1 when it has none). */
 export interface SpecialIds {
+  /** Beginning of sentence. */
   bos: number;
+  /** End of sentence (`</s>`). */
   eos: number;
+  /** Padding. */
   pad: number;
+  /** Unknown token. */
   unk: number;
 }
 

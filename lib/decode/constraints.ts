@@ -16,7 +16,7 @@ export interface RowContext {
 }
 
 /** Tokens that would complete an n-gram the hypothesis already contains. */
-export function bannedByNgram(tokens: number[], n: number): number[] {
+function bannedByNgram(tokens: number[], n: number): number[] {
   if (n <= 0 || tokens.length < n - 1) return [];
   if (n === 1) return [...new Set(tokens)];
   const prefix = tokens.slice(tokens.length - (n - 1));

@@ -5,4 +5,4 @@ export type { Hypothesis } from './hypotheses';
 export type { DecodeOptions, SamplingOptions, LengthRule } from './options';
 export { DECODE_DEFAULTS, SAMPLING_DEFAULTS } from './options';
 export { translate, translateStream, TRANSLATE_DEFAULTS } from './translate';
-export type { TranslateOptions, TranslationResult, TranslationHypothesis } from './translate';
+export type { TranslateOptions, TranslationResult, TranslationHypothesis, TranslateInput } from './translate';

@@ -5,10 +5,13 @@ import { Shortlist } from '../data/shortlist';
 
 /** Maximum output length for a source of `srcLen` tokens (framing included): `floor(a·srcLen + b)`. */
 export interface LengthRule {
+  /** Output tokens per source token. */
   a: number;
+  /** Output tokens added to every sentence. */
   b: number;
 }
 
+/** How greedy decoding samples instead of taking the argmax ({@link DecodeOptions.sampling}). */
 export interface SamplingOptions {
   /** Divides the logits before sampling (default 1). */
   temperature?: number;
@@ -18,6 +21,7 @@ export interface SamplingOptions {
   topP?: number;
 }
 
+/** Options of {@link beamSearch} and {@link greedy}; each has a default ({@link DECODE_DEFAULTS}). */
 export interface DecodeOptions {
   /** Hypotheses kept per sentence (default 5 for beam search). */
   beamSize?: number;

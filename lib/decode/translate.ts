@@ -35,6 +35,7 @@ export interface TranslateOptions extends Omit<DecodeOptions, 'tgtLang' | 'sampl
   maxSourceLength?: number;
   /** Language ids for models with language embeddings. */
   srcLang?: number;
+  /** Target language id, for models with language embeddings. */
   tgtLang?: number;
   /** Decode on this device: the model is moved there first (default: where the model is). */
   device?: Device;
@@ -42,6 +43,7 @@ export interface TranslateOptions extends Omit<DecodeOptions, 'tgtLang' | 'sampl
 
 /** One translation of one sentence. */
 export interface TranslationHypothesis {
+  /** The translation, detokenized. */
   text: string;
   /** Length-normalised log-probability (see DecodeOptions.lengthPenalty); 0 for an empty input. */
   score: number;
@@ -117,9 +119,10 @@ function resolve(model: Seq2Seq, opts: TranslateOptions): Resolved {
   };
 }
 
-type Source = Iterable<string> | AsyncIterable<string>;
+/** Sentences to translate: an array or any other iterable, or an async iterable (such as a stream's lines). */
+export type TranslateInput = Iterable<string> | AsyncIterable<string>;
 
-function isAsync(s: Source): s is AsyncIterable<string> {
+function isAsync(s: TranslateInput): s is AsyncIterable<string> {
   return typeof (s as AsyncIterable<string>)[Symbol.asyncIterator] === 'function';
 }
 
@@ -129,7 +132,7 @@ function checkSentence(v: unknown, index: number): string {
 }
 
 // Splits the source into windows: full ones, or (async sources) whatever arrived before an idle pause.
-async function* windows(source: Source, size: number, idleMs: number): AsyncGenerator<string[]> {
+async function* windows(source: TranslateInput, size: number, idleMs: number): AsyncGenerator<string[]> {
   let count = 0;
   if (!isAsync(source)) {
     let buf: string[] = [];
@@ -205,7 +208,7 @@ function planBatches(ids: number[][], o: Resolved): number[][] {
  * Translates sentences, yielding one result per input sentence in input order, each as soon as it and
  * every sentence before it are done. Empty (or whitespace-only) sentences translate to ''.
  */
-export async function* translateStream(model: Seq2Seq, sentences: Source, opts: TranslateOptions): AsyncGenerator<TranslationResult> {
+export async function* translateStream(model: Seq2Seq, sentences: TranslateInput, opts: TranslateOptions): AsyncGenerator<TranslationResult> {
   const o = resolve(model, opts);
   const { device } = o;
   const vocab = o.tokenizer.vocabSize;
@@ -241,7 +244,7 @@ export async function* translateStream(model: Seq2Seq, sentences: Source, opts: 
 }
 
 /** Translates every sentence; results in input order (see {@link translateStream}). */
-export async function translate(model: Seq2Seq, sentences: Source, opts: TranslateOptions): Promise<TranslationResult[]> {
+export async function translate(model: Seq2Seq, sentences: TranslateInput, opts: TranslateOptions): Promise<TranslationResult[]> {
   const out: TranslationResult[] = [];
   for await (const r of translateStream(model, sentences, opts)) out.push(r);
   return out;

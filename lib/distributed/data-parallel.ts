@@ -23,6 +23,7 @@ export interface DataParallelOptions {
 
 /** Gradient averaging across ranks for one model's parameters. */
 export class DataParallel {
+  /** @param group - the process group whose ranks average gradients. */
   private constructor(private handle: NativeReducer | undefined, readonly group: ProcessGroup) {}
 
   /**

@@ -19,6 +19,7 @@ export interface LaunchOptions {
   args: string[];
   /** Machines in the run (default 1) and this machine's index among them (default 0), as torchrun. */
   nnodes?: number;
+  /** This machine's index among the `nnodes` (default 0). */
   nodeRank?: number;
   /** Where rank 0 serves the rendezvous (default 127.0.0.1; give an address the other machines reach). */
   masterAddr?: string;
@@ -28,6 +29,7 @@ export interface LaunchOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the ranks' prefixed lines go (default this process's streams). */
   stdout?: NodeJS.WritableStream;
+  /** Where the ranks' prefixed error lines go (default this process's stderr). */
   stderr?: NodeJS.WritableStream;
   /** After a failure, ms the remaining ranks get to end by themselves before they are killed (default 3000). */
   killAfterMs?: number;

@@ -28,6 +28,7 @@ export interface ProcessGroupOptions {
   timeoutMs?: number;
 }
 
+/** How {@link ProcessGroup.allReduce} combines the ranks' tensors. */
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min' | 'product';
 
 function envInt(name: string, fallback: number): number {
@@ -42,8 +43,11 @@ function envInt(name: string, fallback: number): number {
 export class ProcessGroup {
   private constructor(
     private handle: NativeProcessGroup | undefined,
+    /** This process's rank in the group (0 … worldSize-1). */
     readonly rank: number,
+    /** Ranks in the group. */
     readonly worldSize: number,
+    /** This process's rank on its machine (e.g. to pick its GPU). */
     readonly localRank: number
   ) {}
 

@@ -38,8 +38,11 @@ export interface ChrfResult {
   score: number;
   /** sacreBLEU's metric name: `chrF2`, `chrF2++`, ... */
   name: string;
+  /** Character n-gram order used. */
   charOrder: number;
+  /** Word n-gram order used (0 = chrF, 2 = chrF++). */
   wordOrder: number;
+  /** Weight of recall over precision used. */
   beta: number;
   /**
    * Corpus sums of `[hypCount, refCount, matchCount]` for each character order

@@ -10,22 +10,31 @@ import { evaluateTranslation, EvaluateTranslationOptions } from './evaluate';
 
 /** One model to compare: a display name, the model, and its file (for the size on disk). */
 export interface ModelEntry {
+  /** Name shown in the table. */
   name: string;
+  /** The model to evaluate. */
   model: Seq2Seq;
+  /** The model's file, for its size on disk. */
   file?: string;
 }
 
 /** One row of the comparison. */
 export interface ModelComparison {
+  /** The model's name. */
   name: string;
+  /** Number of parameters. */
   parameters: number;
   /** Bytes of the model file (undefined without a file). */
   fileBytes?: number;
+  /** Corpus BLEU in [0, 100]. */
   bleu: number;
+  /** Corpus chrF in [0, 100]. */
   chrf: number;
+  /** Sentences translated per second, tokenization included. */
   sentencesPerSecond: number;
   /** sentencesPerSecond over the first model's. */
   speedup: number;
+  /** The model's translations, in source order. */
   hypotheses: string[];
 }
 

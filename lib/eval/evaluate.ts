@@ -18,13 +18,17 @@ export interface EvaluateTranslationOptions extends TranslateOptions {
 
 /** Scores and speed of one evaluation. */
 export interface TranslationScores {
+  /** Corpus BLEU in [0, 100] (sacreBLEU's defaults). */
   bleu: number;
+  /** Corpus chrF in [0, 100] (sacreBLEU's defaults). */
   chrf: number;
   /** The model's translations, in source order. */
   hypotheses: string[];
+  /** Sentences translated. */
   sentences: number;
   /** Wall-clock seconds of the decode, tokenization included. */
   seconds: number;
+  /** `sentences / seconds`. */
   sentencesPerSecond: number;
 }
 

@@ -81,6 +81,10 @@ export class AtomicFileWriter {
   private pos = 0;
   private closed = false;
 
+  /**
+   * @param target - the path the file gets on commit.
+   * @param tempPath - the temporary file written until then, in the same directory.
+   */
   private constructor(readonly target: string, readonly tempPath: string, private fh: fs.promises.FileHandle | undefined) {}
 
   /**

@@ -30,7 +30,9 @@ export type SafetensorsDtype =
 
 /** One tensor as stored on disk. */
 export interface RawTensor {
+  /** Element type, as safetensors names it. */
   dtype: SafetensorsDtype;
+  /** Dimensions. */
   shape: number[];
   /** Exactly the tensor's bytes: little-endian, row-major (C order). */
   data: Uint8Array;

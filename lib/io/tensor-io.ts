@@ -31,7 +31,9 @@ export function rawToTensor(raw: RawTensor, name = 'tensor'): Tensor {
 
 /** A file's tensors and metadata. */
 export interface LoadedTensors {
+  /** The tensors by name, on the CPU. */
   tensors: Map<string, Tensor>;
+  /** The file's string metadata. */
   metadata: Record<string, string>;
 }
 
@@ -57,6 +59,7 @@ export async function loadTensors(path: string): Promise<LoadedTensors> {
   return toTensors(await readSafetensors(path));
 }
 
+/** Reads a safetensors file into CPU tensors, synchronously. */
 export function loadTensorsSync(path: string): LoadedTensors {
   return toTensors(readSafetensorsSync(path));
 }

@@ -50,7 +50,9 @@ export interface ChunkedDistillLossOptions extends Omit<DistillLossOptions, 'red
  * `-Infinity` entries are allowed (probability 0); each row needs at least one finite entry.
  */
 export interface SparseTeacher {
+  /** [N, k] (or [B, T, k]) vocabulary ids of the teacher's top-k. */
   indices: Tensor;
+  /** Their log-probabilities (or logits), same shape as `indices`. */
   logProbs: Tensor;
 }
 
@@ -59,8 +61,11 @@ export interface SparseTeacher {
  * (+ `bias` [V]): for the chunked form, which computes the teacher's logits chunk by chunk, under no-grad.
  */
 export interface HiddenTeacher {
+  /** [N, Ht] (or [B, T, Ht]) the teacher's final hidden states. */
   hidden: Tensor;
+  /** [V, Ht] the teacher's output projection. */
   weight: Tensor;
+  /** [V] its bias, if any. */
   bias?: Tensor | null;
 }
 

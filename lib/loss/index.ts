@@ -10,7 +10,7 @@ export {
   distillLossKernel,
 } from './distill';
 export { LOSS_DEFAULTS, resolveLossOptions } from './options';
-export type { LossOptions, ResolvedLossOptions } from './options';
+export type { LossOptions, ResolvedLossOptions, LossOptionsContext } from './options';
 export type {
   Reduction,
   DistillLossOptions,
@@ -22,4 +22,4 @@ export type {
 export { crossEntropy, crossEntropyAsync } from './cross-entropy';
 export type { CrossEntropyOptions } from './cross-entropy';
 export { hiddenStateLoss, attentionLoss, uniformLayerMap } from './intermediate';
-export type { IntermediateKdOptions, IntermediateLayerMap } from './intermediate';
+export type { IntermediateKdOptions, IntermediateLayerMap, ResolvedIntermediateKd } from './intermediate';

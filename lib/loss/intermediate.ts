@@ -15,7 +15,9 @@ import { arange } from '../tensor/create';
 
 /** Student layer i → teacher layer, per stack. */
 export interface IntermediateLayerMap {
+  /** For each student encoder layer, the teacher encoder layer it learns from. */
   encoder: number[];
+  /** For each student decoder layer, the teacher decoder layer it learns from. */
   decoder: number[];
 }
 
@@ -33,9 +35,13 @@ export interface IntermediateKdOptions {
   layerMap?: IntermediateLayerMap;
 }
 
+/** {@link IntermediateKdOptions} resolved. */
 export interface ResolvedIntermediateKd {
+  /** Weight of the hidden-state term. */
   hidden: number;
+  /** Weight of the attention term. */
   attention: number;
+  /** Which teacher layer each student layer imitates (undefined: the student's own map, else uniform). */
   layerMap?: IntermediateLayerMap;
 }
 

@@ -86,7 +86,7 @@ const CONFIG_KEYS: ReadonlyArray<keyof BiGruConfig> = [
 const MODEL_TYPE = 'bigru-student';
 
 /** Fills {@link BIGRU_DEFAULTS} and checks every field; errors name the field. */
-export function resolveBiGruConfig(options: unknown, where: string, names: OptionNamer = configNames): BiGruConfig {
+function resolveBiGruConfig(options: unknown, where: string, names: OptionNamer = configNames): BiGruConfig {
   const r = configReader(options, where, CONFIG_KEYS, names);
   const D = BIGRU_DEFAULTS;
   const embDim = r.integer('embDim', D.embDim, 1);

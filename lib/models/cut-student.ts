@@ -11,13 +11,19 @@ const MODEL_TYPE = 'xlm-student';
 
 /** The teacher layer each student layer was copied from, per side. */
 export interface LayerMap {
+  /** For each student encoder layer, the teacher encoder layer it was copied from. */
   encoder: number[];
+  /** For each student decoder layer, the teacher decoder layer it was copied from. */
   decoder: number[];
 }
 
+/**
+ * An XLM transformer cut from a teacher's layers (layer surgery), remembering which teacher layer each layer came from.
+ */
 export class CutStudent extends XlmModel {
   readonly kind = MODEL_TYPE;
 
+  /** @param layerMap - the teacher layer each student layer was copied from (kept in the file's metadata). */
   private constructor(handle: NativeModuleHandle, config: XlmConfig, readonly layerMap: Readonly<LayerMap>) {
     super(handle, Object.freeze(config));
   }

@@ -12,7 +12,7 @@ import { Tensor } from '../tensor/tensor';
 import { BaseModelConfig, Int8Layer, NativeSeq2Seq } from './native-model';
 
 /** Native argument errors name the binding ('moduleCreate: ...'); the user called `where`. */
-export function renamed(e: unknown, from: string, where: string): unknown {
+function renamed(e: unknown, from: string, where: string): unknown {
   if (!(e instanceof Error) || !e.message.startsWith(from)) return e;
   const Ctor = e instanceof RangeError ? RangeError : e instanceof TypeError ? TypeError : Error;
   return new Ctor(where + e.message.slice(from.length));

@@ -40,8 +40,11 @@ function batchHandles(b: Batch): NativeBatch {
 
 /** Common config every model carries (special token ids and vocabulary size). */
 export interface BaseModelConfig {
+  /** Ids in the shared vocabulary. */
   vocabSize: number;
+  /** Id of `<pad>`. */
   padIndex: number;
+  /** Id of `</s>`. */
   eosIndex: number;
 }
 
@@ -58,17 +61,25 @@ export interface QuantizeOptions {
 
 /** One int8 layer as a model file keeps it (see {@link NativeSeq2Seq.save}). */
 export interface Int8Layer {
+  /** The linear layer's parameter name (XLM's). */
   name: string;
+  /** int8 [out, in] quantized weight. */
   qweight: Tensor;
+  /** float32 [out] scale of each output channel. */
   scales: Tensor;
 }
 
+/**
+ * The Seq2Seq implementation shared by the models LibTorch runs (teacher, cut and transformer students, BiGRU): the
+ * module lives in the addon.
+ */
 export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Seq {
   abstract readonly kind: string;
   private form: InferenceForm = 'float32';
   /** The vocabulary shortlist decoding uses unless told otherwise (loaded with the model when its file names one). */
   shortlist?: Shortlist;
 
+  /** @internal Subclasses load the native module and pass its handle. */
   protected constructor(
     /** @internal */ readonly handle: NativeModuleHandle,
     /** The full config (defaults filled in), as saved in the file's metadata. */

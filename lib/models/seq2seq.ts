@@ -30,19 +30,29 @@ export type { LoadReport };
  * Attention: distributions before dropout, [B, H, queries, keys].
  */
 export interface ForwardInternals {
+  /** Teacher-forced logits [B, T, V]. */
   logits: Tensor;
+  /** Each encoder layer's output [B, S, D]. */
   encoderHidden: Tensor[];
+  /** Each decoder layer's output [B, T, D]. */
   decoderHidden: Tensor[];
+  /** Each encoder layer's self-attention [B, H, S, S]. */
   encoderSelfAttention: Tensor[];
+  /** Each decoder layer's (causal) self-attention [B, H, T, T]. */
   decoderSelfAttention: Tensor[];
+  /** Each decoder layer's attention over the source [B, H, T, S]. */
   crossAttention: Tensor[];
 }
 
+/** A sequence-to-sequence model as training, distillation and decoding drive it, whatever its architecture. */
 export interface Seq2Seq {
   /** 'xlm-teacher', 'xlm-student' or 'bigru-student'. */
   readonly kind: string;
+  /** Ids in the vocabulary (the output size V). */
   readonly vocabSize: number;
+  /** Id of `</s>`. */
   readonly eosIndex: number;
+  /** Id of `<pad>`. */
   readonly padIndex: number;
   /** Teacher-forced logits [B, T, V] for `batch.tgtIn`. */
   forward(batch: Batch): Tensor;
@@ -61,9 +71,11 @@ export interface Seq2Seq {
   forwardInternalsAsync?(batch: Batch, what: { hidden?: boolean; attention?: boolean }): Promise<ForwardInternals>;
   /** Encodes sources ([B, S] ids with lengths) for incremental decoding. */
   encode(src: Tensor, srcLen: Tensor, srcLang?: Tensor): DecoderState;
+  /** {@link encode} off the JS thread. */
   encodeAsync(src: Tensor, srcLen: Tensor, srcLang?: Tensor): Promise<DecoderState>;
   /** Feeds one token per live hypothesis; returns log-probs [N, V] (float32) and grows the cache. */
   decodeStep(state: DecoderState, tokens: Tensor, tgtLang?: Tensor): Tensor;
+  /** {@link decodeStep} off the JS thread. */
   decodeStepAsync(state: DecoderState, tokens: Tensor, tgtLang?: Tensor): Promise<Tensor>;
   /** The encoder's outputs [N, S, H] held by the state (zeros at source pads). */
   encoderOutput(state: DecoderState): Tensor;
@@ -71,17 +83,28 @@ export interface Seq2Seq {
   reorder(state: DecoderState, indices: Tensor): void;
   /** Distinct parameters (tied weights once). */
   parameters(): Tensor[];
+  /** Distinct parameters by name (tied weights under one name). */
   namedParameters(): Map<string, Tensor>;
   /** Every named tensor, tied ones under each name (XLM's layout). Shares storage with the model. */
   stateDict(): Map<string, Tensor>;
+  /**
+   * Copies `sd`'s tensors into the model's; `strict` (default true) throws on names missing or unexpected, else reports
+   * them.
+   */
   loadStateDict(sd: Map<string, Tensor>, opts?: { strict?: boolean }): LoadReport;
+  /** Sets training mode (dropout on) or, with `false`, evaluation mode; returns the model. */
   train(mode?: boolean): this;
+  /** Sets evaluation mode (dropout off); returns the model. */
   eval(): this;
+  /** Whether the model is in training mode. */
   readonly training: boolean;
+  /** Moves (and with `dtype` converts) the parameters in place; returns the model. */
   to(device: Device, dtype?: DType): this;
   /** Where the model's parameters are, and so where its batches, caches and decoding run. */
   readonly device: Device;
+  /** Number of parameter values (tied weights counted once). */
   numParameters(): number;
+  /** Writes the model (weights and config) as a safetensors file, atomically. */
   save(path: string): Promise<void>;
   /** How the decode-time linear layers run (models without the notion: as 'float32'). */
   readonly inference?: InferenceForm;

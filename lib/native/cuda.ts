@@ -2,7 +2,7 @@
 import { NativeTensor as T } from './tensor';
 
 /** Bytes of the CUDA caching allocator on one device. */
-export interface CudaMemoryStats {
+interface CudaMemoryStats {
   allocated: number;
   maxAllocated: number;
   reserved: number;

@@ -15,7 +15,7 @@ export interface NativeReducer {
 }
 
 /** How to join a group (rank 0 serves the TCPStore at masterAddr:masterPort). */
-export interface NativeGroupOptions {
+interface NativeGroupOptions {
   rank: number;
   worldSize: number;
   masterAddr: string;

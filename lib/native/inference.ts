@@ -3,7 +3,7 @@ import { NativeModuleHandle, NativeStateHandle } from './modules';
 import { NativeTensor as T } from './tensor';
 
 /** One prepacked or quantized layer, named by its weight's state-dict name (int8: the data a model file keeps). */
-export interface NativeLinearKernel {
+interface NativeLinearKernel {
   name: string;
   kind: 'packed' | 'int8';
   /** The weight is shared with another parameter (an output layer tied to the embeddings). */
@@ -13,7 +13,7 @@ export interface NativeLinearKernel {
   scales?: T;
 }
 
-export type KernelKind = 'packed' | 'int8' | 'none' | 'keep';
+type KernelKind = 'packed' | 'int8' | 'none' | 'keep';
 
 export interface InferenceBinding {
   /**

@@ -8,7 +8,7 @@ export type NativeLossTeacher =
   | { kind: 'hidden'; hidden: T; weight: T; bias: T | null };
 
 /** The loss options, resolved and checked by lib/loss/options.ts. */
-export interface NativeLossOptions {
+interface NativeLossOptions {
   temperature: number;
   alpha: number;
   labelSmoothing: number;

@@ -12,7 +12,9 @@ export interface NativeStateHandle {
 
 /** What loadStateDict could not match (only non-empty with `strict: false`). */
 export interface LoadReport {
+  /** Model tensors the state dict had no value for. */
   missing: string[];
+  /** State dict names the model has no tensor for. */
   unexpected: string[];
 }
 
@@ -28,7 +30,7 @@ export interface NativeBatch {
 
 /** Model entry points. */
 /** What moduleForwardInternals returns. */
-export interface NativeInternals {
+interface NativeInternals {
   logits: T;
   encoderHidden: T[];
   decoderHidden: T[];

@@ -13,13 +13,17 @@ export interface RuntimeInfo {
   cuda: boolean;
   /** CUDA runtime version when LibTorch has CUDA, else null. */
   cudaVersion: string | null;
+  /** CUDA devices visible (0 without CUDA). */
   cudaDevices: number;
   /** Whether the addon was compiled with the CUDA kernels of this package (.cu files). */
   builtWithCuda: boolean;
   /** Intra-op threads LibTorch uses. */
   threads: number;
+  /** Inter-op threads LibTorch uses. */
   interopThreads: number;
+  /** Whether LibTorch has MKL. */
   mkl: boolean;
+  /** Whether LibTorch uses OpenMP. */
   openmp: boolean;
 }
 

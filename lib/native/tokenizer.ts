@@ -23,7 +23,9 @@ export interface NativeTrainOptions {
 
 /** Many sentences' ids in two arrays: `ids` holds them one after another, `sizes[i]` how many are sentence i's. */
 export interface FlatIds {
+  /** Every sentence's ids, one sentence after another. */
   ids: Int32Array;
+  /** Each sentence's number of ids. */
   sizes: Int32Array;
 }
 

@@ -13,6 +13,7 @@ import { SentencePiece } from '../data/tokenizer';
 import { writeFileAtomic } from '../io/atomic-write';
 import { TextFileInfo, TextFileWriter } from '../io/text-writer';
 
+/** The three splits of a data folder. */
 export type SplitName = 'train' | 'valid' | 'test';
 
 /** The name of one of a data folder's six text files. */
@@ -24,8 +25,11 @@ const SPLITS: readonly SplitName[] = ['train', 'valid', 'test'];
 export interface DataInfo {
   /** 'gettext' or the parallel files the text came from. */
   source: string;
+  /** Source language code. */
   srcLang: string;
+  /** Target language code. */
   tgtLang: string;
+  /** Pairs in each split. */
   counts: Record<SplitName, number>;
   /** What cleaning dropped, when the source reports it. */
   dropped?: Record<string, number>;
@@ -36,6 +40,7 @@ export interface DataInfo {
   text?: Record<SplitFileName, TextFileInfo>;
 }
 
+/** The paths of a split's two text files in the data folder `dir` (`<split>.src`, `<split>.tgt`). */
 export function splitFiles(dir: string, split: SplitName): { src: string; tgt: string } {
   return { src: path.join(dir, `${split}.src`), tgt: path.join(dir, `${split}.tgt`) };
 }

@@ -56,12 +56,17 @@ export const DEMO_PRESETS: Readonly<Record<'full' | 'quick', Readonly<Preset>>> 
 
 /** What {@link demo} takes. */
 export interface DemoOptions {
+  /** A smaller, faster run (a tiny teacher, 2000 pairs, half a minute of training in all). */
   quick?: boolean;
+  /** Source language (default en). */
   srcLang?: string;
+  /** Target language, a gettext locale of this machine (default de). */
   tgtLang?: string;
+  /** The run folder; running again continues it (default runs/demo-[quick-]SRC-TGT). */
   run?: string;
   /** Training minutes in all (teacher 60 %, each student 20 %). */
   minutes?: number;
+  /** LibTorch's intra-op threads (default: LibTorch's). */
   threads?: number;
   /** Where the models train and decode (default cpu). */
   device?: Device;
@@ -71,9 +76,13 @@ export interface DemoOptions {
 
 /** What the demo found. */
 export interface DemoResult {
+  /** The run folder (absolute). */
   run: string;
+  /** One row per model: teacher, cut student, BiGRU student. */
   rows: ModelComparison[];
+  /** The rows as a text table. */
   table: string;
+  /** Path of the BLEU-against-speed chart (SVG). */
   plot: string;
   /** Test sentences, languages and decoding settings the table is about. */
   about: string;

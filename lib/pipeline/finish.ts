@@ -10,6 +10,10 @@ import { TrainResult } from '../train/trainer';
 
 /** Thrown when a run was stopped by Ctrl-C/SIGTERM (or an abort) after saving: the CLI exits 130 with this message. */
 export class InterruptedRun extends Error {
+  /**
+   * @param run - the run folder holding the checkpoint.
+   * @param step - the update the run stopped at.
+   */
   constructor(readonly run: string, readonly step: number) {
     super(`stopped at update ${step}, checkpoint saved in ${run}; run the same command again to continue`);
     this.name = 'InterruptedRun';

@@ -19,9 +19,11 @@ export interface PrepareDataOptions {
   out: string;
   /** Source and target languages (default en -> de): of the gettext catalogs, or what data.json records for files. */
   srcLang?: string;
+  /** Target language (default de). */
   tgtLang?: string;
   /** Parallel files instead of gettext (line N of srcFile translates line N of tgtFile), plain or gzip. */
   srcFile?: string;
+  /** The target side's file, with `srcFile`. */
   tgtFile?: string;
   /** A TSV file of `source<TAB>target` lines instead of gettext or srcFile/tgtFile, plain or gzip. */
   tsvFile?: string;
@@ -29,6 +31,7 @@ export interface PrepareDataOptions {
   skipBadLines?: boolean;
   /** Held-out pairs (defaults 500 and 1000); exact sizes. */
   valid?: number;
+  /** Test pairs (default 1000). */
   test?: number;
   /** Longest side kept, in characters (default 200). */
   maxChars?: number;

@@ -38,17 +38,23 @@ export type KdOptions = Pick<
 export interface DistillStudentOptions {
   /** The teacher's model file. */
   teacher: string;
+  /** Which student: a cut of the teacher, a fresh transformer or BiGRU, or a model file. */
   student: StudentSpec;
   /** A data folder with the teacher's tokenizer (or `tokenizer`). */
   data: string;
+  /** The run folder (checkpoints, metrics); running again resumes. */
   run: string;
+  /** The model file written at the end (tokenizer.model is copied beside it). */
   out: string;
+  /** The tokenizer model (default the data folder's tokenizer.model). */
   tokenizer?: string;
   /** Default distill's, 'online'. */
   mode?: StudentMode;
   /** The KD options; defaults: distill's (lib/train/distill-options.ts). */
   kd?: KdOptions;
+  /** How to train (the data, validation set and run folder come from the options above). */
   training: Omit<TrainingOptions, 'data' | 'valid' | 'runDir'>;
+  /** How much of the valid split is decoded at each validation. */
   valid?: ValidationDecoding;
 }
 

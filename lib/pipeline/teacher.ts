@@ -19,10 +19,13 @@ export interface TrainTeacherOptions {
   run: string;
   /** The model file written at the end (tokenizer.model is copied beside it). */
   out: string;
+  /** The tokenizer model (default the data folder's tokenizer.model). */
   tokenizer?: string;
   /** The teacher's config, without the vocabulary (which the tokenizer sets). */
   model?: Omit<XlmOptions, 'vocabSize'>;
+  /** How to train (the data, validation set and run folder come from the options above). */
   training: Omit<TrainingOptions, 'data' | 'valid' | 'runDir'>;
+  /** How much of the valid split is decoded at each validation. */
   valid?: ValidationDecoding;
 }
 

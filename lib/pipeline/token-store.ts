@@ -32,6 +32,11 @@ export interface SplitStoreOptions {
 
 /** A split's pairs from its token stores. */
 export class SplitStore extends SidesPairSource {
+  /**
+   * @param split - which split.
+   * @param srcStore - its source side's token store.
+   * @param tgtStore - its target side's token store.
+   */
   constructor(readonly split: SplitName, readonly srcStore: TokenStore, readonly tgtStore: TokenStore) {
     super(srcStore, tgtStore, { src: srcStore.base, tgt: tgtStore.base });
   }

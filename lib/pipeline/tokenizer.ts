@@ -19,6 +19,7 @@ export const TOKENIZER_SAMPLE_DEFAULTS = Object.freeze({
   seed: 0,
 });
 
+/** What {@link trainTokenizer} takes: the text (a data folder or files) and the tokenizer's settings. */
 export interface TrainTokenizerOptions {
   /** Where the model goes. */
   out: string;
@@ -40,6 +41,7 @@ export interface TrainTokenizerOptions {
 
 /** What {@link trainTokenizer} trained, and on how much of the text. */
 export interface TrainedTokenizer {
+  /** The trained tokenizer (also written to `out`). */
   tokenizer: SentencePiece;
   /** Sentences SentencePiece was given: min(sample, sentencesSeen). */
   sentencesUsed: number;

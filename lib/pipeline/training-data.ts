@@ -23,10 +23,13 @@ export const VALIDATION_DEFAULTS = Object.freeze({ sentences: 200, beam: 1 });
 
 /** The training split tokenized, and the valid split for loss and BLEU. */
 export interface TrainingData {
+  /** The tokenizer the stores were made with. */
   tokenizer: SentencePiece;
+  /** Its model file. */
   tokenizerPath: string;
   /** The training pairs, read from the token store. */
   train: SplitStore;
+  /** The valid split for loss and decoding (undefined when the folder has none). */
   valid?: ValidationData;
 }
 

@@ -5,15 +5,25 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** The service's Prometheus metrics, served at GET /metrics. */
 export class ServeMetrics {
+  /** The registry holding them (one per service). */
   readonly registry = new Registry();
+  /** xlmkd_requests_total: /translate requests, by status code. */
   readonly requests: Counter<'status'>;
+  /** xlmkd_sentences_total: sentences translated, by model. */
   readonly sentences: Counter<'model'>;
+  /** xlmkd_generated_tokens_total: tokens generated (best hypotheses), by model. */
   readonly tokens: Counter<'model'>;
+  /** xlmkd_errors_total: requests answered with an error, by kind. */
   readonly errors: Counter<'kind'>;
+  /** xlmkd_queue_sentences: sentences waiting to be decoded, by model. */
   readonly queueDepth: Gauge<'model'>;
+  /** xlmkd_batch_sentences: sentences per decoding batch (per step with continuous batching). */
   readonly batchSentences: Histogram<'model'>;
+  /** xlmkd_batch_padded_tokens: padded source tokens per decoding batch. */
   readonly batchTokens: Histogram<'model'>;
+  /** xlmkd_request_seconds: time from a /translate request to its answer, in seconds. */
   readonly latency: Histogram<'model'>;
 
   constructor() {

@@ -11,6 +11,7 @@ import type { InferenceForm } from '../models/seq2seq';
 /** How sentences of concurrent requests share decoding. */
 export type BatchingMode = 'continuous' | 'request' | 'none';
 
+/** Options of {@link serve} and `xlm-kd serve`; each has a default ({@link SERVE_DEFAULTS}). */
 export interface ServeOptions {
   /** Interface to listen on (default 127.0.0.1: this machine only). */
   host?: string;
@@ -92,6 +93,7 @@ export const SERVE_DEFAULTS = Object.freeze({
   closeGraceMs: 10_000,
 });
 
+/** {@link ServeOptions} with every default filled in. */
 export type ResolvedServeOptions = Omit<Required<ServeOptions>, 'device' | 'log'> & { device: Device; log: (line: string) => void };
 
 const KEYS = [...Object.keys(SERVE_DEFAULTS), 'device', 'log'];

@@ -34,9 +34,11 @@ export type ModelSource = string | { model: Seq2Seq; tokenizer: SentencePiece };
 export interface ServeHandle {
   /** http://host:port */
   url: string;
+  /** The port it listens on. */
   port: number;
   /** The served models' names; the first is the default. */
   models: string[];
+  /** The service's Prometheus metrics. */
   metrics: ServeMetrics;
   /** How long close() lets requests in flight run. */
   closeGraceMs: number;

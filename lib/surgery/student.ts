@@ -14,6 +14,7 @@ import { CutOptions, cutStudent } from './cut';
 /** Any kind of student. */
 export type Student = CutStudent | TransformerStudent | BiGruStudent;
 
+/** Makes students (cut from a teacher, a transformer of its own sizes, a BiGRU) and loads any of them from a file. */
 export const Student = {
   /** A student whose layers are deep copies of chosen teacher layers (see {@link CutOptions}). */
   fromTeacher(teacher: Seq2Seq, opts: CutOptions = {}): CutStudent {

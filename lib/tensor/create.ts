@@ -8,13 +8,17 @@ import { Tensor } from './tensor';
 
 /** Where and as what a new tensor is made. */
 export interface TensorOptions {
+  /** Element type (default float32; {@link tensor} infers it from the data). */
   dtype?: DType;
+  /** Where the tensor is made (default cpu). */
   device?: Device;
+  /** Make it a leaf autograd tracks (default false). */
   requiresGrad?: boolean;
 }
 
 /** Options of {@link tensor}: `shape` reshapes flat data (a TypedArray, Buffer or flat array). */
 export interface FromDataOptions extends TensorOptions {
+  /** The shape of the result (default: the nesting of `data`, or 1-d for flat data). */
   shape?: number[];
 }
 
@@ -158,12 +162,15 @@ export function tensor(data: NestedData | ArrayBufferView, opts: FromDataOptions
   return finish(new Tensor(native().fromBytes(bytes, shape, srcDtype, dtype, opts.device)), opts);
 }
 
+/** A tensor of zeros (float32 on the CPU unless `opts` says otherwise). */
 export function zeros(shape: number[], opts: TensorOptions = {}): Tensor {
   return finish(new Tensor(native().zeros(shape, opts.dtype, opts.device)), opts);
 }
+/** A tensor of ones (float32 on the CPU unless `opts` says otherwise). */
 export function ones(shape: number[], opts: TensorOptions = {}): Tensor {
   return finish(new Tensor(native().ones(shape, opts.dtype, opts.device)), opts);
 }
+/** A tensor filled with `value` (float32 on the CPU unless `opts` says otherwise). */
 export function full(shape: number[], value: number | boolean, opts: TensorOptions = {}): Tensor {
   return finish(new Tensor(native().full(shape, value, opts.dtype, opts.device)), opts);
 }

@@ -12,6 +12,7 @@ import { Device, isDevice } from './dtype';
 /** Arithmetic of a model's forward passes: float32, or autocast to bfloat16 / float16 (float32 master weights). */
 export type Precision = 'fp32' | 'bf16' | 'fp16';
 
+/** Every {@link Precision}. */
 export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'fp16'];
 
 function cudaDevices(): number {

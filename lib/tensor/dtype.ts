@@ -26,14 +26,17 @@ export type TensorData =
   | Int8Array
   | Uint8Array;
 
+/** Every {@link DType}. */
 export const DTYPES: readonly DType[] = [
   'float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'int16', 'int8', 'uint8', 'bool',
 ];
 
+/** Whether `v` names a {@link DType}. */
 export function isDType(v: unknown): v is DType {
   return typeof v === 'string' && (DTYPES as readonly string[]).includes(v);
 }
 
+/** Whether `v` names a {@link Device}: 'cpu', 'cuda' or 'cuda:N'. */
 export function isDevice(v: unknown): v is Device {
   return typeof v === 'string' && (v === 'cpu' || v === 'cuda' || /^cuda:\d+$/.test(v));
 }
@@ -56,6 +59,7 @@ export function dtypeSize(d: DType): number {
   }
 }
 
+/** Whether `d` is a floating-point dtype. */
 export function isFloating(d: DType): boolean {
   return d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
 }

@@ -19,6 +19,7 @@ export const cuda = {
   isAvailable(): boolean {
     return native().version().cuda;
   },
+  /** Number of CUDA devices visible. */
   deviceCount(): number {
     return native().cudaDeviceCount();
   },
@@ -38,6 +39,7 @@ export const cuda = {
   memoryReserved(device?: number): number {
     return native().cudaMemoryStats(device).reserved;
   },
+  /** Restarts the peak {@link maxMemoryAllocated} counts from now. */
   resetPeakMemoryStats(device?: number): void {
     native().cudaResetPeakMemoryStats(device);
   },
@@ -49,6 +51,7 @@ export const cuda = {
   getRngState(device = 0): Tensor {
     return new Tensor(native().cudaRngState(device));
   },
+  /** Restores the device generator's state from {@link getRngState}'s tensor. */
   setRngState(state: Tensor, device = 0): void {
     if (!(state instanceof Tensor)) throw new TypeError("cuda.setRngState: argument 'state' must be a Tensor from cuda.getRngState()");
     native().cudaSetRngState(device, state.native);

@@ -5,7 +5,9 @@
 
 /** Anything a scope can own. The Tensor class implements it. */
 export interface Disposable {
+  /** Frees what it holds now. */
   dispose(): void;
+  /** Whether it was freed already. */
   readonly isDisposed: boolean;
 }
 

@@ -14,6 +14,7 @@ export type Operand = Tensor | number | boolean;
 
 /** Options of reductions over one or more dims. */
 export interface ReduceOptions {
+  /** Keep each reduced dim with size 1 (default false: drop it). */
   keepdim?: boolean;
 }
 
@@ -31,6 +32,7 @@ function raw(x: Operand): NativeTensor | number | boolean {
   return x instanceof Tensor ? x.native : x;
 }
 
+/** A LibTorch tensor: PyTorch's operations under PyTorch's names; each returns a new Tensor. */
 export class Tensor {
   /** @internal The native handle; use the methods instead. */
   readonly native: NativeTensor;
@@ -45,9 +47,11 @@ export class Tensor {
   get shape(): number[] {
     return native().shape(this.native);
   }
+  /** Element type. */
   get dtype(): DType {
     return native().dtype(this.native) as DType;
   }
+  /** Where the data lives ('cpu', 'cuda:N'). */
   get device(): Device {
     return native().device(this.native) as Device;
   }
@@ -59,9 +63,11 @@ export class Tensor {
   get numel(): number {
     return this.shape.reduce((a, b) => a * b, 1);
   }
+  /** Whether autograd records operations on this tensor (settable on leaves). */
   get requiresGrad(): boolean {
     return native().requiresGrad(this.native);
   }
+  /** Makes autograd record (or stop recording) operations on this leaf tensor. */
   set requiresGrad(flag: boolean) {
     native().setRequiresGrad(this.native, flag);
   }
@@ -92,6 +98,7 @@ export class Tensor {
     }
     return new Tensor(native().to(this.native, target.dtype ?? null, target.device ?? null));
   }
+  /** {@link to} the CPU: a copy there, or the same storage when the tensor is there already. */
   cpu(): Tensor {
     return this.to('cpu');
   }
@@ -120,30 +127,53 @@ export class Tensor {
   }
 
   // ---- elementwise --------------------------------------------------------------------------------------
+  /** `this + other`, broadcast. */
   add(other: Operand): Tensor { return new Tensor(native().add(this.native, raw(other))); }
+  /** `this - other`, broadcast. */
   sub(other: Operand): Tensor { return new Tensor(native().sub(this.native, raw(other))); }
+  /** `this * other`, elementwise, broadcast. */
   mul(other: Operand): Tensor { return new Tensor(native().mul(this.native, raw(other))); }
+  /** `this / other` (true division), broadcast. */
   div(other: Operand): Tensor { return new Tensor(native().div(this.native, raw(other))); }
+  /** `this ** exponent`, broadcast. */
   pow(exponent: Operand): Tensor { return new Tensor(native().pow(this.native, raw(exponent))); }
+  /** Elementwise maximum of `this` and `other`. */
   maximum(other: Operand): Tensor { return new Tensor(native().maximum(this.native, raw(other))); }
+  /** Elementwise minimum of `this` and `other`. */
   minimum(other: Operand): Tensor { return new Tensor(native().minimum(this.native, raw(other))); }
+  /** `-this`. */
   neg(): Tensor { return new Tensor(native().neg(this.native)); }
+  /** Elementwise e^x. */
   exp(): Tensor { return new Tensor(native().exp(this.native)); }
+  /** Elementwise natural logarithm. */
   log(): Tensor { return new Tensor(native().log(this.native)); }
+  /** Elementwise square root. */
   sqrt(): Tensor { return new Tensor(native().sqrt(this.native)); }
+  /** Elementwise absolute value. */
   abs(): Tensor { return new Tensor(native().abs(this.native)); }
+  /** Elementwise max(x, 0). */
   relu(): Tensor { return new Tensor(native().relu(this.native)); }
+  /** Elementwise 1 / (1 + e^-x). */
   sigmoid(): Tensor { return new Tensor(native().sigmoid(this.native)); }
+  /** Elementwise hyperbolic tangent. */
   tanh(): Tensor { return new Tensor(native().tanh(this.native)); }
+  /** Elementwise logical not (a bool tensor). */
   logicalNot(): Tensor { return new Tensor(native().logicalNot(this.native)); }
+  /** `this == other` elementwise (a bool tensor). */
   eq(other: Operand): Tensor { return new Tensor(native().eq(this.native, raw(other))); }
+  /** `this != other` elementwise (a bool tensor). */
   ne(other: Operand): Tensor { return new Tensor(native().ne(this.native, raw(other))); }
+  /** `this < other` elementwise (a bool tensor). */
   lt(other: Operand): Tensor { return new Tensor(native().lt(this.native, raw(other))); }
+  /** `this <= other` elementwise (a bool tensor). */
   le(other: Operand): Tensor { return new Tensor(native().le(this.native, raw(other))); }
+  /** `this > other` elementwise (a bool tensor). */
   gt(other: Operand): Tensor { return new Tensor(native().gt(this.native, raw(other))); }
+  /** `this >= other` elementwise (a bool tensor). */
   ge(other: Operand): Tensor { return new Tensor(native().ge(this.native, raw(other))); }
 
   // ---- linear algebra ------------------------------------------------------------------------------------
+  /** Matrix product (PyTorch's `matmul`: batched and broadcast over leading dims). */
   matmul(other: Tensor): Tensor { return new Tensor(native().matmul(this.native, rawTensor(other, 'matmul', 'other'))); }
   /** `matmul` computed off the JS thread; the event loop keeps running meanwhile. */
   async matmulAsync(other: Tensor): Promise<Tensor> {
@@ -155,26 +185,33 @@ export class Tensor {
   sum(dim?: number | number[], opts: ReduceOptions = {}): Tensor {
     return new Tensor(native().sum(this.native, dim, opts.keepdim ?? false));
   }
+  /** Mean over all elements, or over `dim` (one or several). */
   mean(dim?: number | number[], opts: ReduceOptions = {}): Tensor {
     return new Tensor(native().mean(this.native, dim, opts.keepdim ?? false));
   }
   /** Largest element overall; see {@link maxDim} for values and indices along a dim. */
   max(): Tensor { return new Tensor(native().max(this.native)); }
+  /** Smallest element overall; see {@link minDim} for values and indices along a dim. */
   min(): Tensor { return new Tensor(native().min(this.native)); }
   /** Values and indices of the maxima along `dim` (PyTorch's `max(dim)`). */
   maxDim(dim: number, opts: ReduceOptions = {}): { values: Tensor; indices: Tensor } {
     const [v, i] = native().max(this.native, dim, opts.keepdim ?? false);
     return { values: new Tensor(v), indices: new Tensor(i) };
   }
+  /** Values and indices of the minima along `dim` (PyTorch's `min(dim)`). */
   minDim(dim: number, opts: ReduceOptions = {}): { values: Tensor; indices: Tensor } {
     const [v, i] = native().min(this.native, dim, opts.keepdim ?? false);
     return { values: new Tensor(v), indices: new Tensor(i) };
   }
+  /** Index of the largest element, over the flattened tensor or along `dim`. */
   argmax(dim?: number, opts: ReduceOptions = {}): Tensor {
     return new Tensor(native().argmax(this.native, dim, opts.keepdim ?? false));
   }
+  /** Softmax along `dim`. */
   softmax(dim: number): Tensor { return new Tensor(native().softmax(this.native, dim)); }
+  /** Log of the softmax along `dim`, computed stably. */
   logSoftmax(dim: number): Tensor { return new Tensor(native().logSoftmax(this.native, dim)); }
+  /** The `k` largest (or smallest) values along a dim and their indices. */
   topk(k: number, opts: TopkOptions = {}): { values: Tensor; indices: Tensor } {
     const [v, i] = native().topk(this.native, k, opts.dim, opts.largest ?? true, opts.sorted ?? true);
     return { values: new Tensor(v), indices: new Tensor(i) };
@@ -193,9 +230,11 @@ export class Tensor {
   }
 
   // ---- indexing ------------------------------------------------------------------------------------------
+  /** Values along `dim` at the positions `index` (int64, same number of dims) gives. */
   gather(dim: number, index: Tensor): Tensor {
     return new Tensor(native().gather(this.native, dim, rawTensor(index, 'gather', 'index')));
   }
+  /** The slices `index` (int64, 1-d) along `dim`, in that order. */
   indexSelect(dim: number, index: Tensor): Tensor {
     return new Tensor(native().indexSelect(this.native, dim, rawTensor(index, 'indexSelect', 'index')));
   }
@@ -210,13 +249,21 @@ export class Tensor {
   }
 
   // ---- shape ---------------------------------------------------------------------------------------------
+  /** The same storage with another shape (-1 infers one dim); throws where the strides do not allow it (see {@link reshape}). */
   view(...shape: number[] | [number[]]): Tensor { return new Tensor(native().view(this.native, shapeArg(shape))); }
+  /** Another shape (-1 infers one dim): a view when possible, else a copy. */
   reshape(...shape: number[] | [number[]]): Tensor { return new Tensor(native().reshape(this.native, shapeArg(shape))); }
+  /** `dim0` and `dim1` swapped (a view). */
   transpose(dim0: number, dim1: number): Tensor { return new Tensor(native().transpose(this.native, dim0, dim1)); }
+  /** The dims in the order `dims` (a view). */
   permute(...dims: number[] | [number[]]): Tensor { return new Tensor(native().permute(this.native, shapeArg(dims))); }
+  /** The data in row-major order (this tensor's storage when it is already). */
   contiguous(): Tensor { return new Tensor(native().contiguous(this.native)); }
+  /** Size-1 dims removed: all of them, or `dim` only. */
   squeeze(dim?: number): Tensor { return new Tensor(native().squeeze(this.native, dim)); }
+  /** A size-1 dim inserted at `dim`. */
   unsqueeze(dim: number): Tensor { return new Tensor(native().unsqueeze(this.native, dim)); }
+  /** Size-1 dims broadcast to `shape` without copying (-1 keeps a dim). */
   expand(...shape: number[] | [number[]]): Tensor { return new Tensor(native().expand(this.native, shapeArg(shape))); }
   /** `length` elements of `dim` from `start` (a view). */
   narrow(dim: number, start: number, length: number): Tensor {
@@ -226,6 +273,7 @@ export class Tensor {
   slice(dim: number, start?: number, end?: number, step = 1): Tensor {
     return new Tensor(native().slice(this.native, dim, start ?? null, end ?? null, step));
   }
+  /** A copy with its own storage (differentiable). */
   clone(): Tensor { return new Tensor(native().clone(this.native)); }
   /** The same values, cut from the autograd graph. */
   detach(): Tensor { return new Tensor(native().detach(this.native)); }

@@ -6,6 +6,7 @@
 import { native, NativeParameterAverage } from '../native';
 import { Tensor } from '../tensor';
 
+/** An exponential moving average of a model's parameters (Marian's exponential smoothing), kept natively. */
 export class ParameterAverage {
   private handle: NativeParameterAverage | undefined;
   private readonly names: string[];
@@ -49,6 +50,7 @@ export class ParameterAverage {
     native().averageLoad(this.native, this.names.map((n) => sd.get(n)!.native));
   }
 
+  /** Frees the averages now; later use throws. */
   dispose(): void {
     if (this.handle) native().averageDispose(this.handle);
     this.handle = undefined;

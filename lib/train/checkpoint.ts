@@ -19,13 +19,17 @@ export interface TrainerCounters {
   step: number;
   /** Data cursor: the epoch and the index of the next batch in that epoch's plan. */
   epoch: number;
+  /** Index of the next batch in that epoch's plan. */
   batchInEpoch: number;
   /** Target tokens and seconds of training so far. */
   tokens: number;
+  /** Seconds of training so far. */
   seconds: number;
   /** Early stopping: best validation score, its step, and validations since it improved. */
   bestScore: number | null;
+  /** The step of the best validation (null before one). */
   bestStep: number | null;
+  /** Validations since the best one. */
   badValidations: number;
   /** Steps skipped for a non-finite loss or gradient norm. */
   skippedSteps: number;
@@ -37,6 +41,7 @@ export interface TrainerCounters {
 
 /** What a checkpoint holds besides the model. */
 export interface CheckpointState {
+  /** Where the run stood. */
   counters: TrainerCounters;
   /** Optimizer state (Adam.stateDict()), average (`average.*`) and RNG (`rng.cpu`). */
   tensors: Map<string, Tensor>;
@@ -47,6 +52,7 @@ type Pointer = (typeof POINTERS)[number];
 
 /** The checkpoints of one run folder. */
 export class CheckpointStore {
+  /** The folder holding the checkpoints (`<runDir>/checkpoints`). */
   readonly dir: string;
 
   constructor(runDir: string) {

@@ -10,13 +10,20 @@ import { IntermediateKdOptions, readIntermediateKd, ResolvedIntermediateKd } fro
 import { Seq2Seq } from '../models/seq2seq';
 import { ResolvedTrainingOptions, readTrainingOptions, TRAINING_OPTION_KEYS, TrainingOptions } from './options';
 
+/**
+ * How the student learns from the teacher: 'online' (the teacher runs beside the student), 'offline' (its top-k cached
+ * once), 'sequence' (its translations as targets).
+ */
 export type DistillMode = 'online' | 'offline' | 'sequence';
 
 /** How the online loss meets the vocabulary: full logits, or chunks of rows from the hidden states. */
 export type DistillLossForm = 'dense' | 'chunked' | 'auto';
 
+/** What {@link distill} takes: the training options plus the teacher, the student and the KD settings. */
 export interface DistillOptions extends TrainingOptions {
+  /** The model distilled from; it is never trained. */
   teacher: Seq2Seq;
+  /** The model trained. */
   student: Seq2Seq;
   /** Default 'online'. */
   mode?: DistillMode;
@@ -89,19 +96,33 @@ const DISTILL_KEYS = [
 
 /** {@link DistillOptions} resolved. */
 export interface ResolvedDistillOptions {
+  /** {@inheritDoc DistillOptions.teacher} */
   teacher: Seq2Seq;
+  /** {@inheritDoc DistillOptions.student} */
   student: Seq2Seq;
+  /** {@inheritDoc DistillOptions.mode} */
   mode: DistillMode;
+  /** {@inheritDoc DistillOptions.alpha} */
   alpha: number;
+  /** {@inheritDoc DistillOptions.temperature} */
   temperature: number;
+  /** {@inheritDoc DistillOptions.lossForm} */
   lossForm: DistillLossForm;
+  /** {@inheritDoc DistillOptions.topK} */
   topK: number;
+  /** {@inheritDoc DistillOptions.cacheFile} */
   cacheFile?: string;
+  /** {@inheritDoc DistillOptions.tokenizerModel} */
   tokenizerModel?: Uint8Array;
+  /** {@inheritDoc DistillOptions.sequenceFile} */
   sequenceFile?: string;
+  /** {@inheritDoc DistillOptions.sequenceDecoding} */
   sequenceDecoding: DecodeOptions;
+  /** {@inheritDoc DistillOptions.intermediate} */
   intermediate?: ResolvedIntermediateKd;
+  /** {@inheritDoc DistillOptions.alphaSchedule} */
   alphaSchedule?: { to: number; steps: number };
+  /** The training options, resolved. */
   training: ResolvedTrainingOptions;
 }
 

@@ -8,19 +8,25 @@ import * as fs from 'fs';
 
 /** A training step's line. */
 export interface StepMetrics {
+  /** Marks a step line. */
   type: 'step';
+  /** Updates done. */
   step: number;
+  /** Epoch of the update (0-based). */
   epoch: number;
   /** Mean loss per target token over the update (all accumulated batches). */
   loss: number;
   /** Its KD and CE parts (distillation runs; `kd` is 0 for a teacher). */
   kd: number;
+  /** The cross-entropy part. */
   ce: number;
+  /** Learning rate of the update. */
   lr: number;
   /** Gradient 2-norm before clipping. */
   gradNorm: number;
   /** Target tokens in this update, and the training throughput since the last line. */
   tokens: number;
+  /** Target tokens per second since the last step line. */
   tokensPerSecond: number;
   /** Seconds of training so far (across resumes). */
   elapsed: number;
@@ -28,24 +34,32 @@ export interface StepMetrics {
 
 /** A validation's line. */
 export interface ValidMetrics {
+  /** Marks a validation line. */
   type: 'valid';
+  /** Updates done when it ran. */
   step: number;
+  /** Epoch it ran in (0-based). */
   epoch: number;
   /** Mean CE per target token on the validation pairs, and exp of it. */
   loss: number;
+  /** exp(loss). */
   perplexity: number;
   /** Corpus BLEU and chrF of the decoded validation subset (when text and a tokenizer were given). */
   bleu?: number;
+  /** Corpus chrF of the decoded validation subset. */
   chrf?: number;
   /** Whether this is the best validation so far. */
   best: boolean;
+  /** Seconds of training so far (across resumes). */
   elapsed: number;
 }
 
+/** One line of metrics.jsonl. */
 export type MetricsLine = StepMetrics | ValidMetrics;
 
 /** Appends metrics lines to a JSON-lines file. */
 export class MetricsLog {
+  /** @param file - the JSON-lines file (metrics.jsonl). */
   constructor(readonly file: string) {}
 
   /** Keeps only the lines of steps <= `step` (what the resumed checkpoint had done); creates the file if missing. */
@@ -81,6 +95,7 @@ export class MetricsLog {
     fs.truncateSync(this.file, keep);
   }
 
+  /** Appends one line to the file. */
   append(line: MetricsLine): void {
     fs.appendFileSync(this.file, JSON.stringify(line) + '\n');
   }

@@ -41,7 +41,9 @@ export interface TrainingOptions {
   clipNorm?: number;
   /** Stop after this many updates / epochs / seconds of training (at least one must be given). */
   maxSteps?: number;
+  /** Stop after this many epochs. */
   maxEpochs?: number;
+  /** Stop after this many seconds of training (across resumes). */
   maxSeconds?: number;
   /**
    * Decay of an exponential moving average of the weights (e.g. 0.9999), used for validation and saved in
@@ -64,7 +66,9 @@ export interface TrainingOptions {
   maxBadSteps?: number;
   /** Called after each update, each validation and each epoch. */
   onStep?: (m: StepMetrics) => void;
+  /** Called after each validation. */
   onValidate?: (m: ValidMetrics) => void;
+  /** Called after each epoch, with its 0-based index. */
   onEpochEnd?: (epoch: number) => void;
   /** Stops the run after the current update; a checkpoint is saved first (with runDir). */
   signal?: AbortSignal;
@@ -121,25 +125,45 @@ type PassedThrough = Pick<
 
 /** {@link TrainingOptions} with defaults filled and values checked. */
 export interface ResolvedTrainingOptions extends PassedThrough {
+  /** {@inheritDoc TrainingOptions.maxSteps} */
   maxSteps?: number;
+  /** {@inheritDoc TrainingOptions.maxEpochs} */
   maxEpochs?: number;
+  /** {@inheritDoc TrainingOptions.maxSeconds} */
   maxSeconds?: number;
+  /** {@inheritDoc TrainingOptions.ema} */
   ema?: number;
+  /** Adam or AdamW (`optimizer.kind`; default 'adam'). */
   optimizerKind: 'adam' | 'adamw';
+  /** The optimizer's settings, `lr` and `betas` filled in. */
   optimizer: AdamOptions & { lr: number; betas: [number, number] };
+  /** The learning-rate schedule: the one given, else inverse sqrt over `warmupUpdates`. */
   schedule: Schedule;
+  /** {@inheritDoc TrainingOptions.labelSmoothing} */
   labelSmoothing: number;
+  /** {@inheritDoc TrainingOptions.accumulate} */
   accumulate: number;
+  /** {@inheritDoc TrainingOptions.clipNorm} */
   clipNorm: number;
+  /** {@inheritDoc TrainingOptions.validateEvery} */
   validateEvery?: number;
+  /** {@inheritDoc TrainingOptions.saveEvery} */
   saveEvery?: number;
+  /** {@inheritDoc TrainingOptions.patience} */
   patience?: number;
+  /** {@inheritDoc TrainingOptions.logEvery} */
   logEvery: number;
+  /** {@inheritDoc TrainingOptions.seed} */
   seed: number;
+  /** {@inheritDoc TrainingOptions.dropout} */
   dropout: boolean;
+  /** {@inheritDoc TrainingOptions.maxBadSteps} */
   maxBadSteps: number;
+  /** {@inheritDoc TrainingOptions.threads} */
   threads?: number;
+  /** {@inheritDoc TrainingOptions.device} */
   device?: Device;
+  /** {@inheritDoc TrainingOptions.precision} */
   precision: Precision;
   /** What goes into config.json (and, with the caller's description, the run's fingerprint). */
   serializable: Record<string, unknown>;

@@ -13,7 +13,7 @@ export async function plotMetrics(metricsFile: string, svgFile: string): Promise
 }
 
 /** The same from metrics lines in memory. */
-export async function writePlot(lines: MetricsLine[], svgFile: string): Promise<boolean> {
+async function writePlot(lines: MetricsLine[], svgFile: string): Promise<boolean> {
   const loss = lines.map((l) => ({ step: l.step, loss: l.loss, series: l.type === 'step' ? 'train loss' : 'valid loss' }));
   if (loss.length === 0) return false;
   const scores = lines.flatMap((l) =>

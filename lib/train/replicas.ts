@@ -10,7 +10,7 @@ import { ProcessGroup } from '../distributed/process-group';
 import { cuda, getRngState, Tensor, tensor } from '../tensor';
 
 /** Generator states, one per rank. */
-export interface RngStates {
+interface RngStates {
   cpu: Tensor[];
   cuda?: Tensor[];
 }
@@ -46,7 +46,7 @@ export interface Replicas {
 }
 
 /** One process: a group of one. */
-export function singleProcess(): Replicas {
+function singleProcess(): Replicas {
   return {
     rank: 0,
     worldSize: 1,
@@ -62,7 +62,7 @@ export function singleProcess(): Replicas {
 }
 
 /** The ranks of `group`, data-parallel. */
-export function dataParallelReplicas(group: ProcessGroup): Replicas {
+function dataParallelReplicas(group: ProcessGroup): Replicas {
   const { rank, worldSize } = group;
   let dp: DataParallel | undefined;
   const collective = async (values: number[], op: (t: Tensor) => Promise<unknown>): Promise<number[]> => {

@@ -18,22 +18,27 @@ import { greedy } from '../decode/greedy';
 import { DecodeOptions } from '../decode/options';
 import { Hypothesis } from '../decode/hypotheses';
 
+/** What {@link distillSequences} takes: where the translations go, and how the teacher decodes them. */
 export interface DistillSequencesOptions extends DecodeOptions {
   /** The store the translations go to: parts `OUT.r<rank>.{idx,bin,values}` (resumed when they exist). */
   out: string;
   /** Sentences per decoding batch (default 32); sources are length-sorted into batches. */
   batchSize?: number;
+  /** Source language id, for models with language embeddings. */
   srcLang?: number;
   /** Called after every batch with the number of finished sources (this process's share and all before it). */
   onProgress?: (done: number, total: number) => void;
   /** This process's share when several translate at once (default rank 0 of 1). */
   rank?: number;
+  /** How many processes share the work (default 1). */
   worldSize?: number;
   /** SHA-256 of the tokenizer, recorded in the store so that another tokenizer's translations are refused. */
   tokenizerHash?: string;
 }
 
+/** What one {@link distillSequences} call did. */
 export interface DistillSequencesResult {
+  /** The store's path (`out`). */
   path: string;
   /** Sources translated by this call. */
   written: number;
@@ -43,8 +48,11 @@ export interface DistillSequencesResult {
 
 /** One translated source. */
 export interface DistilledTarget {
+  /** The source's index. */
   index: number;
+  /** The teacher's best translation, as ids (framing excluded). */
   tgt: number[];
+  /** Its length-normalised log-probability. */
   score: number;
 }
 
@@ -173,6 +181,7 @@ export class DistilledTargets implements SentenceSource {
     return new DistilledTargets(parts, stores, out);
   }
 
+  /** Sources (each has a translation). */
   get count(): number {
     return this.parts.length;
   }

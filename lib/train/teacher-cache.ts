@@ -26,14 +26,21 @@ const HEADER_BYTES = 4096; // fixed, so the header can be completed in place
 
 /** The cache file's header. */
 export interface TeacherCacheHeader {
+  /** Version of the file format. */
   format: number;
+  /** Entries kept per target token. */
   k: number;
+  /** The teacher's vocabulary size. */
   vocabSize: number;
+  /** Pairs cached. */
   pairs: number;
   /** Target tokens in all (sum of target length + 1). */
   rows: number;
+  /** SHA-256 of the pairs' ids. */
   dataHash: string;
+  /** SHA-256 of the teacher's weights. */
   teacherHash: string;
+  /** SHA-256 of the tokenizer model (null when none was given). */
   tokenizerHash: string | null;
   /** SHA-256 of the body, once the cache is complete ('' before). */
   checksum: string;
@@ -41,6 +48,7 @@ export interface TeacherCacheHeader {
 
 /** What a cache is built from (and checked against when it is opened). */
 export interface TeacherCacheSource {
+  /** The teacher whose top-k is cached. */
   teacher: Seq2Seq;
   /** The pairs in memory, or a PairSource such as a Batcher's `source` over a token store. */
   pairs: readonly TokenPair[] | PairSource;
@@ -50,10 +58,16 @@ export interface TeacherCacheSource {
   tokenizer?: Uint8Array;
 }
 
+/** What {@link buildTeacherCache} takes: the source and the file to (re)build. */
 export interface BuildTeacherCacheOptions extends TeacherCacheSource {
+  /**
+   * The cache file: an incomplete one is finished, a complete one of the same source kept, one of another source an
+   * error.
+   */
   file: string;
   /** Pairs per teacher forward (default 32). */
   batchSize?: number;
+  /** Called as batches finish, with pairs done and total. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -249,6 +263,10 @@ function checkSource(h: TeacherCacheHeader, want: Omit<TeacherCacheHeader, 'chec
 
 /** A complete cache opened for training: sparse teachers for batches of its pairs. */
 export class TeacherCache {
+  /**
+   * @param header - the file's header.
+   * @param file - the cache file.
+   */
   private constructor(private fd: number | undefined, readonly header: TeacherCacheHeader, private readonly offsets: Float64Array, readonly file: string) {}
 
   /** Opens `file`, checks it against the run's source (and its checksum), and keeps it open for reading. */
@@ -294,6 +312,7 @@ export class TeacherCache {
     return { indices: tensor(ids, { shape, device }), logProbs };
   }
 
+  /** Closes the file; later reads throw. */
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;

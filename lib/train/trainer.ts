@@ -37,19 +37,26 @@ import { checkValidationData, validate } from './validate';
 
 export type { TrainingOptions } from './options';
 
+/** Why a run stopped: a limit reached, early stopping, its AbortSignal, or Ctrl-C/SIGTERM ('signal'). */
 export type StopReason = 'maxSteps' | 'maxEpochs' | 'maxSeconds' | 'earlyStopping' | 'abort' | 'signal';
 
+/** What {@link train} and {@link distill} report when a run ends. */
 export interface TrainResult {
   /** Updates done, in all (resumed runs included). */
   steps: number;
+  /** Epochs completed (the 0-based epoch the run stopped in). */
   epoch: number;
+  /** Target tokens trained on, in all. */
   tokens: number;
+  /** Seconds of training, in all. */
   seconds: number;
+  /** Why it stopped. */
   stoppedBy: StopReason;
   /** Best validation score and its step (null without validation). */
   best: { score: number; step: number } | null;
   /** The last validation, if any ran in this call. */
   lastValidation?: ValidMetrics;
+  /** Updates skipped for a non-finite loss or gradient norm. */
   skippedSteps: number;
   /** Where the run resumed from (undefined for a fresh run). */
   resumedFrom?: string;

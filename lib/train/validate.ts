@@ -17,7 +17,9 @@ export interface ValidationData {
   pairs: TokenPair[] | PairSource;
   /** Source and reference text of held-out sentences, for BLEU/chrF (needs `tokenizer`). */
   sources?: string[];
+  /** The reference translation of each source. */
   references?: string[];
+  /** Encodes `sources` and decodes the hypotheses. */
   tokenizer?: SentencePiece;
   /** Sentences decoded for BLEU/chrF (default 200: the first ones). */
   maxSentences?: number;
@@ -25,10 +27,15 @@ export interface ValidationData {
   beamSize?: number;
 }
 
+/** The scores of one validation. */
 export interface ValidationResult {
+  /** Mean cross-entropy per target token. */
   loss: number;
+  /** exp(loss). */
   perplexity: number;
+  /** Corpus BLEU of the decoded sentences (when text and a tokenizer were given). */
   bleu?: number;
+  /** Corpus chrF of the decoded sentences. */
   chrf?: number;
 }
 
