@@ -26,7 +26,9 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      // With consistent-type-imports: an import of types only is `import type { … }`, not `import { type … }`.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
       // Off: here `async` without `await` is how a function implements a Promise-returning interface (Replicas,
       // fastify handlers and hooks, model stubs, CLI commands) so that a throw becomes a rejection; the rule's fix
       // (drop `async`) would turn those rejections into synchronous throws.

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { BiGruStudent, BIGRU_DEFAULTS } from '../lib/models/bigru';
 import type { BiGruConfig, BiGruOptions } from '../lib/models/bigru';
 import { Batch } from '../lib/data/batch';
-import { Tensor, tensor, manualSeed, noGrad, stack, cat, full } from '../lib/tensor';
+import { type Tensor, tensor, manualSeed, noGrad, stack, cat, full } from '../lib/tensor';
 import { loadTensorsSync, saveTensors } from '../lib/io';
 import { beamSearch, greedy } from '../lib/decode';
 import { closeReal as closeWithin, maxDiffReal } from './helpers/compare';

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
 import { promisify } from 'util';
-import { CutStudent, loadModel, readDistilledTargets, Teacher } from '../lib';
+import { type CutStudent, loadModel, readDistilledTargets, Teacher } from '../lib';
 import { referenceUnavailable, runPythonCode } from './helpers/python';
 
 const root = path.resolve(__dirname, '..', '..');

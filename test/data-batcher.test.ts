@@ -1,7 +1,7 @@
 // Length-bucketed batching: every pair exactly once per epoch, caps on padded tokens and sentences,
 // long pairs dropped and counted, order reproducible from (seed, epoch); and the seeded PRNG.
 import test from 'ava';
-import { Batcher, BatchPrefetcher, SeededRandom, TokenPair } from '../lib';
+import { Batcher, BatchPrefetcher, SeededRandom, type TokenPair } from '../lib';
 
 function pairs(n: number, seed = 1): TokenPair[] {
   const rng = new SeededRandom(seed);

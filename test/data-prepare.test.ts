@@ -12,7 +12,7 @@ import * as path from 'path';
 import { PassThrough } from 'stream';
 import { promisify } from 'util';
 import * as zlib from 'zlib';
-import { CorpusError, DataInfo, PairHashSet, prepareData, ReservoirSample, SentencePair, writeDataFolder } from '../lib';
+import { CorpusError, type DataInfo, PairHashSet, prepareData, ReservoirSample, type SentencePair, writeDataFolder } from '../lib';
 import { runData } from '../lib/cli/data';
 import { UsageError } from '../lib/cli/io';
 

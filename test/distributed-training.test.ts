@@ -10,7 +10,7 @@ import * as path from 'path';
 import { execFile } from 'child_process';
 import { promisify } from 'util';
 import { Writable } from 'stream';
-import { launchRanks, loadTensors, shardOf, Tensor } from '../lib';
+import { launchRanks, loadTensors, shardOf, type Tensor } from '../lib';
 
 const CHILD = path.join(__dirname, 'helpers', 'ddp-child.js');
 const run = promisify(execFile);

@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import {
-  Tensor,
+  type Tensor,
   arange,
   cat,
   cuda,

@@ -7,7 +7,7 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Batch, beamSearch, BiGruStudent, greedy, loadModel, loadTensors, manualSeed, saveTensors, Shortlist, Teacher, Tensor, tensor, train } from '../lib';
+import { Batch, beamSearch, BiGruStudent, greedy, loadModel, loadTensors, manualSeed, saveTensors, Shortlist, Teacher, type Tensor, tensor, train } from '../lib';
 import { referenceUnavailable, runPythonCode } from './helpers/python';
 import { toyCopyPairs } from './helpers/toy-training';
 

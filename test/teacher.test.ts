@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  Batch, BiGruStudent, cat, full, loadTensors, manualSeed, noGrad, saveTensors, stack, Teacher, Tensor, tensor, tidy,
+  Batch, BiGruStudent, cat, full, loadTensors, manualSeed, noGrad, saveTensors, stack, Teacher, type Tensor, tensor, tidy,
   XLM_DEFAULTS,
 } from '../lib';
 import type { XlmConfig, XlmOptions } from '../lib';

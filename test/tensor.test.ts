@@ -5,9 +5,9 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import {
-  DType,
-  NestedData,
-  Tensor,
+  type DType,
+  type NestedData,
+  type Tensor,
   arange,
   cat,
   cuda,

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  AppendableTokenStore, Batch, Batcher, buildSplitStore, openSplitStore, SentencePiece, storeBase, TokenPair, TokenStore, TokenStoreError,
+  AppendableTokenStore, Batch, Batcher, buildSplitStore, openSplitStore, SentencePiece, storeBase, type TokenPair, TokenStore, TokenStoreError,
   TokenStoreWriter, writeDataFolder,
 } from '../lib';
 

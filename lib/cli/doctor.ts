@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import { addonCandidates, addonRecord, loadedAddonPath, locateLibtorch } from '../native';
 import { allocatorInfo, version } from '../tensor/runtime';
 import { parseFlags } from './args';
-import { CliIO } from './io';
+import type { CliIO } from './io';
 import { packageRoot, packageVersion } from './package';
 
 export const doctorUsage = `Usage: xlm-kd doctor

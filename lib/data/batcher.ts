@@ -7,9 +7,9 @@
  */
 import { OptionReader } from '../common/options';
 import { resolveDevice } from '../tensor/device';
-import { Device } from '../tensor/dtype';
-import { Batch, FramingOptions } from './batch';
-import { ArrayPairSource, isPairSource, PairSource, SubsetPairSource, TokenPair } from './pair-source';
+import type { Device } from '../tensor/dtype';
+import { Batch, type FramingOptions } from './batch';
+import { ArrayPairSource, isPairSource, type PairSource, SubsetPairSource, type TokenPair } from './pair-source';
 import { mixSeed, SeededRandom } from './random';
 
 export type { TokenPair } from './pair-source';

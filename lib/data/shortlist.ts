@@ -6,7 +6,7 @@
  * candidates, and the log-softmax renormalises over them. Built once from token pairs, kept as safetensors
  * beside the model (the model file's `shortlist` metadata names it).
  */
-import { ArrayPairSource, isPairSource, PairSource, TokenPair } from './pair-source';
+import { ArrayPairSource, isPairSource, type PairSource, type TokenPair } from './pair-source';
 import { loadTensors, saveTensors } from '../io/tensor-io';
 import { tensor } from '../tensor/create';
 

@@ -1,6 +1,6 @@
 /** Decoding options shared by beam search, greedy decoding and sampling, with defaults and validation. */
 import { OptionReader } from '../common/options';
-import { Precision, resolvePrecision } from '../tensor/device';
+import { type Precision, resolvePrecision } from '../tensor/device';
 import { Shortlist } from '../data/shortlist';
 
 /** Maximum output length for a source of `srcLen` tokens (framing included): `floor(a·srcLen + b)`. */

@@ -6,7 +6,7 @@
  * socket closes, and they say which operation failed), then kills what is left (a frozen rank, one stuck
  * in a collective until the group timeout), so the launcher exits with the failure instead of waiting.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { type ChildProcess, spawn } from 'child_process';
 import * as net from 'net';
 import * as os from 'os';
 import * as readline from 'readline';

@@ -8,7 +8,7 @@ import { BiGruStudent } from './bigru';
 import { Teacher } from './teacher';
 import { CutStudent } from './cut-student';
 import { TransformerStudent } from './transformer-student';
-import { InferenceForm, Seq2Seq } from './seq2seq';
+import type { InferenceForm, Seq2Seq } from './seq2seq';
 
 /** Options of {@link loadModel}. */
 export interface LoadOptions {

@@ -8,8 +8,8 @@
 import * as nodePath from 'path';
 import { Shortlist } from '../data/shortlist';
 import { loadTensors } from '../io/tensor-io';
-import { Tensor } from '../tensor/tensor';
-import { BaseModelConfig, Int8Layer, NativeSeq2Seq } from './native-model';
+import type { Tensor } from '../tensor/tensor';
+import type { BaseModelConfig, Int8Layer, NativeSeq2Seq } from './native-model';
 
 /** Native argument errors name the binding ('moduleCreate: ...'); the user called `where`. */
 export function renamed(e: unknown, from: string, where: string): unknown {

@@ -2,13 +2,13 @@
  * NativeSeq2Seq: the shared implementation of the Seq2Seq interface over a native model handle
  * (native/modules/module_wrap.cc). Teacher and Student subclass it and add their config and loading.
  */
-import { native, NativeBatch, NativeModuleHandle, NativeStateHandle, NativeTensor } from '../native';
+import { native, type NativeBatch, type NativeModuleHandle, type NativeStateHandle, type NativeTensor } from '../native';
 import { Tensor } from '../tensor/tensor';
-import { Device, DType } from '../tensor/dtype';
+import type { Device, DType } from '../tensor/dtype';
 import { saveTensors } from '../io/tensor-io';
 import { Batch } from '../data/batch';
 import type { Shortlist } from '../data/shortlist';
-import { DecoderState, ForwardInternals, InferenceForm, LoadReport, Seq2Seq } from './seq2seq';
+import type { DecoderState, ForwardInternals, InferenceForm, LoadReport, Seq2Seq } from './seq2seq';
 
 export type { NativeModuleHandle };
 

@@ -9,16 +9,16 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CudaBinding } from './cuda';
-import { DistributedBinding } from './distributed';
-import { InferenceBinding } from './inference';
-import { IoBinding } from './io';
-import { LossBinding } from './loss';
-import { MemoryBinding } from './memory';
-import { ModulesBinding } from './modules';
-import { OptimBinding } from './optim';
-import { TensorBinding } from './tensor';
-import { TokenizerBinding } from './tokenizer';
+import type { CudaBinding } from './cuda';
+import type { DistributedBinding } from './distributed';
+import type { InferenceBinding } from './inference';
+import type { IoBinding } from './io';
+import type { LossBinding } from './loss';
+import type { MemoryBinding } from './memory';
+import type { ModulesBinding } from './modules';
+import type { OptimBinding } from './optim';
+import type { TensorBinding } from './tensor';
+import type { TokenizerBinding } from './tokenizer';
 
 /** The whole raw binding: one part per folder of native/. */
 export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding & DistributedBinding & InferenceBinding & CudaBinding & IoBinding;

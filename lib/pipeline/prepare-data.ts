@@ -5,11 +5,11 @@
  * files or a TSV, plain or gzip, of any size (streamed in one pass: lib/pipeline/prepare-stream.ts) — cleaned
  * and split at random, deterministically, into train / valid / test.
  */
-import { OptionNamer, OptionReader, optionNames } from '../common/options';
+import { type OptionNamer, OptionReader, optionNames } from '../common/options';
 import { splitCorpus, streamParallelFiles, streamTsv } from '../data/corpus';
 import { availableGettextLanguages, loadGettextCorpus } from '../data/gettext';
-import { DataInfo, writeDataFolder } from './data-folder';
-import { prepareStreamed, PrepareProgress } from './prepare-stream';
+import { type DataInfo, writeDataFolder } from './data-folder';
+import { prepareStreamed, type PrepareProgress } from './prepare-stream';
 
 export type { PrepareProgress } from './prepare-stream';
 

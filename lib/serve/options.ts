@@ -3,9 +3,9 @@
  * check: where it listens, how models load, how requests are batched, and the limits that keep one client from
  * starving the others.
  */
-import { OptionNamer, OptionReader, optionNames } from '../common/options';
-import { Precision, resolveDevice, resolvePrecision } from '../tensor/device';
-import { Device } from '../tensor/dtype';
+import { type OptionNamer, OptionReader, optionNames } from '../common/options';
+import { type Precision, resolveDevice, resolvePrecision } from '../tensor/device';
+import type { Device } from '../tensor/dtype';
 import type { InferenceForm } from '../models/seq2seq';
 
 /** How sentences of concurrent requests share decoding. */

@@ -3,11 +3,11 @@
  * layer_norm_emb, output projection and chosen layers are deep copies of the teacher's. The layer map is
  * kept in the student's metadata (CutStudent) so later work can match student layers to teacher layers.
  */
-import { Seq2Seq } from '../models/seq2seq';
-import { CutStudent, LayerMap } from '../models/cut-student';
+import type { Seq2Seq } from '../models/seq2seq';
+import { CutStudent, type LayerMap } from '../models/cut-student';
 import { XlmModel } from '../models/xlm';
-import { Tensor } from '../tensor/tensor';
-import { chooseLayers, LayerChoice, LayerStrategy, teacherNameFor } from './layer-map';
+import type { Tensor } from '../tensor/tensor';
+import { chooseLayers, type LayerChoice, type LayerStrategy, teacherNameFor } from './layer-map';
 
 /** Which teacher layers to keep on each side. */
 export interface CutOptions {

@@ -2,8 +2,8 @@
  * The Tensor class: a typed, PyTorch-named view of one native LibTorch tensor. Every operation returns a
  * new Tensor (there are no in-place ops in the public API, so autograd and tidy() stay simple).
  */
-import { native, NativeTensor } from '../native';
-import { DType, Device, TensorData, isDType, isDevice, viewBytes } from './dtype';
+import { native, type NativeTensor } from '../native';
+import { type DType, type Device, type TensorData, isDType, isDevice, viewBytes } from './dtype';
 import { track } from './scope';
 
 /** A nested JS array of numbers (or booleans for bool tensors), as `tolist()` returns. */

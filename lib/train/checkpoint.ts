@@ -10,8 +10,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic-write';
 import { loadTensors, saveTensors } from '../io/tensor-io';
-import { Seq2Seq } from '../models/seq2seq';
-import { Tensor } from '../tensor/tensor';
+import type { Seq2Seq } from '../models/seq2seq';
+import type { Tensor } from '../tensor/tensor';
 
 /** Counters that, with the tensors, let a run continue exactly where it stopped. */
 export interface TrainerCounters {

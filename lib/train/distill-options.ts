@@ -3,12 +3,12 @@
  * alpha (lib/loss/options.ts), and distillation's own — mode, loss form, the offline cache, the sequence-level
  * translations — with their one set of defaults ({@link DISTILL_DEFAULTS}) and their one check.
  */
-import { OptionNamer, OptionReader, optionNames } from '../common/options';
-import { DecodeOptions } from '../decode/options';
+import { type OptionNamer, OptionReader, optionNames } from '../common/options';
+import type { DecodeOptions } from '../decode/options';
 import { LOSS_DEFAULTS } from '../loss/options';
-import { IntermediateKdOptions, readIntermediateKd, ResolvedIntermediateKd } from '../loss/intermediate';
-import { Seq2Seq } from '../models/seq2seq';
-import { ResolvedTrainingOptions, readTrainingOptions, TRAINING_OPTION_KEYS, TrainingOptions } from './options';
+import { type IntermediateKdOptions, readIntermediateKd, type ResolvedIntermediateKd } from '../loss/intermediate';
+import type { Seq2Seq } from '../models/seq2seq';
+import { type ResolvedTrainingOptions, readTrainingOptions, TRAINING_OPTION_KEYS, type TrainingOptions } from './options';
 
 export type DistillMode = 'online' | 'offline' | 'sequence';
 

@@ -5,7 +5,7 @@
  * batch never reaches the weights. State goes in and out as named tensors for checkpoints.
  */
 import { OptionReader } from '../common/options';
-import { native, NativeOptimizer } from '../native';
+import { native, type NativeOptimizer } from '../native';
 import { Tensor } from '../tensor';
 
 /** Options of {@link Adam} and {@link AdamW} (PyTorch's names and defaults, except `lr`). */

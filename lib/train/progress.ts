@@ -5,7 +5,7 @@
  * `logEvery` updates, which is what log files and notebooks read best.
  */
 import type { MultiBar, SingleBar } from 'cli-progress';
-import { formatDuration, formatProgress, StepMetrics } from './metrics';
+import { formatDuration, formatProgress, type StepMetrics } from './metrics';
 
 /** How far the run is, in the unit its stop rule counts (updates, seconds, or batches over all epochs). */
 export interface ProgressPosition {

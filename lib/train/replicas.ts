@@ -6,8 +6,8 @@
  * during the last backward of each update, stop decisions and early-stopping state agreed by small collectives.
  */
 import { DataParallel, shardOf } from '../distributed/data-parallel';
-import { ProcessGroup } from '../distributed/process-group';
-import { cuda, getRngState, Tensor, tensor } from '../tensor';
+import type { ProcessGroup } from '../distributed/process-group';
+import { cuda, getRngState, type Tensor, tensor } from '../tensor';
 
 /** Generator states, one per rank. */
 export interface RngStates {
