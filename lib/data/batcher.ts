@@ -110,7 +110,7 @@ export class Batcher {
       this.source = kept.length === all.size ? all : new ArrayPairSource(kept);
       this.dropped = all.size - kept.length;
     } else {
-      const source = pairs as PairSource;
+      const source = pairs;
       let keep = 0;
       for (let i = 0; i < source.size; i++) if (this.fits(source, i)) keep++;
       if (keep === source.size) this.source = source;

@@ -98,7 +98,7 @@ export class Shortlist {
       }
     };
     const isNested = Array.isArray(sources) && sources.length > 0 && typeof sources[0] !== 'number';
-    if (isNested) for (const row of sources as ArrayLike<number>[]) for (let i = 0; i < row.length; i++) add(row[i]);
+    if (isNested) for (const row of sources) for (let i = 0; i < row.length; i++) add(row[i]);
     else for (let i = 0; i < sources.length; i++) add((sources as ArrayLike<number>)[i]);
     return [...out].sort((a, b) => a - b);
   }

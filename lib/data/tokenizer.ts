@@ -87,6 +87,7 @@ async function callAsync<R>(method: string, fn: () => Promise<R>): Promise<R> {
 }
 
 /** The defaults of SentencePiece.train's vocabulary (the rest are SentencePiece's own). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
 export const SENTENCEPIECE_DEFAULTS = Object.freeze({ vocabSize: 8000, modelType: 'unigram' as 'unigram' | 'bpe', characterCoverage: 0.9995 });
 
 function definedOf<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {

@@ -75,6 +75,7 @@ export const DECODE_DEFAULTS = Object.freeze({
   beamSize: 5,
   nBest: 1,
   lengthPenalty: 1,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   maxLength: Object.freeze({ a: 1.5, b: 10 }) as Readonly<LengthRule>,
   maxLengthLimit: 500,
   minLength: 0,

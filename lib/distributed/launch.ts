@@ -113,7 +113,7 @@ export async function launchRanks(opts: LaunchOptions): Promise<LaunchResult> {
             lines.on('line', (line) => to.write(prefix + line + '\n'));
             lines.on('close', done);
           });
-        const piped = Promise.all([pipe(child.stdout!, out), pipe(child.stderr!, err)]);
+        const piped = Promise.all([pipe(child.stdout, out), pipe(child.stderr, err)]);
         return new Promise<LaunchResult['ranks'][number]>((resolve) => {
           child.on('error', (e) => {
             err.write(`${prefix}could not start: ${e.message}\n`);

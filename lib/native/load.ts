@@ -123,7 +123,7 @@ let preloadedRoot: string | undefined;
 function dlopenGlobal(lib: string): void {
   const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
   try {
-    process.dlopen({ exports: {} } as NodeJS.Module, lib, flags);
+    process.dlopen({ exports: {} }, lib, flags);
   } catch (err) {
     // Loaded, but not a Node module: expected. Anything else (a missing file or dependency) is the real error.
     if (!/did not self-register/.test((err as Error).message)) throw err;

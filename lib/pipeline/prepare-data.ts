@@ -72,7 +72,7 @@ export function resolvePrepareData(where: string, opts: unknown, names: OptionNa
   const text = (key: string, fallback?: string) => {
     const v = r.raw(key) ?? fallback;
     if (v !== undefined && (typeof v !== 'string' || v === '')) r.fail(key, 'a non-empty string', true);
-    return v as string | undefined;
+    return v;
   };
   const out = text('out');
   if (out === undefined) r.fail('out', 'the data folder to write', true);

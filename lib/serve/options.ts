@@ -74,11 +74,14 @@ export interface ServeOptions {
 export const SERVE_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   precision: 'fp32' as Precision,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   inference: 'float32' as InferenceForm,
   shortlist: true,
   beam: 5,
   maxBeam: 8,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   batching: 'request' as BatchingMode,
   maxBatchTokens: 2048,
   maxBatchSentences: 64,

@@ -25,6 +25,7 @@ export interface CutOptions {
  * keeps most of the quality at a fraction of the decoding time (Kasai et al. 2020, "Deep Encoder, Shallow
  * Decoder"). The encoder's default is all of the teacher's layers, so it has no value here.
  */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
 export const CUT_DEFAULTS = Object.freeze({ decoderLayers: 1, strategy: 'spread' as LayerStrategy });
 
 /** Cuts a student from `teacher` (see {@link CutOptions}); the teacher is never modified. */

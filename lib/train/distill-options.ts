@@ -64,7 +64,9 @@ export interface DistillOptions extends TrainingOptions {
 
 /** The defaults of distillation's own options (temperature and alpha: the loss family's {@link LOSS_DEFAULTS}). */
 export const DISTILL_DEFAULTS = Object.freeze({
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   mode: 'online' as DistillMode,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   lossForm: 'auto' as DistillLossForm,
   /** alpha in mode 'sequence': train on the teacher's translations alone. */
   sequenceAlpha: 0,
@@ -148,7 +150,7 @@ export function resolveDistillOptions(where: string, options: unknown, names: Op
   const string = (key: string) => {
     const v = r.raw(key);
     if (v !== undefined && typeof v !== 'string') r.fail(key, 'a file path', true);
-    return v as string | undefined;
+    return v;
   };
   const tokenizerModel = r.raw('tokenizerModel');
   if (tokenizerModel !== undefined && !(tokenizerModel instanceof Uint8Array)) r.fail('tokenizerModel', 'a Uint8Array', true);

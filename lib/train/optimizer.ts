@@ -21,7 +21,7 @@ export interface AdamOptions {
 }
 
 /** The defaults of {@link AdamOptions}: torch.optim.Adam's (AdamW's weight decay: 0.01, as torch.optim.AdamW). */
-export const ADAM_DEFAULTS = Object.freeze({ lr: 1e-3, betas: Object.freeze([0.9, 0.999]) as readonly [number, number], eps: 1e-8, weightDecay: 0 });
+export const ADAM_DEFAULTS = Object.freeze({ lr: 1e-3, betas: Object.freeze<[number, number]>([0.9, 0.999]), eps: 1e-8, weightDecay: 0 });
 
 /** Adam's `betas` option: two decay rates in [0, 1). */
 export function readBetas(r: OptionReader, fallback: readonly [number, number]): [number, number] {

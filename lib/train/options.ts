@@ -97,7 +97,8 @@ export interface TrainingOptions {
 
 /** The defaults of {@link TrainingOptions} (label smoothing: {@link LOSS_DEFAULTS}; warm-up: {@link INVERSE_SQRT_DEFAULTS}). */
 export const TRAINING_DEFAULTS = Object.freeze({
-  optimizer: Object.freeze({ kind: 'adam' as 'adam' | 'adamw', lr: 5e-4, betas: Object.freeze([0.9, 0.98]) as readonly [number, number] }),
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
+  optimizer: Object.freeze({ kind: 'adam' as 'adam' | 'adamw', lr: 5e-4, betas: Object.freeze<[number, number]>([0.9, 0.98]) }),
   accumulate: 1,
   clipNorm: 5,
   logEvery: 10,

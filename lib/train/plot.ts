@@ -30,7 +30,7 @@ export async function writePlot(lines: MetricsLine[], svgFile: string): Promise<
       y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false } },
       color: { field: 'series', type: 'nominal', title: null },
     },
-  } as vl.TopLevelSpec;
+  };
   const spec: vl.TopLevelSpec = scores.length
     ? ({
         vconcat: [
