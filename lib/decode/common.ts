@@ -17,9 +17,9 @@ export interface OutputColumns {
   /** The column of `</s>`. */
   eos: number;
   /** The token id of a column. */
-  id(column: number): number;
+  id: (column: number) => number;
   /** The column of a token id (undefined when the shortlist left it out). */
-  column(id: number): number | undefined;
+  column: (id: number) => number | undefined;
 }
 
 export interface EncodedBatch {

@@ -131,7 +131,7 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
   const outstanding = new Set<Job>();
 
   /** Queues a request's sentences; a sentence with no tokens is answered at once, as translate() does. */
-  function enqueue(s: Served, ids: number[][], beam: number, nBest: number): { answers: Promise<Hypothesis[]>[]; cancel(): void } {
+  function enqueue(s: Served, ids: number[][], beam: number, nBest: number): { answers: Promise<Hypothesis[]>[]; cancel: () => void } {
     const request = nextRequest++;
     const jobs: Job[] = [];
     const answers = ids.map((sentence) => {
