@@ -321,7 +321,7 @@ export function availableGettextLanguages(root: string = DEFAULT_ROOT): string[]
   try {
     dirs = fs.readdirSync(root);
   } catch (err) {
-    throw new Error(`gettext: cannot list locale directory ${root}: ${(err as Error).message}`);
+    throw new Error(`gettext: cannot list locale directory ${root}: ${(err as Error).message}`, { cause: err });
   }
   return dirs.filter((d) => moFiles(path.join(root, d, 'LC_MESSAGES')).length > 0).sort();
 }

@@ -40,7 +40,7 @@ export async function loadModelFile<M extends NativeSeq2Seq<BaseModelConfig>>(
     try {
       parsed = JSON.parse(metadata.config);
     } catch (e) {
-      throw new Error(`${where}: the 'config' metadata is not valid JSON (${(e as Error).message})`);
+      throw new Error(`${where}: the 'config' metadata is not valid JSON (${(e as Error).message})`, { cause: e });
     }
     const int8 = metadata.quantization === 'int8' ? takeInt8(tensors, where) : [];
     if (metadata.quantization !== undefined && metadata.quantization !== 'int8') {

@@ -199,7 +199,7 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
     try {
       native().moduleSetLinearKernels(this.handle, to, encoder);
     } catch (e) {
-      throw new Error(`${fn}: ${(e as Error).message.replace(/^moduleSetLinearKernels: /, '')}`);
+      throw new Error(`${fn}: ${(e as Error).message.replace(/^moduleSetLinearKernels: /, '')}`, { cause: e });
     }
     this.form = to;
   }

@@ -142,7 +142,7 @@ function preloadLibtorch(lt: { root: string; flavour: string }): void {
     try {
       dlopenGlobal(name);
     } catch (err) {
-      throw new Error(`${name} cannot be loaded (${(err as Error).message.split('\n')[0]}): install SentencePiece's runtime (Debian/Ubuntu: apt-get install libsentencepiece0)`);
+      throw new Error(`${name} cannot be loaded (${(err as Error).message.split('\n')[0]}): install SentencePiece's runtime (Debian/Ubuntu: apt-get install libsentencepiece0)`, { cause: err });
     }
   }
   const names = ['libc10.so', 'libtorch_cpu.so', ...(lt.flavour === 'cuda' ? ['libc10_cuda.so', 'libtorch_cuda.so'] : []), 'libtorch.so'];

@@ -88,7 +88,7 @@ export class CheckpointStore {
     try {
       name = (JSON.parse(fs.readFileSync(file, 'utf8')) as { folder?: unknown }).folder;
     } catch (e) {
-      throw new Error(`checkpoint: ${file} is not valid JSON (${(e as Error).message}); remove it to start over`);
+      throw new Error(`checkpoint: ${file} is not valid JSON (${(e as Error).message}); remove it to start over`, { cause: e });
     }
     if (typeof name !== 'string' || !/^step-\d+$/.test(name)) throw new Error(`checkpoint: ${file} names no checkpoint folder`);
     return path.join(this.dir, name);

@@ -95,7 +95,7 @@ export function dataParallelReplicas(group: ProcessGroup): Replicas {
         if (sync) await dp!.prepareForBackward([loss]);
         await loss.backwardAsync(scale);
       } catch (e) {
-        throw new Error(`train: rank ${rank} of ${worldSize}: averaging the gradients failed: ${(e as Error).message}`);
+        throw new Error(`train: rank ${rank} of ${worldSize}: averaging the gradients failed: ${(e as Error).message}`, { cause: e });
       }
     },
     sum: (values) => collective(values, (t) => group.allReduce(t, 'sum')),
