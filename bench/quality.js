@@ -296,11 +296,12 @@ async function grid(p, data, files) {
     const both = { intermediate: { hidden: 1, attention: 1 } };
     add('intermediate', 'transformer 3-1 (scratch)', 'online + hidden + attention', await seeds(p, data, files, 'scratch-online-inter', { spec: scratch, way: 'online', kd: both }));
     add('intermediate', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, 'online + hidden + attention', await seeds(p, data, files, 'cut-online-inter', { spec: cut, way: 'online', kd: both }));
-    for (const [id, kd] of [['hidden', { intermediate: { hidden: 1 } }], ['attention', { intermediate: { attention: 1 } }]]) {
+    for (const [id, kd] of Object.entries({ hidden: { intermediate: { hidden: 1 } }, attention: { intermediate: { attention: 1 } } })) {
       add('intermediate', 'transformer 3-1 (scratch)', `online + ${id} only`, [await studentRun(p, data, files, `scratch-online-${id}-s1`, { spec: scratch, way: 'online', seed: 1, kd })], 'one seed');
     }
   }
   if (p.only.has('knobs')) {
+    /** @type {Array<[string, string, string, object, object?]>} id, label, way, kd, training */
     const knobs = [
       // Offline first: these decide offline KD's default temperature.
       ['off-T1', 'offline top-8, T = 1', 'offline', { temperature: 1 }],

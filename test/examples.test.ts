@@ -148,7 +148,7 @@ test.serial('offline-kd: the cache file has the size its header implies and is r
   t.regex(out, /a second buildTeacherCache with the same teacher, data and tokenizer keeps the file/);
   const probs = [...grab(t, out, /teacher's top-5 for it: (.*)$/m, 'top-5').matchAll(/ (0\.\d+)/g)].map((m) => Number(m[1]));
   t.is(probs.length, 5);
-  t.true(probs.every((p, i) => p > 0 && p <= 1 && (i === 0 || p <= probs[i - 1] + 1e-3)), `top-5 probabilities in decreasing order: ${probs}`);
+  t.true(probs.every((p, i) => p > 0 && p <= 1 && (i === 0 || p <= probs[i - 1] + 1e-3)), `top-5 probabilities in decreasing order: ${probs.join(',')}`);
   t.true(fs.existsSync(path.join(dir, 'bigru-offline-kd.safetensors')));
   checkTable(t, out, ['teacher', 'BiGRU + offline KD']);
 });

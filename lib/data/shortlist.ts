@@ -127,7 +127,7 @@ export class Shortlist {
       const V = Number(metadata.vocab_size);
       const N = Number(metadata.per_source);
       if (!table || !always || table.dtype !== 'int32' || always.dtype !== 'int32' || table.shape.join() !== `${V},${N}`) {
-        throw new Error(`Shortlist.load: ${path}: expected int32 'table' [${V}, ${N}] and 'always', got ${[...tensors].map(([k, v]) => `${k} ${v.dtype} [${v.shape}]`).join(', ')}`);
+        throw new Error(`Shortlist.load: ${path}: expected int32 'table' [${V}, ${N}] and 'always', got ${[...tensors].map(([k, v]) => `${k} ${v.dtype} [${v.shape.join(',')}]`).join(', ')}`);
       }
       const ids = Int32Array.from(table.toArray() as Int32Array);
       const keep = Array.from(always.toArray() as Int32Array);

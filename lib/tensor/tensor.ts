@@ -85,7 +85,7 @@ export class Tensor {
     if (typeof target === 'string') {
       if (isDType(target)) return new Tensor(native().to(this.native, target, null));
       if (isDevice(target)) return new Tensor(native().to(this.native, null, target));
-      throw new TypeError(`to: argument 'target' must be a dtype or a device ('cpu', 'cuda', 'cuda:N'), got '${target}'`);
+      throw new TypeError(`to: argument 'target' must be a dtype or a device ('cpu', 'cuda', 'cuda:N'), got '${String(target)}'`);
     }
     if (target === null || typeof target !== 'object') {
       throw new TypeError(`to: argument 'target' must be a dtype, a device or { dtype, device }, got ${String(target)}`);
@@ -115,7 +115,7 @@ export class Tensor {
   /** The single value of a one-element tensor. */
   item(): number | boolean {
     const n = this.numel;
-    if (n !== 1) throw new RangeError(`item: the tensor must have exactly one element, it has ${n} (${this})`);
+    if (n !== 1) throw new RangeError(`item: the tensor must have exactly one element, it has ${n} (${this.toString()})`);
     return toPlain(this.toArray(), this.dtype)[0];
   }
 
