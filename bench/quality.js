@@ -385,7 +385,7 @@ async function main() {
   const groups = await grid(p, data, files);
   // The finished full grid ends with the interleaved speed rounds (minutes, against hours of training); a part
   // run with --only does not, so parts run one after another re-measure once, at the end.
-  if (p.speed || (!p.reportOnly && p.preset !== 'quick' && p.wholeGrid)) await measureSpeed(p, data, groups, teacher.file);
+  if (p.speed || (!p.reportOnly && p.preset !== 'quick' && p.wholeGrid)) await measureSpeed(p, data, groups);
   const body = report(p, data, teacher, teacherScore, groups, readSpeed(p), mass);
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
@@ -404,7 +404,7 @@ const SPEED_ROUNDS = 5;
  * test set. The per-run speeds are taken at the end of each training run, at different times and under
  * whatever else ran then; these give the table's speed columns and the speed-up findings when present.
  */
-async function measureSpeed(p, data, groups, teacherFile) {
+async function measureSpeed(p, data, groups) {
   const { tokenizer } = await loadTrainingData(data.dir);
   const names = ['teacher', ...new Set(groups.map((g) => g.runs[0].name))];
   const models = new Map();

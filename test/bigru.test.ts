@@ -15,7 +15,7 @@ import { Batch } from '../lib/data/batch';
 import { type Tensor, tensor, manualSeed, noGrad, stack, cat, full } from '../lib/tensor';
 import { loadTensorsSync, saveTensors } from '../lib/io';
 import { beamSearch, greedy } from '../lib/decode';
-import { closeReal as closeWithin, maxDiffReal } from './helpers/compare';
+import { closeReal as closeWithin } from './helpers/compare';
 import { referenceUnavailable, runPythonAsync } from './helpers/python';
 import { checkReorderScenario } from './helpers/reorder-scenario';
 

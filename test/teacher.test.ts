@@ -16,7 +16,7 @@ import {
 import type { XlmConfig, XlmOptions } from '../lib';
 import { beamSearch, greedy } from '../lib/decode';
 import { startWithoutGrad } from '../lib/tensor/runtime';
-import { closeReal as closeWithin, maxDiffReal } from './helpers/compare';
+import { closeReal as closeWithin } from './helpers/compare';
 import { checkReorderScenario } from './helpers/reorder-scenario';
 import { referenceUnavailable, runPython, runPythonCode } from './helpers/python';
 

@@ -5,7 +5,7 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Batcher, CheckpointStore, distill, loadTensors, manualSeed, MetricsLog, readDistilledTargets, Student, Teacher, Tensor, tidy, train, type TrainResult,
+  Batcher, CheckpointStore, distill, loadTensors, manualSeed, MetricsLog, readDistilledTargets, Student, Teacher, tidy, train, type TrainResult,
 } from '../lib';
 import { checkKillResume, maxDiff, runChild, tmpDir } from './helpers/resume';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';

@@ -3,7 +3,6 @@
  * written to a new model file (the starting point for `xlm-kd distill --student FILE`).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { cutModel } from '../pipeline/cut';
 import { CUT_DEFAULTS } from '../surgery/cut';
 import type { LayerChoice, LayerStrategy } from '../surgery/layer-map';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type FlatIds, native, type NativeSentencePiece, NativeTrainOptions } from '../native';
+import { type FlatIds, native, type NativeSentencePiece } from '../native';
 import { writeFileAtomic } from '../io/atomic-write';
 
 /** XLM's special token ids, which every model trained here has. */

@@ -14,6 +14,7 @@ import { applyConstraints, isForced, type RowContext } from './constraints';
 import type { OutputColumns } from './common';
 import { FinishedHypotheses } from './hypotheses';
 import type { ResolvedDecodeOptions } from './options';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- the target of {@link greedy} in BeamSet's doc comment
 import type { greedy } from './greedy';
 
 interface Beam {
