@@ -49,7 +49,7 @@ interface NodeGypBuild {
 function prebuildCandidate(): string | undefined {
   const dir = path.join(packageRoot, 'prebuilds');
   if (!fs.existsSync(dir)) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a prebuilds/ folder is there
   const ngb = require('node-gyp-build') as NodeGypBuild;
   const tuple = fs
     .readdirSync(dir)
@@ -96,7 +96,7 @@ interface LibtorchFinder {
 
 /** Finds LibTorch the way the builds do (scripts/libtorch.js ships with the package). */
 export function locateLibtorch(): LibtorchLocation {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script found at run time, not a module of this package
   const finder = require(path.join(packageRoot, 'scripts', 'libtorch.js')) as LibtorchFinder;
   const found = finder.locateLibtorch();
   if ('error' in found) return { ...found, howToProvide: finder.HOW_TO_PROVIDE };
@@ -205,7 +205,7 @@ export function native(): NativeBinding {
     }
     try {
       preloadLibtorch(lt);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon: a path found at run time
       cached = require(file) as NativeBinding;
       loadedFrom = file;
       return cached;

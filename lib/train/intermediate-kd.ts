@@ -60,7 +60,7 @@ export function planIntermediate(options: ResolvedIntermediateKd, student: Seq2S
 
 /** The auxiliary parameters the trainer must optimise and checkpoint. */
 export function intermediateParameters(plan: IntermediatePlan | undefined): Map<string, Tensor> {
-  return plan?.projection ? new Map([['intermediate.projection', plan.projection]]) : new Map();
+  return plan?.projection ? new Map([['intermediate.projection', plan.projection]]) : new Map<string, Tensor>();
 }
 
 function disposeAll(x: ForwardInternals): void {

@@ -27,7 +27,8 @@ export const ADAM_DEFAULTS = Object.freeze({ lr: 1e-3, betas: Object.freeze<[num
 export function readBetas(r: OptionReader, fallback: readonly [number, number]): [number, number] {
   const v = r.raw('betas') ?? fallback;
   if (!Array.isArray(v) || v.length !== 2 || !v.every((b) => typeof b === 'number' && b >= 0 && b < 1)) r.fail('betas', 'two numbers in [0, 1)');
-  return [v[0], v[1]];
+  const [b1, b2] = v as number[];
+  return [b1, b2];
 }
 
 /** Parameters to optimize: a model's `namedParameters()` (names go into the state dict) or a plain list. */
