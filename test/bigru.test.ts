@@ -412,7 +412,7 @@ test('default BiGRU at vocab 32000: size and CPU forward time (32 x 30 tokens)',
   const m = BiGruStudent.create({ vocabSize: 32000 }).eval();
   const n = m.numParameters();
   t.is(n, expectedParameters(m.config));
-  const data = { src: sentences(new Array(32).fill(28), 32000, 1), tgt: sentences(new Array(32).fill(29), 32000, 2) };
+  const data = { src: sentences(new Array<number>(32).fill(28), 32000, 1), tgt: sentences(new Array<number>(32).fill(29), 32000, 2) };
   const batch = Batch.from(data); // src 30 tokens framed, tgtIn 30 tokens
   t.deepEqual(batch.tgtIn.shape, [32, 30]);
   noGrad(() => m.forward(batch)); // warm-up

@@ -55,9 +55,9 @@ test('order is reproducible from the seed and changes from epoch to epoch', (t) 
 test('pairs longer than maxLength are dropped and counted', (t) => {
   const data: TokenPair[] = [
     { src: [5, 6], tgt: [7] },
-    { src: new Array(11).fill(5), tgt: [7] },
-    { src: [5], tgt: new Array(12).fill(7) },
-    { src: new Array(10).fill(5), tgt: new Array(10).fill(7) },
+    { src: new Array<number>(11).fill(5), tgt: [7] },
+    { src: [5], tgt: new Array<number>(12).fill(7) },
+    { src: new Array<number>(10).fill(5), tgt: new Array<number>(10).fill(7) },
   ];
   const b = new Batcher(data, { maxLength: 10, maxTokens: 100 });
   t.is(b.dropped, 2);

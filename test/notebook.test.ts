@@ -74,7 +74,7 @@ function requireSetup(t: ExecutionContext): boolean {
   return problem === null;
 }
 
-const readNotebook = (file: string): Notebook => JSON.parse(fs.readFileSync(file, 'utf8'));
+const readNotebook = (file: string): Notebook => JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook;
 const cellById = (nb: Notebook, id: string): Cell => {
   const cell = nb.cells.find((c) => c.id === id);
   if (!cell) throw new Error(`examples/quickstart.ipynb has no cell '${id}'`);

@@ -72,7 +72,7 @@ async function settleFinalizers(): Promise<void> {
 interface DtypeCase {
   dtype: DType;
   data: Array<number | boolean>;
-  arrayClass: Function;
+  arrayClass: abstract new (...args: never[]) => ArrayLike<unknown>;
   expected: ArrayLike<number> | BigInt64Array;
   list: Array<number | boolean>;
 }
