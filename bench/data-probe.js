@@ -18,7 +18,6 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { performance } = require('perf_hooks');
 
 /** Seconds since this process started (performance.timeOrigin is set when Node starts). */
 const sinceStart = () => performance.now() / 1000;
@@ -105,16 +104,15 @@ async function trainProbe() {
   // The first batch's pairs, for the control run (spec.firstPairs).
   const firstPairs = spec.firstPairs ? Array.from(plans[0].view, (i) => batcher.pair(i)) : undefined;
   const afterData = snapshot('data loaded, batcher planned');
+  // eslint-disable-next-line no-useless-assignment -- drops the plans so that the memory after them is measured without them
   plans = undefined;
   let first;
-  let steps = 0;
   let lastStep;
   const trainCalled = sinceStart();
   const r = await lib.train(model, {
     data: batcher, group, maxSteps: spec.updates, maxSeconds: spec.seconds, logEvery: 1, log: null, progressBar: false, seed: 0,
     onStep: (m) => {
       if (m.type !== 'step') return;
-      steps++;
       lastStep = m;
       if (first === undefined) first = snapshot('first update');
     },

@@ -27,7 +27,6 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
-const { performance } = require('perf_hooks');
 const { ROOT, DIST, QUICK, arg, machineLine, runMain, report } = require('./common');
 
 const USAGE = `Usage: npm run bench:data -- [--lines 4500000] [--dir DIR] [--keep] [--quick]

@@ -8,7 +8,6 @@
 //        V = 8000, one step, writes nothing; needs dist/ and the addon)
 'use strict';
 const os = require('os');
-const path = require('path');
 const { spawnSync } = require('child_process');
 const { DIST, USER_ENV, QUICK, machineLine, spread, report, runMain } = require('./common');
 
@@ -24,10 +23,10 @@ const LOOP = QUICK ? 5_000 : 50_000;
 const WARMUP = LOOP / 10;
 
 const LOOPS = {
-  dispose16k: 'x.zeros([64, 64]).dispose()',
-  dispose64k: 'x.zeros([128, 128]).dispose()',
-  tidy16k: 'x.tidy(() => w.matmul(w).relu().sum()).dispose()',
-  tidy64k: 'x.tidy(() => w2.matmul(w2).relu().sum()).dispose()',
+  dispose16k: (x) => x.zeros([64, 64]).dispose(),
+  dispose64k: (x) => x.zeros([128, 128]).dispose(),
+  tidy16k: (x, w) => x.tidy(() => w.matmul(w).relu().sum()).dispose(),
+  tidy64k: (x, w, w2) => x.tidy(() => w2.matmul(w2).relu().sum()).dispose(),
 };
 
 /** One synchronous loop in this (fresh) process: RSS growth over LOOP iterations after WARMUP ones. */
@@ -35,7 +34,7 @@ function loopChild(name) {
   const x = require(DIST);
   const w = x.randn([64, 64]);
   const w2 = x.randn([128, 128]);
-  const body = new Function('x', 'w', 'w2', LOOPS[name]);
+  const body = LOOPS[name];
   const rssMB = () => process.memoryUsage().rss / 2 ** 20;
   for (let i = 0; i < WARMUP; i++) body(x, w, w2);
   const before = rssMB();

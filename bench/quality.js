@@ -296,11 +296,12 @@ async function grid(p, data, files) {
     const both = { intermediate: { hidden: 1, attention: 1 } };
     add('intermediate', 'transformer 3-1 (scratch)', 'online + hidden + attention', await seeds(p, data, files, 'scratch-online-inter', { spec: scratch, way: 'online', kd: both }));
     add('intermediate', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, 'online + hidden + attention', await seeds(p, data, files, 'cut-online-inter', { spec: cut, way: 'online', kd: both }));
-    for (const [id, kd] of [['hidden', { intermediate: { hidden: 1 } }], ['attention', { intermediate: { attention: 1 } }]]) {
+    for (const [id, kd] of Object.entries({ hidden: { intermediate: { hidden: 1 } }, attention: { intermediate: { attention: 1 } } })) {
       add('intermediate', 'transformer 3-1 (scratch)', `online + ${id} only`, [await studentRun(p, data, files, `scratch-online-${id}-s1`, { spec: scratch, way: 'online', seed: 1, kd })], 'one seed');
     }
   }
   if (p.only.has('knobs')) {
+    /** @type {Array<[string, string, string, object, object?]>} id, label, way, kd, training */
     const knobs = [
       // Offline first: these decide offline KD's default temperature.
       ['off-T1', 'offline top-8, T = 1', 'offline', { temperature: 1 }],
@@ -384,7 +385,7 @@ async function main() {
   const groups = await grid(p, data, files);
   // The finished full grid ends with the interleaved speed rounds (minutes, against hours of training); a part
   // run with --only does not, so parts run one after another re-measure once, at the end.
-  if (p.speed || (!p.reportOnly && p.preset !== 'quick' && p.wholeGrid)) await measureSpeed(p, data, groups, teacher.file);
+  if (p.speed || (!p.reportOnly && p.preset !== 'quick' && p.wholeGrid)) await measureSpeed(p, data, groups);
   const body = report(p, data, teacher, teacherScore, groups, readSpeed(p), mass);
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
@@ -403,7 +404,7 @@ const SPEED_ROUNDS = 5;
  * test set. The per-run speeds are taken at the end of each training run, at different times and under
  * whatever else ran then; these give the table's speed columns and the speed-up findings when present.
  */
-async function measureSpeed(p, data, groups, teacherFile) {
+async function measureSpeed(p, data, groups) {
   const { tokenizer } = await loadTrainingData(data.dir);
   const names = ['teacher', ...new Set(groups.map((g) => g.runs[0].name))];
   const models = new Map();

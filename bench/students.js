@@ -144,7 +144,7 @@ async function main() {
         installed: median(installed.times[i]), spread: [ours.times[i], installed.times[i], ref.times[i]], diff,
       };
       rows.push(row);
-      console.log(`${name}: ${(row.params / 1e6).toFixed(1)}M params, ours ${row.ours.toFixed(0)} ms [${ours.times[i].map((x) => x.toFixed(0))}], reference ${row.ref.toFixed(0)} ms [${ref.times[i].map((x) => x.toFixed(0))}], max |diff| ${diff.toExponential(1)}`);
+      console.log(`${name}: ${(row.params / 1e6).toFixed(1)}M params, ours ${row.ours.toFixed(0)} ms [${ours.times[i].map((x) => x.toFixed(0)).join(',')}], reference ${row.ref.toFixed(0)} ms [${ref.times[i].map((x) => x.toFixed(0)).join(',')}], max |diff| ${diff.toExponential(1)}`);
     }
     const teacherMs = rows[0].ours;
     const loadAfter = os.loadavg()[0];

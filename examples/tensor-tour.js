@@ -25,7 +25,7 @@ run(async () => {
   tidy(() => {
     console.log('\n1. Making tensors');
     const a = tensor([[1, 2], [3, 4]], { dtype: 'float32', device });
-    console.log(`  tensor([[1, 2], [3, 4]]): shape ${JSON.stringify(a.shape)}, dtype ${a.dtype}, device ${a.device}, ${a}`);
+    console.log(`  tensor([[1, 2], [3, 4]]): shape ${JSON.stringify(a.shape)}, dtype ${a.dtype}, device ${a.device}, ${a.toString()}`);
     console.log(`  zeros([2, 3]) = ${show(zeros([2, 3]))}, ones([3], { dtype: 'int64' }) = ${show(ones([3], { dtype: 'int64' }))}`);
     console.log(`  arange(0, 10, 3) = ${show(arange(0, 10, 3))}`);
     manualSeed(0);

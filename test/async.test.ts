@@ -67,7 +67,7 @@ async function runProbe(env: Record<string, string | undefined>): Promise<{ poli
   delete clean.OMP_WAIT_POLICY;
   delete clean.GOMP_SPINCOUNT;
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', probe], { encoding: 'utf8', env: { ...clean, ...env } });
-  return JSON.parse(stdout.trim());
+  return JSON.parse(stdout.trim()) as { policy?: string; spin?: string; idleCpuMs: number };
 }
 
 test('OpenMP waits actively between parallel regions but idle threads sleep; a user setting wins', async (t) => {

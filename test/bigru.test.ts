@@ -12,10 +12,10 @@ import * as path from 'node:path';
 import { BiGruStudent, BIGRU_DEFAULTS } from '../lib/models/bigru';
 import type { BiGruConfig, BiGruOptions } from '../lib/models/bigru';
 import { Batch } from '../lib/data/batch';
-import { Tensor, tensor, manualSeed, noGrad, stack, cat, full } from '../lib/tensor';
+import { type Tensor, tensor, manualSeed, noGrad, stack, cat, full } from '../lib/tensor';
 import { loadTensorsSync, saveTensors } from '../lib/io';
 import { beamSearch, greedy } from '../lib/decode';
-import { closeReal as closeWithin, maxDiffReal } from './helpers/compare';
+import { closeReal as closeWithin } from './helpers/compare';
 import { referenceUnavailable, runPythonAsync } from './helpers/python';
 import { checkReorderScenario } from './helpers/reorder-scenario';
 
@@ -412,7 +412,7 @@ test('default BiGRU at vocab 32000: size and CPU forward time (32 x 30 tokens)',
   const m = BiGruStudent.create({ vocabSize: 32000 }).eval();
   const n = m.numParameters();
   t.is(n, expectedParameters(m.config));
-  const data = { src: sentences(new Array(32).fill(28), 32000, 1), tgt: sentences(new Array(32).fill(29), 32000, 2) };
+  const data = { src: sentences(new Array<number>(32).fill(28), 32000, 1), tgt: sentences(new Array<number>(32).fill(29), 32000, 2) };
   const batch = Batch.from(data); // src 30 tokens framed, tgtIn 30 tokens
   t.deepEqual(batch.tgtIn.shape, [32, 30]);
   noGrad(() => m.forward(batch)); // warm-up

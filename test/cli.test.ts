@@ -9,7 +9,7 @@ import * as path from 'path';
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
 import { promisify } from 'util';
-import { CutStudent, loadModel, readDistilledTargets, Teacher } from '../lib';
+import { type CutStudent, loadModel, readDistilledTargets, Teacher } from '../lib';
 import { referenceUnavailable, runPythonCode } from './helpers/python';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -41,7 +41,7 @@ const TRAIN = ['--max-tokens', '512', '--warmup', '2', '--lr', '1e-3', '--valid-
 test.serial('data: gettext en-de into a data folder of three splits that pair line by line', async (t) => {
   const r = await cli('data', '--out', f('data'), '--max-pairs', '700', '--valid', '20', '--test', '30');
   t.is(r.code, 0, ok(r));
-  const info = JSON.parse(fs.readFileSync(f('data', 'data.json'), 'utf8'));
+  const info = JSON.parse(fs.readFileSync(f('data', 'data.json'), 'utf8')) as { counts: Record<string, number>; srcLang: string; text: Record<string, unknown> };
   t.deepEqual(info.counts, { train: 650, valid: 20, test: 30 });
   t.is(info.srcLang, 'en');
   for (const split of ['train', 'valid', 'test']) t.is(lines(f('data', `${split}.src`)), lines(f('data', `${split}.tgt`)));
@@ -132,7 +132,7 @@ test.serial(`evaluate: a table of two models, BLEU and chrF equal to sacreBLEU's
   t.regex(table[0], /^model\s+BLEU\s+chrF\s+parameters\s+size MB\s+sent\/s\s+speed-up$/);
   t.is(table.length, 4);
   t.regex(table[2], /^model\s.*1\.00×$/);
-  const out = JSON.parse(fs.readFileSync(f('eval.json'), 'utf8'));
+  const out = JSON.parse(fs.readFileSync(f('eval.json'), 'utf8')) as { rows: Array<{ name: string; hypotheses: string[]; bleu: number; chrf: number }> };
   t.is(out.rows.length, 2);
   t.true(fs.readFileSync(f('eval.svg'), 'utf8').includes('<svg'));
   if (noSacrebleu) return;
@@ -141,7 +141,7 @@ test.serial(`evaluate: a table of two models, BLEU and chrF equal to sacreBLEU's
     const ref = JSON.parse(runPythonCode(`
 import json, sys, sacrebleu
 d = json.load(sys.stdin)
-print(json.dumps([sacrebleu.corpus_bleu(d["hyp"], [d["ref"]]).score, sacrebleu.corpus_chrf(d["hyp"], [d["ref"]]).score]))`, JSON.stringify({ hyp: row.hypotheses, ref: refs })));
+print(json.dumps([sacrebleu.corpus_bleu(d["hyp"], [d["ref"]]).score, sacrebleu.corpus_chrf(d["hyp"], [d["ref"]]).score]))`, JSON.stringify({ hyp: row.hypotheses, ref: refs }))) as [number, number];
     t.true(Math.abs(row.bleu - ref[0]) < 1e-9, `${row.name} BLEU ${row.bleu} vs ${ref[0]}`);
     t.true(Math.abs(row.chrf - ref[1]) < 1e-9, `${row.name} chrF ${row.chrf} vs ${ref[1]}`);
   }

@@ -1,7 +1,7 @@
 // Length-bucketed batching: every pair exactly once per epoch, caps on padded tokens and sentences,
 // long pairs dropped and counted, order reproducible from (seed, epoch); and the seeded PRNG.
 import test from 'ava';
-import { Batcher, BatchPrefetcher, SeededRandom, TokenPair } from '../lib';
+import { Batcher, BatchPrefetcher, SeededRandom, type TokenPair } from '../lib';
 
 function pairs(n: number, seed = 1): TokenPair[] {
   const rng = new SeededRandom(seed);
@@ -55,9 +55,9 @@ test('order is reproducible from the seed and changes from epoch to epoch', (t) 
 test('pairs longer than maxLength are dropped and counted', (t) => {
   const data: TokenPair[] = [
     { src: [5, 6], tgt: [7] },
-    { src: new Array(11).fill(5), tgt: [7] },
-    { src: [5], tgt: new Array(12).fill(7) },
-    { src: new Array(10).fill(5), tgt: new Array(10).fill(7) },
+    { src: new Array<number>(11).fill(5), tgt: [7] },
+    { src: [5], tgt: new Array<number>(12).fill(7) },
+    { src: new Array<number>(10).fill(5), tgt: new Array<number>(10).fill(7) },
   ];
   const b = new Batcher(data, { maxLength: 10, maxTokens: 100 });
   t.is(b.dropped, 2);

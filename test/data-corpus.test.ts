@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { BadLine, CorpusError, readParallelFiles, readTsv, splitCorpus, streamParallelFiles, streamTsv } from '../lib';
+import { type BadLine, CorpusError, readParallelFiles, readTsv, splitCorpus, streamParallelFiles, streamTsv } from '../lib';
 import { INVALID_UTF8, readTextLines } from '../lib/data/text-lines';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-corpus-'));

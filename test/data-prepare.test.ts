@@ -12,7 +12,7 @@ import * as path from 'path';
 import { PassThrough } from 'stream';
 import { promisify } from 'util';
 import * as zlib from 'zlib';
-import { CorpusError, DataInfo, PairHashSet, prepareData, ReservoirSample, SentencePair, writeDataFolder } from '../lib';
+import { CorpusError, type DataInfo, PairHashSet, prepareData, ReservoirSample, type SentencePair, writeDataFolder } from '../lib';
 import { runData } from '../lib/cli/data';
 import { UsageError } from '../lib/cli/io';
 
@@ -26,10 +26,9 @@ function file(text: string | Buffer, name = 'f'): string {
   return p;
 }
 const execFileP = promisify(execFile);
-const SPLITS = ['train', 'valid', 'test'] as const;
 const readLines = (f: string) => fs.readFileSync(f, 'utf8').split('\n').slice(0, -1);
 /** The pairs of each split of a data folder, as `src\ttgt` strings. */
-function splitsOf(dir: string): Record<(typeof SPLITS)[number], string[]> {
+function splitsOf(dir: string): Record<'train' | 'valid' | 'test', string[]> {
   const one = (s: string) => {
     const [a, b] = [readLines(path.join(dir, `${s}.src`)), readLines(path.join(dir, `${s}.tgt`))];
     return a.map((x, i) => `${x}\t${b[i]}`);

@@ -2,7 +2,7 @@
 // benchmark times (bench/reference/beam.py): on the same weights and sentences, the teacher, a cut student
 // and a BiGRU give the same hypotheses and scores on both sides, so the benchmark compares equal work.
 // Skipped, with the reason in the title, where the .venv lacks torch/safetensors.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -52,7 +52,7 @@ function favourEos(model: XlmModel | BiGruStudent, by: number): void {
   model.loadStateDict(sd);
 }
 
-async function compare(t: import('ava').ExecutionContext, model: Seq2Seq, saved: string): Promise<void> {
+async function compare(t: ExecutionContext, model: Seq2Seq, saved: string): Promise<void> {
   const batch = Batch.from({ src: SOURCES });
   const ours = [await greedy(model, batch), await beamSearch(model, batch, { beamSize: 4 })];
   const theirs = reference(saved, [{ beam: 1 }, { beam: 4 }]);

@@ -82,7 +82,7 @@ test('minLength bans </s> and noRepeatNgram bans repeats', async (t) => {
   const bigrams = new Set<string>();
   for (let i = 0; i + 1 < r[0].tokens.length; i++) {
     const key = `${r[0].tokens[i]},${r[0].tokens[i + 1]}`;
-    t.false(bigrams.has(key), `bigram ${key} repeated in ${r[0].tokens}`);
+    t.false(bigrams.has(key), `bigram ${key} repeated in ${r[0].tokens.join(',')}`);
     bigrams.add(key);
   }
 });

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { execFile } from 'child_process';
 import { promisify } from 'util';
 import { Writable } from 'stream';
-import { launchRanks, loadTensors, shardOf, Tensor } from '../lib';
+import { launchRanks, loadTensors, shardOf, type Tensor } from '../lib';
 
 const CHILD = path.join(__dirname, 'helpers', 'ddp-child.js');
 const run = promisify(execFile);
@@ -21,7 +21,7 @@ function tmp(name: string): string {
 
 function collector(): { stream: Writable; text: () => string } {
   let buf = '';
-  return { stream: new Writable({ write: (c, _e, done) => ((buf += c.toString()), done()) }), text: () => buf };
+  return { stream: new Writable({ write: (c: Buffer, _e, done) => ((buf += c.toString()), done()) }), text: () => buf };
 }
 
 async function single(dir: string, mode: string, sentences: number, steps: number): Promise<void> {
@@ -70,7 +70,7 @@ for (const mode of ['teacher', 'online', 'offline', 'sequence']) {
     const d = maxDiff(p1, r0, notKeyBias);
     t.true(d < 2e-6, `max |diff| vs one process = ${d}`);
     // The logged losses are the whole update's (all ranks' tokens), as the single process logs them.
-    const losses = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'step').map((m) => m.loss as number);
+    const losses = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss: number }).filter((m) => m.type === 'step').map((m) => m.loss);
     const [l1, l2] = [losses(one), losses(two)];
     t.is(l2.length, 6);
     l1.forEach((l, i) => t.true(Math.abs(l - l2[i]) < 1e-5, `step ${i + 1}: ${l} vs ${l2[i]}`));
@@ -108,7 +108,7 @@ for (const [fault, timeoutMs] of [['die-at-step', 20000], ['freeze-at-step', 300
       t.true(r.ms >= timeoutMs && r.ms < timeoutMs + 15000, `took ${r.ms} ms`);
       t.is(r.ranks[1].signal, 'SIGKILL');
     }
-    const last = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', 'last.json'), 'utf8'));
+    const last = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', 'last.json'), 'utf8')) as { folder: string };
     const weights = await loadTensors(path.join(dir, 'checkpoints', last.folder, 'model.safetensors')).catch(() => undefined);
     t.truthy(weights, JSON.stringify(last));
   });

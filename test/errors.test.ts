@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import {
-  Tensor,
+  type Tensor,
   arange,
   cat,
   cuda,
@@ -269,7 +269,7 @@ test.serial('tidy with an async fn disposes what it made before the first await'
   let after: Tensor | undefined;
   t.throws(
     () =>
-      tidy(bad(async () => {
+      tidy(bad<() => Tensor>(async () => {
         made = ones([2]);
         await Promise.resolve();
         after = ones([2]); // outside any scope by now

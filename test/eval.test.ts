@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  BleuOptions,
-  BleuResult,
-  ChrfOptions,
+  type BleuOptions,
+  type BleuResult,
+  type ChrfOptions,
   bleu,
   chrf,
   formatBleu,

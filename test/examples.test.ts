@@ -115,12 +115,12 @@ test.serial('train-teacher: the second call resumes the first, the run folder is
   t.regex(out, /first call: stopped by maxSteps at step 20\b/);
   t.regex(out, /second call: .* stopped by maxSteps at step 40\b/);
   const run = path.join(dir, 'teacher-run');
-  const lines = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; loss: number; bleu: number });
   const valid = lines.filter((l) => l.type === 'valid');
   t.deepEqual(valid.map((l) => l.step), [5, 10, 15, 20, 25, 30, 35, 40], 'one validation every 5 updates, none repeated by the resume');
   t.true(valid.every((l) => Number.isFinite(l.loss) && l.bleu >= 0 && l.bleu <= 100));
   t.true(fs.readFileSync(path.join(run, 'curves.svg'), 'utf8').startsWith('<svg'));
-  t.is(JSON.parse(fs.readFileSync(path.join(run, 'checkpoints', 'last.json'), 'utf8')).folder, 'step-40');
+  t.is((JSON.parse(fs.readFileSync(path.join(run, 'checkpoints', 'last.json'), 'utf8')) as { folder: string }).folder, 'step-40');
   for (const f of ['teacher.safetensors', 'tokenizer.model']) t.true(fs.existsSync(path.join(dir, f)), f);
   t.is(grab(t, out, /^teacher file: (\S+)$/m, 'teacher file'), path.join(dir, 'teacher.safetensors'));
   checkTable(t, out, ['teacher']);
@@ -148,7 +148,7 @@ test.serial('offline-kd: the cache file has the size its header implies and is r
   t.regex(out, /a second buildTeacherCache with the same teacher, data and tokenizer keeps the file/);
   const probs = [...grab(t, out, /teacher's top-5 for it: (.*)$/m, 'top-5').matchAll(/ (0\.\d+)/g)].map((m) => Number(m[1]));
   t.is(probs.length, 5);
-  t.true(probs.every((p, i) => p > 0 && p <= 1 && (i === 0 || p <= probs[i - 1] + 1e-3)), `top-5 probabilities in decreasing order: ${probs}`);
+  t.true(probs.every((p, i) => p > 0 && p <= 1 && (i === 0 || p <= probs[i - 1] + 1e-3)), `top-5 probabilities in decreasing order: ${probs.join(',')}`);
   t.true(fs.existsSync(path.join(dir, 'bigru-offline-kd.safetensors')));
   checkTable(t, out, ['teacher', 'BiGRU + offline KD']);
 });

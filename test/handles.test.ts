@@ -2,6 +2,7 @@
 // handle is a clear error naming the argument and what was expected, none can be made from JS, a disposed
 // one says so, and a decoder state reports its growing caches to V8 as external memory.
 import test from 'ava';
+import { spawnSync } from 'child_process';
 import { Adam, memoryStats, tensor, Teacher } from '../lib';
 import { native } from '../lib/native';
 
@@ -87,7 +88,7 @@ test('a process that exits holding handles of every kind (and forgotten ones) ex
     "keep.push(keep[1].encode(x.tensor([[5, 1]], { dtype: 'int64' }), x.tensor([2], { dtype: 'int64' })));" +
     'for (let i = 0; i < 200; i++) x.randn([8]);' +
     "console.log('done')";
-  const r = require('child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
   t.is(r.stdout.trim(), 'done', r.stderr);
   t.is(r.signal, null, `killed by ${r.signal}`);
   t.is(r.status, 0);

@@ -7,7 +7,7 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Batch, beamSearch, BiGruStudent, greedy, loadModel, loadTensors, manualSeed, saveTensors, Shortlist, Teacher, Tensor, tensor, train } from '../lib';
+import { Batch, beamSearch, BiGruStudent, greedy, loadModel, loadTensors, manualSeed, saveTensors, Shortlist, Teacher, type Tensor, tensor, train } from '../lib';
 import { referenceUnavailable, runPythonCode } from './helpers/python';
 import { toyCopyPairs } from './helpers/toy-training';
 
@@ -103,7 +103,7 @@ test('decode steps (fused one-query attention; prepacked: q/k/v in one call) equ
 
 test('int8 forward equals torch.ao quantize_dynamic (per-channel) on the same layers', async (t) => {
   const why = referenceUnavailable();
-  if (why) return t.log(`skipped: ${why}`) as unknown as void;
+  if (why) return t.log(`skipped: ${why}`);
   const file = await trained;
   const m = (await fresh()).quantize({ dtype: 'int8' });
   const b = batch();
@@ -175,7 +175,7 @@ test('a prepacked BiGRU (its decoder GRU cell run gate by gate through the kerne
 
 test('an int8 BiGRU is PyTorch\'s int8 arithmetic: per-channel weights, fbgemm dynamic linears, the GRU cell gate by gate', async (t) => {
   const why = referenceUnavailable();
-  if (why) return t.log(`skipped: ${why}`) as unknown as void;
+  if (why) return t.log(`skipped: ${why}`);
   manualSeed(6);
   const g = BiGruStudent.create({ ...GRU_CONFIG, embDim: 64, hiddenSize: 64 }).eval();
   const file = path.join(tmp, 'bigru-fp32.safetensors');
@@ -286,7 +286,7 @@ test('misuse is a clear error', async (t) => {
   const m = (await fresh()).quantize({ dtype: 'int8' });
   t.throws(() => m.quantize({ dtype: 'int8' }), { message: /quantize: the model is already int8; start from the float32 model/ });
   t.throws(() => m.prepack(), { message: /prepack: the model is already int8/ });
-  t.throws(() => (m as Teacher).quantize({ dtype: 'int4' as 'int8' }), { message: /option 'dtype' must be 'int8', got "int4"/ });
+  t.throws(() => m.quantize({ dtype: 'int4' as 'int8' }), { message: /option 'dtype' must be 'int8', got "int4"/ });
   await t.throwsAsync(train(m, { data: trainPairs, maxSteps: 1, log: null }), { message: /train: the model is int8 for inference/ });
   t.throws(() => m.to('cuda'), { message: /to: the model is int8 for inference, which runs on the CPU in float32 only/ });
   t.throws(() => m.loadStateDict(m.stateDict()), { message: /prepacked or quantized for inference: load weights into a float32 model/ });

@@ -66,7 +66,7 @@ test.serial('npm pack, then npm install into an empty project without a compiler
   t.truthy(torchDir, '.venv has no torch: run scripts/setup.sh');
   const pack = await run('npm', ['pack', '--pack-destination', tmp, '--json'], { cwd: root, env: process.env });
   t.is(pack.code, 0, pack.stderr);
-  const info = JSON.parse(pack.stdout)[0];
+  const [info] = JSON.parse(pack.stdout) as Array<{ filename: string; size: number; unpackedSize: number; entryCount: number }>;
   tarball = path.join(tmp, info.filename);
   t.log(`tarball ${info.filename}: ${(info.size / 2 ** 20).toFixed(1)} MB packed, ${(info.unpackedSize / 2 ** 20).toFixed(1)} MB unpacked, ${info.entryCount} files`);
 
@@ -91,13 +91,14 @@ test.serial('npm pack, then npm install into an empty project without a compiler
 
   const r = await run('node', ['-e', SCRIPT], { cwd: project, env });
   t.is(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim());
+  type Probe = { addon: string; shape: number[]; sum: number; tokens: number[]; score: number };
+  const out = JSON.parse(r.stdout.trim()) as Probe;
   t.true(out.addon.startsWith(path.join(installed, 'prebuilds')), `loaded ${out.addon}`);
   t.deepEqual(out.shape, [2, 3, 30]);
   // The same numbers as this checkout gives (same seed, same LibTorch).
   const here = await run(process.execPath, ['-e', SCRIPT], { cwd: root, env: process.env });
   t.is(here.code, 0, here.stderr);
-  const ref = JSON.parse(here.stdout.trim());
+  const ref = JSON.parse(here.stdout.trim()) as Probe;
   t.deepEqual([out.sum, out.tokens, out.score], [ref.sum, ref.tokens, ref.score]);
   t.true(Number.isFinite(out.score));
 
@@ -112,10 +113,10 @@ test.serial('the same install finds LibTorch through LIBTORCH, with no Python on
   t.truthy(project, 'the install test ran first');
   const r = await run('node', ['-e', SCRIPT], { cwd: project, env: bareEnv([], { LIBTORCH: torchDir }) });
   t.is(r.code, 0, r.stderr);
-  t.deepEqual(JSON.parse(r.stdout.trim()).shape, [2, 3, 30]);
+  t.deepEqual((JSON.parse(r.stdout.trim()) as { shape: number[] }).shape, [2, 3, 30]);
   const doctor = await run('node', [path.join(project, 'node_modules', '.bin', 'xlm-kd'), 'doctor'], { cwd: project, env: bareEnv([], { LIBTORCH: torchDir }) });
   t.is(doctor.code, 0, doctor.stderr);
-  t.regex(doctor.stdout, /LibTorch: \d+\.\d+\.\d+ \(CPU\) at .*\n  found through: LIBTORCH/);
+  t.regex(doctor.stdout, /LibTorch: \d+\.\d+\.\d+ \(CPU\) at .*\n {2}found through: LIBTORCH/);
   t.regex(doctor.stdout, /prebuilds.*built against LibTorch \d+\.\d+\.\d+ \(cpu\), matches/);
   t.regex(doctor.stdout, /Addon: loads from /);
 });

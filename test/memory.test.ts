@@ -2,7 +2,7 @@
 // long create/free loops keep RSS flat. Runs with --expose-gc (see package.json's ava config).
 import test from 'ava';
 import { spawnSync } from 'child_process';
-import { allocatorInfo, memoryStats, tensor, zeros, Tensor } from '../lib';
+import { allocatorInfo, memoryStats, tensor, zeros, type Tensor } from '../lib';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const MB = 1024 * 1024;

@@ -154,6 +154,6 @@ test('mergeStates refuses a state of another model kind, naming what it expected
     const a = Running.encode(teacher, SOURCES.slice(0, 2), 1, false, 0);
     const b = Running.encode(bigru, SOURCES.slice(0, 2), 1, false, 0);
     const e = t.throws(() => teacher.mergeStates(a.state, b.state));
-    t.regex(e!.message, /state/i);
+    t.regex(e.message, /state/i);
   });
 });

@@ -4,7 +4,7 @@
 // and the temporary run folder is removed. A copy with one broken cell (a library error, a rejected await,
 // a TypeScript type error) fails the run, and the error names what broke. Needs scripts/setup.sh (Jupyter
 // in .venv, the tslab kernel, examples/node_modules/xlm-kd-torch): without it these tests fail, not skip.
-import test, { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -74,7 +74,7 @@ function requireSetup(t: ExecutionContext): boolean {
   return problem === null;
 }
 
-const readNotebook = (file: string): Notebook => JSON.parse(fs.readFileSync(file, 'utf8'));
+const readNotebook = (file: string): Notebook => JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook;
 const cellById = (nb: Notebook, id: string): Cell => {
   const cell = nb.cells.find((c) => c.id === id);
   if (!cell) throw new Error(`examples/quickstart.ipynb has no cell '${id}'`);

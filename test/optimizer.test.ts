@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  Adam, AdamW, Tensor, constant, inverseSqrt, linearWarmupDecay, loadTensors, manualSeed, randn, saveTensors, tensor, tidy, zeros,
+  Adam, AdamW, type Tensor, constant, inverseSqrt, linearWarmupDecay, loadTensors, manualSeed, randn, saveTensors, tensor, tidy, zeros,
 } from '../lib';
 import { referenceUnavailable, runPythonAsync } from './helpers/python';
 

@@ -2,11 +2,12 @@
 // declaration files with no `any` at the public surface.
 import test from 'ava';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 
 const root = path.resolve(__dirname, '..', '..');
-const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string; types: string; exports: Record<string, { import: string }> };
 
 test('main, types and the ESM entry exist and export the same names', (t) => {
   t.true(fs.existsSync(path.join(root, pkg.main)));
@@ -21,7 +22,7 @@ test('main, types and the ESM entry exist and export the same names', (t) => {
     console.log(JSON.stringify({ esm: Object.keys(esm).filter((k) => k !== 'default').sort(), cjs: Object.keys(cjs).sort(), sum: a.sum().item() }));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout);
+  const out = JSON.parse(r.stdout) as { esm: string[]; cjs: string[]; sum: number };
   t.deepEqual(out.esm, out.cjs);
   t.is(out.sum, 10);
   for (const name of ['Tensor', 'tensor', 'tidy', 'noGrad', 'Batch', 'beamSearch', 'greedy', 'bleu', 'chrf']) {
@@ -50,7 +51,7 @@ test("the README's API tour type-checks against the package's declarations", (t)
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
   const tour = readme.split('## The API in 30 lines')[1]?.match(/```ts\n([\s\S]*?)```/)?.[1];
   t.truthy(tour, 'README has the API tour');
-  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'xkt-tour-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-tour-'));
   try {
     // Imported by name, as a user writes it; the name maps to this checkout's declarations.
     fs.writeFileSync(path.join(dir, 'tour.ts'), tour!.replace(/from "xlm-kd-torch"/g, `from ${JSON.stringify(path.join(root, 'dist', 'lib'))}`) + '\nexport {};\n');

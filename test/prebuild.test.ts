@@ -32,7 +32,7 @@ const hasPrebuild = fs.existsSync(path.join(root, 'prebuilds', `${process.platfo
       delete env.XLM_KD_TORCH_ADDON;
       const r = spawnSync(process.execPath, ['-e', script], { cwd: dir, env, encoding: 'utf8' });
       t.is(r.status, 0, r.stderr);
-      const out = JSON.parse(r.stdout.trim());
+      const out = JSON.parse(r.stdout.trim()) as { addon: string; product: number[][] };
       t.true(out.addon.startsWith(path.join(dir, 'prebuilds')), `loaded ${out.addon}`);
       t.deepEqual(out.product, [[7, 10], [15, 22]]);
       t.false(fs.existsSync(path.join(dir, 'build')));

@@ -3,6 +3,7 @@
 // kill -9; the autocast scope restores the thread's state; fp16's dynamic loss scale (GradScaler) follows
 // torch.amp.GradScaler's rules and travels in checkpoints.
 import test from 'ava';
+import * as fs from 'fs';
 import * as path from 'path';
 import {
   autocast, Batch, CheckpointStore, distillLoss, manualSeed, resolvePrecision, Teacher, tidy, train,
@@ -64,7 +65,7 @@ test('bf16 training on the CPU: the loss falls and the checkpoint records the pr
   t.true(losses.every(Number.isFinite));
   const parameters = model.parameters();
   t.true(parameters.every((p) => p.dtype === 'float32'), 'master weights stay float32');
-  t.is(JSON.parse(require('fs').readFileSync(path.join(dir, 'config.json'), 'utf8')).precision, 'bf16');
+  t.is((JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { precision: string }).precision, 'bf16');
 });
 
 test.serial('bf16 training: kill -9 at three random moments, resume each time: bit-identical to an uninterrupted run', (t) =>

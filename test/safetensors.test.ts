@@ -201,7 +201,7 @@ test('header lists __metadata__ first, then tensors in insertion order with cont
   const re = /"([^"]+)":\{"dtype":"(\w+)","shape":\[([\d,]*)\],"data_offsets":\[(\d+),(\d+)\]\}/g;
   let cursor = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    names.push(m[1]!);
+    names.push(m[1]);
     t.is(Number(m[4]), cursor, `begin of ${m[1]}`);
     cursor = Number(m[5]);
   }
@@ -370,23 +370,23 @@ pyTest(pyTitle('files written here are read by Python safetensors with the same 
   t.deepEqual(r.order, [...tensors.keys()]);
   t.deepEqual(Object.keys(r.tensors).sort(), [...tensors.keys()].sort());
   for (const [name, want] of tensors) {
-    const got = r.tensors[name]!;
+    const got = r.tensors[name];
     t.is(SAFETENSORS_FOR_TORCH[got.dtype], want.dtype, name);
     t.deepEqual(got.shape, want.shape, name);
     t.is(got.hex, hex(want.data), name);
   }
-  t.deepEqual(r.tensors['10']!.values, [...f32]);
-  t.deepEqual(r.tensors['a.f64']!.values, [...f64]);
-  t.deepEqual(r.tensors['z.f16']!.values, [1, -2, 0.5]);
-  t.deepEqual(r.tensors['bf16']!.values, [1, -2]);
-  t.deepEqual(r.tensors['f8a']!.values, [1, -2]);
-  t.deepEqual(r.tensors['f8b']!.values, [1, -2]);
-  t.deepEqual(r.tensors['scalar']!.values, [-7.5]);
-  t.deepEqual(r.tensors['i64']!.values, [String(-(2n ** 63n)), '42', String(2n ** 62n + 1n)]);
-  t.deepEqual(r.tensors['u64']!.values, [String(2n ** 64n - 1n), '3']);
-  t.deepEqual(r.tensors['u32']!.values, ['4294967295', '2']);
-  t.deepEqual(r.tensors['bool']!.values, ['1', '0', '0', '1']);
-  t.deepEqual(r.tensors['empty']!.values, []);
+  t.deepEqual(r.tensors['10'].values, [...f32]);
+  t.deepEqual(r.tensors['a.f64'].values, [...f64]);
+  t.deepEqual(r.tensors['z.f16'].values, [1, -2, 0.5]);
+  t.deepEqual(r.tensors['bf16'].values, [1, -2]);
+  t.deepEqual(r.tensors['f8a'].values, [1, -2]);
+  t.deepEqual(r.tensors['f8b'].values, [1, -2]);
+  t.deepEqual(r.tensors['scalar'].values, [-7.5]);
+  t.deepEqual(r.tensors['i64'].values, [String(-(2n ** 63n)), '42', String(2n ** 62n + 1n)]);
+  t.deepEqual(r.tensors['u64'].values, [String(2n ** 64n - 1n), '3']);
+  t.deepEqual(r.tensors['u32'].values, ['4294967295', '2']);
+  t.deepEqual(r.tensors['bool'].values, ['1', '0', '0', '1']);
+  t.deepEqual(r.tensors['empty'].values, []);
 });
 
 // ---------------------------------------------------------------------------
@@ -486,7 +486,7 @@ pyTest(pyTitle('the reference implementation agrees on every malformed and edge 
   [...BAD, ...GOOD].forEach((c, i) => {
     const file = path.join(dir, `case${i}.safetensors`);
     fs.writeFileSync(file, c.buf);
-    files.push({ label: c.label, file, expectOk: !('re' in c) || (c as BadCase).refAccepts === true });
+    files.push({ label: c.label, file, expectOk: !('re' in c) || c.refAccepts === true });
   });
   const res = runPython(PY_VALIDATE, ...files.map((f) => f.file)) as Record<string, string>;
   for (const f of files) t.is(res[f.file] === 'ok', f.expectOk, `${f.label}: python says ${res[f.file]}`);

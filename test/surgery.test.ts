@@ -4,11 +4,11 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Batch, chooseLayers, CutStudent, manualSeed, noGrad, Student, Teacher, tidy } from '../lib';
+import { Batch, chooseLayers, CutStudent, manualSeed, noGrad, Student, Teacher, type Tensor, tidy } from '../lib';
 
 const CONFIG = { vocabSize: 50, embDim: 32, nHeads: 4, encoderLayers: 6, decoderLayers: 6, nLangs: 2 };
 const batch = () => Batch.from({ src: [[5, 6, 7, 8], [9, 10]], tgt: [[11, 12, 13], [14]], srcLang: 0, tgtLang: 1 });
-const maxAbsDiff = (a: import('../lib').Tensor, b: import('../lib').Tensor) => tidy(() => a.sub(b).abs().max().item() as number);
+const maxAbsDiff = (a: Tensor, b: Tensor) => tidy(() => a.sub(b).abs().max().item() as number);
 
 test('layer maps: spread keeps first and last, first/last take the ends, lists are checked', (t) => {
   t.deepEqual(chooseLayers(3, 6, 'spread', 'encoder'), [0, 2, 5]);

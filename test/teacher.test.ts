@@ -10,13 +10,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  Batch, BiGruStudent, cat, full, loadTensors, manualSeed, noGrad, saveTensors, stack, Teacher, Tensor, tensor, tidy,
+  Batch, BiGruStudent, cat, full, loadTensors, manualSeed, noGrad, saveTensors, stack, Teacher, type Tensor, tensor, tidy,
   XLM_DEFAULTS,
 } from '../lib';
 import type { XlmConfig, XlmOptions } from '../lib';
 import { beamSearch, greedy } from '../lib/decode';
 import { startWithoutGrad } from '../lib/tensor/runtime';
-import { closeReal as closeWithin, maxDiffReal } from './helpers/compare';
+import { closeReal as closeWithin } from './helpers/compare';
 import { checkReorderScenario } from './helpers/reorder-scenario';
 import { referenceUnavailable, runPython, runPythonCode } from './helpers/python';
 
@@ -396,7 +396,7 @@ same = a.keys() == b.keys() and all(a[k].dtype == b[k].dtype and a[k].shape == b
 bits = all(a[k].view(torch.int32).equal(b[k].view(torch.int32)) for k in a)
 model, cfg = xlm.load_safetensors(${JSON.stringify(file(`rt-${i}-back.safetensors`))})
 print(json.dumps({"same": same, "bits": bits, "n": len(a), "config": json.loads(ma["config"]) == json.loads(mb["config"]), "type": mb["model_type"]}))`);
-    const r = JSON.parse(out);
+    const r = JSON.parse(out) as { same: boolean; bits: boolean; n: number; config: boolean; type: string };
     t.true(r.same && r.bits, `tensors of config ${i} identical (${r.n} tensors)`);
     t.true(r.config);
     t.is(r.type, 'xlm-teacher');
@@ -435,7 +435,7 @@ import json, torch, test_reference as tr
 a = torch.load(${JSON.stringify(file('fb.pth'))}, weights_only=True)
 b = torch.load(${JSON.stringify(file('fb-back.pth'))}, weights_only=True)
 same = all(tr.strip(a[s]).keys() == b[s].keys() and all(torch.equal(tr.strip(a[s])[k], b[s][k]) for k in b[s]) for s in ("encoder", "decoder"))
-print(json.dumps({"same": same, "id2lang": b["params"]["id2lang"] == a["params"]["id2lang"], "mt_steps": b["params"].get("mt_steps") == a["params"]["mt_steps"]}))`));
+print(json.dumps({"same": same, "id2lang": b["params"]["id2lang"] == a["params"]["id2lang"], "mt_steps": b["params"].get("mt_steps") == a["params"]["mt_steps"]}))`)) as Record<string, boolean>;
   t.deepEqual(r, { same: true, id2lang: true, mt_steps: true });
 });
 

@@ -5,9 +5,9 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import {
-  DType,
-  NestedData,
-  Tensor,
+  type DType,
+  type NestedData,
+  type Tensor,
   arange,
   cat,
   cuda,
@@ -72,7 +72,7 @@ async function settleFinalizers(): Promise<void> {
 interface DtypeCase {
   dtype: DType;
   data: Array<number | boolean>;
-  arrayClass: Function;
+  arrayClass: abstract new (...args: never[]) => ArrayLike<unknown>;
   expected: ArrayLike<number> | BigInt64Array;
   list: Array<number | boolean>;
 }

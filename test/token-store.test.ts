@@ -7,7 +7,7 @@ import * as os from 'os';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import {
-  AppendableTokenStore, Batch, Batcher, buildSplitStore, openSplitStore, SentencePiece, storeBase, TokenPair, TokenStore, TokenStoreError,
+  AppendableTokenStore, Batch, Batcher, buildSplitStore, openSplitStore, SentencePiece, storeBase, type TokenPair, TokenStore, TokenStoreError,
   TokenStoreWriter, writeDataFolder,
 } from '../lib';
 
@@ -117,7 +117,7 @@ test('a truncated or corrupt store is an error naming the file and the command t
   const bin = `${storeBase(dir, 'train', 'tgt')}.bin`;
   fs.truncateSync(bin, fs.statSync(bin).size - 2);
   const e = await t.throwsAsync(openSplitStore(dir, 'train', sp), { instanceOf: TokenStoreError });
-  t.regex(e!.message, /train\.tgt\.bin.*truncated.*xlm-kd data --out .* --tokenizer TOKENIZER --store-only/);
+  t.regex(e.message, /train\.tgt\.bin.*truncated.*xlm-kd data --out .* --tokenizer TOKENIZER --store-only/);
   const idx = `${storeBase(dir, 'train', 'src')}.idx`;
   fs.writeFileSync(idx, Buffer.alloc(5000, 7));
   await t.throwsAsync(openSplitStore(dir, 'train', sp), { instanceOf: TokenStoreError, message: /train\.src\.idx.*not a token store index/ });

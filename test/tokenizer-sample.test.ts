@@ -103,7 +103,7 @@ test('trainTokenizer on a data folder: both sides counted; all of a small split;
 test('trainTokenizer: a data.json whose count disagrees with the files is an error naming it', async (t) => {
   const pairs = sentences(50, 9).map((s) => ({ src: s, tgt: s + ' x' }));
   await writeDataFolder(f('stale'), { train: pairs, valid: [], test: [] }, { source: 'test', srcLang: 'en', tgtLang: 'de' });
-  const info = JSON.parse(fs.readFileSync(f('stale', 'data.json'), 'utf8'));
+  const info = JSON.parse(fs.readFileSync(f('stale', 'data.json'), 'utf8')) as { counts: Record<string, number> };
   fs.writeFileSync(f('stale', 'data.json'), JSON.stringify({ ...info, counts: { ...info.counts, train: 60 } }));
   await t.throwsAsync(trainTokenizer({ data: f('stale'), out: f('stale.model'), vocabSize: 40 }), {
     message: /train\.src \+ .*train\.tgt hold 100 non-empty lines, expected 120 \(.*stale\/data\.json: 2 × 60 training pairs\)/,

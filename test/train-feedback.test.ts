@@ -31,6 +31,7 @@ test('on a terminal, one live bar shows step, loss, lr, tokens/s and ETA; other 
   const lines: string[] = [];
   const valid = { pairs: toyCopyPairs(20, 9) };
   await train(model, { data: toyCopyPairs(120, 3), maxSteps: 12, logEvery: 4, validateEvery: 6, valid, progressBar: terminal, log: (l) => lines.push(l), batching: { maxTokens: 200 } });
+  // eslint-disable-next-line no-control-regex -- strips the terminal's ANSI escape sequences (ESC [ ...)
   const screen = terminal.text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
   t.regex(screen, /100% \| step 12 \| loss \d+\.\d{3} \| lr \d\.\de-\d \| [\d,]+ tok\/s \| ETA 0s/);
   t.regex(screen, /valid step 6: loss \d+\.\d+ \| ppl/, 'validation lines go above the bar');
@@ -48,6 +49,7 @@ test('a run by time or by epochs fills its bar in that unit', async (t) => {
   manualSeed(1);
   const terminal = new FakeTerminal();
   await train(Teacher.create(toyTeacherConfig), { data: toyCopyPairs(60, 3), maxEpochs: 2, progressBar: terminal, log: null, batching: { maxTokens: 200 } });
+  // eslint-disable-next-line no-control-regex -- strips the terminal's ANSI escape sequences (ESC [ ...)
   t.regex(terminal.text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''), /100% \| step \d+ /);
 });
 

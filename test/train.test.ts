@@ -5,7 +5,7 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Batcher, CheckpointStore, distill, loadTensors, manualSeed, MetricsLog, readDistilledTargets, Student, Teacher, Tensor, tidy, train, TrainResult,
+  Batcher, CheckpointStore, distill, loadTensors, manualSeed, MetricsLog, readDistilledTargets, Student, Teacher, tidy, train, type TrainResult,
 } from '../lib';
 import { checkKillResume, maxDiff, runChild, tmpDir } from './helpers/resume';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
@@ -34,7 +34,7 @@ test('a teacher learns the toy task: loss falls, metrics and checkpoints are wri
   t.true(fs.existsSync(path.join(dir, 'checkpoints', 'last.json')) && fs.existsSync(path.join(dir, 'checkpoints', 'best.json')));
   const svg = fs.readFileSync(path.join(dir, 'curves.svg'), 'utf8');
   t.true(svg.startsWith('<svg') && svg.includes('valid loss') && svg.includes('train loss'), 'curves.svg draws both losses');
-  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { task: string };
   t.is(config.task, 'train');
   // The last checkpoint's model loads and equals the trained model.
   const saved = (await loadTensors(path.join(dir, 'checkpoints', 'step-150', 'model.safetensors'))).tensors;

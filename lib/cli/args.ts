@@ -4,9 +4,9 @@
  * or a choice. The values' ranges and defaults are the library's: a command hands what was given to the
  * library's resolver through {@link checkFlags}, which names the flags in its errors ({@link flagNames}).
  */
-import { parseArgs, ParseArgsConfig } from 'node:util';
-import { OptionNamer } from '../common/options';
-import { CliIO, UsageError } from './io';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { OptionNamer } from '../common/options';
+import { type CliIO, UsageError } from './io';
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
 /** What parseArgs gives for string and boolean flags. */

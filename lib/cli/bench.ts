@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SentencePiece } from '../data/tokenizer';
 import { translate } from '../decode/translate';
-import { Seq2Seq } from '../models/seq2seq';
+import type { Seq2Seq } from '../models/seq2seq';
 import { setNumThreads, version } from '../tensor/runtime';
-import { FlagValues, int, parseFlags, str } from './args';
+import { type FlagValues, int, parseFlags, str } from './args';
 import { readSplit } from '../pipeline/data-folder';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
-import { CliIO, UsageError } from './io';
+import { type CliIO, UsageError } from './io';
 
 /** The defaults of `xlm-kd bench`'s own options (it has no library counterpart). */
 const BENCH_DEFAULTS = Object.freeze({ beams: [1, 5], batchSizes: [32], sentences: 200, rounds: 3 });

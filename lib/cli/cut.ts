@@ -3,12 +3,11 @@
  * written to a new model file (the starting point for `xlm-kd distill --student FILE`).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { cutModel } from '../pipeline/cut';
 import { CUT_DEFAULTS } from '../surgery/cut';
-import { LayerChoice, LayerStrategy } from '../surgery/layer-map';
-import { choice, FlagValues, parseFlags, required, str } from './args';
-import { CliIO, UsageError } from './io';
+import type { LayerChoice, LayerStrategy } from '../surgery/layer-map';
+import { choice, type FlagValues, parseFlags, required, str } from './args';
+import { type CliIO, UsageError } from './io';
 
 const cutUsage = `Usage: xlm-kd cut --teacher TEACHER.safetensors --out STUDENT.safetensors [options]
 

@@ -4,12 +4,12 @@
  * report their progress on stderr.
  */
 import * as fs from 'node:fs';
-import { PREPARE_DATA_DEFAULTS, prepareData, PrepareDataOptions, PrepareProgress, resolvePrepareData } from '../pipeline/prepare-data';
-import { checkFlags, flagNames, FlagValues, int, num, parseFlags, str } from './args';
+import { PREPARE_DATA_DEFAULTS, prepareData, type PrepareDataOptions, type PrepareProgress, resolvePrepareData } from '../pipeline/prepare-data';
+import { checkFlags, flagNames, type FlagValues, int, num, parseFlags, str } from './args';
 import { SentencePiece } from '../data/tokenizer';
 import { readDataInfo } from '../pipeline/data-folder';
 import { buildSplitStore, openSplitStore, storeBase } from '../pipeline/token-store';
-import { CliIO, UsageError } from './io';
+import { type CliIO, UsageError } from './io';
 
 const D = PREPARE_DATA_DEFAULTS;
 

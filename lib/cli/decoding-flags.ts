@@ -2,10 +2,10 @@
  * What `xlm-kd translate`, `evaluate` and `bench` share for fast decoding: the flags that load a model
  * prepacked or int8 and turn its shortlist off, and the loading itself.
  */
-import { DecodeOptions } from '../decode/options';
+import type { DecodeOptions } from '../decode/options';
 import { loadModel } from '../models/load';
-import { Seq2Seq } from '../models/seq2seq';
-import { FlagValues } from './args';
+import type { Seq2Seq } from '../models/seq2seq';
+import type { FlagValues } from './args';
 import { UsageError } from './io';
 
 /** parseArgs specs of the flags. */

@@ -3,10 +3,10 @@
  * printed as one table and a line per student about what distillation bought.
  */
 import * as path from 'node:path';
-import { checkDemoOptions, demo, DEMO_PRESETS, DemoOptions } from '../pipeline/demo';
+import { checkDemoOptions, demo, DEMO_PRESETS, type DemoOptions } from '../pipeline/demo';
 import { PREPARE_DATA_DEFAULTS } from '../pipeline/prepare-data';
 import { checkFlags, flagNames, int, num, parseFlags, str } from './args';
-import { CliIO } from './io';
+import type { CliIO } from './io';
 
 const demoUsage = `Usage: xlm-kd demo [--quick] [--src-lang en --tgt-lang de] [--run DIR] [--minutes M]
 

@@ -2,9 +2,9 @@
  * --device and --precision, for every subcommand that runs a model: parsed here, checked by the library
  * (lib/tensor/device.ts), and handed to it as the `device` / `precision` options, which move the model.
  */
-import { Precision, resolveDevice, resolvePrecision } from '../tensor/device';
-import { Device } from '../tensor/dtype';
-import { checkFlags, FlagValues, str } from './args';
+import { type Precision, resolveDevice, resolvePrecision } from '../tensor/device';
+import type { Device } from '../tensor/dtype';
+import { checkFlags, type FlagValues, str } from './args';
 
 /** parseArgs specs of the flags. */
 export const deviceFlagSpecs = { device: { type: 'string' }, precision: { type: 'string' } } as const;

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import { addonCandidates, addonRecord, loadedAddonPath, locateLibtorch } from '../native';
 import { allocatorInfo, version } from '../tensor/runtime';
 import { parseFlags } from './args';
-import { CliIO } from './io';
+import type { CliIO } from './io';
 import { packageRoot, packageVersion } from './package';
 
 const doctorUsage = `Usage: xlm-kd doctor
@@ -20,7 +20,7 @@ whether the addon loads. Exit 0 when it loads, 1 when it does not.
 /** Whether the dynamic loader finds a library by name (the way the addon's DT_NEEDED entries are found). */
 function libraryLoads(name: string): string {
   try {
-    process.dlopen({ exports: {} } as NodeJS.Module, name, os.constants.dlopen.RTLD_LAZY);
+    process.dlopen({ exports: {} }, name, os.constants.dlopen.RTLD_LAZY);
     return 'found';
   } catch (err) {
     const msg = (err as Error).message;

@@ -4,9 +4,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readParallelFiles, SentencePair } from '../data/corpus';
+import { readParallelFiles, type SentencePair } from '../data/corpus';
 import { SentencePiece } from '../data/tokenizer';
-import { compareModels, formatComparison, ModelEntry, plotComparison } from '../eval/compare';
+import { compareModels, formatComparison, type ModelEntry, plotComparison } from '../eval/compare';
 import { writeFileAtomic } from '../io/atomic-write';
 import { choice, int, parseFlags, str } from './args';
 import { readSplit } from '../pipeline/data-folder';
@@ -14,7 +14,7 @@ import { DECODE_DEFAULTS } from '../decode/options';
 import { TRANSLATE_DEFAULTS } from '../decode/translate';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
-import { CliIO, UsageError } from './io';
+import { type CliIO, UsageError } from './io';
 
 const evaluateUsage = `Usage: xlm-kd evaluate --model A.safetensors [--model B.safetensors ...] (--data DIR | --src FILE --ref FILE) [options]
 

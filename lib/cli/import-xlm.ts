@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Teacher } from '../models/teacher';
 import { parseFlags, required, str } from './args';
-import { CliIO } from './io';
+import type { CliIO } from './io';
 import { packageRoot } from './package';
 
 const importXlmUsage = `Usage: xlm-kd import-xlm --checkpoint MODEL.pth --out TEACHER.safetensors [options]

@@ -11,7 +11,7 @@ import { runDistill } from './distill';
 import { runDoctor } from './doctor';
 import { runEvaluate } from './evaluate';
 import { runImportXlm } from './import-xlm';
-import { CliIO, UsageError } from './io';
+import { type CliIO, UsageError } from './io';
 import { packageVersion } from './package';
 import { runQuantize } from './quantize';
 import { runServe } from './serve';

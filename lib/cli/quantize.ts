@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModel } from '../models/load';
 import { parseFlags, required } from './args';
-import { CliIO } from './io';
+import type { CliIO } from './io';
 
 const quantizeUsage = `Usage: xlm-kd quantize --model MODEL.safetensors --out MODEL.int8.safetensors
 

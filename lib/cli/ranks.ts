@@ -7,8 +7,8 @@
 import * as path from 'node:path';
 import { launchRanks } from '../distributed/launch';
 import { ProcessGroup } from '../distributed/process-group';
-import { FlagValues, int, str } from './args';
-import { CliIO, UsageError } from './io';
+import { type FlagValues, int, str } from './args';
+import { type CliIO, UsageError } from './io';
 
 /** parseArgs specs of the flags. */
 export const rankFlagSpecs = {

@@ -5,11 +5,11 @@
 import { once } from 'node:events';
 import { serve } from '../serve';
 import type { ModelSource } from '../serve/server';
-import { resolveServeOptions, SERVE_DEFAULTS, ServeOptions } from '../serve/options';
-import { checkFlags, choice, flagNames, FlagValues, int, num, parseFlags } from './args';
+import { resolveServeOptions, SERVE_DEFAULTS, type ServeOptions } from '../serve/options';
+import { checkFlags, choice, flagNames, type FlagValues, int, num, parseFlags } from './args';
 import { decodingFlagSpecs, decodingFlagsHelp } from './decoding-flags';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
-import { CliIO, UsageError } from './io';
+import { type CliIO, UsageError } from './io';
 
 const D = SERVE_DEFAULTS;
 const serveUsage = `Usage: xlm-kd serve --model MODEL.safetensors [--model NAME=MODEL ...] [options]

@@ -8,11 +8,11 @@ import * as path from 'node:path';
 import { SentencePiece } from '../data/tokenizer';
 import { Shortlist, SHORTLIST_DEFAULTS } from '../data/shortlist';
 import { loadModel } from '../models/load';
-import { NativeSeq2Seq, BaseModelConfig } from '../models/native-model';
+import { NativeSeq2Seq, type BaseModelConfig } from '../models/native-model';
 import { int, parseFlags, required, str } from './args';
 import { readDataInfo } from '../pipeline/data-folder';
 import { openSplitStore } from '../pipeline/token-store';
-import { CliIO } from './io';
+import type { CliIO } from './io';
 
 const shortlistUsage = `Usage: xlm-kd shortlist --model MODEL.safetensors --data DIR [options]
 

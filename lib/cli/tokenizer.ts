@@ -3,9 +3,9 @@
  * data folder's training split, or of text files, off the JS thread, and says how much of the text it used.
  */
 import { SENTENCEPIECE_DEFAULTS } from '../data/tokenizer';
-import { TOKENIZER_SAMPLE_DEFAULTS, trainTokenizer, TrainTokenizerOptions } from '../pipeline/tokenizer';
-import { choice, FlagValues, int, parseFlags, str } from './args';
-import { CliIO, UsageError } from './io';
+import { TOKENIZER_SAMPLE_DEFAULTS, trainTokenizer, type TrainTokenizerOptions } from '../pipeline/tokenizer';
+import { choice, type FlagValues, int, parseFlags, str } from './args';
+import { type CliIO, UsageError } from './io';
 
 const tokenizerUsage = `Usage: xlm-kd tokenizer --data DIR --out tokenizer.model [options]
 

@@ -3,12 +3,12 @@
  * that resumes, and writes the model file (lib/pipeline/teacher.ts does the work).
  */
 import * as fs from 'node:fs';
-import { resolveXlmConfig, XLM_DEFAULTS, XlmOptions } from '../models/config';
+import { resolveXlmConfig, XLM_DEFAULTS, type XlmOptions } from '../models/config';
 import { describeRun } from '../pipeline/finish';
-import { trainTeacher, TrainTeacherOptions } from '../pipeline/teacher';
-import { checkFlags, choice, flagNames, FlagValues, int, layerPair, num, parseFlags } from './args';
+import { trainTeacher, type TrainTeacherOptions } from '../pipeline/teacher';
+import { checkFlags, choice, flagNames, type FlagValues, int, layerPair, num, parseFlags } from './args';
 import { prepareTrainingStores } from '../pipeline/training-data';
-import { CliIO } from './io';
+import type { CliIO } from './io';
 import { joinGroup, launchIfAsked } from './ranks';
 import { runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validFlags } from './training-flags';
 

@@ -6,10 +6,10 @@
 import * as path from 'node:path';
 import { BATCHING_DEFAULTS } from '../data/batcher';
 import { LOSS_DEFAULTS } from '../loss/options';
-import { VALIDATION_DEFAULTS, ValidationDecoding } from '../pipeline/training-data';
-import { resolveTrainingOptions, TRAINING_DEFAULTS, TrainingOptions } from '../train/options';
+import { VALIDATION_DEFAULTS, type ValidationDecoding } from '../pipeline/training-data';
+import { resolveTrainingOptions, TRAINING_DEFAULTS, type TrainingOptions } from '../train/options';
 import { INVERSE_SQRT_DEFAULTS } from '../train/schedule';
-import { checkFlags, flagNames, FlagValues, int, num, str } from './args';
+import { checkFlags, flagNames, type FlagValues, int, num, str } from './args';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { rankFlagSpecs, rankFlagsHelp } from './ranks';
 import { UsageError } from './io';

@@ -7,11 +7,11 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { once } from 'node:events';
 import { SentencePiece } from '../data/tokenizer';
-import { translateStream, TranslateOptions } from '../decode/translate';
+import { translateStream, type TranslateOptions } from '../decode/translate';
 import { int, num, parseFlags, required, str } from './args';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
-import { CliIO, UsageError } from './io';
+import { type CliIO, UsageError } from './io';
 
 const translateUsage = `Usage: xlm-kd translate --model MODEL.safetensors [options] < input.txt > output.txt
 

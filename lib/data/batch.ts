@@ -2,11 +2,11 @@
  * Batch: padded id tensors for a Seq2Seq model, built from ragged JS arrays or a PairSource with XLM's framing —
  * source `</s> w1 … wn </s>`, target input `</s> w1 … wn`, target output `w1 … wn </s>`.
  */
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/create';
-import { Device } from '../tensor/dtype';
+import type { Device } from '../tensor/dtype';
 import { sameDevice } from '../tensor/device';
-import { ArrayPairSource, PairSource } from './pair-source';
+import { ArrayPairSource, type PairSource } from './pair-source';
 
 /** What {@link Batch.from} takes: token ids without framing (it adds `</s>`). */
 export interface BatchInput {

@@ -7,9 +7,9 @@
  */
 import { OptionReader } from '../common/options';
 import { resolveDevice } from '../tensor/device';
-import { Device } from '../tensor/dtype';
-import { Batch, FramingOptions } from './batch';
-import { ArrayPairSource, isPairSource, PairSource, SubsetPairSource, TokenPair } from './pair-source';
+import type { Device } from '../tensor/dtype';
+import { Batch, type FramingOptions } from './batch';
+import { ArrayPairSource, isPairSource, type PairSource, SubsetPairSource, type TokenPair } from './pair-source';
 import { mixSeed, SeededRandom } from './random';
 
 export type { TokenPair } from './pair-source';
@@ -114,7 +114,7 @@ export class Batcher {
       this.source = kept.length === all.size ? all : new ArrayPairSource(kept);
       this.dropped = all.size - kept.length;
     } else {
-      const source = pairs as PairSource;
+      const source = pairs;
       let keep = 0;
       for (let i = 0; i < source.size; i++) if (this.fits(source, i)) keep++;
       if (keep === source.size) this.source = source;

@@ -5,9 +5,9 @@
  * for tests, notebooks and small files). Bad lines are reported by file and line number, or skipped and
  * counted. Also the deterministic in-memory train/valid/test split.
  */
-import { BadLine, CorpusError } from './corpus-error';
+import { type BadLine, CorpusError } from './corpus-error';
 import { SeededRandom } from './random';
-import { INVALID_UTF8, readTextLines, TextLine } from './text-lines';
+import { INVALID_UTF8, readTextLines, type TextLine } from './text-lines';
 
 export { CorpusError } from './corpus-error';
 export type { BadLine } from './corpus-error';

@@ -22,6 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TextDecoder } from 'node:util';
 import { SeededRandom } from './random';
+import { describeValue } from '../common/options';
 
 /** One message of a catalog. */
 export interface MoEntry {
@@ -339,7 +340,7 @@ export function availableGettextLanguages(root: string = DEFAULT_ROOT): string[]
   try {
     dirs = fs.readdirSync(root);
   } catch (err) {
-    throw new Error(`gettext: cannot list locale directory ${root}: ${(err as Error).message}`);
+    throw new Error(`gettext: cannot list locale directory ${root}: ${(err as Error).message}`, { cause: err });
   }
   return dirs.filter((d) => moFiles(path.join(root, d, 'LC_MESSAGES')).length > 0).sort();
 }
@@ -351,7 +352,7 @@ export function gettextDomains(lang: string, root: string = DEFAULT_ROOT): strin
 
 function checkInt(fn: string, name: string, v: unknown, min: number): void {
   if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min)) {
-    throw new RangeError(`${fn}: option '${name}' must be an integer >= ${min}, got ${String(v)}`);
+    throw new RangeError(`${fn}: option '${name}' must be an integer >= ${min}, got ${describeValue(v)}`);
   }
 }
 

@@ -83,7 +83,7 @@ export async function* readLineSpans(file: string, opts: ReadLinesOptions = {}):
       if (s.length > 0) yield s;
     }
   } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
   }
   if (carry !== undefined) {
     const s = spans(carry);

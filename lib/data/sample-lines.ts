@@ -5,7 +5,7 @@
  * sample so that a corpus of millions of lines never sits in memory.
  */
 import { OptionReader } from '../common/options';
-import { countLines, LineSpans, readLineSpans } from './line-reader';
+import { countLines, type LineSpans, readLineSpans } from './line-reader';
 import { SeededRandom } from './random';
 
 /** Options for {@link selectionSample}. */

@@ -6,7 +6,7 @@
  * candidates, and the log-softmax renormalises over them. Built once from token pairs, kept as safetensors
  * beside the model (the model file's `shortlist` metadata names it).
  */
-import { ArrayPairSource, isPairSource, PairSource, TokenPair } from './pair-source';
+import { ArrayPairSource, isPairSource, type PairSource, type TokenPair } from './pair-source';
 import { loadTensors, saveTensors } from '../io/tensor-io';
 import { tensor } from '../tensor/create';
 
@@ -100,7 +100,7 @@ export class Shortlist {
       }
     };
     const isNested = Array.isArray(sources) && sources.length > 0 && typeof sources[0] !== 'number';
-    if (isNested) for (const row of sources as ArrayLike<number>[]) for (let i = 0; i < row.length; i++) add(row[i]);
+    if (isNested) for (const row of sources) for (let i = 0; i < row.length; i++) add(row[i]);
     else for (let i = 0; i < sources.length; i++) add((sources as ArrayLike<number>)[i]);
     return [...out].sort((a, b) => a - b);
   }
@@ -129,7 +129,7 @@ export class Shortlist {
       const V = Number(metadata.vocab_size);
       const N = Number(metadata.per_source);
       if (!table || !always || table.dtype !== 'int32' || always.dtype !== 'int32' || table.shape.join() !== `${V},${N}`) {
-        throw new Error(`Shortlist.load: ${path}: expected int32 'table' [${V}, ${N}] and 'always', got ${[...tensors].map(([k, v]) => `${k} ${v.dtype} [${v.shape}]`).join(', ')}`);
+        throw new Error(`Shortlist.load: ${path}: expected int32 'table' [${V}, ${N}] and 'always', got ${[...tensors].map(([k, v]) => `${k} ${v.dtype} [${v.shape.join(',')}]`).join(', ')}`);
       }
       const ids = Int32Array.from(table.toArray() as Int32Array);
       const keep = Array.from(always.toArray() as Int32Array);

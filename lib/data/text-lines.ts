@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { pipeline, Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CorpusError } from './corpus-error';
 

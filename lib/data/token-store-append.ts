@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeHeader, indexBytes, offsetsStart, storeFiles, TOKEN_STORE_FORMAT, TokenStore, TokenStoreError, TokenStoreMeta } from './token-store';
+import { encodeHeader, indexBytes, offsetsStart, storeFiles, TOKEN_STORE_FORMAT, TokenStore, TokenStoreError, type TokenStoreMeta } from './token-store';
 
 /** One sentence to write. */
 export interface StoreEntry {

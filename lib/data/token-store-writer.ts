@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeHeader, indexBytes, offsetsStart, storeFiles, TOKEN_STORE_FORMAT, TokenStoreMeta } from './token-store';
+import { encodeHeader, indexBytes, offsetsStart, storeFiles, TOKEN_STORE_FORMAT, type TokenStoreMeta } from './token-store';
 
 /** Sentences' ids written through {@link TokenStoreWriter.add}. */
 export interface IdRows {

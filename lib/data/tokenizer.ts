@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FlatIds, native, NativeSentencePiece, NativeTrainOptions } from '../native';
+import { type FlatIds, native, type NativeSentencePiece } from '../native';
 import { writeFileAtomic } from '../io/atomic-write';
 
 /** XLM's special token ids, which every model trained here has. */
@@ -91,6 +91,7 @@ async function callAsync<R>(method: string, fn: () => Promise<R>): Promise<R> {
 }
 
 /** The defaults of SentencePiece.train's vocabulary (the rest are SentencePiece's own). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
 export const SENTENCEPIECE_DEFAULTS = Object.freeze({ vocabSize: 8000, modelType: 'unigram' as 'unigram' | 'bpe', characterCoverage: 0.9995 });
 
 function definedOf<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {

@@ -5,15 +5,16 @@
  * when finished. `beamSearch` runs one set to the end; the translation service keeps one running.
  */
 import { tensor } from '../tensor/create';
-import { Device } from '../tensor/dtype';
+import type { Device } from '../tensor/dtype';
 import { native } from '../native';
 import { tidy } from '../tensor/scope';
 import { noGrad, startWithoutGrad } from '../tensor/runtime';
-import { DecoderState, Seq2Seq } from '../models/seq2seq';
-import { applyConstraints, isForced, RowContext } from './constraints';
-import { OutputColumns } from './common';
+import type { DecoderState, Seq2Seq } from '../models/seq2seq';
+import { applyConstraints, isForced, type RowContext } from './constraints';
+import type { OutputColumns } from './common';
 import { FinishedHypotheses } from './hypotheses';
-import { ResolvedDecodeOptions } from './options';
+import type { ResolvedDecodeOptions } from './options';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- the target of {@link greedy} in BeamSet's doc comment
 import type { greedy } from './greedy';
 
 interface Beam {

@@ -2,11 +2,11 @@
  * Batched beam search for any Seq2Seq model: the batch's sentences, K beams each, run as one {@link BeamSet}
  * until every sentence has finished (finished sentences leave the batch; the cache is pruned by reorder).
  */
-import { Batch } from '../data/batch';
-import { Seq2Seq } from '../models/seq2seq';
-import { BeamSet, BeamSentence } from './beam-set';
-import { Hypothesis } from './hypotheses';
-import { DECODE_DEFAULTS, DecodeOptions, maxLengths, resolveDecodeOptions, ResolvedDecodeOptions } from './options';
+import type { Batch } from '../data/batch';
+import type { Seq2Seq } from '../models/seq2seq';
+import { BeamSet, type BeamSentence } from './beam-set';
+import type { Hypothesis } from './hypotheses';
+import { DECODE_DEFAULTS, type DecodeOptions, maxLengths, resolveDecodeOptions, type ResolvedDecodeOptions } from './options';
 import { autocast } from '../tensor/device';
 import { encodeForDecoding } from './common';
 

@@ -2,12 +2,12 @@
  * Steps shared by beam search and greedy decoding: encoding the batch (and restricting it to a shortlist),
  * per-row language ids, and the map between the decode step's output columns and token ids.
  */
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/create';
-import { Device } from '../tensor/dtype';
+import type { Device } from '../tensor/dtype';
 import { Batch } from '../data/batch';
-import { DecoderState, Seq2Seq } from '../models/seq2seq';
-import { ResolvedDecodeOptions } from './options';
+import type { DecoderState, Seq2Seq } from '../models/seq2seq';
+import type { ResolvedDecodeOptions } from './options';
 import { startWithoutGrad } from '../tensor/runtime';
 
 /** The decode step's output columns: the whole vocabulary, or a batch's shortlist candidates. */
@@ -17,9 +17,9 @@ export interface OutputColumns {
   /** The column of `</s>`. */
   eos: number;
   /** The token id of a column. */
-  id(column: number): number;
+  id: (column: number) => number;
   /** The column of a token id (undefined when the shortlist left it out). */
-  column(id: number): number | undefined;
+  column: (id: number) => number | undefined;
 }
 
 export interface EncodedBatch {

@@ -3,9 +3,9 @@
  * at a sentence's length cap, `</s>` banned before minLength, and no repeated n-grams. Built from small
  * host arrays and applied as two tensor ops, so no [N, V] data crosses from the host.
  */
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { arange, tensor } from '../tensor/create';
-import { ResolvedDecodeOptions } from './options';
+import type { ResolvedDecodeOptions } from './options';
 
 /** What the constraints need to know about each live row. */
 export interface RowContext {

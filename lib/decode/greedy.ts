@@ -2,15 +2,15 @@
  * Greedy decoding and sampling (temperature, top-k, top-p) in one loop: one hypothesis per sentence, finished
  * sentences leave the batch once half of it has finished, one small device→host copy per step.
  */
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { cat, tensor } from '../tensor/create';
 import { tidy } from '../tensor/scope';
 import { noGrad, startWithoutGrad } from '../tensor/runtime';
-import { Batch } from '../data/batch';
-import { Seq2Seq } from '../models/seq2seq';
-import { applyConstraints, isForced, RowContext } from './constraints';
-import { Hypothesis, normalise } from './hypotheses';
-import { DecodeOptions, maxLengths, resolveDecodeOptions, ResolvedDecodeOptions } from './options';
+import type { Batch } from '../data/batch';
+import type { Seq2Seq } from '../models/seq2seq';
+import { applyConstraints, isForced, type RowContext } from './constraints';
+import { type Hypothesis, normalise } from './hypotheses';
+import { type DecodeOptions, maxLengths, resolveDecodeOptions, type ResolvedDecodeOptions } from './options';
 import { autocast } from '../tensor/device';
 import { encodeForDecoding, rowLanguages } from './common';
 

@@ -1,6 +1,6 @@
 /** Decoding options shared by beam search, greedy decoding and sampling, with defaults and validation. */
 import { OptionReader } from '../common/options';
-import { Precision, resolvePrecision } from '../tensor/device';
+import { type Precision, resolvePrecision } from '../tensor/device';
 import { Shortlist } from '../data/shortlist';
 
 /** Maximum output length for a source of `srcLen` tokens (framing included): `floor(a·srcLen + b)`. */
@@ -79,6 +79,7 @@ export const DECODE_DEFAULTS = Object.freeze({
   beamSize: 5,
   nBest: 1,
   lengthPenalty: 1,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   maxLength: Object.freeze({ a: 1.5, b: 10 }) as Readonly<LengthRule>,
   maxLengthLimit: 500,
   minLength: 0,

@@ -4,15 +4,15 @@
  * keeps a stream (stdin) flowing: results come out while later input is still being read.
  */
 import { Batch } from '../data/batch';
-import { Seq2Seq } from '../models/seq2seq';
-import { Device } from '../tensor/dtype';
+import type { Seq2Seq } from '../models/seq2seq';
+import type { Device } from '../tensor/dtype';
 import { SentencePiece } from '../data/tokenizer';
 import { beamSearch } from './beam';
 import { greedy } from './greedy';
-import { Hypothesis } from './hypotheses';
+import type { Hypothesis } from './hypotheses';
 import { OptionReader } from '../common/options';
 import { resolveDevice, sameDevice } from '../tensor/device';
-import { DECODE_DEFAULTS, DecodeOptions, resolveDecodeOptions } from './options';
+import { DECODE_DEFAULTS, type DecodeOptions, resolveDecodeOptions } from './options';
 
 /** Options of {@link translate} and {@link translateStream}; only `tokenizer` is required. */
 export interface TranslateOptions extends Omit<DecodeOptions, 'tgtLang' | 'sampling'> {

@@ -6,9 +6,9 @@
  * whose backward is not prepared just accumulate locally (DDP's `no_sync`), so gradient accumulation
  * communicates once per update.
  */
-import { native, NativeReducer } from '../native';
-import { Tensor } from '../tensor/tensor';
-import { ProcessGroup } from './process-group';
+import { native, type NativeReducer } from '../native';
+import type { Tensor } from '../tensor/tensor';
+import type { ProcessGroup } from './process-group';
 
 /** Options of {@link DataParallel.create}. */
 export interface DataParallelOptions {

@@ -6,7 +6,7 @@
  * socket closes, and they say which operation failed), then kills what is left (a frozen rank, one stuck
  * in a collective until the group timeout), so the launcher exits with the failure instead of waiting.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { type ChildProcess, spawn } from 'child_process';
 import * as net from 'net';
 import * as os from 'os';
 import * as readline from 'readline';
@@ -115,21 +115,21 @@ export async function launchRanks(opts: LaunchOptions): Promise<LaunchResult> {
             lines.on('line', (line) => to.write(prefix + line + '\n'));
             lines.on('close', done);
           });
-        const piped = Promise.all([pipe(child.stdout!, out), pipe(child.stderr!, err)]);
-        return new Promise<LaunchResult['ranks'][number]>((resolve) => {
-          child.on('error', (e) => {
-            err.write(`${prefix}could not start: ${e.message}\n`);
-          });
-          child.on('close', async (code, signal) => {
-            await piped;
-            if ((code !== 0 || signal) && failedRank === undefined) {
-              failedRank = rank;
-              exitCode = code ?? 128 + (os.constants.signals[signal!] ?? 0);
-              err.write(`${prefix}exited with ${signal ? `signal ${signal}` : `code ${code}`}; the other ranks are ended in ${killAfterMs / 1000} s\n`);
-              endOthers();
-            }
-            resolve({ rank, code, signal });
-          });
+        const piped = Promise.all([pipe(child.stdout, out), pipe(child.stderr, err)]);
+        child.on('error', (e) => {
+          err.write(`${prefix}could not start: ${e.message}\n`);
+        });
+        const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+        // The rank's end is reported after its last lines; a throw here rejects launchRanks (an async 'close'
+        // listener would have left it an unhandled rejection, and this promise pending).
+        return Promise.all([closed, piped]).then(([[code, signal]]): LaunchResult['ranks'][number] => {
+          if ((code !== 0 || signal) && failedRank === undefined) {
+            failedRank = rank;
+            exitCode = code ?? 128 + (os.constants.signals[signal!] ?? 0);
+            err.write(`${prefix}exited with ${signal ? `signal ${signal}` : `code ${code}`}; the other ranks are ended in ${killAfterMs / 1000} s\n`);
+            endOthers();
+          }
+          return { rank, code, signal };
         });
       })
     );

@@ -5,7 +5,7 @@
  * the JS thread and work in place on CPU tensors; a failed or timed-out peer rejects with an Error naming
  * the operation and the rank.
  */
-import { native, NativeProcessGroup } from '../native';
+import { native, type NativeProcessGroup } from '../native';
 import { Tensor } from '../tensor/tensor';
 
 /** How to join; every field defaults to torchrun's environment variable. */

@@ -305,7 +305,7 @@ function closestRefLen(hypLen: number, refLens: readonly number[]): number {
 // Segment statistics: [hypLen, refLen, correct_1..N, total_1..N].
 function segmentStats(hyp: string, refs: readonly string[], o: ResolvedBleuOptions): number[] {
   const N = o.maxNgramOrder;
-  const refNgrams: Map<string, number>[] = Array.from({ length: N }, () => new Map());
+  const refNgrams: Map<string, number>[] = Array.from({ length: N }, () => new Map<string, number>());
   const refLens: number[] = [];
   for (const ref of refs) {
     const { ngrams, length } = wordNgrams(preprocess(ref, o), N);

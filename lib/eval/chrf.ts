@@ -3,7 +3,7 @@
 // n-grams, beta 2, whitespace dropped, best reference per segment).
 
 import {
-  ReferenceStreams,
+  type ReferenceStreams,
   checkHypotheses,
   formatFixed,
   referencesBySegment,

@@ -4,9 +4,9 @@
  * print — and the BLEU-against-speed chart.
  */
 import * as fs from 'node:fs';
-import { Seq2Seq } from '../models/seq2seq';
+import type { Seq2Seq } from '../models/seq2seq';
 import { writeChartSvg } from '../io/svg-chart';
-import { evaluateTranslation, EvaluateTranslationOptions } from './evaluate';
+import { evaluateTranslation, type EvaluateTranslationOptions } from './evaluate';
 
 /** One model to compare: a display name, the model, and its file (for the size on disk). */
 export interface ModelEntry {

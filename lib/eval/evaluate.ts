@@ -3,8 +3,8 @@
  * and chrF (sacreBLEU's defaults) and the decoding speed. Used by validation during training and by the
  * quality benchmark, so "how good is this model" is computed one way everywhere.
  */
-import { translate, TranslateOptions } from '../decode/translate';
-import { Seq2Seq } from '../models/seq2seq';
+import { translate, type TranslateOptions } from '../decode/translate';
+import type { Seq2Seq } from '../models/seq2seq';
 import { bleu } from './bleu';
 import { chrf } from './chrf';
 

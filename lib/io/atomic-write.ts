@@ -25,7 +25,7 @@ function toChunks(data: AtomicWriteData): readonly Uint8Array[] {
         throw new TypeError('writeFileAtomic: every chunk must be a Uint8Array');
       }
     }
-    return data;
+    return data as readonly Uint8Array[];
   }
   throw new TypeError('writeFileAtomic: data must be a Uint8Array, a string or an array of Uint8Array');
 }

@@ -255,7 +255,7 @@ function parseMetadata(value: unknown, source: string): Record<string, string> {
     entries.push([k, v]);
   }
   // fromEntries defines own properties, so a "__proto__" key stays data.
-  return Object.fromEntries(entries) as Record<string, string>;
+  return Object.fromEntries(entries);
 }
 
 function parseEntry(name: string, value: unknown, dataLen: number, dataStart: number, buf: Uint8Array, source: string): Entry {
@@ -290,9 +290,9 @@ function parseEntry(name: string, value: unknown, dataLen: number, dataStart: nu
       source,
     );
   }
-  const begin = offsets[0] as number;
-  const end = offsets[1] as number;
-  const dims = shape as number[];
+  const begin = offsets[0];
+  const end = offsets[1];
+  const dims = shape;
   const need = expectedBytes(dtype, dims);
   if (BigInt(end - begin) !== need) {
     throw new SafetensorsError(
@@ -538,7 +538,7 @@ function prepare(tensors: SafetensorsInput, metadata: Record<string, string> | u
     if (!(data instanceof Uint8Array)) {
       throw new SafetensorsError(`${where}: data must be a Uint8Array, got ${describe(data)}`, source);
     }
-    const dims = shape as number[];
+    const dims = shape;
     const need = expectedBytes(dtype, dims);
     if (BigInt(data.byteLength) !== need) {
       throw new SafetensorsError(

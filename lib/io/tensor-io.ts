@@ -4,8 +4,8 @@
  */
 import { native } from '../native';
 import { Tensor } from '../tensor/tensor';
-import { DType } from '../tensor/dtype';
-import { RawTensor, SafetensorsDtype, readSafetensors, readSafetensorsSync, writeSafetensors } from './safetensors';
+import type { DType } from '../tensor/dtype';
+import { type RawTensor, type SafetensorsDtype, readSafetensors, readSafetensorsSync, writeSafetensors } from './safetensors';
 
 const TO_FILE: Record<DType, SafetensorsDtype> = {
   float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int32: 'I32', int64: 'I64',

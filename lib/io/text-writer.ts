@@ -3,7 +3,7 @@
  * size and SHA-256 computed on the way out: what gets hashed is exactly what reaches the disk, and the file
  * is never read back to hash it (a corpus split can be gigabytes).
  */
-import { createHash, Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { AtomicFileWriter } from './atomic-write';
 
 /** A written text file's identity: its size and content hash. */

@@ -2,9 +2,9 @@
  * Token-level cross-entropy with label smoothing for training a teacher: the fused distillation kernel with
  * alpha = 0, which computes loss and gradient in one pass over the logits and never reads a teacher.
  */
-import { Tensor } from '../tensor/tensor';
-import { distillLoss, distillLossAsync, DistillLossResult } from './distill';
-import { LossOptions } from './options';
+import type { Tensor } from '../tensor/tensor';
+import { distillLoss, distillLossAsync, type DistillLossResult } from './distill';
+import type { LossOptions } from './options';
 
 /**
  * Options of {@link crossEntropy}: the loss family's `labelSmoothing` (default 0.1; 0 is

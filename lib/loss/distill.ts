@@ -12,11 +12,11 @@
  * included; 'mean' divides by the number of non-pad tokens, and a batch of only pad tokens gives 0.
  */
 import { describeValue, OptionReader } from '../common/options';
-import { native, NativeTensor } from '../native';
+import { native, type NativeTensor } from '../native';
 import type { NativeLossTeacher } from '../native/loss';
 import { Tensor } from '../tensor/tensor';
 import type { Device, DType } from '../tensor/dtype';
-import { LOSS_OPTION_KEYS, LossOptions, readLossOptions, Reduction, resolveLossOptions } from './options';
+import { LOSS_OPTION_KEYS, type LossOptions, readLossOptions, type Reduction, resolveLossOptions } from './options';
 
 export type { Reduction };
 

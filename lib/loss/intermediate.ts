@@ -9,8 +9,8 @@
  * Sums over positions, like the fused loss's 'sum' reduction, so the trainer's division by the batch's target
  * tokens weighs every term alike. The teacher's tensors are read without gradient.
  */
-import { OptionReader } from '../common/options';
-import { Tensor } from '../tensor/tensor';
+import type { OptionReader } from '../common/options';
+import type { Tensor } from '../tensor/tensor';
 import { arange } from '../tensor/create';
 
 /** Student layer i → teacher layer, per stack. */

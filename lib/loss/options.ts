@@ -8,7 +8,7 @@
  * alpha 0.5 (equal weight to the teacher and the references). Pass `labelSmoothing: 0` for PyTorch's plain
  * `cross_entropy`, `temperature: 1` for the plain KL.
  */
-import { OptionNamer, OptionReader, optionNames } from '../common/options';
+import { type OptionNamer, OptionReader, optionNames } from '../common/options';
 
 /** How per-token losses are combined: mean over non-pad tokens, their sum, or one value per token. */
 export type Reduction = 'mean' | 'sum' | 'none';

@@ -21,10 +21,10 @@
  *   decoder embeddings when `tieEmbeddings`).
  * Source and target language ids are accepted and ignored (no language embeddings).
  */
-import { OptionNamer } from '../common/options';
+import type { OptionNamer } from '../common/options';
 import { checkSpecialIds, configNames, configReader } from './config';
 import { loadModelFile } from './model-file';
-import { BaseModelConfig, NativeSeq2Seq, NativeModuleHandle, createNativeModule } from './native-model';
+import { type BaseModelConfig, NativeSeq2Seq, type NativeModuleHandle, createNativeModule } from './native-model';
 
 /**
  * The attention score.

@@ -3,8 +3,8 @@
  * CPU — and validation with errors that name the field. The same keys, camelCase, travel as JSON in a model
  * file's `config` metadata (bench/reference/xlm.py reads and writes exactly these).
  */
-import { describeValue, OptionNamer, OptionReader } from '../common/options';
-import { BaseModelConfig } from './native-model';
+import { describeValue, type OptionNamer, OptionReader } from '../common/options';
+import type { BaseModelConfig } from './native-model';
 
 export interface XlmConfig extends BaseModelConfig {
   /** Size of the shared BPE vocabulary (XLM's `n_words`). Required. */

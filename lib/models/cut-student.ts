@@ -2,8 +2,8 @@
  * CutStudent: an XLM transformer made by layer surgery (lib/surgery/cut.ts), which keeps in its metadata the
  * teacher layer each of its layers was copied from, so later work can match student layers to teacher layers.
  */
-import { XlmConfig } from './config';
-import { NativeModuleHandle } from './native-model';
+import type { XlmConfig } from './config';
+import type { NativeModuleHandle } from './native-model';
 import { loadModelFile } from './model-file';
 import { checkTiedWeights, createXlmModule, XlmModel } from './xlm';
 

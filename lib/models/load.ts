@@ -8,7 +8,7 @@ import { BiGruStudent } from './bigru';
 import { Teacher } from './teacher';
 import { CutStudent } from './cut-student';
 import { TransformerStudent } from './transformer-student';
-import { InferenceForm, Seq2Seq } from './seq2seq';
+import type { InferenceForm, Seq2Seq } from './seq2seq';
 
 /** Options of {@link loadModel}. */
 export interface LoadOptions {
@@ -47,9 +47,9 @@ export async function readModelMetadata(path: string): Promise<Record<string, st
     return await readSafetensorsMetadata(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (err instanceof SafetensorsError) throw new Error(`loadModel: ${path}: not a safetensors file (${e.message.replace(`safetensors: ${path}: `, '')})`);
+    if (err instanceof SafetensorsError) throw new Error(`loadModel: ${path}: not a safetensors file (${e.message.replace(`safetensors: ${path}: `, '')})`, { cause: err });
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-    throw new Error(`loadModel: ${path}: cannot open the model: ${why}`);
+    throw new Error(`loadModel: ${path}: cannot open the model: ${why}`, { cause: err });
   }
 }
 

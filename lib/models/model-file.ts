@@ -8,8 +8,8 @@
 import * as nodePath from 'path';
 import { Shortlist } from '../data/shortlist';
 import { loadTensors } from '../io/tensor-io';
-import { Tensor } from '../tensor/tensor';
-import { BaseModelConfig, Int8Layer, NativeSeq2Seq } from './native-model';
+import type { Tensor } from '../tensor/tensor';
+import type { BaseModelConfig, Int8Layer, NativeSeq2Seq } from './native-model';
 
 /** Native argument errors name the binding ('moduleCreate: ...'); the user called `where`. */
 function renamed(e: unknown, from: string, where: string): unknown {
@@ -40,7 +40,7 @@ export async function loadModelFile<M extends NativeSeq2Seq<BaseModelConfig>>(
     try {
       parsed = JSON.parse(metadata.config);
     } catch (e) {
-      throw new Error(`${where}: the 'config' metadata is not valid JSON (${(e as Error).message})`);
+      throw new Error(`${where}: the 'config' metadata is not valid JSON (${(e as Error).message})`, { cause: e });
     }
     const int8 = metadata.quantization === 'int8' ? takeInt8(tensors, where) : [];
     if (metadata.quantization !== undefined && metadata.quantization !== 'int8') {
@@ -79,7 +79,7 @@ function takeInt8(tensors: Map<string, Tensor>, where: string): Int8Layer[] {
     const scales = tensors.get(`${name}.scale`);
     if (!scales) throw new Error(`${where}: the int8 layer '${name}' has no '${name}.scale'`);
     if (qweight.dtype !== 'int8' || qweight.ndim !== 2 || scales.dtype !== 'float32' || scales.shape.join() !== String(qweight.shape[0])) {
-      throw new Error(`${where}: the int8 layer '${name}' must be int8 [out, in] with float32 scales [out], got ${qweight.dtype} [${qweight.shape}] and ${scales.dtype} [${scales.shape}]`);
+      throw new Error(`${where}: the int8 layer '${name}' must be int8 [out, in] with float32 scales [out], got ${qweight.dtype} [${qweight.shape.join(',')}] and ${scales.dtype} [${scales.shape.join(',')}]`);
     }
     tensors.delete(key);
     tensors.delete(`${name}.scale`);

@@ -2,13 +2,13 @@
  * NativeSeq2Seq: the shared implementation of the Seq2Seq interface over a native model handle
  * (native/modules/module_wrap.cc). Teacher and Student subclass it and add their config and loading.
  */
-import { native, NativeBatch, NativeModuleHandle, NativeStateHandle, NativeTensor } from '../native';
+import { native, type NativeBatch, type NativeModuleHandle, type NativeStateHandle, type NativeTensor } from '../native';
 import { Tensor } from '../tensor/tensor';
-import { Device, DType } from '../tensor/dtype';
+import type { Device, DType } from '../tensor/dtype';
 import { saveTensors } from '../io/tensor-io';
 import { Batch } from '../data/batch';
 import type { Shortlist } from '../data/shortlist';
-import { DecoderState, ForwardInternals, InferenceForm, LoadReport, Seq2Seq } from './seq2seq';
+import type { DecoderState, ForwardInternals, InferenceForm, LoadReport, Seq2Seq } from './seq2seq';
 
 export type { NativeModuleHandle };
 
@@ -210,7 +210,7 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
     try {
       native().moduleSetLinearKernels(this.handle, to, encoder);
     } catch (e) {
-      throw new Error(`${fn}: ${(e as Error).message.replace(/^moduleSetLinearKernels: /, '')}`);
+      throw new Error(`${fn}: ${(e as Error).message.replace(/^moduleSetLinearKernels: /, '')}`, { cause: e });
     }
     this.form = to;
   }

@@ -2,9 +2,9 @@
  * The one abstraction every model implements (docs/reference.md "Models"): the trainer, the distiller and beam search
  * drive a Seq2Seq and never ask whether it is the XLM teacher, a cut student or the BiGRU.
  */
-import { Tensor } from '../tensor/tensor';
-import { Device, DType } from '../tensor/dtype';
-import { Batch } from '../data/batch';
+import type { Tensor } from '../tensor/tensor';
+import type { Device, DType } from '../tensor/dtype';
+import type { Batch } from '../data/batch';
 import type { LoadReport } from '../native';
 import type { Shortlist } from '../data/shortlist';
 

@@ -26,8 +26,8 @@
  * XLM's state dicts do, while {@link namedParameters} and {@link parameters} hold it once.
  * tools/convert-xlm-checkpoint.py turns Facebook XLM `.pth` checkpoints into files {@link Teacher.load} reads.
  */
-import { XlmConfig, XlmOptions } from './config';
-import { NativeModuleHandle } from './native-model';
+import type { XlmConfig, XlmOptions } from './config';
+import type { NativeModuleHandle } from './native-model';
 import { loadModelFile } from './model-file';
 import { checkTiedWeights, createXlmModule, XlmModel } from './xlm';
 

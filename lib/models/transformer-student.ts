@@ -3,8 +3,8 @@
  * sizes — fewer layers, narrower, fewer heads than the teacher — rather than cut from the teacher's layers.
  * Intermediate-layer distillation maps its layers onto the teacher's uniformly (lib/loss/intermediate.ts).
  */
-import { XlmConfig, XlmOptions } from './config';
-import { NativeModuleHandle } from './native-model';
+import type { XlmConfig, XlmOptions } from './config';
+import type { NativeModuleHandle } from './native-model';
 import { loadModelFile } from './model-file';
 import { checkTiedWeights, createXlmModule, XlmModel } from './xlm';
 

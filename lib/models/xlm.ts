@@ -2,10 +2,10 @@
  * What the Teacher and the cut Student share: both are XLM transformers (native kind 'xlm') and differ
  * only in their model_type and metadata. Creation and loading, with XLM's tied output projection checked.
  */
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
-import { resolveXlmConfig, XlmConfig } from './config';
-import { createNativeModule, NativeModuleHandle, NativeSeq2Seq } from './native-model';
+import { resolveXlmConfig, type XlmConfig } from './config';
+import { createNativeModule, type NativeModuleHandle, NativeSeq2Seq } from './native-model';
 
 /** Resolves `options` (errors named after `where`) and builds the native module for the config. */
 export function createXlmModule(options: unknown, where: string): { handle: NativeModuleHandle; config: XlmConfig } {

@@ -1,5 +1,5 @@
 /** The CUDA runtime part of the raw binding (native/cuda): every call throws a clear error without CUDA. */
-import { NativeTensor as T } from './tensor';
+import type { NativeTensor as T } from './tensor';
 
 /** Bytes of the CUDA caching allocator on one device. */
 interface CudaMemoryStats {

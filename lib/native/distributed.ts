@@ -2,7 +2,7 @@
  * The distributed part of the raw binding (native/distributed): a c10d process group, its collectives, and
  * c10d's Reducer for data-parallel gradients.
  */
-import { NativeTensor as T } from './tensor';
+import type { NativeTensor as T } from './tensor';
 
 /** An opaque handle to a native process group. Only lib/distributed/process-group.ts holds these. */
 export interface NativeProcessGroup {

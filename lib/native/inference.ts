@@ -1,6 +1,6 @@
 /** The inference part of the raw binding (native/inference): prepacked and int8 linear layers, shortlists. */
-import { NativeModuleHandle, NativeStateHandle } from './modules';
-import { NativeTensor as T } from './tensor';
+import type { NativeModuleHandle, NativeStateHandle } from './modules';
+import type { NativeTensor as T } from './tensor';
 
 /** One prepacked or quantized layer, named by its weight's state-dict name (int8: the data a model file keeps). */
 interface NativeLinearKernel {

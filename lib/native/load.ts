@@ -9,16 +9,16 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CudaBinding } from './cuda';
-import { DistributedBinding } from './distributed';
-import { InferenceBinding } from './inference';
-import { IoBinding } from './io';
-import { LossBinding } from './loss';
-import { MemoryBinding } from './memory';
-import { ModulesBinding } from './modules';
-import { OptimBinding } from './optim';
-import { TensorBinding } from './tensor';
-import { TokenizerBinding } from './tokenizer';
+import type { CudaBinding } from './cuda';
+import type { DistributedBinding } from './distributed';
+import type { InferenceBinding } from './inference';
+import type { IoBinding } from './io';
+import type { LossBinding } from './loss';
+import type { MemoryBinding } from './memory';
+import type { ModulesBinding } from './modules';
+import type { OptimBinding } from './optim';
+import type { TensorBinding } from './tensor';
+import type { TokenizerBinding } from './tokenizer';
 
 /** The whole raw binding: one part per folder of native/. */
 export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding & DistributedBinding & InferenceBinding & CudaBinding & IoBinding;
@@ -49,7 +49,7 @@ interface NodeGypBuild {
 function prebuildCandidate(): string | undefined {
   const dir = path.join(packageRoot, 'prebuilds');
   if (!fs.existsSync(dir)) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a prebuilds/ folder is there
   const ngb = require('node-gyp-build') as NodeGypBuild;
   const tuple = fs
     .readdirSync(dir)
@@ -96,7 +96,7 @@ interface LibtorchFinder {
 
 /** Finds LibTorch the way the builds do (scripts/libtorch.js ships with the package). */
 export function locateLibtorch(): LibtorchLocation {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script found at run time, not a module of this package
   const finder = require(path.join(packageRoot, 'scripts', 'libtorch.js')) as LibtorchFinder;
   const found = finder.locateLibtorch();
   if ('error' in found) return { ...found, howToProvide: finder.HOW_TO_PROVIDE };
@@ -123,7 +123,7 @@ let preloadedRoot: string | undefined;
 function dlopenGlobal(lib: string): void {
   const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
   try {
-    process.dlopen({ exports: {} } as NodeJS.Module, lib, flags);
+    process.dlopen({ exports: {} }, lib, flags);
   } catch (err) {
     // Loaded, but not a Node module: expected. Anything else (a missing file or dependency) is the real error.
     if (!/did not self-register/.test((err as Error).message)) throw err;
@@ -142,7 +142,7 @@ function preloadLibtorch(lt: { root: string; flavour: string }): void {
     try {
       dlopenGlobal(name);
     } catch (err) {
-      throw new Error(`${name} cannot be loaded (${(err as Error).message.split('\n')[0]}): install SentencePiece's runtime (Debian/Ubuntu: apt-get install libsentencepiece0)`);
+      throw new Error(`${name} cannot be loaded (${(err as Error).message.split('\n')[0]}): install SentencePiece's runtime (Debian/Ubuntu: apt-get install libsentencepiece0)`, { cause: err });
     }
   }
   const names = ['libc10.so', 'libtorch_cpu.so', ...(lt.flavour === 'cuda' ? ['libc10_cuda.so', 'libtorch_cuda.so'] : []), 'libtorch.so'];
@@ -205,7 +205,7 @@ export function native(): NativeBinding {
     }
     try {
       preloadLibtorch(lt);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon: a path found at run time
       cached = require(file) as NativeBinding;
       loadedFrom = file;
       return cached;

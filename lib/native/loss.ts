@@ -1,5 +1,5 @@
 /** The loss part of the raw binding (native/loss): the fused distillation loss and its reference. */
-import { NativeTensor as T } from './tensor';
+import type { NativeTensor as T } from './tensor';
 
 /** The teacher of a loss call, as the native side reads it. */
 export type NativeLossTeacher =

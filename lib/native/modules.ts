@@ -1,5 +1,5 @@
 /** The model part of the raw binding (native/modules): Seq2Seq modules and their decoder states. */
-import { NativeTensor as T } from './tensor';
+import type { NativeTensor as T } from './tensor';
 
 /** An opaque handle to a native Seq2Seq module. Only the model classes hold these. */
 export interface NativeModuleHandle {

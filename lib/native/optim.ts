@@ -1,5 +1,5 @@
 /** The optimizer part of the raw binding (native/optim): Adam/AdamW over a model's parameters. */
-import { NativeTensor as T } from './tensor';
+import type { NativeTensor as T } from './tensor';
 
 /** An opaque handle to a native optimizer. Only lib/train/optimizer.ts holds these. */
 export interface NativeOptimizer {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModel } from '../models/load';
-import { CutOptions } from '../surgery/cut';
+import type { CutOptions } from '../surgery/cut';
 import { Student } from '../surgery/student';
 
 /** Cuts a student from the teacher file and saves it; returns the layer map and its size. */

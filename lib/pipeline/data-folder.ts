@@ -7,11 +7,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readParallelFiles, SentencePair } from '../data/corpus';
-import { TokenPair } from '../data/batcher';
-import { SentencePiece } from '../data/tokenizer';
+import { readParallelFiles, type SentencePair } from '../data/corpus';
+import type { TokenPair } from '../data/batcher';
+import type { SentencePiece } from '../data/tokenizer';
 import { writeFileAtomic } from '../io/atomic-write';
-import { TextFileInfo, TextFileWriter } from '../io/text-writer';
+import { type TextFileInfo, TextFileWriter } from '../io/text-writer';
 
 /** The three splits of a data folder. */
 export type SplitName = 'train' | 'valid' | 'test';

@@ -9,19 +9,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SentencePiece } from '../data/tokenizer';
-import { formatComparison, ModelComparison, plotComparison, scoreModel } from '../eval/compare';
+import { formatComparison, type ModelComparison, plotComparison, scoreModel } from '../eval/compare';
 import { writeFileAtomic } from '../io/atomic-write';
 import { loadModel } from '../models/load';
 import { setNumThreads, version } from '../tensor/runtime';
 import { resolveDevice } from '../tensor/device';
-import { Device } from '../tensor/dtype';
-import { TrainingOptions } from '../train/options';
+import type { Device } from '../tensor/dtype';
+import type { TrainingOptions } from '../train/options';
 import { inverseSqrt } from '../train/schedule';
 import { readDataInfo, readSplit } from './data-folder';
 import { PREPARE_DATA_DEFAULTS, prepareData, resolvePrepareData } from './prepare-data';
-import { OptionNamer, OptionReader, optionNames } from '../common/options';
+import { type OptionNamer, OptionReader, optionNames } from '../common/options';
 import { stage } from './stage';
-import { distillStudent, StudentSpec } from './student';
+import { distillStudent, type StudentSpec } from './student';
 import { trainTeacher } from './teacher';
 import { trainTokenizer } from './tokenizer';
 

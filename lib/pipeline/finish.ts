@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointStore } from '../train/checkpoint';
-import { TrainResult } from '../train/trainer';
+import type { TrainResult } from '../train/trainer';
 
 /** Thrown when a run was stopped by Ctrl-C/SIGTERM (or an abort) after saving: the CLI exits 130 with this message. */
 export class InterruptedRun extends Error {

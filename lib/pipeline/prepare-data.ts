@@ -5,11 +5,11 @@
  * files or a TSV, plain or gzip, of any size (streamed in one pass: lib/pipeline/prepare-stream.ts) — cleaned
  * and split at random, deterministically, into train / valid / test.
  */
-import { OptionNamer, OptionReader, optionNames } from '../common/options';
+import { type OptionNamer, OptionReader, optionNames } from '../common/options';
 import { splitCorpus, streamParallelFiles, streamTsv } from '../data/corpus';
 import { availableGettextLanguages, loadGettextCorpus } from '../data/gettext';
-import { DataInfo, writeDataFolder } from './data-folder';
-import { prepareStreamed, PrepareProgress } from './prepare-stream';
+import { type DataInfo, writeDataFolder } from './data-folder';
+import { prepareStreamed, type PrepareProgress } from './prepare-stream';
 
 export type { PrepareProgress } from './prepare-stream';
 
@@ -75,7 +75,7 @@ export function resolvePrepareData(where: string, opts: unknown, names: OptionNa
   const text = (key: string, fallback?: string) => {
     const v = r.raw(key) ?? fallback;
     if (v !== undefined && (typeof v !== 'string' || v === '')) r.fail(key, 'a non-empty string', true);
-    return v as string | undefined;
+    return v;
   };
   const out = text('out');
   if (out === undefined) r.fail('out', 'the data folder to write', true);

@@ -6,10 +6,10 @@
  * by the seed and cut into valid, then test, so both have their exact size. Memory: the hash table (about
  * 16 bytes a kept pair), the reservoir, and a few blocks of text.
  */
-import { BadLine, SentencePair } from '../data/corpus';
+import type { BadLine, SentencePair } from '../data/corpus';
 import { PairHashSet } from '../data/pair-hash-set';
 import { ReservoirSample } from '../data/reservoir';
-import { commitDataFolder, DataInfo, flattenLine, openSplitWriters } from './data-folder';
+import { commitDataFolder, type DataInfo, flattenLine, openSplitWriters } from './data-folder';
 
 /** How far a streaming preparation has got, told every few seconds. */
 export interface PrepareProgress {

@@ -3,20 +3,20 @@
  * or a file — trained from the teacher (online, offline or sequence-level KD) or, for comparison, without it
  * (cross-entropy on the references), in a run folder that resumes, and written as a model file.
  */
-import { BiGruOptions } from '../models/bigru';
-import { XlmOptions } from '../models/config';
+import type { BiGruOptions } from '../models/bigru';
+import type { XlmOptions } from '../models/config';
 import { loadModel } from '../models/load';
-import { Seq2Seq } from '../models/seq2seq';
-import { CutOptions } from '../surgery/cut';
+import type { Seq2Seq } from '../models/seq2seq';
+import type { CutOptions } from '../surgery/cut';
 import { Student } from '../surgery/student';
 import { manualSeed } from '../tensor/create';
-import { distill, DistillOptions } from '../train/distill';
-import { DistillMode } from '../train/distill-options';
-import { TrainingOptions } from '../train/options';
+import { distill, type DistillOptions } from '../train/distill';
+import type { DistillMode } from '../train/distill-options';
+import type { TrainingOptions } from '../train/options';
 import { train } from '../train/train';
-import { TrainResult } from '../train/trainer';
+import type { TrainResult } from '../train/trainer';
 import { finishRun } from './finish';
-import { dataLog, loadTrainingData, ValidationDecoding } from './training-data';
+import { dataLog, loadTrainingData, type ValidationDecoding } from './training-data';
 
 /** How to make the student: a cut of the teacher, a fresh transformer or BiGRU (the vocabulary comes from the teacher), or a file. */
 export type StudentSpec =

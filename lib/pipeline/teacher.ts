@@ -2,14 +2,14 @@
  * The pipeline's teacher stage: a Teacher (an XLM transformer, XLM_DEFAULTS for whatever the caller leaves
  * out) trained with cross-entropy on a data folder, in a run folder that resumes, and written as a model file.
  */
-import { XlmOptions } from '../models/config';
+import type { XlmOptions } from '../models/config';
 import { Teacher } from '../models/teacher';
 import { manualSeed } from '../tensor/create';
-import { TrainingOptions } from '../train/options';
+import type { TrainingOptions } from '../train/options';
 import { train } from '../train/train';
-import { TrainResult } from '../train/trainer';
+import type { TrainResult } from '../train/trainer';
 import { finishRun } from './finish';
-import { dataLog, loadTrainingData, ValidationDecoding } from './training-data';
+import { dataLog, loadTrainingData, type ValidationDecoding } from './training-data';
 
 /** What {@link trainTeacher} takes. */
 export interface TrainTeacherOptions {

@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import { CorpusError } from '../data/corpus-error';
 import { INVALID_UTF8, readTextLines } from '../data/text-lines';
 import { SidesPairSource } from '../data/pair-source';
-import { storeExists, tokenBytesFor, TokenStore, TokenStoreError, TokenStoreMeta } from '../data/token-store';
+import { storeExists, tokenBytesFor, TokenStore, TokenStoreError, type TokenStoreMeta } from '../data/token-store';
 import { TokenStoreWriter } from '../data/token-store-writer';
-import { SentencePiece } from '../data/tokenizer';
-import { SplitName, splitFiles } from './data-folder';
+import type { SentencePiece } from '../data/tokenizer';
+import { type SplitName, splitFiles } from './data-folder';
 
 /** Where a split's side is stored (without `.idx`/`.bin`). */
 export function storeBase(dataDir: string, split: SplitName, side: 'src' | 'tgt'): string {

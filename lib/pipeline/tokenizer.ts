@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { OptionReader } from '../common/options';
-import { LineSample, sampleLines } from '../data/sample-lines';
+import { type LineSample, sampleLines } from '../data/sample-lines';
 import { SentencePiece } from '../data/tokenizer';
 import { readDataInfo, splitFiles } from './data-folder';
 

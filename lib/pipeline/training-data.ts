@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SentencePiece } from '../data/tokenizer';
-import { ValidationData } from '../train/validate';
+import type { ValidationData } from '../train/validate';
 import { readDataInfo, readSplit } from './data-folder';
-import { openSplitStore, SplitStore } from './token-store';
+import { openSplitStore, type SplitStore } from './token-store';
 
 /** How much of the valid split is decoded at each validation. */
 export interface ValidationDecoding {

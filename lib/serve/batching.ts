@@ -13,14 +13,14 @@
  * the decode runs over the union of its sentences' candidates, renewed as sentences join.
  */
 import { Batch } from '../data/batch';
-import { BeamSentence, BeamSet } from '../decode/beam-set';
-import { EncodedBatch, encodeForDecoding, OutputColumns, restrictToCandidates } from '../decode/common';
+import { type BeamSentence, BeamSet } from '../decode/beam-set';
+import { type EncodedBatch, encodeForDecoding, type OutputColumns, restrictToCandidates } from '../decode/common';
 import { maxLengths, resolveDecodeOptions } from '../decode/options';
-import { DecoderState } from '../models/seq2seq';
+import type { DecoderState } from '../models/seq2seq';
 import { autocast } from '../tensor/device';
-import { BatchingMode } from './options';
-import { DecodeLoop } from './decode-loop';
-import { Job, paddedTokens } from './queue';
+import type { BatchingMode } from './options';
+import type { DecodeLoop } from './decode-loop';
+import { type Job, paddedTokens } from './queue';
 
 interface Sentence extends BeamSentence {
   job: Job;

@@ -1,7 +1,7 @@
 /** What the service's decode loop (batching.ts) serves: the model, the queue, its limits, and where to report. */
-import { Seq2Seq } from '../models/seq2seq';
-import { Precision } from '../tensor/device';
-import { JobQueue } from './queue';
+import type { Seq2Seq } from '../models/seq2seq';
+import type { Precision } from '../tensor/device';
+import type { JobQueue } from './queue';
 import type { Shortlist } from '../data/shortlist';
 
 /** What a decoding loop needs: the model, the queue, its limits, and where to report. */

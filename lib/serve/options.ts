@@ -3,9 +3,9 @@
  * check: where it listens, how models load, how requests are batched, and the limits that keep one client from
  * starving the others.
  */
-import { OptionNamer, OptionReader, optionNames } from '../common/options';
-import { Precision, resolveDevice, resolvePrecision } from '../tensor/device';
-import { Device } from '../tensor/dtype';
+import { type OptionNamer, OptionReader, optionNames } from '../common/options';
+import { type Precision, resolveDevice, resolvePrecision } from '../tensor/device';
+import type { Device } from '../tensor/dtype';
 import type { InferenceForm } from '../models/seq2seq';
 
 /** How sentences of concurrent requests share decoding. */
@@ -75,11 +75,14 @@ export interface ServeOptions {
 export const SERVE_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   precision: 'fp32' as Precision,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   inference: 'float32' as InferenceForm,
   shortlist: true,
   beam: 5,
   maxBeam: 8,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   batching: 'request' as BatchingMode,
   maxBatchTokens: 2048,
   maxBatchSentences: 64,

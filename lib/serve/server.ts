@@ -15,17 +15,17 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import Fastify, { FastifyError, FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { SentencePiece } from '../data/tokenizer';
-import { Hypothesis } from '../decode/hypotheses';
+import type { Hypothesis } from '../decode/hypotheses';
 import { loadModel } from '../models/load';
-import { Seq2Seq } from '../models/seq2seq';
+import type { Seq2Seq } from '../models/seq2seq';
 import { runDecodeLoop } from './batching';
 import { ServeMetrics } from './metrics';
-import { ResolvedServeOptions, resolveServeOptions, ServeOptions } from './options';
+import { type ResolvedServeOptions, resolveServeOptions, type ServeOptions } from './options';
 import { PAGE } from './page';
-import { Job, JobQueue, QueueFull } from './queue';
-import { DecodeLoop } from './decode-loop';
+import { type Job, JobQueue, QueueFull } from './queue';
+import type { DecodeLoop } from './decode-loop';
 
 /** A model to serve: a model file (its tokenizer.model beside it), or a loaded model with its tokenizer. */
 export type ModelSource = string | { model: Seq2Seq; tokenizer: SentencePiece };
@@ -133,7 +133,7 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
   const outstanding = new Set<Job>();
 
   /** Queues a request's sentences; a sentence with no tokens is answered at once, as translate() does. */
-  function enqueue(s: Served, ids: number[][], beam: number, nBest: number): { answers: Promise<Hypothesis[]>[]; cancel(): void } {
+  function enqueue(s: Served, ids: number[][], beam: number, nBest: number): { answers: Promise<Hypothesis[]>[]; cancel: () => void } {
     const request = nextRequest++;
     const jobs: Job[] = [];
     const answers = ids.map((sentence) => {

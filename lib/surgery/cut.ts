@@ -3,11 +3,11 @@
  * layer_norm_emb, output projection and chosen layers are deep copies of the teacher's. The layer map is
  * kept in the student's metadata (CutStudent) so later work can match student layers to teacher layers.
  */
-import { Seq2Seq } from '../models/seq2seq';
-import { CutStudent, LayerMap } from '../models/cut-student';
+import type { Seq2Seq } from '../models/seq2seq';
+import { CutStudent, type LayerMap } from '../models/cut-student';
 import { XlmModel } from '../models/xlm';
-import { Tensor } from '../tensor/tensor';
-import { chooseLayers, LayerChoice, LayerStrategy, teacherNameFor } from './layer-map';
+import type { Tensor } from '../tensor/tensor';
+import { chooseLayers, type LayerChoice, type LayerStrategy, teacherNameFor } from './layer-map';
 
 /** Which teacher layers to keep on each side. */
 export interface CutOptions {
@@ -25,6 +25,7 @@ export interface CutOptions {
  * keeps most of the quality at a fraction of the decoding time (Kasai et al. 2020, "Deep Encoder, Shallow
  * Decoder"). The encoder's default is all of the teacher's layers, so it has no value here.
  */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
 export const CUT_DEFAULTS = Object.freeze({ decoderLayers: 1, strategy: 'spread' as LayerStrategy });
 
 /** Cuts a student from `teacher` (see {@link CutOptions}); the teacher is never modified. */

@@ -3,13 +3,13 @@
  * (`Student.fromTeacher`), a transformer of its own sizes from scratch (`Student.transformer`) and a BiGRU
  * seq2seq (`Student.bigru`) — and loading any of them from a file.
  */
-import { BiGruOptions, BiGruStudent } from '../models/bigru';
+import { type BiGruOptions, BiGruStudent } from '../models/bigru';
 import { CutStudent } from '../models/cut-student';
 import { TransformerStudent } from '../models/transformer-student';
-import { XlmOptions } from '../models/config';
+import type { XlmOptions } from '../models/config';
 import { readModelMetadata } from '../models/load';
-import { Seq2Seq } from '../models/seq2seq';
-import { CutOptions, cutStudent } from './cut';
+import type { Seq2Seq } from '../models/seq2seq';
+import { type CutOptions, cutStudent } from './cut';
 
 /** Any kind of student. */
 export type Student = CutStudent | TransformerStudent | BiGruStudent;

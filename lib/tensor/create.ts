@@ -3,7 +3,7 @@
  * arange), and the functions that join several tensors (cat, stack, where).
  */
 import { native } from '../native';
-import { DTYPES, DType, Device, dtypeOfTypedArray, dtypeSize, isDType, isFloating } from './dtype';
+import { DTYPES, type DType, type Device, dtypeOfTypedArray, dtypeSize, isDType, isFloating } from './dtype';
 import { Tensor } from './tensor';
 
 /** Where and as what a new tensor is made. */

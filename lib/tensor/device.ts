@@ -4,10 +4,10 @@
  * torch.autocast — as a scope. Every API that takes a device or a precision (train, distill, translate, the
  * Batcher, the CLI's --device) resolves it here.
  */
-import { OptionNamer, optionNames } from '../common/options';
+import { type OptionNamer, optionNames } from '../common/options';
 import { native } from '../native';
 import type { NativeAutocastState } from '../native/tensor';
-import { Device, isDevice } from './dtype';
+import { type Device, isDevice } from './dtype';
 
 /** Arithmetic of a model's forward passes: float32, or autocast to bfloat16 / float16 (float32 master weights). */
 export type Precision = 'fp32' | 'bf16' | 'fp16';

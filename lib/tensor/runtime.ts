@@ -1,5 +1,5 @@
 /** Process-wide LibTorch state: version and CUDA report, thread count, grad mode, memory counters. */
-import { AllocatorInfo, MemoryStats, native, RuntimeInfo } from '../native';
+import { type AllocatorInfo, type MemoryStats, native, type RuntimeInfo } from '../native';
 import { Tensor } from './tensor';
 
 export type { AllocatorInfo, MemoryStats, RuntimeInfo };

@@ -2,8 +2,8 @@
  * The Tensor class: a typed, PyTorch-named view of one native LibTorch tensor. Every operation returns a
  * new Tensor (there are no in-place ops in the public API, so autograd and tidy() stay simple).
  */
-import { native, NativeTensor } from '../native';
-import { DType, Device, TensorData, isDType, isDevice, viewBytes } from './dtype';
+import { native, type NativeTensor } from '../native';
+import { type DType, type Device, type TensorData, isDType, isDevice, viewBytes } from './dtype';
 import { track } from './scope';
 
 /** A nested JS array of numbers (or booleans for bool tensors), as `tolist()` returns. */
@@ -91,7 +91,7 @@ export class Tensor {
     if (typeof target === 'string') {
       if (isDType(target)) return new Tensor(native().to(this.native, target, null));
       if (isDevice(target)) return new Tensor(native().to(this.native, null, target));
-      throw new TypeError(`to: argument 'target' must be a dtype or a device ('cpu', 'cuda', 'cuda:N'), got '${target}'`);
+      throw new TypeError(`to: argument 'target' must be a dtype or a device ('cpu', 'cuda', 'cuda:N'), got '${String(target)}'`);
     }
     if (target === null || typeof target !== 'object') {
       throw new TypeError(`to: argument 'target' must be a dtype, a device or { dtype, device }, got ${String(target)}`);
@@ -122,7 +122,7 @@ export class Tensor {
   /** The single value of a one-element tensor. */
   item(): number | boolean {
     const n = this.numel;
-    if (n !== 1) throw new RangeError(`item: the tensor must have exactly one element, it has ${n} (${this})`);
+    if (n !== 1) throw new RangeError(`item: the tensor must have exactly one element, it has ${n} (${this.toString()})`);
     return toPlain(this.toArray(), this.dtype)[0];
   }
 

@@ -3,7 +3,7 @@
  * optimizer step by one native call (native/optim/ema), swapped in for validation and saved beside the raw
  * weights, as students usually decode better with the averaged weights.
  */
-import { native, NativeParameterAverage } from '../native';
+import { native, type NativeParameterAverage } from '../native';
 import { Tensor } from '../tensor';
 
 /** An exponential moving average of a model's parameters (Marian's exponential smoothing), kept natively. */

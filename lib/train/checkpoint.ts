@@ -10,8 +10,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic-write';
 import { loadTensors, saveTensors } from '../io/tensor-io';
-import { Seq2Seq } from '../models/seq2seq';
-import { Tensor } from '../tensor/tensor';
+import type { Seq2Seq } from '../models/seq2seq';
+import type { Tensor } from '../tensor/tensor';
 
 /** Counters that, with the tensors, let a run continue exactly where it stopped. */
 export interface TrainerCounters {
@@ -94,7 +94,7 @@ export class CheckpointStore {
     try {
       name = (JSON.parse(fs.readFileSync(file, 'utf8')) as { folder?: unknown }).folder;
     } catch (e) {
-      throw new Error(`checkpoint: ${file} is not valid JSON (${(e as Error).message}); remove it to start over`);
+      throw new Error(`checkpoint: ${file} is not valid JSON (${(e as Error).message}); remove it to start over`, { cause: e });
     }
     if (typeof name !== 'string' || !/^step-\d+$/.test(name)) throw new Error(`checkpoint: ${file} names no checkpoint folder`);
     return path.join(this.dir, name);

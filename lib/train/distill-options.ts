@@ -3,12 +3,12 @@
  * alpha (lib/loss/options.ts), and distillation's own — mode, loss form, the offline cache, the sequence-level
  * translations — with their one set of defaults ({@link DISTILL_DEFAULTS}) and their one check.
  */
-import { OptionNamer, OptionReader, optionNames } from '../common/options';
-import { DecodeOptions } from '../decode/options';
+import { type OptionNamer, OptionReader, optionNames } from '../common/options';
+import type { DecodeOptions } from '../decode/options';
 import { LOSS_DEFAULTS } from '../loss/options';
-import { IntermediateKdOptions, readIntermediateKd, ResolvedIntermediateKd } from '../loss/intermediate';
-import { Seq2Seq } from '../models/seq2seq';
-import { ResolvedTrainingOptions, readTrainingOptions, TRAINING_OPTION_KEYS, TrainingOptions } from './options';
+import { type IntermediateKdOptions, readIntermediateKd, type ResolvedIntermediateKd } from '../loss/intermediate';
+import type { Seq2Seq } from '../models/seq2seq';
+import { type ResolvedTrainingOptions, readTrainingOptions, TRAINING_OPTION_KEYS, type TrainingOptions } from './options';
 
 /**
  * How the student learns from the teacher: 'online' (the teacher runs beside the student), 'offline' (its top-k cached
@@ -71,7 +71,9 @@ export interface DistillOptions extends TrainingOptions {
 
 /** The defaults of distillation's own options (temperature and alpha: the loss family's {@link LOSS_DEFAULTS}). */
 export const DISTILL_DEFAULTS = Object.freeze({
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   mode: 'online' as DistillMode,
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
   lossForm: 'auto' as DistillLossForm,
   /** alpha in mode 'sequence': train on the teacher's translations alone. */
   sequenceAlpha: 0,
@@ -169,7 +171,7 @@ export function resolveDistillOptions(where: string, options: unknown, names: Op
   const string = (key: string) => {
     const v = r.raw(key);
     if (v !== undefined && typeof v !== 'string') r.fail(key, 'a file path', true);
-    return v as string | undefined;
+    return v;
   };
   const tokenizerModel = r.raw('tokenizerModel');
   if (tokenizerModel !== undefined && !(tokenizerModel instanceof Uint8Array)) r.fail('tokenizerModel', 'a Uint8Array', true);

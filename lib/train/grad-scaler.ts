@@ -5,7 +5,7 @@
  * halves; after `growthInterval` clean updates in a row it doubles. The scale and the run of clean updates go
  * into every checkpoint, so a resumed fp16 run continues with the same scale.
  */
-import { Tensor, tensor } from '../tensor';
+import { type Tensor, tensor } from '../tensor';
 
 /** torch.amp.GradScaler's defaults. */
 export const GRAD_SCALER_DEFAULTS = Object.freeze({ initScale: 2 ** 16, growthFactor: 2, backoffFactor: 0.5, growthInterval: 2000 });

@@ -4,16 +4,16 @@
  * optimises and checkpoints), and the batch loss — the fused KD loss on both models' logits plus the weighted
  * hidden-state and attention terms of lib/loss/intermediate.ts.
  */
-import { Batch } from '../data/batch';
-import { distillLossAsync, DistillLossResult } from '../loss/distill';
-import { attentionLoss, checkLayerMap, hiddenStateLoss, IntermediateLayerMap, lengthMask, ResolvedIntermediateKd, uniformLayerMap } from '../loss/intermediate';
+import type { Batch } from '../data/batch';
+import { distillLossAsync, type DistillLossResult } from '../loss/distill';
+import { attentionLoss, checkLayerMap, hiddenStateLoss, type IntermediateLayerMap, lengthMask, type ResolvedIntermediateKd, uniformLayerMap } from '../loss/intermediate';
 import { CutStudent } from '../models/cut-student';
-import { ForwardInternals, Seq2Seq } from '../models/seq2seq';
+import type { ForwardInternals, Seq2Seq } from '../models/seq2seq';
 import { randn } from '../tensor/create';
 import { sameDevice } from '../tensor/device';
 import { startWithoutGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 
 interface Sizes {
   encoder: number;
@@ -60,7 +60,7 @@ export function planIntermediate(options: ResolvedIntermediateKd, student: Seq2S
 
 /** The auxiliary parameters the trainer must optimise and checkpoint. */
 export function intermediateParameters(plan: IntermediatePlan | undefined): Map<string, Tensor> {
-  return plan?.projection ? new Map([['intermediate.projection', plan.projection]]) : new Map();
+  return plan?.projection ? new Map([['intermediate.projection', plan.projection]]) : new Map<string, Tensor>();
 }
 
 function disposeAll(x: ForwardInternals): void {

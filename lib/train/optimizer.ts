@@ -5,7 +5,7 @@
  * batch never reaches the weights. State goes in and out as named tensors for checkpoints.
  */
 import { OptionReader } from '../common/options';
-import { native, NativeOptimizer } from '../native';
+import { native, type NativeOptimizer } from '../native';
 import { Tensor } from '../tensor';
 
 /** Options of {@link Adam} and {@link AdamW} (PyTorch's names and defaults, except `lr`). */
@@ -21,13 +21,14 @@ export interface AdamOptions {
 }
 
 /** The defaults of {@link AdamOptions}: torch.optim.Adam's (AdamW's weight decay: 0.01, as torch.optim.AdamW). */
-export const ADAM_DEFAULTS = Object.freeze({ lr: 1e-3, betas: Object.freeze([0.9, 0.999]) as readonly [number, number], eps: 1e-8, weightDecay: 0 });
+export const ADAM_DEFAULTS = Object.freeze({ lr: 1e-3, betas: Object.freeze<[number, number]>([0.9, 0.999]), eps: 1e-8, weightDecay: 0 });
 
 /** Adam's `betas` option: two decay rates in [0, 1). */
 export function readBetas(r: OptionReader, fallback: readonly [number, number]): [number, number] {
   const v = r.raw('betas') ?? fallback;
   if (!Array.isArray(v) || v.length !== 2 || !v.every((b) => typeof b === 'number' && b >= 0 && b < 1)) r.fail('betas', 'two numbers in [0, 1)');
-  return [v[0], v[1]];
+  const [b1, b2] = v as number[];
+  return [b1, b2];
 }
 
 /** Parameters to optimize: a model's `namedParameters()` (names go into the state dict) or a plain list. */

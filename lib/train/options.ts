@@ -5,16 +5,16 @@
  * for distill temperature and alpha) are the loss family's (lib/loss/options.ts); the CLI resolves its flags
  * through the same function, naming the flags in its errors.
  */
-import { OptionNamer, OptionReader, optionNames } from '../common/options';
-import { Batcher, BatcherOptions, TokenPair } from '../data/batcher';
+import { type OptionNamer, OptionReader, optionNames } from '../common/options';
+import type { Batcher, BatcherOptions, TokenPair } from '../data/batcher';
 import type { PairSource } from '../data/pair-source';
-import { ProcessGroup } from '../distributed/process-group';
+import type { ProcessGroup } from '../distributed/process-group';
 import { LOSS_DEFAULTS } from '../loss/options';
-import { Precision, resolveDevice, resolvePrecision } from '../tensor/device';
-import { Device } from '../tensor/dtype';
+import { type Precision, resolveDevice, resolvePrecision } from '../tensor/device';
+import type { Device } from '../tensor/dtype';
 import type { StepMetrics, ValidMetrics } from './metrics';
-import { AdamOptions, readBetas } from './optimizer';
-import { INVERSE_SQRT_DEFAULTS, inverseSqrt, Schedule } from './schedule';
+import { type AdamOptions, readBetas } from './optimizer';
+import { INVERSE_SQRT_DEFAULTS, inverseSqrt, type Schedule } from './schedule';
 import type { ValidationData } from './validate';
 
 /** Options every training run takes (teacher or student). */
@@ -101,7 +101,8 @@ export interface TrainingOptions {
 
 /** The defaults of {@link TrainingOptions} (label smoothing: {@link LOSS_DEFAULTS}; warm-up: {@link INVERSE_SQRT_DEFAULTS}). */
 export const TRAINING_DEFAULTS = Object.freeze({
-  optimizer: Object.freeze({ kind: 'adam' as 'adam' | 'adamw', lr: 5e-4, betas: Object.freeze([0.9, 0.98]) as readonly [number, number] }),
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion widens the frozen default's type (typescript-eslint#12376)
+  optimizer: Object.freeze({ kind: 'adam' as 'adam' | 'adamw', lr: 5e-4, betas: Object.freeze<[number, number]>([0.9, 0.98]) }),
   accumulate: 1,
   clipNorm: 5,
   logEvery: 10,

@@ -5,7 +5,7 @@
  */
 import type * as vl from 'vega-lite';
 import { writeChartSvg } from '../io/svg-chart';
-import { MetricsLine, MetricsLog } from './metrics';
+import { type MetricsLine, MetricsLog } from './metrics';
 
 /** Draws `metricsFile` (metrics.jsonl) to `svgFile`; returns false when there is nothing to draw yet. */
 export async function plotMetrics(metricsFile: string, svgFile: string): Promise<boolean> {
@@ -30,7 +30,7 @@ async function writePlot(lines: MetricsLine[], svgFile: string): Promise<boolean
       y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false } },
       color: { field: 'series', type: 'nominal', title: null },
     },
-  } as vl.TopLevelSpec;
+  };
   const spec: vl.TopLevelSpec = scores.length
     ? ({
         vconcat: [

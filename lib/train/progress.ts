@@ -4,8 +4,9 @@
  * printed above it. Anywhere else (a pipe, a log file, CI, a custom `log`): a plain progress line every
  * `logEvery` updates, which is what log files and notebooks read best.
  */
+import type * as CliProgress from 'cli-progress';
 import type { MultiBar, SingleBar } from 'cli-progress';
-import { formatDuration, formatProgress, StepMetrics } from './metrics';
+import { formatDuration, formatProgress, type StepMetrics } from './metrics';
 
 /** How far the run is, in the unit its stop rule counts (updates, seconds, or batches over all epochs). */
 export interface ProgressPosition {
@@ -31,8 +32,8 @@ export class TrainingProgress {
   constructor(private readonly opts: TrainingProgressOptions) {
     if (opts.barStream) {
       // Loaded only when a bar is drawn, so importing the package never needs it (as the plot's Vega).
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { MultiBar } = require('cli-progress') as typeof import('cli-progress');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a bar is drawn (above)
+      const { MultiBar } = require('cli-progress') as typeof CliProgress;
       this.multi = new MultiBar({ format: BAR_FORMAT, stream: opts.barStream, hideCursor: true, clearOnComplete: false, barsize: 24, etaBuffer: 50 });
     }
   }

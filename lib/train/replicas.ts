@@ -6,8 +6,8 @@
  * during the last backward of each update, stop decisions and early-stopping state agreed by small collectives.
  */
 import { DataParallel, shardOf } from '../distributed/data-parallel';
-import { ProcessGroup } from '../distributed/process-group';
-import { cuda, getRngState, Tensor, tensor } from '../tensor';
+import type { ProcessGroup } from '../distributed/process-group';
+import { cuda, getRngState, type Tensor, tensor } from '../tensor';
 
 /** Generator states, one per rank. */
 interface RngStates {
@@ -95,7 +95,7 @@ function dataParallelReplicas(group: ProcessGroup): Replicas {
         if (sync) await dp!.prepareForBackward([loss]);
         await loss.backwardAsync(scale);
       } catch (e) {
-        throw new Error(`train: rank ${rank} of ${worldSize}: averaging the gradients failed: ${(e as Error).message}`);
+        throw new Error(`train: rank ${rank} of ${worldSize}: averaging the gradients failed: ${(e as Error).message}`, { cause: e });
       }
     },
     sum: (values) => collective(values, (t) => group.allReduce(t, 'sum')),

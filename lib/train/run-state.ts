@@ -7,13 +7,13 @@
  */
 import * as path from 'path';
 import { loadTensors } from '../io/tensor-io';
-import { Seq2Seq } from '../models/seq2seq';
-import { cuda, setRngState, Tensor } from '../tensor';
-import { ParameterAverage } from './average';
-import { CheckpointStore, TrainerCounters } from './checkpoint';
-import { GradScaler } from './grad-scaler';
-import { Adam } from './optimizer';
-import { Replicas } from './replicas';
+import type { Seq2Seq } from '../models/seq2seq';
+import { cuda, setRngState, type Tensor } from '../tensor';
+import type { ParameterAverage } from './average';
+import type { CheckpointStore, TrainerCounters } from './checkpoint';
+import type { GradScaler } from './grad-scaler';
+import type { Adam } from './optimizer';
+import type { Replicas } from './replicas';
 
 /** The live parts of a run that a checkpoint saves and restores. */
 export interface RunParts {

@@ -9,14 +9,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Batch } from '../data/batch';
-import { ArrayPairSource, emptySide, isPairSource, PairSource, SentenceSource, sideOf, SidesPairSource } from '../data/pair-source';
+import { ArrayPairSource, emptySide, isPairSource, type PairSource, type SentenceSource, sideOf, SidesPairSource } from '../data/pair-source';
 import { AppendableTokenStore, readStoreValues } from '../data/token-store-append';
 import { TokenStore, tokenBytesFor } from '../data/token-store';
-import { Seq2Seq } from '../models/seq2seq';
+import type { Seq2Seq } from '../models/seq2seq';
 import { beamSearch } from '../decode/beam';
 import { greedy } from '../decode/greedy';
-import { DecodeOptions } from '../decode/options';
-import { Hypothesis } from '../decode/hypotheses';
+import type { DecodeOptions } from '../decode/options';
+import type { Hypothesis } from '../decode/hypotheses';
 
 /** What {@link distillSequences} takes: where the translations go, and how the teacher decodes them. */
 export interface DistillSequencesOptions extends DecodeOptions {

@@ -12,13 +12,13 @@
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import { ArrayPairSource, isPairSource, PairSource, TokenPair } from '../data/pair-source';
+import { ArrayPairSource, isPairSource, type PairSource, type TokenPair } from '../data/pair-source';
 import { Batch } from '../data/batch';
 import { tensorToRaw } from '../io/tensor-io';
 import { writeFileAtomicSync } from '../io/atomic-write';
-import { SparseTeacher } from '../loss/distill';
-import { Seq2Seq } from '../models/seq2seq';
-import { Device, noGrad, tensor } from '../tensor';
+import type { SparseTeacher } from '../loss/distill';
+import type { Seq2Seq } from '../models/seq2seq';
+import { type Device, noGrad, tensor } from '../tensor';
 
 const MAGIC = Buffer.from('XKTKDC01', 'ascii');
 const FORMAT = 1;

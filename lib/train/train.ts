@@ -3,9 +3,9 @@
  * cross-entropy (label-smoothed), with everything the shared loop offers (lib/train/trainer.ts).
  */
 import { crossEntropyAsync } from '../loss/cross-entropy';
-import { Seq2Seq } from '../models/seq2seq';
-import { resolveTrainingOptions, TrainingOptions } from './options';
-import { runTraining, TrainResult } from './trainer';
+import type { Seq2Seq } from '../models/seq2seq';
+import { resolveTrainingOptions, type TrainingOptions } from './options';
+import { runTraining, type TrainResult } from './trainer';
 
 /** Trains `model` with cross-entropy; resumes from `runDir` when it holds a checkpoint of the same run. */
 export async function train(model: Seq2Seq, options: TrainingOptions): Promise<TrainResult> {

@@ -3,12 +3,12 @@
  * and, when the validation text and a tokenizer are given, corpus BLEU and chrF of the model's translations
  * of a subset (greedy by default). Runs in eval mode without gradients; the caller restores the mode.
  */
-import { Batcher } from '../data/batcher';
-import { isPairSource, PairSource, TokenPair } from '../data/pair-source';
+import type { Batcher } from '../data/batcher';
+import { isPairSource, type PairSource, type TokenPair } from '../data/pair-source';
 import { SentencePiece } from '../data/tokenizer';
 import { evaluateTranslation } from '../eval/evaluate';
 import { crossEntropy } from '../loss/cross-entropy';
-import { Seq2Seq } from '../models/seq2seq';
+import type { Seq2Seq } from '../models/seq2seq';
 import { noGrad } from '../tensor';
 
 /** What to validate on. */

@@ -4,7 +4,7 @@
 // the single process see the same arithmetic. Writes RUN_DIR/final.rank<R>.safetensors and one JSON line.
 // Usage: node ddp-child.js RUN_DIR teacher|online|offline|sequence SENTENCES MAX_STEPS [freeze-at-step|die-at-step N]
 import * as path from 'path';
-import { constant, cutStudent, distill, manualSeed, ProcessGroup, saveTensors, Seq2Seq, Teacher, TokenPair, train } from '../../lib';
+import { constant, cutStudent, distill, manualSeed, ProcessGroup, saveTensors, type Seq2Seq, Teacher, type TokenPair, train } from '../../lib';
 import { toyTeacherConfig } from './toy-training';
 
 // Fixed lengths, so a batch of 2b pairs is exactly the union of two batches of b (no length sorting moves them).

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     if (r === 1) process.kill(process.pid, process.argv[2] === 'peer-dies' ? 'SIGKILL' : 'SIGSTOP');
     const started = Date.now();
     try {
-      await pg.allReduce(f32(new Array(1024).fill(1)), 'sum');
+      await pg.allReduce(f32(new Array<number>(1024).fill(1)), 'sum');
       console.log(JSON.stringify({ rank: r, error: null }));
     } catch (err) {
       console.log(JSON.stringify({ rank: r, error: (err as Error).message, ms: Date.now() - started }));

@@ -29,7 +29,7 @@ export async function runPythonAsync(script: string, args: string[]): Promise<st
     return (await execFileP(python, [path.join(root, script), ...args], { encoding: 'utf8', cwd: root })).stdout;
   } catch (e) {
     const err = e as Error & { code?: number; stderr?: string };
-    throw new Error(`${script} ${args.join(' ')} failed (${err.code}):\n${err.stderr ?? err.message}`);
+    throw new Error(`${script} ${args.join(' ')} failed (${err.code}):\n${err.stderr ?? err.message}`, { cause: e });
   }
 }
 

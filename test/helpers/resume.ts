@@ -6,7 +6,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadTensors, MetricsLog, Tensor, tidy } from '../../lib';
+import { loadTensors, MetricsLog, type Tensor, tidy } from '../../lib';
 
 const child = path.join(__dirname, 'train-child.js');
 

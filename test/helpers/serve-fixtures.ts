@@ -99,12 +99,15 @@ export function rawExchange(port: number, chunks: Array<Buffer | string>, opts: 
       resolve(answer);
     });
     socket.on('error', reject);
-    socket.on('connect', async () => {
+    const send = async () => {
       for (const c of chunks) {
         if (socket.destroyed) return;
         socket.write(c);
         if (opts.gapMs) await sleep(opts.gapMs);
       }
+    };
+    socket.on('connect', () => {
+      send().catch(reject);
     });
   });
 }

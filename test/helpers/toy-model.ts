@@ -1,6 +1,6 @@
 // A hand-built Seq2Seq for decoding tests: a first-order Markov chain over the vocabulary whose next-token
 // distribution depends only on the previous token, so the best sequences can be worked out by hand.
-import { Batch, DecoderState, LoadReport, Seq2Seq, Tensor, tensor } from '../../lib';
+import { type Batch, type DecoderState, type LoadReport, type Seq2Seq, type Tensor, tensor } from '../../lib';
 
 class ToyState implements DecoderState {
   /** Per row: the first source token (where a source-following chain starts). */

@@ -1,6 +1,6 @@
 // Small models and data for the training tests: a 2+2-layer, 32-wide XLM transformer with dropout, and a
 // reversal task over 20 tokens, so a few dozen updates already show learning.
-import { TokenPair } from '../../lib';
+import type { TokenPair } from '../../lib';
 
 export const toyTeacherConfig = {
   vocabSize: 24, embDim: 32, nHeads: 2, encoderLayers: 2, decoderLayers: 2, dropout: 0.1, attentionDropout: 0.1, maxPositions: 64,

@@ -5,7 +5,7 @@
 // with the same pairs read from a token store in RUN_DIR-store, written on first use)
 import * as path from 'path';
 import * as fs from 'fs';
-import { Device, distill, manualSeed, PairSource, Precision, saveTensors, SidesPairSource, Teacher, TokenPair, TokenStore, TokenStoreWriter, train } from '../../lib';
+import { type Device, distill, manualSeed, type PairSource, type Precision, saveTensors, SidesPairSource, Teacher, type TokenPair, TokenStore, TokenStoreWriter, train } from '../../lib';
 import { toyCopyPairs, toyTeacherConfig } from './toy-training';
 
 async function main(): Promise<void> {
