@@ -10,4 +10,4 @@ export type { AllocatorInfo } from './memory';
 export type { NativeModuleHandle, NativeStateHandle, NativeBatch, LoadReport } from './modules';
 export type { NativeOptimizer, NativeParameterAverage } from './optim';
 export type { NativeProcessGroup, NativeReducer } from './distributed';
-export type { NativeSentencePiece, NativeTrainOptions, FlatIds } from './tokenizer';
+export type { NativeSentencePiece, FlatIds } from './tokenizer';
