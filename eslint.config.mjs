@@ -59,5 +59,5 @@ export default tseslint.config(
   {
     files: ['**/*.mjs'],
     languageOptions: { globals: { ...globals.node } },
-  },
+  }
 );

@@ -61,8 +61,19 @@ function mimallocPreload() {
   const stamp = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : -1);
   if (stamp(out) < stamp(path.join(src, 'src', 'static.c'))) {
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    const args = ['-O2', '-shared', '-fPIC', '-DMI_MALLOC_OVERRIDE', '-DMI_DEBUG=0', '-DNDEBUG',
-      `-I${path.join(src, 'include')}`, path.join(src, 'src', 'static.c'), '-o', out, '-lpthread'];
+    const args = [
+      '-O2',
+      '-shared',
+      '-fPIC',
+      '-DMI_MALLOC_OVERRIDE',
+      '-DMI_DEBUG=0',
+      '-DNDEBUG',
+      `-I${path.join(src, 'include')}`,
+      path.join(src, 'src', 'static.c'),
+      '-o',
+      out,
+      '-lpthread',
+    ];
     const r = spawnSync('cc', args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`building ${out} failed:\n${r.stderr}`);
   }
@@ -78,7 +89,8 @@ function mimallocPreload() {
  */
 function referenceEnvs(alloc) {
   // The OpenMP wait policy our loader sets (lib/native/load.ts tuneOpenMp) too, unless the user set one.
-  const omp = USER_ENV.OMP_WAIT_POLICY === undefined && USER_ENV.GOMP_SPINCOUNT === undefined ? { OMP_WAIT_POLICY: 'ACTIVE', GOMP_SPINCOUNT: '300000' } : {};
+  const omp =
+    USER_ENV.OMP_WAIT_POLICY === undefined && USER_ENV.GOMP_SPINCOUNT === undefined ? { OMP_WAIT_POLICY: 'ACTIVE', GOMP_SPINCOUNT: '300000' } : {};
   const tuned = { ...USER_ENV, ...omp, THP_MEM_ALLOC_ENABLE: '1' };
   if (alloc.cpu === 'mimalloc') {
     tuned.LD_PRELOAD = [mimallocPreload(), USER_ENV.LD_PRELOAD].filter(Boolean).join(':');
@@ -149,13 +161,31 @@ function report(name, md, startedMs) {
 
 /** Runs a benchmark's main (sync or async): a failure prints its stack and exits 1 (bench/index.js reports it). */
 function runMain(main) {
-  Promise.resolve().then(main).catch((e) => {
-    console.error(e && e.stack ? e.stack : e);
-    process.exit(1);
-  });
+  Promise.resolve()
+    .then(main)
+    .catch((e) => {
+      console.error(e && e.stack ? e.stack : e);
+      process.exit(1);
+    });
 }
 
 module.exports = {
-  USER_ENV, ROOT, DIST, PY, REFERENCE, QUICK, SKIPPED, arg, msSince, median, spread, machineLine, pythonJson, writeSection, referenceEnvs, describeEnv,
-  report, runMain,
+  USER_ENV,
+  ROOT,
+  DIST,
+  PY,
+  REFERENCE,
+  QUICK,
+  SKIPPED,
+  arg,
+  msSince,
+  median,
+  spread,
+  machineLine,
+  pythonJson,
+  writeSection,
+  referenceEnvs,
+  describeEnv,
+  report,
+  runMain,
 };

@@ -110,7 +110,14 @@ async function trainProbe() {
   let lastStep;
   const trainCalled = sinceStart();
   const r = await lib.train(model, {
-    data: batcher, group, maxSteps: spec.updates, maxSeconds: spec.seconds, logEvery: 1, log: null, progressBar: false, seed: 0,
+    data: batcher,
+    group,
+    maxSteps: spec.updates,
+    maxSeconds: spec.seconds,
+    logEvery: 1,
+    log: null,
+    progressBar: false,
+    seed: 0,
     onStep: (m) => {
       if (m.type !== 'step') return;
       lastStep = m;
@@ -120,11 +127,22 @@ async function trainProbe() {
   const end = snapshot(`after ${r.steps} update${r.steps === 1 ? '' : 's'}`);
   group?.destroy();
   writeResult({
-    mode: 'train', control: Boolean(spec.pairs), pairs: source.size ?? source.length, kept: batcher.size, batches, firstPlan, notices,
+    mode: 'train',
+    control: Boolean(spec.pairs),
+    pairs: source.size ?? source.length,
+    kept: batcher.size,
+    batches,
+    firstPlan,
+    notices,
     times: { modulesLoaded: loaded, groupJoined: joined, dataLoaded, trainCalled, firstUpdate: first?.seconds, end: end.seconds },
-    timeOriginMs: performance.timeOrigin, steps: r.steps, stoppedBy: r.stoppedBy, trainSeconds: r.seconds, tokens: r.tokens,
+    timeOriginMs: performance.timeOrigin,
+    steps: r.steps,
+    stoppedBy: r.stoppedBy,
+    trainSeconds: r.seconds,
+    tokens: r.tokens,
     tokensPerSecond: lastStep ? r.tokens / r.seconds : undefined,
-    memory: { start: started, model: afterModel, data: afterData, first, end }, firstPairs,
+    memory: { start: started, model: afterModel, data: afterData, first, end },
+    firstPairs,
   });
 }
 
@@ -162,8 +180,20 @@ async function batcherProbe() {
   }
   const ms = performance.now() - t;
   writeResult({
-    mode: 'batcher', threads, pairs: data.train.size, kept: batcher.size, plans: plans.length, ctorMs, planMs, batches, sentences, tgtPadded, srcPadded, tgtReal,
-    seconds: ms / 1000, wrapped: batches > plans.length - 20,
+    mode: 'batcher',
+    threads,
+    pairs: data.train.size,
+    kept: batcher.size,
+    plans: plans.length,
+    ctorMs,
+    planMs,
+    batches,
+    sentences,
+    tgtPadded,
+    srcPadded,
+    tgtReal,
+    seconds: ms / 1000,
+    wrapped: batches > plans.length - 20,
   });
 }
 
@@ -179,7 +209,11 @@ async function seqkdProbe() {
   // The complete store, built once: the tgt side's sentences copied in batches of 65,536 entries.
   if (!fs.existsSync(`${part}.idx`)) {
     const t = performance.now();
-    const store = lib.AppendableTokenStore.open(part, N, lib.tokenBytesFor(vocab), { tokenizer: hash, vocabSize: vocab, madeBy: 'bench/data.js stand-in' });
+    const store = lib.AppendableTokenStore.open(part, N, lib.tokenBytesFor(vocab), {
+      tokenizer: hash,
+      vocabSize: vocab,
+      madeBy: 'bench/data.js stand-in',
+    });
     const BATCH = 65536;
     for (let s = 0; s < N; s += BATCH) {
       const e = Math.min(N, s + BATCH);

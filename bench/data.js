@@ -95,7 +95,9 @@ const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\'
  */
 function runTimed(label, args, { env = {}, prefix = [] } = {}) {
   const timeFile = path.join(PROBE_DIR, `time-${commands.length}.txt`);
-  const envText = Object.entries(env).map(([k, v]) => `${k}=${v} `).join('');
+  const envText = Object.entries(env)
+    .map(([k, v]) => `${k}=${v} `)
+    .join('');
   const argv = [...prefix, process.execPath, ...args];
   commands.push(`${envText}${TIME ? "/usr/bin/time -f '%e %M' " : ''}${[...prefix, 'node', ...args].map(quote).join(' ')}`);
   console.log(`\n[${label}] ${commands[commands.length - 1]}`);
@@ -168,7 +170,15 @@ async function corpusStep(rec) {
   fs.rmSync(DATA, { recursive: true, force: true });
   const r = await runTimed('corpus', [path.relative(ROOT, path.join(__dirname, 'make-corpus.js')), '--out', CORPUS, '--lines', String(LINES)]);
   const bytesEach = files.map((f) => fs.statSync(f).size);
-  const made = { lines: LINES, bytesEach, bytes: bytesEach[0] + bytesEach[1], seconds: r.seconds, peakKB: r.peakKB, date: new Date().toISOString(), command: commands[commands.length - 1] };
+  const made = {
+    lines: LINES,
+    bytesEach,
+    bytes: bytesEach[0] + bytesEach[1],
+    seconds: r.seconds,
+    peakKB: r.peakKB,
+    date: new Date().toISOString(),
+    command: commands[commands.length - 1],
+  };
   Object.keys(rec).forEach((k) => delete rec[k]);
   rec.corpus = made;
   saveRecord(rec);
@@ -186,7 +196,13 @@ async function dataStep(rec, corpus) {
   fs.rmSync(DATA, { recursive: true, force: true });
   const r = await runTimed('data', [CLI, 'data', '--src', path.join(CORPUS, 'corpus.en'), '--tgt', path.join(CORPUS, 'corpus.de'), '--out', DATA]);
   const info = JSON.parse(fs.readFileSync(path.join(DATA, 'data.json'), 'utf8'));
-  rec.data = { seconds: r.seconds, peakKB: r.peakKB, date: new Date().toISOString(), corpusDate: corpus.date, command: commands[commands.length - 1] };
+  rec.data = {
+    seconds: r.seconds,
+    peakKB: r.peakKB,
+    date: new Date().toISOString(),
+    corpusDate: corpus.date,
+    command: commands[commands.length - 1],
+  };
   saveRecord(rec);
   return { ...rec.data, info };
 }
@@ -197,7 +213,15 @@ async function tokenizerStep() {
   const r = await runTimed('tokenizer', [CLI, 'tokenizer', '--data', DATA, '--out', TOKENIZER, '--vocab-size', String(VOCAB)]);
   const m = /trained on ([\d,]+) of ([\d,]+) sentences/.exec(r.stdout);
   if (!m) throw new Error(`xlm-kd tokenizer printed no "trained on X of Y sentences" line:\n${r.stdout}`);
-  return { ...r, line: r.stdout.trim().split('\n').find((l) => l.includes('trained on')), used: Number(m[1].replace(/,/g, '')), seen: Number(m[2].replace(/,/g, '')) };
+  return {
+    ...r,
+    line: r.stdout
+      .trim()
+      .split('\n')
+      .find((l) => l.includes('trained on')),
+    used: Number(m[1].replace(/,/g, '')),
+    seen: Number(m[2].replace(/,/g, '')),
+  };
 }
 
 /** Step 4: the token store, and its size from the files and the stores' counts. */
@@ -217,7 +241,16 @@ async function storeStep(T) {
       return { ...stores[`${split}.${side}`], idx: fs.statSync(`${base}.idx`).size, bin: fs.statSync(`${base}.bin`).size };
     });
     const sum = (k) => sides[0][k] + sides[1][k];
-    return { split, pairs: sides[0].count, sentences: sum('count'), tokens: sum('tokens'), idx: sum('idx'), bin: sum('bin'), tokenBytes: sides[0].tokenBytes, vocabSize: sides[0].vocabSize };
+    return {
+      split,
+      pairs: sides[0].count,
+      sentences: sum('count'),
+      tokens: sum('tokens'),
+      idx: sum('idx'),
+      bin: sum('bin'),
+      tokenBytes: sides[0].tokenBytes,
+      vocabSize: sides[0].vocabSize,
+    };
   });
   const all = ['sentences', 'tokens', 'idx', 'bin'].reduce((o, k) => ({ ...o, [k]: splits.reduce((n, s) => n + s[k], 0) }), { split: 'all' });
   const onDisk = fs.readdirSync(TOKENS).reduce((n, f) => n + fs.statSync(path.join(TOKENS, f)).size, 0);
@@ -235,8 +268,17 @@ async function writeSpec(name, spec) {
 /** Step 5: train to the first update, one process. */
 async function trainProbe(vocabSize) {
   const spec = {
-    mode: 'train', dataDir: DATA, tokenizer: TOKENIZER, tokensDir: fs.realpathSync(TOKENS), vocabSize, config: TEACHER, maxTokens: MAX_TOKENS, updates: UPDATES,
-    seconds: TRAIN_SECONDS, firstPairs: true, result: path.join(PROBE_DIR, 'train-1.result.json'),
+    mode: 'train',
+    dataDir: DATA,
+    tokenizer: TOKENIZER,
+    tokensDir: fs.realpathSync(TOKENS),
+    vocabSize,
+    config: TEACHER,
+    maxTokens: MAX_TOKENS,
+    updates: UPDATES,
+    seconds: TRAIN_SECONDS,
+    firstPairs: true,
+    result: path.join(PROBE_DIR, 'train-1.result.json'),
   };
   const file = await writeSpec('train-1', spec);
   const r = await runTimed('train, 1 process', [PROBE, file]);
@@ -253,16 +295,30 @@ async function controlProbe(vocabSize, pairs) {
   const spec = { mode: 'train', vocabSize, config: TEACHER, maxTokens: MAX_TOKENS, updates: 1, result: path.join(PROBE_DIR, 'control.result.json') };
   const file = await writeSpec('control', { ...spec, pairs });
   await runTimed('train, control', [PROBE, file]);
-  commands[commands.length - 1] += `   # ${file}: ${JSON.stringify({ ...spec, pairs: `<the ${pairs.length} pairs of the store run's first batch>` })}`;
+  commands[commands.length - 1] +=
+    `   # ${file}: ${JSON.stringify({ ...spec, pairs: `<the ${pairs.length} pairs of the store run's first batch>` })}`;
   return { res: JSON.parse(fs.readFileSync(spec.result, 'utf8')) };
 }
 
 /** Step 6: the same probe as 2 ranks. */
 async function ranksProbe(T, vocabSize) {
-  const spec = { mode: 'train', dataDir: DATA, tokenizer: TOKENIZER, tokensDir: fs.realpathSync(TOKENS), vocabSize, config: TEACHER, maxTokens: MAX_TOKENS, updates: UPDATES, seconds: TRAIN_SECONDS, result: path.join(PROBE_DIR, 'train-2.result') };
+  const spec = {
+    mode: 'train',
+    dataDir: DATA,
+    tokenizer: TOKENIZER,
+    tokensDir: fs.realpathSync(TOKENS),
+    vocabSize,
+    config: TEACHER,
+    maxTokens: MAX_TOKENS,
+    updates: UPDATES,
+    seconds: TRAIN_SECONDS,
+    result: path.join(PROBE_DIR, 'train-2.result'),
+  };
   const file = await writeSpec('train-2', spec);
   const env = { GLOO_SOCKET_IFNAME: 'lo' };
-  commands.push(`node -e "require('./dist/lib').launchRanks({ nproc: 2, args: ['${PROBE}', '${file}'], env: ${JSON.stringify(env).replace(/"/g, "'")} })"   # ${file}: ${JSON.stringify(spec)}`);
+  commands.push(
+    `node -e "require('./dist/lib').launchRanks({ nproc: 2, args: ['${PROBE}', '${file}'], env: ${JSON.stringify(env).replace(/"/g, "'")} })"   # ${file}: ${JSON.stringify(spec)}`
+  );
   console.log(`\n[train, 2 ranks] ${commands[commands.length - 1]}`);
   const started = process.hrtime.bigint();
   const r = await T.launchRanks({ nproc: 2, args: [PROBE, file], env });
@@ -274,7 +330,14 @@ async function ranksProbe(T, vocabSize) {
 
 /** Step 7: the batch producer on one core. */
 async function batcherProbe() {
-  const spec = { mode: 'batcher', dataDir: DATA, tokenizer: TOKENIZER, maxTokens: MAX_TOKENS, seconds: BATCH_SECONDS, result: path.join(PROBE_DIR, 'batcher.result.json') };
+  const spec = {
+    mode: 'batcher',
+    dataDir: DATA,
+    tokenizer: TOKENIZER,
+    maxTokens: MAX_TOKENS,
+    seconds: BATCH_SECONDS,
+    result: path.join(PROBE_DIR, 'batcher.result.json'),
+  };
   const file = await writeSpec('batcher', spec);
   const r = await runTimed('batcher', [PROBE, file], { env: { OMP_NUM_THREADS: '1' }, prefix: TASKSET ? ['taskset', '-c', '0'] : [] });
   commands[commands.length - 1] += `   # ${file}: ${JSON.stringify(spec)}`;
@@ -285,7 +348,13 @@ async function batcherProbe() {
 async function seqkdProbe() {
   fs.rmSync(SEQKD, { recursive: true, force: true });
   fs.mkdirSync(SEQKD, { recursive: true });
-  const spec = { mode: 'seqkd', dataDir: DATA, tokenizer: TOKENIZER, out: path.join(SEQKD, 'targets'), result: path.join(PROBE_DIR, 'seqkd.result.json') };
+  const spec = {
+    mode: 'seqkd',
+    dataDir: DATA,
+    tokenizer: TOKENIZER,
+    out: path.join(SEQKD, 'targets'),
+    result: path.join(PROBE_DIR, 'seqkd.result.json'),
+  };
   const file = await writeSpec('seqkd', spec);
   const r = await runTimed('seqkd', [PROBE, file]);
   commands[commands.length - 1] += `   # ${file}: ${JSON.stringify(spec)}`;
@@ -302,7 +371,12 @@ function dataMemory(res, at) {
 
 /** A store snapshot's Rss per mapped file, largest first. */
 function byFile(store) {
-  return Object.entries(store.rssByFile).sort((a, b) => b[1] - a[1]).map(([f, kb]) => `${f} ${kbMib(kb)}`).join(', ') || 'none mapped';
+  return (
+    Object.entries(store.rssByFile)
+      .sort((a, b) => b[1] - a[1])
+      .map(([f, kb]) => `${f} ${kbMib(kb)}`)
+      .join(', ') || 'none mapped'
+  );
 }
 
 function stageRows(res, label) {
@@ -351,7 +425,11 @@ async function main() {
 
 function render({ corpus, data, tok, store, one, control, two, bat, kd, loadBefore, info }) {
   const counts = data.info.counts;
-  const dropped = Object.entries(data.info.dropped ?? {}).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${count(n)}`).join(', ') || 'none';
+  const dropped =
+    Object.entries(data.info.dropped ?? {})
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${count(n)}`)
+      .join(', ') || 'none';
   const reusedNote = (x, what) => (x.reused ? ` (reused: measured when ${what} was made in ${DIR}, ${x.date.slice(0, 10)})` : '');
   const train = store.splits.find((s) => s.split === 'train');
   const m1 = dataMemory(one.res, 'first');
@@ -404,7 +482,14 @@ function render({ corpus, data, tok, store, one, control, two, bat, kd, loadBefo
     `| batch producer, 1 thread on 1 core | ${count(b.tgtPadded / b.seconds)} padded target tokens/s, ${count(b.sentences / b.seconds)} sentences/s | ≥ 1M padded target tokens/s |`,
     `| sequence-level KD resume, nothing left (${count(k.pairs)} sources) | ${secs(k.complete.seconds)} (written ${count(k.complete.written)}, resumed ${count(k.complete.resumed)}) | ≤ 10 s |`,
     '',
-    ...(data.reused ? [`¹ ${reusedNote(data, 'the data folder').trim().replace(/^\(|\)$/g, '')}.`, ''] : []),
+    ...(data.reused
+      ? [
+          `¹ ${reusedNote(data, 'the data folder')
+            .trim()
+            .replace(/^\(|\)$/g, '')}.`,
+          '',
+        ]
+      : []),
     '### Token store',
     '',
     `Sizes from the files; tokens and sentences from \`TokenStore\` (\`totalTokens\`, \`count\`) of each side. A sentence costs ` +
@@ -414,7 +499,8 @@ function render({ corpus, data, tok, store, one, control, two, bat, kd, loadBefo
     '| split | pairs | tokens (both sides) | .idx bytes | .bin bytes | bytes / token (all) | bytes / sentence (all) | (bytes − 12 × sentences) / tokens |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...[...store.splits, { ...store.all, pairs: store.splits.reduce((n, s) => n + s.pairs, 0) }].map(
-      (s) => `| ${s.split} | ${count(s.pairs)} | ${count(s.tokens)} | ${count(s.idx)} | ${count(s.bin)} | ${((s.idx + s.bin) / s.tokens).toFixed(3)} | ` +
+      (s) =>
+        `| ${s.split} | ${count(s.pairs)} | ${count(s.tokens)} | ${count(s.idx)} | ${count(s.bin)} | ${((s.idx + s.bin) / s.tokens).toFixed(3)} | ` +
         `${((s.idx + s.bin) / s.sentences).toFixed(2)} | ${perToken(s).toFixed(3)} |`
     ),
     '',
@@ -441,7 +527,7 @@ function render({ corpus, data, tok, store, one, control, two, bat, kd, loadBefo
     '',
     `Store Rss by file at the first update: ${byFile(one.res.memory.first.store)}.`,
     '',
-    '| data memory at | RssAnon growth | store Rss | data memory | net of the control run\'s RssAnon growth |',
+    "| data memory at | RssAnon growth | store Rss | data memory | net of the control run's RssAnon growth |",
     '|---|---:|---:|---:|---:|',
     `| data loaded, batcher planned | ${kbMib(m1data.anonKB)} | ${kbMib(m1data.storeRssKB)} | ${kbMib(m1data.totalKB)} | |`,
     `| first update | ${kbMib(m1.anonKB)} | ${kbMib(m1.storeRssKB)} | ${kbMib(m1.totalKB)} | ${kbMib(net1)} |`,

@@ -93,17 +93,25 @@ async function main() {
         const exact = ours.hyps.filter((h, i) => JSON.stringify(h) === JSON.stringify(sources[i])).length;
         const outTokens = ours.hyps.reduce((n, h) => n + h.length, 0);
         const row = {
-          name, mode: beam === 1 ? 'greedy' : `beam ${beam}`,
-          ours: sources.length / oursSeconds, ref: sources.length / refSeconds, same, scoreDiff, exact,
-          oursAll: oursRuns.map((x) => sources.length / x.seconds), refAll: refRuns.map((x) => sources.length / x.seconds),
+          name,
+          mode: beam === 1 ? 'greedy' : `beam ${beam}`,
+          ours: sources.length / oursSeconds,
+          ref: sources.length / refSeconds,
+          same,
+          scoreDiff,
+          exact,
+          oursAll: oursRuns.map((x) => sources.length / x.seconds),
+          refAll: refRuns.map((x) => sources.length / x.seconds),
           installed: sources.length / median(installedRuns.map((x) => x.seconds)),
           installedAll: installedRuns.map((x) => sources.length / x.seconds),
           lengthRatio: outTokens / srcTokens,
         };
         rows.push(row);
-        console.log(`${name} ${row.mode}: ours ${row.ours.toFixed(1)} sent/s, reference tuned ${row.ref.toFixed(1)} sent/s, ` +
-          `as installed ${row.installed.toFixed(1)} sent/s ` +
-          `(${(row.ours / row.ref).toFixed(2)}×); same output ${same}/${sources.length}, max |score diff| ${scoreDiff.toExponential(1)}`);
+        console.log(
+          `${name} ${row.mode}: ours ${row.ours.toFixed(1)} sent/s, reference tuned ${row.ref.toFixed(1)} sent/s, ` +
+            `as installed ${row.installed.toFixed(1)} sent/s ` +
+            `(${(row.ours / row.ref).toFixed(2)}×); same output ${same}/${sources.length}, max |score diff| ${scoreDiff.toExponential(1)}`
+        );
       }
     }
     const loadAfter = os.loadavg()[0];
@@ -113,7 +121,7 @@ async function main() {
       '## Decoding speed (`npm run bench:decode`)',
       '',
       `${SENTENCES} source sentences (${srcTokens} tokens, 3–30 each), decoded with greedy search and beam ${BEAM} ` +
-        '(length penalty 1, max length 1.5·|src| + 10, XLM\'s stopping rule) by ours (`greedy`, `beamSearch`) and by the ' +
+        "(length penalty 1, max length 1.5·|src| + 10, XLM's stopping rule) by ours (`greedy`, `beamSearch`) and by the " +
         'plain-PyTorch reference decoder (bench/reference/beam.py), on the same weights, in the same length-sorted batches ' +
         `of ${BATCH} sentences, 2 threads each, ${REPEATS} runs per side alternating ours / reference tuned / reference as ` +
         'installed (ours after a one-batch warm-up); the table gives the median run and, in brackets, the slowest and ' +
@@ -133,14 +141,16 @@ async function main() {
       '',
       '| model | search | ours: sentences/s | PyTorch, as installed: sentences/s | PyTorch, tuned: sentences/s | speed-up vs tuned | same output | output/source length | exact copies |',
       '|---|---|---:|---:|---:|---:|---:|---:|---:|',
-      ...rows.map((r) =>
-        `| ${r.name} | ${r.mode} | ${r.ours.toFixed(1)} (${range(r.oursAll)}) | ${r.installed.toFixed(1)} (${range(r.installedAll)}) | ` +
+      ...rows.map(
+        (r) =>
+          `| ${r.name} | ${r.mode} | ${r.ours.toFixed(1)} (${range(r.oursAll)}) | ${r.installed.toFixed(1)} (${range(r.installedAll)}) | ` +
           `${r.ref.toFixed(1)} (${range(r.refAll)}) | ${(r.ours / r.ref).toFixed(2)}× | ` +
           `${r.same}/${SENTENCES} | ${r.lengthRatio.toFixed(2)} | ${r.exact}/${SENTENCES} |`
       ),
       '',
       `Goal: at least 2× the tuned reference at beam ${BEAM} on the CPU — ` +
-        beamRows.map((r) => `${r.name}: ${(r.ours / r.ref).toFixed(2)}× (${r.ours / r.ref >= 2 ? 'met' : 'not met'})`).join('; ') + '.',
+        beamRows.map((r) => `${r.name}: ${(r.ours / r.ref).toFixed(2)}× (${r.ours / r.ref >= 2 ? 'met' : 'not met'})`).join('; ') +
+        '.',
       '',
     ].join('\n');
     report('decode', md, started);

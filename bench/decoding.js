@@ -13,7 +13,12 @@ const { beamSearch, greedy } = require(path.join(DIST, 'decode'));
 
 /** Runs a script of bench/reference, streaming its stderr and echoing its stdout; throws when it fails. */
 function runReference(script, args, env = USER_ENV) {
-  const r = spawnSync(PY, [path.join(REFERENCE, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env, maxBuffer: 16 << 20 });
+  const r = spawnSync(PY, [path.join(REFERENCE, script), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    env,
+    maxBuffer: 16 << 20,
+  });
   if (r.status !== 0) throw new Error(`${script} ${args.join(' ')} failed (${r.status})`);
   process.stdout.write(r.stdout);
   return r.stdout;
@@ -47,7 +52,19 @@ async function decodeOurs(model, sources, beam, batchSize = 32, opts = {}) {
  */
 function decodeReference(modelFile, srcFile, beam, dir, env, { batchSize = 32, threads = 2, int8 = false } = {}) {
   const out = path.join(dir, `ref-${path.basename(modelFile)}-${beam}.json`);
-  const args = ['--model', modelFile, '--src', srcFile, '--out', out, '--batch-size', String(batchSize), '--threads', String(threads), ...(int8 ? ['--int8'] : [])];
+  const args = [
+    '--model',
+    modelFile,
+    '--src',
+    srcFile,
+    '--out',
+    out,
+    '--batch-size',
+    String(batchSize),
+    '--threads',
+    String(threads),
+    ...(int8 ? ['--int8'] : []),
+  ];
   runReference('beam.py', beam === 1 ? [...args, '--greedy'] : [...args, '--beam', String(beam)], env);
   return JSON.parse(fs.readFileSync(out, 'utf8'));
 }

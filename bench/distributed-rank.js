@@ -30,8 +30,16 @@ async function trainRun(spec, group) {
   const model = Teacher.create(spec.config);
   const per = [];
   await train(model, {
-    data: spec.pairs, group, maxEpochs: spec.epochs, logEvery: 1, log: null, seed: 0, labelSmoothing: 0.1,
-    batching: { maxTokens: spec.maxTokens }, optimizer: { lr: 1e-4 }, schedule: () => 1e-4,
+    data: spec.pairs,
+    group,
+    maxEpochs: spec.epochs,
+    logEvery: 1,
+    log: null,
+    seed: 0,
+    labelSmoothing: 0.1,
+    batching: { maxTokens: spec.maxTokens },
+    optimizer: { lr: 1e-4 },
+    schedule: () => 1e-4,
     onStep: (m) => m.epoch >= spec.epochs - 1 && per.push(m),
   });
   const tokens = per.reduce((n, m) => n + m.tokens, 0);

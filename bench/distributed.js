@@ -35,9 +35,21 @@ function pairs() {
 async function oursRun(mode, spec, nproc, threads) {
   let out = '';
   const sink = new (require('stream').Writable)({ write: (c, _e, done) => ((out += c.toString()), done()) });
-  const r = await launchRanks({ nproc, args: [RANK_SCRIPT, mode, spec], env: { OMP_NUM_THREADS: String(threads), GLOO_SOCKET_IFNAME: 'lo' }, stdout: sink, stderr: process.stderr });
+  const r = await launchRanks({
+    nproc,
+    args: [RANK_SCRIPT, mode, spec],
+    env: { OMP_NUM_THREADS: String(threads), GLOO_SOCKET_IFNAME: 'lo' },
+    stdout: sink,
+    stderr: process.stderr,
+  });
   if (r.exitCode !== 0) throw new Error(`our ${mode} run failed (exit ${r.exitCode}):\n${out}`);
-  return JSON.parse(out.trim().split('\n').pop().replace(/^\[rank 0\] /, ''));
+  return JSON.parse(
+    out
+      .trim()
+      .split('\n')
+      .pop()
+      .replace(/^\[rank 0\] /, '')
+  );
 }
 
 /** The reference's ranks (Python, the same variables torchrun sets); resolves to rank 0's JSON line. */
@@ -47,7 +59,16 @@ async function referenceRun(spec, env) {
     (rank) =>
       new Promise((resolve, reject) => {
         const child = spawn(PY, [path.join(REFERENCE, 'allreduce.py'), spec], {
-          env: { ...env, OMP_NUM_THREADS: '1', GLOO_SOCKET_IFNAME: 'lo', RANK: String(rank), WORLD_SIZE: '2', LOCAL_RANK: String(rank), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) },
+          env: {
+            ...env,
+            OMP_NUM_THREADS: '1',
+            GLOO_SOCKET_IFNAME: 'lo',
+            RANK: String(rank),
+            WORLD_SIZE: '2',
+            LOCAL_RANK: String(rank),
+            MASTER_ADDR: '127.0.0.1',
+            MASTER_PORT: String(port),
+          },
         });
         let out = '';
         let err = '';
@@ -80,7 +101,10 @@ async function main() {
         ar[mb].ours.push(gbps(mb, median(o[mb])));
         ar[mb].tuned.push(gbps(mb, median(p[String(mb)])));
       }
-      console.log(`allreduce round ${k + 1}: ` + SIZES_MB.map((mb) => `${mb} MB ours ${ar[mb].ours[k].toFixed(2)} GB/s, PyTorch ${ar[mb].tuned[k].toFixed(2)}`).join('; '));
+      console.log(
+        `allreduce round ${k + 1}: ` +
+          SIZES_MB.map((mb) => `${mb} MB ours ${ar[mb].ours[k].toFixed(2)} GB/s, PyTorch ${ar[mb].tuned[k].toFixed(2)}`).join('; ')
+      );
     }
 
     const trSpec = path.join(dir, 'train.json');
@@ -88,7 +112,9 @@ async function main() {
     const setups = [
       { name: `1 process, ${CORES} threads`, nproc: 1, threads: CORES },
       { name: '1 process, 1 thread', nproc: 1, threads: 1 },
-      ...(CORES >= 2 ? [{ name: `2 ranks, ${Math.max(1, Math.floor(CORES / 2))} thread(s) each`, nproc: 2, threads: Math.max(1, Math.floor(CORES / 2)) }] : []),
+      ...(CORES >= 2
+        ? [{ name: `2 ranks, ${Math.max(1, Math.floor(CORES / 2))} thread(s) each`, nproc: 2, threads: Math.max(1, Math.floor(CORES / 2)) }]
+        : []),
     ];
     const tr = setups.map((s) => ({ ...s, tps: [] }));
     for (let k = 0; k < ROUNDS; k++) {
@@ -111,7 +137,9 @@ async function main() {
       '',
       '| tensor | ours: GB/s | PyTorch (Gloo): GB/s | ours vs PyTorch |',
       '|---:|---:|---:|---:|',
-      ...SIZES_MB.map((mb) => `| ${mb} MB | ${spread(ar[mb].ours, 2)} | ${spread(ar[mb].tuned, 2)} | ${(median(ar[mb].ours) / median(ar[mb].tuned)).toFixed(2)}× |`),
+      ...SIZES_MB.map(
+        (mb) => `| ${mb} MB | ${spread(ar[mb].ours, 2)} | ${spread(ar[mb].tuned, 2)} | ${(median(ar[mb].ours) / median(ar[mb].tuned)).toFixed(2)}× |`
+      ),
       '',
       `Training: the trainer (\`train\`, cross-entropy, label smoothing 0.1, Adam) on an XLM transformer ${CONFIG.encoderLayers}-${CONFIG.decoderLayers} × ${CONFIG.embDim}, ` +
         `vocabulary ${V}, ${PAIRS} pairs of 10–30 tokens, batches of at most ${MAX_TOKENS} padded tokens per rank; tokens/s of the second epoch ` +

@@ -17,7 +17,22 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT, DIST, PY, REFERENCE, QUICK, SKIPPED, arg, median, spread, machineLine, referenceEnvs, describeEnv, runMain, report } = require('./common');
+const {
+  ROOT,
+  DIST,
+  PY,
+  REFERENCE,
+  QUICK,
+  SKIPPED,
+  arg,
+  median,
+  spread,
+  machineLine,
+  referenceEnvs,
+  describeEnv,
+  runMain,
+  report,
+} = require('./common');
 const { decodeOurs, decodeReference } = require('./decoding');
 const { OrtSeq2Seq, ORT_VERSION } = require('./onnx-model');
 
@@ -63,9 +78,14 @@ async function shortlistOf(tok, train, vocabSize, eos) {
   const t0 = Date.now();
   const src = await tok.encodeAsync(train.map((p) => p.src));
   const tgt = await tok.encodeAsync(train.map((p) => p.tgt));
-  const list = Shortlist.build(src.map((s, i) => ({ src: s, tgt: tgt[i] })), { vocabSize, ...SHORTLIST, always: [eos, 3] });
+  const list = Shortlist.build(
+    src.map((s, i) => ({ src: s, tgt: tgt[i] })),
+    { vocabSize, ...SHORTLIST, always: [eos, 3] }
+  );
   await list.save(file);
-  console.log(`shortlist: ${train.length} training pairs, ${SHORTLIST.perSource} per source token + ${SHORTLIST.frequent} frequent, built in ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${path.relative(ROOT, file)}`);
+  console.log(
+    `shortlist: ${train.length} training pairs, ${SHORTLIST.perSource} per source token + ${SHORTLIST.frequent} frequent, built in ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${path.relative(ROOT, file)}`
+  );
   return list;
 }
 
@@ -104,7 +124,12 @@ async function main() {
       for (const v of OURS) models[v.id] = v.prepare ? v.prepare(await loadModel(file)) : base;
       const onnxDir = path.join(dir, `onnx-${name}`);
       exportOnnx(file, onnxDir);
-      models.ort = await OrtSeq2Seq.create(onnxDir, { vocabSize: base.vocabSize, eosIndex: base.eosIndex, padIndex: base.padIndex, threads: info.threads });
+      models.ort = await OrtSeq2Seq.create(onnxDir, {
+        vocabSize: base.vocabSize,
+        eosIndex: base.eosIndex,
+        padIndex: base.padIndex,
+        threads: info.threads,
+      });
       const ours = [...OURS, ORT];
       for (const beam of [1, BEAM]) {
         const search = beam === 1 ? 'greedy' : `beam ${beam}`;
@@ -114,7 +139,10 @@ async function main() {
         for (let r = 0; r < ROUNDS; r++) {
           const sides = [
             ...ours.map((v) => async () => runs[v.id].push(await runOurs(v))),
-            ...REFS.map((v) => async () => runs[v.id].push(decodeReference(file, srcFile, beam, dir, envs.tuned, { batchSize: BATCH, threads: info.threads, int8: v.int8 }))),
+            ...REFS.map(
+              (v) => async () =>
+                runs[v.id].push(decodeReference(file, srcFile, beam, dir, envs.tuned, { batchSize: BATCH, threads: info.threads, int8: v.int8 }))
+            ),
           ];
           if (r % 2) sides.reverse();
           for (const side of sides) await side();
@@ -130,7 +158,12 @@ async function main() {
           };
         }
         rows.push(row);
-        console.log(`${name} ${search}: ` + [...ours, ...REFS].map((v) => `${v.id} ${median(row.cells[v.id].rate).toFixed(1)} sent/s BLEU ${row.cells[v.id].bleu.toFixed(2)}`).join('; '));
+        console.log(
+          `${name} ${search}: ` +
+            [...ours, ...REFS]
+              .map((v) => `${v.id} ${median(row.cells[v.id].rate).toFixed(1)} sent/s BLEU ${row.cells[v.id].bleu.toFixed(2)}`)
+              .join('; ')
+        );
       }
       rows.filter((r) => r.name === name).forEach((r) => (r.candidates = batches));
     }
@@ -147,7 +180,7 @@ async function main() {
         'tokens, `</s>` and `<unk>`; per batch the union). Reference: bench/reference/beam.py, plain PyTorch eager in float32, and ' +
         'with `torch.ao.quantization.quantize_dynamic` (per_channel_dynamic_qconfig) on the same layers; run tuned ' +
         `(${describeEnv(envs.tuned)}). ONNX Runtime: onnxruntime-node ${ORT_VERSION} on the student exported by ` +
-        'bench/reference/onnx_export.py (the encoder, and one decoder step with its state in and out; the BiGRU\'s encoder GRU ' +
+        "bench/reference/onnx_export.py (the encoder, and one decoder step with its state in and out; the BiGRU's encoder GRU " +
         `masked instead of packed), driven by our greedy and beam search. ${ROUNDS} round(s), the order of the seven runs ` +
         'reversed every other round; median sent/s (slowest–fastest), × = against PyTorch float32. BLEU: sacreBLEU 13a of the ' +
         'first round\'s hypotheses; "same" = best hypothesis equal to our float32 one. Sentences/s count decoding only.',

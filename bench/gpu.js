@@ -32,7 +32,15 @@ const MAX_TOKENS = QUICK ? 600 : 8192;
 const PAIRS = QUICK ? 48 : 4096;
 const LOSS = { alpha: 0.5, temperature: 2, labelSmoothing: 0.1 };
 const LR = 1e-4;
-const LOSS_SHAPES = QUICK ? [[256, 1000, 'float32'], [256, 2048, 'bfloat16']] : [[8192, 32000, 'float32'], [16384, 128256, 'bfloat16']];
+const LOSS_SHAPES = QUICK
+  ? [
+      [256, 1000, 'float32'],
+      [256, 2048, 'bfloat16'],
+    ]
+  : [
+      [8192, 32000, 'float32'],
+      [16384, 128256, 'bfloat16'],
+    ];
 const CHUNKED_SHAPE = QUICK ? [256, 2048, 64, 'bfloat16'] : [16384, 128256, 1024, 'bfloat16'];
 const BYTES = { float32: 4, bfloat16: 2, float16: 2 };
 
@@ -57,21 +65,49 @@ async function oursStep(mode, precision, files, data) {
   const model = await (mode === 'ce' ? Teacher.load(files.teacher) : Student.load(files.student));
   const per = [];
   const common = {
-    data: new Batcher(data, { maxTokens: MAX_TOKENS, shuffle: false }), maxEpochs: 2, logEvery: 1, log: null, onStep: (m) => m.epoch >= 1 && per.push(m),
-    optimizer: { lr: LR }, schedule: () => LR, labelSmoothing: LOSS.labelSmoothing, seed: 0, device: DEVICE, precision,
+    data: new Batcher(data, { maxTokens: MAX_TOKENS, shuffle: false }),
+    maxEpochs: 2,
+    logEvery: 1,
+    log: null,
+    onStep: (m) => m.epoch >= 1 && per.push(m),
+    optimizer: { lr: LR },
+    schedule: () => LR,
+    labelSmoothing: LOSS.labelSmoothing,
+    seed: 0,
+    device: DEVICE,
+    precision,
   };
   if (mode === 'ce') await train(model, common);
-  else await distill({ ...common, teacher: await Teacher.load(files.teacher), student: model, mode: 'online', alpha: LOSS.alpha, temperature: LOSS.temperature });
+  else
+    await distill({
+      ...common,
+      teacher: await Teacher.load(files.teacher),
+      student: model,
+      mode: 'online',
+      alpha: LOSS.alpha,
+      temperature: LOSS.temperature,
+    });
   const tokens = per.reduce((n, m) => n + m.tokens, 0);
   return tokens / per.reduce((n, m) => n + m.tokens / m.tokensPerSecond, 0);
 }
 
 function referenceStep(mode, precision, files, batches, dir) {
   const spec = path.join(dir, `spec-${mode}-${precision}.json`);
-  fs.writeFileSync(spec, JSON.stringify({
-    mode, model: mode === 'ce' ? files.teacher : files.student, teacher: files.teacher, batches, rounds: 1, threads: version().threads, lr: LR, ...LOSS,
-    device: DEVICE, precision,
-  }));
+  fs.writeFileSync(
+    spec,
+    JSON.stringify({
+      mode,
+      model: mode === 'ce' ? files.teacher : files.student,
+      teacher: files.teacher,
+      batches,
+      rounds: 1,
+      threads: version().threads,
+      lr: LR,
+      ...LOSS,
+      device: DEVICE,
+      precision,
+    })
+  );
   const out = python('train_step.py', [spec]);
   return out.tokens.reduce((a, b) => a + b, 0) / (out.times.reduce((a, b) => a + b, 0) / 1e3);
 }
@@ -127,7 +163,9 @@ function chunkedAgainstDense([n, v, h, dtype]) {
   manualSeed(0);
   const hidden = randn([n, h], { device: DEVICE }).to(dtype);
   hidden.requiresGrad = true;
-  const weight = randn([v, h], { device: DEVICE }).mul(1 / Math.sqrt(h)).to(dtype);
+  const weight = randn([v, h], { device: DEVICE })
+    .mul(1 / Math.sqrt(h))
+    .to(dtype);
   weight.requiresGrad = true;
   const t = randn([n, v], { device: DEVICE }).to(dtype);
   const y = randint(0, v, [n], { device: DEVICE });
@@ -160,7 +198,10 @@ async function decoding(files, data, dir) {
   for (let r = 0; r < ROUNDS; r++) {
     sync();
     const t0 = process.hrtime.bigint();
-    const batches = new Batcher(sources.map((s) => ({ src: s, tgt: [] })), { maxTokens: 32 * 64, maxSentences: 32, shuffle: false });
+    const batches = new Batcher(
+      sources.map((s) => ({ src: s, tgt: [] })),
+      { maxTokens: 32 * 64, maxSentences: 32, shuffle: false }
+    );
     for (const plan of batches.plan(0)) {
       const batch = batches.toBatch(plan, teacher.device);
       await T.beamSearch(teacher, batch, { beamSize: 5 });
@@ -210,11 +251,15 @@ async function main() {
       const copy = copyBandwidth(n, v, dtype);
       const ref = ON_GPU ? python('loss_gpu.py', [String(n), String(v), dtype, String(Math.max(ROUNDS, 5))]) : undefined;
       losses.push({ n, v, dtype, ours, inPlace, copy, ref });
-      console.log(`loss ${n} x ${v} ${dtype}: ours ${median(ours.ms).toFixed(2)} ms, in place ${median(inPlace.ms).toFixed(2)}, copy ${(copy / 1e9).toFixed(0)} GB/s` +
-        (ref ? `, eager ${median(ref.eager.ms).toFixed(2)}, compile ${median(ref.compile.ms).toFixed(2)}` : ''));
+      console.log(
+        `loss ${n} x ${v} ${dtype}: ours ${median(ours.ms).toFixed(2)} ms, in place ${median(inPlace.ms).toFixed(2)}, copy ${(copy / 1e9).toFixed(0)} GB/s` +
+          (ref ? `, eager ${median(ref.eager.ms).toFixed(2)}, compile ${median(ref.compile.ms).toFixed(2)}` : '')
+      );
     }
     const ch = chunkedAgainstDense(CHUNKED_SHAPE);
-    console.log(`chunked ${ch.n} x ${ch.v}, hidden ${ch.h}: ${median(ch.chunked.ms).toFixed(2)} ms (chunk ${ch.chunk}) vs dense ${median(ch.dense.ms).toFixed(2)} ms`);
+    console.log(
+      `chunked ${ch.n} x ${ch.v}, hidden ${ch.h}: ${median(ch.chunked.ms).toFixed(2)} ms (chunk ${ch.chunk}) vs dense ${median(ch.dense.ms).toFixed(2)} ms`
+    );
     const dec = await decoding(files, data, dir);
 
     const gb = (b) => (Number.isFinite(b) ? (b / 1e9).toFixed(1) : '–');
@@ -232,7 +277,9 @@ async function main() {
       '',
       '| training step | precision | ours: target tokens/s | PyTorch eager: tokens/s | ours vs PyTorch |',
       '|---|---|---:|---:|---:|',
-      ...steps.map((r) => `| ${name[r.mode]} | ${r.precision} | ${spread(r.ours, 0)} | ${spread(r.ref, 0)} | ${(median(r.ours) / median(r.ref)).toFixed(2)}× |`),
+      ...steps.map(
+        (r) => `| ${name[r.mode]} | ${r.precision} | ${spread(r.ours, 0)} | ${spread(r.ref, 0)} | ${(median(r.ours) / median(r.ref)).toFixed(2)}× |`
+      ),
       '',
       '| fused loss, forward + backward | ours ms | ours, gradInPlace ms | PyTorch eager ms | torch.compile ms | ours vs compile | ' +
         'peak GB above the inputs: ours / in place / eager / compile | ours: GB/s (of copy) | floor ms (copy) |',
@@ -240,15 +287,17 @@ async function main() {
       ...losses.map((l) => {
         const floor = 3 * l.n * l.v * BYTES[l.dtype];
         const ours = median(l.ours.ms);
-        return `| ${l.n} × ${l.v} ${l.dtype} | ${spread(l.ours.ms, 2)} | ${spread(l.inPlace.ms, 2)} | ${l.ref ? spread(l.ref.eager.ms, 2) : '–'} | ` +
+        return (
+          `| ${l.n} × ${l.v} ${l.dtype} | ${spread(l.ours.ms, 2)} | ${spread(l.inPlace.ms, 2)} | ${l.ref ? spread(l.ref.eager.ms, 2) : '–'} | ` +
           `${l.ref ? spread(l.ref.compile.ms, 2) : '–'} | ${l.ref ? `${(median(l.ref.compile.ms) / ours).toFixed(2)}×` : '–'} | ` +
           `${gb(l.ours.peak)} / ${gb(l.inPlace.peak)} / ${l.ref ? gb(l.ref.eager.peak) : '–'} / ${l.ref ? gb(l.ref.compile.peak) : '–'} | ` +
-          `${(floor / (ours / 1e3) / 1e9).toFixed(0)} (${((100 * floor) / (ours / 1e3) / l.copy).toFixed(0)} %) | ${((floor / l.copy) * 1e3).toFixed(2)} |`;
+          `${(floor / (ours / 1e3) / 1e9).toFixed(0)} (${((100 * floor) / (ours / 1e3) / l.copy).toFixed(0)} %) | ${((floor / l.copy) * 1e3).toFixed(2)} |`
+        );
       }),
       '',
       'Bandwidth: the bytes a fused loss cannot avoid (both logits read once, the gradient written once: 3 · N · V · element size) ' +
         'over its time, against `clone()` of one [N, V] tensor (read + write) on the same device; "floor ms" is those bytes at the copy\'s rate. ' +
-        'Peak: the caching allocator\'s maximum during the timed rounds minus what was allocated before them (the inputs), as bench/reference/loss_gpu.py measures PyTorch.',
+        "Peak: the caching allocator's maximum during the timed rounds minus what was allocated before them (the inputs), as bench/reference/loss_gpu.py measures PyTorch.",
       '',
       '| chunked fused-linear form | default chunk (rows) | chunked ms | dense: logits GEMM + fused loss + backward GEMMs, ms | chunked / dense | one logits GEMM ms | peak GB above inputs: chunked / dense |',
       '|---|---:|---:|---:|---:|---:|---:|',

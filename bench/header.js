@@ -23,7 +23,11 @@ function writeHeader({ command, results, seconds, file }) {
   const { info, alloc } = runtimeInfo();
   const torch = pythonJson('import json, torch; print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads()}))');
   const thp = fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').trim();
-  const list = (status) => results.filter((r) => r.status === status).map((r) => `${r.name} (${minutes(r.seconds)})`).join(', ') || 'none';
+  const list = (status) =>
+    results
+      .filter((r) => r.status === status)
+      .map((r) => `${r.name} (${minutes(r.seconds)})`)
+      .join(', ') || 'none';
   const body = [
     '## How these numbers were made',
     '',

@@ -36,7 +36,10 @@ const stamp = () => new Date().toISOString().slice(11, 19);
 function selected() {
   const only = arg('--only');
   if (only === undefined) return BENCHMARKS.filter((b) => b.byDefault !== false);
-  const names = only.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
   if (unknown.length || names.length === 0) {
     console.error(`bench: --only takes names from ${BENCHMARKS.map((b) => b.name).join(', ')}; got ${only}`);
@@ -52,7 +55,10 @@ function runOne(bench, args) {
     let last = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
-      const lines = chunk.toString().split('\n').filter((l) => l.trim());
+      const lines = chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim());
       if (lines.length) last = lines[lines.length - 1];
     });
     child.on('error', (err) => resolve({ code: 1, last: err.message }));
@@ -79,7 +85,8 @@ async function main() {
   }
   const total = seconds(started);
   console.log(`\nbench summary${QUICK ? ' (--quick)' : ''}, ${duration(total)} in all:`);
-  for (const r of results) console.log(`  ${r.name.padEnd(14)} ${r.status.padEnd(8)} ${duration(r.seconds).padStart(12)}${r.why ? `  ${r.why}` : ''}`);
+  for (const r of results)
+    console.log(`  ${r.name.padEnd(14)} ${r.status.padEnd(8)} ${duration(r.seconds).padStart(12)}${r.why ? `  ${r.why}` : ''}`);
   const failed = results.filter((r) => r.status === 'failed');
   if (!QUICK && results.some((r) => r.status === 'ok')) {
     const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');

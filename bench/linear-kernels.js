@@ -12,7 +12,15 @@ const { DIST, PY, REFERENCE, QUICK, machineLine, referenceEnvs, report, runMain 
 const { spawnSync } = require('child_process');
 const { version, allocatorInfo } = require(DIST);
 
-const SHAPES = [[115, 256, 256], [115, 256, 1024], [115, 1024, 256], [115, 256, 2000], [115, 256, 8000], [640, 256, 256], [640, 256, 1024]];
+const SHAPES = [
+  [115, 256, 256],
+  [115, 256, 1024],
+  [115, 1024, 256],
+  [115, 256, 2000],
+  [115, 256, 8000],
+  [640, 256, 256],
+  [640, 256, 1024],
+];
 
 function main() {
   const info = version();

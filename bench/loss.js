@@ -114,7 +114,15 @@ function child(spec) {
   for (let i = 0; i < runs; i++) times.push(once()[1]);
   const peak = cuda ? T.cuda.maxMemoryAllocated() - cudaBase : status().VmHWM - base;
   times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], times, peak, loss: lossValue, kernel: distillLossKernel(), info: T.version(), alloc: T.allocatorInfo() };
+  return {
+    ms: times[Math.floor(times.length / 2)],
+    times,
+    peak,
+    loss: lossValue,
+    kernel: distillLossKernel(),
+    info: T.version(),
+    alloc: T.allocatorInfo(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -141,9 +149,13 @@ const mb = (b) => (b / 2 ** 20).toFixed(0);
 
 function table(rows, device) {
   if (device !== 'cpu') {
-    const head = '| form | N | V | ours: ms | composition: ms | speed-up | ours: peak MB | composition: peak MB | memory ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|';
-    const lines = rows.map((r) => `| ${formName(r)} | ${r.N} | ${r.V} | ${spread(r.ours.times)} | ${spread(r.comp.times)} | ` +
-      `${(r.comp.ms / r.ours.ms).toFixed(1)}× | ${mb(r.ours.peak)} | ${mb(r.comp.peak)} | ${(r.comp.peak / Math.max(r.ours.peak, 1)).toFixed(1)}× |`);
+    const head =
+      '| form | N | V | ours: ms | composition: ms | speed-up | ours: peak MB | composition: peak MB | memory ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+    const lines = rows.map(
+      (r) =>
+        `| ${formName(r)} | ${r.N} | ${r.V} | ${spread(r.ours.times)} | ${spread(r.comp.times)} | ` +
+        `${(r.comp.ms / r.ours.ms).toFixed(1)}× | ${mb(r.ours.peak)} | ${mb(r.comp.peak)} | ${(r.comp.peak / Math.max(r.ours.peak, 1)).toFixed(1)}× |`
+    );
     return `**${device.toUpperCase()}**\n\n${head}\n${lines.join('\n')}`;
   }
   const head =
@@ -171,9 +183,24 @@ function main() {
   const devices = ['cpu'];
   if (info.cuda && info.builtWithCuda) devices.push('cuda');
   const configs = [];
-  const sizes = quick ? [[512, 8000], [1024, 32000]] : [[2048, 8000], [2048, 32000], [8192, 8000], [8192, 32000]];
+  const sizes = quick
+    ? [
+        [512, 8000],
+        [1024, 32000],
+      ]
+    : [
+        [2048, 8000],
+        [2048, 32000],
+        [8192, 8000],
+        [8192, 32000],
+      ];
   for (const [N, V] of sizes) configs.push({ form: 'dense', N, V });
-  const chunked = quick ? [[1024, 32000]] : [[2048, 32000], [8192, 32000]];
+  const chunked = quick
+    ? [[1024, 32000]]
+    : [
+        [2048, 32000],
+        [8192, 32000],
+      ];
   for (const [N, V] of chunked) configs.push({ form: 'chunked', N, V });
   const results = {};
   const started = Date.now();
@@ -219,19 +246,25 @@ function main() {
   if (big) {
     const sp = big.tuned.ms / big.ours.ms;
     const mr = big.tuned.peak / big.ours.peak;
-    targets.push(`- dense, N=8192, V=32000: ${sp.toFixed(1)}× faster than the tuned PyTorch composition (target ≥ 3×: ${sp >= 3 ? 'met' : 'MISSED'}; ` +
-      `${(big.installed.ms / big.ours.ms).toFixed(1)}× against PyTorch as installed, ${(big.comp.ms / big.ours.ms).toFixed(1)}× against the composition on our LibTorch), ` +
-      `${mr.toFixed(1)}× less peak memory (target ≥ 4×: ${mr >= 4 ? 'met' : 'MISSED'}). Our peak is the [N, V] gradient itself ` +
-      `(${mb(big.N * big.V * 4)} MB), which backward hands to \`.grad\` without a copy.`);
-    targets.push(`- What bounds it: the fused pass reads the student and teacher logits and writes the gradient once ` +
-      `(${(3 * 4 * big.N * big.V / 1e9).toFixed(1)} GB at this size), i.e. ${gbps(big).toFixed(1)} GB/s against this machine's measured ` +
-      `copy bandwidth of ${bandwidth.toFixed(1)} GB/s (\`c = a + b\` on 256 MiB arrays, ${info.threads} threads, tuned allocator): ` +
-      `${(100 * gbps(big) / bandwidth).toFixed(0)} % of it. The rest is the exp/log arithmetic of two softmaxes per row on ${info.threads} cores.`);
+    targets.push(
+      `- dense, N=8192, V=32000: ${sp.toFixed(1)}× faster than the tuned PyTorch composition (target ≥ 3×: ${sp >= 3 ? 'met' : 'MISSED'}; ` +
+        `${(big.installed.ms / big.ours.ms).toFixed(1)}× against PyTorch as installed, ${(big.comp.ms / big.ours.ms).toFixed(1)}× against the composition on our LibTorch), ` +
+        `${mr.toFixed(1)}× less peak memory (target ≥ 4×: ${mr >= 4 ? 'met' : 'MISSED'}). Our peak is the [N, V] gradient itself ` +
+        `(${mb(big.N * big.V * 4)} MB), which backward hands to \`.grad\` without a copy.`
+    );
+    targets.push(
+      `- What bounds it: the fused pass reads the student and teacher logits and writes the gradient once ` +
+        `(${((3 * 4 * big.N * big.V) / 1e9).toFixed(1)} GB at this size), i.e. ${gbps(big).toFixed(1)} GB/s against this machine's measured ` +
+        `copy bandwidth of ${bandwidth.toFixed(1)} GB/s (\`c = a + b\` on 256 MiB arrays, ${info.threads} threads, tuned allocator): ` +
+        `${((100 * gbps(big)) / bandwidth).toFixed(0)} % of it. The rest is the exp/log arithmetic of two softmaxes per row on ${info.threads} cores.`
+    );
   }
   if (bigChunked) {
     const mr = bigChunked.tuned.peak / bigChunked.ours.peak;
-    targets.push(`- chunked, N=8192, V=32000, H=${HIDDEN}: ${mr.toFixed(1)}× less peak memory than logits + composition in PyTorch ` +
-      `(target ≥ 8×: ${mr >= 8 ? 'met' : 'MISSED'}).`);
+    targets.push(
+      `- chunked, N=8192, V=32000, H=${HIDDEN}: ${mr.toFixed(1)}× less peak memory than logits + composition in PyTorch ` +
+        `(target ≥ 8×: ${mr >= 8 ? 'met' : 'MISSED'}).`
+    );
   }
   const loadAfter = os.loadavg()[0];
   const md = [
@@ -257,7 +290,7 @@ function main() {
       '`backward()` (outputs, temporaries and `.grad` freed after each run) over 5 runs (3 for the chunked rows and when ' +
       'N·V > 1e8), with the fastest and slowest in brackets. Peak memory: `VmHWM` after the timed runs minus the ' +
       'baseline, i.e. the most memory the loss step held at once beyond its inputs, gradients included. On CUDA (when ' +
-      'built with it) the peak is the caching allocator\'s peak allocated bytes over the same runs. GB/s: the least ' +
+      "built with it) the peak is the caching allocator's peak allocated bytes over the same runs. GB/s: the least " +
       'traffic of a dense step (student and teacher logits read, gradient written: 12·N·V bytes) over our median time.',
     '',
     ...devices.map((d) => table(results[d], d) + '\n'),

@@ -96,7 +96,8 @@ async function main() {
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
 
   const { pairs } = loadGettextCorpus({ lang: o.lang, maxChars: o.maxChars });
-  if (pairs.length < 2) throw new Error(`bench/make-corpus.js: only ${pairs.length} gettext messages for '${o.lang}' of at most ${o.maxChars} characters`);
+  if (pairs.length < 2)
+    throw new Error(`bench/make-corpus.js: only ${pairs.length} gettext messages for '${o.lang}' of at most ${o.maxChars} characters`);
   const src = pairs.map((p) => p.src);
   const tgt = pairs.map((p) => p.tgt);
   const reading = seconds();
@@ -123,7 +124,7 @@ async function main() {
   const BLOCK = 8192;
   const ids = new Array(6);
   try {
-    for (let done = 0; done < o.lines; ) {
+    for (let done = 0; done < o.lines;) {
       const n = Math.min(BLOCK, o.lines - done);
       let a = '';
       let b = '';

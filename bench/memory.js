@@ -51,7 +51,10 @@ function child() {
   const targets = x.randint(0, V, [N]);
   const s = x.randn([N, V]);
   s.requiresGrad = true;
-  for (const [key, fn] of [['composition', x.distillLossReference], ['fused', x.distillLoss]]) {
+  for (const [key, fn] of [
+    ['composition', x.distillLossReference],
+    ['fused', x.distillLoss],
+  ]) {
     const times = [];
     let f0 = 0;
     for (let r = 0; r <= RUNS; r++) {
@@ -73,7 +76,10 @@ function main() {
   const loadBefore = os.loadavg()[0];
   const rows = SETTINGS.map((setting) => {
     const run = (...args) => {
-      const r = spawnSync(process.execPath, [__filename, ...args, ...(QUICK ? ['--quick'] : [])], { encoding: 'utf8', env: { ...USER_ENV, ...setting.env } });
+      const r = spawnSync(process.execPath, [__filename, ...args, ...(QUICK ? ['--quick'] : [])], {
+        encoding: 'utf8',
+        env: { ...USER_ENV, ...setting.env },
+      });
       if (r.status !== 0) throw new Error(`${setting.name} ${args.join(' ')} failed:\n${r.stderr}`);
       return JSON.parse(r.stdout.trim().split('\n').pop());
     };
@@ -86,11 +92,11 @@ function main() {
   const md = [
     '## CPU memory: the allocator strategy (`npm run bench:memory`)',
     '',
-    'Each setting and each loop in a fresh Node process (how glibc fragments depends on the heap\'s history). RSS growth: ' +
+    "Each setting and each loop in a fresh Node process (how glibc fragments depends on the heap's history). RSS growth: " +
       `after ${WARMUP.toLocaleString('en-US')} warm-up iterations, a synchronous loop (never yielding, so Node runs no finalizer) of ${LOOP.toLocaleString('en-US')} ` +
       '`zeros(shape).dispose()` or `tidy(() => w.matmul(w).relu().sum()).dispose()` (w 64×64 or 128×128). What remains ' +
       'with mimalloc is the JS wrappers of the disposed tensors (about 200 bytes each), which the loop keeps until it yields. ' +
-      `Big transient tensors: the KD loss at N = ${N}, V = ${V} (${(N * V * 4 / 2 ** 20).toFixed(0)} MB per [N, V] ` +
+      `Big transient tensors: the KD loss at N = ${N}, V = ${V} (${((N * V * 4) / 2 ** 20).toFixed(0)} MB per [N, V] ` +
       `tensor), forward + backward, the LibTorch composition (\`distillLossReference\`) and the fused loss, median of ${RUNS} ` +
       'steps after one warm-up (fastest–slowest in brackets), with the minor page faults per step.',
     '',
@@ -99,12 +105,13 @@ function main() {
     '',
     '| CPU allocator | sync create/dispose 16 KiB: RSS +MB | 64 KiB: RSS +MB | sync tidy 16 KiB: RSS +MB | tidy 64 KiB: RSS +MB | composition: ms | page faults / step | fused: ms | page faults / step |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(({ setting, m }) =>
-      `| ${setting.name} | ${f(m.dispose16k)} | ${f(m.dispose64k)} | ${f(m.tidy16k)} | ${f(m.tidy64k)} | ${spread(m.composition.times, 0)} | ` +
+    ...rows.map(
+      ({ setting, m }) =>
+        `| ${setting.name} | ${f(m.dispose16k)} | ${f(m.dispose64k)} | ${f(m.tidy16k)} | ${f(m.tidy64k)} | ${spread(m.composition.times, 0)} | ` +
         `${f(m.composition.faultsPerStep)} | ${spread(m.fused.times, 0)} | ${f(m.fused.faultsPerStep)} |`
     ),
     '',
-    'Why mimalloc: LibTorch\'s allocator takes 64-byte-aligned blocks from glibc, and the small allocations of the JS ' +
+    "Why mimalloc: LibTorch's allocator takes 64-byte-aligned blocks from glibc, and the small allocations of the JS " +
       'wrappers of disposed tensors (alive until a finalizer runs) split the holes those blocks leave, so glibc cannot reuse ' +
       'them and a synchronous loop grows by its whole storage every iteration. mimalloc keeps tensor storage apart from ' +
       'them, and keeps freed pages mapped for reuse for a purge delay (1 s), so a step that frees and reallocates hundreds ' +

@@ -21,9 +21,13 @@ function loadOrt() {
   const entry = path.join(ORT_DIR, 'node_modules', 'onnxruntime-node');
   if (!fs.existsSync(entry)) {
     fs.mkdirSync(ORT_DIR, { recursive: true });
-    if (!fs.existsSync(path.join(ORT_DIR, 'package.json'))) fs.writeFileSync(path.join(ORT_DIR, 'package.json'), '{"name":"bench-ort","private":true}\n');
+    if (!fs.existsSync(path.join(ORT_DIR, 'package.json')))
+      fs.writeFileSync(path.join(ORT_DIR, 'package.json'), '{"name":"bench-ort","private":true}\n');
     console.log(`installing onnxruntime-node@${ORT_VERSION} into ${path.relative(ROOT, ORT_DIR)} ...`);
-    const r = spawnSync('npm', ['install', `onnxruntime-node@${ORT_VERSION}`, '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], { cwd: ORT_DIR, encoding: 'utf8' });
+    const r = spawnSync('npm', ['install', `onnxruntime-node@${ORT_VERSION}`, '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], {
+      cwd: ORT_DIR,
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`npm install onnxruntime-node failed:\n${r.stderr}`);
   }
   return require(entry);
@@ -52,7 +56,10 @@ class OrtSeq2Seq {
   static async create(dir, { vocabSize, eosIndex, padIndex, threads }) {
     const ort = loadOrt();
     const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
-    const [encoder, step] = await Promise.all([ort.InferenceSession.create(path.join(dir, 'encoder.onnx'), opts), ort.InferenceSession.create(path.join(dir, 'step.onnx'), opts)]);
+    const [encoder, step] = await Promise.all([
+      ort.InferenceSession.create(path.join(dir, 'encoder.onnx'), opts),
+      ort.InferenceSession.create(path.join(dir, 'step.onnx'), opts),
+    ]);
     return new OrtSeq2Seq(ort, encoder, step, { vocabSize, eosIndex, padIndex });
   }
 

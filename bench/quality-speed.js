@@ -33,14 +33,19 @@ const shown = (p) => (p.startsWith(ROOT + path.sep) ? path.relative(ROOT, p) : p
 /** What the run folder must hold; undefined when it does, else what is missing. */
 function missing(run) {
   const files = runFiles(run);
-  const need = [path.join(files.data, 'data.json'), path.join(files.data, 'test.src'), files.tokenizer, files.models].filter((f) => !fs.existsSync(f));
+  const need = [path.join(files.data, 'data.json'), path.join(files.data, 'test.src'), files.tokenizer, files.models].filter(
+    (f) => !fs.existsSync(f)
+  );
   if (need.length) return need.map((f) => path.relative(run, f)).join(', ');
   if (!fs.readdirSync(files.models).some((f) => f.endsWith('.safetensors'))) return 'models/*.safetensors';
   return undefined;
 }
 
 function modelNames(run) {
-  const have = fs.readdirSync(runFiles(run).models).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace(/\.safetensors$/, ''));
+  const have = fs
+    .readdirSync(runFiles(run).models)
+    .filter((f) => f.endsWith('.safetensors'))
+    .map((f) => f.replace(/\.safetensors$/, ''));
   const wanted = arg('--models', DEFAULT_MODELS.join(',')).split(',');
   const names = wanted.filter((n) => have.includes(n));
   if (names.length === 0) throw new Error(`--models ${wanted}: none of them in ${shown(run)}/models (there: ${have.join(', ')})`);
@@ -50,8 +55,14 @@ function modelNames(run) {
 /** The model ("6-1 cut", "BiGRU", "transformer 3-1") and how it was trained, from its run name (bench/quality.js). */
 function describe(name, model) {
   const c = model.config;
-  const label = name === 'teacher' ? 'teacher' : name.startsWith('cut-') ? `${c.encoderLayers}-${c.decoderLayers} cut` :
-    name.startsWith('bigru') ? 'BiGRU' : `transformer ${c.encoderLayers}-${c.decoderLayers}`;
+  const label =
+    name === 'teacher'
+      ? 'teacher'
+      : name.startsWith('cut-')
+        ? `${c.encoderLayers}-${c.decoderLayers} cut`
+        : name.startsWith('bigru')
+          ? 'BiGRU'
+          : `transformer ${c.encoderLayers}-${c.decoderLayers}`;
   const way = Object.keys(WAYS).find((w) => name.includes(`-${w}-`));
   return { label, way: way ? WAYS[way].label : name === 'teacher' ? '–' : name };
 }
@@ -59,9 +70,11 @@ function describe(name, model) {
 async function main() {
   const why = missing(RUN);
   if (why) {
-    console.log('quality-speed needs the quality run\'s trained models: make them with `npm run bench:quality` (about an hour ' +
-      'on 2 cores), or for a smoke test `npm run bench:quality -- --quick` (runs/quality-v2/quick-de, a few minutes) and then ' +
-      '`--run runs/quality-v2/quick-de` here or `npm run bench -- --quality-run runs/quality-v2/quick-de`.');
+    console.log(
+      "quality-speed needs the quality run's trained models: make them with `npm run bench:quality` (about an hour " +
+        'on 2 cores), or for a smoke test `npm run bench:quality -- --quick` (runs/quality-v2/quick-de, a few minutes) and then ' +
+        '`--run runs/quality-v2/quick-de` here or `npm run bench -- --quality-run runs/quality-v2/quick-de`.'
+    );
     console.log(`quality-speed: skipped: ${shown(RUN)} lacks ${why}`);
     process.exit(SKIPPED);
   }
@@ -90,17 +103,21 @@ async function main() {
         const ref = [];
         for (let r = 0; r < ROUNDS; r++) {
           // Which side goes first turns every round, so neither always runs on the warmer machine.
-          const sides = [async () => ours.push(await decodeOurs(model, sources, beam, BATCH)),
-            async () => ref.push(decodeReference(file, srcFile, beam, dir, envs.tuned, opts))];
+          const sides = [
+            async () => ours.push(await decodeOurs(model, sources, beam, BATCH)),
+            async () => ref.push(decodeReference(file, srcFile, beam, dir, envs.tuned, opts)),
+          ];
           if (r % 2) sides.reverse();
           for (const side of sides) await side();
         }
         const rate = (runs) => runs.map((x) => sources.length / x.seconds);
         const result = { ours: rate(ours), ref: rate(ref), ...agreement(ours[0], ref[0]) };
         row[beam === 1 ? 'greedy' : 'beam'] = result;
-        console.log(`${name} ${beam === 1 ? 'greedy' : `beam ${beam}`}: ours ${median(result.ours).toFixed(1)} sent/s, ` +
-          `PyTorch tuned ${median(result.ref).toFixed(1)} sent/s (${(median(result.ours) / median(result.ref)).toFixed(2)}×); ` +
-          `same output ${result.same}/${sources.length}, max |score diff| ${result.scoreDiff.toExponential(1)}`);
+        console.log(
+          `${name} ${beam === 1 ? 'greedy' : `beam ${beam}`}: ours ${median(result.ours).toFixed(1)} sent/s, ` +
+            `PyTorch tuned ${median(result.ref).toFixed(1)} sent/s (${(median(result.ours) / median(result.ref)).toFixed(2)}×); ` +
+            `same output ${result.same}/${sources.length}, max |score diff| ${result.scoreDiff.toExponential(1)}`
+        );
       }
       rows.push(row);
     }
@@ -114,14 +131,16 @@ async function main() {
         `on the same weights, in the same length-sorted batches of ${BATCH}, ${info.threads} threads each; the reference runs ` +
         `tuned (${describeEnv(envs.tuned)}: the allocator settings our addon runs with). ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} per model and ` +
         'search, the side that goes first turning every round (ours after a one-batch warm-up); median round, slowest–fastest ' +
-        'in brackets. Sentences/s count decoding only, so they run higher than the quality table\'s, which include ' +
+        "in brackets. Sentences/s count decoding only, so they run higher than the quality table's, which include " +
         'tokenization and were measured during the run. "Same output" compares the best hypothesis of every sentence.',
       '',
       `Machine: ${machineLine(info, { 'CPU allocator': alloc.cpu })}; 1-min load average ${loadBefore.toFixed(1)} before / ${os.loadavg()[0].toFixed(1)} after.`,
       '',
       '| model | trained how | greedy: ours sent/s | greedy: PyTorch tuned sent/s | greedy: ours vs tuned | beam 5: ours sent/s | beam 5: PyTorch tuned sent/s | beam 5: ours vs tuned | same output (greedy / beam 5) |',
       '|---|---|---:|---:|---:|---:|---:|---:|---:|',
-      ...rows.map((r) => `| ${r.label} | ${r.way} | ${cells(r.greedy)} | ${cells(r.beam)} | ${r.greedy.same} / ${r.beam.same} of ${sources.length} |`),
+      ...rows.map(
+        (r) => `| ${r.label} | ${r.way} | ${cells(r.greedy)} | ${cells(r.beam)} | ${r.greedy.same} / ${r.beam.same} of ${sources.length} |`
+      ),
       '',
     ].join('\n');
     report('quality-speed', md, started);

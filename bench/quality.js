@@ -30,8 +30,25 @@ const fs = require('fs');
 const path = require('path');
 const { ROOT, DIST, arg, machineLine, median, writeSection, runMain } = require('./common');
 const {
-  loadModel, readDataInfo, readSplit, prepareData, trainTokenizer, trainTeacher, distillStudent, loadTrainingData, stage,
-  buildTeacherCache, distillSequences, evaluateTranslation, inverseSqrt, version, allocatorInfo, Teacher, Batch, tidy, DISTILL_DEFAULTS,
+  loadModel,
+  readDataInfo,
+  readSplit,
+  prepareData,
+  trainTokenizer,
+  trainTeacher,
+  distillStudent,
+  loadTrainingData,
+  stage,
+  buildTeacherCache,
+  distillSequences,
+  evaluateTranslation,
+  inverseSqrt,
+  version,
+  allocatorInfo,
+  Teacher,
+  Batch,
+  tidy,
+  DISTILL_DEFAULTS,
 } = require(DIST);
 
 const PRESETS = {
@@ -121,13 +138,27 @@ async function teacherStage(p, data) {
   const out = path.join(p.run, 'models', 'teacher.safetensors');
   const t = p.teacherTraining;
   const { value } = await stage(p.run, 'train-teacher', async () => {
-    log(`teacher: ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} × ${p.teacher.embDim}, early stopping on valid BLEU (patience ${t.patience}), at most ${t.maxMinutes} min`);
+    log(
+      `teacher: ${p.teacher.encoderLayers}-${p.teacher.decoderLayers} × ${p.teacher.embDim}, early stopping on valid BLEU (patience ${t.patience}), at most ${t.maxMinutes} min`
+    );
     const r = await trainTeacher({
-      data: data.dir, run: path.join(p.run, 'teacher'), out, model: p.teacher, valid: { sentences: p.validSentences },
+      data: data.dir,
+      run: path.join(p.run, 'teacher'),
+      out,
+      model: p.teacher,
+      valid: { sentences: p.validSentences },
       training: {
-        optimizer: { lr: t.lr }, schedule: inverseSqrt({ lr: t.lr, warmupUpdates: t.warmup }), batching: { maxTokens: t.maxTokens },
-        labelSmoothing: KD.labelSmoothing, seed: 0, logEvery: 50, validateEvery: t.validateEvery, patience: t.patience, maxSeconds: t.maxMinutes * 60,
-        log: (l) => log(`teacher: ${l}`), ...device(p),
+        optimizer: { lr: t.lr },
+        schedule: inverseSqrt({ lr: t.lr, warmupUpdates: t.warmup }),
+        batching: { maxTokens: t.maxTokens },
+        labelSmoothing: KD.labelSmoothing,
+        seed: 0,
+        logEvery: 50,
+        validateEvery: t.validateEvery,
+        patience: t.patience,
+        maxSeconds: t.maxMinutes * 60,
+        log: (l) => log(`teacher: ${l}`),
+        ...device(p),
       },
     });
     return summary(r.result);
@@ -137,19 +168,32 @@ async function teacherStage(p, data) {
 
 /** The teacher's one-off work for offline and sequence-level KD (shared by every student): timed. */
 async function teacherWork(p, data, way, files) {
-  return (await stage(p.run, `teacher-${way}`, async () => {
-    const teacher = await Teacher.load(files.teacher);
-    if (p.device) teacher.to(p.device);
-    const { train, tokenizer } = await loadTrainingData(data.dir);
-    const started = Date.now();
-    const progress = (what) => (done, total) => done % 2000 < 64 && log(`${what}: ${done}/${total}`);
-    if (way === 'offline') {
-      await buildTeacherCache({ teacher, pairs: train, k: KD.topK, tokenizer: tokenizer.serialize(), file: files.cache, onProgress: progress('offline KD cache') });
-    } else {
-      await distillSequences(teacher, train.map((x) => x.src), { beamSize: KD.seqBeam, batchSize: 64, out: files.sequences, onProgress: progress('sequence-level KD') });
-    }
-    return { seconds: (Date.now() - started) / 1000, bytes: fs.statSync(way === 'offline' ? files.cache : files.sequences).size };
-  })).value;
+  return (
+    await stage(p.run, `teacher-${way}`, async () => {
+      const teacher = await Teacher.load(files.teacher);
+      if (p.device) teacher.to(p.device);
+      const { train, tokenizer } = await loadTrainingData(data.dir);
+      const started = Date.now();
+      const progress = (what) => (done, total) => done % 2000 < 64 && log(`${what}: ${done}/${total}`);
+      if (way === 'offline') {
+        await buildTeacherCache({
+          teacher,
+          pairs: train,
+          k: KD.topK,
+          tokenizer: tokenizer.serialize(),
+          file: files.cache,
+          onProgress: progress('offline KD cache'),
+        });
+      } else {
+        await distillSequences(
+          teacher,
+          train.map((x) => x.src),
+          { beamSize: KD.seqBeam, batchSize: 64, out: files.sequences, onProgress: progress('sequence-level KD') }
+        );
+      }
+      return { seconds: (Date.now() - started) / 1000, bytes: fs.statSync(way === 'offline' ? files.cache : files.sequences).size };
+    })
+  ).value;
 }
 
 /**
@@ -158,28 +202,30 @@ async function teacherWork(p, data, way, files) {
  * leaves of the teacher's distribution.
  */
 async function teacherMass(p, data, files) {
-  return (await stage(p.run, 'teacher-mass', async () => {
-    const teacher = (await Teacher.load(files.teacher)).eval();
-    const { train } = await loadTrainingData(data.dir);
-    const pairs = train.slice(0, 64);
-    const batch = Batch.from({ src: pairs.map((x) => x.src), tgt: pairs.map((x) => x.tgt) });
-    const logits = await teacher.forwardAsync(batch);
-    const out = { pairs: pairs.length, k: KD.topK };
-    for (const T of [1, KD.temperature]) {
-      out[`T${T}`] = tidy(() => {
-        const lp = logits.div(T).logSoftmax(-1);
-        const prob = lp.exp();
-        const keep = batch.tgtOut.ne(teacher.padIndex).to('float32');
-        const n = keep.sum().item();
-        return {
-          entropyNats: prob.mul(lp).sum(-1).neg().mul(keep).sum().item() / n,
-          topKMass: prob.topk(KD.topK, { dim: -1 }).values.sum(-1).mul(keep).sum().item() / n,
-        };
-      });
-    }
-    logits.dispose();
-    return out;
-  })).value;
+  return (
+    await stage(p.run, 'teacher-mass', async () => {
+      const teacher = (await Teacher.load(files.teacher)).eval();
+      const { train } = await loadTrainingData(data.dir);
+      const pairs = train.slice(0, 64);
+      const batch = Batch.from({ src: pairs.map((x) => x.src), tgt: pairs.map((x) => x.tgt) });
+      const logits = await teacher.forwardAsync(batch);
+      const out = { pairs: pairs.length, k: KD.topK };
+      for (const T of [1, KD.temperature]) {
+        out[`T${T}`] = tidy(() => {
+          const lp = logits.div(T).logSoftmax(-1);
+          const prob = lp.exp();
+          const keep = batch.tgtOut.ne(teacher.padIndex).to('float32');
+          const n = keep.sum().item();
+          return {
+            entropyNats: prob.mul(lp).sum(-1).neg().mul(keep).sum().item() / n,
+            topKMass: prob.topk(KD.topK, { dim: -1 }).values.sum(-1).mul(keep).sum().item() / n,
+          };
+        });
+      }
+      logits.dispose();
+      return out;
+    })
+  ).value;
 }
 
 /**
@@ -195,13 +241,26 @@ async function studentRun(p, data, files, name, { spec, way, seed, kd = {}, trai
   const { value: trained } = await stage(p.run, `train-${name}`, async () => {
     log(`${name}: ${training.maxSteps ?? s.updates} updates, ${w.label}, seed ${seed}`);
     const r = await distillStudent({
-      teacher: files.teacher, student: spec, data: data.dir, run: path.join(p.run, 'students', name), out, mode: w.mode,
+      teacher: files.teacher,
+      student: spec,
+      data: data.dir,
+      run: path.join(p.run, 'students', name),
+      out,
+      mode: w.mode,
       kd: { alpha: KD.alpha, temperature: KD.temperature, topK: KD.topK, cacheFile: files.cache, sequenceFile: files.sequences, ...w.kd, ...kd },
       valid: { sentences: p.validSentences },
       training: {
-        optimizer: { lr: s.lr }, schedule: inverseSqrt({ lr: s.lr, warmupUpdates: s.warmup }), batching: { maxTokens: s.maxTokens },
-        labelSmoothing: KD.labelSmoothing, seed, logEvery: 100, validateEvery: s.updates, maxSteps: s.updates, log: (l) => log(`${name}: ${l}`),
-        ...device(p), ...training,
+        optimizer: { lr: s.lr },
+        schedule: inverseSqrt({ lr: s.lr, warmupUpdates: s.warmup }),
+        batching: { maxTokens: s.maxTokens },
+        labelSmoothing: KD.labelSmoothing,
+        seed,
+        logEvery: 100,
+        validateEvery: s.updates,
+        maxSteps: s.updates,
+        log: (l) => log(`${name}: ${l}`),
+        ...device(p),
+        ...training,
       },
     });
     return summary(r.result);
@@ -211,18 +270,26 @@ async function studentRun(p, data, files, name, { spec, way, seed, kd = {}, trai
 
 /** Test BLEU/chrF, greedy and beam 5, speed and size. */
 async function score(p, name, file, data) {
-  return (await stage(p.run, `test-${name}`, async () => {
-    const model = (await loadModel(file)).eval();
-    const { tokenizer } = await loadTrainingData(data.dir);
-    const base = { sources: data.test.map((x) => x.src), references: data.test.map((x) => x.tgt), tokenizer, batchSize: 32, ...(p.device ? { device: p.device } : {}) };
-    const out = { parameters: model.numParameters(), bytes: fs.statSync(file).size };
-    for (const beamSize of [1, 5]) {
-      const s = await evaluateTranslation(model, { ...base, beamSize });
-      out[beamSize === 1 ? 'greedy' : 'beam5'] = { bleu: s.bleu, chrf: s.chrf, sentencesPerSecond: s.sentencesPerSecond };
-    }
-    log(`${name}: test beam-5 BLEU ${out.beam5.bleu.toFixed(2)}, chrF ${out.beam5.chrf.toFixed(2)}; greedy ${out.greedy.bleu.toFixed(2)}`);
-    return out;
-  })).value;
+  return (
+    await stage(p.run, `test-${name}`, async () => {
+      const model = (await loadModel(file)).eval();
+      const { tokenizer } = await loadTrainingData(data.dir);
+      const base = {
+        sources: data.test.map((x) => x.src),
+        references: data.test.map((x) => x.tgt),
+        tokenizer,
+        batchSize: 32,
+        ...(p.device ? { device: p.device } : {}),
+      };
+      const out = { parameters: model.numParameters(), bytes: fs.statSync(file).size };
+      for (const beamSize of [1, 5]) {
+        const s = await evaluateTranslation(model, { ...base, beamSize });
+        out[beamSize === 1 ? 'greedy' : 'beam5'] = { bleu: s.bleu, chrf: s.chrf, sentencesPerSecond: s.sentencesPerSecond };
+      }
+      log(`${name}: test beam-5 BLEU ${out.beam5.bleu.toFixed(2)}, chrF ${out.beam5.chrf.toFixed(2)}; greedy ${out.greedy.bleu.toFixed(2)}`);
+      return out;
+    })
+  ).value;
 }
 
 /** A run's recorded training and test stages, or undefined when it has not finished (--report). */
@@ -244,7 +311,10 @@ async function seeds(p, data, files, name, run) {
 }
 
 /** Training overrides for a student at `factor` × the students' learning rate (same warm-up). */
-const lrTimes = (p, factor) => ({ optimizer: { lr: factor * p.student.lr }, schedule: inverseSqrt({ lr: factor * p.student.lr, warmupUpdates: p.student.warmup }) });
+const lrTimes = (p, factor) => ({
+  optimizer: { lr: factor * p.student.lr },
+  schedule: inverseSqrt({ lr: factor * p.student.lr, warmupUpdates: p.student.warmup }),
+});
 const bigruLr2 = (p) => lrTimes(p, 2);
 /** The BiGRU's name in the table at `factor` × the students' learning rate. */
 const bigruAt = (p, factor) => `BiGRU, lr ${factor * p.student.lr}`;
@@ -284,7 +354,8 @@ async function grid(p, data, files) {
   };
   if (p.only.has('main')) await mainRuns('transformer 3-1 (scratch)', scratch, 'scratch');
   if (p.only.has('cut')) {
-    for (const way of ['ce', 'online', 'sequence']) add('cut', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, WAYS[way].label, await seeds(p, data, files, `cut-${way}`, { spec: cut, way }));
+    for (const way of ['ce', 'online', 'sequence'])
+      add('cut', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, WAYS[way].label, await seeds(p, data, files, `cut-${way}`, { spec: cut, way }));
   }
   if (p.only.has('main')) {
     // The variants found the BiGRU undertrained at the students' lr (2×: +12 BLEU): one seed at that lr, and every
@@ -294,10 +365,26 @@ async function grid(p, data, files) {
   }
   if (p.only.has('intermediate')) {
     const both = { intermediate: { hidden: 1, attention: 1 } };
-    add('intermediate', 'transformer 3-1 (scratch)', 'online + hidden + attention', await seeds(p, data, files, 'scratch-online-inter', { spec: scratch, way: 'online', kd: both }));
-    add('intermediate', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, 'online + hidden + attention', await seeds(p, data, files, 'cut-online-inter', { spec: cut, way: 'online', kd: both }));
+    add(
+      'intermediate',
+      'transformer 3-1 (scratch)',
+      'online + hidden + attention',
+      await seeds(p, data, files, 'scratch-online-inter', { spec: scratch, way: 'online', kd: both })
+    );
+    add(
+      'intermediate',
+      `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`,
+      'online + hidden + attention',
+      await seeds(p, data, files, 'cut-online-inter', { spec: cut, way: 'online', kd: both })
+    );
     for (const [id, kd] of Object.entries({ hidden: { intermediate: { hidden: 1 } }, attention: { intermediate: { attention: 1 } } })) {
-      add('intermediate', 'transformer 3-1 (scratch)', `online + ${id} only`, [await studentRun(p, data, files, `scratch-online-${id}-s1`, { spec: scratch, way: 'online', seed: 1, kd })], 'one seed');
+      add(
+        'intermediate',
+        'transformer 3-1 (scratch)',
+        `online + ${id} only`,
+        [await studentRun(p, data, files, `scratch-online-${id}-s1`, { spec: scratch, way: 'online', seed: 1, kd })],
+        'one seed'
+      );
     }
   }
   if (p.only.has('knobs')) {
@@ -314,14 +401,36 @@ async function grid(p, data, files) {
     // Renormalised over its top 8 at T = 2, the teacher's softened distribution loses most of its mass (its
     // entropy at T = 2 is several nats), so offline KD at T = 2 asks for a far sharper student than online KD
     // does; the BiGRU learned less with it than without a teacher. T = 1 keeps most of the mass in the top 8.
-    add('knobs', bigruAt(p, 1), 'offline top-8, T = 1', [await studentRun(p, data, files, 'bigru-off-T1-s1', { spec: bigru, way: 'offline', seed: 1, kd: { temperature: 1 } })], 'one seed');
+    add(
+      'knobs',
+      bigruAt(p, 1),
+      'offline top-8, T = 1',
+      [await studentRun(p, data, files, 'bigru-off-T1-s1', { spec: bigru, way: 'offline', seed: 1, kd: { temperature: 1 } })],
+      'one seed'
+    );
     // Against online KD's seed 1 (its lowest of three), T = 1 gained 1.9 and the alpha schedule 2.7: every seed
     // for both, to decide the defaults. Over three seeds T = 1 was within the spread, so T stays 2.
-    add('knobs', 'transformer 3-1 (scratch)', 'online, T = 1', await seeds(p, data, files, 'scratch-T1', { spec: scratch, way: 'online', kd: { temperature: 1 } }));
+    add(
+      'knobs',
+      'transformer 3-1 (scratch)',
+      'online, T = 1',
+      await seeds(p, data, files, 'scratch-T1', { spec: scratch, way: 'online', kd: { temperature: 1 } })
+    );
     const schedule = { alpha: 0.9, alphaSchedule: { to: 0.1, steps: p.student.updates } };
-    add('knobs', 'transformer 3-1 (scratch)', 'online, alpha 0.9 → 0.1 over the run', await seeds(p, data, files, 'scratch-asched', { spec: scratch, way: 'online', kd: schedule }));
+    add(
+      'knobs',
+      'transformer 3-1 (scratch)',
+      'online, alpha 0.9 → 0.1 over the run',
+      await seeds(p, data, files, 'scratch-asched', { spec: scratch, way: 'online', kd: schedule })
+    );
     for (const [id, label, way, kd, training] of knobs) {
-      add('knobs', 'transformer 3-1 (scratch)', label, [await studentRun(p, data, files, `scratch-${id}-s1`, { spec: scratch, way, seed: 1, kd, training })], 'one seed');
+      add(
+        'knobs',
+        'transformer 3-1 (scratch)',
+        label,
+        [await studentRun(p, data, files, `scratch-${id}-s1`, { spec: scratch, way, seed: 1, kd, training })],
+        'one seed'
+      );
     }
   }
   if (p.only.has('bigru')) {
@@ -330,7 +439,9 @@ async function grid(p, data, files) {
     const helpedTraining = {};
     let allDone = Boolean(base);
     for (const v of bigruVariants(p)) {
-      const r = base && (await studentRun(p, data, files, `bigru-${v.id}-ce-s1`, { spec: { ...bigru, ...v.change }, way: 'ce', seed: 1, training: v.training }));
+      const r =
+        base &&
+        (await studentRun(p, data, files, `bigru-${v.id}-ce-s1`, { spec: { ...bigru, ...v.change }, way: 'ce', seed: 1, training: v.training }));
       if (!r) {
         allDone = false;
         continue;
@@ -338,13 +449,17 @@ async function grid(p, data, files) {
       add('bigru', `BiGRU: ${v.label}`, WAYS.ce.label, [r], `one seed; default ${base.test.beam5.bleu.toFixed(2)}`);
       if (r.test.beam5.bleu > base.test.beam5.bleu + 0.3) Object.assign(v.change ? helped : helpedTraining, v.change ?? v.training);
     }
-    const changes = [...Object.keys(helped).map((k) => `${k} ${JSON.stringify(helped[k])}`), ...(helpedTraining.optimizer ? [`lr ${helpedTraining.optimizer.lr}`] : [])];
+    const changes = [
+      ...Object.keys(helped).map((k) => `${k} ${JSON.stringify(helped[k])}`),
+      ...(helpedTraining.optimizer ? [`lr ${helpedTraining.optimizer.lr}`] : []),
+    ];
     // Only a change of the model is trained again here: the main grid already has the default BiGRU at both
     // learning rates, every way and seed.
     if (allDone && Object.keys(helped).length > 0) {
       const best = { ...bigru, ...helped };
       const label = `BiGRU with ${changes.join(', ')}`;
-      for (const way of ['ce', 'sequence']) add('bigru', label, WAYS[way].label, await seeds(p, data, files, `bigru-best-${way}`, { spec: best, way, training: helpedTraining }));
+      for (const way of ['ce', 'sequence'])
+        add('bigru', label, WAYS[way].label, await seeds(p, data, files, `bigru-best-${way}`, { spec: best, way, training: helpedTraining }));
     }
   }
 
@@ -353,11 +468,36 @@ async function grid(p, data, files) {
     // sequence-level KD (the cut's best way at 1,000), four times as long. One seed.
     const updates = 4 * p.student.updates;
     const long = { maxSteps: updates, validateEvery: updates };
-    add('long', bigruAt(p, 2), `sequence-level KD, ${updates} updates`, [await studentRun(p, data, files, 'bigru-lr2-sequence-long-s1', { spec: bigru, way: 'sequence', seed: 1, training: { ...bigruLr2(p), ...long } })], 'one seed');
-    add('long', `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`, `sequence-level KD, ${updates} updates`, [await studentRun(p, data, files, 'cut-sequence-long-s1', { spec: cut, way: 'sequence', seed: 1, training: long })], 'one seed');
+    add(
+      'long',
+      bigruAt(p, 2),
+      `sequence-level KD, ${updates} updates`,
+      [
+        await studentRun(p, data, files, 'bigru-lr2-sequence-long-s1', {
+          spec: bigru,
+          way: 'sequence',
+          seed: 1,
+          training: { ...bigruLr2(p), ...long },
+        }),
+      ],
+      'one seed'
+    );
+    add(
+      'long',
+      `cut ${p.cut.encoderLayers}-${p.cut.decoderLayers}`,
+      `sequence-level KD, ${updates} updates`,
+      [await studentRun(p, data, files, 'cut-sequence-long-s1', { spec: cut, way: 'sequence', seed: 1, training: long })],
+      'one seed'
+    );
     // The BiGRU's long run with sequence-level KD came within 2 BLEU of the teacher: the same length without a
     // teacher says how much of that is KD and how much is length.
-    add('long', bigruAt(p, 2), `no teacher, ${updates} updates`, [await studentRun(p, data, files, 'bigru-lr2-ce-long-s1', { spec: bigru, way: 'ce', seed: 1, training: { ...bigruLr2(p), ...long } })], 'one seed');
+    add(
+      'long',
+      bigruAt(p, 2),
+      `no teacher, ${updates} updates`,
+      [await studentRun(p, data, files, 'bigru-lr2-ce-long-s1', { spec: bigru, way: 'ce', seed: 1, training: { ...bigruLr2(p), ...long } })],
+      'one seed'
+    );
   }
 
   return groups;
@@ -390,7 +530,8 @@ async function main() {
   fs.writeFileSync(path.join(p.run, 'results.md'), body + '\n');
   console.log(`\n${body}\n`);
   // A run under way (--report) is written too, marked as partial, so BENCHMARKS.md never shows an older setting.
-  const heading = p.preset === 'gpu' ? '## Quality run on a GPU (`npm run bench:quality -- --device cuda`)' : '## Quality run (`npm run bench:quality`)';
+  const heading =
+    p.preset === 'gpu' ? '## Quality run on a GPU (`npm run bench:quality -- --device cuda`)' : '## Quality run (`npm run bench:quality`)';
   const partial = p.reportOnly ? '\n\n**Partial**: the runs finished so far; the grid continues with `npm run bench:quality` (resumable).' : '';
   if (p.preset !== 'quick') writeSection(p.preset === 'gpu' ? 'quality-gpu' : 'quality', `${heading}${partial}\n\n${body}`);
   log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min (this call); run folder ${p.run}`);
@@ -409,7 +550,13 @@ async function measureSpeed(p, data, groups) {
   const names = ['teacher', ...new Set(groups.map((g) => g.runs[0].name))];
   const models = new Map();
   for (const name of names) models.set(name, (await loadModel(path.join(p.run, 'models', `${name}.safetensors`))).eval());
-  const base = { sources: data.test.map((x) => x.src), references: data.test.map((x) => x.tgt), tokenizer, batchSize: 32, ...(p.device ? { device: p.device } : {}) };
+  const base = {
+    sources: data.test.map((x) => x.src),
+    references: data.test.map((x) => x.tgt),
+    tokenizer,
+    batchSize: 32,
+    ...(p.device ? { device: p.device } : {}),
+  };
   const seen = Object.fromEntries(names.map((n) => [n, { beam5: [], greedy: [] }]));
   for (let round = 1; round <= SPEED_ROUNDS; round++) {
     for (const name of names) {
@@ -442,7 +589,7 @@ function gap(runs, refRuns) {
   const x = runs.map((r) => r.test.beam5.bleu);
   const y = refRuns.map((r) => r.test.beam5.bleu);
   const d = mean(x) - mean(y);
-  const verdict = x.length < 2 ? 'one seed' : Math.abs(d) > Math.max(std(x), std(y)) ? (d > 0 ? 'helps' : 'hurts') : 'within the seeds\' spread';
+  const verdict = x.length < 2 ? 'one seed' : Math.abs(d) > Math.max(std(x), std(y)) ? (d > 0 ? 'helps' : 'hurts') : "within the seeds' spread";
   return { d, verdict, signed: `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)}` };
 }
 
@@ -451,10 +598,15 @@ function report(p, data, teacher, t, groups, measured, mass) {
   const f = (x, d = 1) => x.toFixed(d);
   // Sentences/s: the interleaved medians (--speed) where they cover a model, else the mean of the runs' own
   // end-of-run measurements (marked †), each against the teacher's of the same kind.
-  const interleaved = (name) => measured?.models[name] && { beam5: median(measured.models[name].beam5), greedy: median(measured.models[name].greedy), interleaved: true };
+  const interleaved = (name) =>
+    measured?.models[name] && { beam5: median(measured.models[name].beam5), greedy: median(measured.models[name].greedy), interleaved: true };
   const teacherRate = interleaved('teacher') ?? { beam5: t.beam5.sentencesPerSecond, greedy: t.greedy.sentencesPerSecond, interleaved: false };
   const speedOf = (g) => {
-    const own = interleaved(g.runs[0].name) ?? { beam5: mean(g.runs.map((x) => x.test.beam5.sentencesPerSecond)), greedy: mean(g.runs.map((x) => x.test.greedy.sentencesPerSecond)), interleaved: false };
+    const own = interleaved(g.runs[0].name) ?? {
+      beam5: mean(g.runs.map((x) => x.test.beam5.sentencesPerSecond)),
+      greedy: mean(g.runs.map((x) => x.test.greedy.sentencesPerSecond)),
+      interleaved: false,
+    };
     const teacherOf = own.interleaved ? teacherRate : { beam5: t.beam5.sentencesPerSecond, greedy: t.greedy.sentencesPerSecond };
     return { ...own, t5: teacherOf.beam5, tg: teacherOf.greedy };
   };
@@ -487,13 +639,23 @@ function report(p, data, teacher, t, groups, measured, mass) {
       const seedsWord = `seed${g.runs.length > 1 ? 's' : ''}`;
       if (g.part === 'intermediate') {
         // Intermediate-layer KD is added on top of online KD: its effect is against online KD with the same seeds.
-        const same = sameSeeds(g, mine.find((o) => o.part !== 'intermediate' && o.way === WAYS.online.label));
-        if (same) findings.push(`- ${model}, ${g.way}: ${gap(g.runs, same).signed} BLEU against online KD alone with the same ${seedsWord} (${gap(g.runs, same).verdict})`);
+        const same = sameSeeds(
+          g,
+          mine.find((o) => o.part !== 'intermediate' && o.way === WAYS.online.label)
+        );
+        if (same)
+          findings.push(
+            `- ${model}, ${g.way}: ${gap(g.runs, same).signed} BLEU against online KD alone with the same ${seedsWord} (${gap(g.runs, same).verdict})`
+          );
       }
       // A long KD run against the same model's long run without a teacher, when there is one: the same length.
-      const longBase = g.part === 'long' && !g.way.startsWith(WAYS.ce.label) && mine.find((o) => o.part === 'long' && o.way.startsWith(WAYS.ce.label));
+      const longBase =
+        g.part === 'long' && !g.way.startsWith(WAYS.ce.label) && mine.find((o) => o.part === 'long' && o.way.startsWith(WAYS.ce.label));
       const sameLength = longBase && sameSeeds(g, longBase);
-      if (sameLength) findings.push(`- ${model}, ${g.way}: ${gap(g.runs, sameLength).signed} BLEU against no teacher for as many updates (${gap(g.runs, sameLength).verdict})`);
+      if (sameLength)
+        findings.push(
+          `- ${model}, ${g.way}: ${gap(g.runs, sameLength).signed} BLEU against no teacher for as many updates (${gap(g.runs, sameLength).verdict})`
+        );
       const { signed, verdict } = gap(g.runs, base.runs);
       findings.push(`- ${model}, ${g.way}: ${signed} BLEU against no teacher (${f(baseBleu, 2)}) — ${verdict}`);
     }
@@ -505,12 +667,16 @@ function report(p, data, teacher, t, groups, measured, mass) {
     const same = sameSeeds(g, ref);
     if (!same) continue;
     const { signed, verdict } = gap(g.runs, same);
-    findings.push(`- knob, ${g.model}, ${g.way}: ${signed} BLEU against ${way} as in the main grid, same seed${g.runs.length > 1 ? 's' : ''} (${verdict})`);
+    findings.push(
+      `- knob, ${g.model}, ${g.way}: ${signed} BLEU against ${way} as in the main grid, same seed${g.runs.length > 1 ? 's' : ''} (${verdict})`
+    );
   }
-  const best = groups.filter((g) => g.part !== 'knobs').map((g) => {
-    const sp = speedOf(g);
-    return { g, bleu: mean(g.runs.map((r) => r.test.beam5.bleu)), speedup: sp.beam5 / sp.t5, interleaved: sp.interleaved };
-  });
+  const best = groups
+    .filter((g) => g.part !== 'knobs')
+    .map((g) => {
+      const sp = speedOf(g);
+      return { g, bleu: mean(g.runs.map((r) => r.test.beam5.bleu)), speedup: sp.beam5 / sp.t5, interleaved: sp.interleaved };
+    });
   for (const kind of ['cut', 'BiGRU']) {
     const mine = best.filter((x) => x.g.model.startsWith(kind));
     if (mine.length === 0) continue;

@@ -23,7 +23,11 @@ const RUN = path.resolve(ROOT, arg('--run', 'runs/demo-en-de'));
 const ROUNDS = Number(arg('--rounds', QUICK ? '1' : '3'));
 const SECONDS = Number(arg('--seconds', QUICK ? '3' : '10'));
 const SOAK_MINUTES = Number(arg('--soak-minutes', QUICK ? '0.1' : '10'));
-const list = (name, fallback) => arg(name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (name, fallback) =>
+  arg(name, fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const CONCURRENCY = list('--concurrency', QUICK ? '1,8' : '1,8,32,128').map(Number);
 const MODES = list('--modes', 'continuous,request,none');
 const MODELS = list('--models', 'float32,int8');
@@ -57,8 +61,27 @@ function prepareModels(dir) {
 
 /** Starts `xlm-kd serve`; resolves to { url, pid, stop() } once it listens. */
 function startServer(model, batching) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--model', `cut=${model.file}`, '--port', '0', '--beam', String(BEAM), '--batching', batching,
-    '--max-queue', '4096', ...model.flags, ...(MODE_FLAGS[batching] ?? []), ...SERVE_FLAGS], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--model',
+      `cut=${model.file}`,
+      '--port',
+      '0',
+      '--beam',
+      String(BEAM),
+      '--batching',
+      batching,
+      '--max-queue',
+      '4096',
+      ...model.flags,
+      ...(MODE_FLAGS[batching] ?? []),
+      ...SERVE_FLAGS,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] }
+  );
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   return new Promise((resolve, reject) => {
@@ -67,11 +90,13 @@ function startServer(model, batching) {
       if (!m) return;
       clearInterval(timer);
       resolve({
-        url: m[1], pid: child.pid,
-        stop: () => new Promise((res) => {
-          child.on('exit', (code) => res(code));
-          child.kill('SIGTERM');
-        }),
+        url: m[1],
+        pid: child.pid,
+        stop: () =>
+          new Promise((res) => {
+            child.on('exit', (code) => res(code));
+            child.kill('SIGTERM');
+          }),
       });
     }, 50);
     child.on('exit', (code) => {
@@ -85,15 +110,22 @@ function startServer(model, batching) {
 async function load(url, sentences, connections, seconds) {
   let next = 0;
   const result = await autocannon({
-    url: `${url}/translate`, connections, duration: seconds, timeout: 120,
-    requests: [{
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      setupRequest: (req) => ({ ...req, body: JSON.stringify({ q: sentences[next++ % sentences.length] }) }),
-    }],
+    url: `${url}/translate`,
+    connections,
+    duration: seconds,
+    timeout: 120,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ q: sentences[next++ % sentences.length] }) }),
+      },
+    ],
   });
   return {
     sentencesPerSecond: result['2xx'] / seconds,
-    p50: result.latency.p50, p99: result.latency.p99,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
     failed: result.errors + result.timeouts + result.non2xx,
   };
 }
@@ -142,7 +174,10 @@ async function main() {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-bench-serve-'));
   try {
-    const sentences = fs.readFileSync(path.join(RUN, 'data', 'test.src'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const sentences = fs
+      .readFileSync(path.join(RUN, 'data', 'test.src'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const models = prepareModels(dir);
     const rows = [];
     const checks = [];
@@ -158,7 +193,9 @@ async function main() {
             const r = await load(server.url, sentences, c, SECONDS);
             const key = `${mode} ${c}`;
             (cells[key] ??= []).push({ ...r, rssBefore: before, rssAfter: rssMb(server.pid) });
-            console.log(`  round ${round + 1} ${mode} c=${c}: ${r.sentencesPerSecond.toFixed(1)} sent/s, p50 ${r.p50} ms, p99 ${r.p99} ms, failed ${r.failed}`);
+            console.log(
+              `  round ${round + 1} ${mode} c=${c}: ${r.sentencesPerSecond.toFixed(1)} sent/s, p50 ${r.p50} ms, p99 ${r.p99} ms, failed ${r.failed}`
+            );
           }
           await server.stop();
         }
@@ -171,21 +208,37 @@ async function main() {
           const cs = cells[`${mode} ${c}`];
           const sps = cs.map((x) => x.sentencesPerSecond);
           const p50 = median(cs.map((x) => x.p50));
-          rows.push(`| ${model.label} | ${mode} | ${c} | ${spread(sps)} | ${spread(cs.map((x) => x.p50), 0)} | ${spread(cs.map((x) => x.p99), 0)} | ` +
-            `${(100 * median(sps) / offlineMedian).toFixed(0)} % | ${median(cs.map((x) => x.rssBefore)).toFixed(0)} → ${median(cs.map((x) => x.rssAfter)).toFixed(0)} | ${cs.reduce((n, x) => n + x.failed, 0)} |`);
-          if (mode === DEFAULT_MODE && c === 1) checks.push(`${model.label}: p50 at concurrency 1 is ${(p50 / loneMedian).toFixed(2)}× a lone sentence's decoding (${p50} vs ${loneMedian.toFixed(1)} ms; target ≤ 1.5×)`);
+          rows.push(
+            `| ${model.label} | ${mode} | ${c} | ${spread(sps)} | ${spread(
+              cs.map((x) => x.p50),
+              0
+            )} | ${spread(
+              cs.map((x) => x.p99),
+              0
+            )} | ` +
+              `${((100 * median(sps)) / offlineMedian).toFixed(0)} % | ${median(cs.map((x) => x.rssBefore)).toFixed(0)} → ${median(cs.map((x) => x.rssAfter)).toFixed(0)} | ${cs.reduce((n, x) => n + x.failed, 0)} |`
+          );
+          if (mode === DEFAULT_MODE && c === 1)
+            checks.push(
+              `${model.label}: p50 at concurrency 1 is ${(p50 / loneMedian).toFixed(2)}× a lone sentence's decoding (${p50} vs ${loneMedian.toFixed(1)} ms; target ≤ 1.5×)`
+            );
           if (mode === DEFAULT_MODE && c >= 32) {
             const naive = cells[`none ${c}`] && median(cells[`none ${c}`].map((x) => x.sentencesPerSecond));
-            checks.push(`${model.label}: at concurrency ${c}, ${(100 * median(sps) / offlineMedian).toFixed(0)} % of offline throughput (target ≥ 80 %)` +
-              (naive ? `, ${(median(sps) / naive).toFixed(1)}× the server without batching` : ''));
+            checks.push(
+              `${model.label}: at concurrency ${c}, ${((100 * median(sps)) / offlineMedian).toFixed(0)} % of offline throughput (target ≥ 80 %)` +
+                (naive ? `, ${(median(sps) / naive).toFixed(1)}× the server without batching` : '')
+            );
           }
         }
       }
     }
     const s = SOAK_MINUTES > 0 ? await soak(models.float32, sentences) : undefined;
     const growth = s && (100 * (s.end - s.afterFirst)) / s.afterFirst;
-    if (s) checks.push(`soak, float32, ${DEFAULT_MODE} batching, concurrency 32 for ${SOAK_MINUTES} min: RSS ${s.before.toFixed(0)} MB at start, ${s.afterFirst.toFixed(0)} MB after the first minute, ` +
-      `${s.end.toFixed(0)} MB at the end (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %; target within 10 %), ${s.failed} failed requests, ${s.sentencesPerSecond.toFixed(1)} sent/s`);
+    if (s)
+      checks.push(
+        `soak, float32, ${DEFAULT_MODE} batching, concurrency 32 for ${SOAK_MINUTES} min: RSS ${s.before.toFixed(0)} MB at start, ${s.afterFirst.toFixed(0)} MB after the first minute, ` +
+          `${s.end.toFixed(0)} MB at the end (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %; target within 10 %), ${s.failed} failed requests, ${s.sentencesPerSecond.toFixed(1)} sent/s`
+      );
 
     const body = [
       '## Serving translations (`npm run bench:serve`)',

@@ -55,7 +55,8 @@ function timeOurs(models, batch) {
 
 /** The reference's forwards on the saved models, timed the same way; logits go to outFiles[i]. */
 function timeReference(modelFiles, batchFile, outFiles, env) {
-  return pythonJson(`
+  return pythonJson(
+    `
 import json, time, torch
 from models import load_model, frame
 from safetensors.torch import save_file
@@ -77,7 +78,9 @@ with torch.no_grad():
             times[i].append((time.perf_counter() - t0) * 1000)
 for out, l in zip(${JSON.stringify(outFiles)}, logits):
     save_file({"logits": l.contiguous()}, out)
-print(json.dumps({"times": times, "threads": torch.get_num_threads(), "torch": torch.__version__}))`, env);
+print(json.dumps({"times": times, "threads": torch.get_num_threads(), "torch": torch.__version__}))`,
+    env
+  );
 }
 
 /** "encoder 0-5, decoder 0,5" style description of a cut student's layer map. */
@@ -119,7 +122,10 @@ async function main() {
     const installed = { times: pooled() };
     for (let b = 0; b < BLOCKS; b++) {
       ours.logits.forEach((l) => l.dispose());
-      const o = timeOurs(models.map((m) => m.model), batch);
+      const o = timeOurs(
+        models.map((m) => m.model),
+        batch
+      );
       ours.logits = o.logits;
       o.times.forEach((t, i) => ours.times[i].push(...t));
       const r = timeReference(modelFiles, batchFile, outFiles, envs.tuned);
@@ -136,15 +142,24 @@ async function main() {
       ours.logits[i].dispose();
       expected.dispose();
       const c = model.config;
-      const shape = 'hiddenSize' in c
-        ? `emb ${c.embDim}, hidden ${c.hiddenSize}, ${c.encoderLayers}+${c.decoderLayers} layers, ${c.attention} attention`
-        : `${c.embDim} wide, ${c.nHeads} heads, ${layersOf(model)}`;
+      const shape =
+        'hiddenSize' in c
+          ? `emb ${c.embDim}, hidden ${c.hiddenSize}, ${c.encoderLayers}+${c.decoderLayers} layers, ${c.attention} attention`
+          : `${c.embDim} wide, ${c.nHeads} heads, ${layersOf(model)}`;
       const row = {
-        name, shape, params: model.numParameters(), ours: median(ours.times[i]), ref: median(ref.times[i]),
-        installed: median(installed.times[i]), spread: [ours.times[i], installed.times[i], ref.times[i]], diff,
+        name,
+        shape,
+        params: model.numParameters(),
+        ours: median(ours.times[i]),
+        ref: median(ref.times[i]),
+        installed: median(installed.times[i]),
+        spread: [ours.times[i], installed.times[i], ref.times[i]],
+        diff,
       };
       rows.push(row);
-      console.log(`${name}: ${(row.params / 1e6).toFixed(1)}M params, ours ${row.ours.toFixed(0)} ms [${ours.times[i].map((x) => x.toFixed(0)).join(',')}], reference ${row.ref.toFixed(0)} ms [${ref.times[i].map((x) => x.toFixed(0)).join(',')}], max |diff| ${diff.toExponential(1)}`);
+      console.log(
+        `${name}: ${(row.params / 1e6).toFixed(1)}M params, ours ${row.ours.toFixed(0)} ms [${ours.times[i].map((x) => x.toFixed(0)).join(',')}], reference ${row.ref.toFixed(0)} ms [${ref.times[i].map((x) => x.toFixed(0)).join(',')}], max |diff| ${diff.toExponential(1)}`
+      );
     }
     const teacherMs = rows[0].ours;
     const loadAfter = os.loadavg()[0];
@@ -154,7 +169,7 @@ async function main() {
       `One batch of ${B} sentences × ${LEN} tokens (source \`</s> w₁…w₂₈ </s>\`, target input \`</s> w₁…w₂₉\`), vocabulary ${V}, ` +
         `forward with teacher forcing to \`[${B}, ${LEN}, V]\` logits, ` +
         'eval mode, no grad, float32, CPU. The students are cut from the ' +
-        'teacher by layer surgery (`Student.fromTeacher`, \'spread\' maps); the BiGRU is `Student.bigru({ vocabSize })` with its defaults. ' +
+        "teacher by layer surgery (`Student.fromTeacher`, 'spread' maps); the BiGRU is `Student.bigru({ vocabSize })` with its defaults. " +
         `Time: median of ${BLOCKS * RUNS} rounds (each times every model once), in ${BLOCKS} blocks of ${RUNS} per side ` +
         'that alternate ours / reference tuned / reference as installed (one warm-up per model and block), fastest and slowest ' +
         `in brackets; the reference (bench/reference/, PyTorch ${torchVersion}) runs the same weights on the same batch in its ` +
@@ -165,8 +180,9 @@ async function main() {
       '',
       '| model | shape | parameters | ours: forward ms | speed-up vs teacher | PyTorch, as installed: ms | PyTorch, tuned: ms | ours vs tuned | max \\|logits diff\\| |',
       '|---|---|---:|---:|---:|---:|---:|---:|---:|',
-      ...rows.map((r) =>
-        `| ${r.name} | ${r.shape} | ${(r.params / 1e6).toFixed(1)}M | ${spread(r.spread[0], 0)} | ${(teacherMs / r.ours).toFixed(1)}× | ` +
+      ...rows.map(
+        (r) =>
+          `| ${r.name} | ${r.shape} | ${(r.params / 1e6).toFixed(1)}M | ${spread(r.spread[0], 0)} | ${(teacherMs / r.ours).toFixed(1)}× | ` +
           `${spread(r.spread[1], 0)} | ${spread(r.spread[2], 0)} | ${(r.ref / r.ours).toFixed(2)}× | ${r.diff.toExponential(1)} |`
       ),
       '',

@@ -17,7 +17,15 @@ const { Teacher, Student, Batcher, train, distill, manualSeed, version, allocato
 
 const ROUNDS = Number(arg('--rounds', QUICK ? '1' : '3'));
 const V = QUICK ? 1000 : 8000;
-const CONFIG = { vocabSize: V, embDim: QUICK ? 64 : 256, nHeads: QUICK ? 2 : 4, encoderLayers: 6, decoderLayers: 6, dropout: 0.1, attentionDropout: 0.1 };
+const CONFIG = {
+  vocabSize: V,
+  embDim: QUICK ? 64 : 256,
+  nHeads: QUICK ? 2 : 4,
+  encoderLayers: 6,
+  decoderLayers: 6,
+  dropout: 0.1,
+  attentionDropout: 0.1,
+};
 const CUT = { encoderLayers: 6, decoderLayers: 1 };
 const PAIRS = QUICK ? 64 : 320;
 const LOSS = { alpha: 0.5, temperature: 2, labelSmoothing: 0.1 };
@@ -37,9 +45,27 @@ async function ours(mode, files, data) {
   const model = await (mode === 'ce' ? Teacher.load(files.teacher) : Student.load(files.student));
   const per = [];
   const onStep = (m) => m.epoch >= 1 && per.push(m);
-  const common = { data, maxEpochs: 2, logEvery: 1, log: null, onStep, optimizer: { lr: LR }, schedule: () => LR, labelSmoothing: LOSS.labelSmoothing, seed: 0 };
+  const common = {
+    data,
+    maxEpochs: 2,
+    logEvery: 1,
+    log: null,
+    onStep,
+    optimizer: { lr: LR },
+    schedule: () => LR,
+    labelSmoothing: LOSS.labelSmoothing,
+    seed: 0,
+  };
   if (mode === 'ce') await train(model, common);
-  else await distill({ ...common, teacher: (await Teacher.load(files.teacher)).eval(), student: model, mode: 'online', alpha: LOSS.alpha, temperature: LOSS.temperature });
+  else
+    await distill({
+      ...common,
+      teacher: (await Teacher.load(files.teacher)).eval(),
+      student: model,
+      mode: 'online',
+      alpha: LOSS.alpha,
+      temperature: LOSS.temperature,
+    });
   const tokens = per.reduce((n, m) => n + m.tokens, 0);
   const seconds = per.reduce((n, m) => n + m.tokens / m.tokensPerSecond, 0);
   return tokens / seconds;
@@ -47,7 +73,19 @@ async function ours(mode, files, data) {
 
 function reference(mode, files, batches, env, threads, dir) {
   const spec = path.join(dir, `spec-${mode}.json`);
-  fs.writeFileSync(spec, JSON.stringify({ mode, model: mode === 'ce' ? files.teacher : files.student, teacher: files.teacher, batches, rounds: 1, threads, lr: LR, ...LOSS }));
+  fs.writeFileSync(
+    spec,
+    JSON.stringify({
+      mode,
+      model: mode === 'ce' ? files.teacher : files.student,
+      teacher: files.teacher,
+      batches,
+      rounds: 1,
+      threads,
+      lr: LR,
+      ...LOSS,
+    })
+  );
   const r = spawnSync(PY, [path.join(REFERENCE, 'train_step.py'), spec], { encoding: 'utf8', env, cwd: REFERENCE, maxBuffer: 16 << 20 });
   if (r.status !== 0) throw new Error(`train_step.py failed (${r.status}):\n${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
@@ -77,7 +115,9 @@ async function main() {
         r.ours.push(await ours(mode, files, new Batcher(data, { maxTokens: MAX_TOKENS, shuffle: false })));
         r.tuned.push(reference(mode, files, batches, envs.tuned, info.threads, dir));
         r.installed.push(reference(mode, files, batches, envs.installed, info.threads, dir));
-        console.log(`${mode} round ${k + 1}: ours ${r.ours[k].toFixed(0)} tok/s, PyTorch tuned ${r.tuned[k].toFixed(0)}, as installed ${r.installed[k].toFixed(0)}`);
+        console.log(
+          `${mode} round ${k + 1}: ours ${r.ours[k].toFixed(0)} tok/s, PyTorch tuned ${r.tuned[k].toFixed(0)}, as installed ${r.installed[k].toFixed(0)}`
+        );
       }
       rows.push(r);
     }

@@ -11,24 +11,59 @@ const os = require('os');
 const path = require('path');
 const util = require('util');
 const {
-  Teacher, SentencePiece, train, evaluateTranslation, inverseSqrt, prepareData, readDataInfo, readSplit, tokenizePairs, manualSeed, setNumThreads, version,
+  Teacher,
+  SentencePiece,
+  train,
+  evaluateTranslation,
+  inverseSqrt,
+  prepareData,
+  readDataInfo,
+  readSplit,
+  tokenizePairs,
+  manualSeed,
+  setNumThreads,
+  version,
 } = require('..');
 
 /** Sizes of the two forms: the default (an example in about two minutes) and --quick (seconds). */
 const PRESETS = {
   full: {
-    name: 'full', trainEvery: 1, vocabSize: 1000,
+    name: 'full',
+    trainEvery: 1,
+    vocabSize: 1000,
     teacher: { embDim: 128, nHeads: 4, encoderLayers: 2, decoderLayers: 2, dropout: 0.1, attentionDropout: 0.1 },
     bigru: { embDim: 128, hiddenSize: 128, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
-    teacherSteps: 600, teacherSeconds: 60, studentSteps: 300, studentSeconds: 30, bigruSteps: 600, sequencePairs: 9000,
-    lr: 3e-3, warmup: 50, maxTokens: 1024, validSentences: 100, testSentences: 300, logEvery: 100,
+    teacherSteps: 600,
+    teacherSeconds: 60,
+    studentSteps: 300,
+    studentSeconds: 30,
+    bigruSteps: 600,
+    sequencePairs: 9000,
+    lr: 3e-3,
+    warmup: 50,
+    maxTokens: 1024,
+    validSentences: 100,
+    testSentences: 300,
+    logEvery: 100,
   },
   quick: {
-    name: 'quick', trainEvery: 12, vocabSize: 400,
+    name: 'quick',
+    trainEvery: 12,
+    vocabSize: 400,
     teacher: { embDim: 32, nHeads: 2, encoderLayers: 2, decoderLayers: 2, dropout: 0.1, attentionDropout: 0.1 },
     bigru: { embDim: 32, hiddenSize: 32, encoderLayers: 1, decoderLayers: 1, dropout: 0.1 },
-    teacherSteps: 30, teacherSeconds: 4, studentSteps: 15, studentSeconds: 3, bigruSteps: 15, sequencePairs: 600,
-    lr: 5e-3, warmup: 10, maxTokens: 1024, validSentences: 20, testSentences: 40, logEvery: 10,
+    teacherSteps: 30,
+    teacherSeconds: 4,
+    studentSteps: 15,
+    studentSeconds: 3,
+    bigruSteps: 15,
+    sequencePairs: 600,
+    lr: 5e-3,
+    warmup: 10,
+    maxTokens: 1024,
+    validSentences: 20,
+    testSentences: 40,
+    logEvery: 10,
   },
 };
 
@@ -123,23 +158,33 @@ async function loadData(args, out) {
   if (!tokenizerFile && fs.existsSync(path.join(out, 'tokenizer.model'))) tokenizerFile = path.join(out, 'tokenizer.model');
   let tok;
   if (tokenizerFile) {
-    if (!fs.existsSync(tokenizerFile)) throw new Error(`no tokenizer at ${tokenizerFile}: pass --tokenizer FILE (the one the teacher was trained with)`);
+    if (!fs.existsSync(tokenizerFile))
+      throw new Error(`no tokenizer at ${tokenizerFile}: pass --tokenizer FILE (the one the teacher was trained with)`);
     tok = SentencePiece.load(tokenizerFile);
     log(`tokenizer: ${tokenizerFile} (${tok.vocabSize} pieces)`);
   } else {
     tokenizerFile = path.join(out, 'tokenizer.model');
     tok = await SentencePiece.train({
-      sentences: text.train.flatMap((x) => [x.src, x.tgt]), vocabSize: args.preset.vocabSize, hardVocabLimit: false, numThreads: 1, modelPath: tokenizerFile,
+      sentences: text.train.flatMap((x) => [x.src, x.tgt]),
+      vocabSize: args.preset.vocabSize,
+      hardVocabLimit: false,
+      numThreads: 1,
+      modelPath: tokenizerFile,
     });
     log(`tokenizer: SentencePiece unigram with ${tok.vocabSize} pieces trained on the training pairs -> ${tokenizerFile}`);
   }
   const valid = text.valid;
   return {
-    text, tok, tokenizerFile,
+    text,
+    tok,
+    tokenizerFile,
     train: await tokenizePairs(tok, text.train),
     valid: {
-      pairs: await tokenizePairs(tok, valid), sources: valid.map((x) => x.src), references: valid.map((x) => x.tgt),
-      tokenizer: tok, maxSentences: args.preset.validSentences,
+      pairs: await tokenizePairs(tok, valid),
+      sources: valid.map((x) => x.src),
+      references: valid.map((x) => x.tgt),
+      tokenizer: tok,
+      maxSentences: args.preset.validSentences,
     },
     test: { sources: text.test.map((x) => x.src), references: text.test.map((x) => x.tgt) },
   };
@@ -149,9 +194,15 @@ async function loadData(args, out) {
 function trainingOptions(args, data, runDir, who) {
   const p = args.preset;
   return {
-    data: data.train, valid: data.valid, runDir,
-    batching: { maxTokens: p.maxTokens }, optimizer: { lr: p.lr }, schedule: inverseSqrt({ lr: p.lr, warmupUpdates: p.warmup }),
-    logEvery: p.logEvery, log: (line) => log(`${who}: ${line}`), seed: 0,
+    data: data.train,
+    valid: data.valid,
+    runDir,
+    batching: { maxTokens: p.maxTokens },
+    optimizer: { lr: p.lr },
+    schedule: inverseSqrt({ lr: p.lr, warmupUpdates: p.warmup }),
+    logEvery: p.logEvery,
+    log: (line) => log(`${who}: ${line}`),
+    seed: 0,
   };
 }
 
@@ -166,17 +217,21 @@ async function getTeacher(args, data, out) {
   if (given) {
     const teacher = await Teacher.load(given);
     log(`teacher: ${given} (${(teacher.numParameters() / 1e6).toFixed(2)}M parameters)`);
-    if (teacher.vocabSize < data.tok.vocabSize) throw new Error(`the teacher has ${teacher.vocabSize} ids but the tokenizer ${data.tok.vocabSize}: pass the teacher's own --tokenizer`);
+    if (teacher.vocabSize < data.tok.vocabSize)
+      throw new Error(`the teacher has ${teacher.vocabSize} ids but the tokenizer ${data.tok.vocabSize}: pass the teacher's own --tokenizer`);
     return { teacher: teacher.eval(), file: given };
   }
   const p = args.preset;
   manualSeed(0);
   const teacher = Teacher.create({ vocabSize: data.tok.vocabSize, ...p.teacher });
-  log(`teacher: none given (--teacher FILE), training a ${p.teacher.encoderLayers}+${p.teacher.decoderLayers}-layer, ${p.teacher.embDim}-wide one ` +
-    `(${(teacher.numParameters() / 1e6).toFixed(2)}M parameters) for ${p.teacherSteps} updates or ${p.teacherSeconds} s`);
+  log(
+    `teacher: none given (--teacher FILE), training a ${p.teacher.encoderLayers}+${p.teacher.decoderLayers}-layer, ${p.teacher.embDim}-wide one ` +
+      `(${(teacher.numParameters() / 1e6).toFixed(2)}M parameters) for ${p.teacherSteps} updates or ${p.teacherSeconds} s`
+  );
   const r = await train(teacher, {
     ...trainingOptions(args, data, path.join(out, 'teacher-run'), 'teacher'),
-    maxSteps: p.teacherSteps, maxSeconds: p.teacherSeconds,
+    maxSteps: p.teacherSteps,
+    maxSeconds: p.teacherSeconds,
   });
   await teacher.save(file);
   log(`teacher: ${r.steps} updates in ${r.seconds.toFixed(1)} s, valid BLEU ${fmt(r.lastValidation?.bleu)} -> ${file}`);
@@ -196,7 +251,14 @@ async function compare(models, data, { beamSize = 5 } = {}) {
   for (const { name, model } of models) {
     model.eval();
     const s = await evaluateTranslation(model, { ...data.test, tokenizer: data.tok, beamSize, batchSize: 32 });
-    const row = { name, parameters: model.numParameters(), bleu: s.bleu, chrf: s.chrf, sentencesPerSecond: s.sentencesPerSecond, hypotheses: s.hypotheses };
+    const row = {
+      name,
+      parameters: model.numParameters(),
+      bleu: s.bleu,
+      chrf: s.chrf,
+      sentencesPerSecond: s.sentencesPerSecond,
+      hypotheses: s.hypotheses,
+    };
     row.speedup = rows.length ? row.sentencesPerSecond / rows[0].sentencesPerSecond : 1;
     rows.push(row);
     console.log(
@@ -218,4 +280,19 @@ function run(main) {
   );
 }
 
-module.exports = { PRESETS, FLAGS, TEACHER_FLAGS, log, fmt, parseArgs, outDir, loadText, tokenizePairs, loadData, trainingOptions, getTeacher, compare, run };
+module.exports = {
+  PRESETS,
+  FLAGS,
+  TEACHER_FLAGS,
+  log,
+  fmt,
+  parseArgs,
+  outDir,
+  loadText,
+  tokenizePairs,
+  loadData,
+  trainingOptions,
+  getTeacher,
+  compare,
+  run,
+};

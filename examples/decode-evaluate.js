@@ -6,9 +6,7 @@
 //   node examples/decode-evaluate.js [--quick] [--teacher FILE [--tokenizer FILE]] [--out DIR] [--threads N]
 // (without --teacher a small teacher is trained first; examples/train-teacher.js makes a better one)
 'use strict';
-const {
-  Batch, greedy, beamSearch, translate, evaluateTranslation, bleu, chrf, sentenceBleu, formatBleu, formatChrf, manualSeed,
-} = require('..');
+const { Batch, greedy, beamSearch, translate, evaluateTranslation, bleu, chrf, sentenceBleu, formatBleu, formatChrf, manualSeed } = require('..');
 const { FLAGS, TEACHER_FLAGS, log, fmt, parseArgs, outDir, loadData, getTeacher, run } = require('./common');
 
 const USAGE = `usage: node examples/decode-evaluate.js ${FLAGS} ${TEACHER_FLAGS}`;
@@ -28,14 +26,22 @@ run(async () => {
 
   const g = await greedy(model, batch);
   console.log('\ngreedy(model, batch): one hypothesis per sentence');
-  g.forEach(([h], i) => console.log(`  ${sentences[i]}\n    -> ${tok.decode(h.tokens)}   [score ${fmt(h.score, 3)}, ${h.tokens.length} pieces]   reference: ${references[i]}`));
+  g.forEach(([h], i) =>
+    console.log(
+      `  ${sentences[i]}\n    -> ${tok.decode(h.tokens)}   [score ${fmt(h.score, 3)}, ${h.tokens.length} pieces]   reference: ${references[i]}`
+    )
+  );
 
   const nBest = 3;
   const beams = await beamSearch(model, batch, { beamSize: 5, nBest, lengthPenalty: 1 });
   console.log(`\nbeamSearch(model, batch, { beamSize: 5, nBest: ${nBest} }): the n-best list, best first`);
   beams.forEach((hyps, i) => {
     console.log(`  ${sentences[i]}`);
-    hyps.forEach((h, r) => console.log(`    ${r + 1}. ${tok.decode(h.tokens)}   [score ${fmt(h.score, 3)}: mean log-prob of its ${h.tokenLogProbs.length} tokens, </s> included]`));
+    hyps.forEach((h, r) =>
+      console.log(
+        `    ${r + 1}. ${tok.decode(h.tokens)}   [score ${fmt(h.score, 3)}: mean log-prob of its ${h.tokenLogProbs.length} tokens, </s> included]`
+      )
+    );
   });
   console.log(`  n-best sizes: ${beams.map((h) => h.length).join(', ')}`);
 
@@ -56,7 +62,9 @@ run(async () => {
   for (const beamSize of [1, 5]) {
     const s = await evaluateTranslation(model, { ...data.test, tokenizer: tok, beamSize, batchSize: 32 });
     scores[beamSize] = s;
-    console.log(`  ${beamSize === 1 ? 'greedy' : `beam ${beamSize}`}: BLEU ${fmt(s.bleu)}  chrF ${fmt(s.chrf)}  ${fmt(s.sentencesPerSecond, 1)} sentences/s (${fmt(s.seconds)} s)`);
+    console.log(
+      `  ${beamSize === 1 ? 'greedy' : `beam ${beamSize}`}: BLEU ${fmt(s.bleu)}  chrF ${fmt(s.chrf)}  ${fmt(s.sentencesPerSecond, 1)} sentences/s (${fmt(s.seconds)} s)`
+    );
   }
 
   // The metrics on their own: corpus scores with sacreBLEU's statistics, and one sentence.
@@ -64,5 +72,7 @@ run(async () => {
   console.log(`\nbleu(hypotheses, [references]):  ${formatBleu(bleu(hyps, [data.test.references]))}`);
   console.log(`chrf(hypotheses, [references]):  ${formatChrf(chrf(hyps, [data.test.references]))}`);
   const best = hyps.map((h, i) => ({ i, s: sentenceBleu(h, data.test.references[i]).score })).sort((a, b) => b.s - a.s)[0];
-  console.log(`best sentence: "${data.test.sources[best.i]}" -> "${hyps[best.i]}" (reference "${data.test.references[best.i]}"), sentence BLEU ${fmt(best.s)}`);
+  console.log(
+    `best sentence: "${data.test.sources[best.i]}" -> "${hyps[best.i]}" (reference "${data.test.references[best.i]}"), sentence BLEU ${fmt(best.s)}`
+  );
 });

@@ -19,7 +19,8 @@ const { log, fmt, parseArgs, outDir, run } = require('./common');
 
 const ROOT = path.resolve(__dirname, '..');
 const CONVERTER = path.join(ROOT, 'tools', 'convert-xlm-checkpoint.py');
-const USAGE = 'usage: node examples/load-xlm-checkpoint.js [CHECKPOINT.pth] [--sentence TEXT] [--src-lang L --tgt-lang L] [--trust-pickle] [--quick] [--out DIR]';
+const USAGE =
+  'usage: node examples/load-xlm-checkpoint.js [CHECKPOINT.pth] [--sentence TEXT] [--src-lang L --tgt-lang L] [--trust-pickle] [--quick] [--out DIR]';
 
 /** The first Python that has torch: the project's .venv, then python3 (checked without importing torch). */
 function findPython() {
@@ -53,7 +54,9 @@ def sums(ckpt):
 // Writes a checkpoint as XLM's trainer saves one for MT: {"encoder", "decoder"} state dicts of
 // TransformerModel (keys prefixed "module." as under DistributedDataParallel; each side's output layer
 // pred_layer.proj.weight shares storage with its embeddings), "params" and "dico_id2word".
-const MAKE_CHECKPOINT = SUMS + String.raw`
+const MAKE_CHECKPOINT =
+  SUMS +
+  String.raw`
 import json, sys, torch
 out, cfg = sys.argv[1], json.loads(sys.argv[2])
 V, D, H, P, langs, words = cfg["vocab"], cfg["dim"], cfg["heads"], cfg["positions"], cfg["langs"], cfg["words"]
@@ -103,15 +106,24 @@ print(f"wrote {out}: {V} words, {D} wide, {cfg['enc']}+{cfg['dec']} layers, lang
 print(json.dumps(sums(ckpt)))
 `;
 
-const INSPECT = SUMS + String.raw`
+const INSPECT =
+  SUMS +
+  String.raw`
 import json, sys, torch
 print(json.dumps(sums(torch.load(sys.argv[1], map_location="cpu", weights_only=sys.argv[2] != "trust"))))
 `;
 
 run(async () => {
-  const args = parseArgs(USAGE, {
-    sentence: { type: 'string' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' }, 'trust-pickle': { type: 'boolean', default: false },
-  }, { positionals: true, trains: false });
+  const args = parseArgs(
+    USAGE,
+    {
+      sentence: { type: 'string' },
+      'src-lang': { type: 'string' },
+      'tgt-lang': { type: 'string' },
+      'trust-pickle': { type: 'boolean', default: false },
+    },
+    { positionals: true, trains: false }
+  );
   const found = findPython();
   if (!found) {
     console.error('No Python with torch found (tried .venv/bin/python and python3): run scripts/setup.sh, or pip install torch safetensors');
@@ -127,11 +139,32 @@ run(async () => {
   let expected; // name -> sum of the checkpoint's tensors
   if (synthetic) {
     pth = path.join(out, 'synthetic-xlm.pth');
-    const words = ['the@@', 'the', 'file', 'could', 'not', 'be', 'opened', 'open', 'save', '.', 'le', 'fichier', 'ouvrir', "n'a", 'pas', 'pu', 'être', 'ouvert'];
+    const words = [
+      'the@@',
+      'the',
+      'file',
+      'could',
+      'not',
+      'be',
+      'opened',
+      'open',
+      'save',
+      '.',
+      'le',
+      'fichier',
+      'ouvrir',
+      "n'a",
+      'pas',
+      'pu',
+      'être',
+      'ouvert',
+    ];
     const cfg = args.quick
       ? { vocab: 120, dim: 32, heads: 4, enc: 2, dec: 2, positions: 64, langs: ['en', 'fr'], words }
       : { vocab: 1000, dim: 128, heads: 8, enc: 3, dec: 3, positions: 256, langs: ['en', 'fr'], words };
-    const lines = python(found.py, ['-c', MAKE_CHECKPOINT, pth, JSON.stringify(cfg)], 'writing the synthetic checkpoint').trim().split('\n');
+    const lines = python(found.py, ['-c', MAKE_CHECKPOINT, pth, JSON.stringify(cfg)], 'writing the synthetic checkpoint')
+      .trim()
+      .split('\n');
     log(lines[0]);
     expected = JSON.parse(lines[1]);
   }
@@ -145,8 +178,10 @@ run(async () => {
   for (const line of python(found.py, convertArgs, 'convert-xlm-checkpoint.py').trim().split('\n')) log(`  ${line}`);
   const teacher = await Teacher.load(file);
   const c = teacher.config;
-  console.log(`\nTeacher.load: ${c.encoderLayers}+${c.decoderLayers} layers, ${c.embDim} wide, ${c.nHeads} heads, vocabulary ${c.vocabSize}, ` +
-    `${c.nLangs} language embedding(s), ${c.activation}, ${(teacher.numParameters() / 1e6).toFixed(2)}M parameters`);
+  console.log(
+    `\nTeacher.load: ${c.encoderLayers}+${c.decoderLayers} layers, ${c.embDim} wide, ${c.nHeads} heads, vocabulary ${c.vocabSize}, ` +
+      `${c.nLangs} language embedding(s), ${c.activation}, ${(teacher.numParameters() / 1e6).toFixed(2)}M parameters`
+  );
   console.log(`  metadata: source ${teacher.extraMetadata.source}, languages ${teacher.extraMetadata.langs ?? '–'}`);
 
   // 3. The names are XLM's, the values the checkpoint's.
@@ -161,11 +196,22 @@ run(async () => {
     const sum = tidy(() => Number(t.to('float64').sum().item()));
     worst = Math.max(worst, Math.abs(sum - expected[name]) / Math.max(1, Math.abs(expected[name])));
   }
-  console.log(`\nParameter names: ${ours.length} in the teacher's state dict, ${Object.keys(expected).length} in the checkpoint; ` +
-    `missing ${missing.length}, extra ${extra.length}${missing.length + extra.length ? ` (${[...missing, ...extra].slice(0, 5).join(', ')})` : ''}`);
-  const show = ['encoder.embeddings.weight', 'encoder.position_embeddings.weight', 'encoder.lang_embeddings.weight', 'encoder.layer_norm_emb.weight',
-    'encoder.attentions.0.q_lin.weight', 'encoder.ffns.0.lin1.weight', 'decoder.encoder_attn.0.k_lin.weight', 'decoder.layer_norm15.0.weight',
-    'decoder.pred_layer.proj.weight', 'decoder.pred_layer.proj.bias'];
+  console.log(
+    `\nParameter names: ${ours.length} in the teacher's state dict, ${Object.keys(expected).length} in the checkpoint; ` +
+      `missing ${missing.length}, extra ${extra.length}${missing.length + extra.length ? ` (${[...missing, ...extra].slice(0, 5).join(', ')})` : ''}`
+  );
+  const show = [
+    'encoder.embeddings.weight',
+    'encoder.position_embeddings.weight',
+    'encoder.lang_embeddings.weight',
+    'encoder.layer_norm_emb.weight',
+    'encoder.attentions.0.q_lin.weight',
+    'encoder.ffns.0.lin1.weight',
+    'decoder.encoder_attn.0.k_lin.weight',
+    'decoder.layer_norm15.0.weight',
+    'decoder.pred_layer.proj.weight',
+    'decoder.pred_layer.proj.bias',
+  ];
   for (const n of show.filter((k) => sd.has(k))) {
     console.log(`  ${n.padEnd(40)} ${JSON.stringify(sd.get(n).shape)}`);
   }
@@ -175,7 +221,10 @@ run(async () => {
   const vocab = fs.readFileSync(vocabFile, 'utf8').split('\n').slice(0, c.vocabSize);
   const index = new Map(vocab.map((w, i) => [w, i]));
   const sentence = args.sentence ?? 'the file could not be opened .';
-  const src = sentence.split(/\s+/).filter(Boolean).map((w) => index.get(w) ?? c.unkIndex);
+  const src = sentence
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => index.get(w) ?? c.unkIndex);
   const langs = teacher.extraMetadata.langs ? JSON.parse(teacher.extraMetadata.langs) : [];
   const langId = (name, fallback) => {
     if (c.nLangs <= 1) return undefined;
@@ -192,11 +241,19 @@ run(async () => {
       return { shape: logits.shape, finite: Boolean(logits.abs().max().item() < Infinity), mean: Number(logits.mean().item()) };
     })
   );
-  console.log(`\nforward (teacher-forced, target = source): logits ${JSON.stringify(stats.shape)}, all finite: ${stats.finite}, mean ${fmt(stats.mean, 4)}`);
+  console.log(
+    `\nforward (teacher-forced, target = source): logits ${JSON.stringify(stats.shape)}, all finite: ${stats.finite}, mean ${fmt(stats.mean, 4)}`
+  );
   const [[hyp]] = await greedy(teacher, batch, { tgtLang, maxLength: 2 * src.length + 5 });
   batch.dispose();
-  const text = hyp.tokens.map((id) => vocab[id]).join(' ').replace(/@@ /g, '').replace(/@@$/, '');
-  console.log(`greedy ${langs[srcLang] ?? 'src'} -> ${langs[tgtLang] ?? 'tgt'}: "${sentence}" -> ids [${src.join(', ')}] -> [${hyp.tokens.join(', ')}] -> "${text}"`);
+  const text = hyp.tokens
+    .map((id) => vocab[id])
+    .join(' ')
+    .replace(/@@ /g, '')
+    .replace(/@@$/, '');
+  console.log(
+    `greedy ${langs[srcLang] ?? 'src'} -> ${langs[tgtLang] ?? 'tgt'}: "${sentence}" -> ids [${src.join(', ')}] -> [${hyp.tokens.join(', ')}] -> "${text}"`
+  );
   if (synthetic) console.log('(random weights: the output is noise; pass a real XLM MT checkpoint to see a translation)');
   console.log(`\nteacher file: ${file}\nvocabulary: ${vocabFile}`);
 });

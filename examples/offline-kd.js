@@ -35,14 +35,22 @@ run(async () => {
   const source = { teacher, pairs: batcher.pairs, k, tokenizer: data.tok.serialize() };
   let t0 = Date.now();
   const header = await buildTeacherCache({
-    ...source, file: cacheFile, batchSize: 64,
+    ...source,
+    file: cacheFile,
+    batchSize: 64,
     onProgress: (done, total) => (done === total || done % 2048 < 64) && log(`teacher cache: ${done}/${total} pairs`),
   });
   const seconds = (Date.now() - t0) / 1000;
   console.log(`\nTeacher cache ${cacheFile}:`);
-  console.log(`  ${header.pairs} pairs, ${header.rows} target tokens x top-${header.k} = ${(header.bytes / 2 ** 20).toFixed(2)} MB, built in ${seconds.toFixed(1)} s`);
-  console.log(`  (the full distributions would be ${header.rows} x ${header.vocabSize} float32 = ${((header.rows * header.vocabSize * 4) / 2 ** 20).toFixed(1)} MB)`);
-  console.log(`  header: format ${header.format}, data ${header.dataHash.slice(0, 12)}…, teacher ${header.teacherHash.slice(0, 12)}…, tokenizer ${header.tokenizerHash.slice(0, 12)}…, checksum ${header.checksum.slice(0, 12)}…`);
+  console.log(
+    `  ${header.pairs} pairs, ${header.rows} target tokens x top-${header.k} = ${(header.bytes / 2 ** 20).toFixed(2)} MB, built in ${seconds.toFixed(1)} s`
+  );
+  console.log(
+    `  (the full distributions would be ${header.rows} x ${header.vocabSize} float32 = ${((header.rows * header.vocabSize * 4) / 2 ** 20).toFixed(1)} MB)`
+  );
+  console.log(
+    `  header: format ${header.format}, data ${header.dataHash.slice(0, 12)}…, teacher ${header.teacherHash.slice(0, 12)}…, tokenizer ${header.tokenizerHash.slice(0, 12)}…, checksum ${header.checksum.slice(0, 12)}…`
+  );
   t0 = Date.now();
   await buildTeacherCache({ ...source, file: cacheFile });
   console.log(`  a second buildTeacherCache with the same teacher, data and tokenizer keeps the file (${Date.now() - t0} ms)`);
@@ -54,20 +62,36 @@ run(async () => {
   const ids = top.indices.toArray();
   const lps = top.logProbs.toArray();
   cache.close();
-  console.log(`  pair 0: "${data.tok.decode(pair.src)}" -> "${data.tok.decode(pair.tgt)}"; reference first piece '${data.tok.idToPiece(pair.tgt[0])}'`);
-  console.log(`  teacher's top-${Math.min(5, k)} for it: ${Array.from({ length: Math.min(5, k) }, (_, j) => `'${data.tok.idToPiece(ids[j])}' ${Math.exp(lps[j]).toFixed(3)}`).join(', ')}`);
+  console.log(
+    `  pair 0: "${data.tok.decode(pair.src)}" -> "${data.tok.decode(pair.tgt)}"; reference first piece '${data.tok.idToPiece(pair.tgt[0])}'`
+  );
+  console.log(
+    `  teacher's top-${Math.min(5, k)} for it: ${Array.from({ length: Math.min(5, k) }, (_, j) => `'${data.tok.idToPiece(ids[j])}' ${Math.exp(lps[j]).toFixed(3)}`).join(', ')}`
+  );
   top.indices.dispose();
   top.logProbs.dispose();
 
   manualSeed(1);
   const student = Student.bigru({ vocabSize: teacher.vocabSize, ...p.bigru });
-  log(`BiGRU student: ${p.bigru.embDim}-dim embeddings, ${p.bigru.hiddenSize} hidden, ${(student.numParameters() / 1e6).toFixed(2)}M parameters (teacher ${(teacher.numParameters() / 1e6).toFixed(2)}M)`);
+  log(
+    `BiGRU student: ${p.bigru.embDim}-dim embeddings, ${p.bigru.hiddenSize} hidden, ${(student.numParameters() / 1e6).toFixed(2)}M parameters (teacher ${(teacher.numParameters() / 1e6).toFixed(2)}M)`
+  );
   log(`offline KD: ${p.bigruSteps} updates (or ${p.studentSeconds} s), alpha 0.5, temperature ${temperature}, top-${k} teacher from the cache`);
   const runDir = path.join(out, 'bigru-offline-kd-run');
   const r = await distill({
     ...trainingOptions(args, data, runDir, 'student'),
-    data: batcher, teacher, student, mode: 'offline', cacheFile, topK: k, tokenizerModel: source.tokenizer,
-    alpha: 0.5, temperature, maxSteps: p.bigruSteps, maxSeconds: p.studentSeconds, validateEvery: Math.max(1, Math.round(p.bigruSteps / 3)),
+    data: batcher,
+    teacher,
+    student,
+    mode: 'offline',
+    cacheFile,
+    topK: k,
+    tokenizerModel: source.tokenizer,
+    alpha: 0.5,
+    temperature,
+    maxSteps: p.bigruSteps,
+    maxSeconds: p.studentSeconds,
+    validateEvery: Math.max(1, Math.round(p.bigruSteps / 3)),
   });
   log(`offline KD: ${r.steps} updates in ${r.seconds.toFixed(1)} s; run folder ${runDir}`);
   const file = path.join(out, 'bigru-offline-kd.safetensors');

@@ -33,7 +33,9 @@ run(async () => {
   let t0 = Date.now();
   let last = 0;
   const res = await distillSequences(teacher, sources, {
-    out: sequenceFile, beamSize, batchSize: 64,
+    out: sequenceFile,
+    beamSize,
+    batchSize: 64,
     onProgress: (done, total) => {
       if (done - last >= 4096 || done === total) log(`teacher translated ${done}/${total} training sources (beam ${beamSize})`);
       if (done - last >= 4096) last = done;
@@ -43,27 +45,45 @@ run(async () => {
   console.log(`\n${sequenceFile}: ${res.written} translations in ${secs.toFixed(1)} s (${fmt(res.written / secs, 0)} sentences/s)`);
   t0 = Date.now();
   const again = await distillSequences(teacher, sources, { out: sequenceFile, beamSize, batchSize: 64 });
-  console.log(`  called again: ${again.resumed} already there, ${again.written} translated (${Date.now() - t0} ms): a killed run resumes the same way`);
+  console.log(
+    `  called again: ${again.resumed} already there, ${again.written} translated (${Date.now() - t0} ms): a killed run resumes the same way`
+  );
 
   const targets = readDistilledTargets(sequenceFile, sources.length);
   const same = targets.filter((t, i) => t.tgt.join(' ') === pairs[i].tgt.join(' ')).length;
   const len = (xs) => xs.reduce((n, x) => n + x.length, 0) / xs.length;
-  console.log(`  teacher output equals the reference for ${same}/${targets.length} pairs (${fmt((100 * same) / targets.length, 1)} %); ` +
-    `mean length ${fmt(len(targets.map((t) => t.tgt)), 1)} pieces vs ${fmt(len(pairs.map((x) => x.tgt)), 1)} for the references`);
-  const shown = text.map((_, i) => i).filter((i) => /^[A-Za-z ]+$/.test(text[i].src)).slice(0, 4); // plain words, no format strings
+  console.log(
+    `  teacher output equals the reference for ${same}/${targets.length} pairs (${fmt((100 * same) / targets.length, 1)} %); ` +
+      `mean length ${fmt(len(targets.map((t) => t.tgt)), 1)} pieces vs ${fmt(len(pairs.map((x) => x.tgt)), 1)} for the references`
+  );
+  const shown = text
+    .map((_, i) => i)
+    .filter((i) => /^[A-Za-z ]+$/.test(text[i].src))
+    .slice(0, 4); // plain words, no format strings
   for (const i of shown) {
-    console.log(`  "${text[i].src}"\n      reference: ${text[i].tgt}\n      teacher:   ${data.tok.decode(targets[i].tgt)} (score ${fmt(targets[i].score, 3)})`);
+    console.log(
+      `  "${text[i].src}"\n      reference: ${text[i].tgt}\n      teacher:   ${data.tok.decode(targets[i].tgt)} (score ${fmt(targets[i].score, 3)})`
+    );
   }
 
   // 2. The student learns the teacher's translations (the file is complete, so nothing is translated again).
   const student = Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 });
-  log(`student: ${student.config.encoderLayers}+${student.config.decoderLayers} layers cut from the teacher (layer map ${JSON.stringify(student.layerMap)}), ` +
-    `${(student.numParameters() / 1e6).toFixed(2)}M parameters`);
+  log(
+    `student: ${student.config.encoderLayers}+${student.config.decoderLayers} layers cut from the teacher (layer map ${JSON.stringify(student.layerMap)}), ` +
+      `${(student.numParameters() / 1e6).toFixed(2)}M parameters`
+  );
   const runDir = path.join(out, 'cut-sequence-kd-run');
   const r = await distill({
     ...trainingOptions(args, data, runDir, 'student'),
-    data: pairs, teacher, student, mode: 'sequence', sequenceFile, sequenceDecoding: { beamSize },
-    maxSteps: p.studentSteps, maxSeconds: p.studentSeconds, validateEvery: Math.max(1, Math.round(p.studentSteps / 3)),
+    data: pairs,
+    teacher,
+    student,
+    mode: 'sequence',
+    sequenceFile,
+    sequenceDecoding: { beamSize },
+    maxSteps: p.studentSteps,
+    maxSeconds: p.studentSeconds,
+    validateEvery: Math.max(1, Math.round(p.studentSteps / 3)),
   });
   log(`sequence KD: ${r.steps} updates in ${r.seconds.toFixed(1)} s; run folder ${runDir}`);
   const file = path.join(out, 'cut-sequence-kd.safetensors');

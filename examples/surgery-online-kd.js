@@ -28,11 +28,21 @@ run(async () => {
   const cut = { encoderLayers: tc.encoderLayers, decoderLayers: 1 };
   const student = Student.fromTeacher(teacher, cut);
   const asCut = Student.fromTeacher(teacher, cut); // a second copy, kept untrained for the comparison
-  console.log(`\nLayer surgery: teacher ${tc.encoderLayers}+${tc.decoderLayers} layers -> student ${student.config.encoderLayers}+${student.config.decoderLayers}`);
+  console.log(
+    `\nLayer surgery: teacher ${tc.encoderLayers}+${tc.decoderLayers} layers -> student ${student.config.encoderLayers}+${student.config.decoderLayers}`
+  );
   console.log(`  layer map (student layer i = teacher layer map[i]): ${JSON.stringify(student.layerMap)}`);
-  console.log(`  parameters: teacher ${teacher.numParameters()}, student ${student.numParameters()} (${fmt((100 * student.numParameters()) / teacher.numParameters(), 0)} %)`);
-  const names = ['encoder.embeddings.weight', `encoder.attentions.${tc.encoderLayers - 1}.q_lin.weight`, 'decoder.attentions.0.q_lin.weight',
-    'decoder.encoder_attn.0.k_lin.weight', 'decoder.ffns.0.lin1.weight', 'decoder.pred_layer.proj.bias'];
+  console.log(
+    `  parameters: teacher ${teacher.numParameters()}, student ${student.numParameters()} (${fmt((100 * student.numParameters()) / teacher.numParameters(), 0)} %)`
+  );
+  const names = [
+    'encoder.embeddings.weight',
+    `encoder.attentions.${tc.encoderLayers - 1}.q_lin.weight`,
+    'decoder.attentions.0.q_lin.weight',
+    'decoder.encoder_attn.0.k_lin.weight',
+    'decoder.ffns.0.lin1.weight',
+    'decoder.pred_layer.proj.bias',
+  ];
   for (const n of names) console.log(`  ${n.padEnd(36)} <- teacher ${teacherNameFor(n, student.layerMap)}`);
 
   // Online distillation: alpha weighs the KD term against the cross-entropy on the references.
@@ -40,10 +50,18 @@ run(async () => {
   const runDir = path.join(out, 'cut-online-kd-run');
   const r = await distill({
     ...trainingOptions(args, data, runDir, 'student'),
-    teacher, student, mode: 'online', alpha: 0.5, temperature: 2,
-    maxSteps: p.studentSteps, maxSeconds: p.studentSeconds, validateEvery: Math.max(1, Math.round(p.studentSteps / 3)),
+    teacher,
+    student,
+    mode: 'online',
+    alpha: 0.5,
+    temperature: 2,
+    maxSteps: p.studentSteps,
+    maxSeconds: p.studentSeconds,
+    validateEvery: Math.max(1, Math.round(p.studentSteps / 3)),
   });
-  log(`online KD: ${r.steps} updates in ${r.seconds.toFixed(1)} s, best valid BLEU ${fmt(r.best?.score)} at step ${r.best?.step}; run folder ${runDir}`);
+  log(
+    `online KD: ${r.steps} updates in ${r.seconds.toFixed(1)} s, best valid BLEU ${fmt(r.best?.score)} at step ${r.best?.step}; run folder ${runDir}`
+  );
 
   const file = path.join(out, 'cut-online-kd.safetensors');
   await student.save(file);

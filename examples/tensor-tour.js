@@ -6,7 +6,24 @@
 //   node examples/tensor-tour.js [--quick] [--threads N]
 'use strict';
 const {
-  version, cuda, loadedAddonPath, allocatorInfo, memoryStats, manualSeed, tensor, zeros, ones, arange, randn, rand, cat, stack, where, tidy, noGrad, Adam,
+  version,
+  cuda,
+  loadedAddonPath,
+  allocatorInfo,
+  memoryStats,
+  manualSeed,
+  tensor,
+  zeros,
+  ones,
+  arange,
+  randn,
+  rand,
+  cat,
+  stack,
+  where,
+  tidy,
+  noGrad,
+  Adam,
 } = require('..');
 const { log, fmt, parseArgs, run } = require('./common');
 
@@ -17,14 +34,22 @@ run(async () => {
   const args = parseArgs(USAGE, {}, { trains: false });
   const info = version();
   const device = cuda.isAvailable() ? 'cuda' : 'cpu';
-  console.log(`LibTorch ${info.libtorch}: ${info.threads} thread${info.threads === 1 ? '' : 's'}, MKL ${info.mkl ? 'on' : 'off'}, OpenMP ${info.openmp ? 'on' : 'off'}`);
+  console.log(
+    `LibTorch ${info.libtorch}: ${info.threads} thread${info.threads === 1 ? '' : 's'}, MKL ${info.mkl ? 'on' : 'off'}, OpenMP ${info.openmp ? 'on' : 'off'}`
+  );
   console.log(`CUDA: ${info.cuda ? `${info.cudaVersion}, ${info.cudaDevices} device(s)` : 'not available'}; this tour uses the ${device}`);
   console.log(`addon: ${loadedAddonPath()}; CPU allocator: ${allocatorInfo().cpu}`);
 
   // Sections 1 and 2 inside one tidy(): the tensors they print are freed together at its end.
   tidy(() => {
     console.log('\n1. Making tensors');
-    const a = tensor([[1, 2], [3, 4]], { dtype: 'float32', device });
+    const a = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: 'float32', device }
+    );
     console.log(`  tensor([[1, 2], [3, 4]]): shape ${JSON.stringify(a.shape)}, dtype ${a.dtype}, device ${a.device}, ${a.toString()}`);
     console.log(`  zeros([2, 3]) = ${show(zeros([2, 3]))}, ones([3], { dtype: 'int64' }) = ${show(ones([3], { dtype: 'int64' }))}`);
     console.log(`  arange(0, 10, 3) = ${show(arange(0, 10, 3))}`);
@@ -32,7 +57,9 @@ run(async () => {
     const r1 = randn([3]).tolist();
     manualSeed(0);
     const r2 = randn([3]).tolist();
-    console.log(`  randn([3]) after manualSeed(0), twice: ${JSON.stringify(r1.map((x) => +x.toFixed(4)))} and ${JSON.stringify(r2.map((x) => +x.toFixed(4)))}`);
+    console.log(
+      `  randn([3]) after manualSeed(0), twice: ${JSON.stringify(r1.map((x) => +x.toFixed(4)))} and ${JSON.stringify(r2.map((x) => +x.toFixed(4)))}`
+    );
     const ids = tensor(new BigInt64Array([5n, 7n, 9n]));
     console.log(`  from a BigInt64Array: dtype ${ids.dtype}, toArray() is a ${ids.toArray().constructor.name}`);
     console.log(`  from a Float32Array with a shape: ${show(tensor(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] }))}`);
@@ -43,9 +70,18 @@ run(async () => {
     console.log(`  a.add(tensor([10, 20])) broadcasts: ${show(a.add(tensor([10, 20], { device })))}`);
     console.log(`  a.mul(2).sub(1).pow(2) = ${show(a.mul(2).sub(1).pow(2))}`);
     console.log(`  a.sum() = ${a.sum().item()}, a.mean(0) = ${show(a.mean(0))}, a.sum(1, { keepdim: true }) = ${show(a.sum(1, { keepdim: true }))}`);
-    console.log(`  a.softmax(-1) = ${JSON.stringify(a.softmax(-1).tolist().map((row) => row.map((x) => +x.toFixed(4))))}`);
+    console.log(
+      `  a.softmax(-1) = ${JSON.stringify(
+        a
+          .softmax(-1)
+          .tolist()
+          .map((row) => row.map((x) => +x.toFixed(4)))
+      )}`
+    );
     const top = tensor([0.1, 0.7, 0.05, 0.15]).topk(2);
-    console.log(`  topk(2) of [0.1, 0.7, 0.05, 0.15]: values ${JSON.stringify(top.values.tolist().map((x) => +x.toFixed(2)))}, indices ${show(top.indices)}`);
+    console.log(
+      `  topk(2) of [0.1, 0.7, 0.05, 0.15]: values ${JSON.stringify(top.values.tolist().map((x) => +x.toFixed(2)))}, indices ${show(top.indices)}`
+    );
     const x = arange(0, 6).view(2, 3);
     console.log(`  arange(0, 6).view(2, 3).transpose(0, 1) = ${show(x.transpose(0, 1))}; x.narrow(1, 1, 2) = ${show(x.narrow(1, 1, 2))}`);
     console.log(`  cat([x, x], 0) shape ${JSON.stringify(cat([x, x], 0).shape)}, stack([x, x]) shape ${JSON.stringify(stack([x, x]).shape)}`);
@@ -58,11 +94,23 @@ run(async () => {
   // tidy() keeps what it returns (arrays and objects of tensors too) and frees the rest at once.
   const [xs, ys] = tidy(() => {
     const x = rand([64, 1], { device }).mul(4).sub(2);
-    return [x, x.mul(3).add(2).add(randn([64, 1], { device }).mul(0.05))];
+    return [
+      x,
+      x
+        .mul(3)
+        .add(2)
+        .add(randn([64, 1], { device }).mul(0.05)),
+    ];
   });
   const w = zeros([1, 1], { device, requiresGrad: true });
   const b = zeros([1], { device, requiresGrad: true });
-  const optimizer = new Adam(new Map([['w', w], ['b', b]]), { lr: 0.1 });
+  const optimizer = new Adam(
+    new Map([
+      ['w', w],
+      ['b', b],
+    ]),
+    { lr: 0.1 }
+  );
   const steps = args.quick ? 150 : 300;
   for (let step = 1; step <= steps; step++) {
     const loss = tidy(() => xs.matmul(w).add(b).sub(ys).pow(2).mean()); // temporaries freed, the loss kept
@@ -90,7 +138,9 @@ run(async () => {
   const big = zeros([1024, 1024]);
   const withBig = memoryStats();
   big.dispose();
-  console.log(`  a 4 MiB tensor: live bytes ${(withBig.liveBytes / 2 ** 20).toFixed(2)} MiB -> ${(memoryStats().liveBytes / 2 ** 20).toFixed(2)} MiB after dispose(); isDisposed ${big.isDisposed}`);
+  console.log(
+    `  a 4 MiB tensor: live bytes ${(withBig.liveBytes / 2 ** 20).toFixed(2)} MiB -> ${(memoryStats().liveBytes / 2 ** 20).toFixed(2)} MiB after dispose(); isDisposed ${big.isDisposed}`
+  );
 
   console.log('\n5. Async: a big matmul off the JS thread');
   const n = args.quick ? 768 : 2048;
@@ -107,8 +157,10 @@ run(async () => {
   const syncMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const diff = tidy(() => Number(c.sub(d).abs().max().item()));
   const gflops = (2 * n ** 3) / (Math.min(asyncMs, syncMs) / 1e3) / 1e9;
-  console.log(`  ${n}x${n} matmulAsync: ${asyncMs.toFixed(1)} ms with ${ticks} timer ticks meanwhile; matmul (blocking): ${syncMs.toFixed(1)} ms; ` +
-    `same result (max |diff| ${diff.toExponential(1)}); ${gflops.toFixed(1)} GFLOP/s`);
+  console.log(
+    `  ${n}x${n} matmulAsync: ${asyncMs.toFixed(1)} ms with ${ticks} timer ticks meanwhile; matmul (blocking): ${syncMs.toFixed(1)} ms; ` +
+      `same result (max |diff| ${diff.toExponential(1)}); ${gflops.toFixed(1)} GFLOP/s`
+  );
 
   console.log('\n6. Errors are JS exceptions that say what was wrong');
   try {

@@ -27,8 +27,10 @@ run(async () => {
 
   manualSeed(0);
   const teacher = Teacher.create({ vocabSize: data.tok.vocabSize, ...p.teacher });
-  log(`teacher: ${p.teacher.encoderLayers}+${p.teacher.decoderLayers} layers, ${p.teacher.embDim} wide, ${p.teacher.nHeads} heads, ` +
-    `${(teacher.numParameters() / 1e6).toFixed(2)}M parameters`);
+  log(
+    `teacher: ${p.teacher.encoderLayers}+${p.teacher.decoderLayers} layers, ${p.teacher.embDim} wide, ${p.teacher.nHeads} heads, ` +
+      `${(teacher.numParameters() / 1e6).toFixed(2)}M parameters`
+  );
 
   const runDir = path.join(out, 'teacher-run');
   const options = {
@@ -40,7 +42,7 @@ run(async () => {
   // First call: half the budget (think of it as a run that was stopped), then the same call with the full one.
   // Whichever limit comes first ends a call; training seconds count across calls, as steps do.
   log(`training for ${steps} updates or ${seconds} s of training, in two calls`);
-  const first = await train(teacher, { ...options, maxSteps: steps / 2 | 0, maxSeconds: seconds / 2 });
+  const first = await train(teacher, { ...options, maxSteps: (steps / 2) | 0, maxSeconds: seconds / 2 });
   log(`first call: stopped by ${first.stoppedBy} at step ${first.steps}`);
   const second = await train(teacher, { ...options, maxSteps: steps, maxSeconds: seconds });
   log(`second call: resumed from ${second.resumedFrom ?? '(nothing: a fresh run)'}, stopped by ${second.stoppedBy} at step ${second.steps}`);
@@ -50,8 +52,13 @@ run(async () => {
   const valids = metrics.filter((m) => m.type === 'valid');
   const stepsLogged = metrics.filter((m) => m.type === 'step');
   console.log('\nValidation during training (metrics.jsonl):');
-  for (const v of valids) console.log(`  step ${String(v.step).padStart(4)}  loss ${fmt(v.loss, 3)}  ppl ${fmt(v.perplexity, 1).padStart(6)}  BLEU ${fmt(v.bleu).padStart(6)}  chrF ${fmt(v.chrf).padStart(6)}${v.best ? '  (best)' : ''}`);
-  console.log(`  training loss: ${fmt(stepsLogged[0]?.loss, 3)} at step ${stepsLogged[0]?.step} -> ${fmt(stepsLogged.at(-1)?.loss, 3)} at step ${stepsLogged.at(-1)?.step}`);
+  for (const v of valids)
+    console.log(
+      `  step ${String(v.step).padStart(4)}  loss ${fmt(v.loss, 3)}  ppl ${fmt(v.perplexity, 1).padStart(6)}  BLEU ${fmt(v.bleu).padStart(6)}  chrF ${fmt(v.chrf).padStart(6)}${v.best ? '  (best)' : ''}`
+    );
+  console.log(
+    `  training loss: ${fmt(stepsLogged[0]?.loss, 3)} at step ${stepsLogged[0]?.step} -> ${fmt(stepsLogged.at(-1)?.loss, 3)} at step ${stepsLogged.at(-1)?.step}`
+  );
   const last = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoints', 'last.json'), 'utf8'));
   const best = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoints', 'best.json'), 'utf8'));
   console.log('\nRun folder:');
@@ -66,6 +73,8 @@ run(async () => {
   await compare([{ name: 'teacher', model: reloaded }], data, { beamSize: 5 });
   console.log(`\nteacher file: ${teacherFile}`);
   console.log(`tokenizer file: ${data.tokenizerFile}`);
-  console.log(`Use it in the other examples: node examples/surgery-online-kd.js${args.quick ? ' --quick' : ''} --out ${out}   (or --teacher ${teacherFile})`);
+  console.log(
+    `Use it in the other examples: node examples/surgery-online-kd.js${args.quick ? ' --quick' : ''} --out ${out}   (or --teacher ${teacherFile})`
+  );
   console.log('Run this example again with the same --out DIR and train() resumes from the last checkpoint (nothing is left to do).');
 });

@@ -26,7 +26,9 @@ const args = mode === '--write' ? ['-i', ...files] : ['--dry-run', '--Werror', .
 const r = spawnSync(process.execPath, [bin, '--style=file', ...args], { cwd: root, encoding: 'utf8' });
 if (r.status !== 0) {
   const named = [...new Set([...(r.stderr ?? '').matchAll(/^(\S+?):\d+:\d+: error/gm)].map((m) => path.relative(root, m[1])))];
-  console.error(named.length > 0 ? `clang-format: ${named.length} file(s) not formatted (npm run fix formats them):\n  ${named.join('\n  ')}` : r.stderr);
+  console.error(
+    named.length > 0 ? `clang-format: ${named.length} file(s) not formatted (npm run fix formats them):\n  ${named.join('\n  ')}` : r.stderr
+  );
   process.exit(1);
 }
 if (mode === '--check') console.log(`clang-format: ${files.length} native files formatted`);

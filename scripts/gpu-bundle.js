@@ -39,9 +39,12 @@ execFileSync('sh', ['-c', `xz -6 -T1 -c "$(command -v node)" > "${path.join(out,
 for (const f of fs.readdirSync('/usr/lib/x86_64-linux-gnu').filter((n) => n.startsWith('libsentencepiece'))) {
   fs.cpSync(path.join('/usr/lib/x86_64-linux-gnu', f), path.join(out, 'spm', 'lib', f), { dereference: false, verbatimSymlinks: true });
 }
-for (const f of fs.readdirSync('/usr/include').filter((n) => n.startsWith('sentencepiece'))) fs.copyFileSync(path.join('/usr/include', f), path.join(out, 'spm', 'include', f));
+for (const f of fs.readdirSync('/usr/include').filter((n) => n.startsWith('sentencepiece')))
+  fs.copyFileSync(path.join('/usr/include', f), path.join(out, 'spm', 'include', f));
 for (const p of closure(RUNTIME)) fs.cpSync(p, path.join(out, path.relative(root, p)), { recursive: true, verbatimSymlinks: true });
 const du = (p) => Number(execFileSync('du', ['-sb', p]).toString().split('\t')[0]);
 const dist = path.join(root, 'dist');
 if (!fs.existsSync(dist)) console.log('gpu-bundle: dist/ is missing: run npm run build:ts before taking the tree to the GPU machine');
-console.log(`.gpu: ${(du(out) / 2 ** 20).toFixed(1)} MiB (node, SentencePiece, ${closure(RUNTIME).length} packages); dist: ${fs.existsSync(dist) ? (du(dist) / 2 ** 20).toFixed(1) : 0} MiB`);
+console.log(
+  `.gpu: ${(du(out) / 2 ** 20).toFixed(1)} MiB (node, SentencePiece, ${closure(RUNTIME).length} packages); dist: ${fs.existsSync(dist) ? (du(dist) / 2 ** 20).toFixed(1) : 0} MiB`
+);

@@ -52,7 +52,9 @@ function main() {
     ? spawnSync(process.execPath, [nodeGyp, 'rebuild'], { cwd: root, stdio: 'inherit' })
     : spawnSync('node-gyp', ['rebuild'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
-    say(`the source build failed (exit ${r.status}); see above for what was missing. Run \`npx xlm-kd doctor\` after fixing it, then \`npm rebuild xlm-kd-torch\`.`);
+    say(
+      `the source build failed (exit ${r.status}); see above for what was missing. Run \`npx xlm-kd doctor\` after fixing it, then \`npm rebuild xlm-kd-torch\`.`
+    );
     return 1;
   }
   fs.writeFileSync(path.join(root, 'build', 'Release', 'xlm_kd_torch.libtorch.json'), JSON.stringify(want) + '\n');

@@ -24,9 +24,7 @@ const HOW_TO_PROVIDE =
   '  5. LibTorch unpacked in /opt/libtorch, /usr/local/libtorch, /usr/lib/libtorch or ~/libtorch';
 
 function fail(message) {
-  const err = new Error(
-    `${message}\n${HOW_TO_PROVIDE}`
-  );
+  const err = new Error(`${message}\n${HOW_TO_PROVIDE}`);
   err.libtorchMissing = true;
   throw err;
 }
@@ -37,7 +35,10 @@ function pythonTorchRoot(python) {
   try {
     const out = execFileSync(
       python,
-      ['-c', "import importlib.util as u; s = u.find_spec('torch'); print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')"],
+      [
+        '-c',
+        "import importlib.util as u; s = u.find_spec('torch'); print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')",
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 20000 }
     );
     return out.trim() || null;
@@ -61,7 +62,8 @@ function locateLibtorch() {
     ['Torch_DIR', process.env.Torch_DIR && path.resolve(process.env.Torch_DIR, '..', '..', '..')],
   ]) {
     if (!root) continue;
-    if (!looksLikeLibtorch(root)) return { error: `${name} is set but ${root} does not look like LibTorch (no lib/libtorch_cpu.so)`, tried: [`${name}=${root}`] };
+    if (!looksLikeLibtorch(root))
+      return { error: `${name} is set but ${root} does not look like LibTorch (no lib/libtorch_cpu.so)`, tried: [`${name}=${root}`] };
     return { root: path.resolve(root), from: name };
   }
   tried.push('LIBTORCH and Torch_DIR: unset');

@@ -26,7 +26,10 @@ test('matmulAsync keeps the event loop responsive and matches matmul', async (t)
   clearInterval(timer);
   t.is(ticksDuringSync, 0);
   t.log(`async matmul: ${elapsed} ms, ${asyncTicks} timer ticks while awaiting`);
-  t.true(asyncTicks >= Math.min(3, Math.floor(elapsed / 20)), `timer should tick while the async matmul runs (got ${asyncTicks} ticks in ${elapsed} ms)`);
+  t.true(
+    asyncTicks >= Math.min(3, Math.floor(elapsed / 20)),
+    `timer should tick while the async matmul runs (got ${asyncTicks} ticks in ${elapsed} ms)`
+  );
   const maxDiff = tidy(() => c.sub(expected).abs().max().item() as number);
   t.true(maxDiff < 1e-3);
 });

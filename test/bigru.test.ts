@@ -50,7 +50,10 @@ function sentences(lengths: number[], V: number, seed: number): number[][] {
   );
 }
 
-interface Data { src: number[][]; tgt: number[][] }
+interface Data {
+  src: number[][];
+  tgt: number[][];
+}
 function ragged(V: number, seed: number, srcLens = [5, 1, 9, 3, 7], tgtLens = [4, 6, 1, 8, 2]): Data {
   return { src: sentences(srcLens, V, seed), tgt: sentences(tgtLens, V, seed + 100) };
 }
@@ -68,7 +71,7 @@ function stepLogProbs(m: BiGruStudent, batch: Batch): Tensor {
   });
 }
 
-const lens = (t: Tensor) => (t.tolist() as number[]);
+const lens = (t: Tensor) => t.tolist() as number[];
 
 /** Runs the reference on `modelFile` and compares its forward logits and step log-probs with ours. */
 async function checkParity(t: ExecutionContext, m: BiGruStudent, modelFile: string, data: Data, what: string): Promise<void> {
@@ -97,7 +100,11 @@ const parityCases: Array<{ name: string; config: BiGruOptions; from: 'ts' | 'py'
   { name: 'luong, 2-2 layers, tied, TS weights', config: { ...SMALL, encoderLayers: 2, decoderLayers: 2 }, from: 'ts' },
   { name: 'bahdanau, 2-2 layers, tied, TS weights', config: { ...SMALL, attention: 'bahdanau', encoderLayers: 2, decoderLayers: 2 }, from: 'ts' },
   { name: 'luong, 3-1 layers, untied (embDim 24), Python weights', config: { ...SMALL, embDim: 24, encoderLayers: 3, decoderLayers: 1 }, from: 'py' },
-  { name: 'bahdanau, 1-3 layers, untied, Python weights', config: { ...SMALL, embDim: 12, hiddenSize: 20, attention: 'bahdanau', encoderLayers: 1, decoderLayers: 3 }, from: 'py' },
+  {
+    name: 'bahdanau, 1-3 layers, untied, Python weights',
+    config: { ...SMALL, embDim: 12, hiddenSize: 20, attention: 'bahdanau', encoderLayers: 1, decoderLayers: 3 },
+    from: 'py',
+  },
 ];
 
 for (const [k, c] of parityCases.entries()) {
@@ -142,7 +149,13 @@ for (const attention of ['luong', 'bahdanau'] as const) {
     const [B] = batch.src.shape;
     const wider = cat([batch.src, full([B, 3], m.padIndex, { dtype: 'int64' })], 1);
     const padded = new Batch(wider, batch.srcLen, batch.tgtIn, batch.tgtOut, batch.tgtLen);
-    closeReal(t, noGrad(() => m.forward(padded)), all, lens(batch.tgtLen), 'three extra pad columns');
+    closeReal(
+      t,
+      noGrad(() => m.forward(padded)),
+      all,
+      lens(batch.tgtLen),
+      'three extra pad columns'
+    );
   });
 }
 
@@ -156,7 +169,10 @@ test('decodeStep over T steps == log_softmax(forward) at every real position', (
   closeReal(t, steps, fwd, lens(batch.tgtLen), 'decodeStep vs forward');
   // Every step's log-probs are normalised.
   const mass = floats(steps.exp().sum(-1));
-  t.true(mass.every((s) => Math.abs(s - 1) < 1e-5), 'rows sum to 1');
+  t.true(
+    mass.every((s) => Math.abs(s - 1) < 1e-5),
+    'rows sum to 1'
+  );
 });
 
 test('forwardHidden + outputProjection == forward; tied output layer', (t) => {
@@ -169,7 +185,13 @@ test('forwardHidden + outputProjection == forward; tied output layer', (t) => {
   const h = noGrad(() => m.forwardHidden(batch));
   t.deepEqual(h.shape, [5, batch.tgtIn.shape[1], 16]);
   const viaHidden = noGrad(() => h.matmul(weight.transpose(0, 1)).add(bias!));
-  closeReal(t, viaHidden, noGrad(() => m.forward(batch)), lens(batch.tgtLen), 'hidden·Wᵀ + b');
+  closeReal(
+    t,
+    viaHidden,
+    noGrad(() => m.forward(batch)),
+    lens(batch.tgtLen),
+    'hidden·Wᵀ + b'
+  );
   // Tied: one parameter, two names in the state dict.
   t.true(m.config.tieEmbeddings);
   t.false(m.namedParameters().has('decoder.proj.weight'));
@@ -210,7 +232,11 @@ test('reorder: beam-style groups and arbitrary orders equal a fresh forward (bot
   for (const attention of ['luong', 'bahdanau'] as const) {
     manualSeed(21);
     const m = BiGruStudent.create({ vocabSize: 61, embDim: 16, hiddenSize: 12, encoderLayers: 2, decoderLayers: 2, attention }).eval();
-    checkReorderScenario(t, m, [[5, 6, 7, 8, 9, 10], [11, 12], [13, 14, 15]]);
+    checkReorderScenario(t, m, [
+      [5, 6, 7, 8, 9, 10],
+      [11, 12],
+      [13, 14, 15],
+    ]);
   }
 });
 
@@ -262,7 +288,8 @@ test('save/load round trip: bit-identical weights, same config, same outputs', a
   t.false(back.training);
   t.deepEqual({ ...back.config }, { ...m.config });
   t.is(back.numParameters(), m.numParameters());
-  const a = m.stateDict(), b = back.stateDict();
+  const a = m.stateDict(),
+    b = back.stateDict();
   t.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
   for (const [name, w] of a) {
     const v = b.get(name)!;
@@ -296,7 +323,9 @@ test('load: clear errors for another model type, a bad config, missing weights',
   const fewer = new Map(sd);
   fewer.delete('bridge.weight');
   await saveTensors(partial, fewer, { model_type: 'bigru-student', config: cfg });
-  await t.throwsAsync(BiGruStudent.load(partial), { message: /BiGruStudent\.load\(.*\): state dict does not match the model: missing bridge\.weight/ });
+  await t.throwsAsync(BiGruStudent.load(partial), {
+    message: /BiGruStudent\.load\(.*\): state dict does not match the model: missing bridge\.weight/,
+  });
 
   const wrongShape = tmpFile('shape.safetensors');
   await saveTensors(wrongShape, sd, { model_type: 'bigru-student', config: JSON.stringify({ ...m.config, vocabSize: 38 }) });
@@ -344,18 +373,31 @@ test('create: bad configs throw errors naming the field', (t) => {
   err(null, /config must be an object/);
   // Defaults: untied when the sizes differ, tied when they agree.
   t.false(BiGruStudent.create({ vocabSize: 50, embDim: 8, hiddenSize: 16 }).config.tieEmbeddings);
-  t.deepEqual({ ...BiGruStudent.create({ vocabSize: 50, embDim: 8, hiddenSize: 8 }).config }, {
-    ...BIGRU_DEFAULTS, vocabSize: 50, embDim: 8, hiddenSize: 8, tieEmbeddings: true,
-  });
+  t.deepEqual(
+    { ...BiGruStudent.create({ vocabSize: 50, embDim: 8, hiddenSize: 8 }).config },
+    {
+      ...BIGRU_DEFAULTS,
+      vocabSize: 50,
+      embDim: 8,
+      hiddenSize: 8,
+      tieEmbeddings: true,
+    }
+  );
 });
 
 test('bad inputs to encode/decodeStep throw clear errors', (t) => {
   const m = BiGruStudent.create(SMALL).eval();
   const batch = Batch.from(ragged(SMALL.vocabSize, 16));
-  t.throws(() => m.encode(batch.src, tensor([3, 1, 40, 2, 2], { dtype: 'int64' })), { instanceOf: RangeError, message: /every length must lie in \[1, 11\]/ });
+  t.throws(() => m.encode(batch.src, tensor([3, 1, 40, 2, 2], { dtype: 'int64' })), {
+    instanceOf: RangeError,
+    message: /every length must lie in \[1, 11\]/,
+  });
   t.throws(() => m.encode(batch.src, tensor([3, 1], { dtype: 'int64' })), { message: /'srcLen' \[2\] int64 cpu disagree on the batch size/ });
   const st = m.encode(batch.src, batch.srcLen);
-  t.throws(() => m.decodeStep(st, tensor([1, 1, 1, 1, 99], { dtype: 'int64' })), { instanceOf: RangeError, message: /'tokens': token ids must lie in \[0, 37\)/ });
+  t.throws(() => m.decodeStep(st, tensor([1, 1, 1, 1, 99], { dtype: 'int64' })), {
+    instanceOf: RangeError,
+    message: /'tokens': token ids must lie in \[0, 37\)/,
+  });
   t.throws(() => m.decodeStep(st, tensor([1, 1], { dtype: 'int64' })), { message: /2 entries but the state holds 5/ });
 });
 
@@ -386,7 +428,10 @@ test('training: every parameter gets a gradient; a few SGD steps lower the loss'
     t.deepEqual(g.shape, p.shape, `${name}: grad shape`);
     const gv = floats(g);
     t.true(gv.every(Number.isFinite), `${name}: finite grad`);
-    t.true(gv.some((x) => x !== 0), `${name}: non-zero grad`);
+    t.true(
+      gv.some((x) => x !== 0),
+      `${name}: non-zero grad`
+    );
   }
 
   // Manual SGD without dropout (eval mode keeps autograd): the loss on the batch goes down.

@@ -34,14 +34,22 @@ async function cli(...args: string[]): Promise<Run> {
   }
 }
 const ok = (r: Run) => (r.code === 0 ? '' : `exit ${r.code}: ${r.stderr}`);
-const lines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').length;
+const lines = (file: string) =>
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '').length;
 
 const TRAIN = ['--max-tokens', '512', '--warmup', '2', '--lr', '1e-3', '--valid-sentences', '10', '--threads', '1'];
 
 test.serial('data: gettext en-de into a data folder of three splits that pair line by line', async (t) => {
   const r = await cli('data', '--out', f('data'), '--max-pairs', '700', '--valid', '20', '--test', '30');
   t.is(r.code, 0, ok(r));
-  const info = JSON.parse(fs.readFileSync(f('data', 'data.json'), 'utf8')) as { counts: Record<string, number>; srcLang: string; text: Record<string, unknown> };
+  const info = JSON.parse(fs.readFileSync(f('data', 'data.json'), 'utf8')) as {
+    counts: Record<string, number>;
+    srcLang: string;
+    text: Record<string, unknown>;
+  };
   t.deepEqual(info.counts, { train: 650, valid: 20, test: 30 });
   t.is(info.srcLang, 'en');
   for (const split of ['train', 'valid', 'test']) t.is(lines(f('data', `${split}.src`)), lines(f('data', `${split}.tgt`)));
@@ -79,7 +87,22 @@ test.serial('tokenizer, then train a teacher that resumes and refuses another ru
 });
 
 test.serial('train --nproc 2: two ranks, one run folder written by rank 0, output prefixed by rank', async (t) => {
-  const args = ['train', '--data', f('data'), '--run', f('teacher-2ranks'), '--layers', '2-2', '--dim', '32', '--heads', '2', '--max-steps', '4', ...TRAIN];
+  const args = [
+    'train',
+    '--data',
+    f('data'),
+    '--run',
+    f('teacher-2ranks'),
+    '--layers',
+    '2-2',
+    '--dim',
+    '32',
+    '--heads',
+    '2',
+    '--max-steps',
+    '4',
+    ...TRAIN,
+  ];
   const r = await cli(...args, '--nproc', '2');
   t.is(r.code, 0, ok(r));
   t.regex(r.stdout, /^\[rank 0\] data-parallel over 2 ranks: \d+ of each epoch's \d+ batches per rank/m);
@@ -96,7 +119,19 @@ test.serial('train --nproc 2: two ranks, one run folder written by rank 0, outpu
 });
 
 test.serial('cut writes a student of the chosen teacher layers', async (t) => {
-  const r = await cli('cut', '--teacher', f('teacher', 'model.safetensors'), '--out', f('students', 'cut.safetensors'), '-e', '2', '-D', '1', '-s', 'last');
+  const r = await cli(
+    'cut',
+    '--teacher',
+    f('teacher', 'model.safetensors'),
+    '--out',
+    f('students', 'cut.safetensors'),
+    '-e',
+    '2',
+    '-D',
+    '1',
+    '-s',
+    'last'
+  );
   t.is(r.code, 0, ok(r));
   t.regex(r.stdout, /encoder layers \[0, 1\], decoder layers \[1\]/);
   const s = (await loadModel(f('students', 'cut.safetensors'))) as CutStudent;
@@ -109,7 +144,22 @@ test.serial('distill: online from the cut file, offline into a BiGRU, sequence-l
   let r = await cli('distill', ...common, '--student', f('students', 'cut.safetensors'), '--mode', 'online', '--run', f('online'));
   t.is(r.code, 0, ok(r));
   t.regex(r.stdout, /file student, online KD, 4 updates/);
-  r = await cli('distill', ...common, '--student', 'bigru', '--bigru-dim', '32', '--bigru-hidden', '32', '--mode', 'offline', '--top-k', '4', '--run', f('offline'));
+  r = await cli(
+    'distill',
+    ...common,
+    '--student',
+    'bigru',
+    '--bigru-dim',
+    '32',
+    '--bigru-hidden',
+    '32',
+    '--mode',
+    'offline',
+    '--top-k',
+    '4',
+    '--run',
+    f('offline')
+  );
   t.is(r.code, 0, ok(r));
   t.true(fs.existsSync(f('offline', 'teacher-topk.cache')));
   t.is((await loadModel(f('offline', 'model.safetensors'))).kind, 'bigru-student');
@@ -122,62 +172,124 @@ test.serial('distill: online from the cut file, offline into a BiGRU, sequence-l
 });
 
 const noSacrebleu = referenceUnavailable(['sacrebleu']);
-test.serial(`evaluate: a table of two models, BLEU and chrF equal to sacreBLEU's${noSacrebleu ? ` (sacreBLEU check skipped: ${noSacrebleu})` : ''}`, async (t) => {
-  const r = await cli(
-    'evaluate', '--model', f('teacher', 'model.safetensors'), '--model', f('online', 'model.safetensors'), '--data', f('data'), '--beam', '2',
-    '--json', f('eval.json'), '--plot', f('eval.svg'), '--max-sentences', '20'
-  );
-  t.is(r.code, 0, ok(r));
-  const table = r.stdout.trim().split('\n');
-  t.regex(table[0], /^model\s+BLEU\s+chrF\s+parameters\s+size MB\s+sent\/s\s+speed-up$/);
-  t.is(table.length, 4);
-  t.regex(table[2], /^model\s.*1\.00×$/);
-  const out = JSON.parse(fs.readFileSync(f('eval.json'), 'utf8')) as { rows: Array<{ name: string; hypotheses: string[]; bleu: number; chrf: number }> };
-  t.is(out.rows.length, 2);
-  t.true(fs.readFileSync(f('eval.svg'), 'utf8').includes('<svg'));
-  if (noSacrebleu) return;
-  const refs = fs.readFileSync(f('data', 'test.tgt'), 'utf8').split('\n').slice(0, 20);
-  for (const row of out.rows) {
-    const ref = JSON.parse(runPythonCode(`
+test.serial(
+  `evaluate: a table of two models, BLEU and chrF equal to sacreBLEU's${noSacrebleu ? ` (sacreBLEU check skipped: ${noSacrebleu})` : ''}`,
+  async (t) => {
+    const r = await cli(
+      'evaluate',
+      '--model',
+      f('teacher', 'model.safetensors'),
+      '--model',
+      f('online', 'model.safetensors'),
+      '--data',
+      f('data'),
+      '--beam',
+      '2',
+      '--json',
+      f('eval.json'),
+      '--plot',
+      f('eval.svg'),
+      '--max-sentences',
+      '20'
+    );
+    t.is(r.code, 0, ok(r));
+    const table = r.stdout.trim().split('\n');
+    t.regex(table[0], /^model\s+BLEU\s+chrF\s+parameters\s+size MB\s+sent\/s\s+speed-up$/);
+    t.is(table.length, 4);
+    t.regex(table[2], /^model\s.*1\.00×$/);
+    const out = JSON.parse(fs.readFileSync(f('eval.json'), 'utf8')) as {
+      rows: Array<{ name: string; hypotheses: string[]; bleu: number; chrf: number }>;
+    };
+    t.is(out.rows.length, 2);
+    t.true(fs.readFileSync(f('eval.svg'), 'utf8').includes('<svg'));
+    if (noSacrebleu) return;
+    const refs = fs.readFileSync(f('data', 'test.tgt'), 'utf8').split('\n').slice(0, 20);
+    for (const row of out.rows) {
+      const ref = JSON.parse(
+        runPythonCode(
+          `
 import json, sys, sacrebleu
 d = json.load(sys.stdin)
-print(json.dumps([sacrebleu.corpus_bleu(d["hyp"], [d["ref"]]).score, sacrebleu.corpus_chrf(d["hyp"], [d["ref"]]).score]))`, JSON.stringify({ hyp: row.hypotheses, ref: refs }))) as [number, number];
-    t.true(Math.abs(row.bleu - ref[0]) < 1e-9, `${row.name} BLEU ${row.bleu} vs ${ref[0]}`);
-    t.true(Math.abs(row.chrf - ref[1]) < 1e-9, `${row.name} chrF ${row.chrf} vs ${ref[1]}`);
+print(json.dumps([sacrebleu.corpus_bleu(d["hyp"], [d["ref"]]).score, sacrebleu.corpus_chrf(d["hyp"], [d["ref"]]).score]))`,
+          JSON.stringify({ hyp: row.hypotheses, ref: refs })
+        )
+      ) as [number, number];
+      t.true(Math.abs(row.bleu - ref[0]) < 1e-9, `${row.name} BLEU ${row.bleu} vs ${ref[0]}`);
+      t.true(Math.abs(row.chrf - ref[1]) < 1e-9, `${row.name} chrF ${row.chrf} vs ${ref[1]}`);
+    }
   }
-});
+);
 
-test.serial('shortlist and quantize: a model file that names its shortlist, an int8 copy; translate/evaluate/bench take --int8/--prepack/--no-shortlist', async (t) => {
-  const model = f('online', 'model.safetensors');
-  let r = await cli('shortlist', '--model', model, '--data', f('data'), '--per-source', '5', '--frequent', '20');
-  t.is(r.code, 0, ok(r));
-  t.regex(r.stdout, /model\.shortlist\.safetensors: 650 training pairs, 5 per source token, \d+ always; a batch of 32 training sources decodes over \d+ of 300 ids/);
-  const loaded = await loadModel(model);
-  t.truthy(loaded.shortlist, 'the model file names its shortlist');
-  r = await cli('quantize', '--model', model, '--out', f('int8', 'online.safetensors'));
-  t.is(r.code, 0, ok(r));
-  t.regex(r.stdout, /online\.safetensors: int8, [\d.]+ MB \(float32 file [\d.]+ MB\)/);
-  const q = await loadModel(f('int8', 'online.safetensors'));
-  t.is(q.inference, 'int8');
-  t.truthy(q.shortlist, 'the shortlist travels with the int8 copy');
-  t.true(fs.existsSync(f('int8', 'tokenizer.model')));
-  const src = f('data', 'test.src');
-  for (const flags of [[], ['--no-shortlist'], ['--prepack']]) {
-    r = await cli('translate', '--model', flags.length ? model : f('int8', 'online.safetensors'), '--input', src, '--beam', '2', ...flags);
+test.serial(
+  'shortlist and quantize: a model file that names its shortlist, an int8 copy; translate/evaluate/bench take --int8/--prepack/--no-shortlist',
+  async (t) => {
+    const model = f('online', 'model.safetensors');
+    let r = await cli('shortlist', '--model', model, '--data', f('data'), '--per-source', '5', '--frequent', '20');
     t.is(r.code, 0, ok(r));
-    t.is(r.stdout.split('\n').length - 1, lines(src));
+    t.regex(
+      r.stdout,
+      /model\.shortlist\.safetensors: 650 training pairs, 5 per source token, \d+ always; a batch of 32 training sources decodes over \d+ of 300 ids/
+    );
+    const loaded = await loadModel(model);
+    t.truthy(loaded.shortlist, 'the model file names its shortlist');
+    r = await cli('quantize', '--model', model, '--out', f('int8', 'online.safetensors'));
+    t.is(r.code, 0, ok(r));
+    t.regex(r.stdout, /online\.safetensors: int8, [\d.]+ MB \(float32 file [\d.]+ MB\)/);
+    const q = await loadModel(f('int8', 'online.safetensors'));
+    t.is(q.inference, 'int8');
+    t.truthy(q.shortlist, 'the shortlist travels with the int8 copy');
+    t.true(fs.existsSync(f('int8', 'tokenizer.model')));
+    const src = f('data', 'test.src');
+    for (const flags of [[], ['--no-shortlist'], ['--prepack']]) {
+      r = await cli('translate', '--model', flags.length ? model : f('int8', 'online.safetensors'), '--input', src, '--beam', '2', ...flags);
+      t.is(r.code, 0, ok(r));
+      t.is(r.stdout.split('\n').length - 1, lines(src));
+    }
+    r = await cli('evaluate', '--model', model, '--data', f('data'), '--beam', '2', '--max-sentences', '10', '--int8');
+    t.is(r.code, 0, ok(r));
+    r = await cli(
+      'bench',
+      '--model',
+      model,
+      '--data',
+      f('data'),
+      '--beam',
+      '1',
+      '--batch-size',
+      '8',
+      '--sentences',
+      '8',
+      '--rounds',
+      '1',
+      '--int8',
+      '--prepack'
+    );
+    t.is(r.code, 2);
+    t.regex(r.stderr, /--int8 and --prepack exclude each other/);
   }
-  r = await cli('evaluate', '--model', model, '--data', f('data'), '--beam', '2', '--max-sentences', '10', '--int8');
-  t.is(r.code, 0, ok(r));
-  r = await cli('bench', '--model', model, '--data', f('data'), '--beam', '1', '--batch-size', '8', '--sentences', '8', '--rounds', '1', '--int8', '--prepack');
-  t.is(r.code, 2);
-  t.regex(r.stderr, /--int8 and --prepack exclude each other/);
-});
+);
 
 test.serial('bench: a row per model, beam and batch with medians and spread', async (t) => {
-  const r = await cli('bench', '--model', f('teacher', 'model.safetensors'), '--data', f('data'), '--beam', '1,2', '--batch-size', '8', '--sentences', '16', '--rounds', '2');
+  const r = await cli(
+    'bench',
+    '--model',
+    f('teacher', 'model.safetensors'),
+    '--data',
+    f('data'),
+    '--beam',
+    '1,2',
+    '--batch-size',
+    '8',
+    '--sentences',
+    '16',
+    '--rounds',
+    '2'
+  );
   t.is(r.code, 0, ok(r));
-  const rows = r.stdout.trim().split('\n').filter((l) => /^model\s+\d/.test(l));
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => /^model\s+\d/.test(l));
   t.is(rows.length, 2, r.stdout);
   for (const row of rows) t.regex(row, /^model\s+[12]\s+8\s+[\d.]+ \([\d.]+-[\d.]+\)\s+\d+ \(\d+-\d+\)$/);
 });
@@ -216,9 +328,18 @@ test('usage errors name the flag and what it expects', async (t) => {
     [['data'], /--out is required/],
     [['train', '--data', 'x', '--run', 'y'], /say when to stop: --max-steps, --max-epochs or --max-minutes/],
     [['train', '--data', 'x', '--run', 'y', '--max-steps', '0'], /--max-steps must be an integer >= 1, got number 0/],
-    [['train', '--data', 'x', '--run', 'y', '--max-steps', '3', '--layers', '6'], /--layers must be ENCODER-DECODER layer counts such as 6-1, got '6'/],
-    [['distill', '--teacher', 't', '--data', 'x', '--run', 'y', '--max-steps', '3', '--mode', 'fast'], /--mode must be one of online, offline, sequence, got 'fast'/],
-    [['distill', '--teacher', 't', '--data', 'x', '--run', 'y', '--max-steps', '3', '--alpha', '2'], /--alpha must be a number in \[0, 1\], got number 2/],
+    [
+      ['train', '--data', 'x', '--run', 'y', '--max-steps', '3', '--layers', '6'],
+      /--layers must be ENCODER-DECODER layer counts such as 6-1, got '6'/,
+    ],
+    [
+      ['distill', '--teacher', 't', '--data', 'x', '--run', 'y', '--max-steps', '3', '--mode', 'fast'],
+      /--mode must be one of online, offline, sequence, got 'fast'/,
+    ],
+    [
+      ['distill', '--teacher', 't', '--data', 'x', '--run', 'y', '--max-steps', '3', '--alpha', '2'],
+      /--alpha must be a number in \[0, 1\], got number 2/,
+    ],
     [['cut', '--teacher', 't', '--out', 'o', '-e', 'a,b'], /--encoder-layers must be a count or a comma-separated list/],
     [['evaluate', '--model', 'm'], /give --data DIR, or --src FILE and --ref FILE/],
     [['data', '--out', 'o', '--src-lang', 'de', '--tgt-lang', 'fr'], /--src-lang or --tgt-lang must be en \(got de -> fr\)/],

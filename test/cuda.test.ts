@@ -7,8 +7,25 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Batch, BiGruStudent, cuda, defaultChunkSize, rand, distill, distillLoss, distillLossChunked, greedy, beamSearch, loadModel, manualSeed, randn, sparseTeacherFromLogits,
-  Student, Teacher, Tensor, tidy, train,
+  Batch,
+  BiGruStudent,
+  cuda,
+  defaultChunkSize,
+  rand,
+  distill,
+  distillLoss,
+  distillLossChunked,
+  greedy,
+  beamSearch,
+  loadModel,
+  manualSeed,
+  randn,
+  sparseTeacherFromLogits,
+  Student,
+  Teacher,
+  Tensor,
+  tidy,
+  train,
 } from '../lib';
 import { checkKillResume, tmpDir } from './helpers/resume';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
@@ -61,7 +78,9 @@ cudaTest(title('the fused loss on cuda equals the CPU kernel: dense, top-k, chun
   const h = randn([N, H]);
   const w = randn([V, H]).mul(0.1);
   const chunkedCpu = Number(distillLossChunked(h, w, null, te, y, { ...opts, chunkSize: 17 }).loss.item());
-  const chunkedGpu = Number(distillLossChunked(h.to('cuda'), w.to('cuda'), null, te.to('cuda'), y.to('cuda'), { ...opts, chunkSize: 17 }).loss.item());
+  const chunkedGpu = Number(
+    distillLossChunked(h.to('cuda'), w.to('cuda'), null, te.to('cuda'), y.to('cuda'), { ...opts, chunkSize: 17 }).loss.item()
+  );
   t.true(Math.abs(chunkedCpu - chunkedGpu) < 1e-4 * Math.max(1, chunkedCpu));
 });
 
@@ -76,8 +95,14 @@ cudaTest(title('the teacher on cuda: the CPU forward to 1e-4, and the same greed
   teacher.to('cuda');
   const onGpu = batch.to(teacher.device);
   t.true(diff(teacher.forward(onGpu), cpuLogits) < 1e-4);
-  t.deepEqual((await greedy(teacher, onGpu)).map((h) => h[0].tokens), cpuGreedy.map((h) => h[0].tokens));
-  t.deepEqual((await beamSearch(teacher, onGpu, { beamSize: 4 })).map((h) => h[0].tokens), cpuBeam.map((h) => h[0].tokens));
+  t.deepEqual(
+    (await greedy(teacher, onGpu)).map((h) => h[0].tokens),
+    cpuGreedy.map((h) => h[0].tokens)
+  );
+  t.deepEqual(
+    (await beamSearch(teacher, onGpu, { beamSize: 4 })).map((h) => h[0].tokens),
+    cpuBeam.map((h) => h[0].tokens)
+  );
   const bf16 = await beamSearch(teacher, onGpu, { beamSize: 4, precision: 'bf16' });
   t.is(bf16.length, 16, 'bf16 decoding runs');
 });
@@ -93,11 +118,21 @@ for (const mode of ['online', 'offline', 'sequence'] as const) {
     cudaTest(title(`distill ${mode} into a ${kind} student on cuda: trains there, finite losses`), async (t) => {
       manualSeed(4);
       const teacher = Teacher.create(toyTeacherConfig);
-      const student = kind === 'cut' ? Student.fromTeacher(teacher, { encoderLayers: 1 }) : BiGruStudent.create({ vocabSize: 24, embDim: 32, hiddenSize: 32 });
+      const student =
+        kind === 'cut' ? Student.fromTeacher(teacher, { encoderLayers: 1 }) : BiGruStudent.create({ vocabSize: 24, embDim: 32, hiddenSize: 32 });
       const losses: number[] = [];
       const r = await distill({
-        teacher, student, mode, data: toyCopyPairs(64, 8), maxSteps: 4, device: 'cuda', runDir: tmpDir(), log: null, logEvery: 1,
-        onStep: (m) => losses.push(m.loss), topK: 4,
+        teacher,
+        student,
+        mode,
+        data: toyCopyPairs(64, 8),
+        maxSteps: 4,
+        device: 'cuda',
+        runDir: tmpDir(),
+        log: null,
+        logEvery: 1,
+        onStep: (m) => losses.push(m.loss),
+        topK: 4,
       });
       t.is(r.steps, 4);
       t.regex(student.device, /^cuda/);
@@ -140,10 +175,23 @@ cudaTest(title('train moves the model to the device it is given; batches and val
 // ---- the one-pass kernel (issue 26): edge shapes against the CPU kernel ------------------------------------------
 
 /** Loss and student gradient of the dense or sparse loss on `device`, from the same CPU inputs. */
-function lossOn(device: 'cpu' | 'cuda', s: Tensor, teacher: Tensor | { indices: Tensor; logProbs: Tensor }, y: Tensor, opts: Record<string, unknown>, dtype = 'float32') {
-  const leaf = s.to(device).to(dtype as 'float32').detach();
+function lossOn(
+  device: 'cpu' | 'cuda',
+  s: Tensor,
+  teacher: Tensor | { indices: Tensor; logProbs: Tensor },
+  y: Tensor,
+  opts: Record<string, unknown>,
+  dtype = 'float32'
+) {
+  const leaf = s
+    .to(device)
+    .to(dtype as 'float32')
+    .detach();
   leaf.requiresGrad = true;
-  const te = teacher instanceof Tensor ? teacher.to(device).to(dtype as 'float32') : { indices: teacher.indices.to(device), logProbs: teacher.logProbs.to(device) };
+  const te =
+    teacher instanceof Tensor
+      ? teacher.to(device).to(dtype as 'float32')
+      : { indices: teacher.indices.to(device), logProbs: teacher.logProbs.to(device) };
   const r = distillLoss(leaf, te, y.to(device), opts);
   r.loss.backward();
   return { loss: Number(r.loss.item()), kd: Number(r.kd.item()), ce: Number(r.ce.item()), grad: leaf.grad! };
@@ -164,7 +212,12 @@ for (const [what, N, V] of EDGE_SHAPES) {
     const s = randn([N, V]).mul(3);
     const te = randn([N, V]).mul(3);
     const y = tidy(() => rand([N]).mul(V).to('int64'));
-    for (const opts of [{ temperature: 2, alpha: 0.5, labelSmoothing: 0.1 }, { temperature: 1, alpha: 0.3, labelSmoothing: 0 }, { temperature: 4, alpha: 1 }, { alpha: 0 }]) {
+    for (const opts of [
+      { temperature: 2, alpha: 0.5, labelSmoothing: 0.1 },
+      { temperature: 1, alpha: 0.3, labelSmoothing: 0 },
+      { temperature: 4, alpha: 1 },
+      { alpha: 0 },
+    ]) {
       const a = lossOn('cpu', s, te, y, opts);
       const b = lossOn('cuda', s, te, y, opts);
       t.true(Math.abs(a.loss - b.loss) <= 1e-5 * Math.max(1, Math.abs(a.loss)), `${JSON.stringify(opts)}: loss ${b.loss} vs ${a.loss}`);
@@ -199,7 +252,10 @@ cudaTest(title('one-pass CUDA kernel: all-ignoreIndex batches, top-k rows with â
   // Top-k with âˆ’âˆž log-probs (a teacher that gives some of its k entries no mass).
   const te = randn([16, 3000]);
   const sparse = sparseTeacherFromLogits(te, 8);
-  const lp = sparse.logProbs.maskedFill(tidy(() => randn([16, 8]).gt(1)), -Infinity);
+  const lp = sparse.logProbs.maskedFill(
+    tidy(() => randn([16, 8]).gt(1)),
+    -Infinity
+  );
   const y = tidy(() => rand([16]).mul(3000).to('int64'));
   const a = lossOn('cpu', s, { indices: sparse.indices, logProbs: lp }, y, opts);
   const b = lossOn('cuda', s, { indices: sparse.indices, logProbs: lp }, y, opts);
@@ -215,7 +271,7 @@ cudaTest(title('one-pass CUDA kernel: all-ignoreIndex batches, top-k rows with â
   t.true(diff(c.grad, d.grad) <= 1e-6);
 });
 
-cudaTest(title('gradInPlace on cuda: the gradient lands in the logits\' own storage, equal to the separate one'), (t) => {
+cudaTest(title("gradInPlace on cuda: the gradient lands in the logits' own storage, equal to the separate one"), (t) => {
   manualSeed(7);
   const s = randn([128, 32000], { device: 'cuda' });
   const te = randn([128, 32000], { device: 'cuda' });
@@ -230,9 +286,9 @@ cudaTest(title('gradInPlace on cuda: the gradient lands in the logits\' own stor
   t.true(diff(x.grad!, ref.grad) <= 1e-6);
 });
 
-cudaTest(title('defaultChunkSize on cuda: from the device\'s free memory, all rows when they fit; lossForm auto goes dense'), (t) => {
+cudaTest(title("defaultChunkSize on cuda: from the device's free memory, all rows when they fit; lossForm auto goes dense"), (t) => {
   const rows = defaultChunkSize(16384, 128256, { device: 'cuda', dtype: 'bfloat16' });
-  t.true(rows >= 1024 && rows % 64 === 0 || rows === 16384, String(rows));
+  t.true((rows >= 1024 && rows % 64 === 0) || rows === 16384, String(rows));
   t.is(defaultChunkSize(100, 32000, { device: 'cuda' }), 100);
   t.is(defaultChunkSize(100, 32000), 100);
 });

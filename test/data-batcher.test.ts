@@ -18,7 +18,10 @@ test('every kept pair appears exactly once per epoch, and caps hold', (t) => {
   for (const epoch of [0, 1, 5]) {
     const plans = b.plan(epoch);
     const seen = plans.flatMap((p) => p.indices).sort((x, y) => x - y);
-    t.deepEqual(seen, Array.from({ length: 2000 }, (_, i) => i));
+    t.deepEqual(
+      seen,
+      Array.from({ length: 2000 }, (_, i) => i)
+    );
     for (const p of plans) {
       const w = Math.max(...p.indices.map((i) => width(b.pairs[i])));
       t.is(p.paddedTokens, p.indices.length * w);
@@ -49,7 +52,10 @@ test('order is reproducible from the seed and changes from epoch to epoch', (t) 
   const sorted = new Batcher(data, { maxTokens: 400, shuffle: false });
   t.deepEqual(sorted.plan(0), sorted.plan(3));
   const widths = sorted.plan(0).map((p) => p.paddedTokens / p.indices.length);
-  t.deepEqual(widths, [...widths].sort((x, y) => x - y));
+  t.deepEqual(
+    widths,
+    [...widths].sort((x, y) => x - y)
+  );
 });
 
 test('pairs longer than maxLength are dropped and counted', (t) => {
@@ -63,7 +69,10 @@ test('pairs longer than maxLength are dropped and counted', (t) => {
   t.is(b.dropped, 2);
   t.is(b.size, 2);
   t.deepEqual(b.pairs, [data[0], data[3]]);
-  t.throws(() => new Batcher(data, { maxLength: 100, maxTokens: 50 }), { instanceOf: RangeError, message: /maxTokens \(50\) must be at least maxLength \+ 2/ });
+  t.throws(() => new Batcher(data, { maxLength: 100, maxTokens: 50 }), {
+    instanceOf: RangeError,
+    message: /maxTokens \(50\) must be at least maxLength \+ 2/,
+  });
   t.throws(() => new Batcher(data, { maxSentences: 0 }), { instanceOf: RangeError });
   t.throws(() => b.plan(-1), { instanceOf: RangeError });
 });
@@ -91,7 +100,10 @@ test('SeededRandom is deterministic and roughly uniform', (t) => {
   const a = new SeededRandom(42);
   const b = new SeededRandom(42);
   const xs = Array.from({ length: 10000 }, () => a.next());
-  t.deepEqual(xs.slice(0, 5), Array.from({ length: 5 }, () => b.next()));
+  t.deepEqual(
+    xs.slice(0, 5),
+    Array.from({ length: 5 }, () => b.next())
+  );
   t.true(xs.every((x) => x >= 0 && x < 1));
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   t.true(Math.abs(mean - 0.5) < 0.02);

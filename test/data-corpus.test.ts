@@ -39,7 +39,10 @@ test('an empty line is an error naming the file and line, or skipped and counted
   t.is(err?.line, 2);
   t.is(err?.message, `corpus: ${tgt}:2: empty target sentence`);
   const c = await readParallelFiles(src, tgt, { onBadLine: 'skip' });
-  t.deepEqual(c.pairs, [{ src: 'one', tgt: 'eins' }, { src: 'four', tgt: 'vier' }]);
+  t.deepEqual(c.pairs, [
+    { src: 'one', tgt: 'eins' },
+    { src: 'four', tgt: 'vier' },
+  ]);
   t.is(c.skipped, 2);
   t.deepEqual(c.badLines, [
     { file: tgt, line: 2, reason: 'empty target sentence' },
@@ -53,7 +56,10 @@ test('invalid UTF-8 is a bad line (never silently U+FFFD); a real U+FFFD is kept
   const err = await t.throwsAsync(readParallelFiles(src, tgt), { instanceOf: CorpusError });
   t.is(err?.message, `corpus: ${src}:2: invalid UTF-8`);
   const c = await readParallelFiles(src, tgt, { onBadLine: 'skip' });
-  t.deepEqual(c.pairs, [{ src: 'ok', tgt: 'gut' }, { src: 'keeps \ufffd', tgt: 'behält \ufffd' }]);
+  t.deepEqual(c.pairs, [
+    { src: 'ok', tgt: 'gut' },
+    { src: 'keeps \ufffd', tgt: 'behält \ufffd' },
+  ]);
   t.deepEqual(c.badLines, [{ file: src, line: 2, reason: 'invalid UTF-8' }]);
   const tsv = file(Buffer.concat([Buffer.from('a\tb\n', 'utf8'), Buffer.from('\xc3(\tx\n', 'latin1')]));
   const r = await readTsv(tsv, { onBadLine: 'skip' });
@@ -72,17 +78,23 @@ test('files of different lengths, and missing files, are errors', async (t) => {
 
 test('TSV: two columns per line; malformed and empty lines by line number', async (t) => {
   const good = file('Hello\tHallo\nOpen  \t  Öffnen\n');
-  t.deepEqual((await readTsv(good)).pairs, [{ src: 'Hello', tgt: 'Hallo' }, { src: 'Open', tgt: 'Öffnen' }]);
+  t.deepEqual((await readTsv(good)).pairs, [
+    { src: 'Hello', tgt: 'Hallo' },
+    { src: 'Open', tgt: 'Öffnen' },
+  ]);
   const bad = file('Hello\tHallo\nno tab here\na\tb\tc\n\n\tleer\n');
   await t.throwsAsync(readTsv(bad), { message: `corpus: ${bad}:2: expected 2 tab-separated columns, found 1` });
   const c = await readTsv(bad, { onBadLine: 'skip' });
   t.deepEqual(c.pairs, [{ src: 'Hello', tgt: 'Hallo' }]);
-  t.deepEqual(c.badLines.map((b) => [b.line, b.reason]), [
-    [2, 'expected 2 tab-separated columns, found 1'],
-    [3, 'expected 2 tab-separated columns, found 3'],
-    [4, 'empty line'],
-    [5, 'empty source sentence'],
-  ]);
+  t.deepEqual(
+    c.badLines.map((b) => [b.line, b.reason]),
+    [
+      [2, 'expected 2 tab-separated columns, found 1'],
+      [3, 'expected 2 tab-separated columns, found 3'],
+      [4, 'empty line'],
+      [5, 'empty source sentence'],
+    ]
+  );
 });
 
 test('splitCorpus: deterministic by seed, disjoint, complete, in input order', (t) => {
@@ -95,8 +107,15 @@ test('splitCorpus: deterministic by seed, disjoint, complete, in input order', (
   t.is(a.valid.length, 100);
   t.is(a.test.length, 50);
   t.is(a.train.length, 850);
-  t.deepEqual([...a.train, ...a.valid, ...a.test].sort((x, y) => x - y), items);
-  for (const part of [a.train, a.valid, a.test]) t.deepEqual(part, [...part].sort((x, y) => x - y));
+  t.deepEqual(
+    [...a.train, ...a.valid, ...a.test].sort((x, y) => x - y),
+    items
+  );
+  for (const part of [a.train, a.valid, a.test])
+    t.deepEqual(
+      part,
+      [...part].sort((x, y) => x - y)
+    );
   t.deepEqual(splitCorpus(items), { train: items, valid: [], test: [] });
   t.throws(() => splitCorpus(items, { valid: 600, test: 600 }), { instanceOf: RangeError, message: /exceed the 1000 items/ });
   t.throws(() => splitCorpus(items, { valid: 1.5 }), { instanceOf: RangeError });
@@ -114,7 +133,10 @@ test('gzip input (found by its magic bytes, whatever the name) reads as the plai
   t.deepEqual(await readParallelFiles(gz, otherGz), await readParallelFiles(plain, other));
   const tsvGz = path.join(tmp, `gz${counter++}.tsv.gz`);
   fs.writeFileSync(tsvGz, zlib.gzipSync('one\teins\ntwo\tzwei\n'));
-  t.deepEqual((await readTsv(tsvGz)).pairs, [{ src: 'one', tgt: 'eins' }, { src: 'two', tgt: 'zwei' }]);
+  t.deepEqual((await readTsv(tsvGz)).pairs, [
+    { src: 'one', tgt: 'eins' },
+    { src: 'two', tgt: 'zwei' },
+  ]);
 });
 
 test('a truncated gzip file is an error naming the file', async (t) => {
@@ -171,14 +193,20 @@ test('streams: pairs in blocks; stopping early is no error, a bad line later is 
   t.true(seen >= 10);
   t.is((await readParallelFiles(src, tgt, { maxPairs: n })).pairs.length, n);
   let before = 0;
-  const err = await t.throwsAsync(async () => {
-    for await (const block of streamParallelFiles(src, tgt)) before += block.length;
-  }, { instanceOf: CorpusError });
+  const err = await t.throwsAsync(
+    async () => {
+      for await (const block of streamParallelFiles(src, tgt)) before += block.length;
+    },
+    { instanceOf: CorpusError }
+  );
   t.is(err?.message, `corpus: ${src}:${n + 1}: empty source sentence`);
   t.is(before, n, 'every pair before the bad line is given out first');
   const skipped: BadLine[] = [];
   let total = 0;
   for await (const block of streamTsv(file('a\tb\nc\n'), { onBadLine: 'skip', onSkip: (b) => skipped.push(b) })) total += block.length;
   t.is(total, 1);
-  t.deepEqual(skipped.map((b) => [b.line, b.reason]), [[2, 'expected 2 tab-separated columns, found 1']]);
+  t.deepEqual(
+    skipped.map((b) => [b.line, b.reason]),
+    [[2, 'expected 2 tab-separated columns, found 1']]
+  );
 });

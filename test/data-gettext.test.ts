@@ -5,14 +5,23 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  availableGettextLanguages, gettextDomains, hasWords, loadGettextCorpus, MoCharsetError, MoFormatError, parseMo,
+  availableGettextLanguages,
+  gettextDomains,
+  hasWords,
+  loadGettextCorpus,
+  MoCharsetError,
+  MoFormatError,
+  parseMo,
   stripAccelerators,
 } from '../lib';
 
 const UTF8_HEADER = 'Project-Id-Version: test\nLanguage: de\nContent-Type: text/plain; charset=UTF-8\nPlural-Forms: nplurals=2; plural=(n != 1);\n';
 
 /** Builds a .mo file: entries as [msgid, msgstr] with raw bytes or strings (NULs and \x04 as written). */
-function buildMo(entries: Array<[string | Buffer, string | Buffer]>, opts: { littleEndian?: boolean; header?: string | Buffer | null; revision?: number } = {}): Buffer {
+function buildMo(
+  entries: Array<[string | Buffer, string | Buffer]>,
+  opts: { littleEndian?: boolean; header?: string | Buffer | null; revision?: number } = {}
+): Buffer {
   const le = opts.littleEndian ?? true;
   const all: Array<[Buffer, Buffer]> = [];
   if (opts.header !== null) all.push([Buffer.alloc(0), Buffer.from(opts.header ?? UTF8_HEADER)]);
@@ -149,7 +158,10 @@ test('loadGettextCorpus applies every cleaning rule and counts each drop', (t) =
     ['A', 'B'],
     ['x'.repeat(300), 'y'.repeat(300)],
   ]);
-  const other = buildMo([['_Open', '_Öffnen'], ['Close', 'Schließen']]);
+  const other = buildMo([
+    ['_Open', '_Öffnen'],
+    ['Close', 'Schließen'],
+  ]);
   const root = localeTree({ de: { app, other }, fr: { app: buildMo([['Open', 'Ouvrir']]) } });
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -187,18 +199,30 @@ test('loadGettextCorpus: maxPairs is a seeded sample in corpus order', (t) => {
   t.notDeepEqual(a.pairs, c.pairs);
   t.is(a.stats.dropped.overLimit, 40);
   const index = (p: { src: string }) => Number(p.src.split(' ').pop());
-  t.deepEqual(a.pairs.map(index), [...a.pairs.map(index)].sort((x, y) => x - y), 'kept in corpus order');
+  t.deepEqual(
+    a.pairs.map(index),
+    [...a.pairs.map(index)].sort((x, y) => x - y),
+    'kept in corpus order'
+  );
 });
 
 test('loadGettextCorpus: a corrupt catalog is skipped and counted, or an error with onBadFile "error"', (t) => {
   const good = buildMo([['Open', 'Öffnen']]);
-  const root = localeTree({ de: { good, broken: good.subarray(0, good.length - 10), junk: Buffer.from('not a catalog at all, only some plain text') } });
+  const root = localeTree({
+    de: { good, broken: good.subarray(0, good.length - 10), junk: Buffer.from('not a catalog at all, only some plain text') },
+  });
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const warnings: string[] = [];
   const { pairs, stats } = loadGettextCorpus({ lang: 'de', root, onWarning: (m) => warnings.push(m) });
-  t.deepEqual(pairs.map((p) => p.src), ['Open']);
+  t.deepEqual(
+    pairs.map((p) => p.src),
+    ['Open']
+  );
   t.is(stats.files, 1);
-  t.deepEqual(stats.skippedFiles.map((f) => path.basename(f.file)), ['broken.mo', 'junk.mo']);
+  t.deepEqual(
+    stats.skippedFiles.map((f) => path.basename(f.file)),
+    ['broken.mo', 'junk.mo']
+  );
   t.regex(stats.skippedFiles[0].reason, /truncated/);
   t.regex(stats.skippedFiles[1].reason, /not a \.mo file/);
   t.is(warnings.length, 2);
@@ -225,7 +249,8 @@ test('a real catalog from /usr/share/locale parses and cleans', (t) => {
     t.pass();
     return;
   }
-  const domain = gettextDomains(lang).find((d) => fs.statSync(`/usr/share/locale/${lang}/LC_MESSAGES/${d}.mo`).size > 10000) ?? gettextDomains(lang)[0];
+  const domain =
+    gettextDomains(lang).find((d) => fs.statSync(`/usr/share/locale/${lang}/LC_MESSAGES/${d}.mo`).size > 10000) ?? gettextDomains(lang)[0];
   const cat = parseMo(fs.readFileSync(`/usr/share/locale/${lang}/LC_MESSAGES/${domain}.mo`));
   t.true(cat.entries.length > 10, `${domain}: ${cat.entries.length} entries`);
   t.is(cat.charset, 'utf-8');

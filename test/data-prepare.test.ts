@@ -39,8 +39,12 @@ const sha256 = (f: string) => crypto.createHash('sha256').update(fs.readFileSync
 const info = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'data.json'), 'utf8')) as DataInfo;
 
 /** `n` distinct pairs of similar length. */
-const distinct = (n: number, tag = ''): SentencePair[] => Array.from({ length: n }, (_, i) => ({ src: `source ${tag}${i} text`, tgt: `Ziel ${tag}${i} Text` }));
-const write = (pairs: SentencePair[]) => ({ src: file(pairs.map((p) => p.src + '\n').join(''), 'src'), tgt: file(pairs.map((p) => p.tgt + '\n').join(''), 'tgt') });
+const distinct = (n: number, tag = ''): SentencePair[] =>
+  Array.from({ length: n }, (_, i) => ({ src: `source ${tag}${i} text`, tgt: `Ziel ${tag}${i} Text` }));
+const write = (pairs: SentencePair[]) => ({
+  src: file(pairs.map((p) => p.src + '\n').join(''), 'src'),
+  tgt: file(pairs.map((p) => p.tgt + '\n').join(''), 'tgt'),
+});
 
 test('cleaning counts on a hand-made corpus: too long, length ratio, duplicates, bad lines', async (t) => {
   const src: string[] = [];
@@ -126,10 +130,30 @@ test('gzip and TSV input give the same data folder as plain parallel files, byte
 
 test('invalid UTF-8 in the middle: an error naming file and line (and nothing written), or skipped and counted', async (t) => {
   const pairs = distinct(100);
-  const src = file(Buffer.concat([Buffer.from(pairs.slice(0, 60).map((p) => p.src + '\n').join('')), Buffer.from('bad \xff\xfe line\n', 'latin1'), Buffer.from(pairs.slice(61).map((p) => p.src + '\n').join(''))]), 'src');
+  const src = file(
+    Buffer.concat([
+      Buffer.from(
+        pairs
+          .slice(0, 60)
+          .map((p) => p.src + '\n')
+          .join('')
+      ),
+      Buffer.from('bad \xff\xfe line\n', 'latin1'),
+      Buffer.from(
+        pairs
+          .slice(61)
+          .map((p) => p.src + '\n')
+          .join('')
+      ),
+    ]),
+    'src'
+  );
   const tgt = file(pairs.map((p) => p.tgt + '\n').join(''), 'tgt');
   const out = fresh('utf8');
-  await t.throwsAsync(prepareData({ srcFile: src, tgtFile: tgt, valid: 5, test: 5, out }), { instanceOf: CorpusError, message: `corpus: ${src}:61: invalid UTF-8` });
+  await t.throwsAsync(prepareData({ srcFile: src, tgtFile: tgt, valid: 5, test: 5, out }), {
+    instanceOf: CorpusError,
+    message: `corpus: ${src}:61: invalid UTF-8`,
+  });
   t.deepEqual(fs.readdirSync(out), [], 'no temp file is left, and no data.json');
   const d = await prepareData({ srcFile: src, tgtFile: tgt, valid: 5, test: 5, out, skipBadLines: true });
   t.is(d.dropped?.badLines, 1);
@@ -143,7 +167,11 @@ test("data.json's text record is each file's size and sha256, for streamed and i
   await prepareData({ srcFile: files.src, tgtFile: files.tgt, valid: 10, test: 10, out: streamed });
   const memory = fresh('memory');
   // writeDataFolder is what the gettext path writes through; line breaks inside a sentence become spaces.
-  await writeDataFolder(memory, { train: [{ src: 'a\r\nb', tgt: 'ä' }], valid: distinct(3), test: [] }, { source: 'test', srcLang: 'en', tgtLang: 'de' });
+  await writeDataFolder(
+    memory,
+    { train: [{ src: 'a\r\nb', tgt: 'ä' }], valid: distinct(3), test: [] },
+    { source: 'test', srcLang: 'en', tgtLang: 'de' }
+  );
   t.is(fs.readFileSync(path.join(memory, 'train.src'), 'utf8'), 'a b\n');
   for (const dir of [streamed, memory]) {
     const text = info(dir).text!;
@@ -175,11 +203,29 @@ test('the CLI: --tsv, --max-ratio, --keep-duplicates, their help and their usage
   let r = await cli(['--tsv', tsv, '--out', fresh('cli'), '--valid', '2', '--test', '3']);
   t.is(r.code, 0);
   t.regex(r.stdout, /: en -> de from .*c\.tsv.*: 35 train, 2 valid, 3 test pairs; dropped: ratio 1, duplicates 5\n$/);
-  r = await cli(['--tsv', tsv, '--out', fresh('cli'), '--valid', '2', '--test', '3', '--keep-duplicates', '--max-ratio', '0', '--src-lang', 'fr', '--tgt-lang', 'es']);
+  r = await cli([
+    '--tsv',
+    tsv,
+    '--out',
+    fresh('cli'),
+    '--valid',
+    '2',
+    '--test',
+    '3',
+    '--keep-duplicates',
+    '--max-ratio',
+    '0',
+    '--src-lang',
+    'fr',
+    '--tgt-lang',
+    'es',
+  ]);
   t.regex(r.stdout, /: fr -> es from .*: 41 train, 2 valid, 3 test pairs\n$/);
   const help = await cli(['--help']);
-  for (const flag of ['--tsv FILE', '--max-ratio R', '(default 3; 0 keeps every ratio)', '--keep-duplicates', '--skip-bad-lines', 'gzip']) t.true(help.stdout.includes(flag), flag);
-  const usage = async (args: string[], message: RegExp) => t.regex((await t.throwsAsync(cli(args), { instanceOf: UsageError }))?.message ?? '', message);
+  for (const flag of ['--tsv FILE', '--max-ratio R', '(default 3; 0 keeps every ratio)', '--keep-duplicates', '--skip-bad-lines', 'gzip'])
+    t.true(help.stdout.includes(flag), flag);
+  const usage = async (args: string[], message: RegExp) =>
+    t.regex((await t.throwsAsync(cli(args), { instanceOf: UsageError }))?.message ?? '', message);
   await usage(['--tsv', tsv, '--src', tsv, '--tgt', tsv, '--out', 'o'], /--tsv replaces --src and --tgt: give one or the other/);
   await usage(['--tsv', tsv, '--out', 'o', '--max-ratio', '0.5'], /--max-ratio must be a number >= 1, or 0 to keep every ratio, got number 0.5/);
   await usage(['--tsv', tsv, '--out', 'o', '--max-ratio', 'x'], /--max-ratio must be a number, got 'x'/);
@@ -194,7 +240,10 @@ test('a 200k-line corpus (50 MB of text) prepares through the CLI in a 32 MB hea
     return s;
   };
   const [srcFile, tgtFile] = [fresh('big.src'), fresh('big.tgt')];
-  for (const [f, salt] of [[srcFile, 1], [tgtFile, 2]] as const) {
+  for (const [f, salt] of [
+    [srcFile, 1],
+    [tgtFile, 2],
+  ] as const) {
     const fd = fs.openSync(f, 'w');
     for (let start = 0; start < n; start += 10_000) fs.writeSync(fd, Array.from({ length: 10_000 }, (_, k) => line(start + k, salt) + '\n').join(''));
     fs.closeSync(fd);
@@ -205,7 +254,9 @@ test('a 200k-line corpus (50 MB of text) prepares through the CLI in a 32 MB hea
   // A child process with a heap too small for the pairs (reading them into memory needs more than 64 MB): it
   // only finishes if memory does not grow with the corpus. Heap use in-process would measure GC timing instead.
   const cliJs = path.resolve(__dirname, '..', 'lib', 'cli', 'index.js');
-  const r = await execFileP(process.execPath, ['--max-old-space-size=32', cliJs, 'data', '--src', srcFile, '--tgt', tgtFile, '--out', out], { encoding: 'utf8' });
+  const r = await execFileP(process.execPath, ['--max-old-space-size=32', cliJs, 'data', '--src', srcFile, '--tgt', tgtFile, '--out', out], {
+    encoding: 'utf8',
+  });
   t.log(`${(textBytes / 1e6).toFixed(0)} MB of text in ${((Date.now() - started) / 1000).toFixed(1)} s: ${r.stdout.trim()}`);
   t.deepEqual(info(out).counts, { train: n - 1500, valid: 500, test: 1000 });
   t.is(info(out).text!['train.src'].bytes + info(out).text!['valid.src'].bytes + info(out).text!['test.src'].bytes, fs.statSync(srcFile).size);
@@ -222,7 +273,7 @@ test('PairHashSet: exact duplicates found, no false ones among many distinct pai
   for (let i = 0; i < 200_000; i++) if (!set.add(`sentence ${i}`, `Satz ${i}`)) t.fail(`pair ${i} taken for a duplicate`);
   for (let i = 0; i < 200_000; i += 997) t.false(set.add(`sentence ${i}`, `Satz ${i}`));
   t.is(set.size, 200_004);
-  t.true(set.byteLength <= 200_004 * 8 * 2 / 0.75 + 1, `${set.byteLength} bytes`);
+  t.true(set.byteLength <= (200_004 * 8 * 2) / 0.75 + 1, `${set.byteLength} bytes`);
   t.throws(() => new PairHashSet({ initialCapacity: 0 }), { instanceOf: RangeError, message: /initialCapacity/ });
 });
 
@@ -238,7 +289,10 @@ test('ReservoirSample: exact size, every item out exactly once, uniform, seeded'
   };
   const a = run(5, 1000, 30);
   t.is(a.kept.length, 30);
-  t.deepEqual([...a.out, ...a.kept].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
+  t.deepEqual(
+    [...a.out, ...a.kept].sort((x, y) => x - y),
+    Array.from({ length: 1000 }, (_, i) => i)
+  );
   t.deepEqual(run(5, 1000, 30), a);
   t.notDeepEqual(run(6, 1000, 30).kept, a.kept);
   t.deepEqual(run(1, 3, 5).kept.sort(), [0, 1, 2]);

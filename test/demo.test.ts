@@ -45,8 +45,13 @@ test.serial('Ctrl-C during the teacher, then the same command continues and prin
   t.regex(second.stdout, /resuming from .*teacher.*checkpoints.*step-\d+ \(step \d+/);
   const table = second.stdout.split('\n').filter((l) => /^(teacher|cut student|BiGRU student)\s+[\d.]+\s+[\d.]+\s+[\d.]+M/.test(l));
   t.is(table.length, 3, second.stdout);
-  const results = JSON.parse(fs.readFileSync(path.join(run, 'results.json'), 'utf8')) as { rows: Array<{ name: string; bleu: number; speedup: number }> };
-  t.deepEqual(results.rows.map((r) => r.name), ['teacher', 'cut student', 'BiGRU student']);
+  const results = JSON.parse(fs.readFileSync(path.join(run, 'results.json'), 'utf8')) as {
+    rows: Array<{ name: string; bleu: number; speedup: number }>;
+  };
+  t.deepEqual(
+    results.rows.map((r) => r.name),
+    ['teacher', 'cut student', 'BiGRU student']
+  );
   // The printed table is the saved one: BLEU and speed-up of every row.
   results.rows.forEach((r, i) => {
     t.true(table[i].includes(` ${r.bleu.toFixed(1)} `));

@@ -36,10 +36,15 @@ withoutCuda(`without CUDA: asking for it is one clear error in the library, the 
   await t.throwsAsync(train(model, { data: toyCopyPairs(4, 1), maxSteps: 1, device: 'cuda', log: null }), { instanceOf: RangeError, message: why });
   t.is(model.device, 'cpu', 'nothing moved');
   const tokenizer = await SentencePiece.train({ sentences: ['a b c d e', 'b c d e f', 'c d e f g'], vocabSize: 20, hardVocabLimit: false });
-  await t.throwsAsync(translate(Teacher.create({ ...toyTeacherConfig, vocabSize: 24 }), ['a b'], { tokenizer, device: 'cuda' }), { instanceOf: RangeError, message: why });
+  await t.throwsAsync(translate(Teacher.create({ ...toyTeacherConfig, vocabSize: 24 }), ['a b'], { tokenizer, device: 'cuda' }), {
+    instanceOf: RangeError,
+    message: why,
+  });
   t.throws(() => new Batcher(toyCopyPairs(4, 1), { device: 'cuda' }), { instanceOf: RangeError, message: why });
-  const r = await promisify(execFile)(process.execPath, [cli, 'train', '--data', 'x', '--run', 'y', '--max-steps', '1', '--device', 'cuda'])
-    .then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+  const r = await promisify(execFile)(process.execPath, [cli, 'train', '--data', 'x', '--run', 'y', '--max-steps', '1', '--device', 'cuda']).then(
+    () => ({ code: 0, stderr: '' }),
+    (e: { code: number; stderr: string }) => e
+  );
   t.is(r.code, 2);
   t.regex(r.stderr, /--device is 'cuda' but CUDA is not available here/);
 });

@@ -32,7 +32,14 @@ async function ranks(dir: string, mode: string, sentences: number, steps: number
   const out = collector();
   const err = collector();
   const started = Date.now();
-  const r = await launchRanks({ nproc: 2, args: [CHILD, dir, mode, String(sentences), String(steps), ...extra], env: { OMP_NUM_THREADS: '1', ...env }, stdout: out.stream, stderr: err.stream, killAfterMs: 2000 });
+  const r = await launchRanks({
+    nproc: 2,
+    args: [CHILD, dir, mode, String(sentences), String(steps), ...extra],
+    env: { OMP_NUM_THREADS: '1', ...env },
+    stdout: out.stream,
+    stderr: err.stream,
+    killAfterMs: 2000,
+  });
   return { ...r, ms: Date.now() - started, stdout: out.text(), stderr: err.text() };
 }
 
@@ -65,12 +72,23 @@ for (const mode of ['teacher', 'online', 'offline', 'sequence']) {
     await single(one, mode, 8, 6);
     const r = await ranks(two, mode, 4, 6);
     t.is(r.exitCode, 0, r.stderr);
-    const [p1, r0, r1] = await Promise.all([params(path.join(one, 'final.rank0.safetensors')), params(path.join(two, 'final.rank0.safetensors')), params(path.join(two, 'final.rank1.safetensors'))]);
+    const [p1, r0, r1] = await Promise.all([
+      params(path.join(one, 'final.rank0.safetensors')),
+      params(path.join(two, 'final.rank0.safetensors')),
+      params(path.join(two, 'final.rank1.safetensors')),
+    ]);
     t.is(maxDiff(r0, r1), 0, 'the ranks must hold identical parameters');
     const d = maxDiff(p1, r0, notKeyBias);
     t.true(d < 2e-6, `max |diff| vs one process = ${d}`);
     // The logged losses are the whole update's (all ranks' tokens), as the single process logs them.
-    const losses = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss: number }).filter((m) => m.type === 'step').map((m) => m.loss);
+    const losses = (dir: string) =>
+      fs
+        .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; loss: number })
+        .filter((m) => m.type === 'step')
+        .map((m) => m.loss);
     const [l1, l2] = [losses(one), losses(two)];
     t.is(l2.length, 6);
     l1.forEach((l, i) => t.true(Math.abs(l - l2[i]) < 1e-5, `step ${i + 1}: ${l} vs ${l2[i]}`));
@@ -85,14 +103,20 @@ test('a 2-rank run stopped and resumed ends bit-identical to an uninterrupted on
   const again = await ranks(resumed, 'online', 4, 6);
   t.is(again.exitCode, 0, again.stderr);
   for (const rank of [0, 1]) {
-    const [a, b] = await Promise.all([params(path.join(straight, `final.rank${rank}.safetensors`)), params(path.join(resumed, `final.rank${rank}.safetensors`))]);
+    const [a, b] = await Promise.all([
+      params(path.join(straight, `final.rank${rank}.safetensors`)),
+      params(path.join(resumed, `final.rank${rank}.safetensors`)),
+    ]);
     t.is(maxDiff(a, b), 0, `rank ${rank}`);
   }
   const err = await t.throwsAsync(single(resumed, 'online', 8, 9));
   t.regex(String((err as Error & { stdout?: string }).stdout), /was written by a run of 2 rank\(s\); resume it with 2 \(this run has 1\)/);
 });
 
-for (const [fault, timeoutMs] of [['die-at-step', 20000], ['freeze-at-step', 3000]] as const) {
+for (const [fault, timeoutMs] of [
+  ['die-at-step', 20000],
+  ['freeze-at-step', 3000],
+] as const) {
   test(`a rank that ${fault === 'die-at-step' ? 'is killed (SIGKILL)' : 'freezes (SIGSTOP)'} stops the run with an error; the last checkpoint is intact`, async (t) => {
     const dir = tmp(fault);
     const r = await ranks(dir, 'teacher', 4, 12, [fault, '3'], { XKT_TEST_TIMEOUT_MS: String(timeoutMs) });
@@ -125,6 +149,8 @@ test('shardOf: every worldSize-th batch from the rank, the same count on every r
 
 test('launchRanks: bad options are clear errors before anything starts', async (t) => {
   await t.throwsAsync(launchRanks({ nproc: 0, args: [CHILD] }), { message: /option 'nproc' must be an integer >= 1, got 0/ });
-  await t.throwsAsync(launchRanks({ nproc: 1, nnodes: 2, nodeRank: 2, args: [CHILD] }), { message: /option 'nodeRank' must be below nnodes \(2\), got 2/ });
+  await t.throwsAsync(launchRanks({ nproc: 1, nnodes: 2, nodeRank: 2, args: [CHILD] }), {
+    message: /option 'nodeRank' must be below nnodes \(2\), got 2/,
+  });
   await t.throwsAsync(launchRanks({ nproc: 1, args: [] }), { message: /option 'args' must name the program to run/ });
 });

@@ -20,22 +20,33 @@ async function launch(world: number, scenario: string, extraEnv: NodeJS.ProcessE
   const port = await freePort();
   const children: Array<ReturnType<typeof spawn>> = [];
   return Promise.all(
-    Array.from({ length: world }, (_, rank) =>
-      new Promise<RankOut>((resolve) => {
-        const env = { ...process.env, ...extraEnv, RANK: String(rank), WORLD_SIZE: String(world), LOCAL_RANK: String(rank), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), OMP_NUM_THREADS: '1' };
-        const child = spawn(process.execPath, [CHILD, scenario], { env });
-        children.push(child);
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('close', (code, signal) => {
-          // A stopped (frozen) rank never ends by itself: once one rank is done, the rest are ended.
-          if (scenario === 'peer-freezes') for (const c of children) if (c !== child && c.exitCode === null) c.kill('SIGKILL');
-          const line = stdout.trim().split('\n').pop();
-          resolve({ code, signal, out: line ? (JSON.parse(line) as Record<string, unknown>) : undefined, stderr });
-        });
-      })
+    Array.from(
+      { length: world },
+      (_, rank) =>
+        new Promise<RankOut>((resolve) => {
+          const env = {
+            ...process.env,
+            ...extraEnv,
+            RANK: String(rank),
+            WORLD_SIZE: String(world),
+            LOCAL_RANK: String(rank),
+            MASTER_ADDR: '127.0.0.1',
+            MASTER_PORT: String(port),
+            OMP_NUM_THREADS: '1',
+          };
+          const child = spawn(process.execPath, [CHILD, scenario], { env });
+          children.push(child);
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          child.on('close', (code, signal) => {
+            // A stopped (frozen) rank never ends by itself: once one rank is done, the rest are ended.
+            if (scenario === 'peer-freezes') for (const c of children) if (c !== child && c.exitCode === null) c.kill('SIGKILL');
+            const line = stdout.trim().split('\n').pop();
+            resolve({ code, signal, out: line ? (JSON.parse(line) as Record<string, unknown>) : undefined, stderr });
+          });
+        })
     )
   );
 }
@@ -45,13 +56,23 @@ test('two ranks: allReduce, broadcast, allGather and barrier give the hand-worke
   for (const [rank, r] of ranks.entries()) {
     t.is(r.code, 0, r.stderr);
     t.like(r.out, {
-      rank, worldSize: 2, localRank: rank,
-      sum: [1 + 2, 10 + 20], avg: [(1 + 2) / 2], max: [2], min: [-3], bcast: [7, 8, 9], gather: [[0, 0], [1, 1]],
+      rank,
+      worldSize: 2,
+      localRank: rank,
+      sum: [1 + 2, 10 + 20],
+      avg: [(1 + 2) / 2],
+      max: [2],
+      min: [-3],
+      bcast: [7, 8, 9],
+      gather: [
+        [0, 0],
+        [1, 1],
+      ],
     });
   }
 });
 
-test('a peer killed with SIGKILL fails the survivor\'s collective at once, naming the operation and the rank', async (t) => {
+test("a peer killed with SIGKILL fails the survivor's collective at once, naming the operation and the rank", async (t) => {
   const [zero, one] = await launch(2, 'peer-dies');
   t.is(one.signal, 'SIGKILL');
   t.is(zero.code, 0, zero.stderr);
@@ -61,7 +82,7 @@ test('a peer killed with SIGKILL fails the survivor\'s collective at once, namin
   t.true(out.ms < 10000, `took ${out.ms} ms (the group timeout is 20 s)`);
 });
 
-test('a frozen peer (SIGSTOP) fails the survivor\'s collective after the group timeout, not before', async (t) => {
+test("a frozen peer (SIGSTOP) fails the survivor's collective after the group timeout, not before", async (t) => {
   const started = Date.now();
   const [zero] = await launch(2, 'peer-freezes', { XKT_TEST_TIMEOUT_MS: '3000' });
   t.is(zero.code, 0, zero.stderr);
@@ -73,8 +94,12 @@ test('a frozen peer (SIGSTOP) fails the survivor\'s collective after the group t
 });
 
 test('bad options are clear errors before any connection', async (t) => {
-  await t.throwsAsync(ProcessGroup.init({ rank: 2, worldSize: 2, masterPort: 29999 }), { message: /argument 'options\.rank' must be an integer in \[0, 1\]/ });
-  await t.throwsAsync(ProcessGroup.init({ rank: 0, worldSize: 1, masterPort: 70000 }), { message: /argument 'options\.masterPort' must be an integer in \[1, 65535\]/ });
+  await t.throwsAsync(ProcessGroup.init({ rank: 2, worldSize: 2, masterPort: 29999 }), {
+    message: /argument 'options\.rank' must be an integer in \[0, 1\]/,
+  });
+  await t.throwsAsync(ProcessGroup.init({ rank: 0, worldSize: 1, masterPort: 70000 }), {
+    message: /argument 'options\.masterPort' must be an integer in \[1, 65535\]/,
+  });
   const saved = process.env.WORLD_SIZE;
   process.env.WORLD_SIZE = 'two';
   try {
@@ -91,7 +116,10 @@ test('a group of one works without peers', async (t) => {
   const x = tensor([1, 2, 3], { dtype: 'float32' });
   await pg.allReduce(x, 'avg');
   t.deepEqual(x.tolist(), [1, 2, 3]);
-  t.deepEqual((await pg.allGather(x)).map((g) => g.tolist()), [[1, 2, 3]]);
+  t.deepEqual(
+    (await pg.allGather(x)).map((g) => g.tolist()),
+    [[1, 2, 3]]
+  );
   // The Reducer over one rank: the gradient of sum(w * w) is 2w, averaged over one rank = itself.
   const { DataParallel } = await import('../lib');
   const w = tensor([1, -2, 3], { dtype: 'float32', requiresGrad: true });

@@ -399,13 +399,27 @@ const allLines = [
   ...new Set([
     ...allSets.flatMap(([, d]) => [...d.hyps, ...d.refs.flat()]),
     ...casing.hyps,
-    ' leading', 'x.', '.x', '5.', ',5', 'a-b 1-2 -3 4-', '&amp;quot; &quot;&amp; & amp;', '<skipped><skipped>x',
-    'multi\n\nline-\n-dash', '\t\v\f\r tabs', '1.2.3,4,5', 'end.', 'U.S.A.', '...', '$', '',
+    ' leading',
+    'x.',
+    '.x',
+    '5.',
+    ',5',
+    'a-b 1-2 -3 4-',
+    '&amp;quot; &quot;&amp; & amp;',
+    '<skipped><skipped>x',
+    'multi\n\nline-\n-dash',
+    '\t\v\f\r tabs',
+    '1.2.3,4,5',
+    'end.',
+    'U.S.A.',
+    '...',
+    '$',
+    '',
   ]),
 ];
 cases.push(
   { title: 'tokenize13a matches sacreBLEU Tokenizer13a', kind: 'tok13a', data: { hyps: allLines, refs: [] } },
-  { title: 'tokenizeIntl matches sacreBLEU intl', kind: 'tokintl', data: { hyps: allLines, refs: [] } },
+  { title: 'tokenizeIntl matches sacreBLEU intl', kind: 'tokintl', data: { hyps: allLines, refs: [] } }
 );
 
 // ---------------------------------------------------------------------------
@@ -456,9 +470,7 @@ function runSacre(): { answers?: PyAnswer[]; error?: string } {
     kind: c.kind,
     hyps: c.data.hyps,
     refs: c.data.refs,
-    opts: c.kind === 'bleu' || c.kind === 'sentence_bleu'
-      ? pyBleuOpts(c.bleuOpts ?? {}, c.kind === 'sentence_bleu')
-      : pyChrfOpts(c.chrfOpts ?? {}),
+    opts: c.kind === 'bleu' || c.kind === 'sentence_bleu' ? pyBleuOpts(c.bleuOpts ?? {}, c.kind === 'sentence_bleu') : pyChrfOpts(c.chrfOpts ?? {}),
   }));
   const r = spawnSync(PYTHON, ['-c', PY_SCRIPT], {
     input: JSON.stringify(requests),
@@ -493,24 +505,32 @@ cases.forEach((c, i) => {
     }
     if (c.kind === 'bleu' || c.kind === 'sentence_bleu') {
       const want = answer<PyBleu>(i);
-      const got: BleuResult = c.kind === 'bleu'
-        ? bleu(c.data.hyps, refsArg(c.data), c.bleuOpts)
-        : sentenceBleu(c.data.hyps[0], c.data.refs.map((s) => s[0]), c.bleuOpts);
+      const got: BleuResult =
+        c.kind === 'bleu'
+          ? bleu(c.data.hyps, refsArg(c.data), c.bleuOpts)
+          : sentenceBleu(
+              c.data.hyps[0],
+              c.data.refs.map((s) => s[0]),
+              c.bleuOpts
+            );
       t.true(Math.abs(got.score - want.score) < TOL, `score ${got.score} vs sacreBLEU ${want.score}`);
       t.deepEqual(got.counts, want.counts, 'counts');
       t.deepEqual(got.totals, want.totals, 'totals');
       t.is(got.sysLen, want.sys_len, 'sysLen');
       t.is(got.refLen, want.ref_len, 'refLen');
       t.true(Math.abs(got.bp - want.bp) < 1e-12, `bp ${got.bp} vs ${want.bp}`);
-      got.precisions.forEach((p, k) =>
-        t.true(Math.abs(p - want.precisions[k]) < 1e-9, `precision ${k + 1}: ${p} vs ${want.precisions[k]}`),
-      );
+      got.precisions.forEach((p, k) => t.true(Math.abs(p - want.precisions[k]) < 1e-9, `precision ${k + 1}: ${p} vs ${want.precisions[k]}`));
       t.is(formatBleu(got), want.formatted);
     } else {
       const want = answer<PyChrf>(i);
-      const got = c.kind === 'chrf'
-        ? chrf(c.data.hyps, refsArg(c.data), c.chrfOpts)
-        : sentenceChrf(c.data.hyps[0], c.data.refs.map((s) => s[0]), c.chrfOpts);
+      const got =
+        c.kind === 'chrf'
+          ? chrf(c.data.hyps, refsArg(c.data), c.chrfOpts)
+          : sentenceChrf(
+              c.data.hyps[0],
+              c.data.refs.map((s) => s[0]),
+              c.chrfOpts
+            );
       t.true(Math.abs(got.score - want.score) < TOL, `score ${got.score} vs sacreBLEU ${want.score}`);
       t.deepEqual(got.stats, want.stats, 'stats');
       t.is(got.name, want.name);
@@ -584,8 +604,14 @@ test('both reference layouts agree', (t) => {
 
 test('null references are skipped per segment', (t) => {
   const hyps = ['a b c d', 'e f g h i'];
-  const withNull = bleu(hyps, [['a b c d', 'e f g h i'], ['x y z w', null]]);
-  const manual = bleu(hyps, [['a b c d', 'e f g h i'], ['x y z w', 'e f g h i']]);
+  const withNull = bleu(hyps, [
+    ['a b c d', 'e f g h i'],
+    ['x y z w', null],
+  ]);
+  const manual = bleu(hyps, [
+    ['a b c d', 'e f g h i'],
+    ['x y z w', 'e f g h i'],
+  ]);
   t.is(withNull.score, manual.score);
   t.true(Math.abs(withNull.score - 100) < 1e-9);
 });

@@ -27,7 +27,10 @@ interface Run {
 function runExample(name: string, extra: string[] = []): Promise<Run> {
   const dir = path.join(tmp, name);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join('examples', `${name}.js`), '--quick', '--out', dir, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join('examples', `${name}.js`), '--quick', '--out', dir, ...extra], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -115,9 +118,17 @@ test.serial('train-teacher: the second call resumes the first, the run folder is
   t.regex(out, /first call: stopped by maxSteps at step 20\b/);
   t.regex(out, /second call: .* stopped by maxSteps at step 40\b/);
   const run = path.join(dir, 'teacher-run');
-  const lines = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; loss: number; bleu: number });
+  const lines = fs
+    .readFileSync(path.join(run, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; step: number; loss: number; bleu: number });
   const valid = lines.filter((l) => l.type === 'valid');
-  t.deepEqual(valid.map((l) => l.step), [5, 10, 15, 20, 25, 30, 35, 40], 'one validation every 5 updates, none repeated by the resume');
+  t.deepEqual(
+    valid.map((l) => l.step),
+    [5, 10, 15, 20, 25, 30, 35, 40],
+    'one validation every 5 updates, none repeated by the resume'
+  );
   t.true(valid.every((l) => Number.isFinite(l.loss) && l.bleu >= 0 && l.bleu <= 100));
   t.true(fs.readFileSync(path.join(run, 'curves.svg'), 'utf8').startsWith('<svg'));
   t.is((JSON.parse(fs.readFileSync(path.join(run, 'checkpoints', 'last.json'), 'utf8')) as { folder: string }).folder, 'step-40');
@@ -148,7 +159,10 @@ test.serial('offline-kd: the cache file has the size its header implies and is r
   t.regex(out, /a second buildTeacherCache with the same teacher, data and tokenizer keeps the file/);
   const probs = [...grab(t, out, /teacher's top-5 for it: (.*)$/m, 'top-5').matchAll(/ (0\.\d+)/g)].map((m) => Number(m[1]));
   t.is(probs.length, 5);
-  t.true(probs.every((p, i) => p > 0 && p <= 1 && (i === 0 || p <= probs[i - 1] + 1e-3)), `top-5 probabilities in decreasing order: ${probs.join(',')}`);
+  t.true(
+    probs.every((p, i) => p > 0 && p <= 1 && (i === 0 || p <= probs[i - 1] + 1e-3)),
+    `top-5 probabilities in decreasing order: ${probs.join(',')}`
+  );
   t.true(fs.existsSync(path.join(dir, 'bigru-offline-kd.safetensors')));
   checkTable(t, out, ['teacher', 'BiGRU + offline KD']);
 });
@@ -178,14 +192,17 @@ test.serial('decode-evaluate: n-best lists of 3, greedy and beam scores on the t
   t.is((out.match(/^ {2}\[\d\] /gm) ?? []).length, 3, 'translate() returns the three sentences');
 });
 
-(pythonWithTorch() ? test.serial : test.skip)('load-xlm-checkpoint: a synthetic Facebook checkpoint converts, keeps its names and values, and runs', async (t) => {
-  const { out, dir } = await ran(t, 'load-xlm-checkpoint');
-  t.regex(out, /Parameter names: (\d+) in the teacher's state dict, \1 in the checkpoint; missing 0, extra 0/);
-  t.true(num(t, out, /largest relative difference of a tensor sum against the checkpoint: ([\d.e+-]+)/, 'difference') < 1e-6);
-  t.regex(out, /Teacher\.load: 2\+2 layers, 32 wide, 4 heads, vocabulary 120, 2 language embedding/);
-  t.regex(out, /logits \[1,8,120\], all finite: true/);
-  t.regex(out, /metadata: source xlm-trainer, languages \["en", ?"fr"\]/);
-  t.regex(out, /^ {2}decoder\.encoder_attn\.0\.k_lin\.weight\s+\[32,32\]$/m);
-  for (const f of ['synthetic-xlm.pth', 'xlm-teacher.safetensors', 'xlm-vocab.txt']) t.true(fs.existsSync(path.join(dir, f)), f);
-  t.is(fs.readFileSync(path.join(dir, 'xlm-vocab.txt'), 'utf8').split('\n')[1], '</s>');
-});
+(pythonWithTorch() ? test.serial : test.skip)(
+  'load-xlm-checkpoint: a synthetic Facebook checkpoint converts, keeps its names and values, and runs',
+  async (t) => {
+    const { out, dir } = await ran(t, 'load-xlm-checkpoint');
+    t.regex(out, /Parameter names: (\d+) in the teacher's state dict, \1 in the checkpoint; missing 0, extra 0/);
+    t.true(num(t, out, /largest relative difference of a tensor sum against the checkpoint: ([\d.e+-]+)/, 'difference') < 1e-6);
+    t.regex(out, /Teacher\.load: 2\+2 layers, 32 wide, 4 heads, vocabulary 120, 2 language embedding/);
+    t.regex(out, /logits \[1,8,120\], all finite: true/);
+    t.regex(out, /metadata: source xlm-trainer, languages \["en", ?"fr"\]/);
+    t.regex(out, /^ {2}decoder\.encoder_attn\.0\.k_lin\.weight\s+\[32,32\]$/m);
+    for (const f of ['synthetic-xlm.pth', 'xlm-teacher.safetensors', 'xlm-vocab.txt']) t.true(fs.existsSync(path.join(dir, f)), f);
+    t.is(fs.readFileSync(path.join(dir, 'xlm-vocab.txt'), 'utf8').split('\n')[1], '</s>');
+  }
+);

@@ -7,7 +7,21 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Batch, beamSearch, BiGruStudent, greedy, loadModel, loadTensors, manualSeed, saveTensors, Shortlist, Teacher, type Tensor, tensor, train } from '../lib';
+import {
+  Batch,
+  beamSearch,
+  BiGruStudent,
+  greedy,
+  loadModel,
+  loadTensors,
+  manualSeed,
+  saveTensors,
+  Shortlist,
+  Teacher,
+  type Tensor,
+  tensor,
+  train,
+} from '../lib';
 import { referenceUnavailable, runPythonCode } from './helpers/python';
 import { toyCopyPairs } from './helpers/toy-training';
 
@@ -23,7 +37,16 @@ const trained = (async () => {
   manualSeed(4);
   const model = Teacher.create(CONFIG);
   // Without label smoothing, so the model grows confident: the margins below need it.
-  await train(model, { data: trainPairs, maxSteps: 300, log: null, optimizer: { lr: 3e-3 }, schedule: () => 3e-3, batching: { maxTokens: 400 }, dropout: false, labelSmoothing: 0 });
+  await train(model, {
+    data: trainPairs,
+    maxSteps: 300,
+    log: null,
+    optimizer: { lr: 3e-3 },
+    schedule: () => 3e-3,
+    batching: { maxTokens: 400 },
+    dropout: false,
+    labelSmoothing: 0,
+  });
   const file = path.join(tmp, 'fp32.safetensors');
   await model.save(file);
   return file;
@@ -36,7 +59,10 @@ async function fresh(): Promise<Teacher> {
 const batch = () => Batch.from({ src: heldOut.map((p) => p.src), tgt: heldOut.map((p) => p.tgt) });
 
 async function best(model: Teacher, opts = {}) {
-  return (await beamSearch(model, batch(), { beamSize: 4, nBest: 2, ...opts })).map((h) => ({ tokens: h[0].tokens, margin: h[0].score - (h[1]?.score ?? -Infinity) }));
+  return (await beamSearch(model, batch(), { beamSize: 4, nBest: 2, ...opts })).map((h) => ({
+    tokens: h[0].tokens,
+    margin: h[0].score - (h[1]?.score ?? -Infinity),
+  }));
 }
 
 test('the toy teacher learned the task (the premise of the comparisons below)', async (t) => {
@@ -52,7 +78,10 @@ test('prepacked decoding gives the float32 best hypotheses and the same logits t
   m.prepack();
   t.is(m.inference, 'packed');
   t.true((m.forward(batch()).sub(logits).abs().max().item() as number) < 1e-4);
-  t.deepEqual((await best(m)).map((h) => h.tokens), ref.map((h) => h.tokens));
+  t.deepEqual(
+    (await best(m)).map((h) => h.tokens),
+    ref.map((h) => h.tokens)
+  );
 });
 
 test('int8 decoding gives the float32 best hypothesis wherever its margin is large', async (t) => {
@@ -80,9 +109,20 @@ test('decode steps (fused one-query attention; prepacked: q/k/v in one call) equ
   };
   const maxDiff = (a: Tensor[], get: (step: number) => Tensor) => {
     let worst = 0;
-    a.forEach((lp, step) => pairs.forEach((p, i) => {
-      if (step <= p.tgt.length) worst = Math.max(worst, lp.narrow(0, i, 1).sub(get(step).narrow(0, i, 1)).abs().max().item() as number);
-    }));
+    a.forEach((lp, step) =>
+      pairs.forEach((p, i) => {
+        if (step <= p.tgt.length)
+          worst = Math.max(
+            worst,
+            lp
+              .narrow(0, i, 1)
+              .sub(get(step).narrow(0, i, 1))
+              .abs()
+              .max()
+              .item() as number
+          );
+      })
+    );
     return worst;
   };
   const fp32Model = await fresh();
@@ -137,10 +177,17 @@ test('an int8 model round-trips through save/load (same logits, smaller file) an
   const back = await loadModel(file);
   t.is(back.inference, 'int8');
   t.is(back.forward(batch()).sub(m.forward(batch())).abs().max().item(), 0);
-  t.deepEqual((await best(back as Teacher)).map((h) => h.tokens), (await best(m)).map((h) => h.tokens));
+  t.deepEqual(
+    (await best(back as Teacher)).map((h) => h.tokens),
+    (await best(m)).map((h) => h.tokens)
+  );
   t.true(fs.statSync(file).size < fs.statSync(await trained).size, `${fs.statSync(file).size} vs ${fs.statSync(await trained).size} bytes`);
   const names = [...(await loadTensors(file)).tensors.keys()];
-  t.true(names.includes('decoder.ffns.0.lin1.weight.int8') && names.includes('decoder.ffns.0.lin1.weight.scale') && !names.includes('decoder.ffns.0.lin1.weight'));
+  t.true(
+    names.includes('decoder.ffns.0.lin1.weight.int8') &&
+      names.includes('decoder.ffns.0.lin1.weight.scale') &&
+      !names.includes('decoder.ffns.0.lin1.weight')
+  );
   // The output layer is tied to the embeddings: the embeddings stay float32, the int8 copy sits beside them.
   t.true(names.includes('decoder.embeddings.weight') && names.includes('decoder.pred_layer.proj.weight.int8'));
 
@@ -157,13 +204,16 @@ test('an int8 model round-trips through save/load (same logits, smaller file) an
   t.is(gBack.forward(batch()).sub(qLogits).abs().max().item(), 0);
   // The decoder GRU's gate projections are int8 too.
   const gNames = [...(await loadTensors(gFile)).tensors.keys()];
-  t.true(['ih', 'hh'].every((k) => gNames.includes(`decoder.rnn.weight_${k}_l0.int8`) && !gNames.includes(`decoder.rnn.weight_${k}_l0`)), gNames.join(' '));
+  t.true(
+    ['ih', 'hh'].every((k) => gNames.includes(`decoder.rnn.weight_${k}_l0.int8`) && !gNames.includes(`decoder.rnn.weight_${k}_l0`)),
+    gNames.join(' ')
+  );
 });
 
 // A 2-layer decoder GRU, so the per-layer hand-off of the kernel-driven cell is covered.
 const GRU_CONFIG = { vocabSize: 24, embDim: 16, hiddenSize: 16, encoderLayers: 1, decoderLayers: 2, attention: 'bahdanau' as const };
 
-test('a prepacked BiGRU (its decoder GRU cell run gate by gate through the kernels) equals LibTorch\'s GRU', async (t) => {
+test("a prepacked BiGRU (its decoder GRU cell run gate by gate through the kernels) equals LibTorch's GRU", async (t) => {
   manualSeed(5);
   const g = BiGruStudent.create(GRU_CONFIG).eval();
   const logits = g.forward(batch());
@@ -173,7 +223,7 @@ test('a prepacked BiGRU (its decoder GRU cell run gate by gate through the kerne
   t.log(`prepacked BiGRU vs float32: ${diff.toExponential(1)}`);
 });
 
-test('an int8 BiGRU is PyTorch\'s int8 arithmetic: per-channel weights, fbgemm dynamic linears, the GRU cell gate by gate', async (t) => {
+test("an int8 BiGRU is PyTorch's int8 arithmetic: per-channel weights, fbgemm dynamic linears, the GRU cell gate by gate", async (t) => {
   const why = referenceUnavailable();
   if (why) return t.log(`skipped: ${why}`);
   manualSeed(6);
@@ -238,7 +288,9 @@ save_file({'by_hand': by_hand.contiguous(), 'ao': ao_logits.contiguous()}, ${JSO
   const ao = ours.sub(ref.get('ao')!).abs().max().item() as number;
   const quantization = ours.sub(fp32).abs().max().item() as number;
   t.true(ao < quantization, `max |ours - torch.ao| = ${ao} vs max |int8 - float32| = ${quantization}`);
-  t.log(`int8 BiGRU: max |ours - PyTorch by hand| = ${diff}; |ours - torch.ao module| ${ao.toExponential(1)}; |int8 - float32| ${quantization.toExponential(1)}`);
+  t.log(
+    `int8 BiGRU: max |ours - PyTorch by hand| = ${diff}; |ours - torch.ao module| ${ao.toExponential(1)}; |int8 - float32| ${quantization.toExponential(1)}`
+  );
 });
 
 test('Shortlist.build ranks by co-occurrence (Dice), keeps the frequent tokens and the specials', (t) => {
@@ -264,7 +316,10 @@ test('shortlist decoding gives the full-vocabulary best hypotheses, over far few
   const list = Shortlist.build(trainPairs, { vocabSize: 24, perSource: 3, frequent: 0, always: [1] });
   const cands = list.candidates(heldOut[0].src);
   t.true(cands.length < 24, `${cands.length} candidates for one sentence`);
-  t.deepEqual((await best(m, { shortlist: list })).map((h) => h.tokens), ref.map((h) => h.tokens));
+  t.deepEqual(
+    (await best(m, { shortlist: list })).map((h) => h.tokens),
+    ref.map((h) => h.tokens)
+  );
   // Saved beside the model and named by it: loadModel picks it up, and decoding uses it unless told not to.
   const file = path.join(tmp, 'with-shortlist.safetensors');
   await list.save(path.join(tmp, 'with-shortlist.shortlist'));
@@ -294,7 +349,9 @@ test('misuse is a clear error', async (t) => {
   t.throws(() => m.restrictVocabulary(state, tensor([1, 1], { dtype: 'int64' })), { message: /must not repeat an id/ });
   t.throws(() => m.restrictVocabulary(state, tensor([1, 99], { dtype: 'int64' })), { message: /must lie in \[0, 24\)/ });
   await t.throwsAsync(Shortlist.load(await trained), { message: /is not a shortlist/ });
-  await t.throwsAsync(beamSearch(m, batch(), { shortlist: Shortlist.build(trainPairs, { vocabSize: 30 }) }), { message: /the shortlist is for 30 ids, the model has 24/ });
+  await t.throwsAsync(beamSearch(m, batch(), { shortlist: Shortlist.build(trainPairs, { vocabSize: 30 }) }), {
+    message: /the shortlist is for 30 ids, the model has 24/,
+  });
   // A file whose int8 layer lost its scales.
   const file = path.join(tmp, 'broken.safetensors');
   await m.save(file);

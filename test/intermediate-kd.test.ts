@@ -16,9 +16,32 @@ const close = (a: number, b: number, tol = 1e-5) => Math.abs(a - b) <= tol * Mat
 
 test('hidden-state term: Σ over real positions of mean_d (W·h_s − h_t)², by hand', (t) => {
   // One layer, batch 1, 2 positions (the second a pad), student width 2, teacher width 3.
-  const hs = tensor([[[1, 2], [5, 5]]], { dtype: 'float32' });
-  const ht = tensor([[[0, 1, 3], [9, 9, 9]]], { dtype: 'float32' });
-  const W = tensor([[1, 0], [0, 1], [1, 1]], { dtype: 'float32' }); // W·h_s = [1, 2, 3] at position 0
+  const hs = tensor(
+    [
+      [
+        [1, 2],
+        [5, 5],
+      ],
+    ],
+    { dtype: 'float32' }
+  );
+  const ht = tensor(
+    [
+      [
+        [0, 1, 3],
+        [9, 9, 9],
+      ],
+    ],
+    { dtype: 'float32' }
+  );
+  const W = tensor(
+    [
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ],
+    { dtype: 'float32' }
+  ); // W·h_s = [1, 2, 3] at position 0
   const mask = lengthMask(tensor([1], { dtype: 'int64' }), 2);
   t.deepEqual(mask.tolist(), [[1, 0]]);
   // Position 0: (1-0)² + (2-1)² + (3-3)² = 2, mean over 3 = 2/3; position 1 masked.
@@ -35,8 +58,30 @@ test('hidden-state term: Σ over real positions of mean_d (W·h_s − h_t)², by
 
 test('attention term: Σ over real queries of mean_heads KL(p_t ‖ p_s), heads averaged when counts differ, by hand', (t) => {
   // [B=1, H=2, Q=2, K=2]; query 1 is a pad.
-  const ps = tensor([[[[0.5, 0.5], [0.9, 0.1]], [[0.25, 0.75], [0.5, 0.5]]]]);
-  const pt = tensor([[[[0.75, 0.25], [0.1, 0.9]], [[0.25, 0.75], [0.5, 0.5]]]]);
+  const ps = tensor([
+    [
+      [
+        [0.5, 0.5],
+        [0.9, 0.1],
+      ],
+      [
+        [0.25, 0.75],
+        [0.5, 0.5],
+      ],
+    ],
+  ]);
+  const pt = tensor([
+    [
+      [
+        [0.75, 0.25],
+        [0.1, 0.9],
+      ],
+      [
+        [0.25, 0.75],
+        [0.5, 0.5],
+      ],
+    ],
+  ]);
   const mask = lengthMask(tensor([1], { dtype: 'int64' }), 2);
   const kl = (p: number[], q: number[]) => p.reduce((s, pi, i) => s + (pi > 0 ? pi * Math.log(pi / q[i]) : 0), 0);
   // Head 0, query 0: KL([.75,.25] ‖ [.5,.5]); head 1 identical distributions: 0. Mean over heads.
@@ -63,7 +108,13 @@ test('uniform layer map: each student layer onto the teacher layer at its depth,
 test('forwardInternalsAsync: logits as forward, the last decoder layer as forwardHidden, distributions over real keys', async (t) => {
   manualSeed(3);
   const m = Teacher.create({ vocabSize: 30, embDim: 16, nHeads: 2, encoderLayers: 2, decoderLayers: 2 }).eval();
-  const batch = Batch.from({ src: [[5, 6, 7, 8], [9, 10]], tgt: [[11, 12, 13], [14]] });
+  const batch = Batch.from({
+    src: [
+      [5, 6, 7, 8],
+      [9, 10],
+    ],
+    tgt: [[11, 12, 13], [14]],
+  });
   const x = await m.forwardInternalsAsync(batch, { hidden: true, attention: true });
   noGrad(() => {
     t.true((x.logits.sub(m.forward(batch)).abs().max().item() as number) < 1e-6);
@@ -99,7 +150,15 @@ test.serial('distill with intermediate: a narrower scratch student trains throug
     return Student.transformer({ ...toyTeacherConfig, embDim: 16, encoderLayers: 1, decoderLayers: 1 });
   };
   const opts = (runDir: string) => ({
-    teacher, data, runDir, maxSteps: 6, saveEvery: 3, batching: { maxTokens: 200 }, log: null, seed: 2, logEvery: 1,
+    teacher,
+    data,
+    runDir,
+    maxSteps: 6,
+    saveEvery: 3,
+    batching: { maxTokens: 200 },
+    log: null,
+    seed: 2,
+    logEvery: 1,
     intermediate: { hidden: 1, attention: 1 },
   });
   const whole = make();
@@ -118,8 +177,10 @@ test.serial('distill with intermediate: a narrower scratch student trains throug
   const r = await distill({ ...opts(path.join(dir, 'split')), student: second });
   t.is(r.steps, 6);
   const a = whole.namedParameters();
-  const diffs = [...second.namedParameters()].map(([name, p]) => [name, p.sub(a.get(name)!).abs().max().item() as number] as const).filter(([, d]) => d !== 0);
-  t.deepEqual(diffs, [], "every parameter equal after resume");
+  const diffs = [...second.namedParameters()]
+    .map(([name, p]) => [name, p.sub(a.get(name)!).abs().max().item() as number] as const)
+    .filter(([, d]) => d !== 0);
+  t.deepEqual(diffs, [], 'every parameter equal after resume');
 });
 
 test.serial('distill with intermediate refuses what it cannot do, naming the option', async (t) => {
@@ -127,7 +188,9 @@ test.serial('distill with intermediate refuses what it cannot do, naming the opt
   const data = toyCopyPairs(20, 6);
   const student = () => Student.transformer({ ...toyTeacherConfig, encoderLayers: 1, decoderLayers: 1 });
   const base = { teacher, data, maxSteps: 1, log: null, runDir: path.join(dir, 'bad') };
-  await t.throwsAsync(() => distill({ ...base, student: student(), mode: 'offline', intermediate: { hidden: 1 } }), { message: /'intermediate'.*'online' or 'sequence'/ });
+  await t.throwsAsync(() => distill({ ...base, student: student(), mode: 'offline', intermediate: { hidden: 1 } }), {
+    message: /'intermediate'.*'online' or 'sequence'/,
+  });
   const gru = BiGruStudent.create({ vocabSize: toyTeacherConfig.vocabSize });
   await t.throwsAsync(() => distill({ ...base, student: gru, intermediate: { attention: 1 } }), { message: /needs a transformer student/ });
   await t.throwsAsync(() => distill({ ...base, student: student(), intermediate: { hidden: 1, layerMap: { encoder: [0, 1], decoder: [0] } } }), {

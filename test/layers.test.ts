@@ -66,8 +66,14 @@ test('native/: every #include between folders points down the layer table, so th
   t.true(edges.length > 30, `${edges.length} edges read`);
   t.deepEqual(violations(edges, NATIVE_LAYERS), []);
   // Every folder is in the table.
-  const folders = fs.readdirSync(path.join(root, 'native'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-  t.deepEqual(folders.filter((f) => !NATIVE_LAYERS.flat().includes(f)), []);
+  const folders = fs
+    .readdirSync(path.join(root, 'native'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+  t.deepEqual(
+    folders.filter((f) => !NATIVE_LAYERS.flat().includes(f)),
+    []
+  );
 });
 
 test('native/: a planted back-edge (common including tensor, the old cycle) is reported', (t) => {

@@ -149,8 +149,22 @@ test('dense: matches the LibTorch composition on extreme logits (±1e4)', (t) =>
   const V = 257;
   // Uniform in [-1e4, 1e4], plus a row of exact ±1e4 and a row where student and teacher disagree wildly.
   const pm = rand([1, V]).gt(0.5).to('float32').mul(2e4).sub(1e4);
-  const sFull = leaf(tensorCat([rand([N - 1, V]).mul(2).sub(1).mul(1e4), pm]));
-  const te = tensorCat([rand([N - 1, V]).mul(2).sub(1).mul(1e4), pm.neg()]);
+  const sFull = leaf(
+    tensorCat([
+      rand([N - 1, V])
+        .mul(2)
+        .sub(1)
+        .mul(1e4),
+      pm,
+    ])
+  );
+  const te = tensorCat([
+    rand([N - 1, V])
+      .mul(2)
+      .sub(1)
+      .mul(1e4),
+    pm.neg(),
+  ]);
   const y = labels(N, V, [4]);
   for (const temperature of TEMPS) {
     for (const alpha of ALPHAS) {
@@ -167,7 +181,12 @@ test('dense: matches the LibTorch composition on extreme logits (±1e4)', (t) =>
 });
 
 function tensorCat(ts: Tensor[]): Tensor {
-  return new Tensor(native().cat(ts.map((x) => x.native), 0));
+  return new Tensor(
+    native().cat(
+      ts.map((x) => x.native),
+      0
+    )
+  );
 }
 
 test('dense: pad rows give zero loss and gradient; a batch of only pad rows gives 0 (not NaN) for every reduction', (t) => {
@@ -190,7 +209,10 @@ test('dense: pad rows give zero loss and gradient; a batch of only pad rows give
         t.is(none.loss[r], 0, `pad row ${r} loss`);
         t.is(none.kd[r], 0, `pad row ${r} kd`);
         t.is(none.ce[r], 0, `pad row ${r} ce`);
-        t.true(mean.grads[0].slice(r * V, (r + 1) * V).every((g) => g === 0), `pad row ${r} gradient`);
+        t.true(
+          mean.grads[0].slice(r * V, (r + 1) * V).every((g) => g === 0),
+          `pad row ${r} gradient`
+        );
       }
       // The mean is over the 3 non-pad rows.
       const nonPad = none.loss.reduce((acc, v) => acc + v, 0) / (N - pads.length);
@@ -201,9 +223,15 @@ test('dense: pad rows give zero loss and gradient; a batch of only pad rows give
   for (const reduction of ['mean', 'sum', 'none'] as Reduction[]) {
     for (const f of [distillLoss, distillLossReference]) {
       const r = run(() => f(s, te, allPad, { reduction, temperature: 2 }), [s]);
-      t.true(r.loss.every((v) => v === 0), `${f.name} ${reduction}: loss 0`);
+      t.true(
+        r.loss.every((v) => v === 0),
+        `${f.name} ${reduction}: loss 0`
+      );
       t.true(r.kd.every((v) => v === 0) && r.ce.every((v) => v === 0), `${f.name} ${reduction}: parts 0`);
-      t.true(r.grads[0].every((g) => g === 0), `${f.name} ${reduction}: gradient 0`);
+      t.true(
+        r.grads[0].every((g) => g === 0),
+        `${f.name} ${reduction}: gradient 0`
+      );
     }
   }
 });
@@ -222,96 +250,148 @@ interface RefCase {
   gradNames: string[];
 }
 
-pyTest('dense, sparse and chunked: match the PyTorch reference in .venv (float64) within 1e-5, for T ∈ {1,2,4}, alpha ∈ {0,0.5,1}, random / extreme / all-pad rows', (t) => {
-  manualSeed(4);
-  const cases: RefCase[] = [];
-  const N = 10;
-  const V = 203;
-  const H = 24;
-  let id = 0;
-  for (const temperature of TEMPS) {
-    for (const alpha of ALPHAS) {
-      const o = { temperature, alpha, labelSmoothing: id % 2 ? 0.1 : 0, reduction: 'mean' as Reduction };
-      // random logits with two pad rows
-      {
-        const s = leaf(randn([N, V]).mul(2.5));
-        const te = randn([N, V]).mul(2.5);
-        const y = labels(N, V, [1, 6], undefined, id);
-        cases.push({ name: `rand${id}`, form: 'dense', teacher: 'logits', o, tensors: { student: s, teacher: te, targets: y }, ours: () => distillLoss(s, te, y, o), leaves: [s], gradNames: ['grad'] });
+pyTest(
+  'dense, sparse and chunked: match the PyTorch reference in .venv (float64) within 1e-5, for T ∈ {1,2,4}, alpha ∈ {0,0.5,1}, random / extreme / all-pad rows',
+  (t) => {
+    manualSeed(4);
+    const cases: RefCase[] = [];
+    const N = 10;
+    const V = 203;
+    const H = 24;
+    let id = 0;
+    for (const temperature of TEMPS) {
+      for (const alpha of ALPHAS) {
+        const o = { temperature, alpha, labelSmoothing: id % 2 ? 0.1 : 0, reduction: 'mean' as Reduction };
+        // random logits with two pad rows
+        {
+          const s = leaf(randn([N, V]).mul(2.5));
+          const te = randn([N, V]).mul(2.5);
+          const y = labels(N, V, [1, 6], undefined, id);
+          cases.push({
+            name: `rand${id}`,
+            form: 'dense',
+            teacher: 'logits',
+            o,
+            tensors: { student: s, teacher: te, targets: y },
+            ours: () => distillLoss(s, te, y, o),
+            leaves: [s],
+            gradNames: ['grad'],
+          });
+        }
+        // extreme logits (±1e4)
+        {
+          const s = leaf(rand([N, V]).mul(2).sub(1).mul(1e4));
+          const te = rand([N, V]).mul(2).sub(1).mul(1e4);
+          const y = labels(N, V, [2], undefined, id + 100);
+          cases.push({
+            name: `extreme${id}`,
+            form: 'dense',
+            teacher: 'logits',
+            o,
+            tensors: { student: s, teacher: te, targets: y },
+            ours: () => distillLoss(s, te, y, o),
+            leaves: [s],
+            gradNames: ['grad'],
+          });
+        }
+        // all-pad rows (every row), 'sum' and 'none' too
+        {
+          const s = leaf(randn([4, V]));
+          const te = randn([4, V]);
+          const y = labels(4, V, [0, 1, 2, 3]);
+          const oo = { ...o, reduction: (['mean', 'sum', 'none'] as Reduction[])[id % 3] };
+          cases.push({
+            name: `allpad${id}`,
+            form: 'dense',
+            teacher: 'logits',
+            o: oo,
+            tensors: { student: s, teacher: te, targets: y },
+            ours: () => distillLoss(s, te, y, oo),
+            leaves: [s],
+            gradNames: ['grad'],
+          });
+        }
+        // [B, T, V] with reduction 'none' (the reference backpropagates ones, as our run() does through sum)
+        {
+          const s = leaf(randn([2, 5, V]));
+          const te = randn([2, 5, V]);
+          const y = labels(10, V, [4, 9], [2, 5], id + 200);
+          const oo = { ...o, reduction: 'none' as Reduction };
+          cases.push({
+            name: `btv${id}`,
+            form: 'dense',
+            teacher: 'logits',
+            o: oo,
+            tensors: { student: s, teacher: te, targets: y },
+            ours: () => distillLoss(s, te, y, oo),
+            leaves: [s],
+            gradNames: ['grad'],
+          });
+        }
+        // sparse top-k teacher
+        {
+          const s = leaf(randn([N, V]).mul(2));
+          const sp = sparseTeacherFromLogits(randn([N, V]).mul(3), 17);
+          const y = labels(N, V, [5], undefined, id + 300);
+          const oo = { ...o, reduction: 'sum' as Reduction };
+          cases.push({
+            name: `sparse${id}`,
+            form: 'sparse',
+            teacher: 'sparse',
+            o: oo,
+            tensors: { student: s, indices: sp.indices, logProbs: sp.logProbs, targets: y },
+            ours: () => distillLoss(s, sp, y, oo),
+            leaves: [s],
+            gradNames: ['grad'],
+          });
+        }
+        // chunked fused-linear, hidden teacher, bias
+        {
+          const h = leaf(randn([N, H]));
+          const w = leaf(randn([V, H]).mul(0.3));
+          const b = leaf(randn([V]).mul(0.1));
+          const th = randn([N, 16]);
+          const tw = randn([V, 16]).mul(0.4);
+          const tb = randn([V]).mul(0.1);
+          const y = labels(N, V, [0], undefined, id + 400);
+          cases.push({
+            name: `chunked${id}`,
+            form: 'chunked',
+            teacher: 'hidden',
+            o,
+            tensors: { hidden: h, weight: w, bias: b, teacherHidden: th, teacherWeight: tw, teacherBias: tb, targets: y },
+            ours: () => distillLossChunked(h, w, b, { hidden: th, weight: tw, bias: tb }, y, { ...o, reduction: 'mean', chunkSize: 3 }),
+            leaves: [h, w, b],
+            gradNames: ['gradHidden', 'gradWeight', 'gradBias'],
+          });
+        }
+        id++;
       }
-      // extreme logits (±1e4)
-      {
-        const s = leaf(rand([N, V]).mul(2).sub(1).mul(1e4));
-        const te = rand([N, V]).mul(2).sub(1).mul(1e4);
-        const y = labels(N, V, [2], undefined, id + 100);
-        cases.push({ name: `extreme${id}`, form: 'dense', teacher: 'logits', o, tensors: { student: s, teacher: te, targets: y }, ours: () => distillLoss(s, te, y, o), leaves: [s], gradNames: ['grad'] });
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-loss-'));
+    try {
+      const inp = path.join(dir, 'in.safetensors');
+      const out = path.join(dir, 'out.safetensors');
+      const raw: Record<string, RawTensor> = {};
+      for (const c of cases) for (const [k, v] of Object.entries(c.tensors)) raw[`${c.name}.${k}`] = rawOf(v.detach());
+      const meta = cases.map((c) => ({ name: c.name, form: c.form, teacher: c.teacher, ignoreIndex: PAD, ...c.o }));
+      writeSafetensorsSync(inp, raw, { cases: JSON.stringify(meta) });
+      const r = spawnSync(PY, [path.join(ROOT, 'bench', 'reference', 'loss_reference.py'), inp, out], { encoding: 'utf8' });
+      t.is(r.status, 0, `loss_reference.py failed: ${r.stderr}`);
+      const ref = readSafetensorsSync(out).tensors;
+      for (const c of cases) {
+        const ours = run(c.ours, c.leaves);
+        closeValues(t, ours.loss, f64Of(ref.get(`${c.name}.loss`), 'loss'), `${c.name} loss`);
+        closeValues(t, ours.kd, f64Of(ref.get(`${c.name}.kd`), 'kd'), `${c.name} kd`);
+        closeValues(t, ours.ce, f64Of(ref.get(`${c.name}.ce`), 'ce'), `${c.name} ce`);
+        c.gradNames.forEach((g, i) => close(t, ours.grads[i], f64Of(ref.get(`${c.name}.${g}`), g), GRAD_TOL, 0, `${c.name} ${g}`));
       }
-      // all-pad rows (every row), 'sum' and 'none' too
-      {
-        const s = leaf(randn([4, V]));
-        const te = randn([4, V]);
-        const y = labels(4, V, [0, 1, 2, 3]);
-        const oo = { ...o, reduction: (['mean', 'sum', 'none'] as Reduction[])[id % 3] };
-        cases.push({ name: `allpad${id}`, form: 'dense', teacher: 'logits', o: oo, tensors: { student: s, teacher: te, targets: y }, ours: () => distillLoss(s, te, y, oo), leaves: [s], gradNames: ['grad'] });
-      }
-      // [B, T, V] with reduction 'none' (the reference backpropagates ones, as our run() does through sum)
-      {
-        const s = leaf(randn([2, 5, V]));
-        const te = randn([2, 5, V]);
-        const y = labels(10, V, [4, 9], [2, 5], id + 200);
-        const oo = { ...o, reduction: 'none' as Reduction };
-        cases.push({ name: `btv${id}`, form: 'dense', teacher: 'logits', o: oo, tensors: { student: s, teacher: te, targets: y }, ours: () => distillLoss(s, te, y, oo), leaves: [s], gradNames: ['grad'] });
-      }
-      // sparse top-k teacher
-      {
-        const s = leaf(randn([N, V]).mul(2));
-        const sp = sparseTeacherFromLogits(randn([N, V]).mul(3), 17);
-        const y = labels(N, V, [5], undefined, id + 300);
-        const oo = { ...o, reduction: 'sum' as Reduction };
-        cases.push({ name: `sparse${id}`, form: 'sparse', teacher: 'sparse', o: oo, tensors: { student: s, indices: sp.indices, logProbs: sp.logProbs, targets: y }, ours: () => distillLoss(s, sp, y, oo), leaves: [s], gradNames: ['grad'] });
-      }
-      // chunked fused-linear, hidden teacher, bias
-      {
-        const h = leaf(randn([N, H]));
-        const w = leaf(randn([V, H]).mul(0.3));
-        const b = leaf(randn([V]).mul(0.1));
-        const th = randn([N, 16]);
-        const tw = randn([V, 16]).mul(0.4);
-        const tb = randn([V]).mul(0.1);
-        const y = labels(N, V, [0], undefined, id + 400);
-        cases.push({
-          name: `chunked${id}`, form: 'chunked', teacher: 'hidden', o,
-          tensors: { hidden: h, weight: w, bias: b, teacherHidden: th, teacherWeight: tw, teacherBias: tb, targets: y },
-          ours: () => distillLossChunked(h, w, b, { hidden: th, weight: tw, bias: tb }, y, { ...o, reduction: 'mean', chunkSize: 3 }),
-          leaves: [h, w, b], gradNames: ['gradHidden', 'gradWeight', 'gradBias'],
-        });
-      }
-      id++;
+      t.true(cases.length >= 50);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-loss-'));
-  try {
-    const inp = path.join(dir, 'in.safetensors');
-    const out = path.join(dir, 'out.safetensors');
-    const raw: Record<string, RawTensor> = {};
-    for (const c of cases) for (const [k, v] of Object.entries(c.tensors)) raw[`${c.name}.${k}`] = rawOf(v.detach());
-    const meta = cases.map((c) => ({ name: c.name, form: c.form, teacher: c.teacher, ignoreIndex: PAD, ...c.o }));
-    writeSafetensorsSync(inp, raw, { cases: JSON.stringify(meta) });
-    const r = spawnSync(PY, [path.join(ROOT, 'bench', 'reference', 'loss_reference.py'), inp, out], { encoding: 'utf8' });
-    t.is(r.status, 0, `loss_reference.py failed: ${r.stderr}`);
-    const ref = readSafetensorsSync(out).tensors;
-    for (const c of cases) {
-      const ours = run(c.ours, c.leaves);
-      closeValues(t, ours.loss, f64Of(ref.get(`${c.name}.loss`), 'loss'), `${c.name} loss`);
-      closeValues(t, ours.kd, f64Of(ref.get(`${c.name}.kd`), 'kd'), `${c.name} kd`);
-      closeValues(t, ours.ce, f64Of(ref.get(`${c.name}.ce`), 'ce'), `${c.name} ce`);
-      c.gradNames.forEach((g, i) => close(t, ours.grads[i], f64Of(ref.get(`${c.name}.${g}`), g), GRAD_TOL, 0, `${c.name} ${g}`));
-    }
-    t.true(cases.length >= 50);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+);
 
 // ---------------------------------------------------------------------------
 // Gradchecks in float64: central differences (eps 1e-6) on random coordinates vs the analytic gradient
@@ -320,13 +400,7 @@ const FD_EPS = 1e-6;
 const FD_RTOL = 1e-6;
 
 /** Checks d(sum of loss)/d(inputs[which]) on `coords` random coordinates. */
-function gradcheck(
-  t: ExecutionContext,
-  what: string,
-  inputs: Tensor[],
-  lossOf: (xs: Tensor[]) => DistillLossResult,
-  coords = 6
-): void {
+function gradcheck(t: ExecutionContext, what: string, inputs: Tensor[], lossOf: (xs: Tensor[]) => DistillLossResult, coords = 6): void {
   const leaves = inputs.map(leaf);
   const analytic = run(() => lossOf(leaves), leaves).grads;
   const data = inputs.map((x) => values(x));
@@ -571,13 +645,27 @@ test('backward: fills student.grad, scales by the upstream gradient, supports re
   s.zeroGrad();
 
   distillLoss(s, te, y, { temperature: 2 }).loss.mul(3).backward();
-  close(t, values(s.grad!), g1.map((v) => 3 * v), 1e-7, 1e-6, 'upstream gradient 3');
+  close(
+    t,
+    values(s.grad!),
+    g1.map((v) => 3 * v),
+    1e-7,
+    1e-6,
+    'upstream gradient 3'
+  );
   s.zeroGrad();
 
   const r = distillLoss(s, te, y, { temperature: 2 });
   r.loss.backward(undefined, { retainGraph: true });
   r.loss.backward();
-  close(t, values(s.grad!), g1.map((v) => 2 * v), 1e-7, 1e-6, 'two backwards accumulate');
+  close(
+    t,
+    values(s.grad!),
+    g1.map((v) => 2 * v),
+    1e-7,
+    1e-6,
+    'two backwards accumulate'
+  );
   s.zeroGrad();
 
   const once = distillLoss(s, te, y, { temperature: 2 });
@@ -594,7 +682,14 @@ test('backward: fills student.grad, scales by the upstream gradient, supports re
   const gsum = values(s.grad!);
   s.zeroGrad();
   for (let r0 = 0; r0 < 5; r0++) {
-    close(t, gs.slice(r0 * 33, r0 * 33 + 33), gsum.slice(r0 * 33, r0 * 33 + 33).map((v) => v * (r0 + 1)), 1e-7, 1e-6, `none row ${r0}`);
+    close(
+      t,
+      gs.slice(r0 * 33, r0 * 33 + 33),
+      gsum.slice(r0 * 33, r0 * 33 + 33).map((v) => v * (r0 + 1)),
+      1e-7,
+      1e-6,
+      `none row ${r0}`
+    );
   }
 });
 
@@ -668,41 +763,89 @@ test('every CPU kernel variant this machine supports gives the same result', (t)
 test('bad input: mismatched shapes and vocab mismatch', (t) => {
   const s = randn([4, 10]);
   const y = labels(4, 10);
-  t.throws(() => distillLoss(s, randn([5, 10]), y), { instanceOf: TypeError, message: /distillLoss: argument 'teacher' has shape \[5, 10\] but 'student' has shape \[4, 10\]/ });
-  t.throws(() => distillLoss(s, randn([4, 11]), y), { instanceOf: TypeError, message: /vocab mismatch: 'teacher' has V = 11 but 'student' has V = 10/ });
+  t.throws(() => distillLoss(s, randn([5, 10]), y), {
+    instanceOf: TypeError,
+    message: /distillLoss: argument 'teacher' has shape \[5, 10\] but 'student' has shape \[4, 10\]/,
+  });
+  t.throws(() => distillLoss(s, randn([4, 11]), y), {
+    instanceOf: TypeError,
+    message: /vocab mismatch: 'teacher' has V = 11 but 'student' has V = 10/,
+  });
   t.throws(() => distillLoss(s, randn([2, 2, 10]), y), { instanceOf: TypeError, message: /'teacher' has shape/ });
   t.throws(() => distillLoss(s, randn([4, 10]), labels(5, 10)), { instanceOf: TypeError, message: /'targets' has shape \[5\], expected \[4\]/ });
   t.throws(() => distillLoss(randn([10]), randn([10]), y), { instanceOf: TypeError, message: /'student' must be logits of shape \[N, V\]/ });
   t.throws(() => distillLoss(s.to('int64'), s, y), { instanceOf: TypeError, message: /'student' must be a floating-point tensor/ });
   t.throws(() => distillLoss(null as unknown as Tensor, s, y), { instanceOf: TypeError, message: /argument 'student' must be a Tensor/ });
-  t.throws(() => distillLoss(s, {} as unknown as Tensor, y), { instanceOf: TypeError, message: /argument 'teacher' must be a Tensor of logits or \{ indices, logProbs \}/ });
+  t.throws(() => distillLoss(s, {} as unknown as Tensor, y), {
+    instanceOf: TypeError,
+    message: /argument 'teacher' must be a Tensor of logits or \{ indices, logProbs \}/,
+  });
   // sparse teacher
   const sp = sparseTeacherFromLogits(randn([4, 10]), 3);
-  t.throws(() => distillLoss(s, { indices: sp.indices, logProbs: randn([4, 4]) }, y), { instanceOf: TypeError, message: /'teacher.logProbs' has shape \[4, 4\] but 'teacher.indices' has shape \[4, 3\]/ });
-  t.throws(() => distillLoss(s, { indices: sp.indices.add(8), logProbs: sp.logProbs }, y), { instanceOf: RangeError, message: /'teacher.indices' holds 1\d at flat index \d+, outside the vocab \[0, 10\)/ });
-  t.throws(() => distillLoss(s, { indices: sp.indices.to('float32'), logProbs: sp.logProbs }, y), { instanceOf: TypeError, message: /'teacher.indices' must be an integer tensor/ });
+  t.throws(() => distillLoss(s, { indices: sp.indices, logProbs: randn([4, 4]) }, y), {
+    instanceOf: TypeError,
+    message: /'teacher.logProbs' has shape \[4, 4\] but 'teacher.indices' has shape \[4, 3\]/,
+  });
+  t.throws(() => distillLoss(s, { indices: sp.indices.add(8), logProbs: sp.logProbs }, y), {
+    instanceOf: RangeError,
+    message: /'teacher.indices' holds 1\d at flat index \d+, outside the vocab \[0, 10\)/,
+  });
+  t.throws(() => distillLoss(s, { indices: sp.indices.to('float32'), logProbs: sp.logProbs }, y), {
+    instanceOf: TypeError,
+    message: /'teacher.indices' must be an integer tensor/,
+  });
   t.throws(() => distillLoss(s, { indices: sp.indices, logProbs: sp.logProbs.mul(NaN) }, y), { instanceOf: RangeError, message: /NaN/ });
   // chunked
   const h = randn([4, 6]);
   const w = randn([10, 6]);
-  t.throws(() => distillLossChunked(h, randn([10, 5]), null, randn([4, 10]), y), { instanceOf: TypeError, message: /'weight' must have shape \[V, H\] with H = 6/ });
-  t.throws(() => distillLossChunked(h, w, null, randn([4, 12]), y), { instanceOf: TypeError, message: /vocab mismatch: 'teacher' has V = 12 but 'weight' has V = 10/ });
-  t.throws(() => distillLossChunked(h, w, randn([11]), randn([4, 10]), y), { instanceOf: TypeError, message: /'bias' must have shape \[V\] with V = 10/ });
-  t.throws(() => distillLossChunked(h, w, null, { hidden: randn([4, 3]), weight: randn([9, 3]) }, y), { instanceOf: TypeError, message: /vocab mismatch: 'teacher.weight' has V = 9 but 'weight' has V = 10/ });
-  t.throws(() => distillLossChunked(h, w, null, { hidden: randn([4, 3]), weight: randn([10, 4]) }, y), { instanceOf: TypeError, message: /'teacher.weight' must have shape \[V, H\] with H = 3 \(the last dim of 'teacher.hidden'\)/ });
-  t.throws(() => distillLossChunked(h, w.to('float64'), null, randn([4, 10]), y), { instanceOf: TypeError, message: /'weight' must have the dtype of 'hidden'/ });
+  t.throws(() => distillLossChunked(h, randn([10, 5]), null, randn([4, 10]), y), {
+    instanceOf: TypeError,
+    message: /'weight' must have shape \[V, H\] with H = 6/,
+  });
+  t.throws(() => distillLossChunked(h, w, null, randn([4, 12]), y), {
+    instanceOf: TypeError,
+    message: /vocab mismatch: 'teacher' has V = 12 but 'weight' has V = 10/,
+  });
+  t.throws(() => distillLossChunked(h, w, randn([11]), randn([4, 10]), y), {
+    instanceOf: TypeError,
+    message: /'bias' must have shape \[V\] with V = 10/,
+  });
+  t.throws(() => distillLossChunked(h, w, null, { hidden: randn([4, 3]), weight: randn([9, 3]) }, y), {
+    instanceOf: TypeError,
+    message: /vocab mismatch: 'teacher.weight' has V = 9 but 'weight' has V = 10/,
+  });
+  t.throws(() => distillLossChunked(h, w, null, { hidden: randn([4, 3]), weight: randn([10, 4]) }, y), {
+    instanceOf: TypeError,
+    message: /'teacher.weight' must have shape \[V, H\] with H = 3 \(the last dim of 'teacher.hidden'\)/,
+  });
+  t.throws(() => distillLossChunked(h, w.to('float64'), null, randn([4, 10]), y), {
+    instanceOf: TypeError,
+    message: /'weight' must have the dtype of 'hidden'/,
+  });
 });
 
 test('bad input: non-integer labels, labels out of range (not ignoreIndex), missing labels', (t) => {
   const s = randn([4, 10]);
   const te = randn([4, 10]);
-  t.throws(() => distillLoss(s, te, tensor([1, 2, 3, 4], { dtype: 'float32' })), { instanceOf: TypeError, message: /argument 'targets' must be an integer tensor of labels, got \[4\] float32 cpu/ });
-  t.throws(() => distillLoss(s, te, tensor([1, 10, 3, 4], { dtype: 'int64' })), { instanceOf: RangeError, message: /'targets' holds label 10 at flat index 1, outside \[0, 10\) and not ignoreIndex \(2\)/ });
-  t.throws(() => distillLoss(s, te, tensor([1, 0, -1, 4], { dtype: 'int32' })), { instanceOf: RangeError, message: /holds label -1 at flat index 2/ });
+  t.throws(() => distillLoss(s, te, tensor([1, 2, 3, 4], { dtype: 'float32' })), {
+    instanceOf: TypeError,
+    message: /argument 'targets' must be an integer tensor of labels, got \[4\] float32 cpu/,
+  });
+  t.throws(() => distillLoss(s, te, tensor([1, 10, 3, 4], { dtype: 'int64' })), {
+    instanceOf: RangeError,
+    message: /'targets' holds label 10 at flat index 1, outside \[0, 10\) and not ignoreIndex \(2\)/,
+  });
+  t.throws(() => distillLoss(s, te, tensor([1, 0, -1, 4], { dtype: 'int32' })), {
+    instanceOf: RangeError,
+    message: /holds label -1 at flat index 2/,
+  });
   // ignoreIndex outside the vocab is fine, and so is a label equal to it
   t.notThrows(() => distillLoss(s, te, tensor([1, -100, 3, 4], { dtype: 'int64' }), { ignoreIndex: -100 }));
   t.throws(() => distillLoss(s, te, null), { instanceOf: TypeError, message: /argument 'targets' is required unless alpha == 1/ });
-  t.throws(() => distillLossChunked(randn([4, 3]), randn([10, 3]), null, te, tensor([0, 1, 2, 11], { dtype: 'int64' })), { instanceOf: RangeError, message: /label 11/ });
+  t.throws(() => distillLossChunked(randn([4, 3]), randn([10, 3]), null, te, tensor([0, 1, 2, 11], { dtype: 'int64' })), {
+    instanceOf: RangeError,
+    message: /label 11/,
+  });
 });
 
 test('bad input: temperature <= 0 or non-finite, alpha outside [0, 1], labelSmoothing outside [0, 1), unknown reduction or option', (t) => {
@@ -716,24 +859,57 @@ test('bad input: temperature <= 0 or non-finite, alpha outside [0, 1], labelSmoo
     t.throws(() => distillLoss(s, te, y, { alpha }), { instanceOf: RangeError, message: /option 'alpha' must be a number in \[0, 1\]/ });
   }
   for (const labelSmoothing of [-0.1, 1, 2]) {
-    t.throws(() => distillLoss(s, te, y, { labelSmoothing }), { instanceOf: RangeError, message: /option 'labelSmoothing' must be a number in \[0, 1\)/ });
+    t.throws(() => distillLoss(s, te, y, { labelSmoothing }), {
+      instanceOf: RangeError,
+      message: /option 'labelSmoothing' must be a number in \[0, 1\)/,
+    });
   }
-  t.throws(() => distillLoss(s, te, y, { reduction: 'avg' as Reduction }), { instanceOf: RangeError, message: /option 'reduction' must be one of 'mean', 'sum', 'none', got string 'avg'/ });
+  t.throws(() => distillLoss(s, te, y, { reduction: 'avg' as Reduction }), {
+    instanceOf: RangeError,
+    message: /option 'reduction' must be one of 'mean', 'sum', 'none', got string 'avg'/,
+  });
   t.throws(() => distillLoss(s, te, y, { temp: 2 } as DistillLossOptions), { instanceOf: TypeError, message: /unknown option 'temp'/ });
-  t.throws(() => distillLoss(s, te, y, { temperature: '2' } as unknown as DistillLossOptions), { instanceOf: TypeError, message: /option 'temperature' must be a number/ });
+  t.throws(() => distillLoss(s, te, y, { temperature: '2' } as unknown as DistillLossOptions), {
+    instanceOf: TypeError,
+    message: /option 'temperature' must be a number/,
+  });
   t.throws(() => distillLoss(s, te, y, { ignoreIndex: 1.5 }), { instanceOf: TypeError, message: /'ignoreIndex' must be an integer/ });
-  t.throws(() => distillLossChunked(randn([3, 2]), randn([8, 2]), null, te, y, { reduction: 'none' as 'sum' }), { instanceOf: RangeError, message: /'none' is not supported by the chunked form/ });
-  t.throws(() => distillLossChunked(randn([3, 2]), randn([8, 2]), null, te, y, { chunkSize: 0 }), { instanceOf: RangeError, message: /option 'chunkSize' must be an integer >= 1, got number 0/ });
+  t.throws(() => distillLossChunked(randn([3, 2]), randn([8, 2]), null, te, y, { reduction: 'none' as 'sum' }), {
+    instanceOf: RangeError,
+    message: /'none' is not supported by the chunked form/,
+  });
+  t.throws(() => distillLossChunked(randn([3, 2]), randn([8, 2]), null, te, y, { chunkSize: 0 }), {
+    instanceOf: RangeError,
+    message: /option 'chunkSize' must be an integer >= 1, got number 0/,
+  });
   // Called directly, the native layer checks the options' types (their ranges are lib/loss/options.ts's).
   const n = native();
   const o = { temperature: 2, alpha: 0.5, labelSmoothing: 0, ignoreIndex: PAD, reduction: 'mean' as const };
   const logits = { kind: 'logits' as const, logits: te.native };
-  t.throws(() => n.distillLoss(s.native, logits, y.native, { ...o, temperature: '2' as unknown as number }), { instanceOf: TypeError, message: /distillLoss: argument 'options\.temperature' must be a number, got string '2'/ });
-  t.throws(() => n.distillLoss(s.native, logits, y.native, { ...o, ignoreIndex: 1.5 }), { instanceOf: TypeError, message: /argument 'options\.ignoreIndex' must be an integer/ });
-  t.throws(() => n.distillLoss(s.native, logits, y.native, { ...o, reduction: 'avg' as 'mean' }), { instanceOf: TypeError, message: /argument 'options\.reduction' must be one of 'mean', 'sum', 'none'/ });
-  t.throws(() => n.distillLoss(s.native, { kind: 'dense' } as unknown as typeof logits, y.native, o), { instanceOf: TypeError, message: /argument 'teacher\.kind' must be one of 'logits', 'sparse'/ });
-  t.throws(() => n.distillLoss(s.native, logits, y.native, undefined as unknown as typeof o), { instanceOf: TypeError, message: /argument 'options' must be an object/ });
-  t.throws(() => n.distillLossChunked(s.native, te.native, null, logits, y.native, { ...o, reduction: 'none', chunkSize: 0 }), { instanceOf: TypeError, message: /'options\.reduction' must be one of 'mean', 'sum'/ });
+  t.throws(() => n.distillLoss(s.native, logits, y.native, { ...o, temperature: '2' as unknown as number }), {
+    instanceOf: TypeError,
+    message: /distillLoss: argument 'options\.temperature' must be a number, got string '2'/,
+  });
+  t.throws(() => n.distillLoss(s.native, logits, y.native, { ...o, ignoreIndex: 1.5 }), {
+    instanceOf: TypeError,
+    message: /argument 'options\.ignoreIndex' must be an integer/,
+  });
+  t.throws(() => n.distillLoss(s.native, logits, y.native, { ...o, reduction: 'avg' as 'mean' }), {
+    instanceOf: TypeError,
+    message: /argument 'options\.reduction' must be one of 'mean', 'sum', 'none'/,
+  });
+  t.throws(() => n.distillLoss(s.native, { kind: 'dense' } as unknown as typeof logits, y.native, o), {
+    instanceOf: TypeError,
+    message: /argument 'teacher\.kind' must be one of 'logits', 'sparse'/,
+  });
+  t.throws(() => n.distillLoss(s.native, logits, y.native, undefined as unknown as typeof o), {
+    instanceOf: TypeError,
+    message: /argument 'options' must be an object/,
+  });
+  t.throws(() => n.distillLossChunked(s.native, te.native, null, logits, y.native, { ...o, reduction: 'none', chunkSize: 0 }), {
+    instanceOf: TypeError,
+    message: /'options\.reduction' must be one of 'mean', 'sum'/,
+  });
   // nothing leaked into a half-made state: a good call still works
   t.notThrows(() => distillLoss(s, te, y));
   t.is(zeros([1]).numel, 1);
@@ -746,7 +922,10 @@ test('gradInPlace: the gradient overwrites the student logits and equals the sep
   const te = randn([N, V]).mul(2);
   const y = rand([N]).mul(V).to('int64');
   const labels = y.maskedFill(rand([N]).lt(0.25), 2); // some pad rows
-  for (const [what, teacher] of [['dense', te], ['top-k', sparseTeacherFromLogits(te, 8)]] as const) {
+  for (const [what, teacher] of [
+    ['dense', te],
+    ['top-k', sparseTeacherFromLogits(te, 8)],
+  ] as const) {
     for (const dtype of ['float32', 'bfloat16'] as const) {
       const separate = s.to(dtype).detach();
       separate.requiresGrad = true;

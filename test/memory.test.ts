@@ -150,14 +150,18 @@ test.serial('big transient tensors reuse memory instead of faulting fresh pages 
   const glibc = faults({ XLM_KD_TORCH_ALLOCATOR: 'libtorch', THP_MEM_ALLOC_ENABLE: '0' });
   t.log(`minor page faults over 10 x 64 MiB: ${ours} (LibTorch's allocator without huge pages: ${glibc}; fresh 4 KiB pages: ${fresh})`);
   t.true(ours < fresh / 20, 'at most 5 % of the pages may be faulted in anew');
-  t.true(glibc > fresh / 2, 'the opt-out must still reach LibTorch\'s own allocator');
+  t.true(glibc > fresh / 2, "the opt-out must still reach LibTorch's own allocator");
 });
 
 test.serial('the CPU allocator is mimalloc unless XLM_KD_TORCH_ALLOCATOR=libtorch opts out', (t) => {
   t.is(allocatorInfo().cpu, 'mimalloc');
   t.true(allocatorInfo().committedBytes > 0);
-  const script = "const x = require('./dist/lib'); const a = x.zeros([4]).add(1); console.log(JSON.stringify([x.allocatorInfo().cpu, Array.from(a.toArray())]))";
-  for (const [setting, expected] of [['libtorch', 'libtorch'], ['mimalloc', 'mimalloc']]) {
+  const script =
+    "const x = require('./dist/lib'); const a = x.zeros([4]).add(1); console.log(JSON.stringify([x.allocatorInfo().cpu, Array.from(a.toArray())]))";
+  for (const [setting, expected] of [
+    ['libtorch', 'libtorch'],
+    ['mimalloc', 'mimalloc'],
+  ]) {
     const r = spawnSync(process.execPath, ['-e', script], {
       env: { ...process.env, XLM_KD_TORCH_ALLOCATOR: setting },
       encoding: 'utf8',

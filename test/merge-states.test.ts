@@ -23,7 +23,12 @@ const tok = (ids: number[]) => tensor(ids, { dtype: 'int64' });
 
 /** A decode in progress: its state and what each row has seen. */
 class Running {
-  constructor(readonly model: Seq2Seq, public state: DecoderState, public rows: Row[], private readonly langs: boolean) {}
+  constructor(
+    readonly model: Seq2Seq,
+    public state: DecoderState,
+    public rows: Row[],
+    private readonly langs: boolean
+  ) {}
 
   static encode(model: Seq2Seq, sources: number[][], copies: number, langs: boolean, firstLang: number): Running {
     const srcLang = sources.map((_, i) => (firstLang + i) % 3);
@@ -59,7 +64,11 @@ function check(t: ExecutionContext, run: Running, lp: Tensor, what: string, tol:
   t.is(lp.shape[0], rows.length, `${what}: rows`);
   rows.forEach((r, i) => {
     const fresh = Batch.from({ src: [r.src], tgt: [r.fed.slice(1)], ...(langs ? { srcLang: [(r.lang! + 2) % 3], tgtLang: [r.lang!] } : {}) });
-    const expected = model.forward(fresh).logSoftmax(-1).narrow(1, r.fed.length - 1, 1).reshape(-1);
+    const expected = model
+      .forward(fresh)
+      .logSoftmax(-1)
+      .narrow(1, r.fed.length - 1, 1)
+      .reshape(-1);
     const d = lp.narrow(0, i, 1).reshape(-1).sub(expected).abs().max().item() as number;
     t.true(d < tol, `${what}, row ${i}: max |diff| ${d}`);
   });
@@ -109,7 +118,11 @@ test('Teacher (sinusoidal positions, relu, no languages): merged rows decode as 
 
 for (const attention of ['luong', 'bahdanau'] as const) {
   test(`BiGRU (${attention} attention, 2-2 layers): merged rows decode as they would alone`, (t) => {
-    scenario(t, seeded(5, () => BiGruStudent.create({ vocabSize: 61, embDim: 16, hiddenSize: 24, encoderLayers: 2, decoderLayers: 2, attention })).eval(), false);
+    scenario(
+      t,
+      seeded(5, () => BiGruStudent.create({ vocabSize: 61, embDim: 16, hiddenSize: 24, encoderLayers: 2, decoderLayers: 2, attention })).eval(),
+      false
+    );
   });
 }
 
@@ -122,7 +135,11 @@ test('int8 XLM: merged rows stay as close to the float model as rows decoded apa
   noGrad(() => {
     const runs = [float, model, model].map((m) => Running.encode(m, SOURCES.slice(0, 2), 2, true, 0));
     const late = [float, model, model].map((m) => Running.encode(m, SOURCES.slice(2, 4), 2, true, 1));
-    for (const ids of [[1, 1, 1, 1], [20, 21, 22, 23]]) runs.forEach((r) => r.step(ids));
+    for (const ids of [
+      [1, 1, 1, 1],
+      [20, 21, 22, 23],
+    ])
+      runs.forEach((r) => r.step(ids));
     runs[0].merge(late[0]);
     runs[2].merge(late[2]);
     const ids = [30, 31, 32, 33, 1, 1, 1, 1];

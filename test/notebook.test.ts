@@ -33,7 +33,7 @@ interface Notebook {
   metadata: Record<string, unknown>;
 }
 
-const join = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join('') : s ?? '');
+const join = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join('') : (s ?? ''));
 
 /** What is missing for running notebooks, as a message that says how to fix it; null when all is there. */
 function setupProblem(): string | null {
@@ -102,9 +102,17 @@ test.serial('the quick-start notebook runs headless: finite BLEU/chrF, a metrics
     for (const c of code) {
       // tslab sends no execution counts; every code cell of this notebook prints or displays something.
       t.true((c.outputs ?? []).length > 0, `cell ${c.id} ran and has outputs`);
-      t.deepEqual((c.outputs ?? []).filter((o) => o.output_type === 'error').map((o) => o.ename), [], `cell ${c.id} has no error`);
+      t.deepEqual(
+        (c.outputs ?? []).filter((o) => o.output_type === 'error').map((o) => o.ename),
+        [],
+        `cell ${c.id} has no error`
+      );
     }
-    const stdout = (c: Cell) => (c.outputs ?? []).filter((o) => o.output_type === 'stream' && o.name === 'stdout').map((o) => join(o.text)).join('');
+    const stdout = (c: Cell) =>
+      (c.outputs ?? [])
+        .filter((o) => o.output_type === 'stream' && o.name === 'stdout')
+        .map((o) => join(o.text))
+        .join('');
     const displays = nb.cells.flatMap((c) => (c.outputs ?? []).filter((o) => o.output_type === 'display_data'));
 
     // Test-set scores of both models, printed by the evaluation cell.
@@ -125,7 +133,8 @@ test.serial('the quick-start notebook runs headless: finite BLEU/chrF, a metrics
     t.regex(table ?? '', /^\| student \| 2\+1 \| [\d,]+ \| \d+\.\d\d \| \d+\.\d\d \| \d+\.\d \|$/m);
     const svgs = displays.map((o) => join(o.data?.['image/svg+xml'])).filter((s) => s !== '');
     t.is(svgs.length, 2, 'the teacher and student curves are displayed');
-    for (const svg of svgs) t.true(svg.startsWith('<svg') && svg.includes('train loss') && svg.includes('BLEU'), 'an SVG with the loss and BLEU curves');
+    for (const svg of svgs)
+      t.true(svg.startsWith('<svg') && svg.includes('train loss') && svg.includes('BLEU'), 'an SVG with the loss and BLEU curves');
     // The run folder was a temporary one (under TMPDIR) and the last cell removed it.
     const folder = /run folder (\S+)/.exec(stdout(cellById(nb, 'cell-01')))?.[1] ?? '';
     t.true(folder.startsWith(tmp + path.sep), `run folder ${folder} is under TMPDIR`);
@@ -186,7 +195,11 @@ for (const b of broken) {
       t.regex(r.stderr, /CellExecutionError/);
       t.regex(r.stderr, b.error, 'the error of the broken cell is reported');
       const original = join(cellById(readNotebook(quickstart), b.cell).source).split('\n');
-      const brokenLine = b.edit(original.join('\n')).split('\n').find((l) => !original.includes(l)) ?? '';
+      const brokenLine =
+        b
+          .edit(original.join('\n'))
+          .split('\n')
+          .find((l) => !original.includes(l)) ?? '';
       t.true(r.stderr.includes(brokenLine), `the broken cell is quoted (${brokenLine})`);
       t.regex(r.stderr, /run-notebook: FAILED/);
       t.false(fs.existsSync(path.join(tmp, 'out', 'broken.ipynb')), 'no executed notebook is written');

@@ -6,7 +6,19 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  Adam, AdamW, type Tensor, constant, inverseSqrt, linearWarmupDecay, loadTensors, manualSeed, randn, saveTensors, tensor, tidy, zeros,
+  Adam,
+  AdamW,
+  type Tensor,
+  constant,
+  inverseSqrt,
+  linearWarmupDecay,
+  loadTensors,
+  manualSeed,
+  randn,
+  saveTensors,
+  tensor,
+  tidy,
+  zeros,
 } from '../lib';
 import { referenceUnavailable, runPythonAsync } from './helpers/python';
 
@@ -47,7 +59,7 @@ for (const c of [
     if (unavailable) return t.pass(`skipped: ${unavailable}`);
     manualSeed(3);
     const steps = 200;
-    const lrs = Array.from({ length: steps }, (_, s) => 1e-2 * Math.min(1, (s + 1) / 20) / Math.sqrt(Math.max(1, s - 19)));
+    const lrs = Array.from({ length: steps }, (_, s) => (1e-2 * Math.min(1, (s + 1) / 20)) / Math.sqrt(Math.max(1, s - 19)));
     const params = SHAPES.map((s) => leaf(randn(s)));
     const grads = Array.from({ length: steps }, () => SHAPES.map((s) => randn(s)));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'optim-'));
@@ -89,12 +101,22 @@ for (const c of [
 test('tied weights are stepped once and named by their first entry', (t) => {
   const a = leaf(f32([1, 2, 3]));
   const b = leaf(f32([4, 5]));
-  const opt = new Adam(new Map([['embeddings.weight', a], ['bias', b], ['pred_layer.proj.weight', a]]), { lr: 0.1 });
+  const opt = new Adam(
+    new Map([
+      ['embeddings.weight', a],
+      ['bias', b],
+      ['pred_layer.proj.weight', a],
+    ]),
+    { lr: 0.1 }
+  );
   t.deepEqual(opt.parameterNames, ['embeddings.weight', 'bias']);
   setGrads([a, b], [f32([1, 1, 1]), f32([1, 1])]);
   opt.step();
   // One Adam step moves every coordinate by lr (m/sqrt(v) = 1 after bias correction), not twice that.
-  t.deepEqual(Array.from(a.toArray() as Float32Array).map((x) => +x.toFixed(5)), [0.9, 1.9, 2.9]);
+  t.deepEqual(
+    Array.from(a.toArray() as Float32Array).map((x) => +x.toFixed(5)),
+    [0.9, 1.9, 2.9]
+  );
   t.is(Number(opt.stateDict().get('step.embeddings.weight')!.item()), 1);
 });
 
@@ -129,7 +151,10 @@ test('clipping scales the gradients to maxNorm and leaves small ones alone', (t)
   t.is(p.grad, null);
   setGrads([p], [f32([0.3, 0.4])]);
   t.true(Math.abs(opt.clipGradNorm(1) - 0.5) < 1e-7);
-  t.deepEqual(Array.from(p.grad!.toArray() as Float32Array).map((x) => +x.toFixed(6)), [0.3, 0.4]);
+  t.deepEqual(
+    Array.from(p.grad!.toArray() as Float32Array).map((x) => +x.toFixed(6)),
+    [0.3, 0.4]
+  );
 });
 
 test('stateDict round trip: a restored optimizer continues exactly', (t) => {
@@ -159,7 +184,10 @@ test('stateDict round trip: a restored optimizer continues exactly', (t) => {
 
 test('stepAsync and clipGradNormAsync run off the JS thread and equal the sync forms', async (t) => {
   manualSeed(7);
-  const shapes = [[4096, 1024], [4096, 1024]]; // 32 MiB of parameters: a step takes tens of ms
+  const shapes = [
+    [4096, 1024],
+    [4096, 1024],
+  ]; // 32 MiB of parameters: a step takes tens of ms
   const a = shapes.map((s) => leaf(randn(s)));
   const b = a.map((p) => leaf(p.clone()));
   const grads = shapes.map((s) => randn(s));
@@ -193,7 +221,10 @@ test('bad parameters and options are clear errors', (t) => {
   t.throws(() => new Adam([tensor([1, 2], { dtype: 'int64' })]), { message: /not floating-point/ });
   t.throws(() => new Adam([zeros([2])]), { message: /does not require grad/ });
   t.throws(() => new Adam([]), { message: /'params' must be a non-empty array/ });
-  t.throws(() => new Adam([p], { betas: [1, 0.9] }), { instanceOf: RangeError, message: /Adam: option 'betas' must be two numbers in \[0, 1\), got array/ });
+  t.throws(() => new Adam([p], { betas: [1, 0.9] }), {
+    instanceOf: RangeError,
+    message: /Adam: option 'betas' must be two numbers in \[0, 1\), got array/,
+  });
   const opt = new Adam([p]);
   t.throws(() => opt.step(-1), { message: /lr/ });
 });
@@ -202,7 +233,7 @@ test('schedules: XLM inverse sqrt, linear warm-up + decay, constant', (t) => {
   const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
   const xlm = inverseSqrt({ lr: 1e-4 }); // XLM: warm-up 4000 from 1e-7
   t.true(close(xlm(0), 1e-7));
-  t.true(close(xlm(2000), 1e-7 + 2000 * (1e-4 - 1e-7) / 4000));
+  t.true(close(xlm(2000), 1e-7 + (2000 * (1e-4 - 1e-7)) / 4000));
   t.true(close(xlm(4000), 1e-4));
   t.true(close(xlm(16000), 5e-5));
   const lin = linearWarmupDecay({ lr: 1, warmupUpdates: 10, totalUpdates: 110 });

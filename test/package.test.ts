@@ -7,7 +7,11 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 
 const root = path.resolve(__dirname, '..', '..');
-const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string; types: string; exports: Record<string, { import: string }> };
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  main: string;
+  types: string;
+  exports: Record<string, { import: string }>;
+};
 
 test('main, types and the ESM entry exist and export the same names', (t) => {
   t.true(fs.existsSync(path.join(root, pkg.main)));
@@ -37,9 +41,12 @@ test('the public declaration files never use `any`', (t) => {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
       else if (e.name.endsWith('.d.ts')) {
-        fs.readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
-          if (!/^\s*(\*|\/\/|\/\*)/.test(line) && /(:\s*any\b|<any>|any\[\]|\bas any\b)/.test(line)) offenders.push(`${path.relative(root, p)}:${i + 1}: ${line.trim()}`);
-        });
+        fs.readFileSync(p, 'utf8')
+          .split('\n')
+          .forEach((line, i) => {
+            if (!/^\s*(\*|\/\/|\/\*)/.test(line) && /(:\s*any\b|<any>|any\[\]|\bas any\b)/.test(line))
+              offenders.push(`${path.relative(root, p)}:${i + 1}: ${line.trim()}`);
+          });
       }
     }
   };
@@ -54,10 +61,32 @@ test("the README's API tour type-checks against the package's declarations", (t)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-tour-'));
   try {
     // Imported by name, as a user writes it; the name maps to this checkout's declarations.
-    fs.writeFileSync(path.join(dir, 'tour.ts'), tour!.replace(/from "xlm-kd-torch"/g, `from ${JSON.stringify(path.join(root, 'dist', 'lib'))}`) + '\nexport {};\n');
+    fs.writeFileSync(
+      path.join(dir, 'tour.ts'),
+      tour!.replace(/from "xlm-kd-torch"/g, `from ${JSON.stringify(path.join(root, 'dist', 'lib'))}`) + '\nexport {};\n'
+    );
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'es2022', '--moduleResolution', 'node',
-      '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(root, 'node_modules', '@types'), path.join(dir, 'tour.ts')], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--target',
+        'es2022',
+        '--module',
+        'es2022',
+        '--moduleResolution',
+        'node',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        '--typeRoots',
+        path.join(root, 'node_modules', '@types'),
+        path.join(dir, 'tour.ts'),
+      ],
+      { encoding: 'utf8' }
+    );
     t.is(r.status, 0, r.stdout + r.stderr);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

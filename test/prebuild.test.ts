@@ -7,9 +7,13 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 
 const root = path.resolve(__dirname, '..', '..');
-const torchDir = spawnSync(path.join(root, '.venv', 'bin', 'python'), ['-c', 'import importlib.util as u; print(u.find_spec("torch").submodule_search_locations[0])'], {
-  encoding: 'utf8',
-}).stdout.trim();
+const torchDir = spawnSync(
+  path.join(root, '.venv', 'bin', 'python'),
+  ['-c', 'import importlib.util as u; print(u.find_spec("torch").submodule_search_locations[0])'],
+  {
+    encoding: 'utf8',
+  }
+).stdout.trim();
 const hasPrebuild = fs.existsSync(path.join(root, 'prebuilds', `${process.platform}-${process.arch}`));
 
 (hasPrebuild ? test : test.skip)(
@@ -34,7 +38,10 @@ const hasPrebuild = fs.existsSync(path.join(root, 'prebuilds', `${process.platfo
       t.is(r.status, 0, r.stderr);
       const out = JSON.parse(r.stdout.trim()) as { addon: string; product: number[][] };
       t.true(out.addon.startsWith(path.join(dir, 'prebuilds')), `loaded ${out.addon}`);
-      t.deepEqual(out.product, [[7, 10], [15, 22]]);
+      t.deepEqual(out.product, [
+        [7, 10],
+        [15, 22],
+      ]);
       t.false(fs.existsSync(path.join(dir, 'build')));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

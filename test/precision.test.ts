@@ -5,9 +5,7 @@
 import test from 'ava';
 import * as fs from 'fs';
 import * as path from 'path';
-import {
-  autocast, Batch, CheckpointStore, distillLoss, manualSeed, resolvePrecision, Teacher, tidy, train,
-} from '../lib';
+import { autocast, Batch, CheckpointStore, distillLoss, manualSeed, resolvePrecision, Teacher, tidy, train } from '../lib';
 import { native } from '../lib/native';
 import { GradScaler, GRAD_SCALER_DEFAULTS } from '../lib/train/grad-scaler';
 import { checkKillResume, tmpDir } from './helpers/resume';
@@ -45,10 +43,23 @@ test.serial('autocast restores the thread state after a sync and an async body, 
     t.is(native().autocastState().cpuDtype, 'bfloat16');
   });
   t.deepEqual(native().autocastState(), off);
-  t.throws(() => autocast('bf16', 'cpu', () => { throw new Error('inside'); }), { message: 'inside' });
+  t.throws(
+    () =>
+      autocast('bf16', 'cpu', () => {
+        throw new Error('inside');
+      }),
+    { message: 'inside' }
+  );
   t.deepEqual(native().autocastState(), off);
-  t.is(autocast('fp32', 'cpu', () => native().autocastState().cpu), false, "'fp32' autocasts nothing");
-  t.throws(() => resolvePrecision('train', 'half'), { instanceOf: TypeError, message: "train: option 'precision' must be one of 'fp32', 'bf16', 'fp16', got \"half\"" });
+  t.is(
+    autocast('fp32', 'cpu', () => native().autocastState().cpu),
+    false,
+    "'fp32' autocasts nothing"
+  );
+  t.throws(() => resolvePrecision('train', 'half'), {
+    instanceOf: TypeError,
+    message: "train: option 'precision' must be one of 'fp32', 'bf16', 'fp16', got \"half\"",
+  });
 });
 
 test('bf16 training on the CPU: the loss falls and the checkpoint records the precision', async (t) => {
@@ -57,14 +68,25 @@ test('bf16 training on the CPU: the loss falls and the checkpoint records the pr
   const dir = tmpDir();
   const losses: number[] = [];
   await train(model, {
-    data: toyCopyPairs(200, 3), maxSteps: 40, runDir: dir, precision: 'bf16', optimizer: { lr: 3e-3 }, schedule: () => 3e-3,
-    batching: { maxTokens: 300 }, log: null, logEvery: 1, onStep: (m) => losses.push(m.loss),
+    data: toyCopyPairs(200, 3),
+    maxSteps: 40,
+    runDir: dir,
+    precision: 'bf16',
+    optimizer: { lr: 3e-3 },
+    schedule: () => 3e-3,
+    batching: { maxTokens: 300 },
+    log: null,
+    logEvery: 1,
+    onStep: (m) => losses.push(m.loss),
   });
   t.log(`bf16 loss ${losses[0].toFixed(3)} -> ${losses[losses.length - 1].toFixed(3)}`);
   t.true(losses[losses.length - 1] < 0.8 * losses[0]);
   t.true(losses.every(Number.isFinite));
   const parameters = model.parameters();
-  t.true(parameters.every((p) => p.dtype === 'float32'), 'master weights stay float32');
+  t.true(
+    parameters.every((p) => p.dtype === 'float32'),
+    'master weights stay float32'
+  );
   t.is((JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { precision: string }).precision, 'bf16');
 });
 
@@ -93,8 +115,15 @@ test('fp16 training on the CPU: losses stay finite, the loss scale is checkpoint
   manualSeed(2);
   const dir = tmpDir();
   const opts = {
-    data: toyCopyPairs(120, 5), runDir: dir, precision: 'fp16' as const, optimizer: { lr: 3e-3 }, schedule: () => 3e-3,
-    batching: { maxTokens: 300 }, log: null, logEvery: 1, saveEvery: 5,
+    data: toyCopyPairs(120, 5),
+    runDir: dir,
+    precision: 'fp16' as const,
+    optimizer: { lr: 3e-3 },
+    schedule: () => 3e-3,
+    batching: { maxTokens: 300 },
+    log: null,
+    logEvery: 1,
+    saveEvery: 5,
   };
   const losses: number[] = [];
   const first = await train(Teacher.create(toyTeacherConfig), { ...opts, maxSteps: 10, onStep: (m) => losses.push(m.loss) });

@@ -107,8 +107,21 @@ const SHAPES: number[][] = [[2, 3], [], [0], [3, 0, 2], [5]];
 
 test('dtypeByteSize covers every dtype and rejects unknown ones', (t) => {
   const expected: Record<SafetensorsDtype, number> = {
-    F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
-    U64: 8, U32: 4, U16: 2, F8_E4M3: 1, F8_E5M2: 1,
+    F64: 8,
+    F32: 4,
+    F16: 2,
+    BF16: 2,
+    I64: 8,
+    I32: 4,
+    I16: 2,
+    I8: 1,
+    U8: 1,
+    BOOL: 1,
+    U64: 8,
+    U32: 4,
+    U16: 2,
+    F8_E4M3: 1,
+    F8_E5M2: 1,
   };
   t.deepEqual([...SAFETENSORS_DTYPES].sort(), Object.keys(expected).sort());
   for (const d of SAFETENSORS_DTYPES) t.is(dtypeByteSize(d), expected[d], d);
@@ -121,7 +134,7 @@ test('round trip of every dtype, incl. 0-d and empty tensors, with metadata', (t
   for (const dtype of SAFETENSORS_DTYPES) {
     for (const shape of SHAPES) tensors.set(`${dtype}.${shape.join('x') || 'scalar'}`, raw(dtype, shape, seed++));
   }
-  const metadata = { format: 'pt', 'ünïcode': '✓ 𝄞 "quoted" \\ \n', '10': 'integer-like key', empty: '' };
+  const metadata = { format: 'pt', ünïcode: '✓ 𝄞 "quoted" \\ \n', '10': 'integer-like key', empty: '' };
   const buf = serializeSafetensors(tensors, metadata);
   const file = parseSafetensors(buf);
   t.deepEqual([...file.tensors.keys()], [...tensors.keys()]);
@@ -210,7 +223,8 @@ test('header lists __metadata__ first, then tensors in insertion order with cont
 });
 
 test('parse preserves header order even for integer-like names', (t) => {
-  const header = JSON.stringify({ b: { dtype: 'U8', shape: [1], data_offsets: [1, 2] } }).slice(0, -1) +
+  const header =
+    JSON.stringify({ b: { dtype: 'U8', shape: [1], data_offsets: [1, 2] } }).slice(0, -1) +
     ',"10":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a{\\"}":{"dtype":"U8","shape":[0],"data_offsets":[2,2]}}';
   const file = parseSafetensors(fileWith(header, Uint8Array.of(7, 9)));
   t.deepEqual([...file.tensors.keys()], ['b', '10', 'a{"}']);
@@ -286,13 +300,29 @@ for p in sys.argv[1:]:
 print(json.dumps(res))
 `;
 
-interface PyTensorReport { dtype: string; shape: number[]; hex: string; values?: (number | string)[] }
+interface PyTensorReport {
+  dtype: string;
+  shape: number[];
+  hex: string;
+  values?: (number | string)[];
+}
 
 const SAFETENSORS_FOR_TORCH: Record<string, SafetensorsDtype> = {
-  'torch.float64': 'F64', 'torch.float32': 'F32', 'torch.float16': 'F16', 'torch.bfloat16': 'BF16',
-  'torch.int64': 'I64', 'torch.int32': 'I32', 'torch.int16': 'I16', 'torch.int8': 'I8', 'torch.uint8': 'U8',
-  'torch.bool': 'BOOL', 'torch.uint16': 'U16', 'torch.uint32': 'U32', 'torch.uint64': 'U64',
-  'torch.float8_e4m3fn': 'F8_E4M3', 'torch.float8_e5m2': 'F8_E5M2',
+  'torch.float64': 'F64',
+  'torch.float32': 'F32',
+  'torch.float16': 'F16',
+  'torch.bfloat16': 'BF16',
+  'torch.int64': 'I64',
+  'torch.int32': 'I32',
+  'torch.int16': 'I16',
+  'torch.int8': 'I8',
+  'torch.uint8': 'U8',
+  'torch.bool': 'BOOL',
+  'torch.uint16': 'U16',
+  'torch.uint32': 'U32',
+  'torch.uint64': 'U64',
+  'torch.float8_e4m3fn': 'F8_E4M3',
+  'torch.float8_e5m2': 'F8_E5M2',
 };
 
 pyTest(pyTitle('files written by Python safetensors are read with the right bytes and values'), async (t) => {
@@ -314,7 +344,10 @@ pyTest(pyTitle('files written by Python safetensors are read with the right byte
   t.deepEqual([...new Float64Array(ab(get('f64')))], g);
   t.deepEqual([...new Float32Array(ab(get('f32')))], g);
   t.deepEqual([...new BigInt64Array(ab(get('i64')))], [-(2n ** 62n), -1n, 0n, 123456789012345n]);
-  t.deepEqual([...new Int32Array(ab(get('i32')))], Array.from({ length: 12 }, (_, i) => (i - 6) * 100000));
+  t.deepEqual(
+    [...new Int32Array(ab(get('i32')))],
+    Array.from({ length: 12 }, (_, i) => (i - 6) * 100000)
+  );
   t.deepEqual([...new Int8Array(ab(get('i8')))], [-128, -1, 0, 127]);
   t.deepEqual([...get('bool')], [1, 0, 1]);
   t.deepEqual([...new BigUint64Array(ab(get('u64')))], [0n, 2n ** 63n + 5n, 9n]);
@@ -359,11 +392,14 @@ pyTest(pyTitle('files written here are read by Python safetensors with the same 
     ['empty', { dtype: 'F32', shape: [2, 0, 3], data: new Uint8Array(0) }],
     ['empty.i64', { dtype: 'I64', shape: [0], data: new Uint8Array(0) }],
   ]);
-  const metadata = { format: 'pt', 'ключ': 'значение ✓', '7': 'seven', json: '{"a": [1, 2]}' };
+  const metadata = { format: 'pt', ключ: 'значение ✓', '7': 'seven', json: '{"a": [1, 2]}' };
   const p = path.join(dir, 'ours.safetensors');
   await writeSafetensors(p, tensors, metadata);
   const r = runPython(PY_READ, p) as {
-    metadata: Record<string, string>; headerLen: number; order: string[]; tensors: Record<string, PyTensorReport>;
+    metadata: Record<string, string>;
+    headerLen: number;
+    order: string[];
+    tensors: Record<string, PyTensorReport>;
   };
   t.deepEqual(r.metadata, metadata);
   t.is((8 + r.headerLen) % 8, 0);
@@ -426,40 +462,113 @@ const BAD: BadCase[] = [
   { label: 'header is an array', buf: fileWith('[]'), re: /header must be a JSON object, got array/ },
   { label: 'header is null', buf: fileWith('null'), re: /header must be a JSON object, got null/ },
   { label: 'header is a string', buf: fileWith('"x"'), re: /header must be a JSON object, got string/ },
-  { label: 'metadata is an array', buf: fileWith(hdr({ __metadata__: ['a'] })), re: /"__metadata__" must be an object mapping strings to strings, got array/ },
+  {
+    label: 'metadata is an array',
+    buf: fileWith(hdr({ __metadata__: ['a'] })),
+    re: /"__metadata__" must be an object mapping strings to strings, got array/,
+  },
   { label: 'metadata is a string', buf: fileWith(hdr({ __metadata__: 'a' })), re: /"__metadata__" must be an object.*got string/ },
-  { label: 'metadata value not a string', buf: fileWith(hdr({ __metadata__: { a: 'x', b: 1 } })), re: /"__metadata__" must map strings to strings, but key "b" has a number value/ },
+  {
+    label: 'metadata value not a string',
+    buf: fileWith(hdr({ __metadata__: { a: 'x', b: 1 } })),
+    re: /"__metadata__" must map strings to strings, but key "b" has a number value/,
+  },
   { label: 'metadata nested object', buf: fileWith(hdr({ __metadata__: { a: { b: 'c' } } })), re: /key "a" has a object value/ },
-  { label: 'entry is a number', buf: fileWith(hdr({ a: 3 })), re: /tensor "a": entry must be an object with "dtype", "shape" and "data_offsets", got number/ },
+  {
+    label: 'entry is a number',
+    buf: fileWith(hdr({ a: 3 })),
+    re: /tensor "a": entry must be an object with "dtype", "shape" and "data_offsets", got number/,
+  },
   { label: 'entry is null', buf: fileWith(hdr({ a: null })), re: /tensor "a": entry must be an object.*got null/ },
   { label: 'missing dtype', buf: fileWith(hdr({ a: { shape: [1], data_offsets: [0, 4] } }), 4), re: /tensor "a": missing "dtype"/ },
   { label: 'missing shape', buf: fileWith(hdr({ a: { dtype: 'F32', data_offsets: [0, 4] } }), 4), re: /tensor "a": missing "shape"/ },
   { label: 'missing data_offsets', buf: fileWith(hdr({ a: { dtype: 'F32', shape: [1] } }), 4), re: /tensor "a": missing "data_offsets"/ },
   { label: 'dtype not a string', buf: fileWith(hdr({ a: ent(32, [1], [0, 4]) }), 4), re: /tensor "a": "dtype" must be a string, got number/ },
-  { label: 'unknown dtype', buf: fileWith(hdr({ a: ent('f32', [1], [0, 4]) }), 4), re: /tensor "a": unknown dtype "f32" \(expected one of F64, F32, /s },
+  {
+    label: 'unknown dtype',
+    buf: fileWith(hdr({ a: ent('f32', [1], [0, 4]) }), 4),
+    re: /tensor "a": unknown dtype "f32" \(expected one of F64, F32, /s,
+  },
   { label: 'sub-byte dtype', buf: fileWith(hdr({ a: ent('F4', [2], [0, 1]) }), 1), re: /unknown dtype "F4"/, refAccepts: true },
-  { label: 'shape not an array', buf: fileWith(hdr({ a: ent('F32', 1, [0, 4]) }), 4), re: /tensor "a": "shape" must be an array of non-negative integers, got 1/ },
-  { label: 'negative dim', buf: fileWith(hdr({ a: ent('F32', [-1], [0, 4]) }), 4), re: /"shape" must be an array of non-negative integers, got \[-1\]/ },
+  {
+    label: 'shape not an array',
+    buf: fileWith(hdr({ a: ent('F32', 1, [0, 4]) }), 4),
+    re: /tensor "a": "shape" must be an array of non-negative integers, got 1/,
+  },
+  {
+    label: 'negative dim',
+    buf: fileWith(hdr({ a: ent('F32', [-1], [0, 4]) }), 4),
+    re: /"shape" must be an array of non-negative integers, got \[-1\]/,
+  },
   { label: 'fractional dim', buf: fileWith(hdr({ a: ent('F32', [1.5], [0, 4]) }), 4), re: /"shape" must be an array of non-negative integers/ },
   { label: 'string dim', buf: fileWith(hdr({ a: ent('F32', ['1'], [0, 4]) }), 4), re: /"shape" must be an array of non-negative integers/ },
-  { label: 'offsets not an array', buf: fileWith(hdr({ a: ent('F32', [1], '0,4') }), 4), re: /tensor "a": "data_offsets" must be \[begin, end\] with non-negative integers and begin <= end, got "0,4"/ },
+  {
+    label: 'offsets not an array',
+    buf: fileWith(hdr({ a: ent('F32', [1], '0,4') }), 4),
+    re: /tensor "a": "data_offsets" must be \[begin, end\] with non-negative integers and begin <= end, got "0,4"/,
+  },
   { label: 'one offset', buf: fileWith(hdr({ a: ent('F32', [1], [4]) }), 4), re: /"data_offsets" must be \[begin, end\].*got \[4\]/ },
   { label: 'three offsets', buf: fileWith(hdr({ a: ent('F32', [1], [0, 4, 8]) }), 8), re: /"data_offsets" must be \[begin, end\]/ },
   { label: 'negative offset', buf: fileWith(hdr({ a: ent('F32', [1], [-4, 0]) }), 4), re: /"data_offsets" must be \[begin, end\]/ },
   { label: 'fractional offset', buf: fileWith(hdr({ a: ent('U8', [1], [0.5, 1.5]) }), 2), re: /"data_offsets" must be \[begin, end\]/ },
-  { label: 'begin > end', buf: fileWith(hdr({ a: ent('F32', [0], [4, 0]) }), 4), re: /"data_offsets" must be \[begin, end\].*begin <= end, got \[4,0\]/ },
-  { label: 'size mismatch', buf: fileWith(hdr({ a: ent('F32', [2], [0, 4]) }), 4), re: /tensor "a": data_offsets \[0, 4\] span 4 bytes but dtype F32 with shape \[2\] needs 8 bytes/ },
-  { label: 'size mismatch (dtype)', buf: fileWith(hdr({ a: ent('F64', [1], [0, 4]) }), 4), re: /span 4 bytes but dtype F64 with shape \[1\] needs 8 bytes/ },
-  { label: 'truncated', buf: fileWith(hdr({ a: ent('F32', [2], [0, 8]) }), 4), re: /file is truncated: tensor "a" has data_offsets \[0, 8\] but the data block is only 4 bytes/ },
-  { label: 'truncated second tensor', buf: fileWith(hdr({ a: ent('F32', [1], [0, 4]), b: ent('F32', [3], [4, 16]) }), 10), re: /truncated: tensor "b"/ },
-  { label: 'identical ranges', buf: fileWith(hdr({ a: ent('F32', [1], [0, 4]), b: ent('F32', [1], [0, 4]) }), 4), re: /tensors "a" \[0, 4\] and "b" \[0, 4\] overlap/ },
-  { label: 'partial overlap', buf: fileWith(hdr({ a: ent('F32', [2], [0, 8]), b: ent('F32', [2], [4, 12]) }), 12), re: /tensors "a" \[0, 8\] and "b" \[4, 12\] overlap/ },
+  {
+    label: 'begin > end',
+    buf: fileWith(hdr({ a: ent('F32', [0], [4, 0]) }), 4),
+    re: /"data_offsets" must be \[begin, end\].*begin <= end, got \[4,0\]/,
+  },
+  {
+    label: 'size mismatch',
+    buf: fileWith(hdr({ a: ent('F32', [2], [0, 4]) }), 4),
+    re: /tensor "a": data_offsets \[0, 4\] span 4 bytes but dtype F32 with shape \[2\] needs 8 bytes/,
+  },
+  {
+    label: 'size mismatch (dtype)',
+    buf: fileWith(hdr({ a: ent('F64', [1], [0, 4]) }), 4),
+    re: /span 4 bytes but dtype F64 with shape \[1\] needs 8 bytes/,
+  },
+  {
+    label: 'truncated',
+    buf: fileWith(hdr({ a: ent('F32', [2], [0, 8]) }), 4),
+    re: /file is truncated: tensor "a" has data_offsets \[0, 8\] but the data block is only 4 bytes/,
+  },
+  {
+    label: 'truncated second tensor',
+    buf: fileWith(hdr({ a: ent('F32', [1], [0, 4]), b: ent('F32', [3], [4, 16]) }), 10),
+    re: /truncated: tensor "b"/,
+  },
+  {
+    label: 'identical ranges',
+    buf: fileWith(hdr({ a: ent('F32', [1], [0, 4]), b: ent('F32', [1], [0, 4]) }), 4),
+    re: /tensors "a" \[0, 4\] and "b" \[0, 4\] overlap/,
+  },
+  {
+    label: 'partial overlap',
+    buf: fileWith(hdr({ a: ent('F32', [2], [0, 8]), b: ent('F32', [2], [4, 12]) }), 12),
+    re: /tensors "a" \[0, 8\] and "b" \[4, 12\] overlap/,
+  },
   { label: 'empty tensor inside another', buf: fileWith(hdr({ a: ent('F32', [2], [0, 8]), b: ent('F32', [0], [4, 4]) }), 8), re: /overlap/ },
-  { label: 'leading hole', buf: fileWith(hdr({ a: ent('F32', [1], [4, 8]) }), 8), re: /bytes \[0, 4\) of the data block \(before tensor "a"\) belong to no tensor/ },
-  { label: 'hole between tensors', buf: fileWith(hdr({ a: ent('F32', [1], [0, 4]), b: ent('F32', [1], [8, 12]) }), 12), re: /bytes \[4, 8\) .*before tensor "b".* belong to no tensor; tensors must cover the data block contiguously/ },
-  { label: 'trailing bytes', buf: fileWith(hdr({ a: ent('F32', [1], [0, 4]) }), 8), re: /4 unused trailing bytes: tensors end at 4 but the data block is 8 bytes/ },
+  {
+    label: 'leading hole',
+    buf: fileWith(hdr({ a: ent('F32', [1], [4, 8]) }), 8),
+    re: /bytes \[0, 4\) of the data block \(before tensor "a"\) belong to no tensor/,
+  },
+  {
+    label: 'hole between tensors',
+    buf: fileWith(hdr({ a: ent('F32', [1], [0, 4]), b: ent('F32', [1], [8, 12]) }), 12),
+    re: /bytes \[4, 8\) .*before tensor "b".* belong to no tensor; tensors must cover the data block contiguously/,
+  },
+  {
+    label: 'trailing bytes',
+    buf: fileWith(hdr({ a: ent('F32', [1], [0, 4]) }), 8),
+    re: /4 unused trailing bytes: tensors end at 4 but the data block is 8 bytes/,
+  },
   { label: 'data without tensors', buf: fileWith('{}', 3), re: /3 unused trailing bytes/ },
-  { label: 'duplicate name', buf: fileWith('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1), re: /key "a" appears more than once in the header/, refAccepts: true },
+  {
+    label: 'duplicate name',
+    buf: fileWith('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1),
+    re: /key "a" appears more than once in the header/,
+    refAccepts: true,
+  },
 ];
 
 /** Edge cases the reference accepts, so we must too. */
@@ -468,7 +577,11 @@ const GOOD: { label: string; buf: Uint8Array; names: string[] }[] = [
   { label: 'null metadata', buf: fileWith(hdr({ __metadata__: null })), names: [] },
   { label: 'unknown extra fields', buf: fileWith(hdr({ a: { ...ent('U8', [1], [0, 1]), extra: [1, { x: '}' }] } }), 1), names: ['a'] },
   { label: 'two empty tensors at one offset', buf: fileWith(hdr({ a: ent('F32', [0], [0, 0]), b: ent('I8', [2, 0], [0, 0]) })), names: ['a', 'b'] },
-  { label: 'header order differs from offset order', buf: fileWith(hdr({ b: ent('U8', [1], [1, 2]), a: ent('U8', [1], [0, 1]) }), 2), names: ['b', 'a'] },
+  {
+    label: 'header order differs from offset order',
+    buf: fileWith(hdr({ b: ent('U8', [1], [1, 2]), a: ent('U8', [1], [0, 1]) }), 2),
+    names: ['b', 'a'],
+  },
   { label: 'empty tensor name', buf: fileWith(hdr({ '': ent('U8', [1], [0, 1]) }), 1), names: [''] },
 ];
 
@@ -532,19 +645,59 @@ test('readSafetensorsMetadata reads the header alone, with the same checks', asy
 
 test('serialization validates names, dtypes, shapes, data and metadata', (t) => {
   const cases: [string, () => unknown, RegExp][] = [
-    ['data too short', () => serializeSafetensors({ a: { dtype: 'F32', shape: [2, 2], data: new Uint8Array(12) } }), /^safetensors: tensor "a": data is 12 bytes but dtype F32 with shape \[2, 2\] needs 16 bytes$/],
-    ['data too long', () => serializeSafetensors({ a: { dtype: 'U8', shape: [], data: new Uint8Array(2) } }), /tensor "a": data is 2 bytes but dtype U8 with shape \[\] needs 1 bytes/],
+    [
+      'data too short',
+      () => serializeSafetensors({ a: { dtype: 'F32', shape: [2, 2], data: new Uint8Array(12) } }),
+      /^safetensors: tensor "a": data is 12 bytes but dtype F32 with shape \[2, 2\] needs 16 bytes$/,
+    ],
+    [
+      'data too long',
+      () => serializeSafetensors({ a: { dtype: 'U8', shape: [], data: new Uint8Array(2) } }),
+      /tensor "a": data is 2 bytes but dtype U8 with shape \[\] needs 1 bytes/,
+    ],
     ['empty tensor with data', () => serializeSafetensors({ a: { dtype: 'F16', shape: [0, 4], data: new Uint8Array(2) } }), /needs 0 bytes/],
     ['empty name', () => serializeSafetensors({ '': raw('U8', [1]) }), /^safetensors: tensor names must be non-empty strings, got ""/],
-    ['non-string name', () => serializeSafetensors(new Map([[1 as unknown as string, raw('U8', [1])]])), /tensor names must be non-empty strings, got 1/],
+    [
+      'non-string name',
+      () => serializeSafetensors(new Map([[1 as unknown as string, raw('U8', [1])]])),
+      /tensor names must be non-empty strings, got 1/,
+    ],
     ['reserved name', () => serializeSafetensors({ __metadata__: raw('U8', [1]) }), /tensor "__metadata__": the name is reserved/],
-    ['unknown dtype', () => serializeSafetensors({ a: { dtype: 'F4' as SafetensorsDtype, shape: [2], data: new Uint8Array(1) } }), /tensor "a": unknown dtype "F4"/],
-    ['negative dim', () => serializeSafetensors({ a: { dtype: 'U8', shape: [-1], data: new Uint8Array(0) } }), /tensor "a": shape must be an array of non-negative integers, got \[-1\]/],
-    ['fractional dim', () => serializeSafetensors({ a: { dtype: 'U8', shape: [0.5], data: new Uint8Array(0) } }), /shape must be an array of non-negative integers/],
-    ['data not bytes', () => serializeSafetensors({ a: { dtype: 'F32', shape: [1], data: Float32Array.of(1) as unknown as Uint8Array } }), /tensor "a": data must be a Uint8Array/],
-    ['tensor not an object', () => serializeSafetensors({ a: null as unknown as RawTensor }), /tensor "a": expected \{ dtype, shape, data \}, got null/],
-    ['metadata value', () => serializeSafetensors({}, { a: 'x', b: 2 as unknown as string }), /^safetensors: metadata value for key "b" must be a string, got number$/],
-    ['metadata not an object', () => serializeSafetensors({}, ['x'] as unknown as Record<string, string>), /metadata must be an object mapping strings to strings, got array/],
+    [
+      'unknown dtype',
+      () => serializeSafetensors({ a: { dtype: 'F4' as SafetensorsDtype, shape: [2], data: new Uint8Array(1) } }),
+      /tensor "a": unknown dtype "F4"/,
+    ],
+    [
+      'negative dim',
+      () => serializeSafetensors({ a: { dtype: 'U8', shape: [-1], data: new Uint8Array(0) } }),
+      /tensor "a": shape must be an array of non-negative integers, got \[-1\]/,
+    ],
+    [
+      'fractional dim',
+      () => serializeSafetensors({ a: { dtype: 'U8', shape: [0.5], data: new Uint8Array(0) } }),
+      /shape must be an array of non-negative integers/,
+    ],
+    [
+      'data not bytes',
+      () => serializeSafetensors({ a: { dtype: 'F32', shape: [1], data: Float32Array.of(1) as unknown as Uint8Array } }),
+      /tensor "a": data must be a Uint8Array/,
+    ],
+    [
+      'tensor not an object',
+      () => serializeSafetensors({ a: null as unknown as RawTensor }),
+      /tensor "a": expected \{ dtype, shape, data \}, got null/,
+    ],
+    [
+      'metadata value',
+      () => serializeSafetensors({}, { a: 'x', b: 2 as unknown as string }),
+      /^safetensors: metadata value for key "b" must be a string, got number$/,
+    ],
+    [
+      'metadata not an object',
+      () => serializeSafetensors({}, ['x'] as unknown as Record<string, string>),
+      /metadata must be an object mapping strings to strings, got array/,
+    ],
     ['tensors not a map', () => serializeSafetensors(null as unknown as Map<string, RawTensor>), /tensors must be a Map or a plain object, got null/],
   ];
   for (const [label, fn, re] of cases) {
@@ -586,7 +739,9 @@ test('failed atomic writes keep the old target and leave no temp file', async (t
   const bad = { a: { dtype: 'I32' as const, shape: [4], data: new Uint8Array(15) } };
 
   // Serialization fails before the disk is touched.
-  await t.throwsAsync(writeSafetensors(p, bad), { message: new RegExp(`^safetensors: ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: tensor "a": data is 15 bytes`) });
+  await t.throwsAsync(writeSafetensors(p, bad), {
+    message: new RegExp(`^safetensors: ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: tensor "a": data is 15 bytes`),
+  });
   t.throws(() => writeSafetensorsSync(p, bad), { instanceOf: SafetensorsError });
   t.is(hex(fs.readFileSync(p)), before);
   t.deepEqual(fs.readdirSync(dir), ['keep.safetensors']);

@@ -34,10 +34,18 @@ test('a hand-worked draw: N = 10, n = 4 with seeds 0 and 1', async (t) => {
 });
 
 test('exactly n distinct items of the input, in input order; the same for a seed, another for another seed', async (t) => {
-  for (const [n, size] of [[1000, 1], [1000, 37], [1000, 999], [5000, 2500]]) {
+  for (const [n, size] of [
+    [1000, 1],
+    [1000, 37],
+    [1000, 999],
+    [5000, 2500],
+  ]) {
     const a = await sample(n, size, 7);
     t.is(a.length, size);
-    t.true(a.every((x, i) => Number.isInteger(x) && x >= 0 && x < n && (i === 0 || x > a[i - 1])), 'strictly increasing positions: ordered, no repeats');
+    t.true(
+      a.every((x, i) => Number.isInteger(x) && x >= 0 && x < n && (i === 0 || x > a[i - 1])),
+      'strictly increasing positions: ordered, no repeats'
+    );
     t.deepEqual(await sample(n, size, 7), a, 'deterministic for a seed');
     if (size > 1 && size < n - 1) t.notDeepEqual(await sample(n, size, 8), a, 'another seed, another sample');
   }
@@ -64,7 +72,9 @@ test('every n-subset is about equally likely (N = 5, n = 2 over 5,000 seeds)', a
 test('a stream with another count than total is an error after the pass; bad options are named', async (t) => {
   await t.throwsAsync(collect(selectionSample(range(9), { size: 3, total: 10 })), { message: /yielded 9 items, expected 'total' 10/ });
   await t.throwsAsync(collect(selectionSample(range(11), { size: 3, total: 10 })), { message: /yielded 11 items, expected 'total' 10/ });
-  t.throws(() => selectionSample(range(3), { size: -1, total: 3 }), { message: /selectionSample: option 'size' must be an integer >= 0, got number -1/ });
+  t.throws(() => selectionSample(range(3), { size: -1, total: 3 }), {
+    message: /selectionSample: option 'size' must be an integer >= 0, got number -1/,
+  });
   t.throws(() => selectionSample(range(3), { size: 1, total: 3, seed: 0.5 }), { message: /option 'seed' must be an integer/ });
   t.throws(() => selectionSample(range(3), { size: 1 } as never), { message: /option 'total' must be an integer >= 0/ });
 });
@@ -82,8 +92,15 @@ test('readLineSpans: byte ranges decoded on demand; blank means ASCII whitespace
   const file = f('spans.txt', 'Größe\r\n\t \n\u00a0\nzwei');
   const chunks = await collect(readLineSpans(file));
   t.is(chunks.length, 2, 'the unfinished last line comes after the chunk');
-  t.deepEqual([chunks[0].length, chunks[0].starts, chunks[0].ends], [2, [0, 12], [7, 14]], 'Größe is 7 bytes, then CR LF, tab, space, LF; NBSP is 2 bytes');
-  t.deepEqual(chunks.flatMap((c) => Array.from({ length: c.length }, (_, i) => c.at(i))), ['Größe', '\u00a0', 'zwei']);
+  t.deepEqual(
+    [chunks[0].length, chunks[0].starts, chunks[0].ends],
+    [2, [0, 12], [7, 14]],
+    'Größe is 7 bytes, then CR LF, tab, space, LF; NBSP is 2 bytes'
+  );
+  t.deepEqual(
+    chunks.flatMap((c) => Array.from({ length: c.length }, (_, i) => c.at(i))),
+    ['Größe', '\u00a0', 'zwei']
+  );
 });
 
 test('readLines keeps a character whole across read chunks (a file of several MiB)', async (t) => {
@@ -94,8 +111,18 @@ test('readLines keeps a character whole across read chunks (a file of several Mi
 });
 
 test('sampleLines: both files as one stream of non-empty lines, counted first or told the total', async (t) => {
-  const a = f('a.txt', range(30).map((i) => `a${i}`).join('\n') + '\n\n');
-  const b = f('b.txt', range(20).map((i) => `b${i}`).join('\r\n'));
+  const a = f(
+    'a.txt',
+    range(30)
+      .map((i) => `a${i}`)
+      .join('\n') + '\n\n'
+  );
+  const b = f(
+    'b.txt',
+    range(20)
+      .map((i) => `b${i}`)
+      .join('\r\n')
+  );
   const s = await sampleLines([a, b], { size: 10, seed: 4 });
   t.is(s.total, 50);
   t.is(s.size, 10);
@@ -103,9 +130,12 @@ test('sampleLines: both files as one stream of non-empty lines, counted first or
   t.is(got.length, 10);
   const all = [...range(30).map((i) => `a${i}`), ...range(20).map((i) => `b${i}`)];
   const at = got.map((l) => all.indexOf(l));
-  t.true(at.every((p, i) => p >= 0 && (i === 0 || p > at[i - 1])), 'lines of the input, in file order, no repeats');
+  t.true(
+    at.every((p, i) => p >= 0 && (i === 0 || p > at[i - 1])),
+    'lines of the input, in file order, no repeats'
+  );
   // The same draw as over the items themselves.
-  t.deepEqual(got, (await collect(selectionSample(all, { size: 10, total: 50, seed: 4 }))));
+  t.deepEqual(got, await collect(selectionSample(all, { size: 10, total: 50, seed: 4 })));
   t.deepEqual(await collect((await sampleLines([a, b], { size: 10, seed: 4, total: 50 })).lines), got);
 
   const everything = await sampleLines([a, b], { size: 1000 });
@@ -113,6 +143,8 @@ test('sampleLines: both files as one stream of non-empty lines, counted first or
   t.deepEqual(await collect(everything.lines), all);
 
   const wrong = await sampleLines([a, b], { size: 10, total: 52, totalFrom: 'data.json: 2 × 26 training pairs' });
-  await t.throwsAsync(collect(wrong.lines), { message: /a\.txt \+ .*b\.txt hold 50 non-empty lines, expected 52 \(data\.json: 2 × 26 training pairs\)/ });
+  await t.throwsAsync(collect(wrong.lines), {
+    message: /a\.txt \+ .*b\.txt hold 50 non-empty lines, expected 52 \(data\.json: 2 × 26 training pairs\)/,
+  });
   await t.throwsAsync(sampleLines([a, path.join(tmp, 'missing.txt')], { size: 3 }), { message: /cannot read .*missing\.txt: no such file/ });
 });

@@ -9,11 +9,13 @@ import { ToyMarkovModel } from './helpers/toy-model';
 function chainModel(): ToyMarkovModel {
   const tiny = 1e-9;
   return new ToyMarkovModel(
-    Array.from({ length: 12 }, (_, i) => Array.from({ length: 12 }, (_, j) => {
-      if (i >= 3 && i < 11) return j === i + 1 ? 0.8 : j === 1 ? 0.15 : tiny;
-      if (i === 11) return j === 1 ? 1 : tiny;
-      return 1;
-    })),
+    Array.from({ length: 12 }, (_, i) =>
+      Array.from({ length: 12 }, (_, j) => {
+        if (i >= 3 && i < 11) return j === i + 1 ? 0.8 : j === 1 ? 0.15 : tiny;
+        if (i === 11) return j === 1 ? 1 : tiny;
+        return 1;
+      })
+    ),
     true
   );
 }
@@ -52,7 +54,10 @@ test('a killed run resumes: finished sources are kept, ids of a batch cut short 
   t.is(res.resumed, 9);
   t.is(res.written, 14);
   t.is(progress[progress.length - 1], 23);
-  t.deepEqual(readDistilledTargets(out, sources.length).map((r) => r.tgt), expected.map((r) => r.tgt));
+  t.deepEqual(
+    readDistilledTargets(out, sources.length).map((r) => r.tgt),
+    expected.map((r) => r.tgt)
+  );
   const again = await distillSequences(chainModel(), sources, { out, beamSize: 2, batchSize: 4 });
   t.deepEqual(again, { path: out, written: 0, resumed: 23 });
 });
@@ -67,7 +72,10 @@ test('two ranks translate their shares into their own parts; reading merges them
   t.throws(() => readDistilledTargets(two, sources.length), { message: /no target for source 1 /, instanceOf: Error });
   const r1 = await distillSequences(chainModel(), sources, { out: two, beamSize: 2, batchSize: 4, rank: 1, worldSize: 2 });
   t.deepEqual(r1, { path: two, written: 11, resumed: 12 });
-  t.deepEqual(readDistilledTargets(two, sources.length).map((r) => r.tgt), readDistilledTargets(one, sources.length).map((r) => r.tgt));
+  t.deepEqual(
+    readDistilledTargets(two, sources.length).map((r) => r.tgt),
+    readDistilledTargets(one, sources.length).map((r) => r.tgt)
+  );
   // A later run with one process finds nothing left to do.
   t.is((await distillSequences(chainModel(), sources, { out: two, beamSize: 2 })).written, 0);
 });

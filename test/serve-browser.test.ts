@@ -17,14 +17,25 @@ async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     // Headless, in a container, with nothing reaching the network but the service under test.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
 browserTest(`the page translates what is typed with the chosen model${why ? ` (skipped: ${why})` : ''}`, async (t) => {
   const f = await serveFixtures();
-  const s = await serve({ xlm: { model: f.teacher, tokenizer: f.tokenizer }, bigru: { model: f.bigru, tokenizer: f.tokenizer } }, { port: 0, log: null });
+  const s = await serve(
+    { xlm: { model: f.teacher, tokenizer: f.tokenizer }, bigru: { model: f.bigru, tokenizer: f.tokenizer } },
+    { port: 0, log: null }
+  );
   const browser = await launch();
   try {
     const page = await browser.newPage();

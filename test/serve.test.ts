@@ -44,7 +44,12 @@ function sameAsTranslate(t: ExecutionContext, got: Translation[], want: Awaited<
   want.forEach((w, i) => {
     t.is(got[i].text, w.text, `${what}: sentence ${i}`);
     t.true(Math.abs(got[i].score - w.score) < 1e-4, `${what}: sentence ${i} score ${got[i].score} vs ${w.score}`);
-    if (w.hypotheses.length > 1) t.deepEqual(got[i].alternatives?.map((a) => a.text), w.hypotheses.slice(1).map((h) => h.text), `${what}: sentence ${i} alternatives`);
+    if (w.hypotheses.length > 1)
+      t.deepEqual(
+        got[i].alternatives?.map((a) => a.text),
+        w.hypotheses.slice(1).map((h) => h.text),
+        `${what}: sentence ${i} alternatives`
+      );
   });
 }
 
@@ -54,12 +59,21 @@ for (const batching of MODES) {
     const s = await start({ xlm: f.teacher, bigru: f.bigru }, f.tokenizer, { batching });
     try {
       const texts = sentences(5, 30);
-      for (const [name, model] of [['xlm', f.teacher], ['bigru', f.bigru]] as const) {
-        for (const [beam, nBest] of [[1, 1], [4, 2]]) {
+      for (const [name, model] of [
+        ['xlm', f.teacher],
+        ['bigru', f.bigru],
+      ] as const) {
+        for (const [beam, nBest] of [
+          [1, 1],
+          [4, 2],
+        ]) {
           const r = await post(s.url, { q: texts, model: name, beam, nBest });
           t.is(r.status, 200);
           sameAsTranslate(t, r.body.translations as Translation[], await alone(model, f.tokenizer, texts, beam, nBest), `${name} beam ${beam}`);
-          t.deepEqual(r.body.translatedText, (r.body.translations as Translation[]).map((x) => x.text));
+          t.deepEqual(
+            r.body.translatedText,
+            (r.body.translations as Translation[]).map((x) => x.text)
+          );
         }
       }
       // A string in, a string out (LibreTranslate's shape); the default model is the first.
@@ -69,7 +83,10 @@ for (const batching of MODES) {
       const libre = await post(s.url, { q: texts[1], source: 'en', target: 'de', format: 'text', api_key: '', alternatives: 2 });
       const five = (await alone(f.teacher, f.tokenizer, [texts[1]], 5, 3))[0];
       t.is(libre.body.translatedText, five.text);
-      t.deepEqual(libre.body.alternatives, five.hypotheses.slice(1).map((h) => h.text));
+      t.deepEqual(
+        libre.body.alternatives,
+        five.hypotheses.slice(1).map((h) => h.text)
+      );
     } finally {
       await s.close();
     }
@@ -99,13 +116,17 @@ for (const batching of MODES) {
   });
 }
 
-test('with the model\'s shortlist: each mode answers a lone request as translate() does over that shortlist', async (t) => {
+test("with the model's shortlist: each mode answers a lone request as translate() does over that shortlist", async (t) => {
   const f = await serveFixtures();
   const texts = sentences(4, 40);
   const want = [];
   for (const text of texts) want.push((await translate(f.teacher, [text], { tokenizer: f.tokenizer, beamSize: 3, shortlist: f.shortlist }))[0]);
   const full = await alone(f.teacher, f.tokenizer, texts, 3);
-  t.notDeepEqual(want.map((w) => w.score), full.map((w) => w.score), 'the shortlist changes the scores (it restricts)');
+  t.notDeepEqual(
+    want.map((w) => w.score),
+    full.map((w) => w.score),
+    'the shortlist changes the scores (it restricts)'
+  );
   for (const batching of MODES) {
     const model = new Proxy(f.teacher, { get: (m, p) => (p === 'shortlist' ? f.shortlist : (Reflect.get(m, p, m) as unknown)) });
     const s = await start({ xlm: model }, f.tokenizer, { batching });
@@ -125,7 +146,12 @@ test.serial('continuous batching: a request arriving mid-decode joins the runnin
   const model = slowed(f.teacher, 15);
   const s = await start({ xlm: model }, f.tokenizer, { batching: 'continuous', maxWaitMs: 0 });
   try {
-    const long = post(s.url, { q: sentences(40, 32).filter((x) => x.split(' ').length > 8).slice(0, 6), beam: 2 });
+    const long = post(s.url, {
+      q: sentences(40, 32)
+        .filter((x) => x.split(' ').length > 8)
+        .slice(0, 6),
+      beam: 2,
+    });
     await until(() => model.rows.length > 1);
     const stepsBefore = model.rows.length;
     const short = await post(s.url, { q: 'open', beam: 2 });
@@ -135,7 +161,10 @@ test.serial('continuous batching: a request arriving mid-decode joins the runnin
     const longDone = await long;
     t.is(longDone.status, 200);
     // The short request was decoded inside the long one's batch (more rows than the long one's 12)...
-    t.true(model.rows.slice(stepsBefore, stepsBefore + stepsForShort).some((n) => n > 12), `rows per step: ${model.rows.join(',')}`);
+    t.true(
+      model.rows.slice(stepsBefore, stepsBefore + stepsForShort).some((n) => n > 12),
+      `rows per step: ${model.rows.join(',')}`
+    );
     // ...and answered before it, not after it.
     t.true(model.rows.length > stepsBefore + stepsForShort, 'the long request was still decoding');
   } finally {
@@ -149,7 +178,12 @@ test.serial('request batching: a batch answers each request as its sentences fin
   const s = await start({ xlm: model }, f.tokenizer, { batching: 'request', maxWaitMs: 200 });
   try {
     // Both arrive within the 200 ms gathering window: one batch.
-    const long = post(s.url, { q: sentences(40, 32).filter((x) => x.split(' ').length > 8).slice(0, 6), beam: 2 });
+    const long = post(s.url, {
+      q: sentences(40, 32)
+        .filter((x) => x.split(' ').length > 8)
+        .slice(0, 6),
+      beam: 2,
+    });
     const short = await post(s.url, { q: 'open', beam: 2 });
     const stepsAtShort = model.rows.length;
     t.is(short.status, 200);
@@ -210,8 +244,16 @@ test('GET /models, /health and /metrics describe the service', async (t) => {
   const f = await serveFixtures();
   const s = await start({ xlm: f.teacher, bigru: f.bigru }, f.tokenizer);
   try {
-    const models = (await (await fetch(`${s.url}/models`)).json()) as { models: Array<{ name: string; kind: string; default: boolean; parameters: number }> };
-    t.deepEqual(models.models.map((m) => [m.name, m.kind, m.default]), [['xlm', f.teacher.kind, true], ['bigru', f.bigru.kind, false]]);
+    const models = (await (await fetch(`${s.url}/models`)).json()) as {
+      models: Array<{ name: string; kind: string; default: boolean; parameters: number }>;
+    };
+    t.deepEqual(
+      models.models.map((m) => [m.name, m.kind, m.default]),
+      [
+        ['xlm', f.teacher.kind, true],
+        ['bigru', f.bigru.kind, false],
+      ]
+    );
     t.true(models.models.every((m) => m.parameters > 0));
     const health = await fetch(`${s.url}/health`);
     t.is(health.status, 200);
@@ -320,7 +362,10 @@ test.serial('close() lets requests in flight finish, refuses new ones, and answe
   const closed = s.close();
   await sleep(10);
   // Refused while closing: 503 (return503OnClosing) or no connection at all once it stopped listening.
-  const refused = await post(s.url, { q: 'open' }).then((r) => r.status, () => 'no connection');
+  const refused = await post(s.url, { q: 'open' }).then(
+    (r) => r.status,
+    () => 'no connection'
+  );
   t.true(refused === 503 || refused === 'no connection', String(refused));
   t.is((await inFlight).status, 200);
   await closed;
@@ -374,7 +419,10 @@ test.serial('xlm-kd serve: model files by name, a request, SIGTERM finishes in f
   const r = await post(url, { q: ['open file', 'save'], model: 'bigru' });
   t.is(r.status, 200);
   const want = await alone(f.bigru, f.tokenizer, ['open file', 'save'], 2);
-  t.deepEqual((r.body.translations as Translation[]).map((x) => x.text), want.map((w) => w.text));
+  t.deepEqual(
+    (r.body.translations as Translation[]).map((x) => x.text),
+    want.map((w) => w.text)
+  );
   const pending = post(url, { q: sentences(8, 39) });
   await sleep(500);
   child.kill('SIGTERM');

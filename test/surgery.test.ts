@@ -7,7 +7,16 @@ import * as path from 'path';
 import { Batch, chooseLayers, CutStudent, manualSeed, noGrad, Student, Teacher, type Tensor, tidy } from '../lib';
 
 const CONFIG = { vocabSize: 50, embDim: 32, nHeads: 4, encoderLayers: 6, decoderLayers: 6, nLangs: 2 };
-const batch = () => Batch.from({ src: [[5, 6, 7, 8], [9, 10]], tgt: [[11, 12, 13], [14]], srcLang: 0, tgtLang: 1 });
+const batch = () =>
+  Batch.from({
+    src: [
+      [5, 6, 7, 8],
+      [9, 10],
+    ],
+    tgt: [[11, 12, 13], [14]],
+    srcLang: 0,
+    tgtLang: 1,
+  });
 const maxAbsDiff = (a: Tensor, b: Tensor) => tidy(() => a.sub(b).abs().max().item() as number);
 
 test('layer maps: spread keeps first and last, first/last take the ends, lists are checked', (t) => {
@@ -94,7 +103,13 @@ test('the layer map is saved with the student and loads back; cuts of cuts map t
   t.true(back instanceof CutStudent);
   t.deepEqual((back as CutStudent).layerMap, student.layerMap);
   const b = batch();
-  t.is(maxAbsDiff(noGrad(() => back.forward(b)), noGrad(() => student.forward(b))), 0);
+  t.is(
+    maxAbsDiff(
+      noGrad(() => back.forward(b)),
+      noGrad(() => student.forward(b))
+    ),
+    0
+  );
   const smaller = Student.fromTeacher(student, { encoderLayers: [0, 3], decoderLayers: 1 });
   t.deepEqual(smaller.layerMap, { encoder: [2, 5], decoder: [5] });
 });

@@ -5,7 +5,19 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Batch, buildTeacherCache, distill, DISTILL_DEFAULTS, LOSS_DEFAULTS, manualSeed, noGrad, resolveDistillOptions, Teacher, TeacherCache, tidy } from '../lib';
+import {
+  Batch,
+  buildTeacherCache,
+  distill,
+  DISTILL_DEFAULTS,
+  LOSS_DEFAULTS,
+  manualSeed,
+  noGrad,
+  resolveDistillOptions,
+  Teacher,
+  TeacherCache,
+  tidy,
+} from '../lib';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kd-cache-'));
@@ -15,12 +27,15 @@ function toyTeacher(seed = 2): Teacher {
   return Teacher.create(toyTeacherConfig).eval();
 }
 
-test('the cache holds the teacher\'s top-k log-probs of every target token', async (t) => {
+test("the cache holds the teacher's top-k log-probs of every target token", async (t) => {
   const teacher = toyTeacher();
   const pairs = toyCopyPairs(50, 1);
   const file = path.join(tmp(), 'c.cache');
   const h = await buildTeacherCache({ teacher, pairs, k: 4, file, batchSize: 16 });
-  t.is(h.rows, pairs.reduce((n, p) => n + p.tgt.length + 1, 0));
+  t.is(
+    h.rows,
+    pairs.reduce((n, p) => n + p.tgt.length + 1, 0)
+  );
   t.is(h.bytes, 4096 + h.rows * 4 * 6);
   const cache = TeacherCache.open(file, { teacher, pairs, k: 4 });
   const idx = [3, 17, 42];
@@ -38,7 +53,16 @@ test('the cache holds the teacher\'s top-k log-probs of every target token', asy
         const a = st.indices.narrow(0, b, 1).narrow(1, 0, rows);
         const e = top.indices.narrow(0, b, 1).narrow(1, 0, rows);
         worstId = Math.max(worstId, a.to('int64').ne(e).sum().item() as number);
-        worstLp = Math.max(worstLp, st.logProbs.narrow(0, b, 1).narrow(1, 0, rows).sub(top.values.narrow(0, b, 1).narrow(1, 0, rows)).abs().max().item() as number);
+        worstLp = Math.max(
+          worstLp,
+          st.logProbs
+            .narrow(0, b, 1)
+            .narrow(1, 0, rows)
+            .sub(top.values.narrow(0, b, 1).narrow(1, 0, rows))
+            .abs()
+            .max()
+            .item() as number
+        );
       });
       return { worstId, worstLp };
     })
@@ -57,7 +81,16 @@ test('a killed build resumes to the same bytes; a half-written block is dropped'
   await buildTeacherCache({ teacher, pairs, k: 3, file: whole, batchSize: 16 });
   const broken = path.join(dir, 'broken.cache');
   await t.throwsAsync(
-    buildTeacherCache({ teacher, pairs, k: 3, file: broken, batchSize: 16, onProgress: (done) => { if (done >= 32) throw new Error('killed'); } }),
+    buildTeacherCache({
+      teacher,
+      pairs,
+      k: 3,
+      file: broken,
+      batchSize: 16,
+      onProgress: (done) => {
+        if (done >= 32) throw new Error('killed');
+      },
+    }),
     { message: 'killed' }
   );
   fs.appendFileSync(broken, Buffer.alloc(100, 7)); // a block the kill cut short
@@ -98,8 +131,20 @@ test('offline distillation with k = V follows online distillation', async (t) =>
     const student = Teacher.create({ ...toyTeacherConfig, dropout: 0, attentionDropout: 0 });
     losses[mode] = [];
     await distill({
-      teacher, student, mode, temperature: 2, topK: toyTeacherConfig.vocabSize, data: pairs, runDir: tmp(), maxSteps: 8, logEvery: 1,
-      log: null, batching: { maxTokens: 300 }, optimizer: { lr: 1e-3 }, schedule: () => 1e-3, onStep: (m) => losses[mode].push(m.loss),
+      teacher,
+      student,
+      mode,
+      temperature: 2,
+      topK: toyTeacherConfig.vocabSize,
+      data: pairs,
+      runDir: tmp(),
+      maxSteps: 8,
+      logEvery: 1,
+      log: null,
+      batching: { maxTokens: 300 },
+      optimizer: { lr: 1e-3 },
+      schedule: () => 1e-3,
+      onStep: (m) => losses[mode].push(m.loss),
     });
   }
   const diff = Math.max(...losses.online.map((l, i) => Math.abs(l - losses.offline[i])));
@@ -107,8 +152,14 @@ test('offline distillation with k = V follows online distillation', async (t) =>
   t.true(diff < 5e-3, `max |loss diff| ${diff}`);
 });
 
-test('offline KD defaults to T = 1 (the cache renormalises the top k), the other modes to the loss family\'s T; a given T wins', (t) => {
-  const models = { teacher: toyTeacher(), student: Teacher.create({ ...toyTeacherConfig, dropout: 0, attentionDropout: 0 }), data: toyCopyPairs(4, 5), runDir: tmp(), maxSteps: 1 };
+test("offline KD defaults to T = 1 (the cache renormalises the top k), the other modes to the loss family's T; a given T wins", (t) => {
+  const models = {
+    teacher: toyTeacher(),
+    student: Teacher.create({ ...toyTeacherConfig, dropout: 0, attentionDropout: 0 }),
+    data: toyCopyPairs(4, 5),
+    runDir: tmp(),
+    maxSteps: 1,
+  };
   const resolved = (extra: object) => resolveDistillOptions('distill', { ...models, ...extra });
   t.is(DISTILL_DEFAULTS.offlineTemperature, 1);
   t.is(resolved({ mode: 'offline' }).temperature, 1);

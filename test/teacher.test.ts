@@ -10,7 +10,19 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  Batch, BiGruStudent, cat, full, loadTensors, manualSeed, noGrad, saveTensors, stack, Teacher, type Tensor, tensor, tidy,
+  Batch,
+  BiGruStudent,
+  cat,
+  full,
+  loadTensors,
+  manualSeed,
+  noGrad,
+  saveTensors,
+  stack,
+  Teacher,
+  type Tensor,
+  tensor,
+  tidy,
   XLM_DEFAULTS,
 } from '../lib';
 import type { XlmConfig, XlmOptions } from '../lib';
@@ -33,8 +45,18 @@ const closeReal = (t: ExecutionContext, a: Tensor, b: Tensor, rowLens: number[],
 const SMALL: XlmOptions = { vocabSize: 61, embDim: 32, nHeads: 4, encoderLayers: 2, decoderLayers: 2 };
 const CONFIGS: Array<{ name: string; config: XlmOptions; langs: boolean; from: 'py' | 'ts' }> = [
   { name: 'gelu, learned positions, 3 languages', config: { ...SMALL, nLangs: 3 }, langs: true, from: 'py' },
-  { name: 'relu, sinusoidal, 3-1 layers', config: { vocabSize: 47, embDim: 24, nHeads: 3, encoderLayers: 3, decoderLayers: 1, activation: 'relu', sinusoidalEmbeddings: true }, langs: false, from: 'py' },
-  { name: 'gelu, sinusoidal, 3 languages but none given, 1-3 layers', config: { ...SMALL, encoderLayers: 1, decoderLayers: 3, nLangs: 3, sinusoidalEmbeddings: true, maxPositions: 40 }, langs: false, from: 'py' },
+  {
+    name: 'relu, sinusoidal, 3-1 layers',
+    config: { vocabSize: 47, embDim: 24, nHeads: 3, encoderLayers: 3, decoderLayers: 1, activation: 'relu', sinusoidalEmbeddings: true },
+    langs: false,
+    from: 'py',
+  },
+  {
+    name: 'gelu, sinusoidal, 3 languages but none given, 1-3 layers',
+    config: { ...SMALL, encoderLayers: 1, decoderLayers: 3, nLangs: 3, sinusoidalEmbeddings: true, maxPositions: 40 },
+    langs: false,
+    from: 'py',
+  },
   { name: 'relu, 2 languages, weights made by Teacher.create', config: { ...SMALL, activation: 'relu', nLangs: 2 }, langs: true, from: 'ts' },
 ];
 const SRC = [[5, 6, 7, 8, 9, 10], [11, 12], [13, 14, 15], [16]];
@@ -70,12 +92,30 @@ for (const [k, { name, config, langs, from }] of CONFIGS.entries()) {
         await Teacher.create(config).save(model);
       }
       if (trained) {
-        runPython('bench/reference/xlm.py', ['train-briefly', '--model', model, '--steps', '8', '--seed', '4', '--out', file(`trained-${tag}.safetensors`)]);
+        runPython('bench/reference/xlm.py', [
+          'train-briefly',
+          '--model',
+          model,
+          '--steps',
+          '8',
+          '--seed',
+          '4',
+          '--out',
+          file(`trained-${tag}.safetensors`),
+        ]);
         model = file(`trained-${tag}.safetensors`);
       }
       const batchJson = { src: SRC, tgt: TGT, srcLang: langs ? 1 : null, tgtLang: langs ? 0 : null };
       fs.writeFileSync(file(`batch-${tag}.json`), JSON.stringify(batchJson));
-      runPython('bench/reference/xlm.py', ['forward', '--model', model, '--batch', file(`batch-${tag}.json`), '--out', file(`out-${tag}.safetensors`)]);
+      runPython('bench/reference/xlm.py', [
+        'forward',
+        '--model',
+        model,
+        '--batch',
+        file(`batch-${tag}.json`),
+        '--out',
+        file(`out-${tag}.safetensors`),
+      ]);
       const expected = (await loadTensors(file(`out-${tag}.safetensors`))).tensors;
 
       const teacher = await Teacher.load(model);
@@ -83,7 +123,8 @@ for (const [k, { name, config, langs, from }] of CONFIGS.entries()) {
       const batch = Batch.from({ src: SRC, tgt: TGT, srcLang: langs ? 1 : undefined, tgtLang: langs ? 0 : undefined });
       t.deepEqual(batch.src.tolist(), expected.get('src')!.tolist(), 'same framing and padding as the reference');
       t.deepEqual(batch.tgtIn.tolist(), expected.get('tgt_in')!.tolist());
-      const srcLens = lens(batch.srcLen), tgtLens = lens(batch.tgtLen);
+      const srcLens = lens(batch.srcLen),
+        tgtLens = lens(batch.tgtLen);
 
       const enc = noGrad(() => teacher.encoderOutput(teacher.encode(batch.src, batch.srcLen, batch.srcLang)));
       const logits = noGrad(() => teacher.forward(batch));
@@ -108,7 +149,10 @@ test('decodeStep over t steps equals the full causal forward (log_softmax), with
   const steps = stepLogProbs(teacher, batch);
   closeReal(t, steps, fwd, lens(batch.tgtLen), 'decodeStep vs forward', 1e-5);
   const mass = steps.exp().sum(-1).tolist() as number[][];
-  t.true(mass.flat().every((s) => Math.abs(s - 1) < 1e-5), 'rows are normalised');
+  t.true(
+    mass.flat().every((s) => Math.abs(s - 1) < 1e-5),
+    'rows are normalised'
+  );
 });
 
 test('padding invariance: a sentence alone == the same sentence in a padded batch (and extra pad columns)', (t) => {
@@ -119,18 +163,41 @@ test('padding invariance: a sentence alone == the same sentence in a padded batc
   const enc = noGrad(() => teacher.encoderOutput(teacher.encode(batch.src, batch.srcLen, batch.srcLang)));
   SRC.forEach((src, i) => {
     const one = Batch.from({ src: [src], tgt: [TGT[i]], srcLang: 1, tgtLang: 0 });
-    const T = one.tgtIn.shape[1], S = one.src.shape[1];
-    closeReal(t, noGrad(() => teacher.forward(one)), all.narrow(0, i, 1).narrow(1, 0, T), [T], `sentence ${i}: logits`, 1e-5);
+    const T = one.tgtIn.shape[1],
+      S = one.src.shape[1];
+    closeReal(
+      t,
+      noGrad(() => teacher.forward(one)),
+      all.narrow(0, i, 1).narrow(1, 0, T),
+      [T],
+      `sentence ${i}: logits`,
+      1e-5
+    );
     const e1 = noGrad(() => teacher.encoderOutput(teacher.encode(one.src, one.srcLen, one.srcLang)));
     closeReal(t, e1, enc.narrow(0, i, 1).narrow(1, 0, S), [S], `sentence ${i}: encoder output`, 1e-5);
   });
   // Encoder outputs are exactly zero at pads.
   const S0 = lens(batch.srcLen)[1];
-  t.is(enc.narrow(0, 1, 1).narrow(1, S0, enc.shape[1] - S0).abs().sum().item(), 0);
+  t.is(
+    enc
+      .narrow(0, 1, 1)
+      .narrow(1, S0, enc.shape[1] - S0)
+      .abs()
+      .sum()
+      .item(),
+    0
+  );
   const [B] = batch.src.shape;
   const wider = cat([batch.src, full([B, 3], teacher.padIndex, { dtype: 'int64' })], 1);
   const padded = new Batch(wider, batch.srcLen, batch.tgtIn, batch.tgtOut, batch.tgtLen, batch.srcLang, batch.tgtLang);
-  closeReal(t, noGrad(() => teacher.forward(padded)), all, lens(batch.tgtLen), 'three extra source pad columns', 1e-5);
+  closeReal(
+    t,
+    noGrad(() => teacher.forward(padded)),
+    all,
+    lens(batch.tgtLen),
+    'three extra source pad columns',
+    1e-5
+  );
 });
 
 test('reorder: expanding, permuting and pruning hypotheses equals decoding the selected sources', (t) => {
@@ -147,7 +214,14 @@ test('reorder: expanding, permuting and pruning hypotheses equals decoding the s
     teacher.decodeStep(b, tok([1, 1, 1, 1]));
     teacher.reorder(a, tok(perm));
     t.is(a.size, 4);
-    closeReal(t, teacher.decodeStep(a, tok([30, 31, 32, 33])).unsqueeze(1), teacher.decodeStep(b, tok([30, 31, 32, 33])).unsqueeze(1), [1, 1, 1, 1], 'after expanding', 1e-5);
+    closeReal(
+      t,
+      teacher.decodeStep(a, tok([30, 31, 32, 33])).unsqueeze(1),
+      teacher.decodeStep(b, tok([30, 31, 32, 33])).unsqueeze(1),
+      [1, 1, 1, 1],
+      'after expanding',
+      1e-5
+    );
     // Prune to rows [3, 0] of the expanded state (= sources 1 and 2).
     teacher.reorder(a, tok([3, 0]));
     teacher.reorder(b, tok([3, 0]));
@@ -155,7 +229,13 @@ test('reorder: expanding, permuting and pruning hypotheses equals decoding the s
     const x = teacher.decodeStep(a, tok([40, 41]));
     closeReal(t, x.unsqueeze(1), teacher.decodeStep(b, tok([40, 41])).unsqueeze(1), [1, 1], 'after pruning', 1e-5);
     // And against a fresh run of just those two sources.
-    const fresh = Batch.from({ src: [SRC[1], SRC[2]], tgt: [[33, 40], [30, 41]] });
+    const fresh = Batch.from({
+      src: [SRC[1], SRC[2]],
+      tgt: [
+        [33, 40],
+        [30, 41],
+      ],
+    });
     const lp = teacher.forward(fresh).logSoftmax(-1).narrow(1, 2, 1);
     closeReal(t, x.unsqueeze(1), lp, [1, 1], 'vs a fresh forward', 1e-5);
   });
@@ -177,7 +257,11 @@ test('encodeAsync / decodeStepAsync agree with the sync calls', async (t) => {
   // autograd can follow), the async call runs what the sync one runs. (Not to the bit: MKL may split a product
   // differently while other tests' steps run on the worker pool.)
   const same = (x: Tensor, y: Tensor, what: string) => t.true((x.sub(y).abs().max().item() as number) < 1e-6, what);
-  same(noGrad(() => teacher.decodeStep(a, tok)), await startWithoutGrad(() => teacher.decodeStepAsync(b, tok)), 'without gradients');
+  same(
+    noGrad(() => teacher.decodeStep(a, tok)),
+    await startWithoutGrad(() => teacher.decodeStepAsync(b, tok)),
+    'without gradients'
+  );
   same(teacher.decodeStep(a, tok), await teacher.decodeStepAsync(b, tok), 'with gradients');
 });
 
@@ -212,7 +296,14 @@ test('forwardHidden + outputProjection == forward; the projection is the decoder
   const h = noGrad(() => teacher.forwardHidden(batch));
   t.deepEqual(h.shape, [4, batch.tgtIn.shape[1], 32]);
   const via = noGrad(() => h.matmul(weight.transpose(0, 1)).add(bias!));
-  closeReal(t, via, noGrad(() => teacher.forward(batch)), lens(batch.tgtLen), 'hidden·Wᵀ + b', 1e-5);
+  closeReal(
+    t,
+    via,
+    noGrad(() => teacher.forward(batch)),
+    lens(batch.tgtLen),
+    'hidden·Wᵀ + b',
+    1e-5
+  );
 });
 
 test('training mode: dropout is active, every used parameter gets a gradient, eval is deterministic', (t) => {
@@ -250,10 +341,16 @@ test('to(float64) keeps the outputs (within float32 precision); decodeStep still
 /** Parameters by formula (per side: embeddings, positions, languages, LayerNorms, layers, output bias). */
 function expectedParameters(c: XlmConfig): number {
   const { vocabSize: V, embDim: D } = c;
-  const attn = 4 * (D * D + D), ln = 2 * D, ffn = 4 * D * D + 4 * D + 4 * D * D + D;
+  const attn = 4 * (D * D + D),
+    ln = 2 * D,
+    ffn = 4 * D * D + 4 * D + 4 * D * D + D;
   const side = (layers: number, decoder: boolean) =>
-    V * D + (c.sinusoidalEmbeddings ? 0 : c.maxPositions * D) + (c.nLangs > 1 ? c.nLangs * D : 0) + ln +
-    layers * (attn + ln + ffn + ln + (decoder ? attn + ln : 0)) + V;
+    V * D +
+    (c.sinusoidalEmbeddings ? 0 : c.maxPositions * D) +
+    (c.nLangs > 1 ? c.nLangs * D : 0) +
+    ln +
+    layers * (attn + ln + ffn + ln + (decoder ? attn + ln : 0)) +
+    V;
   return side(c.encoderLayers, false) + side(c.decoderLayers, true);
 }
 
@@ -261,19 +358,31 @@ test("stateDict uses XLM's names; the output projection is tied; numParameters c
   const teacher = Teacher.create({ vocabSize: 40, embDim: 16, nHeads: 2, encoderLayers: 2, decoderLayers: 1, nLangs: 2 });
   const names = [...teacher.stateDict().keys()];
   const side = (s: string, layers: number, decoder: boolean) => [
-    `${s}.position_embeddings.weight`, `${s}.lang_embeddings.weight`, `${s}.embeddings.weight`,
-    `${s}.layer_norm_emb.weight`, `${s}.layer_norm_emb.bias`,
+    `${s}.position_embeddings.weight`,
+    `${s}.lang_embeddings.weight`,
+    `${s}.embeddings.weight`,
+    `${s}.layer_norm_emb.weight`,
+    `${s}.layer_norm_emb.bias`,
     ...Array.from({ length: layers }, (_, i) => [
       ...['q_lin', 'k_lin', 'v_lin', 'out_lin'].flatMap((l) => [`${s}.attentions.${i}.${l}.weight`, `${s}.attentions.${i}.${l}.bias`]),
-      `${s}.layer_norm1.${i}.weight`, `${s}.layer_norm1.${i}.bias`,
-      `${s}.ffns.${i}.lin1.weight`, `${s}.ffns.${i}.lin1.bias`, `${s}.ffns.${i}.lin2.weight`, `${s}.ffns.${i}.lin2.bias`,
-      `${s}.layer_norm2.${i}.weight`, `${s}.layer_norm2.${i}.bias`,
-      ...(decoder ? [
-        `${s}.layer_norm15.${i}.weight`, `${s}.layer_norm15.${i}.bias`,
-        ...['q_lin', 'k_lin', 'v_lin', 'out_lin'].flatMap((l) => [`${s}.encoder_attn.${i}.${l}.weight`, `${s}.encoder_attn.${i}.${l}.bias`]),
-      ] : []),
+      `${s}.layer_norm1.${i}.weight`,
+      `${s}.layer_norm1.${i}.bias`,
+      `${s}.ffns.${i}.lin1.weight`,
+      `${s}.ffns.${i}.lin1.bias`,
+      `${s}.ffns.${i}.lin2.weight`,
+      `${s}.ffns.${i}.lin2.bias`,
+      `${s}.layer_norm2.${i}.weight`,
+      `${s}.layer_norm2.${i}.bias`,
+      ...(decoder
+        ? [
+            `${s}.layer_norm15.${i}.weight`,
+            `${s}.layer_norm15.${i}.bias`,
+            ...['q_lin', 'k_lin', 'v_lin', 'out_lin'].flatMap((l) => [`${s}.encoder_attn.${i}.${l}.weight`, `${s}.encoder_attn.${i}.${l}.bias`]),
+          ]
+        : []),
     ]).flat(),
-    `${s}.pred_layer.proj.weight`, `${s}.pred_layer.proj.bias`,
+    `${s}.pred_layer.proj.weight`,
+    `${s}.pred_layer.proj.bias`,
   ];
   t.deepEqual([...names].sort(), [...side('encoder', 2, false), ...side('decoder', 1, true)].sort());
   const sd = teacher.stateDict();
@@ -297,7 +406,9 @@ test("stateDict uses XLM's names; the output projection is tied; numParameters c
 test('loadStateDict: strict errors list names, {strict: false} reports them, bad shapes change nothing', (t) => {
   const a = Teacher.create({ vocabSize: 40, embDim: 16, nHeads: 2, encoderLayers: 2, decoderLayers: 1 });
   const b = Teacher.create({ vocabSize: 40, embDim: 16, nHeads: 2, encoderLayers: 1, decoderLayers: 1, nLangs: 2 });
-  t.throws(() => b.loadStateDict(a.stateDict()), { message: /missing decoder\.lang_embeddings\.weight, encoder\.lang_embeddings\.weight; unexpected encoder\.attentions\.1\./ });
+  t.throws(() => b.loadStateDict(a.stateDict()), {
+    message: /missing decoder\.lang_embeddings\.weight, encoder\.lang_embeddings\.weight; unexpected encoder\.attentions\.1\./,
+  });
   const report = b.loadStateDict(a.stateDict(), { strict: false });
   t.true(report.unexpected.includes('encoder.attentions.1.q_lin.weight'));
   t.deepEqual(report.missing, ['decoder.lang_embeddings.weight', 'encoder.lang_embeddings.weight']);
@@ -324,17 +435,28 @@ test('bad configs are TypeErrors/RangeErrors naming the field', (t) => {
   err({ vocabSize: 40, attentionDropout: '0.1' }, /config\.attentionDropout must be a number in \[0, 1\), got string '0\.1'/);
   err({ vocabSize: 40, sinusoidalEmbeddings: 1 }, /config\.sinusoidalEmbeddings must be a boolean/);
   err(null, /config must be an object/);
-  t.deepEqual({ ...Teacher.create({ vocabSize: 40, embDim: 16, nHeads: 2, encoderLayers: 1, decoderLayers: 1 }).config },
-    { ...XLM_DEFAULTS, vocabSize: 40, embDim: 16, nHeads: 2, encoderLayers: 1, decoderLayers: 1 });
+  t.deepEqual(
+    { ...Teacher.create({ vocabSize: 40, embDim: 16, nHeads: 2, encoderLayers: 1, decoderLayers: 1 }).config },
+    { ...XLM_DEFAULTS, vocabSize: 40, embDim: 16, nHeads: 2, encoderLayers: 1, decoderLayers: 1 }
+  );
 });
 
 test('bad inputs to forward/encode/decodeStep are clear errors', (t) => {
   const teacher = Teacher.create({ vocabSize: 40, embDim: 16, nHeads: 2, encoderLayers: 1, decoderLayers: 1, nLangs: 2, maxPositions: 8 }).eval();
   t.throws(() => teacher.forward(Batch.from({ src: [[5, 99]] })), { instanceOf: RangeError, message: /token ids must lie in \[0, 40\)/ });
-  t.throws(() => teacher.forward(Batch.from({ src: [[5, 5, 5, 5, 5, 5, 5]] })), { instanceOf: RangeError, message: /'batch\.src' is 9 tokens wide but the model has only 8 positions/ });
-  t.throws(() => teacher.forward(Batch.from({ src: [[5]], srcLang: 2 })), { instanceOf: RangeError, message: /'batch\.srcLang' holds a language id outside \[0, 2\)/ });
+  t.throws(() => teacher.forward(Batch.from({ src: [[5, 5, 5, 5, 5, 5, 5]] })), {
+    instanceOf: RangeError,
+    message: /'batch\.src' is 9 tokens wide but the model has only 8 positions/,
+  });
+  t.throws(() => teacher.forward(Batch.from({ src: [[5]], srcLang: 2 })), {
+    instanceOf: RangeError,
+    message: /'batch\.srcLang' holds a language id outside \[0, 2\)/,
+  });
   const batch = Batch.from({ src: [[5, 6], [7]] });
-  t.throws(() => teacher.encode(batch.src, tensor([5, 3], { dtype: 'int64' })), { instanceOf: RangeError, message: /every length must lie in \[1, 4\]/ });
+  t.throws(() => teacher.encode(batch.src, tensor([5, 3], { dtype: 'int64' })), {
+    instanceOf: RangeError,
+    message: /every length must lie in \[1, 4\]/,
+  });
   t.throws(() => teacher.encode(batch.src, tensor([4], { dtype: 'int64' })), { message: /disagree on the batch size/ });
   t.throws(() => teacher.encode(batch.src, batch.srcLen, tensor([0, 1, 1], { dtype: 'int64' })), { message: /'srcLang' must be \[2\] or \[2, 4\]/ });
   noGrad(() => {
@@ -367,15 +489,21 @@ test('Teacher.load: clear errors for truncated, missing, foreign and untied file
   await saveTensors(file('nocfg.safetensors'), sd, { model_type: 'xlm-teacher' });
   await t.throwsAsync(() => Teacher.load(file('nocfg.safetensors')), { message: /no 'config' metadata/ });
   await saveTensors(file('badcfg.safetensors'), sd, { model_type: 'xlm-teacher', config: JSON.stringify({ ...teacher.config, nHeads: 3 }) });
-  await t.throwsAsync(() => Teacher.load(file('badcfg.safetensors')), { message: /bad config: config\.embDim \(16\) must be divisible by config\.nHeads \(3\)/ });
+  await t.throwsAsync(() => Teacher.load(file('badcfg.safetensors')), {
+    message: /bad config: config\.embDim \(16\) must be divisible by config\.nHeads \(3\)/,
+  });
   const untied = new Map(sd);
   untied.set('decoder.pred_layer.proj.weight', sd.get('decoder.pred_layer.proj.weight')!.add(1));
   await saveTensors(file('untied.safetensors'), untied, { model_type: 'xlm-teacher', config: cfg });
-  await t.throwsAsync(() => Teacher.load(file('untied.safetensors')), { message: /decoder\.pred_layer\.proj\.weight differs from decoder\.embeddings\.weight/ });
+  await t.throwsAsync(() => Teacher.load(file('untied.safetensors')), {
+    message: /decoder\.pred_layer\.proj\.weight differs from decoder\.embeddings\.weight/,
+  });
   const fewer = new Map(sd);
   fewer.delete('encoder.layer_norm2.0.bias');
   await saveTensors(file('fewer.safetensors'), fewer, { model_type: 'xlm-teacher', config: cfg });
-  await t.throwsAsync(() => Teacher.load(file('fewer.safetensors')), { message: /Teacher\.load\(.*\): state dict does not match the model: missing encoder\.layer_norm2\.0\.bias/ });
+  await t.throwsAsync(() => Teacher.load(file('fewer.safetensors')), {
+    message: /Teacher\.load\(.*\): state dict does not match the model: missing encoder\.layer_norm2\.0\.bias/,
+  });
   await saveTensors(file('shape.safetensors'), sd, { model_type: 'xlm-teacher', config: JSON.stringify({ ...teacher.config, vocabSize: 41 }) });
   await t.throwsAsync(() => Teacher.load(file('shape.safetensors')), { message: /has shape/ });
 });
@@ -430,12 +558,14 @@ save_file({"logits": logits.contiguous()}, ${JSON.stringify(file('fb-logits.safe
   // Teacher -> safetensors (metadata kept) -> XLM .pth: the original checkpoint's weights, bit for bit.
   await teacher.save(file('fb-back.safetensors'));
   runPython('tools/convert-xlm-checkpoint.py', ['--to-xlm', file('fb-back.safetensors'), file('fb-back.pth'), '--vocab', file('fb-vocab.txt')]);
-  const r = JSON.parse(runPythonCode(`
+  const r = JSON.parse(
+    runPythonCode(`
 import json, torch, test_reference as tr
 a = torch.load(${JSON.stringify(file('fb.pth'))}, weights_only=True)
 b = torch.load(${JSON.stringify(file('fb-back.pth'))}, weights_only=True)
 same = all(tr.strip(a[s]).keys() == b[s].keys() and all(torch.equal(tr.strip(a[s])[k], b[s][k]) for k in b[s]) for s in ("encoder", "decoder"))
-print(json.dumps({"same": same, "id2lang": b["params"]["id2lang"] == a["params"]["id2lang"], "mt_steps": b["params"].get("mt_steps") == a["params"]["mt_steps"]}))`)) as Record<string, boolean>;
+print(json.dumps({"same": same, "id2lang": b["params"]["id2lang"] == a["params"]["id2lang"], "mt_steps": b["params"].get("mt_steps") == a["params"]["mt_steps"]}))`)
+  ) as Record<string, boolean>;
   t.deepEqual(r, { same: true, id2lang: true, mt_steps: true });
 });
 
@@ -455,6 +585,10 @@ test('a 6+6-layer, 512-dim, 8-head teacher with a 32k vocabulary builds, saves, 
   const batch = Batch.from({ src, tgt: src.map((s) => s.concat(9)) });
   const [a, b] = noGrad(() => [teacher.forward(batch), back.forward(batch)]);
   t.deepEqual(a.shape, [4, 30, 32000]);
-  t.is(tidy(() => a.ne(b).sum().item()), 0, 'loaded weights give identical logits');
+  t.is(
+    tidy(() => a.ne(b).sum().item()),
+    0,
+    'loaded weights give identical logits'
+  );
   fs.rmSync(file('big.safetensors'));
 });

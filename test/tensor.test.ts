@@ -78,13 +78,43 @@ interface DtypeCase {
 }
 
 const dtypeCases: DtypeCase[] = [
-  { dtype: 'float32', data: [1.5, -2.25, 3e10], arrayClass: Float32Array, expected: [1.5, -2.25, Math.fround(3e10)], list: [1.5, -2.25, Math.fround(3e10)] },
+  {
+    dtype: 'float32',
+    data: [1.5, -2.25, 3e10],
+    arrayClass: Float32Array,
+    expected: [1.5, -2.25, Math.fround(3e10)],
+    list: [1.5, -2.25, Math.fround(3e10)],
+  },
   { dtype: 'float64', data: [0.1, -1e300, 3], arrayClass: Float64Array, expected: [0.1, -1e300, 3], list: [0.1, -1e300, 3] },
   // exactly representable in half precision; 0.1 rounds to the nearest half / bfloat16 value
-  { dtype: 'float16', data: [1.5, -2.25, 65504, 0.1], arrayClass: Float32Array, expected: [1.5, -2.25, 65504, 0.0999755859375], list: [1.5, -2.25, 65504, 0.0999755859375] },
-  { dtype: 'bfloat16', data: [1.5, -2.25, 256, 0.1], arrayClass: Float32Array, expected: [1.5, -2.25, 256, 0.10009765625], list: [1.5, -2.25, 256, 0.10009765625] },
-  { dtype: 'int32', data: [1, -2, 2147483647, -2147483648], arrayClass: Int32Array, expected: [1, -2, 2147483647, -2147483648], list: [1, -2, 2147483647, -2147483648] },
-  { dtype: 'int64', data: [1, -2, 2 ** 53 - 1, -(2 ** 53) + 1], arrayClass: BigInt64Array, expected: BigInt64Array.of(1n, -2n, 2n ** 53n - 1n, -(2n ** 53n) + 1n), list: [1, -2, 2 ** 53 - 1, -(2 ** 53) + 1] },
+  {
+    dtype: 'float16',
+    data: [1.5, -2.25, 65504, 0.1],
+    arrayClass: Float32Array,
+    expected: [1.5, -2.25, 65504, 0.0999755859375],
+    list: [1.5, -2.25, 65504, 0.0999755859375],
+  },
+  {
+    dtype: 'bfloat16',
+    data: [1.5, -2.25, 256, 0.1],
+    arrayClass: Float32Array,
+    expected: [1.5, -2.25, 256, 0.10009765625],
+    list: [1.5, -2.25, 256, 0.10009765625],
+  },
+  {
+    dtype: 'int32',
+    data: [1, -2, 2147483647, -2147483648],
+    arrayClass: Int32Array,
+    expected: [1, -2, 2147483647, -2147483648],
+    list: [1, -2, 2147483647, -2147483648],
+  },
+  {
+    dtype: 'int64',
+    data: [1, -2, 2 ** 53 - 1, -(2 ** 53) + 1],
+    arrayClass: BigInt64Array,
+    expected: BigInt64Array.of(1n, -2n, 2n ** 53n - 1n, -(2n ** 53n) + 1n),
+    list: [1, -2, 2 ** 53 - 1, -(2 ** 53) + 1],
+  },
   { dtype: 'int16', data: [1, -2, 32767, -32768], arrayClass: Int16Array, expected: [1, -2, 32767, -32768], list: [1, -2, 32767, -32768] },
   { dtype: 'int8', data: [1, -2, 127, -128], arrayClass: Int8Array, expected: [1, -2, 127, -128], list: [1, -2, 127, -128] },
   { dtype: 'uint8', data: [0, 1, 200, 255], arrayClass: Uint8Array, expected: [0, 1, 200, 255], list: [0, 1, 200, 255] },
@@ -107,7 +137,10 @@ for (const c of dtypeCases) {
     t.deepEqual(x3.shape, [c.data.length, 1, 1]);
     t.is(x3.ndim, 3);
     t.is(x3.numel, c.data.length);
-    t.deepEqual(x3.tolist(), c.list.map((v) => [[v]]));
+    t.deepEqual(
+      x3.tolist(),
+      c.list.map((v) => [[v]])
+    );
 
     // the TypedArray read back makes the same tensor again
     const y = tensor(arr, { dtype: c.dtype });
@@ -207,9 +240,21 @@ test('1-d and 3-d tensors from nested arrays keep shape and row-major order', (t
 
 test('dtype inference follows PyTorch: integers -> int64, floats -> float32, booleans -> bool', (t) => {
   t.is(tensor([1, 2, 3]).dtype, 'int64');
-  t.is(tensor([[1, -2], [3, 4]]).dtype, 'int64');
+  t.is(
+    tensor([
+      [1, -2],
+      [3, 4],
+    ]).dtype,
+    'int64'
+  );
   t.is(tensor([1.5, 2]).dtype, 'float32');
-  t.is(tensor([[1, 2], [3, 0.5]]).dtype, 'float32');
+  t.is(
+    tensor([
+      [1, 2],
+      [3, 0.5],
+    ]).dtype,
+    'float32'
+  );
   t.is(tensor([true, false]).dtype, 'bool');
   t.is(tensor([[true], [false]]).dtype, 'bool');
   t.is(tensor([1n, 2n]).dtype, 'int64');
@@ -260,20 +305,17 @@ test('every supported TypedArray kind maps to its dtype and copies (no aliasing)
 });
 
 test('BigInt64Array values beyond 2^53 round-trip exactly', (t) => {
-  const values = BigInt64Array.of(
-    2n ** 53n + 1n,
-    -(2n ** 60n) - 7n,
-    9223372036854775807n,
-    -9223372036854775808n,
-    123456789012345678n
-  );
+  const values = BigInt64Array.of(2n ** 53n + 1n, -(2n ** 60n) - 7n, 9223372036854775807n, -9223372036854775808n, 123456789012345678n);
   const x = tensor(values);
   t.is(x.dtype, 'int64');
   const back = x.toArray();
   t.true(back instanceof BigInt64Array);
   t.deepEqual(Array.from(back as BigInt64Array), Array.from(values));
   // nested bigints go through the exact path too, also mixed with plain integers
-  const y = tensor([[2n ** 53n + 1n, 5], [-3, -(2n ** 62n) - 1n]]);
+  const y = tensor([
+    [2n ** 53n + 1n, 5],
+    [-3, -(2n ** 62n) - 1n],
+  ]);
   t.is(y.dtype, 'int64');
   t.deepEqual(Array.from(y.toArray() as BigInt64Array), [2n ** 53n + 1n, 5n, -3n, -(2n ** 62n) - 1n]);
   // clone and reshape keep them exact
@@ -289,10 +331,7 @@ test('a Buffer of raw little-endian float32 bytes with { dtype, shape }', (t) =>
   const x = tensor(buf, { dtype: 'float32', shape: [2, 3] });
   t.is(x.dtype, 'float32');
   t.deepEqual(x.shape, [2, 3]);
-  t.deepEqual(x.tolist(), [
-    values.slice(0, 3).map(Math.fround),
-    values.slice(3).map(Math.fround),
-  ]);
+  t.deepEqual(x.tolist(), [values.slice(0, 3).map(Math.fround), values.slice(3).map(Math.fround)]);
   // without a dtype a Buffer is bytes
   const b = tensor(Buffer.from([1, 2, 250]));
   t.is(b.dtype, 'uint8');
@@ -371,7 +410,10 @@ test('factories: zeros ones full arange rand randint', (t) => {
   t.is(r.dtype, 'int64');
   const rv = nums(r);
   t.true(rv.every((v) => Number.isInteger(v) && v >= -2 && v < 3));
-  t.deepEqual([...new Set(rv)].sort((p, q) => p - q), [-2, -1, 0, 1, 2]);
+  t.deepEqual(
+    [...new Set(rv)].sort((p, q) => p - q),
+    [-2, -1, 0, 1, 2]
+  );
   const g = randn([2, 3], { requiresGrad: true });
   t.true(g.requiresGrad);
   t.deepEqual(g.shape, [2, 3]);
@@ -394,21 +436,57 @@ test('add sub mul div with tensor operands', (t) => {
   const b = f32(B);
   const av = A.flat();
   const bv = B.flat();
-  close(t, nums(a.add(b)), av.map((v, i) => v + bv[i]));
-  close(t, nums(a.sub(b)), av.map((v, i) => v - bv[i]));
-  close(t, nums(a.mul(b)), av.map((v, i) => v * bv[i]));
-  close(t, nums(a.div(b)), av.map((v, i) => v / bv[i]));
+  close(
+    t,
+    nums(a.add(b)),
+    av.map((v, i) => v + bv[i])
+  );
+  close(
+    t,
+    nums(a.sub(b)),
+    av.map((v, i) => v - bv[i])
+  );
+  close(
+    t,
+    nums(a.mul(b)),
+    av.map((v, i) => v * bv[i])
+  );
+  close(
+    t,
+    nums(a.div(b)),
+    av.map((v, i) => v / bv[i])
+  );
   t.deepEqual(a.add(b).shape, [2, 3]);
 });
 
 test('add sub mul div pow with scalar operands', (t) => {
   const a = f32(A);
   const av = A.flat();
-  close(t, nums(a.add(1)), av.map((v) => v + 1));
-  close(t, nums(a.sub(2.5)), av.map((v) => v - 2.5));
-  close(t, nums(a.mul(-0.5)), av.map((v) => v * -0.5));
-  close(t, nums(a.div(4)), av.map((v) => v / 4));
-  close(t, nums(a.pow(2)), av.map((v) => v * v));
+  close(
+    t,
+    nums(a.add(1)),
+    av.map((v) => v + 1)
+  );
+  close(
+    t,
+    nums(a.sub(2.5)),
+    av.map((v) => v - 2.5)
+  );
+  close(
+    t,
+    nums(a.mul(-0.5)),
+    av.map((v) => v * -0.5)
+  );
+  close(
+    t,
+    nums(a.div(4)),
+    av.map((v) => v / 4)
+  );
+  close(
+    t,
+    nums(a.pow(2)),
+    av.map((v) => v * v)
+  );
   close(t, nums(a.pow(0.5)), av.map(Math.sqrt), 1e-6);
   // an integer tensor with a fractional scalar promotes to float, as in PyTorch
   const ip = arange(3).add(0.5);
@@ -426,7 +504,11 @@ test('an int tensor with an integer JS scalar stays int64 (as torch.arange(3) + 
 test('neg exp log pow sqrt', (t) => {
   const x = f32([0.5, 1, 2, 4]);
   const xv = [0.5, 1, 2, 4];
-  close(t, nums(x.neg()), xv.map((v) => -v));
+  close(
+    t,
+    nums(x.neg()),
+    xv.map((v) => -v)
+  );
   close(t, nums(x.exp()), xv.map(Math.exp), 1e-5);
   close(t, nums(x.log()), xv.map(Math.log), 1e-6);
   close(t, nums(x.sqrt()), xv.map(Math.sqrt), 1e-6);
@@ -619,10 +701,15 @@ test('gather along dims 0 and 1 (int64 and int32 index)', (t) => {
   ]);
   // torch.gather docs example
   t.deepEqual(
-    x.gather(1, tensor([
-      [0, 0],
-      [1, 0],
-    ])).tolist(),
+    x
+      .gather(
+        1,
+        tensor([
+          [0, 0],
+          [1, 0],
+        ])
+      )
+      .tolist(),
     [
       [1, 1],
       [4, 3],
@@ -676,10 +763,20 @@ test('where with tensor and scalar branches', (t) => {
     [6, 5, 4],
     [-1, -1, -1],
   ]);
-  t.deepEqual(where(tensor([true, false]), f32([[1, 2], [3, 4]]), f32([9])).tolist(), [
-    [1, 9],
-    [3, 9],
-  ]);
+  t.deepEqual(
+    where(
+      tensor([true, false]),
+      f32([
+        [1, 2],
+        [3, 4],
+      ]),
+      f32([9])
+    ).tolist(),
+    [
+      [1, 9],
+      [3, 9],
+    ]
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -711,7 +808,10 @@ test('cat and stack along several dims', (t) => {
   ]);
   const s2 = stack([a, b], -1);
   t.deepEqual(s2.shape, [2, 3, 2]);
-  t.deepEqual(s2.tolist(), A.map((row, i) => row.map((v, j) => [v, B[i][j]])));
+  t.deepEqual(
+    s2.tolist(),
+    A.map((row, i) => row.map((v, j) => [v, B[i][j]]))
+  );
 });
 
 test('view and reshape, with -1 and with an array shape', (t) => {
@@ -766,7 +866,10 @@ test('squeeze, unsqueeze and expand', (t) => {
   t.deepEqual(a.unsqueeze(0).shape, [1, 2, 3]);
   t.deepEqual(a.unsqueeze(1).shape, [2, 1, 3]);
   t.deepEqual(a.unsqueeze(-1).shape, [2, 3, 1]);
-  t.deepEqual(a.unsqueeze(2).tolist(), A.map((r) => r.map((v) => [v])));
+  t.deepEqual(
+    a.unsqueeze(2).tolist(),
+    A.map((r) => r.map((v) => [v]))
+  );
   t.deepEqual(tensor(5).unsqueeze(0).tolist(), [5]);
 
   const col = f32([[1], [2]]);
@@ -827,10 +930,15 @@ test('comparisons eq ne lt le gt ge return bool tensors', (t) => {
     t.true(r.toArray() instanceof Uint8Array);
   }
   t.deepEqual(x.eq(x).logicalNot().tolist(), [false, false, false]);
-  t.deepEqual(f32([[1], [3]]).lt(f32([2, 4])).tolist(), [
-    [true, true],
-    [false, true],
-  ]);
+  t.deepEqual(
+    f32([[1], [3]])
+      .lt(f32([2, 4]))
+      .tolist(),
+    [
+      [true, true],
+      [false, true],
+    ]
+  );
 });
 
 test('clone is an independent copy; detach cuts the graph', (t) => {
@@ -878,8 +986,18 @@ test('autograd: f(x, y) = sum(x*y + exp(x)/y) matches the analytic gradients', (
   const fJs = xv.reduce((s, v, i) => s + v * yv[i] + Math.exp(v) / yv[i], 0);
   close(t, [f.item() as number], [fJs], 1e-9);
   f.backward();
-  close(t, nums(x.grad!), xv.map((v, i) => yv[i] + Math.exp(v) / yv[i]), 1e-5);
-  close(t, nums(y.grad!), xv.map((v, i) => v - Math.exp(v) / (yv[i] * yv[i])), 1e-5);
+  close(
+    t,
+    nums(x.grad!),
+    xv.map((v, i) => yv[i] + Math.exp(v) / yv[i]),
+    1e-5
+  );
+  close(
+    t,
+    nums(y.grad!),
+    xv.map((v, i) => v - Math.exp(v) / (yv[i] * yv[i])),
+    1e-5
+  );
   t.is(x.grad!.dtype, 'float64');
   t.deepEqual(x.grad!.shape, [4]);
   t.false(x.grad!.requiresGrad);
@@ -891,8 +1009,18 @@ test('autograd: the same in float32 (within 1e-4)', (t) => {
   const x = tensor(xv, { requiresGrad: true });
   const y = tensor(yv, { requiresGrad: true });
   x.mul(y).add(x.exp().div(y)).sum().backward();
-  close(t, nums(x.grad!), xv.map((v, i) => yv[i] + Math.exp(v) / yv[i]), 1e-4);
-  close(t, nums(y.grad!), xv.map((v, i) => v - Math.exp(v) / (yv[i] * yv[i])), 1e-4);
+  close(
+    t,
+    nums(x.grad!),
+    xv.map((v, i) => yv[i] + Math.exp(v) / yv[i]),
+    1e-4
+  );
+  close(
+    t,
+    nums(y.grad!),
+    xv.map((v, i) => v - Math.exp(v) / (yv[i] * yv[i])),
+    1e-4
+  );
 });
 
 test('autograd: gradient of sum(A @ B @ C) for each factor', (t) => {
@@ -967,7 +1095,10 @@ test('noGrad: results do not require grad; the mode is restored after, also afte
   t.false(r.requiresGrad);
   t.deepEqual(r.tolist(), [3, 5]);
   t.true(x.mul(2).requiresGrad, 'grad mode back on after noGrad');
-  t.is(noGrad(() => 42), 42);
+  t.is(
+    noGrad(() => 42),
+    42
+  );
 
   const err = t.throws(() =>
     noGrad(() => {
@@ -1003,7 +1134,10 @@ test.serial('tidy disposes intermediates, keeps the returned tensor, and memoryS
     return c.sum(0);
   });
   const after = memoryStats();
-  t.true(inner.every((x) => x.isDisposed), 'intermediates disposed');
+  t.true(
+    inner.every((x) => x.isDisposed),
+    'intermediates disposed'
+  );
   t.false(out.isDisposed);
   t.deepEqual(out.tolist(), [16, 16, 16, 16]);
   t.is(after.liveTensors - before.liveTensors, 1);
@@ -1096,10 +1230,15 @@ test.serial('setNumThreads changes what version() reports, and can be restored',
   const prev = version().threads;
   setNumThreads(1);
   t.is(version().threads, 1);
-  t.deepEqual(f32(A).matmul(f32(transposeJs(A))).tolist(), [
-    [14, 32],
-    [32, 77],
-  ]);
+  t.deepEqual(
+    f32(A)
+      .matmul(f32(transposeJs(A)))
+      .tolist(),
+    [
+      [14, 32],
+      [32, 77],
+    ]
+  );
   setNumThreads(prev);
   t.is(version().threads, prev);
 });
@@ -1132,6 +1271,8 @@ test('assign copies values into a tensor in place, outside autograd, converting 
   t.is(p.native, before);
   t.true(p.requiresGrad);
   t.is(p.dtype, 'float32');
-  t.throws(() => p.assign(tensor([1, 2], { dtype: 'float32' })), { message: /assign: argument 'src' must have the shape of 'self' \(.*\[3\].*\), got .*\[2\]/ });
+  t.throws(() => p.assign(tensor([1, 2], { dtype: 'float32' })), {
+    message: /assign: argument 'src' must have the shape of 'self' \(.*\[3\].*\), got .*\[2\]/,
+  });
   t.throws(() => p.assign(null as unknown as typeof p), { message: /assign: argument 'src' must be a Tensor, got null/ });
 });

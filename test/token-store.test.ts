@@ -7,8 +7,18 @@ import * as os from 'os';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import {
-  AppendableTokenStore, Batch, Batcher, buildSplitStore, openSplitStore, SentencePiece, storeBase, type TokenPair, TokenStore, TokenStoreError,
-  TokenStoreWriter, writeDataFolder,
+  AppendableTokenStore,
+  Batch,
+  Batcher,
+  buildSplitStore,
+  openSplitStore,
+  SentencePiece,
+  storeBase,
+  type TokenPair,
+  TokenStore,
+  TokenStoreError,
+  TokenStoreWriter,
+  writeDataFolder,
 } from '../lib';
 
 const words = ['house', 'tree', 'river', 'stone', 'light', 'green', 'small', 'old', 'the', 'a', 'and', 'of', 'water', 'fire'];
@@ -31,7 +41,8 @@ async function dataFolder(n = 300): Promise<string> {
 }
 
 let shared: Promise<SentencePiece> | undefined;
-const tokenizer = () => (shared ??= SentencePiece.train({ sentences: [...sentences(400, 1), ...sentences(400, 2)], vocabSize: 60, hardVocabLimit: false, numThreads: 2 }));
+const tokenizer = () =>
+  (shared ??= SentencePiece.train({ sentences: [...sentences(400, 1), ...sentences(400, 2)], vocabSize: 60, hardVocabLimit: false, numThreads: 2 }));
 
 test('a split tokenizes into the store: ids equal encode(), sizes and layout as documented', async (t) => {
   const dir = await dataFolder();
@@ -70,11 +81,19 @@ test('the Batcher over a store plans and builds exactly what it does over the sa
   for (const epoch of [0, 1, 2]) {
     const a = fromStore.plan(epoch);
     const b = inMemory.plan(epoch);
-    t.deepEqual(a.map((p) => p.indices), b.map((p) => p.indices));
+    t.deepEqual(
+      a.map((p) => p.indices),
+      b.map((p) => p.indices)
+    );
     for (const k of [0, Math.floor(a.length / 2), a.length - 1]) {
       const x = fromStore.toBatch(a[k]);
       const y = inMemory.toBatch(b[k]);
-      const old = Batch.from({ src: b[k].indices.map((i) => inMemory.pair(i).src), tgt: b[k].indices.map((i) => inMemory.pair(i).tgt), srcLang: 0, tgtLang: 1 });
+      const old = Batch.from({
+        src: b[k].indices.map((i) => inMemory.pair(i).src),
+        tgt: b[k].indices.map((i) => inMemory.pair(i).tgt),
+        srcLang: 0,
+        tgtLang: 1,
+      });
       for (const name of ['src', 'srcLen', 'tgtIn', 'tgtOut', 'tgtLen', 'srcLang', 'tgtLang'] as const) {
         t.deepEqual(x[name]!.tolist(), y[name]!.tolist(), name);
         t.deepEqual(y[name]!.tolist(), old[name]!.tolist(), name);
@@ -151,7 +170,10 @@ test('an appendable store takes sentences in any order, survives a kill between 
   const base = path.join(tmp(), 'seq');
   const meta = { tokenizer: 'abc', vocabSize: 50 };
   const a = AppendableTokenStore.open(base, 6, 2, meta);
-  a.put([{ index: 4, ids: [5, 6, 7], value: -1.5 }, { index: 1, ids: [8] }]);
+  a.put([
+    { index: 4, ids: [5, 6, 7], value: -1.5 },
+    { index: 1, ids: [8] },
+  ]);
   t.throws(() => a.put([{ index: 4, ids: [1] }]), { message: /sentence 4 is written already/ });
   a.close();
   // A kill after the ids were appended but before their index entries: the ids are dropped on reopening.
@@ -160,17 +182,23 @@ test('an appendable store takes sentences in any order, survives a kill between 
   t.is(b.size, 2);
   t.is(fs.statSync(`${base}.bin`).size, 8);
   t.true(b.has(4) && b.has(1) && !b.has(0));
-  b.put([{ index: 0, ids: [] }, { index: 5, ids: [3, 3] }]);
+  b.put([
+    { index: 0, ids: [] },
+    { index: 5, ids: [3, 3] },
+  ]);
   b.close();
   const s = TokenStore.open(base);
-  t.deepEqual([0, 1, 4, 5].map((i) => s.sentence(i)), [[], [8], [5, 6, 7], [3, 3]]);
+  t.deepEqual(
+    [0, 1, 4, 5].map((i) => s.sentence(i)),
+    [[], [8], [5, 6, 7], [3, 3]]
+  );
   t.false(s.has(2));
   t.throws(() => s.length(2), { message: /sentence 2 has not been written/ });
   t.throws(() => AppendableTokenStore.open(base, 7, 2, meta), { message: /holds 6 sentences, not the 7 of this run/ });
   t.throws(() => AppendableTokenStore.open(base, 6, 2, { ...meta, tokenizer: 'other' }), { message: /another tokenizer/ });
 });
 
-test('xlm-kd data --tokenizer builds every split\'s store up front; --store-only rebuilds it for an existing folder', async (t) => {
+test("xlm-kd data --tokenizer builds every split's store up front; --store-only rebuilds it for an existing folder", async (t) => {
   const dir = await dataFolder(60);
   const model = path.join(tmp(), 'tok.model');
   await (await tokenizer()).save(model);
@@ -179,7 +207,8 @@ test('xlm-kd data --tokenizer builds every split\'s store up front; --store-only
   let r = run('--out', dir, '--tokenizer', model, '--store-only');
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /tokens\/train: 60 pairs, [\d,]+ tokens, [\d.]+ MiB \([\d.]+ bytes a token with the index\)/);
-  for (const split of ['train', 'valid', 'test']) for (const side of ['src', 'tgt']) t.true(fs.existsSync(`${storeBase(dir, split as 'train', side as 'src')}.bin`));
+  for (const split of ['train', 'valid', 'test'])
+    for (const side of ['src', 'tgt']) t.true(fs.existsSync(`${storeBase(dir, split as 'train', side as 'src')}.bin`));
   r = run('--out', path.join(tmp(), 'none'), '--tokenizer', model, '--store-only');
   t.not(r.status, 0);
   t.regex(r.stderr, /is not a data folder \(no data\.json\)/);

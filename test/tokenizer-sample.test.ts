@@ -54,13 +54,33 @@ test('--input: a 300,000-line file trains on a sample of it, and the line says h
   fs.closeSync(out);
   const r = await cli('tokenizer', '--input', big, '--out', f('big.model'), '--vocab-size', '100', '--sample', '4000', '--threads', '2');
   t.is(r.code, 0, r.stderr);
-  t.regex(r.stdout, /^.*big\.model: SentencePiece unigram, 100 pieces, trained on 4,000 of 300,000 sentences \(seeded sample, seed 0\) in \d+\.\d s\n$/);
+  t.regex(
+    r.stdout,
+    /^.*big\.model: SentencePiece unigram, 100 pieces, trained on 4,000 of 300,000 sentences \(seeded sample, seed 0\) in \d+\.\d s\n$/
+  );
   t.is(SentencePiece.load(f('big.model')).vocabSize, 100);
 });
 
 test('--input is repeatable and comma-separated; a sample larger than the text uses all of it', async (t) => {
-  for (const [name, n] of [['a.txt', 700], ['b.txt', 500], ['c.txt', 300]] as const) fs.writeFileSync(f(name), sentences(n, n).join('\n'));
-  const r = await cli('tokenizer', '-i', `${f('a.txt')},${f('b.txt')}`, '--input', f('c.txt'), '--out', f('abc.model'), '--vocab-size', '60', '--seed', '5');
+  for (const [name, n] of [
+    ['a.txt', 700],
+    ['b.txt', 500],
+    ['c.txt', 300],
+  ] as const)
+    fs.writeFileSync(f(name), sentences(n, n).join('\n'));
+  const r = await cli(
+    'tokenizer',
+    '-i',
+    `${f('a.txt')},${f('b.txt')}`,
+    '--input',
+    f('c.txt'),
+    '--out',
+    f('abc.model'),
+    '--vocab-size',
+    '60',
+    '--seed',
+    '5'
+  );
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /trained on 1,500 of 1,500 sentences in /);
   const missing = await cli('tokenizer', '--input', f('nope.txt'), '--out', f('x.model'));
@@ -97,7 +117,9 @@ test('trainTokenizer on a data folder: both sides counted; all of a small split;
   const again = await trainTokenizer({ data: f('data'), out: f('a2.model'), vocabSize: 60, threads: 2, sample: 300, seed: 3 });
   t.deepEqual(pieces(again.tokenizer), pieces(a.tokenizer), 'the same seed, the same sample, the same model');
 
-  await t.throwsAsync(trainTokenizer({ data: f('data'), out: f('x.model'), sample: 1.5 }), { message: /trainTokenizer: option 'sample' must be an integer >= 1/ });
+  await t.throwsAsync(trainTokenizer({ data: f('data'), out: f('x.model'), sample: 1.5 }), {
+    message: /trainTokenizer: option 'sample' must be an integer >= 1/,
+  });
 });
 
 test('trainTokenizer: a data.json whose count disagrees with the files is an error naming it', async (t) => {

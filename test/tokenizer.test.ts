@@ -36,11 +36,17 @@ test('a trained model has XLM special ids, user symbols right after them, and th
   const sp = await unigram();
   t.is(sp.vocabSize, 120);
   t.deepEqual(sp.specialIds, { ...XLM_SPECIAL_IDS });
-  t.deepEqual([0, 1, 2, 3, 4, 5].map((i) => sp.idToPiece(i)), ['<s>', '</s>', '<pad>', '<unk>', '<en>', '<de>']);
+  t.deepEqual(
+    [0, 1, 2, 3, 4, 5].map((i) => sp.idToPiece(i)),
+    ['<s>', '</s>', '<pad>', '<unk>', '<en>', '<de>']
+  );
   t.is(sp.pieceToId('<en>'), 4);
   t.is(sp.pieceToId('no-such-piece-here'), 3, 'unknown pieces map to <unk>');
   // A language tag is one piece, never split (after SentencePiece's word-start piece '▁').
-  t.deepEqual(sp.encode('<de>').filter((id) => id !== sp.pieceToId('▁')), [5]);
+  t.deepEqual(
+    sp.encode('<de>').filter((id) => id !== sp.pieceToId('▁')),
+    [5]
+  );
   t.is(sp.decode(sp.encode('<de> open the file')), '<de> open the file');
 });
 
@@ -79,7 +85,11 @@ test('BPE from a file: modelPath is written atomically, load/fromBytes/serialize
   const modelPath = path.join(tmp, 'bpe.model');
   const sp = await SentencePiece.train({ input, vocabSize: 90, modelType: 'bpe', modelPath, seed: 3 });
   t.true(fs.existsSync(modelPath));
-  t.deepEqual(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-')), [], 'no temp file left behind');
+  t.deepEqual(
+    fs.readdirSync(tmp).filter((f) => f.includes('.tmp-')),
+    [],
+    'no temp file left behind'
+  );
   const loaded = SentencePiece.load(modelPath);
   const fromBytes = SentencePiece.fromBytes(fs.readFileSync(modelPath));
   t.true(sp.serialize().equals(loaded.serialize()));
@@ -113,7 +123,10 @@ test('training on gettext pairs (English and German) gives a tokenizer for both 
   const { pairs } = loadGettextCorpus({ lang: 'de', maxPairs: 3000, seed: 1 });
   t.true(pairs.length > 500);
   const sp = await SentencePiece.train({
-    sentences: pairs.flatMap((p) => [p.src, p.tgt]), vocabSize: 1000, userDefinedSymbols: ['<en>', '<de>'], characterCoverage: 1,
+    sentences: pairs.flatMap((p) => [p.src, p.tgt]),
+    vocabSize: 1000,
+    userDefinedSymbols: ['<en>', '<de>'],
+    characterCoverage: 1,
   });
   t.is(sp.vocabSize, 1000);
   for (const p of pairs.slice(0, 50)) {
@@ -123,7 +136,9 @@ test('training on gettext pairs (English and German) gives a tokenizer for both 
 });
 
 test('errors: a missing or corrupt model names what was wrong', async (t) => {
-  t.throws(() => SentencePiece.load(path.join(tmp, 'missing.model')), { message: /SentencePiece\.load: cannot read tokenizer model .*missing\.model.*No such file/ });
+  t.throws(() => SentencePiece.load(path.join(tmp, 'missing.model')), {
+    message: /SentencePiece\.load: cannot read tokenizer model .*missing\.model.*No such file/,
+  });
   t.throws(() => SentencePiece.load(tmp), { message: /is a directory/ });
   const bad = path.join(tmp, 'bad.model');
   fs.writeFileSync(bad, 'this is not a protobuf at all, just some text');
@@ -139,9 +154,13 @@ test('errors: bad training input and options', async (t) => {
   const empty = path.join(tmp, 'empty.txt');
   fs.writeFileSync(empty, '');
   await t.throwsAsync(SentencePiece.train({ input: empty, vocabSize: 50 }), { message: /train: training input .*empty\.txt' is empty/ });
-  await t.throwsAsync(SentencePiece.train({ input: path.join(tmp, 'nope.txt'), vocabSize: 50 }), { message: /cannot read training input .*No such file/ });
+  await t.throwsAsync(SentencePiece.train({ input: path.join(tmp, 'nope.txt'), vocabSize: 50 }), {
+    message: /cannot read training input .*No such file/,
+  });
   await t.throwsAsync(SentencePiece.train({ sentences: ['', '  ', '\n'], vocabSize: 50 }), { message: /no non-empty sentence/ });
-  await t.throwsAsync(SentencePiece.train({ sentences: corpus(200), vocabSize: 5000 }), { message: /vocabSize 5000 is too large for this data: at most \d+/ });
+  await t.throwsAsync(SentencePiece.train({ sentences: corpus(200), vocabSize: 5000 }), {
+    message: /vocabSize 5000 is too large for this data: at most \d+/,
+  });
   await t.throwsAsync(SentencePiece.train({ sentences: corpus(200), vocabSize: 8 }), { message: /vocabSize 8 is too small/ });
   // hardVocabLimit: false trains what the data allows instead.
   const soft = await SentencePiece.train({ sentences: corpus(200), vocabSize: 5000, hardVocabLimit: false });
@@ -158,7 +177,14 @@ test('errors: bad training input and options', async (t) => {
 
 test('errors: bad ids and texts are RangeError/TypeError naming the position', async (t) => {
   const sp = await unigram();
-  t.throws(() => sp.decode([[4, 5], [1, 120]]), { instanceOf: RangeError, message: /SentencePiece\.decode: argument 'ids\[1\]\[1\]' must be a token id in \[0, 120\)/ });
+  t.throws(
+    () =>
+      sp.decode([
+        [4, 5],
+        [1, 120],
+      ]),
+    { instanceOf: RangeError, message: /SentencePiece\.decode: argument 'ids\[1\]\[1\]' must be a token id in \[0, 120\)/ }
+  );
   t.throws(() => sp.decode([1.5]), { instanceOf: TypeError, message: /integer token id/ });
   t.throws(() => sp.idToPiece(120), { instanceOf: RangeError });
   t.throws(() => sp.idToPiece(2.5), { instanceOf: TypeError });

@@ -5,7 +5,18 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Batcher, CheckpointStore, distill, loadTensors, manualSeed, MetricsLog, readDistilledTargets, Student, Teacher, tidy, train, type TrainResult,
+  Batcher,
+  CheckpointStore,
+  distill,
+  loadTensors,
+  manualSeed,
+  MetricsLog,
+  readDistilledTargets,
+  Student,
+  Teacher,
+  tidy,
+  train,
+  type TrainResult,
 } from '../lib';
 import { checkKillResume, maxDiff, runChild, tmpDir } from './helpers/resume';
 import { toyCopyPairs, toyTeacherConfig } from './helpers/toy-training';
@@ -20,14 +31,25 @@ test('a teacher learns the toy task: loss falls, metrics and checkpoints are wri
   const valid = toyCopyPairs(40, 99);
   const steps: number[] = [];
   const r: TrainResult = await train(model, {
-    data, valid: { pairs: valid }, runDir: dir, maxSteps: 150, validateEvery: 50, logEvery: 10, batching: { maxTokens: 400 },
-    optimizer: { lr: 3e-3 }, schedule: () => 3e-3, log: null, onStep: (m) => steps.push(m.loss),
+    data,
+    valid: { pairs: valid },
+    runDir: dir,
+    maxSteps: 150,
+    validateEvery: 50,
+    logEvery: 10,
+    batching: { maxTokens: 400 },
+    optimizer: { lr: 3e-3 },
+    schedule: () => 3e-3,
+    log: null,
+    onStep: (m) => steps.push(m.loss),
   });
   t.is(r.steps, 150);
   t.is(r.stoppedBy, 'maxSteps');
   const lines = MetricsLog.read(path.join(dir, 'metrics.jsonl'));
   const valids = lines.filter((l) => l.type === 'valid');
-  t.log(`train loss ${steps[0].toFixed(3)} -> ${steps[steps.length - 1].toFixed(3)}; valid loss ${valids.map((v) => v.loss.toFixed(3)).join(' -> ')}`);
+  t.log(
+    `train loss ${steps[0].toFixed(3)} -> ${steps[steps.length - 1].toFixed(3)}; valid loss ${valids.map((v) => v.loss.toFixed(3)).join(' -> ')}`
+  );
   t.true(steps[steps.length - 1] < 0.5 * steps[0], 'the training loss must fall by half');
   t.is(valids.length, 3);
   t.true(valids[2].loss < valids[0].loss);
@@ -79,7 +101,9 @@ test('bad input is a clear error', async (t) => {
   await t.throwsAsync(() => train(model, { data: toyCopyPairs(4, 1), log: null }), { message: /maxSteps/ });
   await t.throwsAsync(() => train(model, { data: toyCopyPairs(4, 1), maxSteps: 1, accumulate: 0, log: null }), { message: /'accumulate'/ });
   const other = Teacher.create({ ...toyTeacherConfig, vocabSize: 30 });
-  await t.throwsAsync(() => distill({ teacher: other, student: model, data: toyCopyPairs(4, 1), maxSteps: 1, log: null }), { message: /vocabulary .* differs/ });
+  await t.throwsAsync(() => distill({ teacher: other, student: model, data: toyCopyPairs(4, 1), maxSteps: 1, log: null }), {
+    message: /vocabulary .* differs/,
+  });
   // A checkpoint of another run in the same folder is refused, not silently mixed in.
   const dir = tmp();
   await train(model, { data: toyCopyPairs(20, 1), runDir: dir, maxSteps: 2, log: null, batching: { maxTokens: 200 } });
@@ -89,17 +113,34 @@ test('bad input is a clear error', async (t) => {
   // A diverging run skips non-finite updates, counts them, and stops with an error after maxBadSteps in a row.
   const lines: string[] = [];
   await t.throwsAsync(
-    () => train(model, { data: toyCopyPairs(50, 2), maxSteps: 50, optimizer: { lr: 1e30 }, schedule: () => 1e30, clipNorm: Infinity, maxBadSteps: 3, log: (l) => lines.push(l), batching: { maxTokens: 200 } }),
+    () =>
+      train(model, {
+        data: toyCopyPairs(50, 2),
+        maxSteps: 50,
+        optimizer: { lr: 1e30 },
+        schedule: () => 1e30,
+        clipNorm: Infinity,
+        maxBadSteps: 3,
+        log: (l) => lines.push(l),
+        batching: { maxTokens: 200 },
+      }),
     { message: /3 updates in a row had a non-finite loss or gradient norm/ }
   );
   t.true(lines.some((l) => /update skipped/.test(l)));
 });
 
-test('sequence-level KD trains the student on the teacher\'s translations', async (t) => {
+test("sequence-level KD trains the student on the teacher's translations", async (t) => {
   const dir = tmp();
   manualSeed(1);
   const teacher = Teacher.create(toyTeacherConfig);
-  await train(teacher, { data: toyCopyPairs(200, 3), maxSteps: 60, optimizer: { lr: 3e-3 }, schedule: () => 3e-3, log: null, batching: { maxTokens: 400 } });
+  await train(teacher, {
+    data: toyCopyPairs(200, 3),
+    maxSteps: 60,
+    optimizer: { lr: 3e-3 },
+    schedule: () => 3e-3,
+    log: null,
+    batching: { maxTokens: 400 },
+  });
   const student = Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 });
   const data = toyCopyPairs(40, 8);
   const r = await distill({ teacher, student, mode: 'sequence', data, runDir: dir, maxSteps: 5, log: null, batching: { maxTokens: 400 } });
@@ -111,7 +152,10 @@ test('sequence-level KD trains the student on the teacher\'s translations', asyn
   const common = { teacher, mode: 'sequence' as const, data, sequenceFile: shared, maxSteps: 1, log: null, batching: { maxTokens: 400 } };
   await distill({ ...common, student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }) });
   const first = fs.readFileSync(`${shared}.r0.bin`);
-  t.deepEqual(readDistilledTargets(shared, data.length).map((r) => r.tgt), targets.map((r) => r.tgt));
+  t.deepEqual(
+    readDistilledTargets(shared, data.length).map((r) => r.tgt),
+    targets.map((r) => r.tgt)
+  );
   const before = fs.statSync(`${shared}.r0.bin`).mtimeMs;
   await distill({ ...common, student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }) });
   t.deepEqual(fs.readFileSync(`${shared}.r0.bin`), first, 'the finished store is reused, not rewritten');
@@ -143,8 +187,13 @@ test('epochs: validation at each epoch end, updates never span two epochs, maxEp
   const batcher = new Batcher(data, { maxTokens: 120, seed: 0 });
   const perEpoch = [0, 1].map((e) => Math.ceil(batcher.numBatches(e) / 3));
   const r = await train(model, {
-    data: batcher, valid: { pairs: toyCopyPairs(10, 7) }, maxEpochs: 2, accumulate: 3, log: null,
-    onEpochEnd: (e) => epochs.push(e), onValidate: (m) => valids.push(m.step),
+    data: batcher,
+    valid: { pairs: toyCopyPairs(10, 7) },
+    maxEpochs: 2,
+    accumulate: 3,
+    log: null,
+    onEpochEnd: (e) => epochs.push(e),
+    onValidate: (m) => valids.push(m.step),
   });
   t.deepEqual(epochs, [0, 1]);
   t.is(r.stoppedBy, 'maxEpochs');
@@ -155,14 +204,33 @@ test('epochs: validation at each epoch end, updates never span two epochs, maxEp
 test('online distillation: the chunked loss form (from hidden states, no [N, V] logits) trains as the dense one', async (t) => {
   manualSeed(1);
   const teacher = Teacher.create(toyTeacherConfig);
-  await train(teacher, { data: toyCopyPairs(100, 3), maxSteps: 10, optimizer: { lr: 3e-3 }, schedule: () => 3e-3, log: null, batching: { maxTokens: 300 } });
+  await train(teacher, {
+    data: toyCopyPairs(100, 3),
+    maxSteps: 10,
+    optimizer: { lr: 3e-3 },
+    schedule: () => 3e-3,
+    log: null,
+    batching: { maxTokens: 300 },
+  });
   const data = toyCopyPairs(60, 4);
   const run = async (lossForm: 'dense' | 'chunked') => {
     const student = Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 });
     const steps: Array<{ loss: number; kd: number; ce: number }> = [];
     await distill({
-      teacher, student, mode: 'online', lossForm, alpha: 0.7, temperature: 2, labelSmoothing: 0.1, data, maxSteps: 6, logEvery: 1, log: null, dropout: false,
-      onStep: (m) => steps.push({ loss: m.loss, kd: m.kd, ce: m.ce }), batching: { maxTokens: 200 },
+      teacher,
+      student,
+      mode: 'online',
+      lossForm,
+      alpha: 0.7,
+      temperature: 2,
+      labelSmoothing: 0.1,
+      data,
+      maxSteps: 6,
+      logEvery: 1,
+      log: null,
+      dropout: false,
+      onStep: (m) => steps.push({ loss: m.loss, kd: m.kd, ce: m.ce }),
+      batching: { maxTokens: 200 },
     });
     return { steps, params: student.stateDict() };
   };
@@ -170,12 +238,23 @@ test('online distillation: the chunked loss form (from hidden states, no [N, V] 
   const chunked = await run('chunked');
   t.is(chunked.steps.length, 6);
   for (const [i, s] of chunked.steps.entries()) {
-    for (const k of ['loss', 'kd', 'ce'] as const) t.true(Math.abs(s[k] - dense.steps[i][k]) <= 1e-5 * Math.max(1, Math.abs(s[k])), `step ${i + 1} ${k}: ${s[k]} vs ${dense.steps[i][k]}`);
+    for (const k of ['loss', 'kd', 'ce'] as const)
+      t.true(Math.abs(s[k] - dense.steps[i][k]) <= 1e-5 * Math.max(1, Math.abs(s[k])), `step ${i + 1} ${k}: ${s[k]} vs ${dense.steps[i][k]}`);
   }
   t.true(maxDiff(chunked.params, dense.params) <= 1e-5, `parameters differ by ${maxDiff(chunked.params, dense.params)}`);
-  await t.throwsAsync(distill({ teacher, student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }), data, maxSteps: 1, lossForm: 'sparse' as 'dense', log: null }), {
-    message: /option 'lossForm' must be one of 'dense', 'chunked', 'auto', got string 'sparse'/,
-  });
+  await t.throwsAsync(
+    distill({
+      teacher,
+      student: Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 }),
+      data,
+      maxSteps: 1,
+      lossForm: 'sparse' as 'dense',
+      log: null,
+    }),
+    {
+      message: /option 'lossForm' must be one of 'dense', 'chunked', 'auto', got string 'sparse'/,
+    }
+  );
 });
 
 test('alphaSchedule: alpha moves linearly from alpha to `to` over `steps` updates, then stays; each update mixes kd and ce with its own alpha', async (t) => {
@@ -184,21 +263,40 @@ test('alphaSchedule: alpha moves linearly from alpha to `to` over `steps` update
   const student = Student.fromTeacher(teacher, { encoderLayers: 1, decoderLayers: 1 });
   const steps: Array<{ loss: number; kd: number; ce: number }> = [];
   await distill({
-    teacher, student, mode: 'online', alpha: 0.8, alphaSchedule: { to: 0.2, steps: 3 }, data: toyCopyPairs(60, 4), maxSteps: 5, logEvery: 1, log: null,
-    onStep: (m) => steps.push({ loss: m.loss, kd: m.kd, ce: m.ce }), batching: { maxTokens: 200 },
+    teacher,
+    student,
+    mode: 'online',
+    alpha: 0.8,
+    alphaSchedule: { to: 0.2, steps: 3 },
+    data: toyCopyPairs(60, 4),
+    maxSteps: 5,
+    logEvery: 1,
+    log: null,
+    onStep: (m) => steps.push({ loss: m.loss, kd: m.kd, ce: m.ce }),
+    batching: { maxTokens: 200 },
   });
   // Update k (1-based) runs with alpha at the k-1 updates done before it: 0.8, 0.6, 0.4, then 0.2.
   const alphas = [0.8, 0.6, 0.4, 0.2, 0.2];
   t.is(steps.length, 5);
   for (const [i, s] of steps.entries()) {
     const expected = alphas[i] * s.kd + (1 - alphas[i]) * s.ce;
-    t.true(Math.abs(s.loss - expected) <= 1e-5 * Math.max(1, s.loss), `update ${i + 1}: loss ${s.loss} vs ${alphas[i]}·kd + ${(1 - alphas[i]).toFixed(1)}·ce = ${expected}`);
+    t.true(
+      Math.abs(s.loss - expected) <= 1e-5 * Math.max(1, s.loss),
+      `update ${i + 1}: loss ${s.loss} vs ${alphas[i]}·kd + ${(1 - alphas[i]).toFixed(1)}·ce = ${expected}`
+    );
   }
-  await t.throwsAsync(distill({ teacher, student, data: toyCopyPairs(4, 1), maxSteps: 1, log: null, alphaSchedule: { steps: 3 } as { to: number; steps: number } }), {
+  await t.throwsAsync(
+    distill({ teacher, student, data: toyCopyPairs(4, 1), maxSteps: 1, log: null, alphaSchedule: { steps: 3 } as { to: number; steps: number } }),
+    {
+      message: /alphaSchedule\.to/,
+    }
+  );
+  await t.throwsAsync(distill({ teacher, student, data: toyCopyPairs(4, 1), maxSteps: 1, log: null, alphaSchedule: { to: 1.5, steps: 3 } }), {
     message: /alphaSchedule\.to/,
   });
-  await t.throwsAsync(distill({ teacher, student, data: toyCopyPairs(4, 1), maxSteps: 1, log: null, alphaSchedule: { to: 1.5, steps: 3 } }), { message: /alphaSchedule\.to/ });
-  await t.throwsAsync(distill({ teacher, student, data: toyCopyPairs(4, 1), maxSteps: 1, log: null, alphaSchedule: { to: 0.1, steps: 0 } }), { message: /alphaSchedule\.steps/ });
+  await t.throwsAsync(distill({ teacher, student, data: toyCopyPairs(4, 1), maxSteps: 1, log: null, alphaSchedule: { to: 0.1, steps: 0 } }), {
+    message: /alphaSchedule\.steps/,
+  });
 });
 
 test('ema: each checkpoint holds the averaged weights as model.ema.safetensors, equal to the average computed by hand', async (t) => {
@@ -210,12 +308,27 @@ test('ema: each checkpoint holds the averaged weights as model.ema.safetensors, 
   const avg = new Map([...model.stateDict()].map(([n, p]) => [n, p.clone()]));
   const onStep = () => {
     for (const [n, p] of model.stateDict()) {
-      const next = tidy(() => avg.get(n)!.mul(decay).add(p.mul(1 - decay)));
+      const next = tidy(() =>
+        avg
+          .get(n)!
+          .mul(decay)
+          .add(p.mul(1 - decay))
+      );
       avg.get(n)!.dispose();
       avg.set(n, next);
     }
   };
-  await train(model, { data: toyCopyPairs(80, 3), maxSteps: 5, ema: decay, schedule: () => 1e-2, logEvery: 1, onStep, runDir: dir, log: null, batching: { maxTokens: 200 } });
+  await train(model, {
+    data: toyCopyPairs(80, 3),
+    maxSteps: 5,
+    ema: decay,
+    schedule: () => 1e-2,
+    logEvery: 1,
+    onStep,
+    runDir: dir,
+    log: null,
+    batching: { maxTokens: 200 },
+  });
   const folder = new CheckpointStore(dir).folder('last')!;
   const ema = await loadTensors(path.join(folder, 'model.ema.safetensors'));
   t.true(maxDiff(avg, ema.tensors) <= 1e-6, `max diff ${maxDiff(avg, ema.tensors)}`);

@@ -43,8 +43,14 @@ test('translate keeps input order across length-sorted batches and windows; empt
   const input = [...sentences(40, 2), '', '   ', 'window', ''];
   for (const beamSize of [1, 3]) {
     const out = await translate(model, input, { tokenizer: sp, beamSize, batchSize: 4, window: 7 });
-    t.deepEqual(out.map((r) => r.index), input.map((_, i) => i));
-    t.deepEqual(out.map((r) => r.text), input.map((s) => expected(sp, s)));
+    t.deepEqual(
+      out.map((r) => r.index),
+      input.map((_, i) => i)
+    );
+    t.deepEqual(
+      out.map((r) => r.text),
+      input.map((s) => expected(sp, s))
+    );
     t.is(out[40].text, '');
     t.deepEqual(out[41].tokens, []);
   }
@@ -80,7 +86,10 @@ test('translateStream over an async source equals translate over the array, and 
   })();
   const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('translateStream did not stream')), 20000));
   await Promise.race([run, timeout]);
-  t.deepEqual(streamed, whole.map((r) => r.text));
+  t.deepEqual(
+    streamed,
+    whole.map((r) => r.text)
+  );
 });
 
 test('n-best lists, scores and options are checked', async (t) => {
@@ -91,9 +100,18 @@ test('n-best lists, scores and options are checked', async (t) => {
   t.is(r.hypotheses[0].text, r.text);
   t.true(r.score <= 0);
   await t.throwsAsync(translate(model, ['x'], { tokenizer: sp, beamSize: 2, nBest: 3 }), { instanceOf: RangeError, message: /nBest/ });
-  await t.throwsAsync(translate(model, ['x'], { tokenizer: {} as SentencePiece }), { instanceOf: TypeError, message: /tokenizer' must be a SentencePiece/ });
-  await t.throwsAsync(translate(firstPieceModel(10), ['x'], { tokenizer: sp }), { instanceOf: RangeError, message: /48 pieces but the model only 10/ });
-  await t.throwsAsync(translate(model, ['ok', 5 as unknown as string], { tokenizer: sp }), { instanceOf: TypeError, message: /sentence 1 must be a string/ });
+  await t.throwsAsync(translate(model, ['x'], { tokenizer: {} as SentencePiece }), {
+    instanceOf: TypeError,
+    message: /tokenizer' must be a SentencePiece/,
+  });
+  await t.throwsAsync(translate(firstPieceModel(10), ['x'], { tokenizer: sp }), {
+    instanceOf: RangeError,
+    message: /48 pieces but the model only 10/,
+  });
+  await t.throwsAsync(translate(model, ['ok', 5 as unknown as string], { tokenizer: sp }), {
+    instanceOf: TypeError,
+    message: /sentence 1 must be a string/,
+  });
 });
 
 // ---- loadModel and the CLI ----------------------------------------------------------------------------------
@@ -152,7 +170,10 @@ test('xlm-kd translate streams stdin to stdout in order, as translate() does', a
   t.is(lines.length, input.length);
   t.is(lines[1], '');
   const same = await translate(await loadModel(model), input, { tokenizer: sp, beamSize: 2, batchSize: 1 });
-  t.deepEqual(lines, same.map((x) => x.text));
+  t.deepEqual(
+    lines,
+    same.map((x) => x.text)
+  );
 
   const nbest = cli(['translate', '-m', model, '-b', '3', '--n-best', '2', '--batch-size', '4'], 'open the window\nsave file\n');
   t.is(nbest.status, 0, nbest.stderr);
@@ -223,6 +244,8 @@ test('evaluateTranslation scores the translations against the references (BLEU/c
   t.is(beam.bleu, bleu(right, [refs]).score);
   t.is(beam.chrf, chrf(right, [refs]).score);
   t.true(beam.bleu < 100);
-  await t.throwsAsync(evaluateTranslation(model, { sources, references: refs.slice(1), tokenizer: sp }), { message: /'references' must be an array of 30 strings.*got 29/ });
+  await t.throwsAsync(evaluateTranslation(model, { sources, references: refs.slice(1), tokenizer: sp }), {
+    message: /'references' must be an array of 30 strings.*got 29/,
+  });
   await t.throwsAsync(evaluateTranslation(model, { sources: [], references: [], tokenizer: sp }), { message: /'sources' must be a non-empty array/ });
 });

@@ -57,7 +57,10 @@ function cppFunctions(file) {
     let depth = 0;
     let end = i;
     for (let j = i; j < lines.length; j++) {
-      const code = lines[j].replace(/\/\/.*$/, '').replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/'(?:[^'\\]|\\.)*'/g, "''");
+      const code = lines[j]
+        .replace(/\/\/.*$/, '')
+        .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+        .replace(/'(?:[^'\\]|\\.)*'/g, "''");
       for (const ch of code) depth += ch === '{' ? 1 : ch === '}' ? -1 : 0;
       if (depth <= 0) {
         end = j;

@@ -81,7 +81,12 @@ export function choice<T extends string>(values: FlagValues, name: string, choic
  * kebab-case of the option's last key unless `flags` names another.
  */
 export function flagNames(flags: Record<string, string> = {}): OptionNamer {
-  return (path) => flags[path] ?? `--${path.split('.').pop()!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return (path) =>
+    flags[path] ??
+    `--${path
+      .split('.')
+      .pop()!
+      .replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 /** Runs a library resolver over the options the flags gave: its TypeErrors and RangeErrors are usage errors (exit 2). */

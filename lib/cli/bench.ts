@@ -49,11 +49,24 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 
 /** Runs `xlm-kd bench`. */
 export async function runBench(args: string[], io: CliIO): Promise<number> {
-  const v = parseFlags(args, {
-    model: { type: 'string', short: 'm', multiple: true }, data: { type: 'string', short: 'd' }, src: { type: 'string' },
-    tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' }, 'batch-size': { type: 'string' },
-    sentences: { type: 'string' }, rounds: { type: 'string' }, threads: { type: 'string' }, ...decodingFlagSpecs, ...deviceFlagSpecs,
-  }, benchUsage, io);
+  const v = parseFlags(
+    args,
+    {
+      model: { type: 'string', short: 'm', multiple: true },
+      data: { type: 'string', short: 'd' },
+      src: { type: 'string' },
+      tokenizer: { type: 'string', short: 't' },
+      beam: { type: 'string', short: 'b' },
+      'batch-size': { type: 'string' },
+      sentences: { type: 'string' },
+      rounds: { type: 'string' },
+      threads: { type: 'string' },
+      ...decodingFlagSpecs,
+      ...deviceFlagSpecs,
+    },
+    benchUsage,
+    io
+  );
   if (!v) return 0;
   const files = (v as unknown as { model?: string[] }).model ?? [];
   if (files.length === 0) throw new UsageError('give at least one --model');
@@ -62,7 +75,13 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
   if ((data === undefined) === (srcFile === undefined)) throw new UsageError('give --data DIR or --src FILE');
   for (const f of files) if (!fs.existsSync(f)) throw new Error(`cannot read --model ${f}: no such file`);
   const n = int(v, 'sentences', 1) ?? BENCH_DEFAULTS.sentences;
-  let sources = data !== undefined ? (await readSplit(data, 'test')).map((p) => p.src) : fs.readFileSync(srcFile!, 'utf8').split(/\r?\n/).filter((l) => l.trim());
+  let sources =
+    data !== undefined
+      ? (await readSplit(data, 'test')).map((p) => p.src)
+      : fs
+          .readFileSync(srcFile!, 'utf8')
+          .split(/\r?\n/)
+          .filter((l) => l.trim());
   sources = sources.slice(0, n);
   if (sources.length === 0) throw new Error('no source sentences');
   const tokPath = str(v, 'tokenizer') ?? path.join(path.dirname(files[0]), 'tokenizer.model');
@@ -79,25 +98,32 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
     model.eval();
     models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model });
   }
-  const cases = models.flatMap((m) => beams.flatMap((beamSize) => batches.map((batchSize) => ({ ...m, beamSize, batchSize, sps: [] as number[], tps: [] as number[] }))));
+  const cases = models.flatMap((m) =>
+    beams.flatMap((beamSize) => batches.map((batchSize) => ({ ...m, beamSize, batchSize, sps: [] as number[], tps: [] as number[] })))
+  );
   // One untimed pass per case first: the first decode of a shape pays for allocation and kernel set-up.
   const decode = { ...decodingOptions(v), ...deviceFlags(v) };
-  for (const c of cases) await translate(c.model, sources.slice(0, c.batchSize), { ...decode, tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
+  for (const c of cases)
+    await translate(c.model, sources.slice(0, c.batchSize), { ...decode, tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
   for (let r = 0; r < rounds; r++) {
     for (const c of cases) {
       const started = process.hrtime.bigint();
       const out = await translate(c.model, sources, { ...decode, tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
       const s = Number(process.hrtime.bigint() - started) / 1e9;
-      const tokens = out.reduce((a, x) => a + (x.tokens.length), 0);
+      const tokens = out.reduce((a, x) => a + x.tokens.length, 0);
       c.sps.push(sources.length / s);
       c.tps.push(tokens / s);
-      io.stderr.write(`round ${r + 1}/${rounds}: ${c.name} beam ${c.beamSize} batch ${c.batchSize}: ${(sources.length / s).toFixed(1)} sentences/s\n`);
+      io.stderr.write(
+        `round ${r + 1}/${rounds}: ${c.name} beam ${c.beamSize} batch ${c.batchSize}: ${(sources.length / s).toFixed(1)} sentences/s\n`
+      );
     }
   }
   const info = version();
   io.stdout.write(`LibTorch ${info.libtorch}, ${info.threads} threads, ${sources.length} sentences, ${rounds} rounds; median (min-max)\n`);
   const rows = cases.map((c) => [
-    c.name, String(c.beamSize), String(c.batchSize),
+    c.name,
+    String(c.beamSize),
+    String(c.batchSize),
     `${median(c.sps).toFixed(1)} (${Math.min(...c.sps).toFixed(1)}-${Math.max(...c.sps).toFixed(1)})`,
     `${median(c.tps).toFixed(0)} (${Math.min(...c.tps).toFixed(0)}-${Math.max(...c.tps).toFixed(0)})`,
   ]);

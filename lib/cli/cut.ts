@@ -34,10 +34,18 @@ function layers(v: FlagValues, name: string): LayerChoice | undefined {
 
 /** Runs `xlm-kd cut`. */
 export async function runCut(args: string[], io: CliIO): Promise<number> {
-  const v = parseFlags(args, {
-    teacher: { type: 'string', short: 'm' }, out: { type: 'string', short: 'o' }, 'encoder-layers': { type: 'string', short: 'e' },
-    'decoder-layers': { type: 'string', short: 'D' }, strategy: { type: 'string', short: 's' },
-  }, cutUsage, io);
+  const v = parseFlags(
+    args,
+    {
+      teacher: { type: 'string', short: 'm' },
+      out: { type: 'string', short: 'o' },
+      'encoder-layers': { type: 'string', short: 'e' },
+      'decoder-layers': { type: 'string', short: 'D' },
+      strategy: { type: 'string', short: 's' },
+    },
+    cutUsage,
+    io
+  );
   if (!v) return 0;
   const teacher = required(v, 'teacher');
   const out = required(v, 'out');
@@ -45,6 +53,8 @@ export async function runCut(args: string[], io: CliIO): Promise<number> {
   const opts = { encoderLayers: layers(v, 'encoder-layers'), decoderLayers: layers(v, 'decoder-layers'), strategy };
   if (!fs.existsSync(teacher)) throw new Error(`cannot read --teacher ${teacher}: no such file`);
   const r = await cutModel(teacher, out, opts);
-  io.stdout.write(`${out}: encoder layers [${r.encoder.join(', ')}], decoder layers [${r.decoder.join(', ')}] of the teacher, ${(r.parameters / 1e6).toFixed(1)}M parameters\n`);
+  io.stdout.write(
+    `${out}: encoder layers [${r.encoder.join(', ')}], decoder layers [${r.decoder.join(', ')}] of the teacher, ${(r.parameters / 1e6).toFixed(1)}M parameters\n`
+  );
   return 0;
 }

@@ -51,9 +51,20 @@ function options(v: FlagValues): PrepareDataOptions {
   const out = str(v, 'out');
   if (out === undefined) throw new UsageError('--out is required');
   const o: PrepareDataOptions = {
-    out, srcLang: str(v, 'src-lang'), tgtLang: str(v, 'tgt-lang'), srcFile: str(v, 'src'), tgtFile: str(v, 'tgt'), tsvFile: str(v, 'tsv'),
-    skipBadLines: v['skip-bad-lines'] === true, valid: int(v, 'valid'), test: int(v, 'test'), maxChars: int(v, 'max-chars'),
-    maxRatio: num(v, 'max-ratio'), dedupe: v['keep-duplicates'] === true ? false : undefined, maxPairs: int(v, 'max-pairs'), seed: int(v, 'seed'),
+    out,
+    srcLang: str(v, 'src-lang'),
+    tgtLang: str(v, 'tgt-lang'),
+    srcFile: str(v, 'src'),
+    tgtFile: str(v, 'tgt'),
+    tsvFile: str(v, 'tsv'),
+    skipBadLines: v['skip-bad-lines'] === true,
+    valid: int(v, 'valid'),
+    test: int(v, 'test'),
+    maxChars: int(v, 'max-chars'),
+    maxRatio: num(v, 'max-ratio'),
+    dedupe: v['keep-duplicates'] === true ? false : undefined,
+    maxPairs: int(v, 'max-pairs'),
+    seed: int(v, 'seed'),
   };
   checkFlags(() => resolvePrepareData('', o, flagNames({ srcFile: '--src', tgtFile: '--tgt', tsvFile: '--tsv', dedupe: '--keep-duplicates' })));
   return o;
@@ -67,17 +78,35 @@ function progressLine(p: PrepareProgress): string {
 
 /** Runs `xlm-kd data`. */
 export async function runData(args: string[], io: CliIO): Promise<number> {
-  const v = parseFlags(args, {
-    out: { type: 'string', short: 'o' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' }, src: { type: 'string' },
-    tgt: { type: 'string' }, tsv: { type: 'string' }, 'skip-bad-lines': { type: 'boolean' }, valid: { type: 'string' }, test: { type: 'string' },
-    'max-chars': { type: 'string' }, 'max-ratio': { type: 'string' }, 'keep-duplicates': { type: 'boolean' }, 'max-pairs': { type: 'string' },
-    seed: { type: 'string' }, tokenizer: { type: 'string', short: 't' }, 'store-only': { type: 'boolean' },
-  }, dataUsage, io);
+  const v = parseFlags(
+    args,
+    {
+      out: { type: 'string', short: 'o' },
+      'src-lang': { type: 'string' },
+      'tgt-lang': { type: 'string' },
+      src: { type: 'string' },
+      tgt: { type: 'string' },
+      tsv: { type: 'string' },
+      'skip-bad-lines': { type: 'boolean' },
+      valid: { type: 'string' },
+      test: { type: 'string' },
+      'max-chars': { type: 'string' },
+      'max-ratio': { type: 'string' },
+      'keep-duplicates': { type: 'boolean' },
+      'max-pairs': { type: 'string' },
+      seed: { type: 'string' },
+      tokenizer: { type: 'string', short: 't' },
+      'store-only': { type: 'boolean' },
+    },
+    dataUsage,
+    io
+  );
   if (!v) return 0;
   const tokenizer = str(v, 'tokenizer');
   if (v['store-only'] === true) {
     const out = str(v, 'out');
-    if (out === undefined || tokenizer === undefined) throw new UsageError('--store-only needs --out DIR (an existing data folder) and --tokenizer FILE');
+    if (out === undefined || tokenizer === undefined)
+      throw new UsageError('--store-only needs --out DIR (an existing data folder) and --tokenizer FILE');
     await buildStores(out, tokenizer, io);
     return 0;
   }
@@ -103,7 +132,10 @@ async function buildStores(dir: string, tokenizerFile: string, io: CliIO): Promi
     const started = Date.now();
     const pairs = await buildSplitStore(dir, split, tokenizer, { log });
     const store = await openSplitStore(dir, split, tokenizer);
-    const bytes = ['src', 'tgt'].reduce((n, side) => n + ['idx', 'bin'].reduce((m, ext) => m + fs.statSync(`${storeBase(dir, split, side as 'src')}.${ext}`).size, 0), 0);
+    const bytes = ['src', 'tgt'].reduce(
+      (n, side) => n + ['idx', 'bin'].reduce((m, ext) => m + fs.statSync(`${storeBase(dir, split, side as 'src')}.${ext}`).size, 0),
+      0
+    );
     const tokens = store.srcStore.totalTokens + store.tgtStore.totalTokens;
     io.stdout.write(
       `${storeBase(dir, split, 'src').replace(/\.src$/, '')}: ${pairs.toLocaleString('en-US')} pairs, ${tokens.toLocaleString('en-US')} tokens, ` +

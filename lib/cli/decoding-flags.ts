@@ -10,7 +10,9 @@ import { UsageError } from './io';
 
 /** parseArgs specs of the flags. */
 export const decodingFlagSpecs = {
-  int8: { type: 'boolean' }, prepack: { type: 'boolean' }, 'no-shortlist': { type: 'boolean' },
+  int8: { type: 'boolean' },
+  prepack: { type: 'boolean' },
+  'no-shortlist': { type: 'boolean' },
 } as const;
 
 /** Their help text. */

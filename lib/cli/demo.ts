@@ -27,20 +27,37 @@ Options:
 
 /** Runs `xlm-kd demo`. */
 export async function runDemo(args: string[], io: CliIO): Promise<number> {
-  const v = parseFlags(args, {
-    quick: { type: 'boolean' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' }, run: { type: 'string', short: 'r' },
-    minutes: { type: 'string' }, threads: { type: 'string' }, device: { type: 'string' },
-  }, demoUsage, io);
+  const v = parseFlags(
+    args,
+    {
+      quick: { type: 'boolean' },
+      'src-lang': { type: 'string' },
+      'tgt-lang': { type: 'string' },
+      run: { type: 'string', short: 'r' },
+      minutes: { type: 'string' },
+      threads: { type: 'string' },
+      device: { type: 'string' },
+    },
+    demoUsage,
+    io
+  );
   if (!v) return 0;
   const o: DemoOptions = {
-    quick: v.quick === true, srcLang: str(v, 'src-lang'), tgtLang: str(v, 'tgt-lang'), run: str(v, 'run'),
-    minutes: num(v, 'minutes'), threads: int(v, 'threads'), device: str(v, 'device') as DemoOptions['device'], log: (l) => io.stdout.write(l + '\n'),
+    quick: v.quick === true,
+    srcLang: str(v, 'src-lang'),
+    tgtLang: str(v, 'tgt-lang'),
+    run: str(v, 'run'),
+    minutes: num(v, 'minutes'),
+    threads: int(v, 'threads'),
+    device: str(v, 'device') as DemoOptions['device'],
+    log: (l) => io.stdout.write(l + '\n'),
   };
   checkFlags(() => checkDemoOptions('', o, flagNames()));
   const r = await demo(o);
   const [teacher, ...students] = r.rows;
   const gained = students.map(
-    (s) => `  ${s.name}: ${s.speedup.toFixed(2)}× the teacher's speed, ${((100 * s.parameters) / teacher.parameters).toFixed(0)} % of its parameters, ` +
+    (s) =>
+      `  ${s.name}: ${s.speedup.toFixed(2)}× the teacher's speed, ${((100 * s.parameters) / teacher.parameters).toFixed(0)} % of its parameters, ` +
       `BLEU ${s.bleu - teacher.bleu >= 0 ? '+' : '−'}${Math.abs(s.bleu - teacher.bleu).toFixed(1)}`
   );
   io.stdout.write(

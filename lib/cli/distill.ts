@@ -47,7 +47,12 @@ function studentFlags(v: FlagValues): StudentSpec {
   const s = str(v, 'student') ?? 'cut';
   if (s === 'cut') {
     const layers = layerPair(v, 'student-layers');
-    return { kind: 'cut', encoderLayers: layers?.[0], decoderLayers: layers?.[1], strategy: choice<LayerStrategy>(v, 'strategy', ['spread', 'first', 'last']) };
+    return {
+      kind: 'cut',
+      encoderLayers: layers?.[0],
+      decoderLayers: layers?.[1],
+      strategy: choice<LayerStrategy>(v, 'strategy', ['spread', 'first', 'last']),
+    };
   }
   if (s === 'bigru') {
     const layers = layerPair(v, 'bigru-layers');
@@ -59,17 +64,39 @@ function studentFlags(v: FlagValues): StudentSpec {
 
 /** Runs `xlm-kd distill`. */
 export async function runDistill(args: string[], io: CliIO): Promise<number> {
-  const v = parseFlags(args, {
-    ...trainingFlagSpecs, teacher: { type: 'string', short: 'm' }, student: { type: 'string' }, 'student-layers': { type: 'string' },
-    strategy: { type: 'string' }, 'bigru-dim': { type: 'string' }, 'bigru-hidden': { type: 'string' }, 'bigru-layers': { type: 'string' },
-    mode: { type: 'string' }, alpha: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
-  }, distillUsage, io);
+  const v = parseFlags(
+    args,
+    {
+      ...trainingFlagSpecs,
+      teacher: { type: 'string', short: 'm' },
+      student: { type: 'string' },
+      'student-layers': { type: 'string' },
+      strategy: { type: 'string' },
+      'bigru-dim': { type: 'string' },
+      'bigru-hidden': { type: 'string' },
+      'bigru-layers': { type: 'string' },
+      mode: { type: 'string' },
+      alpha: { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+    },
+    distillUsage,
+    io
+  );
   if (!v) return 0;
   const teacher = required(v, 'teacher');
   const mode = choice<DistillMode>(v, 'mode', ['online', 'offline', 'sequence']) ?? DISTILL_DEFAULTS.mode;
   const kd: KdOptions = { alpha: num(v, 'alpha'), temperature: num(v, 'temperature'), topK: int(v, 'top-k') };
   checkFlags(() => readKdKnobs(new OptionReader('', { ...kd, mode }, undefined, flagNames())));
-  const o: DistillStudentOptions = { ...runFlags(v), teacher, student: studentFlags(v), mode, kd, training: trainingOptions(v), valid: validFlags(v) };
+  const o: DistillStudentOptions = {
+    ...runFlags(v),
+    teacher,
+    student: studentFlags(v),
+    mode,
+    kd,
+    training: trainingOptions(v),
+    valid: validFlags(v),
+  };
   if (!fs.existsSync(teacher)) throw new Error(`cannot read --teacher ${teacher}: no such file`);
   const launched = await launchIfAsked(v, 'distill', args, io, () => prepareTrainingStores(o.data, o.tokenizer, (l) => io.stderr.write(`${l}\n`)));
   if (launched !== undefined) return launched;

@@ -44,10 +44,13 @@ export async function runDoctor(args: string[], io: CliIO): Promise<number> {
       continue;
     }
     const r = addonRecord(file);
-    const match = !r || 'error' in lt ? '' : r.version === lt.version && r.flavour === lt.flavour ? ', matches' : ', DOES NOT MATCH the LibTorch found';
+    const match =
+      !r || 'error' in lt ? '' : r.version === lt.version && r.flavour === lt.flavour ? ', matches' : ', DOES NOT MATCH the LibTorch found';
     out(`  ${file}: built against ${r ? `LibTorch ${r.version} (${r.flavour})` : 'an unrecorded LibTorch'}${match}`);
   }
-  out(`SentencePiece runtime (libsentencepiece.so.0, libsentencepiece_train.so.0): ${libraryLoads('libsentencepiece.so.0')}, ${libraryLoads('libsentencepiece_train.so.0')}`);
+  out(
+    `SentencePiece runtime (libsentencepiece.so.0, libsentencepiece_train.so.0): ${libraryLoads('libsentencepiece.so.0')}, ${libraryLoads('libsentencepiece_train.so.0')}`
+  );
   const loaded = loadedAddonPath();
   if (!loaded) {
     out('Addon: DOES NOT LOAD');
@@ -61,6 +64,8 @@ export async function runDoctor(args: string[], io: CliIO): Promise<number> {
   }
   const v = version();
   out(`Addon: loads from ${loaded}`);
-  out(`  LibTorch ${v.libtorch}, ${v.threads} threads, MKL ${v.mkl}, CUDA ${v.cuda ? `${v.cudaVersion}, ${v.cudaDevices} device(s)` : 'not available'}${v.builtWithCuda ? ' (built with CUDA kernels)' : ''}, CPU allocator ${allocatorInfo().cpu}`);
+  out(
+    `  LibTorch ${v.libtorch}, ${v.threads} threads, MKL ${v.mkl}, CUDA ${v.cuda ? `${v.cudaVersion}, ${v.cudaDevices} device(s)` : 'not available'}${v.builtWithCuda ? ' (built with CUDA kernels)' : ''}, CPU allocator ${allocatorInfo().cpu}`
+  );
   return 0;
 }

@@ -39,12 +39,27 @@ ${decodingFlagsHelp}${deviceFlagsHelp}  -h, --help               show this help
 
 /** Runs `xlm-kd evaluate`. */
 export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
-  const v = parseFlags(args, {
-    model: { type: 'string', short: 'm', multiple: true }, data: { type: 'string', short: 'd' }, split: { type: 'string' },
-    src: { type: 'string' }, ref: { type: 'string' }, tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' },
-    'batch-size': { type: 'string' }, 'max-sentences': { type: 'string' }, markdown: { type: 'boolean' }, plot: { type: 'string' }, json: { type: 'string' },
-    ...decodingFlagSpecs, ...deviceFlagSpecs,
-  }, evaluateUsage, io);
+  const v = parseFlags(
+    args,
+    {
+      model: { type: 'string', short: 'm', multiple: true },
+      data: { type: 'string', short: 'd' },
+      split: { type: 'string' },
+      src: { type: 'string' },
+      ref: { type: 'string' },
+      tokenizer: { type: 'string', short: 't' },
+      beam: { type: 'string', short: 'b' },
+      'batch-size': { type: 'string' },
+      'max-sentences': { type: 'string' },
+      markdown: { type: 'boolean' },
+      plot: { type: 'string' },
+      json: { type: 'string' },
+      ...decodingFlagSpecs,
+      ...deviceFlagSpecs,
+    },
+    evaluateUsage,
+    io
+  );
   if (!v) return 0;
   const files = (v as unknown as { model?: string[] }).model ?? [];
   if (files.length === 0) throw new UsageError('give at least one --model');
@@ -69,7 +84,15 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
   for (const f of files) models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model: await loadForDecoding(f, v), file: f });
   const rows = await compareModels(
     models,
-    { sources: pairs.map((p) => p.src), references: pairs.map((p) => p.tgt), tokenizer, beamSize: int(v, 'beam'), batchSize: int(v, 'batch-size'), ...decodingOptions(v), ...deviceFlags(v) },
+    {
+      sources: pairs.map((p) => p.src),
+      references: pairs.map((p) => p.tgt),
+      tokenizer,
+      beamSize: int(v, 'beam'),
+      batchSize: int(v, 'batch-size'),
+      ...decodingOptions(v),
+      ...deviceFlags(v),
+    },
     (r) => io.stderr.write(`${r.name}: BLEU ${r.bleu.toFixed(2)}, ${r.sentencesPerSecond.toFixed(1)} sentences/s\n`)
   );
   io.stdout.write(formatComparison(rows, { markdown: v.markdown === true }) + '\n');

@@ -38,10 +38,18 @@ function findTorchPython(explicit?: string): string {
 
 /** Runs `xlm-kd import-xlm`. */
 export async function runImportXlm(args: string[], io: CliIO): Promise<number> {
-  const v = parseFlags(args, {
-    checkpoint: { type: 'string', short: 'c' }, out: { type: 'string', short: 'o' }, vocab: { type: 'string' }, python: { type: 'string' },
-    'trust-pickle': { type: 'boolean' },
-  }, importXlmUsage, io);
+  const v = parseFlags(
+    args,
+    {
+      checkpoint: { type: 'string', short: 'c' },
+      out: { type: 'string', short: 'o' },
+      vocab: { type: 'string' },
+      python: { type: 'string' },
+      'trust-pickle': { type: 'boolean' },
+    },
+    importXlmUsage,
+    io
+  );
   if (!v) return 0;
   const checkpoint = required(v, 'checkpoint');
   const out = required(v, 'out');

@@ -32,7 +32,7 @@ const commands: Record<string, Command> = {
   data: { summary: 'gettext catalogs or parallel files -> a data folder of cleaned train/valid/test splits', run: runData },
   tokenizer: { summary: 'train a SentencePiece tokenizer on a data folder', run: runTokenizer },
   train: { summary: 'train a teacher (XLM transformer) with cross-entropy', run: runTrain },
-  cut: { summary: "layer surgery: a student from chosen teacher layers, to a new model file", run: runCut },
+  cut: { summary: 'layer surgery: a student from chosen teacher layers, to a new model file', run: runCut },
   distill: { summary: 'distil a teacher into a cut, BiGRU or given student (online, offline, sequence KD)', run: runDistill },
   quantize: { summary: 'a model file with int8 decoder layers, for fast decoding', run: runQuantize },
   shortlist: { summary: "a model's vocabulary shortlist from a data folder, for fast decoding", run: runShortlist },

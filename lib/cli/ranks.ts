@@ -12,8 +12,12 @@ import { type CliIO, UsageError } from './io';
 
 /** parseArgs specs of the flags. */
 export const rankFlagSpecs = {
-  nproc: { type: 'string' }, nnodes: { type: 'string' }, 'node-rank': { type: 'string' }, 'master-addr': { type: 'string' },
-  'master-port': { type: 'string' }, 'rank-timeout': { type: 'string' },
+  nproc: { type: 'string' },
+  nnodes: { type: 'string' },
+  'node-rank': { type: 'string' },
+  'master-addr': { type: 'string' },
+  'master-port': { type: 'string' },
+  'rank-timeout': { type: 'string' },
 } as const;
 
 /** Their help text. */
@@ -36,7 +40,13 @@ function isRank(): boolean {
  * With `--nproc`/`--nnodes` in a process that is not yet a rank, runs `before` and then `command args` as the
  * ranks of this machine and resolves to the launcher's exit code; otherwise resolves to undefined (run here).
  */
-export async function launchIfAsked(v: FlagValues, command: string, args: string[], io: CliIO, before?: () => Promise<void>): Promise<number | undefined> {
+export async function launchIfAsked(
+  v: FlagValues,
+  command: string,
+  args: string[],
+  io: CliIO,
+  before?: () => Promise<void>
+): Promise<number | undefined> {
   const nproc = int(v, 'nproc', 1) ?? 1;
   const nnodes = int(v, 'nnodes', 1) ?? 1;
   if (isRank() || (nproc === 1 && nnodes === 1)) return undefined;
@@ -48,8 +58,15 @@ export async function launchIfAsked(v: FlagValues, command: string, args: string
   // Work every rank would otherwise repeat or race at (building the token store) is done once, here.
   await before?.();
   const r = await launchRanks({
-    nproc, nnodes, nodeRank, masterAddr: str(v, 'master-addr'), masterPort, args: [path.join(__dirname, 'index.js'), command, ...args],
-    env: timeout === undefined ? {} : { XLM_KD_DIST_TIMEOUT_MS: String(timeout * 1000) }, stdout: io.stdout, stderr: io.stderr,
+    nproc,
+    nnodes,
+    nodeRank,
+    masterAddr: str(v, 'master-addr'),
+    masterPort,
+    args: [path.join(__dirname, 'index.js'), command, ...args],
+    env: timeout === undefined ? {} : { XLM_KD_DIST_TIMEOUT_MS: String(timeout * 1000) },
+    stdout: io.stdout,
+    stderr: io.stderr,
   });
   return r.exitCode;
 }

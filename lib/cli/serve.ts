@@ -43,8 +43,21 @@ ${decodingFlagsHelp}${deviceFlagsHelp}  -h, --help               show this help
 `;
 
 const FRACTIONAL = new Set(['max-wait-ms', 'join-ratio']);
-const NUMERIC = ['beam', 'max-beam', 'max-batch-tokens', 'max-batch-sentences', 'max-wait-ms', 'join-ratio', 'max-queue', 'max-chars', 'max-sentences',
-  'request-timeout-ms', 'receive-timeout-ms', 'close-grace-ms', 'port'] as const;
+const NUMERIC = [
+  'beam',
+  'max-beam',
+  'max-batch-tokens',
+  'max-batch-sentences',
+  'max-wait-ms',
+  'join-ratio',
+  'max-queue',
+  'max-chars',
+  'max-sentences',
+  'request-timeout-ms',
+  'receive-timeout-ms',
+  'close-grace-ms',
+  'port',
+] as const;
 
 /** `--model a=x.safetensors --model y.safetensors` -> { a: 'x.safetensors', y: 'y.safetensors' }. */
 function modelFlags(values: string[]): Record<string, ModelSource> {
@@ -80,12 +93,21 @@ function serveOptions(values: FlagValues): ServeOptions {
 
 /** Runs `xlm-kd serve` with `args` (after the subcommand); resolves to the exit code once the service stops. */
 export async function runServe(args: string[], io: CliIO): Promise<number> {
-  const values = parseFlags(args, {
-    model: { type: 'string', short: 'm', multiple: true }, host: { type: 'string' }, port: { type: 'string', short: 'p' },
-    beam: { type: 'string', short: 'b' }, batching: { type: 'string' },
-    ...Object.fromEntries(NUMERIC.filter((f) => f !== 'beam' && f !== 'port').map((f) => [f, { type: 'string' as const }])),
-    ...decodingFlagSpecs, ...deviceFlagSpecs,
-  }, serveUsage, io);
+  const values = parseFlags(
+    args,
+    {
+      model: { type: 'string', short: 'm', multiple: true },
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      beam: { type: 'string', short: 'b' },
+      batching: { type: 'string' },
+      ...Object.fromEntries(NUMERIC.filter((f) => f !== 'beam' && f !== 'port').map((f) => [f, { type: 'string' as const }])),
+      ...decodingFlagSpecs,
+      ...deviceFlagSpecs,
+    },
+    serveUsage,
+    io
+  );
   if (!values) return 0;
   const models = modelFlags((values.model as unknown as string[] | undefined) ?? []);
   const handle = await serve(models, { ...serveOptions(values), log: (line) => io.stderr.write(`${line}\n`) });

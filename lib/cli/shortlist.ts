@@ -32,10 +32,18 @@ Options:
 
 /** Runs `xlm-kd shortlist`. */
 export async function runShortlist(args: string[], io: CliIO): Promise<number> {
-  const v = parseFlags(args, {
-    model: { type: 'string', short: 'm' }, data: { type: 'string', short: 'd' }, tokenizer: { type: 'string', short: 't' },
-    'per-source': { type: 'string' }, frequent: { type: 'string' },
-  }, shortlistUsage, io);
+  const v = parseFlags(
+    args,
+    {
+      model: { type: 'string', short: 'm' },
+      data: { type: 'string', short: 'd' },
+      tokenizer: { type: 'string', short: 't' },
+      'per-source': { type: 'string' },
+      frequent: { type: 'string' },
+    },
+    shortlistUsage,
+    io
+  );
   if (!v) return 0;
   const modelFile = required(v, 'model');
   const data = required(v, 'data');
@@ -51,7 +59,9 @@ export async function runShortlist(args: string[], io: CliIO): Promise<number> {
   const pairs = await openSplitStore(data, 'train', tokenizer, { log: (l) => io.stderr.write(`${l}\n`) });
   if (pairs.size === 0) throw new Error(`${data} has no training pairs`);
   const list = Shortlist.build(pairs, {
-    vocabSize: model.vocabSize, perSource: int(v, 'per-source'), frequent: int(v, 'frequent'),
+    vocabSize: model.vocabSize,
+    perSource: int(v, 'per-source'),
+    frequent: int(v, 'frequent'),
     always: [model.eosIndex, tokenizer.specialIds.unk],
   });
   const file = modelFile.replace(/(\.safetensors)?$/, '.shortlist.safetensors');
@@ -61,7 +71,9 @@ export async function runShortlist(args: string[], io: CliIO): Promise<number> {
   m.shortlistFile = path.basename(file);
   await m.save(modelFile);
   const sample = Array.from({ length: Math.min(32, pairs.size) }, (_, i) => pairs.pair(i).src);
-  io.stdout.write(`${file}: ${pairs.size} training pairs, ${list.perSource} per source token, ${list.always.length} always; ` +
-    `a batch of 32 training sources decodes over ${list.candidates(sample).length} of ${model.vocabSize} ids; ${modelFile} now names it\n`);
+  io.stdout.write(
+    `${file}: ${pairs.size} training pairs, ${list.perSource} per source token, ${list.always.length} always; ` +
+      `a batch of 32 training sources decodes over ${list.candidates(sample).length} of ${model.vocabSize} ids; ${modelFile} now names it\n`
+  );
   return 0;
 }

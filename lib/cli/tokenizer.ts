@@ -32,18 +32,34 @@ function options(v: FlagValues): TrainTokenizerOptions {
   const inputs = input?.flatMap((i) => i.split(',')).filter((i) => i !== '');
   if (input !== undefined && inputs!.length === 0) throw new UsageError('--input must name a file');
   return {
-    out, data: str(v, 'data'), inputs, vocabSize: int(v, 'vocab-size', 8),
-    modelType: choice(v, 'model-type', ['unigram', 'bpe'] as const), threads: int(v, 'threads', 1),
-    sample: int(v, 'sample', 1), seed: int(v, 'seed'),
+    out,
+    data: str(v, 'data'),
+    inputs,
+    vocabSize: int(v, 'vocab-size', 8),
+    modelType: choice(v, 'model-type', ['unigram', 'bpe'] as const),
+    threads: int(v, 'threads', 1),
+    sample: int(v, 'sample', 1),
+    seed: int(v, 'seed'),
   };
 }
 
 /** Runs `xlm-kd tokenizer`. */
 export async function runTokenizer(args: string[], io: CliIO): Promise<number> {
-  const v = parseFlags(args, {
-    data: { type: 'string', short: 'd' }, input: { type: 'string', short: 'i', multiple: true }, out: { type: 'string', short: 'o' },
-    'vocab-size': { type: 'string' }, 'model-type': { type: 'string' }, threads: { type: 'string' }, sample: { type: 'string' }, seed: { type: 'string' },
-  }, tokenizerUsage, io);
+  const v = parseFlags(
+    args,
+    {
+      data: { type: 'string', short: 'd' },
+      input: { type: 'string', short: 'i', multiple: true },
+      out: { type: 'string', short: 'o' },
+      'vocab-size': { type: 'string' },
+      'model-type': { type: 'string' },
+      threads: { type: 'string' },
+      sample: { type: 'string' },
+      seed: { type: 'string' },
+    },
+    tokenizerUsage,
+    io
+  );
   if (!v) return 0;
   const o = options(v);
   if ((o.data === undefined) === (o.inputs === undefined)) throw new UsageError('give exactly one of --data and --input');

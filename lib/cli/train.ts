@@ -32,10 +32,21 @@ function modelFlags(v: FlagValues): Omit<XlmOptions, 'vocabSize'> {
   const layers = layerPair(v, 'layers');
   const dropout = num(v, 'dropout');
   const model = {
-    encoderLayers: layers?.[0], decoderLayers: layers?.[1], embDim: int(v, 'dim'), nHeads: int(v, 'heads'), dropout, attentionDropout: dropout,
+    encoderLayers: layers?.[0],
+    decoderLayers: layers?.[1],
+    embDim: int(v, 'dim'),
+    nHeads: int(v, 'heads'),
+    dropout,
+    attentionDropout: dropout,
     activation: choice(v, 'activation', ['gelu', 'relu'] as const),
   };
-  const names = flagNames({ embDim: '--dim', nHeads: '--heads', encoderLayers: '--layers', decoderLayers: '--layers', attentionDropout: '--dropout' });
+  const names = flagNames({
+    embDim: '--dim',
+    nHeads: '--heads',
+    encoderLayers: '--layers',
+    decoderLayers: '--layers',
+    attentionDropout: '--dropout',
+  });
   // The vocabulary comes from the tokenizer later; any size checks the rest now.
   checkFlags(() => resolveXlmConfig({ ...model, vocabSize: 1e6 }, '', names));
   return model;
@@ -43,10 +54,19 @@ function modelFlags(v: FlagValues): Omit<XlmOptions, 'vocabSize'> {
 
 /** Runs `xlm-kd train`. */
 export async function runTrain(args: string[], io: CliIO): Promise<number> {
-  const v = parseFlags(args, {
-    ...trainingFlagSpecs, layers: { type: 'string' }, dim: { type: 'string' }, heads: { type: 'string' }, dropout: { type: 'string' },
-    activation: { type: 'string' },
-  }, trainUsage, io);
+  const v = parseFlags(
+    args,
+    {
+      ...trainingFlagSpecs,
+      layers: { type: 'string' },
+      dim: { type: 'string' },
+      heads: { type: 'string' },
+      dropout: { type: 'string' },
+      activation: { type: 'string' },
+    },
+    trainUsage,
+    io
+  );
   if (!v) return 0;
   const run = runFlags(v);
   const o: TrainTeacherOptions = { ...run, model: modelFlags(v), training: trainingOptions(v), valid: validFlags(v) };

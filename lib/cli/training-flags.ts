@@ -16,12 +16,29 @@ import { UsageError } from './io';
 
 /** parseArgs specs of the shared flags. */
 export const trainingFlagSpecs = {
-  data: { type: 'string', short: 'd' }, tokenizer: { type: 'string', short: 't' }, run: { type: 'string', short: 'r' },
-  out: { type: 'string', short: 'o' }, 'max-steps': { type: 'string' }, 'max-epochs': { type: 'string' }, 'max-minutes': { type: 'string' },
-  'max-tokens': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' }, 'label-smoothing': { type: 'string' },
-  'clip-norm': { type: 'string' }, accumulate: { type: 'string' }, ema: { type: 'string' }, 'valid-every': { type: 'string' },
-  'valid-sentences': { type: 'string' }, 'valid-beam': { type: 'string' }, patience: { type: 'string' }, seed: { type: 'string' },
-  threads: { type: 'string' }, 'no-dropout': { type: 'boolean' }, ...rankFlagSpecs, ...deviceFlagSpecs,
+  data: { type: 'string', short: 'd' },
+  tokenizer: { type: 'string', short: 't' },
+  run: { type: 'string', short: 'r' },
+  out: { type: 'string', short: 'o' },
+  'max-steps': { type: 'string' },
+  'max-epochs': { type: 'string' },
+  'max-minutes': { type: 'string' },
+  'max-tokens': { type: 'string' },
+  lr: { type: 'string' },
+  warmup: { type: 'string' },
+  'label-smoothing': { type: 'string' },
+  'clip-norm': { type: 'string' },
+  accumulate: { type: 'string' },
+  ema: { type: 'string' },
+  'valid-every': { type: 'string' },
+  'valid-sentences': { type: 'string' },
+  'valid-beam': { type: 'string' },
+  patience: { type: 'string' },
+  seed: { type: 'string' },
+  threads: { type: 'string' },
+  'no-dropout': { type: 'boolean' },
+  ...rankFlagSpecs,
+  ...deviceFlagSpecs,
 } as const;
 
 const T = TRAINING_DEFAULTS;
@@ -59,7 +76,11 @@ ${rankFlagsHelp}${deviceFlagsHelp}`;
 
 /** The flag of each training option whose name is not its kebab-case. */
 const trainingFlagNames = flagNames({
-  maxSeconds: '--max-minutes (in seconds)', validateEvery: '--valid-every', warmupUpdates: '--warmup', 'batching.maxTokens': '--max-tokens', dropout: '--no-dropout',
+  maxSeconds: '--max-minutes (in seconds)',
+  validateEvery: '--valid-every',
+  warmupUpdates: '--warmup',
+  'batching.maxTokens': '--max-tokens',
+  dropout: '--no-dropout',
 });
 
 /** The run-folder and data flags every training command requires. */
@@ -77,11 +98,23 @@ export function trainingOptions(v: FlagValues): Omit<TrainingOptions, 'data'> {
   const lr = num(v, 'lr');
   const maxTokens = int(v, 'max-tokens');
   const given: Omit<TrainingOptions, 'data'> = {
-    maxSteps: int(v, 'max-steps'), maxEpochs: int(v, 'max-epochs'), maxSeconds: minutes === undefined ? undefined : minutes * 60,
-    batching: maxTokens === undefined ? undefined : { maxTokens }, optimizer: lr === undefined ? undefined : { lr },
-    warmupUpdates: int(v, 'warmup'), labelSmoothing: num(v, 'label-smoothing'), clipNorm: num(v, 'clip-norm'), accumulate: int(v, 'accumulate'),
-    ema: num(v, 'ema'), validateEvery: int(v, 'valid-every'), patience: int(v, 'patience'), seed: int(v, 'seed'), threads: int(v, 'threads'),
-    dropout: v['no-dropout'] === true ? false : undefined, handleSignals: true, ...deviceFlags(v),
+    maxSteps: int(v, 'max-steps'),
+    maxEpochs: int(v, 'max-epochs'),
+    maxSeconds: minutes === undefined ? undefined : minutes * 60,
+    batching: maxTokens === undefined ? undefined : { maxTokens },
+    optimizer: lr === undefined ? undefined : { lr },
+    warmupUpdates: int(v, 'warmup'),
+    labelSmoothing: num(v, 'label-smoothing'),
+    clipNorm: num(v, 'clip-norm'),
+    accumulate: int(v, 'accumulate'),
+    ema: num(v, 'ema'),
+    validateEvery: int(v, 'valid-every'),
+    patience: int(v, 'patience'),
+    seed: int(v, 'seed'),
+    threads: int(v, 'threads'),
+    dropout: v['no-dropout'] === true ? false : undefined,
+    handleSignals: true,
+    ...deviceFlags(v),
   };
   checkFlags(() => resolveTrainingOptions('', { ...given, data: [] }, [], trainingFlagNames));
   return given;

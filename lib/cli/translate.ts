@@ -41,12 +41,28 @@ async function write(out: NodeJS.WritableStream, text: string): Promise<void> {
 
 /** Runs `xlm-kd translate` with `args` (after the subcommand); resolves to the exit code. */
 export async function runTranslate(args: string[], io: CliIO): Promise<number> {
-  const values = parseFlags(args, {
-    model: { type: 'string', short: 'm' }, tokenizer: { type: 'string', short: 't' }, beam: { type: 'string', short: 'b' },
-    'batch-size': { type: 'string' }, 'max-tokens': { type: 'string' }, 'n-best': { type: 'string' }, 'length-penalty': { type: 'string' },
-    'max-length': { type: 'string' }, 'max-source-length': { type: 'string' }, 'src-lang': { type: 'string' }, 'tgt-lang': { type: 'string' },
-    input: { type: 'string', short: 'i' }, output: { type: 'string', short: 'o' }, ...decodingFlagSpecs, ...deviceFlagSpecs,
-  }, translateUsage, io);
+  const values = parseFlags(
+    args,
+    {
+      model: { type: 'string', short: 'm' },
+      tokenizer: { type: 'string', short: 't' },
+      beam: { type: 'string', short: 'b' },
+      'batch-size': { type: 'string' },
+      'max-tokens': { type: 'string' },
+      'n-best': { type: 'string' },
+      'length-penalty': { type: 'string' },
+      'max-length': { type: 'string' },
+      'max-source-length': { type: 'string' },
+      'src-lang': { type: 'string' },
+      'tgt-lang': { type: 'string' },
+      input: { type: 'string', short: 'i' },
+      output: { type: 'string', short: 'o' },
+      ...decodingFlagSpecs,
+      ...deviceFlagSpecs,
+    },
+    translateUsage,
+    io
+  );
   if (!values) return 0;
   const modelFile = required(values, 'model');
   const inputFile = str(values, 'input');

@@ -67,7 +67,9 @@ export class OptionReader {
   ) {
     if (given === undefined) given = {};
     if (given === null || typeof given !== 'object' || Array.isArray(given)) {
-      throw new TypeError(`${where ? `${where}: ` : ''}${prefix ? names(prefix.slice(0, -1)) : 'options'} must be an object, got ${describeValue(given)}`);
+      throw new TypeError(
+        `${where ? `${where}: ` : ''}${prefix ? names(prefix.slice(0, -1)) : 'options'} must be an object, got ${describeValue(given)}`
+      );
     }
     this.given = given as Record<string, unknown>;
     if (known) {
@@ -141,7 +143,8 @@ export class OptionReader {
   oneOf<T extends string>(key: string, choices: readonly T[], fallback: T | undefined): T | undefined {
     const v = this.given[key];
     if (v === undefined) return fallback;
-    if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) this.fail(key, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, typeof v !== 'string');
+    if (typeof v !== 'string' || !(choices as readonly string[]).includes(v))
+      this.fail(key, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, typeof v !== 'string');
     return v as T;
   }
 

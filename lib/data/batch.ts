@@ -72,7 +72,10 @@ export class Batch {
       if (input.tgt.length !== B) throw new RangeError(`Batch.from: 'tgt' has ${input.tgt.length} sentences, 'src' has ${B}`);
     }
     const tgt = input.tgt ?? input.src.map(() => []);
-    const source = new ArrayPairSource(input.src.map((src, i) => ({ src, tgt: tgt[i] })), 'Batch.from: pairs');
+    const source = new ArrayPairSource(
+      input.src.map((src, i) => ({ src, tgt: tgt[i] })),
+      'Batch.from: pairs'
+    );
     return Batch.fromSource(source, Int32Array.from(input.src.keys()), { ...opts, srcLang: input.srcLang, tgtLang: input.tgtLang });
   }
 
@@ -123,7 +126,15 @@ export class Batch {
       }
       return tensor(per, { dtype: 'int64', device });
     };
-    return new Batch(ids(src, ws), lens(srcLen), ids(tgtIn, wt), ids(tgtOut, wt), lens(tgtLen), lang(opts.srcLang, 'srcLang'), lang(opts.tgtLang, 'tgtLang'));
+    return new Batch(
+      ids(src, ws),
+      lens(srcLen),
+      ids(tgtIn, wt),
+      ids(tgtOut, wt),
+      lens(tgtLen),
+      lang(opts.srcLang, 'srcLang'),
+      lang(opts.tgtLang, 'tgtLang')
+    );
   }
 
   /** The batch on `device`: this batch when it is there already, else a copy there (the caller disposes it). */

@@ -55,7 +55,12 @@ export interface BatchPlan {
 }
 
 class PlannedBatch implements BatchPlan {
-  constructor(private readonly order: Int32Array, private readonly start: number, private readonly end: number, readonly paddedTokens: number) {}
+  constructor(
+    private readonly order: Int32Array,
+    private readonly start: number,
+    private readonly end: number,
+    readonly paddedTokens: number
+  ) {}
   get indices(): number[] {
     return Array.from(this.view);
   }
@@ -93,8 +98,12 @@ export class Batcher {
   private readonly srcLens: Uint16Array | Int32Array;
 
   /** @param pairs - token pairs in memory, or any {@link PairSource} such as a token store's. */
-  constructor(pairs: readonly TokenPair[] | PairSource, private readonly opts: BatcherOptions = {}) {
-    if (!Array.isArray(pairs) && !isPairSource(pairs)) throw new TypeError("Batcher: argument 'pairs' must be an array of { src, tgt } id arrays or a PairSource (a token store)");
+  constructor(
+    pairs: readonly TokenPair[] | PairSource,
+    private readonly opts: BatcherOptions = {}
+  ) {
+    if (!Array.isArray(pairs) && !isPairSource(pairs))
+      throw new TypeError("Batcher: argument 'pairs' must be an array of { src, tgt } id arrays or a PairSource (a token store)");
     const r = new OptionReader('Batcher', opts, BATCHER_KEYS);
     const D = BATCHING_DEFAULTS;
     // At least one framed token (</s> w </s>) per batch.
@@ -102,7 +111,9 @@ export class Batcher {
     this.maxSentences = r.integer('maxSentences', D.maxSentences, 1);
     const maxLength = r.integer('maxLength', Math.min(D.maxLength, this.maxTokens - 2), 1);
     if (this.maxTokens < maxLength + 2) {
-      throw new RangeError(`Batcher: maxTokens (${this.maxTokens}) must be at least maxLength + 2 (${maxLength + 2}) so every kept pair fits a batch`);
+      throw new RangeError(
+        `Batcher: maxTokens (${this.maxTokens}) must be at least maxLength + 2 (${maxLength + 2}) so every kept pair fits a batch`
+      );
     }
     this.maxLength = maxLength;
     this.seed = r.number('seed', D.seed, { integer: true });
@@ -212,7 +223,10 @@ export class Batcher {
   /** Builds the Batch of one plan on `device` (default the Batcher's); the caller disposes it. */
   toBatch(plan: BatchPlan, device?: Device): Batch {
     return Batch.fromSource(this.source, plan.view, {
-      ...this.opts.framing, device: device ?? this.device, srcLang: this.opts.srcLang, tgtLang: this.opts.tgtLang,
+      ...this.opts.framing,
+      device: device ?? this.device,
+      srcLang: this.opts.srcLang,
+      tgtLang: this.opts.tgtLang,
     });
   }
 

@@ -20,7 +20,11 @@ export class CorpusError extends Error {
    * @param file - the file that cannot be used.
    * @param line - the 1-based line at fault, when one is.
    */
-  constructor(message: string, readonly file: string, readonly line?: number) {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number
+  ) {
     super(line === undefined ? `corpus: ${file}: ${message}` : `corpus: ${file}:${line}: ${message}`);
     this.name = 'CorpusError';
   }

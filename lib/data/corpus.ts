@@ -50,7 +50,8 @@ const MAX_REPORTED = 100;
 const EDGE = /^[ \t]+|[ \t]+$/g;
 const isBlank = (c: number): boolean => c === 0x20 || c === 0x09;
 /** Trims spaces and tabs; the regex only runs when an end needs it (most lines are clean). */
-const trimEdges = (s: string): string => (s.length > 0 && (isBlank(s.charCodeAt(0)) || isBlank(s.charCodeAt(s.length - 1))) ? s.replace(EDGE, '') : s);
+const trimEdges = (s: string): string =>
+  s.length > 0 && (isBlank(s.charCodeAt(0)) || isBlank(s.charCodeAt(s.length - 1))) ? s.replace(EDGE, '') : s;
 
 /** The checks both readers share: options, bad lines (thrown, or skipped and told), trimming, the pair limit. */
 class PairCleaner {
@@ -68,7 +69,8 @@ class PairCleaner {
     if (opts.maxPairs !== undefined && !(Number.isInteger(opts.maxPairs) && opts.maxPairs >= 0)) {
       throw new RangeError(`corpus: option 'maxPairs' must be an integer >= 0, got ${String(opts.maxPairs)}`);
     }
-    if (opts.onSkip !== undefined && typeof opts.onSkip !== 'function') throw new TypeError(`corpus: option 'onSkip' must be a function, got ${typeof opts.onSkip}`);
+    if (opts.onSkip !== undefined && typeof opts.onSkip !== 'function')
+      throw new TypeError(`corpus: option 'onSkip' must be a function, got ${typeof opts.onSkip}`);
     this.skip = o === 'skip';
     this.trim = opts.trim ?? true;
     this.limit = opts.maxPairs ?? Infinity;
@@ -130,7 +132,11 @@ class LineCursor {
  * @throws CorpusError when the files differ in line count, cannot be read (a truncated gzip file included),
  *   or, with `onBadLine: 'error'`, on an empty side or invalid UTF-8 (after giving out the pairs before it).
  */
-export async function* streamParallelFiles(srcFile: string, tgtFile: string, opts: StreamCorpusOptions = {}): AsyncGenerator<SentencePair[], void, undefined> {
+export async function* streamParallelFiles(
+  srcFile: string,
+  tgtFile: string,
+  opts: StreamCorpusOptions = {}
+): AsyncGenerator<SentencePair[], void, undefined> {
   const c = new PairCleaner(opts);
   const a = new LineCursor(readTextLines(srcFile));
   const b = new LineCursor(readTextLines(tgtFile));

@@ -53,7 +53,10 @@ export interface MoCatalog {
 /** A malformed or unreadable .mo file; the message names the file when known. */
 export class MoFormatError extends Error {
   /** @param source - the file, when known. */
-  constructor(message: string, readonly source: string | undefined) {
+  constructor(
+    message: string,
+    readonly source: string | undefined
+  ) {
     super(source === undefined ? `gettext: ${message}` : `gettext: ${source}: ${message}`);
     this.name = 'MoFormatError';
   }
@@ -62,7 +65,10 @@ export class MoFormatError extends Error {
 /** A catalog in a charset this Node.js cannot decode (a build without full ICU, or an exotic charset). */
 export class MoCharsetError extends MoFormatError {
   /** @param charset - the charset the catalog's header names. */
-  constructor(readonly charset: string, source: string | undefined) {
+  constructor(
+    readonly charset: string,
+    source: string | undefined
+  ) {
     super(`charset '${charset}' is not supported by this Node.js (TextDecoder)`, source);
     this.name = 'MoCharsetError';
   }
@@ -102,7 +108,10 @@ export function parseMo(bytes: Uint8Array, opts: { source?: string } = {}): MoCa
   const n = u32(8);
   const origTable = u32(12);
   const transTable = u32(16);
-  for (const [name, table] of [['original', origTable], ['translation', transTable]] as const) {
+  for (const [name, table] of [
+    ['original', origTable],
+    ['translation', transTable],
+  ] as const) {
     if (table + n * 8 > bytes.length) fail(`truncated: the ${name} table (${n} entries at ${table}) ends past the file's ${bytes.length} bytes`);
   }
   const raw = (table: number, i: number): Uint8Array => {
@@ -231,7 +240,8 @@ export function stripAccelerators(src: string, tgt: string): { src: string; tgt:
 }
 
 // printf (%s, %-5.2f, %1$s, %'d, %lld, %zu, %%), Python (%(name)s), brace ({0}, {name}) and shell (${x}) forms.
-const FORMAT_SPEC = /%(?:\d+\$|\([\w.]+\))?[-+ #0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t|I64|I32)?[diouxXeEfFgGaAcspnm%]|\{[\w.:]*\}|\$\{[\w.]+\}/g;
+const FORMAT_SPEC =
+  /%(?:\d+\$|\([\w.]+\))?[-+ #0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t|I64|I32)?[diouxXeEfFgGaAcspnm%]|\{[\w.:]*\}|\$\{[\w.]+\}/g;
 
 // strftime conversions (%H, %-d, %Ey): only removed for the letter test, where no % form can hide a word.
 const STRFTIME = /%[-_0^#]?[EO]?[A-Za-z+]/g;
@@ -393,7 +403,11 @@ export function loadGettextCorpus(opts: GettextCorpusOptions): GettextCorpus {
   }
 
   const stats: GettextCorpusStats = {
-    files: 0, skippedFiles: [], entries: 0, pairs: 0, perDomain: {},
+    files: 0,
+    skippedFiles: [],
+    entries: 0,
+    pairs: 0,
+    perDomain: {},
     dropped: { untranslated: 0, multiline: 0, noLetters: 0, identical: 0, tooShort: 0, tooLong: 0, duplicate: 0, overLimit: 0 },
   };
   const seenFiles = new Set<string>();

@@ -3,8 +3,14 @@ export { SentencePiece, XLM_SPECIAL_IDS, SENTENCEPIECE_DEFAULTS } from './tokeni
 export type { FlatIds } from '../native';
 export type { SentencePieceTrainOptions, SentencePieceLoadOptions, SpecialIds } from './tokenizer';
 export {
-  parseMo, loadGettextCorpus, availableGettextLanguages, gettextDomains, stripAccelerators, hasWords,
-  MoFormatError, MoCharsetError,
+  parseMo,
+  loadGettextCorpus,
+  availableGettextLanguages,
+  gettextDomains,
+  stripAccelerators,
+  hasWords,
+  MoFormatError,
+  MoCharsetError,
 } from './gettext';
 export type { MoEntry, MoCatalog, GettextPair, GettextCorpusOptions, GettextCorpusStats, GettextCorpus } from './gettext';
 export { readParallelFiles, readTsv, streamParallelFiles, streamTsv, splitCorpus, CorpusError } from './corpus';

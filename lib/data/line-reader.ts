@@ -42,7 +42,9 @@ function spans(bytes: Buffer): LineSpans {
   const starts: number[] = [];
   const ends: number[] = [];
   return {
-    bytes, starts, ends,
+    bytes,
+    starts,
+    ends,
     get length() {
       return starts.length;
     },

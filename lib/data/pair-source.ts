@@ -37,7 +37,8 @@ function copyIds(ids: number[], dst: Int32Array, at: number, what: () => string)
   for (let k = 0; k < ids.length; k++) {
     const x = ids[k];
     // A typed array would store 1.5 as 1 and -1 as -1 silently: refuse what is not a token id.
-    if (!Number.isInteger(x) || x < 0 || x > 0x7fffffff) throw new TypeError(`${what()}[${k}] must be a non-negative integer token id, got ${String(x)}`);
+    if (!Number.isInteger(x) || x < 0 || x > 0x7fffffff)
+      throw new TypeError(`${what()}[${k}] must be a non-negative integer token id, got ${String(x)}`);
     dst[at + k] = x;
   }
 }
@@ -48,7 +49,10 @@ export class ArrayPairSource implements PairSource {
    * @param pairs - the pairs, used as they are (not copied).
    * @param where - how errors name them (default 'pairs').
    */
-  constructor(readonly pairs: readonly TokenPair[], private readonly where = 'pairs') {
+  constructor(
+    readonly pairs: readonly TokenPair[],
+    private readonly where = 'pairs'
+  ) {
     pairs.forEach((p, i) => {
       if (!p || !Array.isArray(p.src) || !Array.isArray(p.tgt)) throw new TypeError(`${where}[${i}] must be { src: number[], tgt: number[] }`);
     });
@@ -92,7 +96,11 @@ export class SidesPairSource implements PairSource {
    * @param tgt - the target side, as many sentences as `src`.
    * @param names - how the line-alignment error names the two sides.
    */
-  constructor(readonly src: SentenceSource, readonly tgt: SentenceSource, names: { src: string; tgt: string } = { src: 'source side', tgt: 'target side' }) {
+  constructor(
+    readonly src: SentenceSource,
+    readonly tgt: SentenceSource,
+    names: { src: string; tgt: string } = { src: 'source side', tgt: 'target side' }
+  ) {
     if (src.count !== tgt.count) {
       throw new RangeError(`${names.src} (${src.count} sentences) and ${names.tgt} (${tgt.count}) are not line-aligned`);
     }
@@ -139,7 +147,10 @@ export class SubsetPairSource implements PairSource {
    * @param source - the pairs to pick from.
    * @param indices - the indices into `source` of the pairs kept, in their order.
    */
-  constructor(readonly source: PairSource, readonly indices: Int32Array) {}
+  constructor(
+    readonly source: PairSource,
+    readonly indices: Int32Array
+  ) {}
   get size(): number {
     return this.indices.length;
   }

@@ -17,7 +17,11 @@ export class BatchPrefetcher {
   hits = 0;
 
   /** @param depth - batches kept ready at most (default 2). */
-  constructor(private readonly batcher: Batcher, private readonly device: Device | undefined, private readonly depth = 2) {}
+  constructor(
+    private readonly batcher: Batcher,
+    private readonly device: Device | undefined,
+    private readonly depth = 2
+  ) {}
 
   /**
    * The Batch of `plan` (assembled earlier, or now), and the assembly of `next` (the plans that follow it)

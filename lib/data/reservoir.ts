@@ -29,8 +29,10 @@ export class ReservoirSample<T> {
   readonly size: number;
 
   constructor(opts: ReservoirOptions<T>) {
-    if (!Number.isInteger(opts.size) || opts.size < 0) throw new RangeError(`ReservoirSample: option 'size' must be an integer >= 0, got ${String(opts.size)}`);
-    if (opts.copy !== undefined && typeof opts.copy !== 'function') throw new TypeError(`ReservoirSample: option 'copy' must be a function, got ${typeof opts.copy}`);
+    if (!Number.isInteger(opts.size) || opts.size < 0)
+      throw new RangeError(`ReservoirSample: option 'size' must be an integer >= 0, got ${String(opts.size)}`);
+    if (opts.copy !== undefined && typeof opts.copy !== 'function')
+      throw new TypeError(`ReservoirSample: option 'copy' must be a function, got ${typeof opts.copy}`);
     this.size = opts.size;
     this.random = new SeededRandom(opts.seed ?? 0);
     this.copy = opts.copy ?? ((item) => item);

@@ -31,7 +31,11 @@ interface Batch<T> {
  * that is not kept is never decoded.
  */
 async function* algorithmS<T>(
-  batches: AsyncIterable<Batch<T>>, size: number, total: number, seed: number, mismatch: (seen: number) => Error
+  batches: AsyncIterable<Batch<T>>,
+  size: number,
+  total: number,
+  seed: number,
+  mismatch: (seen: number) => Error
 ): AsyncGenerator<T, void, undefined> {
   const rng = new SeededRandom(seed);
   const n = Math.min(size, total);
@@ -56,7 +60,11 @@ async function* single<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator
 
 function checked<O extends object>(where: string, opts: O, known: readonly string[]): { size: number; seed: number; total?: number } {
   const r = new OptionReader(where, opts, known);
-  return { size: r.integer('size', undefined, 0) ?? r.fail('size', 'an integer >= 0'), seed: r.number('seed', 0, { integer: true }), total: r.integer('total', undefined, 0) };
+  return {
+    size: r.integer('size', undefined, 0) ?? r.fail('size', 'an integer >= 0'),
+    seed: r.number('seed', 0, { integer: true }),
+    total: r.integer('total', undefined, 0),
+  };
 }
 
 /**
@@ -67,7 +75,13 @@ export function selectionSample<T>(items: Iterable<T> | AsyncIterable<T>, opts: 
   const o = checked('selectionSample', opts, ['size', 'total', 'seed']);
   if (o.total === undefined) throw new TypeError("selectionSample: option 'total' must be an integer >= 0, got undefined");
   const total = o.total;
-  return algorithmS(single(items), o.size, total, o.seed, (seen) => new Error(`selectionSample: the input yielded ${seen} items, expected 'total' ${total}`));
+  return algorithmS(
+    single(items),
+    o.size,
+    total,
+    o.seed,
+    (seen) => new Error(`selectionSample: the input yielded ${seen} items, expected 'total' ${total}`)
+  );
 }
 
 /** Options for {@link sampleLines}. */

@@ -50,11 +50,15 @@ export class Shortlist {
     const perSource = opts.perSource ?? SHORTLIST_DEFAULTS.perSource;
     const frequent = opts.frequent ?? SHORTLIST_DEFAULTS.frequent;
     if (!Number.isInteger(V) || V < 1) throw new RangeError(`Shortlist.build: option 'vocabSize' must be an integer >= 1, got ${String(V)}`);
-    for (const [name, v] of [['perSource', perSource], ['frequent', frequent]] as const) {
+    for (const [name, v] of [
+      ['perSource', perSource],
+      ['frequent', frequent],
+    ] as const) {
       if (!Number.isInteger(v) || v < 0) throw new RangeError(`Shortlist.build: option '${name}' must be an integer >= 0, got ${String(v)}`);
     }
     const source = isPairSource(pairs) ? pairs : Array.isArray(pairs) ? new ArrayPairSource(pairs, 'Shortlist.build: pairs') : undefined;
-    if (source === undefined || source.size === 0) throw new TypeError("Shortlist.build: argument 'pairs' must be a non-empty array of token pairs or a PairSource");
+    if (source === undefined || source.size === 0)
+      throw new TypeError("Shortlist.build: argument 'pairs' must be a non-empty array of token pairs or a PairSource");
     const srcCount = new Float64Array(V);
     const tgtCount = new Float64Array(V);
     const tgtTokens = new Float64Array(V);
@@ -81,9 +85,12 @@ export class Shortlist {
       list.sort((x, y) => y[1] - x[1] || tgtCount[y[0]] - tgtCount[x[0]] || x[0] - y[0]);
       list.slice(0, perSource).forEach(([t], k) => (table[s * perSource + k] = t));
     });
-    const byFrequency = Array.from({ length: V }, (_, id) => id).filter((id) => tgtTokens[id] > 0).sort((a, b) => tgtTokens[b] - tgtTokens[a] || a - b);
+    const byFrequency = Array.from({ length: V }, (_, id) => id)
+      .filter((id) => tgtTokens[id] > 0)
+      .sort((a, b) => tgtTokens[b] - tgtTokens[a] || a - b);
     const always = [...new Set([...(opts.always ?? []), ...byFrequency.slice(0, frequent)])].sort((a, b) => a - b);
-    for (const id of always) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new RangeError(`Shortlist.build: option 'always' holds ${id}, outside [0, ${V})`);
+    for (const id of always)
+      if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new RangeError(`Shortlist.build: option 'always' holds ${id}, outside [0, ${V})`);
     return new Shortlist(table, V, perSource, always);
   }
 
@@ -110,7 +117,14 @@ export class Shortlist {
     const t = tensor(this.table, { dtype: 'int32' }).view(this.vocabSize, this.perSource);
     const a = tensor(Int32Array.from(this.always), { dtype: 'int32' });
     try {
-      await saveTensors(path, new Map([['table', t], ['always', a]]), { format: FORMAT, vocab_size: String(this.vocabSize), per_source: String(this.perSource) });
+      await saveTensors(
+        path,
+        new Map([
+          ['table', t],
+          ['always', a],
+        ]),
+        { format: FORMAT, vocab_size: String(this.vocabSize), per_source: String(this.perSource) }
+      );
     } finally {
       t.dispose();
       a.dispose();
@@ -129,11 +143,14 @@ export class Shortlist {
       const V = Number(metadata.vocab_size);
       const N = Number(metadata.per_source);
       if (!table || !always || table.dtype !== 'int32' || always.dtype !== 'int32' || table.shape.join() !== `${V},${N}`) {
-        throw new Error(`Shortlist.load: ${path}: expected int32 'table' [${V}, ${N}] and 'always', got ${[...tensors].map(([k, v]) => `${k} ${v.dtype} [${v.shape.join(',')}]`).join(', ')}`);
+        throw new Error(
+          `Shortlist.load: ${path}: expected int32 'table' [${V}, ${N}] and 'always', got ${[...tensors].map(([k, v]) => `${k} ${v.dtype} [${v.shape.join(',')}]`).join(', ')}`
+        );
       }
       const ids = Int32Array.from(table.toArray() as Int32Array);
       const keep = Array.from(always.toArray() as Int32Array);
-      if (ids.some((id) => id < -1 || id >= V) || keep.some((id) => id < 0 || id >= V)) throw new Error(`Shortlist.load: ${path}: ids outside [0, ${V})`);
+      if (ids.some((id) => id < -1 || id >= V) || keep.some((id) => id < 0 || id >= V))
+        throw new Error(`Shortlist.load: ${path}: ids outside [0, ${V})`);
       return new Shortlist(ids, V, N, keep);
     } finally {
       for (const t of tensors.values()) t.dispose();
@@ -143,6 +160,7 @@ export class Shortlist {
 
 function distinctIds(ids: number[], V: number, where: string): number[] {
   if (!Array.isArray(ids)) throw new TypeError(`Shortlist.build: ${where} must be an array of token ids`);
-  for (const id of ids) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new RangeError(`Shortlist.build: ${where} holds ${String(id)}, outside [0, ${V})`);
+  for (const id of ids)
+    if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new RangeError(`Shortlist.build: ${where} holds ${String(id)}, outside [0, ${V})`);
   return [...new Set(ids)];
 }

@@ -7,7 +7,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeHeader, indexBytes, offsetsStart, storeFiles, TOKEN_STORE_FORMAT, TokenStore, TokenStoreError, type TokenStoreMeta } from './token-store';
+import {
+  encodeHeader,
+  indexBytes,
+  offsetsStart,
+  storeFiles,
+  TOKEN_STORE_FORMAT,
+  TokenStore,
+  TokenStoreError,
+  type TokenStoreMeta,
+} from './token-store';
 
 /** One sentence to write. */
 export interface StoreEntry {
@@ -24,7 +33,8 @@ export function readStoreValues(base: string, count: number): Float32Array | und
   const file = `${base}.values`;
   if (!fs.existsSync(file)) return undefined;
   const buf = fs.readFileSync(file);
-  if (buf.length !== 4 * count) throw new TokenStoreError(file, `is ${buf.length} bytes, not the ${4 * count} of ${count} sentences: truncated or corrupt`);
+  if (buf.length !== 4 * count)
+    throw new TokenStoreError(file, `is ${buf.length} bytes, not the ${4 * count} of ${count} sentences: truncated or corrupt`);
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
 }
 
@@ -69,8 +79,10 @@ export class AppendableTokenStore {
       fs.renameSync(tmp, files.idx);
     }
     const store = TokenStore.open(base, { partialTail: true });
-    if (store.count !== count) throw new TokenStoreError(files.idx, `holds ${store.count} sentences, not the ${count} of this run: delete it to start again`);
-    if (store.tokenBytes !== tokenBytes) throw new TokenStoreError(files.idx, `holds ${store.tokenBytes}-byte ids, not ${tokenBytes}-byte: delete it to start again`);
+    if (store.count !== count)
+      throw new TokenStoreError(files.idx, `holds ${store.count} sentences, not the ${count} of this run: delete it to start again`);
+    if (store.tokenBytes !== tokenBytes)
+      throw new TokenStoreError(files.idx, `holds ${store.tokenBytes}-byte ids, not ${tokenBytes}-byte: delete it to start again`);
     if (store.meta.tokenizer !== meta.tokenizer) throw new TokenStoreError(files.idx, 'was written with another tokenizer: delete it to start again');
     const written = new Uint8Array(count);
     let writtenCount = 0;
@@ -86,7 +98,17 @@ export class AppendableTokenStore {
     if (fs.statSync(files.bin).size > end * tokenBytes) fs.truncateSync(files.bin, end * tokenBytes);
     readStoreValues(base, count);
     const values = fs.openSync(`${base}.values`, 'r+');
-    return new AppendableTokenStore(base, count, tokenBytes, written, writtenCount, end, fs.openSync(files.idx, 'r+'), fs.openSync(files.bin, 'a'), values);
+    return new AppendableTokenStore(
+      base,
+      count,
+      tokenBytes,
+      written,
+      writtenCount,
+      end,
+      fs.openSync(files.idx, 'r+'),
+      fs.openSync(files.bin, 'a'),
+      values
+    );
   }
 
   /** Whether sentence `i` is written. */
@@ -106,11 +128,13 @@ export class AppendableTokenStore {
     const ids = this.tokenBytes === 2 ? new Uint16Array(total) : new Uint32Array(total);
     let at = 0;
     for (const e of entries) {
-      if (!Number.isInteger(e.index) || e.index < 0 || e.index >= this.count) throw new RangeError(`AppendableTokenStore ${this.base}: index ${e.index} is outside [0, ${this.count})`);
+      if (!Number.isInteger(e.index) || e.index < 0 || e.index >= this.count)
+        throw new RangeError(`AppendableTokenStore ${this.base}: index ${e.index} is outside [0, ${this.count})`);
       if (this.written[e.index]) throw new RangeError(`AppendableTokenStore ${this.base}: sentence ${e.index} is written already`);
       for (let k = 0; k < e.ids.length; k++) {
         const x = e.ids[k];
-        if (!Number.isInteger(x) || x < 0 || x > limit) throw new RangeError(`AppendableTokenStore ${this.base}: id ${x} of sentence ${e.index} does not fit a ${this.tokenBytes}-byte id`);
+        if (!Number.isInteger(x) || x < 0 || x > limit)
+          throw new RangeError(`AppendableTokenStore ${this.base}: id ${x} of sentence ${e.index} does not fit a ${this.tokenBytes}-byte id`);
         ids[at + k] = x;
       }
       at += e.ids.length;

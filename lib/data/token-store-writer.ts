@@ -32,7 +32,11 @@ export class TokenStoreWriter {
   private done = false;
 
   /** @param base - the store's path without `.idx`/`.bin`; @param tokenBytes - 2 (uint16 ids) or 4. */
-  constructor(readonly base: string, private readonly tokenBytes: 2 | 4, private readonly meta: TokenStoreMeta) {
+  constructor(
+    readonly base: string,
+    private readonly tokenBytes: 2 | 4,
+    private readonly meta: TokenStoreMeta
+  ) {
     this.files = storeFiles(base);
     fs.mkdirSync(path.dirname(base), { recursive: true });
     const tag = `.tmp-${process.pid}`;

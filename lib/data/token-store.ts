@@ -30,7 +30,10 @@ export interface TokenStoreMeta {
 /** A store file that cannot be used as it is. */
 export class TokenStoreError extends Error {
   /** @param file - the store file at fault. */
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string
+  ) {
     super(`token store ${file}: ${message}`);
     this.name = 'TokenStoreError';
   }
@@ -112,7 +115,12 @@ export class TokenStore {
   private scratch = Buffer.alloc(1024);
 
   /** @param base - the store's path without `.idx`/`.bin`; @param fd - its `.bin`, open for reading. */
-  private constructor(readonly base: string, idx: ArrayBuffer, fd: number, partialTail: boolean) {
+  private constructor(
+    readonly base: string,
+    idx: ArrayBuffer,
+    fd: number,
+    partialTail: boolean
+  ) {
     const { idx: idxFile, bin: binFile } = storeFiles(base);
     const fail = (file: string, why: string): never => {
       throw new TokenStoreError(file, why);
@@ -138,7 +146,8 @@ export class TokenStore {
       fail(idxFile, `is ${idx.byteLength} bytes but ${this.count} sentences need ${indexBytes(this.count)}: truncated or corrupt`);
     }
     const binBytes = fs.fstatSync(fd).size;
-    if (binBytes % this.tokenBytes !== 0 && !partialTail) fail(binFile, `is ${binBytes} bytes, not a whole number of ${this.tokenBytes}-byte ids: truncated`);
+    if (binBytes % this.tokenBytes !== 0 && !partialTail)
+      fail(binFile, `is ${binBytes} bytes, not a whole number of ${this.tokenBytes}-byte ids: truncated`);
     this.sizes = new Uint32Array(idx, H.headerBytes, this.count);
     this.offsets = new Uint32Array(idx, offsetsStart(this.count), 2 * this.count);
     this.totalTokens = Math.floor(binBytes / this.tokenBytes);
@@ -161,7 +170,10 @@ export class TokenStore {
       for (let i = 0; i < this.count; i++) {
         const n = this.sizes[i];
         if (n !== H.missing && this.offsetOf(i) + n > this.totalTokens) {
-          fail(binFile, `holds ${this.totalTokens} ids but sentence ${i} ends at id ${this.offsetOf(i) + n}: truncated, or not the .bin of ${idxFile}`);
+          fail(
+            binFile,
+            `holds ${this.totalTokens} ids but sentence ${i} ends at id ${this.offsetOf(i) + n}: truncated, or not the .bin of ${idxFile}`
+          );
         }
       }
     }
@@ -204,7 +216,8 @@ export class TokenStore {
   /** Ids of sentence `i` (framing excluded). */
   length(i: number): number {
     const n = this.sizes[i];
-    if (n === H.missing || n === undefined) throw new RangeError(`token store ${this.base}: sentence ${i} ${n === undefined ? `is outside [0, ${this.count})` : 'has not been written'}`);
+    if (n === H.missing || n === undefined)
+      throw new RangeError(`token store ${this.base}: sentence ${i} ${n === undefined ? `is outside [0, ${this.count})` : 'has not been written'}`);
     return n;
   }
 

@@ -195,7 +195,7 @@ export class SentencePiece {
       if (ids.bos !== want.bos || ids.eos !== want.eos || ids.pad !== want.pad || ids.unk !== want.unk) {
         throw new Error(
           `SentencePiece.${method}: ${what} has special ids <s>=${ids.bos} </s>=${ids.eos} <pad>=${ids.pad} <unk>=${ids.unk}, ` +
-            'not XLM\'s 0/1/2/3 (train it with SentencePiece.train, or pass { requireXlmIds: false })'
+            "not XLM's 0/1/2/3 (train it with SentencePiece.train, or pass { requireXlmIds: false })"
         );
       }
     }

@@ -73,7 +73,12 @@ export class BeamSet<S extends BeamSentence> {
   remove(state: DecoderState, drop: (s: S) => boolean): number {
     const keep = this.live.map((s, j) => (drop(s) ? -1 : j)).filter((j) => j >= 0);
     const removed = this.live.length - keep.length;
-    if (removed > 0) this.keep(state, keep.flatMap((j) => Array.from({ length: this.K }, (_, k) => j * this.K + k)), keep.map((j) => this.live[j]));
+    if (removed > 0)
+      this.keep(
+        state,
+        keep.flatMap((j) => Array.from({ length: this.K }, (_, k) => j * this.K + k)),
+        keep.map((j) => this.live[j])
+      );
     return removed;
   }
 
@@ -88,9 +93,15 @@ export class BeamSet<S extends BeamSentence> {
     const width = Math.min(2 * K, K * V);
     const beams = this.beams;
     const rowCtx: RowContext[] = beams.map((b, r) => ({ tokens: b.tokens, maxLength: this.live[Math.floor(r / K)].cap }));
-    const tokens = tensor(beams.map((b) => (b.tokens.length > 0 ? b.tokens[b.tokens.length - 1] : eos)), { dtype: 'int64', device });
+    const tokens = tensor(
+      beams.map((b) => (b.tokens.length > 0 ? b.tokens[b.tokens.length - 1] : eos)),
+      { dtype: 'int64', device }
+    );
     const langs = this.live.some((s) => s.lang !== undefined)
-      ? tensor(this.live.flatMap((s) => new Array<number>(K).fill(s.lang ?? 0)), { dtype: 'int64', device })
+      ? tensor(
+          this.live.flatMap((s) => new Array<number>(K).fill(s.lang ?? 0)),
+          { dtype: 'int64', device }
+        )
       : undefined;
     let host: Float64Array;
     try {
@@ -99,7 +110,12 @@ export class BeamSet<S extends BeamSentence> {
         host = noGrad(() =>
           tidy(() => {
             const lp = applyConstraints(logProbs, rowCtx, columns.eos, o, columns.column);
-            return native().beamTopk(lp.native, Float32Array.from(beams, (b) => b.sum), K, width);
+            return native().beamTopk(
+              lp.native,
+              Float32Array.from(beams, (b) => b.sum),
+              K,
+              width
+            );
           })
         );
       } finally {

@@ -33,12 +33,7 @@ export interface EncodedBatch {
 }
 
 /** Encodes the batch and repeats every sentence `copies` times (its beams) in the decoder state. */
-export async function encodeForDecoding(
-  model: Seq2Seq,
-  batch: Batch,
-  o: ResolvedDecodeOptions,
-  copies: number
-): Promise<EncodedBatch> {
+export async function encodeForDecoding(model: Seq2Seq, batch: Batch, o: ResolvedDecodeOptions, copies: number): Promise<EncodedBatch> {
   if (!(batch instanceof Batch)) throw new TypeError("decode: argument 'batch' must be a Batch (see Batch.from)");
   const device = batch.src.device;
   const srcLens = Array.from(batch.srcLen.toArray() as BigInt64Array, Number);
@@ -46,15 +41,19 @@ export async function encodeForDecoding(
   if (batch.tgtLang) langs = Array.from(batch.tgtLang.toArray() as BigInt64Array, Number);
   else if (o.tgtLang !== undefined) langs = srcLens.map(() => o.tgtLang as number);
   const state = await startWithoutGrad(() => model.encodeAsync(batch.src, batch.srcLen, batch.srcLang));
-  const shortlist = o.shortlist === false ? undefined : o.shortlist ?? model.shortlist;
+  const shortlist = o.shortlist === false ? undefined : (o.shortlist ?? model.shortlist);
   let columns: OutputColumns = { size: model.vocabSize, eos: model.eosIndex, id: (c) => c, column: (id) => id };
   if (shortlist) {
     if (!model.restrictVocabulary) throw new TypeError(`decode: this ${model.kind} model cannot decode over a shortlist (no restrictVocabulary)`);
-    if (shortlist.vocabSize !== model.vocabSize) throw new RangeError(`decode: the shortlist is for ${shortlist.vocabSize} ids, the model has ${model.vocabSize}`);
+    if (shortlist.vocabSize !== model.vocabSize)
+      throw new RangeError(`decode: the shortlist is for ${shortlist.vocabSize} ids, the model has ${model.vocabSize}`);
     columns = restrictToCandidates(model, state, shortlist.candidates(Array.from(batch.src.toArray() as BigInt64Array, Number)), device);
   }
   if (copies > 1) {
-    const rows = tensor(srcLens.flatMap((_, s) => new Array<number>(copies).fill(s)), { dtype: 'int64', device });
+    const rows = tensor(
+      srcLens.flatMap((_, s) => new Array<number>(copies).fill(s)),
+      { dtype: 'int64', device }
+    );
     model.reorder(state, rows);
     rows.dispose();
   }
@@ -80,5 +79,8 @@ export function restrictToCandidates(model: Seq2Seq, state: DecoderState, candid
 /** The target language of each live row (`copies` rows per live sentence), or undefined. */
 export function rowLanguages(langs: number[] | undefined, alive: number[], copies: number, device: Device): Tensor | undefined {
   if (!langs) return undefined;
-  return tensor(alive.flatMap((s) => new Array<number>(copies).fill(langs[s])), { dtype: 'int64', device });
+  return tensor(
+    alive.flatMap((s) => new Array<number>(copies).fill(langs[s])),
+    { dtype: 'int64', device }
+  );
 }

@@ -58,7 +58,12 @@ async function decodeGreedy(model: Seq2Seq, batch: Batch, o: ResolvedDecodeOptio
   try {
     while (live > 0) {
       const rowCtx: RowContext[] = rows.map((h) => (h ? { tokens: h.tokens, maxLength: caps[h.s] } : idle));
-      const rowLang = rowLanguages(langs, rows.map((h) => (h ? h.s : 0)), 1, device);
+      const rowLang = rowLanguages(
+        langs,
+        rows.map((h) => (h ? h.s : 0)),
+        1,
+        device
+      );
       const logProbs = await startWithoutGrad(() => model.decodeStepAsync(state, tokens, rowLang));
       rowLang?.dispose();
       const host = noGrad(() =>
@@ -91,7 +96,10 @@ async function decodeGreedy(model: Seq2Seq, batch: Batch, o: ResolvedDecodeOptio
         idx.dispose();
         rows = keep.map((r) => rows[r]);
       }
-      tokens = tensor(rows.map((h) => (h && h.tokens.length > 0 ? h.tokens[h.tokens.length - 1] : eos)), { dtype: 'int64', device });
+      tokens = tensor(
+        rows.map((h) => (h && h.tokens.length > 0 ? h.tokens[h.tokens.length - 1] : eos)),
+        { dtype: 'int64', device }
+      );
     }
   } finally {
     if (!tokens.isDisposed) tokens.dispose();

@@ -24,7 +24,10 @@ export interface DataParallelOptions {
 /** Gradient averaging across ranks for one model's parameters. */
 export class DataParallel {
   /** @param group - the process group whose ranks average gradients. */
-  private constructor(private handle: NativeReducer | undefined, readonly group: ProcessGroup) {}
+  private constructor(
+    private handle: NativeReducer | undefined,
+    readonly group: ProcessGroup
+  ) {}
 
   /**
    * Checks that every rank has the same parameters (names' shapes and dtypes), copies rank 0's values into
@@ -33,7 +36,11 @@ export class DataParallel {
   static async create(group: ProcessGroup, params: Map<string, Tensor>, opts: DataParallelOptions = {}): Promise<DataParallel> {
     const entries = [...params];
     const handle = await native().distReducerAsync(
-      group.native, entries.map(([, t]) => t.native), entries.map(([n]) => n), opts.bucketMiB ?? 25, opts.findUnusedParameters ?? false
+      group.native,
+      entries.map(([, t]) => t.native),
+      entries.map(([n]) => n),
+      opts.bucketMiB ?? 25,
+      opts.findUnusedParameters ?? false
     );
     return new DataParallel(handle, group);
   }

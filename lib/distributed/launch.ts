@@ -103,8 +103,16 @@ export async function launchRanks(opts: LaunchOptions): Promise<LaunchResult> {
       Array.from({ length: opts.nproc }, (_, local) => {
         const rank = nodeRank * opts.nproc + local;
         const env: NodeJS.ProcessEnv = {
-          OMP_NUM_THREADS: threads, ...process.env, ...opts.env, RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(world),
-          LOCAL_WORLD_SIZE: String(opts.nproc), GROUP_RANK: String(nodeRank), MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
+          OMP_NUM_THREADS: threads,
+          ...process.env,
+          ...opts.env,
+          RANK: String(rank),
+          LOCAL_RANK: String(local),
+          WORLD_SIZE: String(world),
+          LOCAL_WORLD_SIZE: String(opts.nproc),
+          GROUP_RANK: String(nodeRank),
+          MASTER_ADDR: masterAddr,
+          MASTER_PORT: String(masterPort),
         };
         const child = spawn(process.execPath, opts.args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
         children.push(child);

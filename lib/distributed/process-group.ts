@@ -56,8 +56,11 @@ export class ProcessGroup {
     const rank = opts.rank ?? envInt('RANK', 0);
     const worldSize = opts.worldSize ?? envInt('WORLD_SIZE', 1);
     const options = {
-      rank, worldSize, masterAddr: opts.masterAddr ?? process.env.MASTER_ADDR ?? '127.0.0.1',
-      masterPort: opts.masterPort ?? envInt('MASTER_PORT', 29500), timeoutMs: opts.timeoutMs ?? (envInt('XLM_KD_DIST_TIMEOUT_MS', 0) || 300_000),
+      rank,
+      worldSize,
+      masterAddr: opts.masterAddr ?? process.env.MASTER_ADDR ?? '127.0.0.1',
+      masterPort: opts.masterPort ?? envInt('MASTER_PORT', 29500),
+      timeoutMs: opts.timeoutMs ?? (envInt('XLM_KD_DIST_TIMEOUT_MS', 0) || 300_000),
     };
     const handle = await native().distInitAsync(options);
     return new ProcessGroup(handle, rank, worldSize, opts.localRank ?? envInt('LOCAL_RANK', rank));

@@ -58,9 +58,7 @@ export interface BleuResult {
  * `[refs1, refs2]`). In the multi-stream form a `null`/`undefined` entry means
  * "this segment has no reference in this stream", as `None` does in sacreBLEU.
  */
-export type ReferenceStreams =
-  | readonly string[]
-  | readonly (readonly (string | null | undefined)[])[];
+export type ReferenceStreams = readonly string[] | readonly (readonly (string | null | undefined)[])[];
 
 // Python's str.split()/strip() whitespace (str.isspace). It differs from JS
 // \s: Python adds U+001C..U+001F and U+0085, and does not count U+FEFF.
@@ -113,11 +111,7 @@ export function formatFixed(x: number, digits: number): string {
  * sacreBLEU silently truncates to the shortest stream (zip); a length mismatch
  * is almost always a data bug, so it is an error here.
  */
-export function referencesBySegment(
-  caller: string,
-  numHypotheses: number,
-  references: ReferenceStreams,
-): string[][] {
+export function referencesBySegment(caller: string, numHypotheses: number, references: ReferenceStreams): string[][] {
   if (!Array.isArray(references)) {
     throw new TypeError(`${caller}: references must be an array of strings or an array of string arrays`);
   }
@@ -134,9 +128,7 @@ export function referencesBySegment(
       throw new TypeError(`${caller}: references must be an array of strings or an array of string arrays`);
     }
     if (stream.length !== numHypotheses) {
-      throw new RangeError(
-        `${caller}: reference stream ${s} has ${stream.length} lines but there are ${numHypotheses} hypotheses`,
-      );
+      throw new RangeError(`${caller}: reference stream ${s} has ${stream.length} lines but there are ${numHypotheses} hypotheses`);
     }
     stream.forEach((ref, i) => {
       if (ref === null || ref === undefined) return;
@@ -339,13 +331,7 @@ function myLog(x: number): number {
 
 // Mirrors sacreBLEU's BLEU.compute_bleu operation by operation, so that the
 // floating-point results agree to the last bits where libm allows.
-function computeBleu(
-  correctIn: readonly number[],
-  totalIn: readonly number[],
-  sysLen: number,
-  refLen: number,
-  o: ResolvedBleuOptions,
-): BleuResult {
+function computeBleu(correctIn: readonly number[], totalIn: readonly number[], sysLen: number, refLen: number, o: ResolvedBleuOptions): BleuResult {
   const N = o.maxNgramOrder;
   const correct = correctIn.slice();
   const total = totalIn.slice();
@@ -388,12 +374,7 @@ function computeBleu(
   return { score, counts: correct, totals: total, precisions, bp, sysLen, refLen, ratio };
 }
 
-function corpusBleu(
-  caller: string,
-  hypotheses: readonly string[],
-  references: ReferenceStreams,
-  o: ResolvedBleuOptions,
-): BleuResult {
+function corpusBleu(caller: string, hypotheses: readonly string[], references: ReferenceStreams, o: ResolvedBleuOptions): BleuResult {
   checkHypotheses(caller, hypotheses);
   const refs = referencesBySegment(caller, hypotheses.length, references);
   const N = o.maxNgramOrder;
@@ -418,11 +399,7 @@ function corpusBleu(
  * @returns the score with its statistics
  * @throws RangeError if a reference stream's length differs from the hypotheses'
  */
-export function bleu(
-  hypotheses: readonly string[],
-  references: ReferenceStreams,
-  opts: BleuOptions = {},
-): BleuResult {
+export function bleu(hypotheses: readonly string[], references: ReferenceStreams, opts: BleuOptions = {}): BleuResult {
   return corpusBleu('bleu', hypotheses, references, resolveOptions('bleu', opts, false));
 }
 
@@ -435,17 +412,13 @@ export function bleu(
  * @param opts - tokenizer, case, smoothing and order options
  * @returns the score with its statistics
  */
-export function sentenceBleu(
-  hypothesis: string,
-  references: string | readonly string[],
-  opts: BleuOptions = {},
-): BleuResult {
+export function sentenceBleu(hypothesis: string, references: string | readonly string[], opts: BleuOptions = {}): BleuResult {
   const refs = typeof references === 'string' ? [references] : references;
   return corpusBleu(
     'sentenceBleu',
     [hypothesis],
     refs.map((r) => [r]),
-    resolveOptions('sentenceBleu', opts, true),
+    resolveOptions('sentenceBleu', opts, true)
   );
 }
 

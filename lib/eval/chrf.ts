@@ -2,14 +2,7 @@
 // with sacreBLEU 2.x's CHRF metric (character n-grams up to 6, optional word
 // n-grams, beta 2, whitespace dropped, best reference per segment).
 
-import {
-  type ReferenceStreams,
-  checkHypotheses,
-  formatFixed,
-  referencesBySegment,
-  removeWhitespace,
-  splitWhitespace,
-} from './bleu';
+import { type ReferenceStreams, checkHypotheses, formatFixed, referencesBySegment, removeWhitespace, splitWhitespace } from './bleu';
 
 /** Options for {@link chrf} and {@link sentenceChrf}; defaults are sacreBLEU's. */
 export interface ChrfOptions {
@@ -195,12 +188,7 @@ function segmentStats(hyp: string, refs: readonly string[], o: ResolvedChrfOptio
   return best;
 }
 
-function corpusChrf(
-  caller: string,
-  hypotheses: readonly string[],
-  references: ReferenceStreams,
-  o: ResolvedChrfOptions,
-): ChrfResult {
+function corpusChrf(caller: string, hypotheses: readonly string[], references: ReferenceStreams, o: ResolvedChrfOptions): ChrfResult {
   checkHypotheses(caller, hypotheses);
   const refs = referencesBySegment(caller, hypotheses.length, references);
   const stats = new Array<number>(3 * (o.charOrder + o.wordOrder)).fill(0);
@@ -234,11 +222,7 @@ function corpusChrf(
  * @returns the score with its summed statistics
  * @throws RangeError if a reference stream's length differs from the hypotheses'
  */
-export function chrf(
-  hypotheses: readonly string[],
-  references: ReferenceStreams,
-  opts: ChrfOptions = {},
-): ChrfResult {
+export function chrf(hypotheses: readonly string[], references: ReferenceStreams, opts: ChrfOptions = {}): ChrfResult {
   return corpusChrf('chrf', hypotheses, references, resolveOptions('chrf', opts));
 }
 
@@ -250,17 +234,13 @@ export function chrf(
  * @param opts - orders, beta, case, whitespace and smoothing options
  * @returns the score with its statistics
  */
-export function sentenceChrf(
-  hypothesis: string,
-  references: string | readonly string[],
-  opts: ChrfOptions = {},
-): ChrfResult {
+export function sentenceChrf(hypothesis: string, references: string | readonly string[], opts: ChrfOptions = {}): ChrfResult {
   const refs = typeof references === 'string' ? [references] : references;
   return corpusChrf(
     'sentenceChrf',
     [hypothesis],
     refs.map((r) => [r]),
-    resolveOptions('sentenceChrf', opts),
+    resolveOptions('sentenceChrf', opts)
   );
 }
 

@@ -60,8 +60,14 @@ export async function scoreModel(m: ModelEntry, options: EvaluateTranslationOpti
   m.model.eval();
   const s = await evaluateTranslation(m.model, options);
   return {
-    name: m.name, parameters: m.model.numParameters(), fileBytes: m.file ? fs.statSync(m.file).size : undefined, bleu: s.bleu, chrf: s.chrf,
-    sentencesPerSecond: s.sentencesPerSecond, speedup: 1, hypotheses: s.hypotheses,
+    name: m.name,
+    parameters: m.model.numParameters(),
+    fileBytes: m.file ? fs.statSync(m.file).size : undefined,
+    bleu: s.bleu,
+    chrf: s.chrf,
+    sentencesPerSecond: s.sentencesPerSecond,
+    speedup: 1,
+    hypotheses: s.hypotheses,
   };
 }
 
@@ -69,12 +75,24 @@ export async function scoreModel(m: ModelEntry, options: EvaluateTranslationOpti
 export function formatComparison(rows: ModelComparison[], opts: { markdown?: boolean } = {}): string {
   const head = ['model', 'BLEU', 'chrF', 'parameters', 'size MB', 'sent/s', 'speed-up'];
   const body = rows.map((r) => [
-    r.name, r.bleu.toFixed(1), r.chrf.toFixed(1), `${(r.parameters / 1e6).toFixed(1)}M`, r.fileBytes === undefined ? '–' : (r.fileBytes / 2 ** 20).toFixed(1),
-    r.sentencesPerSecond.toFixed(1), `${r.speedup.toFixed(2)}×`,
+    r.name,
+    r.bleu.toFixed(1),
+    r.chrf.toFixed(1),
+    `${(r.parameters / 1e6).toFixed(1)}M`,
+    r.fileBytes === undefined ? '–' : (r.fileBytes / 2 ** 20).toFixed(1),
+    r.sentencesPerSecond.toFixed(1),
+    `${r.speedup.toFixed(2)}×`,
   ]);
   if (opts.markdown) {
     const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-    return [line(head), `|---|${head.slice(1).map(() => '---:').join('|')}|`, ...body.map(line)].join('\n');
+    return [
+      line(head),
+      `|---|${head
+        .slice(1)
+        .map(() => '---:')
+        .join('|')}|`,
+      ...body.map(line),
+    ].join('\n');
   }
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((x, c) => (c === 0 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  ');
@@ -86,7 +104,10 @@ export async function plotComparison(rows: ModelComparison[], svgFile: string, t
   const values = rows.map((r) => ({ model: r.name, bleu: r.bleu, speed: r.sentencesPerSecond, mb: (r.fileBytes ?? 0) / 2 ** 20 }));
   await writeChartSvg(
     {
-      title, width: 480, height: 300, data: { values },
+      title,
+      width: 480,
+      height: 300,
+      data: { values },
       layer: [
         { mark: { type: 'point', filled: true, size: 90 }, encoding: { color: { field: 'model', type: 'nominal', legend: null } } },
         { mark: { type: 'text', dx: 8, align: 'left' }, encoding: { text: { field: 'model', type: 'nominal' } } },

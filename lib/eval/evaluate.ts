@@ -41,7 +41,9 @@ export async function evaluateTranslation(model: Seq2Seq, options: EvaluateTrans
     throw new TypeError(`${fn}: option 'sources' must be a non-empty array of strings`);
   }
   if (!Array.isArray(references) || references.length !== sources.length || !references.every((s) => typeof s === 'string')) {
-    throw new TypeError(`${fn}: option 'references' must be an array of ${sources.length} strings (one per source), got ${Array.isArray(references) ? references.length : typeof references}`);
+    throw new TypeError(
+      `${fn}: option 'references' must be an array of ${sources.length} strings (one per source), got ${Array.isArray(references) ? references.length : typeof references}`
+    );
   }
   const started = process.hrtime.bigint();
   const out = await translate(model, sources, decode);

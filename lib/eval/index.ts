@@ -1,13 +1,7 @@
 // Public entry point of the evaluation metrics: sacreBLEU-compatible corpus
 // and sentence BLEU and chrF(++). Internal helpers of bleu.ts stay private.
 
-export {
-  bleu,
-  sentenceBleu,
-  formatBleu,
-  tokenize13a,
-  tokenizeIntl,
-} from './bleu';
+export { bleu, sentenceBleu, formatBleu, tokenize13a, tokenizeIntl } from './bleu';
 export type { BleuOptions, BleuResult, BleuSmoothMethod, BleuTokenizer, ReferenceStreams } from './bleu';
 export { chrf, sentenceChrf, formatChrf } from './chrf';
 export type { ChrfOptions, ChrfResult } from './chrf';

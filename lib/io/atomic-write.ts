@@ -85,7 +85,11 @@ export class AtomicFileWriter {
    * @param target - the path the file gets on commit.
    * @param tempPath - the temporary file written until then, in the same directory.
    */
-  private constructor(readonly target: string, readonly tempPath: string, private fh: fs.promises.FileHandle | undefined) {}
+  private constructor(
+    readonly target: string,
+    readonly tempPath: string,
+    private fh: fs.promises.FileHandle | undefined
+  ) {}
 
   /**
    * Creates the temp file.

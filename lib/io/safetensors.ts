@@ -12,21 +12,7 @@ import { writeFileAtomic, writeFileAtomicSync } from './atomic-write';
 
 /** Element types understood by this reader/writer (safetensors spelling). */
 export type SafetensorsDtype =
-  | 'F64'
-  | 'F32'
-  | 'F16'
-  | 'BF16'
-  | 'I64'
-  | 'I32'
-  | 'I16'
-  | 'I8'
-  | 'U8'
-  | 'BOOL'
-  | 'U64'
-  | 'U32'
-  | 'U16'
-  | 'F8_E4M3'
-  | 'F8_E5M2';
+  'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL' | 'U64' | 'U32' | 'U16' | 'F8_E4M3' | 'F8_E5M2';
 
 /** One tensor as stored on disk. */
 export interface RawTensor {
@@ -71,9 +57,7 @@ const DTYPE_SIZES: Readonly<Record<SafetensorsDtype, number>> = {
 };
 
 /** Every dtype accepted by this module. */
-export const SAFETENSORS_DTYPES: readonly SafetensorsDtype[] = Object.freeze(
-  Object.keys(DTYPE_SIZES) as SafetensorsDtype[],
-);
+export const SAFETENSORS_DTYPES: readonly SafetensorsDtype[] = Object.freeze(Object.keys(DTYPE_SIZES) as SafetensorsDtype[]);
 
 /** Same cap as the reference implementation, so both reject the same files. */
 export const MAX_HEADER_SIZE = 100_000_000;
@@ -193,16 +177,13 @@ function headerLength(prefix: Uint8Array, fileSize: number, source: string): num
   }
   const headerLen64 = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (headerLen64 > BigInt(MAX_HEADER_SIZE)) {
-    throw new SafetensorsError(
-      `header length ${headerLen64} is absurd (limit ${MAX_HEADER_SIZE} bytes); not a safetensors file?`,
-      source,
-    );
+    throw new SafetensorsError(`header length ${headerLen64} is absurd (limit ${MAX_HEADER_SIZE} bytes); not a safetensors file?`, source);
   }
   const headerLen = Number(headerLen64);
   if (8 + headerLen > fileSize) {
     throw new SafetensorsError(
       `header length ${headerLen} is larger than the file (${fileSize} bytes including the 8-byte prefix); truncated or not a safetensors file`,
-      source,
+      source
     );
   }
   return headerLen;
@@ -247,10 +228,7 @@ function parseMetadata(value: unknown, source: string): Record<string, string> {
   const entries: [string, string][] = [];
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== 'string') {
-      throw new SafetensorsError(
-        `"${METADATA_KEY}" must map strings to strings, but key ${JSON.stringify(k)} has a ${describe(v)} value`,
-        source,
-      );
+      throw new SafetensorsError(`"${METADATA_KEY}" must map strings to strings, but key ${JSON.stringify(k)} has a ${describe(v)} value`, source);
     }
     entries.push([k, v]);
   }
@@ -278,16 +256,10 @@ function parseEntry(name: string, value: unknown, dataLen: number, dataStart: nu
   if (!Array.isArray(shape) || !shape.every(isNonNegInt)) {
     throw new SafetensorsError(`${where}: "shape" must be an array of non-negative integers, got ${show(shape)}`, source);
   }
-  if (
-    !Array.isArray(offsets) ||
-    offsets.length !== 2 ||
-    !isNonNegInt(offsets[0]) ||
-    !isNonNegInt(offsets[1]) ||
-    offsets[0] > offsets[1]
-  ) {
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !isNonNegInt(offsets[0]) || !isNonNegInt(offsets[1]) || offsets[0] > offsets[1]) {
     throw new SafetensorsError(
       `${where}: "data_offsets" must be [begin, end] with non-negative integers and begin <= end, got ${show(offsets)}`,
-      source,
+      source
     );
   }
   const begin = offsets[0];
@@ -297,14 +269,11 @@ function parseEntry(name: string, value: unknown, dataLen: number, dataStart: nu
   if (BigInt(end - begin) !== need) {
     throw new SafetensorsError(
       `${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes but dtype ${dtype} with shape ${shapeStr(dims)} needs ${need} bytes`,
-      source,
+      source
     );
   }
   if (end > dataLen) {
-    throw new SafetensorsError(
-      `file is truncated: ${where} has data_offsets [${begin}, ${end}] but the data block is only ${dataLen} bytes`,
-      source,
-    );
+    throw new SafetensorsError(`file is truncated: ${where} has data_offsets [${begin}, ${end}] but the data block is only ${dataLen} bytes`, source);
   }
   return {
     name,
@@ -367,13 +336,13 @@ export function parseSafetensors(buf: Uint8Array, opts: ParseSafetensorsOptions 
     if (e.begin < cursor && prev !== undefined) {
       throw new SafetensorsError(
         `tensors ${JSON.stringify(prev.name)} [${prev.begin}, ${prev.end}] and ${JSON.stringify(e.name)} [${e.begin}, ${e.end}] overlap; data_offsets must not overlap`,
-        source,
+        source
       );
     }
     if (e.begin > cursor) {
       throw new SafetensorsError(
         `bytes [${cursor}, ${e.begin}) of the data block (before tensor ${JSON.stringify(e.name)}) belong to no tensor; tensors must cover the data block contiguously`,
-        source,
+        source
       );
     }
     cursor = e.end;
@@ -382,7 +351,7 @@ export function parseSafetensors(buf: Uint8Array, opts: ParseSafetensorsOptions 
   if (cursor !== dataLen) {
     throw new SafetensorsError(
       `${dataLen - cursor} unused trailing bytes: tensors end at ${cursor} but the data block is ${dataLen} bytes; tensors must cover the data block exactly`,
-      source,
+      source
     );
   }
 
@@ -543,13 +512,11 @@ function prepare(tensors: SafetensorsInput, metadata: Record<string, string> | u
     if (BigInt(data.byteLength) !== need) {
       throw new SafetensorsError(
         `${where}: data is ${data.byteLength} bytes but dtype ${dtype} with shape ${shapeStr(dims)} needs ${need} bytes`,
-        source,
+        source
       );
     }
     const end = offset + data.byteLength;
-    parts.push(
-      `${JSON.stringify(name)}:{"dtype":${JSON.stringify(dtype)},"shape":[${dims.join(',')}],"data_offsets":[${offset},${end}]}`,
-    );
+    parts.push(`${JSON.stringify(name)}:{"dtype":${JSON.stringify(dtype)},"shape":[${dims.join(',')}],"data_offsets":[${offset},${end}]}`);
     chunks.push(data);
     offset = end;
   }

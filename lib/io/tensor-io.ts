@@ -8,12 +8,18 @@ import type { DType } from '../tensor/dtype';
 import { type RawTensor, type SafetensorsDtype, readSafetensors, readSafetensorsSync, writeSafetensors } from './safetensors';
 
 const TO_FILE: Record<DType, SafetensorsDtype> = {
-  float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int32: 'I32', int64: 'I64',
-  int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
+  float32: 'F32',
+  float64: 'F64',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  int32: 'I32',
+  int64: 'I64',
+  int16: 'I16',
+  int8: 'I8',
+  uint8: 'U8',
+  bool: 'BOOL',
 };
-const FROM_FILE: Partial<Record<SafetensorsDtype, DType>> = Object.fromEntries(
-  Object.entries(TO_FILE).map(([d, f]) => [f, d as DType])
-);
+const FROM_FILE: Partial<Record<SafetensorsDtype, DType>> = Object.fromEntries(Object.entries(TO_FILE).map(([d, f]) => [f, d as DType]));
 
 /** A tensor's bytes as a safetensors entry (copied to the host; half types keep their own bytes). */
 export function tensorToRaw(t: Tensor): RawTensor {
@@ -38,11 +44,7 @@ export interface LoadedTensors {
 }
 
 /** Writes named tensors and string metadata as safetensors, atomically (temp file + rename). */
-export async function saveTensors(
-  path: string,
-  tensors: Map<string, Tensor>,
-  metadata: Record<string, string> = {}
-): Promise<void> {
+export async function saveTensors(path: string, tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
   const raw = new Map<string, RawTensor>();
   for (const [name, t] of tensors) raw.set(name, tensorToRaw(t));
   await writeSafetensors(path, raw, metadata);

@@ -32,7 +32,10 @@ export class TextFileWriter {
   private inflight: Promise<void> = Promise.resolve();
   private info: TextFileInfo | undefined;
 
-  private constructor(private readonly file: AtomicFileWriter, private readonly bufferChars: number) {}
+  private constructor(
+    private readonly file: AtomicFileWriter,
+    private readonly bufferChars: number
+  ) {}
 
   /**
    * Creates the file's temp file beside `target`.

@@ -100,13 +100,19 @@ function isHidden(t: unknown): t is HiddenTeacher {
 function teacherArg(fn: string, teacher: unknown, allowHidden: boolean): NativeLossTeacher {
   if (teacher instanceof Tensor) return { kind: 'logits', logits: teacher.native };
   if (isSparse(teacher)) {
-    return { kind: 'sparse', indices: tensorArg(fn, 'teacher.indices', teacher.indices), logProbs: tensorArg(fn, 'teacher.logProbs', teacher.logProbs) };
+    return {
+      kind: 'sparse',
+      indices: tensorArg(fn, 'teacher.indices', teacher.indices),
+      logProbs: tensorArg(fn, 'teacher.logProbs', teacher.logProbs),
+    };
   }
   if (allowHidden && isHidden(teacher)) {
     const bias = teacher.bias === undefined || teacher.bias === null ? null : tensorArg(fn, 'teacher.bias', teacher.bias);
     return { kind: 'hidden', hidden: tensorArg(fn, 'teacher.hidden', teacher.hidden), weight: tensorArg(fn, 'teacher.weight', teacher.weight), bias };
   }
-  const kinds = allowHidden ? 'a Tensor of logits, { indices, logProbs } or { hidden, weight, bias? }' : 'a Tensor of logits or { indices, logProbs }';
+  const kinds = allowHidden
+    ? 'a Tensor of logits, { indices, logProbs } or { hidden, weight, bias? }'
+    : 'a Tensor of logits or { indices, logProbs }';
   throw new TypeError(`${fn}: argument 'teacher' must be ${kinds}, got ${describeValue(teacher)}`);
 }
 
@@ -140,7 +146,8 @@ export function distillLoss(
 function denseArgs(fn: string, student: Tensor, teacher: Tensor | SparseTeacher, targets: Tensor | null, opts: DistillLossOptions) {
   const options = resolveLossOptions(fn, opts, { extraKeys: ['gradInPlace'] });
   const inPlace = (opts as { gradInPlace?: unknown }).gradInPlace;
-  if (inPlace !== undefined && typeof inPlace !== 'boolean') throw new TypeError(`${fn}: option 'gradInPlace' must be a boolean, got ${typeof inPlace}`);
+  if (inPlace !== undefined && typeof inPlace !== 'boolean')
+    throw new TypeError(`${fn}: option 'gradInPlace' must be a boolean, got ${typeof inPlace}`);
   const resolved = { ...options, gradInPlace: inPlace === true };
   return [tensorArg(fn, 'student', student), teacherArg(fn, teacher, false), targetsArg(fn, targets), resolved] as const;
 }
@@ -203,14 +210,20 @@ function chunkedArgs(
 ) {
   const r = new OptionReader(fn, opts, [...LOSS_OPTION_KEYS, 'chunkSize']);
   if (r.raw('reduction') === 'none') {
-    throw new RangeError(`${fn}: option 'reduction' 'none' is not supported by the chunked form: its gradients are computed in the forward pass, which needs a scalar loss; use 'mean' or 'sum'`);
+    throw new RangeError(
+      `${fn}: option 'reduction' 'none' is not supported by the chunked form: its gradients are computed in the forward pass, which needs a scalar loss; use 'mean' or 'sum'`
+    );
   }
   const options = readLossOptions(r, ['mean', 'sum']);
   // 0 asks the native side for its automatic size (defaultChunkSize).
   const chunkSize = r.integer('chunkSize', 0, 1);
   const b = bias === null || bias === undefined ? null : tensorArg(fn, 'bias', bias);
   return [
-    tensorArg(fn, 'hidden', hidden), tensorArg(fn, 'weight', weight), b, teacherArg(fn, teacher, true), targetsArg(fn, targets),
+    tensorArg(fn, 'hidden', hidden),
+    tensorArg(fn, 'weight', weight),
+    b,
+    teacherArg(fn, teacher, true),
+    targetsArg(fn, targets),
     { ...options, chunkSize },
   ] as const;
 }

@@ -11,14 +11,7 @@ export {
 } from './distill';
 export { LOSS_DEFAULTS, resolveLossOptions } from './options';
 export type { LossOptions, ResolvedLossOptions, LossOptionsContext } from './options';
-export type {
-  Reduction,
-  DistillLossOptions,
-  ChunkedDistillLossOptions,
-  SparseTeacher,
-  HiddenTeacher,
-  DistillLossResult,
-} from './distill';
+export type { Reduction, DistillLossOptions, ChunkedDistillLossOptions, SparseTeacher, HiddenTeacher, DistillLossResult } from './distill';
 export { crossEntropy, crossEntropyAsync } from './cross-entropy';
 export type { CrossEntropyOptions } from './cross-entropy';
 export { hiddenStateLoss, attentionLoss, uniformLayerMap } from './intermediate';

@@ -55,7 +55,10 @@ export function readIntermediateKd(r: OptionReader): ResolvedIntermediateKd | un
   const attention = sub.number('attention', 0, { min: 0 });
   const map = sub.raw('layerMap');
   const isList = (x: unknown) => Array.isArray(x) && x.every((i) => Number.isInteger(i) && i >= 0);
-  if (map !== undefined && !(map && typeof map === 'object' && isList((map as IntermediateLayerMap).encoder) && isList((map as IntermediateLayerMap).decoder))) {
+  if (
+    map !== undefined &&
+    !(map && typeof map === 'object' && isList((map as IntermediateLayerMap).encoder) && isList((map as IntermediateLayerMap).decoder))
+  ) {
     sub.fail('layerMap', '{ encoder: number[], decoder: number[] } of teacher layer indices', true);
   }
   if (hidden === 0 && attention === 0) return undefined;
@@ -68,13 +71,20 @@ export function uniformLayerMap(n: number, m: number): number[] {
 }
 
 /** Checks a layer map against the two models' layer counts. */
-export function checkLayerMap(map: IntermediateLayerMap, student: { encoder: number; decoder: number }, teacher: { encoder: number; decoder: number }): void {
+export function checkLayerMap(
+  map: IntermediateLayerMap,
+  student: { encoder: number; decoder: number },
+  teacher: { encoder: number; decoder: number }
+): void {
   for (const side of ['encoder', 'decoder'] as const) {
     if (map[side].length !== student[side]) {
-      throw new RangeError(`distill: intermediate.layerMap.${side} must name a teacher layer for each of the student's ${student[side]} ${side} layers, got ${map[side].length}`);
+      throw new RangeError(
+        `distill: intermediate.layerMap.${side} must name a teacher layer for each of the student's ${student[side]} ${side} layers, got ${map[side].length}`
+      );
     }
     const bad = map[side].find((l) => l >= teacher[side]);
-    if (bad !== undefined) throw new RangeError(`distill: intermediate.layerMap.${side} names teacher layer ${bad}, but the teacher has ${teacher[side]} ${side} layers`);
+    if (bad !== undefined)
+      throw new RangeError(`distill: intermediate.layerMap.${side} names teacher layer ${bad}, but the teacher has ${teacher[side]} ${side} layers`);
   }
 }
 

@@ -78,8 +78,16 @@ export const BIGRU_DEFAULTS: Readonly<Omit<BiGruConfig, 'vocabSize' | 'tieEmbedd
 });
 
 const CONFIG_KEYS: ReadonlyArray<keyof BiGruConfig> = [
-  'vocabSize', 'embDim', 'hiddenSize', 'encoderLayers', 'decoderLayers', 'dropout', 'attention',
-  'tieEmbeddings', 'padIndex', 'eosIndex',
+  'vocabSize',
+  'embDim',
+  'hiddenSize',
+  'encoderLayers',
+  'decoderLayers',
+  'dropout',
+  'attention',
+  'tieEmbeddings',
+  'padIndex',
+  'eosIndex',
 ];
 
 /** Model type written to (and expected in) a file's metadata. */
@@ -143,5 +151,4 @@ export class BiGruStudent extends NativeSeq2Seq<BiGruConfig> {
       return new BiGruStudent(createNativeModule('bigru', config), config);
     });
   }
-
 }

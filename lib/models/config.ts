@@ -104,7 +104,8 @@ export function resolveXlmConfig(options: unknown, where: string, names: OptionN
     maxPositions: r.integer('maxPositions', D.maxPositions, 1),
     sinusoidalEmbeddings: r.boolean('sinusoidalEmbeddings', D.sinusoidalEmbeddings),
   };
-  if (c.embDim % c.nHeads !== 0) throw new RangeError(`${r.head}${r.name('embDim')} (${c.embDim}) must be divisible by ${r.name('nHeads')} (${c.nHeads})`);
+  if (c.embDim % c.nHeads !== 0)
+    throw new RangeError(`${r.head}${r.name('embDim')} (${c.embDim}) must be divisible by ${r.name('nHeads')} (${c.nHeads})`);
   checkSpecialIds(c, ['padIndex', 'eosIndex', 'unkIndex'], r);
   return c;
 }

@@ -24,7 +24,11 @@ export class CutStudent extends XlmModel {
   readonly kind = MODEL_TYPE;
 
   /** @param layerMap - the teacher layer each student layer was copied from (kept in the file's metadata). */
-  private constructor(handle: NativeModuleHandle, config: XlmConfig, readonly layerMap: Readonly<LayerMap>) {
+  private constructor(
+    handle: NativeModuleHandle,
+    config: XlmConfig,
+    readonly layerMap: Readonly<LayerMap>
+  ) {
     super(handle, Object.freeze(config));
   }
 
@@ -43,18 +47,24 @@ export class CutStudent extends XlmModel {
   /** Loads a cut student saved by {@link save}: config and layer map from the metadata. */
   static async load(path: string): Promise<CutStudent> {
     const where = `Student.load(${JSON.stringify(path)})`;
-    return loadModelFile(path, MODEL_TYPE, where, (config, metadata) => {
-      let layerMap: LayerMap;
-      try {
-        layerMap = JSON.parse(metadata.layer_map ?? '') as LayerMap;
-      } catch {
-        throw new Error(`${where}: the file has no valid 'layer_map' metadata`);
-      }
-      const { handle, config: resolved } = createXlmModule(config, `${where}: bad config`);
-      if (layerMap.encoder?.length !== resolved.encoderLayers || layerMap.decoder?.length !== resolved.decoderLayers) {
-        throw new Error(`${where}: the 'layer_map' metadata does not match the config's layer counts`);
-      }
-      return new CutStudent(handle, resolved, layerMap);
-    }, (tensors) => checkTiedWeights(tensors, where));
+    return loadModelFile(
+      path,
+      MODEL_TYPE,
+      where,
+      (config, metadata) => {
+        let layerMap: LayerMap;
+        try {
+          layerMap = JSON.parse(metadata.layer_map ?? '') as LayerMap;
+        } catch {
+          throw new Error(`${where}: the file has no valid 'layer_map' metadata`);
+        }
+        const { handle, config: resolved } = createXlmModule(config, `${where}: bad config`);
+        if (layerMap.encoder?.length !== resolved.encoderLayers || layerMap.decoder?.length !== resolved.decoderLayers) {
+          throw new Error(`${where}: the 'layer_map' metadata does not match the config's layer counts`);
+        }
+        return new CutStudent(handle, resolved, layerMap);
+      },
+      (tensors) => checkTiedWeights(tensors, where)
+    );
   }
 }

@@ -47,7 +47,8 @@ export async function readModelMetadata(path: string): Promise<Record<string, st
     return await readSafetensorsMetadata(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (err instanceof SafetensorsError) throw new Error(`loadModel: ${path}: not a safetensors file (${e.message.replace(`safetensors: ${path}: `, '')})`, { cause: err });
+    if (err instanceof SafetensorsError)
+      throw new Error(`loadModel: ${path}: not a safetensors file (${e.message.replace(`safetensors: ${path}: `, '')})`, { cause: err });
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
     throw new Error(`loadModel: ${path}: cannot open the model: ${why}`, { cause: err });
   }

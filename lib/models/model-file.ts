@@ -79,7 +79,9 @@ function takeInt8(tensors: Map<string, Tensor>, where: string): Int8Layer[] {
     const scales = tensors.get(`${name}.scale`);
     if (!scales) throw new Error(`${where}: the int8 layer '${name}' has no '${name}.scale'`);
     if (qweight.dtype !== 'int8' || qweight.ndim !== 2 || scales.dtype !== 'float32' || scales.shape.join() !== String(qweight.shape[0])) {
-      throw new Error(`${where}: the int8 layer '${name}' must be int8 [out, in] with float32 scales [out], got ${qweight.dtype} [${qweight.shape.join(',')}] and ${scales.dtype} [${scales.shape.join(',')}]`);
+      throw new Error(
+        `${where}: the int8 layer '${name}' must be int8 [out, in] with float32 scales [out], got ${qweight.dtype} [${qweight.shape.join(',')}] and ${scales.dtype} [${scales.shape.join(',')}]`
+      );
     }
     tensors.delete(key);
     tensors.delete(`${name}.scale`);

@@ -26,15 +26,19 @@ class NativeDecoderState implements DecoderState {
 }
 
 function stateHandle(s: DecoderState): NativeStateHandle {
-  if (!(s instanceof NativeDecoderState)) throw new TypeError('decodeStep: argument \'state\' must come from encode()');
+  if (!(s instanceof NativeDecoderState)) throw new TypeError("decodeStep: argument 'state' must come from encode()");
   return s.handle;
 }
 
 function batchHandles(b: Batch): NativeBatch {
   if (!(b instanceof Batch)) throw new TypeError("forward: argument 'batch' must be a Batch (see Batch.from)");
   return {
-    src: b.src.native, srcLen: b.srcLen.native, tgtIn: b.tgtIn.native, tgtLen: b.tgtLen.native,
-    srcLang: handle(b.srcLang), tgtLang: handle(b.tgtLang),
+    src: b.src.native,
+    srcLen: b.srcLen.native,
+    tgtIn: b.tgtIn.native,
+    tgtLen: b.tgtLen.native,
+    srcLang: handle(b.srcLang),
+    tgtLang: handle(b.tgtLang),
   };
 }
 
@@ -86,9 +90,15 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
     readonly config: Readonly<C>
   ) {}
 
-  get vocabSize(): number { return this.config.vocabSize; }
-  get eosIndex(): number { return this.config.eosIndex; }
-  get padIndex(): number { return this.config.padIndex; }
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+  get eosIndex(): number {
+    return this.config.eosIndex;
+  }
+  get padIndex(): number {
+    return this.config.padIndex;
+  }
 
   /** Metadata saved beside the weights (model_type and config; subclasses add theirs). */
   protected metadata(): Record<string, string> {
@@ -108,11 +118,18 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
     return wrap(await native().moduleForwardHiddenAsync(this.handle, batchHandles(batch)));
   }
   async forwardInternalsAsync(batch: Batch, what: { hidden?: boolean; attention?: boolean }): Promise<ForwardInternals> {
-    const r = await native().moduleForwardInternalsAsync(this.handle, batchHandles(batch), { hidden: what.hidden === true, attention: what.attention === true });
+    const r = await native().moduleForwardInternalsAsync(this.handle, batchHandles(batch), {
+      hidden: what.hidden === true,
+      attention: what.attention === true,
+    });
     const list = (ts: NativeTensor[]) => ts.map(wrap);
     return {
-      logits: wrap(r.logits), encoderHidden: list(r.encoderHidden), decoderHidden: list(r.decoderHidden),
-      encoderSelfAttention: list(r.encoderSelfAttention), decoderSelfAttention: list(r.decoderSelfAttention), crossAttention: list(r.crossAttention),
+      logits: wrap(r.logits),
+      encoderHidden: list(r.encoderHidden),
+      decoderHidden: list(r.decoderHidden),
+      encoderSelfAttention: list(r.encoderSelfAttention),
+      decoderSelfAttention: list(r.decoderSelfAttention),
+      crossAttention: list(r.crossAttention),
     };
   }
   outputProjection(): { weight: Tensor; bias: Tensor | null } {
@@ -141,15 +158,28 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
     return [...this.namedParameters().values()];
   }
   namedParameters(): Map<string, Tensor> {
-    return new Map(native().moduleNamedParameters(this.handle).map(([n, t]) => [n, wrap(t)]));
+    return new Map(
+      native()
+        .moduleNamedParameters(this.handle)
+        .map(([n, t]) => [n, wrap(t)])
+    );
   }
   stateDict(): Map<string, Tensor> {
-    return new Map(native().moduleStateDict(this.handle).map(([n, t]) => [n, wrap(t)]));
+    return new Map(
+      native()
+        .moduleStateDict(this.handle)
+        .map(([n, t]) => [n, wrap(t)])
+    );
   }
   loadStateDict(sd: Map<string, Tensor>, opts: { strict?: boolean } = {}): LoadReport {
     if (!(sd instanceof Map)) throw new TypeError("loadStateDict: argument 'sd' must be a Map of name -> Tensor");
     const names = [...sd.keys()];
-    return native().moduleLoadStateDict(this.handle, names, names.map((n) => sd.get(n)!.native), opts.strict ?? true);
+    return native().moduleLoadStateDict(
+      this.handle,
+      names,
+      names.map((n) => sd.get(n)!.native),
+      opts.strict ?? true
+    );
   }
   train(mode = true): this {
     native().moduleTrain(this.handle, mode);
@@ -163,7 +193,9 @@ export abstract class NativeSeq2Seq<C extends BaseModelConfig> implements Seq2Se
   }
   to(device: Device, dtype?: DType): this {
     if (this.form !== 'float32' && (device !== 'cpu' || (dtype !== undefined && dtype !== 'float32'))) {
-      throw new Error(`to: the model is ${this.form} for inference, which runs on the CPU in float32 only; move or convert the float32 model instead`);
+      throw new Error(
+        `to: the model is ${this.form} for inference, which runs on the CPU in float32 only; move or convert the float32 model instead`
+      );
     }
     native().moduleTo(this.handle, device, dtype ?? null);
     return this;

@@ -26,9 +26,15 @@ export class TransformerStudent extends XlmModel {
   /** Loads a student saved by {@link save}. */
   static async load(path: string): Promise<TransformerStudent> {
     const where = `Student.load(${JSON.stringify(path)})`;
-    return loadModelFile(path, MODEL_TYPE, where, (config) => {
-      const { handle, config: resolved } = createXlmModule(config, `${where}: bad config`);
-      return new TransformerStudent(handle, resolved);
-    }, (tensors) => checkTiedWeights(tensors, where));
+    return loadModelFile(
+      path,
+      MODEL_TYPE,
+      where,
+      (config) => {
+        const { handle, config: resolved } = createXlmModule(config, `${where}: bad config`);
+        return new TransformerStudent(handle, resolved);
+      },
+      (tensors) => checkTiedWeights(tensors, where)
+    );
   }
 }

@@ -21,7 +21,16 @@ import type { TensorBinding } from './tensor';
 import type { TokenizerBinding } from './tokenizer';
 
 /** The whole raw binding: one part per folder of native/. */
-export type NativeBinding = TensorBinding & MemoryBinding & ModulesBinding & LossBinding & OptimBinding & TokenizerBinding & DistributedBinding & InferenceBinding & CudaBinding & IoBinding;
+export type NativeBinding = TensorBinding &
+  MemoryBinding &
+  ModulesBinding &
+  LossBinding &
+  OptimBinding &
+  TokenizerBinding &
+  DistributedBinding &
+  InferenceBinding &
+  CudaBinding &
+  IoBinding;
 
 const packageRoot = path.resolve(__dirname, '..', '..', '..');
 const addonName = 'xlm_kd_torch.node';
@@ -142,7 +151,10 @@ function preloadLibtorch(lt: { root: string; flavour: string }): void {
     try {
       dlopenGlobal(name);
     } catch (err) {
-      throw new Error(`${name} cannot be loaded (${(err as Error).message.split('\n')[0]}): install SentencePiece's runtime (Debian/Ubuntu: apt-get install libsentencepiece0)`, { cause: err });
+      throw new Error(
+        `${name} cannot be loaded (${(err as Error).message.split('\n')[0]}): install SentencePiece's runtime (Debian/Ubuntu: apt-get install libsentencepiece0)`,
+        { cause: err }
+      );
     }
   }
   const names = ['libc10.so', 'libtorch_cpu.so', ...(lt.flavour === 'cuda' ? ['libc10_cuda.so', 'libtorch_cuda.so'] : []), 'libtorch.so'];
@@ -190,7 +202,9 @@ export function native(): NativeBinding {
   tuneAllocator();
   const lt = locateLibtorch();
   if ('error' in lt) {
-    throw new Error(`Could not load the xlm-kd-torch native addon: ${lt.error} (tried: ${lt.tried.join('; ')}).\n${lt.howToProvide}\nRun \`npx xlm-kd doctor\` for a full report.`);
+    throw new Error(
+      `Could not load the xlm-kd-torch native addon: ${lt.error} (tried: ${lt.tried.join('; ')}).\n${lt.howToProvide}\nRun \`npx xlm-kd doctor\` for a full report.`
+    );
   }
   const tried: string[] = [];
   for (const file of addonCandidates()) {

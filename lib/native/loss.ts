@@ -3,9 +3,7 @@ import type { NativeTensor as T } from './tensor';
 
 /** The teacher of a loss call, as the native side reads it. */
 export type NativeLossTeacher =
-  | { kind: 'logits'; logits: T }
-  | { kind: 'sparse'; indices: T; logProbs: T }
-  | { kind: 'hidden'; hidden: T; weight: T; bias: T | null };
+  { kind: 'logits'; logits: T } | { kind: 'sparse'; indices: T; logProbs: T } | { kind: 'hidden'; hidden: T; weight: T; bias: T | null };
 
 /** The loss options, resolved and checked by lib/loss/options.ts. */
 interface NativeLossOptions {
@@ -27,10 +25,20 @@ export interface LossBinding {
   distillLossReference(student: T, teacher: NativeLossTeacher, targets: T | null, options: NativeLossOptions): [T, T, T];
   /** Chunked fused-linear form; chunkSize 0 = automatic. */
   distillLossChunked(
-    hidden: T, weight: T, bias: T | null, teacher: NativeLossTeacher, targets: T | null, options: NativeLossOptions & { chunkSize: number }
+    hidden: T,
+    weight: T,
+    bias: T | null,
+    teacher: NativeLossTeacher,
+    targets: T | null,
+    options: NativeLossOptions & { chunkSize: number }
   ): [T, T, T];
   distillLossChunkedAsync(
-    hidden: T, weight: T, bias: T | null, teacher: NativeLossTeacher, targets: T | null, options: NativeLossOptions & { chunkSize: number }
+    hidden: T,
+    weight: T,
+    bias: T | null,
+    teacher: NativeLossTeacher,
+    targets: T | null,
+    options: NativeLossOptions & { chunkSize: number }
   ): Promise<[T, T, T]>;
   distillLossDefaultChunkSize(rows: number, vocab: number, device?: string, elementSize?: number): number;
   /** The CPU kernel variant in use ('DEFAULT' | 'AVX2' | 'AVX512'); selects one first when given ('auto' too). */

@@ -43,7 +43,6 @@ type Pair = [T, T];
 
 /** Tensor entry points. Argument checking happens natively; every failure throws a JS Error. */
 export interface TensorBinding {
-
   fromBytes(data: ArrayBufferView | ArrayBuffer, shape: number[], srcDtype: string, dtype?: string, device?: string): T;
   toBytes(t: T, raw?: boolean): ArrayBuffer;
   zeros(shape: number[], dtype?: string, device?: string): T;
@@ -68,18 +67,36 @@ export interface TensorBinding {
   cudaDeviceCount(): number;
   setNumThreads(n: number): void;
 
-  neg(t: T): T; exp(t: T): T; log(t: T): T; sqrt(t: T): T; abs(t: T): T;
-  relu(t: T): T; sigmoid(t: T): T; tanh(t: T): T; logicalNot(t: T): T;
-  add(a: T, b: Other): T; sub(a: T, b: Other): T; mul(a: T, b: Other): T; div(a: T, b: Other): T;
-  pow(a: T, b: Other): T; maximum(a: T, b: Other): T; minimum(a: T, b: Other): T;
-  eq(a: T, b: Other): T; ne(a: T, b: Other): T; lt(a: T, b: Other): T;
-  le(a: T, b: Other): T; gt(a: T, b: Other): T; ge(a: T, b: Other): T;
+  neg(t: T): T;
+  exp(t: T): T;
+  log(t: T): T;
+  sqrt(t: T): T;
+  abs(t: T): T;
+  relu(t: T): T;
+  sigmoid(t: T): T;
+  tanh(t: T): T;
+  logicalNot(t: T): T;
+  add(a: T, b: Other): T;
+  sub(a: T, b: Other): T;
+  mul(a: T, b: Other): T;
+  div(a: T, b: Other): T;
+  pow(a: T, b: Other): T;
+  maximum(a: T, b: Other): T;
+  minimum(a: T, b: Other): T;
+  eq(a: T, b: Other): T;
+  ne(a: T, b: Other): T;
+  lt(a: T, b: Other): T;
+  le(a: T, b: Other): T;
+  gt(a: T, b: Other): T;
+  ge(a: T, b: Other): T;
   matmul(a: T, b: T): T;
   matmulAsync(a: T, b: T): Promise<T>;
   sum(t: T, dim?: number | number[], keepdim?: boolean): T;
   mean(t: T, dim?: number | number[], keepdim?: boolean): T;
-  max(t: T): T; max(t: T, dim: number, keepdim?: boolean): Pair;
-  min(t: T): T; min(t: T, dim: number, keepdim?: boolean): Pair;
+  max(t: T): T;
+  max(t: T, dim: number, keepdim?: boolean): Pair;
+  min(t: T): T;
+  min(t: T, dim: number, keepdim?: boolean): Pair;
   argmax(t: T, dim?: number, keepdim?: boolean): T;
   softmax(t: T, dim: number): T;
   logSoftmax(t: T, dim: number): T;
@@ -93,22 +110,32 @@ export interface TensorBinding {
   multinomial(probs: T, numSamples: number, replacement?: boolean): T;
   indexFill(t: T, dim: number, index: T, value: number | boolean): T;
 
-  view(t: T, shape: number[]): T; reshape(t: T, shape: number[]): T;
-  transpose(t: T, d0: number, d1: number): T; permute(t: T, dims: number[]): T;
-  contiguous(t: T): T; clone(t: T): T; detach(t: T): T;
-  squeeze(t: T, dim?: number): T; unsqueeze(t: T, dim: number): T; expand(t: T, shape: number[]): T;
+  view(t: T, shape: number[]): T;
+  reshape(t: T, shape: number[]): T;
+  transpose(t: T, d0: number, d1: number): T;
+  permute(t: T, dims: number[]): T;
+  contiguous(t: T): T;
+  clone(t: T): T;
+  detach(t: T): T;
+  squeeze(t: T, dim?: number): T;
+  unsqueeze(t: T, dim: number): T;
+  expand(t: T, shape: number[]): T;
   narrow(t: T, dim: number, start: number, length: number): T;
   slice(t: T, dim: number, start?: number | null, end?: number | null, step?: number): T;
-  cat(ts: T[], dim: number): T; stack(ts: T[], dim: number): T;
+  cat(ts: T[], dim: number): T;
+  stack(ts: T[], dim: number): T;
   to(t: T, dtype?: string | null, device?: string | null): T;
 
-  requiresGrad(t: T): boolean; setRequiresGrad(t: T, flag: boolean): void;
+  requiresGrad(t: T): boolean;
+  setRequiresGrad(t: T, flag: boolean): void;
   backward(t: T, gradient?: T | null, retainGraph?: boolean): void;
   backwardAsync(t: T, gradient?: T | null, retainGraph?: boolean): Promise<void>;
-  grad(t: T): T | null; zeroGrad(t: T): void;
+  grad(t: T): T | null;
+  zeroGrad(t: T): void;
   /** Copies src's values into t in place, outside autograd (same shape; dtype and device converted). */
   assign(t: T, src: T): void;
-  setGradEnabled(enabled: boolean): boolean; isGradEnabled(): boolean;
+  setGradEnabled(enabled: boolean): boolean;
+  isGradEnabled(): boolean;
   autocastState(): NativeAutocastState;
   /** Sets the JS thread's autocast state; returns the previous one. */
   setAutocastState(state: NativeAutocastState): NativeAutocastState;

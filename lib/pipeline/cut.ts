@@ -9,7 +9,11 @@ import type { CutOptions } from '../surgery/cut';
 import { Student } from '../surgery/student';
 
 /** Cuts a student from the teacher file and saves it; returns the layer map and its size. */
-export async function cutModel(teacherFile: string, out: string, opts: CutOptions): Promise<{ encoder: number[]; decoder: number[]; parameters: number }> {
+export async function cutModel(
+  teacherFile: string,
+  out: string,
+  opts: CutOptions
+): Promise<{ encoder: number[]; decoder: number[]; parameters: number }> {
   const teacher = await loadModel(teacherFile);
   const student = Student.fromTeacher(teacher, opts);
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

@@ -57,7 +57,11 @@ export function flattenLine(s: string): string {
 export class SplitWriter {
   private pairs = 0;
 
-  private constructor(readonly split: SplitName, private readonly src: TextFileWriter, private readonly tgt: TextFileWriter) {}
+  private constructor(
+    readonly split: SplitName,
+    private readonly src: TextFileWriter,
+    private readonly tgt: TextFileWriter
+  ) {}
 
   /** Opens the temp files of `split` in `dir` (which must exist). */
   static async open(dir: string, split: SplitName): Promise<SplitWriter> {
@@ -123,7 +127,11 @@ export async function openSplitWriters(dir: string): Promise<Record<SplitName, S
  * first rename, so that a crash in between leaves a folder that is not a data folder rather than a data.json
  * describing other text.
  */
-export async function commitDataFolder(dir: string, writers: Record<SplitName, SplitWriter>, info: Omit<DataInfo, 'counts' | 'text'>): Promise<DataInfo> {
+export async function commitDataFolder(
+  dir: string,
+  writers: Record<SplitName, SplitWriter>,
+  info: Omit<DataInfo, 'counts' | 'text'>
+): Promise<DataInfo> {
   const all = SPLITS.map((s) => writers[s]);
   try {
     let text: Partial<Record<SplitFileName, TextFileInfo>> = {};
@@ -144,7 +152,11 @@ export async function commitDataFolder(dir: string, writers: Record<SplitName, S
 }
 
 /** Writes the three splits and data.json atomically (each file whole or not at all; data.json last). */
-export async function writeDataFolder(dir: string, splits: Record<SplitName, SentencePair[]>, info: Omit<DataInfo, 'counts' | 'text'>): Promise<DataInfo> {
+export async function writeDataFolder(
+  dir: string,
+  splits: Record<SplitName, SentencePair[]>,
+  info: Omit<DataInfo, 'counts' | 'text'>
+): Promise<DataInfo> {
   const writers = await openSplitWriters(dir);
   try {
     for (const split of SPLITS) {

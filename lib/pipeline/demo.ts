@@ -45,12 +45,31 @@ export interface Preset {
 /** The two sizes of the demo: the full run (about 10 minutes on 2 cores) and --quick (about 1). */
 export const DEMO_PRESETS: Readonly<Record<'full' | 'quick', Readonly<Preset>>> = {
   full: {
-    maxChars: 40, valid: 300, test: 500, vocabSize: 1000, teacher: { encoderLayers: 4, decoderLayers: 4, embDim: 128, nHeads: 4, dropout: 0.1 },
-    bigru: { embDim: 128, hiddenSize: 128 }, minutes: 8, maxTokens: 1024, lr: 3e-3, warmup: 50, validSentences: 150,
+    maxChars: 40,
+    valid: 300,
+    test: 500,
+    vocabSize: 1000,
+    teacher: { encoderLayers: 4, decoderLayers: 4, embDim: 128, nHeads: 4, dropout: 0.1 },
+    bigru: { embDim: 128, hiddenSize: 128 },
+    minutes: 8,
+    maxTokens: 1024,
+    lr: 3e-3,
+    warmup: 50,
+    validSentences: 150,
   },
   quick: {
-    maxChars: 40, maxPairs: 2000, valid: 50, test: 100, vocabSize: 600, teacher: { encoderLayers: 2, decoderLayers: 2, embDim: 64, nHeads: 2, dropout: 0.1 },
-    bigru: { embDim: 64, hiddenSize: 64 }, minutes: 0.5, maxTokens: 1024, lr: 3e-3, warmup: 20, validSentences: 30,
+    maxChars: 40,
+    maxPairs: 2000,
+    valid: 50,
+    test: 100,
+    vocabSize: 600,
+    teacher: { encoderLayers: 2, decoderLayers: 2, embDim: 64, nHeads: 2, dropout: 0.1 },
+    bigru: { embDim: 64, hiddenSize: 64 },
+    minutes: 0.5,
+    maxTokens: 1024,
+    lr: 3e-3,
+    warmup: 20,
+    validSentences: 30,
   },
 };
 
@@ -110,13 +129,15 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
   if (o.threads !== undefined) setNumThreads(o.threads);
   const started = Date.now();
   const STAGES = 6;
-  const header = (i: number, what: string) =>
-    log(`\n[${i}/${STAGES}] ${what}  (${((Date.now() - started) / 1000).toFixed(0)} s in)`);
+  const header = (i: number, what: string) => log(`\n[${i}/${STAGES}] ${what}  (${((Date.now() - started) / 1000).toFixed(0)} s in)`);
   fs.mkdirSync(path.join(run, 'models'), { recursive: true });
   log(`xlm-kd demo: ${srcLang} -> ${tgtLang}, run folder ${run}${fs.existsSync(path.join(run, 'data', 'data.json')) ? ' (continuing)' : ''}`);
 
   const dataDir = path.join(run, 'data');
-  header(1, `corpus: gettext catalogs (messages of at most ${p.maxChars} characters), cleaned and split into train / ${p.valid} valid / ${p.test} test`);
+  header(
+    1,
+    `corpus: gettext catalogs (messages of at most ${p.maxChars} characters), cleaned and split into train / ${p.valid} valid / ${p.test} test`
+  );
   const info = fs.existsSync(path.join(dataDir, 'data.json'))
     ? readDataInfo(dataDir)
     : await prepareData({ out: dataDir, srcLang, tgtLang, valid: p.valid, test: p.test, maxPairs: p.maxPairs, maxChars: p.maxChars });
@@ -124,15 +145,26 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
 
   const tokPath = path.join(dataDir, 'tokenizer.model');
   header(2, `tokenizer: SentencePiece unigram, ${p.vocabSize} pieces, both sides`);
-  const tokenizer = fs.existsSync(tokPath) ? SentencePiece.load(tokPath) : (await trainTokenizer({ data: dataDir, out: tokPath, vocabSize: p.vocabSize })).tokenizer;
+  const tokenizer = fs.existsSync(tokPath)
+    ? SentencePiece.load(tokPath)
+    : (await trainTokenizer({ data: dataDir, out: tokPath, vocabSize: p.vocabSize })).tokenizer;
   log(`${tokenizer.vocabSize} pieces in ${tokPath}`);
 
   const training = (share: number): Omit<TrainingOptions, 'data'> => ({
-    maxSeconds: minutes * 60 * share, batching: { maxTokens: p.maxTokens, seed: 0 }, optimizer: { lr: p.lr, betas: [0.9, 0.98] },
-    schedule: inverseSqrt({ lr: p.lr, warmupUpdates: p.warmup }), seed: 0, handleSignals: true, device: o.device,
+    maxSeconds: minutes * 60 * share,
+    batching: { maxTokens: p.maxTokens, seed: 0 },
+    optimizer: { lr: p.lr, betas: [0.9, 0.98] },
+    schedule: inverseSqrt({ lr: p.lr, warmupUpdates: p.warmup }),
+    seed: 0,
+    handleSignals: true,
+    device: o.device,
   });
   const valid = { sentences: p.validSentences, beam: 1 };
-  const files = { teacher: path.join(run, 'models', 'teacher.safetensors'), cut: path.join(run, 'models', 'student-cut.safetensors'), bigru: path.join(run, 'models', 'student-bigru.safetensors') };
+  const files = {
+    teacher: path.join(run, 'models', 'teacher.safetensors'),
+    cut: path.join(run, 'models', 'student-cut.safetensors'),
+    bigru: path.join(run, 'models', 'student-bigru.safetensors'),
+  };
   const t = p.teacher;
 
   header(3, `teacher: ${t.encoderLayers}-${t.decoderLayers} transformer, ${t.embDim} wide, ${(minutes * 0.6).toFixed(1)} min of training`);
@@ -143,15 +175,31 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
   log(`teacher: ${teacherDone.value.steps} updates${teacherDone.cached ? ' (done earlier)' : ''}`);
 
   const students: Array<{ name: string; file: string; spec: StudentSpec; what: string }> = [
-    { name: 'cut', file: files.cut, spec: { kind: 'cut' }, what: `cut student: the teacher's ${t.encoderLayers} encoder layers and its top decoder layer, online KD` },
-    { name: 'bigru', file: files.bigru, spec: { kind: 'bigru', ...p.bigru, encoderLayers: 1, decoderLayers: 1 }, what: `BiGRU student (${p.bigru.embDim}/${p.bigru.hiddenSize}, from scratch), online KD` },
+    {
+      name: 'cut',
+      file: files.cut,
+      spec: { kind: 'cut' },
+      what: `cut student: the teacher's ${t.encoderLayers} encoder layers and its top decoder layer, online KD`,
+    },
+    {
+      name: 'bigru',
+      file: files.bigru,
+      spec: { kind: 'bigru', ...p.bigru, encoderLayers: 1, decoderLayers: 1 },
+      what: `BiGRU student (${p.bigru.embDim}/${p.bigru.hiddenSize}, from scratch), online KD`,
+    },
   ];
   for (const [i, s] of students.entries()) {
     header(4 + i, `${s.what}, ${(minutes * 0.2).toFixed(1)} min`);
     const done = await stage(run, `student-${s.name}.done`, async () => {
       const r = await distillStudent({
-        teacher: files.teacher, student: s.spec, data: dataDir, run: path.join(run, `student-${s.name}`), out: s.file, mode: 'online',
-        training: training(0.2), valid,
+        teacher: files.teacher,
+        student: s.spec,
+        data: dataDir,
+        run: path.join(run, `student-${s.name}`),
+        out: s.file,
+        mode: 'online',
+        training: training(0.2),
+        valid,
       });
       return { steps: r.result.steps, seconds: r.result.seconds, best: r.result.best };
     });
@@ -162,8 +210,14 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
   const decode = { sources: test.map((x) => x.src), references: test.map((x) => x.tgt), tokenizer, beamSize: 5, batchSize: 32, device: o.device };
   header(6, `test: ${test.length} held-out sentences, beam 5, batches of 32, each model in turn`);
   const rows: ModelComparison[] = [];
-  for (const [name, file] of [['teacher', files.teacher], ['cut student', files.cut], ['BiGRU student', files.bigru]] as const) {
-    const { value } = await stage(run, `test-${path.basename(file, '.safetensors')}`, async () => scoreModel({ name, model: await loadModel(file), file }, decode));
+  for (const [name, file] of [
+    ['teacher', files.teacher],
+    ['cut student', files.cut],
+    ['BiGRU student', files.bigru],
+  ] as const) {
+    const { value } = await stage(run, `test-${path.basename(file, '.safetensors')}`, async () =>
+      scoreModel({ name, model: await loadModel(file), file }, decode)
+    );
     value.speedup = rows.length ? value.sentencesPerSecond / rows[0].sentencesPerSecond : 1;
     rows.push(value);
     log(`${name}: BLEU ${value.bleu.toFixed(2)}, chrF ${value.chrf.toFixed(2)}, ${value.sentencesPerSecond.toFixed(1)} sentences/s`);

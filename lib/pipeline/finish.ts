@@ -14,7 +14,10 @@ export class InterruptedRun extends Error {
    * @param run - the run folder holding the checkpoint.
    * @param step - the update the run stopped at.
    */
-  constructor(readonly run: string, readonly step: number) {
+  constructor(
+    readonly run: string,
+    readonly step: number
+  ) {
     super(`stopped at update ${step}, checkpoint saved in ${run}; run the same command again to continue`);
     this.name = 'InterruptedRun';
   }

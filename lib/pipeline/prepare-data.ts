@@ -56,11 +56,32 @@ export interface PrepareDataOptions {
 
 /** The defaults of {@link PrepareDataOptions}. */
 export const PREPARE_DATA_DEFAULTS = Object.freeze({
-  srcLang: 'en', tgtLang: 'de', valid: 500, test: 1000, maxChars: 200, maxRatio: 3, dedupe: true, seed: 0,
+  srcLang: 'en',
+  tgtLang: 'de',
+  valid: 500,
+  test: 1000,
+  maxChars: 200,
+  maxRatio: 3,
+  dedupe: true,
+  seed: 0,
 });
 
 const KEYS = [
-  'out', 'srcLang', 'tgtLang', 'srcFile', 'tgtFile', 'tsvFile', 'skipBadLines', 'valid', 'test', 'maxChars', 'maxRatio', 'dedupe', 'maxPairs', 'seed', 'onProgress',
+  'out',
+  'srcLang',
+  'tgtLang',
+  'srcFile',
+  'tgtFile',
+  'tsvFile',
+  'skipBadLines',
+  'valid',
+  'test',
+  'maxChars',
+  'maxRatio',
+  'dedupe',
+  'maxPairs',
+  'seed',
+  'onProgress',
 ];
 
 type Optional = 'srcFile' | 'tgtFile' | 'tsvFile' | 'maxPairs' | 'onProgress';
@@ -80,21 +101,34 @@ export function resolvePrepareData(where: string, opts: unknown, names: OptionNa
   const out = text('out');
   if (out === undefined) r.fail('out', 'the data folder to write', true);
   const o: ResolvedPrepareData = {
-    out, srcLang: text('srcLang', D.srcLang)!, tgtLang: text('tgtLang', D.tgtLang)!, srcFile: text('srcFile'), tgtFile: text('tgtFile'),
-    tsvFile: text('tsvFile'), skipBadLines: r.boolean('skipBadLines', false), valid: r.integer('valid', D.valid, 0), test: r.integer('test', D.test, 0),
-    maxChars: r.integer('maxChars', D.maxChars, 1), maxRatio: r.number('maxRatio', D.maxRatio, { min: 0, infinite: true }),
-    dedupe: r.boolean('dedupe', D.dedupe), maxPairs: r.integer('maxPairs', undefined, 1), seed: r.integer('seed', D.seed, 0),
+    out,
+    srcLang: text('srcLang', D.srcLang)!,
+    tgtLang: text('tgtLang', D.tgtLang)!,
+    srcFile: text('srcFile'),
+    tgtFile: text('tgtFile'),
+    tsvFile: text('tsvFile'),
+    skipBadLines: r.boolean('skipBadLines', false),
+    valid: r.integer('valid', D.valid, 0),
+    test: r.integer('test', D.test, 0),
+    maxChars: r.integer('maxChars', D.maxChars, 1),
+    maxRatio: r.number('maxRatio', D.maxRatio, { min: 0, infinite: true }),
+    dedupe: r.boolean('dedupe', D.dedupe),
+    maxPairs: r.integer('maxPairs', undefined, 1),
+    seed: r.integer('seed', D.seed, 0),
     onProgress: r.func<(p: PrepareProgress) => void>('onProgress', undefined),
   };
   // A ratio below 1 would drop every pair whose sides differ in length at all.
   if (o.maxRatio > 0 && o.maxRatio < 1) r.fail('maxRatio', 'a number >= 1, or 0 to keep every ratio');
-  if ((o.srcFile === undefined) !== (o.tgtFile === undefined)) throw new TypeError(`${r.head}${r.name('srcFile')} and ${r.name('tgtFile')} go together`);
+  if ((o.srcFile === undefined) !== (o.tgtFile === undefined))
+    throw new TypeError(`${r.head}${r.name('srcFile')} and ${r.name('tgtFile')} go together`);
   if (o.tsvFile !== undefined && o.srcFile !== undefined) {
     throw new TypeError(`${r.head}${r.name('tsvFile')} replaces ${r.name('srcFile')} and ${r.name('tgtFile')}: give one or the other`);
   }
   if (o.srcFile === undefined && o.tsvFile === undefined) {
     if (o.srcLang !== 'en' && o.tgtLang !== 'en') {
-      throw new RangeError(`${r.head}gettext catalogs pair English with one language: ${r.name('srcLang')} or ${r.name('tgtLang')} must be en (got ${o.srcLang} -> ${o.tgtLang})`);
+      throw new RangeError(
+        `${r.head}gettext catalogs pair English with one language: ${r.name('srcLang')} or ${r.name('tgtLang')} must be en (got ${o.srcLang} -> ${o.tgtLang})`
+      );
     }
     if (o.srcLang === o.tgtLang) throw new RangeError(`${r.head}${r.name('srcLang')} and ${r.name('tgtLang')} must differ`);
   }
@@ -110,13 +144,16 @@ export async function prepareData(options: PrepareDataOptions): Promise<DataInfo
     return prepareStreamed({
       ...o,
       source: tsvFile ?? `${srcFile} + ${tgtFile}`,
-      read: (onSkip) => (tsvFile !== undefined ? streamTsv(tsvFile, { onBadLine, onSkip }) : streamParallelFiles(srcFile!, tgtFile!, { onBadLine, onSkip })),
+      read: (onSkip) =>
+        tsvFile !== undefined ? streamTsv(tsvFile, { onBadLine, onSkip }) : streamParallelFiles(srcFile!, tgtFile!, { onBadLine, onSkip }),
     });
   }
   const other = o.srcLang === 'en' ? o.tgtLang : o.srcLang;
   const langs = availableGettextLanguages();
   if (!langs.includes(other)) {
-    throw new Error(`no gettext catalogs for '${other}' on this machine (available: ${langs.slice(0, 30).join(', ')}${langs.length > 30 ? ', ...' : ''})`);
+    throw new Error(
+      `no gettext catalogs for '${other}' on this machine (available: ${langs.slice(0, 30).join(', ')}${langs.length > 30 ? ', ...' : ''})`
+    );
   }
   const corpus = loadGettextCorpus({ lang: other, maxPairs: o.maxPairs, seed: o.seed, maxChars: o.maxChars });
   const pairs = corpus.pairs.map((p) => (o.srcLang === 'en' ? { src: p.src, tgt: p.tgt } : { src: p.tgt, tgt: p.src }));
@@ -124,5 +161,10 @@ export async function prepareData(options: PrepareDataOptions): Promise<DataInfo
     throw new Error(`only ${pairs.length} pairs: too few for ${o.valid} valid + ${o.test} test pairs and a training set (fewer valid/test pairs)`);
   }
   const split = splitCorpus(pairs, { valid: o.valid, test: o.test, seed: o.seed });
-  return writeDataFolder(o.out, split, { source: `gettext (${corpus.stats.files} catalogs)`, srcLang: o.srcLang, tgtLang: o.tgtLang, dropped: { ...corpus.stats.dropped } });
+  return writeDataFolder(o.out, split, {
+    source: `gettext (${corpus.stats.files} catalogs)`,
+    srcLang: o.srcLang,
+    tgtLang: o.tgtLang,
+    dropped: { ...corpus.stats.dropped },
+  });
 }

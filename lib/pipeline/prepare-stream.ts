@@ -60,7 +60,11 @@ class PairFilter {
   private readonly ratio: number;
   private readonly seen: PairHashSet | undefined;
 
-  constructor(private readonly maxChars: number, maxRatio: number, dedupe: boolean) {
+  constructor(
+    private readonly maxChars: number,
+    maxRatio: number,
+    dedupe: boolean
+  ) {
     this.ratio = maxRatio === 0 ? Infinity : maxRatio;
     this.seen = dedupe ? new PairHashSet() : undefined;
   }
@@ -126,7 +130,9 @@ export async function prepareStreamed(o: StreamedDataOptions): Promise<DataInfo>
       }
     }
     if (filter.kept < o.valid + o.test + 1) {
-      throw new Error(`only ${filter.kept} pairs kept of ${filter.read} read: too few for ${o.valid} valid + ${o.test} test pairs and a training set (fewer valid/test pairs)`);
+      throw new Error(
+        `only ${filter.kept} pairs kept of ${filter.read} read: too few for ${o.valid} valid + ${o.test} test pairs and a training set (fewer valid/test pairs)`
+      );
     }
     const sample = held.take();
     for (let i = 0; i < sample.length; i++) await write(i < o.valid ? 'valid' : 'test', sample[i]);

@@ -79,7 +79,9 @@ export async function distillStudent(o: DistillStudentOptions): Promise<{ result
   const data = await loadTrainingData(o.data, o.tokenizer, o.valid, dataLog(o.training.log));
   const teacher = await loadModel(o.teacher);
   if (teacher.vocabSize !== data.tokenizer.vocabSize) {
-    throw new Error(`the teacher has ${teacher.vocabSize} ids but the tokenizer ${data.tokenizerPath} has ${data.tokenizer.vocabSize}: use the teacher's tokenizer`);
+    throw new Error(
+      `the teacher has ${teacher.vocabSize} ids but the tokenizer ${data.tokenizerPath} has ${data.tokenizer.vocabSize}: use the teacher's tokenizer`
+    );
   }
   // The student's initial weights come from their own seed, so they do not depend on what ran before.
   const student = await makeStudent(o.student, teacher, (o.training.seed ?? 0) + 1);

@@ -37,7 +37,11 @@ export class SplitStore extends SidesPairSource {
    * @param srcStore - its source side's token store.
    * @param tgtStore - its target side's token store.
    */
-  constructor(readonly split: SplitName, readonly srcStore: TokenStore, readonly tgtStore: TokenStore) {
+  constructor(
+    readonly split: SplitName,
+    readonly srcStore: TokenStore,
+    readonly tgtStore: TokenStore
+  ) {
     super(srcStore, tgtStore, { src: srcStore.base, tgt: tgtStore.base });
   }
 }
@@ -62,7 +66,8 @@ async function* lineChunks(file: string, size: number): AsyncGenerator<string[],
 
 /** Why the stored side cannot be used for this tokenizer and text, or undefined when it can. */
 async function staleReason(store: TokenStore, tokenizerHash: string, textFile: string): Promise<string | undefined> {
-  if (store.meta.tokenizer !== tokenizerHash) return `it was made with another tokenizer (${store.meta.tokenizer.slice(0, 12)}…, this run's is ${tokenizerHash.slice(0, 12)}…)`;
+  if (store.meta.tokenizer !== tokenizerHash)
+    return `it was made with another tokenizer (${store.meta.tokenizer.slice(0, 12)}…, this run's is ${tokenizerHash.slice(0, 12)}…)`;
   const st = fs.statSync(textFile);
   if (st.size === store.meta.textBytes && st.mtimeMs === store.meta.textMtimeMs) return undefined;
   const hash = await hashFile(textFile);
@@ -95,7 +100,10 @@ export async function openSplitStore(dataDir: string, split: SplitName, tokenize
       store = TokenStore.open(base);
     } catch (e) {
       if (!(e instanceof TokenStoreError)) throw e;
-      throw new TokenStoreError(e.file, `${e.message.replace(/^token store [^:]*: /, '')}; rebuild it with 'xlm-kd data --out ${dataDir} --tokenizer TOKENIZER --store-only' (or delete ${path.join(dataDir, 'tokens')})`);
+      throw new TokenStoreError(
+        e.file,
+        `${e.message.replace(/^token store [^:]*: /, '')}; rebuild it with 'xlm-kd data --out ${dataDir} --tokenizer TOKENIZER --store-only' (or delete ${path.join(dataDir, 'tokens')})`
+      );
     }
     why = await staleReason(store, hash, texts[side]);
     if (why) {
@@ -116,7 +124,8 @@ export async function openSplitStore(dataDir: string, split: SplitName, tokenize
  */
 export async function buildSplitStore(dataDir: string, split: SplitName, tokenizer: SentencePiece, opts: SplitStoreOptions = {}): Promise<number> {
   const texts = splitFiles(dataDir, split);
-  for (const f of [texts.src, texts.tgt]) if (!fs.existsSync(f)) throw new Error(`cannot tokenize ${split}: ${f} does not exist (make the data folder with 'xlm-kd data')`);
+  for (const f of [texts.src, texts.tgt])
+    if (!fs.existsSync(f)) throw new Error(`cannot tokenize ${split}: ${f} does not exist (make the data folder with 'xlm-kd data')`);
   const tokenizerHash = tokenizer.hash;
   const vocabSize = tokenizer.vocabSize;
   const stats = { src: fs.statSync(texts.src), tgt: fs.statSync(texts.tgt) };
@@ -124,13 +133,20 @@ export async function buildSplitStore(dataDir: string, split: SplitName, tokeniz
   const readers = { src: lineChunks(texts.src, opts.chunk ?? 16384), tgt: lineChunks(texts.tgt, opts.chunk ?? 16384) };
   // The metadata is complete only at the end (the text's hash): writers start with a placeholder and are
   // created lazily so that nothing is left behind when reading fails early.
-  const meta = (side: 'src' | 'tgt'): TokenStoreMeta => ({ tokenizer: tokenizerHash, vocabSize, madeBy: 'xlm-kd token store' , textBytes: stats[side].size, textMtimeMs: stats[side].mtimeMs });
+  const meta = (side: 'src' | 'tgt'): TokenStoreMeta => ({
+    tokenizer: tokenizerHash,
+    vocabSize,
+    madeBy: 'xlm-kd token store',
+    textBytes: stats[side].size,
+    textMtimeMs: stats[side].mtimeMs,
+  });
   const tmpMeta: Record<'src' | 'tgt', TokenStoreMeta> = { src: meta('src'), tgt: meta('tgt') };
   let pairs = 0;
   let lastLog = Date.now();
   const started = Date.now();
   try {
-    for (const side of ['src', 'tgt'] as const) writers[side] = new TokenStoreWriter(storeBase(dataDir, split, side), tokenBytesFor(vocabSize), tmpMeta[side]);
+    for (const side of ['src', 'tgt'] as const)
+      writers[side] = new TokenStoreWriter(storeBase(dataDir, split, side), tokenBytesFor(vocabSize), tmpMeta[side]);
     let next = Promise.all([readers.src.next(), readers.tgt.next()]);
     for (;;) {
       const [a, b] = await next;
@@ -147,7 +163,9 @@ export async function buildSplitStore(dataDir: string, split: SplitName, tokeniz
       opts.onProgress?.(pairs);
       if (opts.log && Date.now() - lastLog > 5000) {
         lastLog = Date.now();
-        opts.log(`tokenizing ${split}: ${pairs.toLocaleString('en-US')} pairs (${Math.round(pairs / ((Date.now() - started) / 1000)).toLocaleString('en-US')} pairs/s)`);
+        opts.log(
+          `tokenizing ${split}: ${pairs.toLocaleString('en-US')} pairs (${Math.round(pairs / ((Date.now() - started) / 1000)).toLocaleString('en-US')} pairs/s)`
+        );
       }
     }
     // Hashed in a pass of its own: the text is in the page cache by now, and the reader may have un-gzipped it.

@@ -68,7 +68,12 @@ export async function trainTokenizer(o: TrainTokenizerOptions): Promise<TrainedT
     const pairs = info.counts?.train ?? 0;
     if (pairs === 0 || !fs.existsSync(files.src)) throw new Error(`${o.data} has no training pairs`);
     // data.json gives the count, so one pass over the files suffices.
-    sample = await sampleLines([files.src, files.tgt], { size, seed, total: 2 * pairs, totalFrom: `${o.data}/data.json: 2 × ${pairs} training pairs` });
+    sample = await sampleLines([files.src, files.tgt], {
+      size,
+      seed,
+      total: 2 * pairs,
+      totalFrom: `${o.data}/data.json: 2 × ${pairs} training pairs`,
+    });
   } else {
     if (o.inputs!.length === 0) throw new TypeError("trainTokenizer: option 'inputs' must name at least one file");
     for (const f of o.inputs!) if (!fs.existsSync(f)) throw new Error(`cannot read ${f}: no such file`);
@@ -76,7 +81,12 @@ export async function trainTokenizer(o: TrainTokenizerOptions): Promise<TrainedT
     if (sample.total === 0) throw new Error(`${o.inputs!.join(', ')}: no non-empty line to train on`);
   }
   const tokenizer = await SentencePiece.train({
-    sentences: sample.lines, vocabSize: o.vocabSize, modelType: o.modelType, numThreads: o.threads, hardVocabLimit: false, modelPath: o.out,
+    sentences: sample.lines,
+    vocabSize: o.vocabSize,
+    modelType: o.modelType,
+    numThreads: o.threads,
+    hardVocabLimit: false,
+    modelPath: o.out,
     // The sample is drawn here already; SentencePiece must not draw another.
     inputSentenceSize: 0,
   });

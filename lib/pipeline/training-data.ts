@@ -37,7 +37,12 @@ export interface TrainingData {
  * Opens a data folder's train and valid splits from its token store, building the store when missing or stale
  * (tokenizer: `dataDir/tokenizer.model` by default); `log` hears about builds and rebuilds.
  */
-export async function loadTrainingData(dataDir: string, tokenizerPath?: string, decoding: ValidationDecoding = {}, log?: (line: string) => void): Promise<TrainingData> {
+export async function loadTrainingData(
+  dataDir: string,
+  tokenizerPath?: string,
+  decoding: ValidationDecoding = {},
+  log?: (line: string) => void
+): Promise<TrainingData> {
   const tokPath = tokenizerPath ?? path.join(dataDir, 'tokenizer.model');
   if (!fs.existsSync(tokPath)) {
     throw new Error(`no tokenizer at ${tokPath}; train one with 'xlm-kd tokenizer --data ${dataDir} --out ${tokPath}' or pass --tokenizer`);
@@ -50,8 +55,12 @@ export async function loadTrainingData(dataDir: string, tokenizerPath?: string, 
   const validPairs = await readSplit(dataDir, 'valid');
   const valid = validPairs.length
     ? {
-        pairs: await openSplitStore(dataDir, 'valid', tokenizer, { log }), sources: validPairs.map((p) => p.src), references: validPairs.map((p) => p.tgt),
-        tokenizer, maxSentences: decoding.sentences ?? VALIDATION_DEFAULTS.sentences, beamSize: decoding.beam ?? VALIDATION_DEFAULTS.beam,
+        pairs: await openSplitStore(dataDir, 'valid', tokenizer, { log }),
+        sources: validPairs.map((p) => p.src),
+        references: validPairs.map((p) => p.tgt),
+        tokenizer,
+        maxSentences: decoding.sentences ?? VALIDATION_DEFAULTS.sentences,
+        beamSize: decoding.beam ?? VALIDATION_DEFAULTS.beam,
       }
     : undefined;
   return { tokenizer, tokenizerPath: tokPath, train, valid };
@@ -59,7 +68,7 @@ export async function loadTrainingData(dataDir: string, tokenizerPath?: string, 
 
 /** A training run's `log` option as a function (undefined: the console; null: silence), for data notices. */
 export function dataLog(log: ((line: string) => void) | null | undefined): (line: string) => void {
-  return log === undefined ? (l: string) => console.log(l) : log ?? (() => undefined);
+  return log === undefined ? (l: string) => console.log(l) : (log ?? (() => undefined));
 }
 
 /**

@@ -61,12 +61,20 @@ async function admit(loop: DecodeLoop, running: Running | undefined, jobs: Job[]
   const { shortlist } = loop;
   set.add(
     maxLengths(encoded.srcLens, o).map((cap, i) => ({
-      job: jobs[i], cap, finished: set.finishedFor(cap),
+      job: jobs[i],
+      cap,
+      finished: set.finishedFor(cap),
       candidates: shortlist?.candidates([model.eosIndex, ...jobs[i].ids, model.eosIndex]),
     }))
   );
   let columns = encoded.columns;
-  if (shortlist && model.restrictVocabulary) columns = restrictToCandidates(model, state, set.sentences.flatMap((s) => s.candidates!), encoded.device);
+  if (shortlist && model.restrictVocabulary)
+    columns = restrictToCandidates(
+      model,
+      state,
+      set.sentences.flatMap((s) => s.candidates!),
+      encoded.device
+    );
   return { set, state, columns, joinedAt: Date.now() };
 }
 

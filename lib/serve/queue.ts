@@ -37,7 +37,10 @@ export class JobQueue {
   private jobs: Job[] = [];
   private waiters: Array<() => void> = [];
 
-  constructor(private readonly capacity: number, private readonly retryAfter: () => number) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly retryAfter: () => number
+  ) {}
 
   /** Jobs waiting (cancelled ones included until they are swept). */
   get size(): number {

@@ -56,7 +56,12 @@ interface Served {
 
 /** A request error with its HTTP status and a kind for the metrics. */
 class HttpError extends Error {
-  constructor(readonly status: number, readonly kind: string, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    readonly kind: string,
+    message: string,
+    readonly headers: Record<string, string> = {}
+  ) {
     super(message);
   }
 }
@@ -116,7 +121,14 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
     model.eval();
     const queue = new JobQueue(o.maxQueue, retryAfter);
     const loop: DecodeLoop = {
-      model, queue, shortlist: o.shortlist ? model.shortlist : undefined, precision: o.precision, maxBatchTokens: o.maxBatchTokens, maxBatchSentences: o.maxBatchSentences, maxWaitMs: o.maxWaitMs, joinRatio: o.joinRatio,
+      model,
+      queue,
+      shortlist: o.shortlist ? model.shortlist : undefined,
+      precision: o.precision,
+      maxBatchTokens: o.maxBatchTokens,
+      maxBatchSentences: o.maxBatchSentences,
+      maxWaitMs: o.maxWaitMs,
+      joinRatio: o.joinRatio,
       stopping: () => closing,
       onBatch: (sentences, tokens) => {
         metrics.batchSentences.observe({ model: name }, sentences);
@@ -140,7 +152,12 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
       if (sentence.length === 0) return Promise.resolve([{ tokens: [], tokenLogProbs: [], score: 0 }]);
       return new Promise<Hypothesis[]>((resolve, reject) => {
         const job: Job = {
-          ids: sentence, beam, nBest, request, cancelled: false, enqueuedAt: Date.now(),
+          ids: sentence,
+          beam,
+          nBest,
+          request,
+          cancelled: false,
+          enqueuedAt: Date.now(),
           done: (h) => outstanding.delete(job) && resolve(h),
           fail: (e) => outstanding.delete(job) && reject(e),
         };
@@ -209,7 +226,12 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
   app.get('/health', async (_req, reply) => (closing ? reply.status(503).send({ status: 'closing' }) : { status: 'ok', models: names }));
   app.get('/models', async () => ({
     models: [...served.values()].map((s, i) => ({
-      name: s.name, kind: s.model.kind, parameters: s.model.numParameters(), device: s.model.device, inference: s.model.inference ?? 'float32', default: i === 0,
+      name: s.name,
+      kind: s.model.kind,
+      parameters: s.model.numParameters(),
+      device: s.model.device,
+      inference: s.model.inference ?? 'float32',
+      default: i === 0,
     })),
   }));
   app.get('/metrics', async (_req, reply) => {
@@ -251,10 +273,17 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
     const translations = hyps.map((list) => {
       const text = (h: Hypothesis) => s.tokenizer.decode(h.tokens.filter((t) => t < s.tokenizer.vocabSize));
       const best = list[0];
-      return { text: text(best), score: best.score, ...(nBest > 1 ? { alternatives: list.slice(1).map((h) => ({ text: text(h), score: h.score })) } : {}) };
+      return {
+        text: text(best),
+        score: best.score,
+        ...(nBest > 1 ? { alternatives: list.slice(1).map((h) => ({ text: text(h), score: h.score })) } : {}),
+      };
     });
     metrics.sentences.inc({ model: s.name }, texts.length);
-    metrics.tokens.inc({ model: s.name }, hyps.reduce((n, l) => n + l[0].tokens.length, 0));
+    metrics.tokens.inc(
+      { model: s.name },
+      hyps.reduce((n, l) => n + l[0].tokens.length, 0)
+    );
     metrics.latency.observe({ model: s.name }, (performance.now() - started) / 1000);
     throughput.sentences += texts.length;
     const many = Array.isArray(body.q);

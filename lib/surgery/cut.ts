@@ -31,7 +31,9 @@ export const CUT_DEFAULTS = Object.freeze({ decoderLayers: 1, strategy: 'spread'
 /** Cuts a student from `teacher` (see {@link CutOptions}); the teacher is never modified. */
 export function cutStudent(teacher: Seq2Seq, opts: CutOptions = {}): CutStudent {
   if (!(teacher instanceof XlmModel)) {
-    throw new TypeError(`layer surgery: the teacher must be an XLM transformer (Teacher or cut Student), got a '${teacher?.kind ?? typeof teacher}' model without transformer layers`);
+    throw new TypeError(
+      `layer surgery: the teacher must be an XLM transformer (Teacher or cut Student), got a '${teacher?.kind ?? typeof teacher}' model without transformer layers`
+    );
   }
   if (opts === null || typeof opts !== 'object') throw new TypeError('layer surgery: options must be an object');
   const t = teacher.config;
@@ -43,10 +45,14 @@ export function cutStudent(teacher: Seq2Seq, opts: CutOptions = {}): CutStudent 
   // A student cut from a cut student maps back to the original teacher's layers.
   const origin = teacher instanceof CutStudent ? teacher.layerMap : undefined;
   const config = { ...t, encoderLayers: map.encoder.length, decoderLayers: map.decoder.length };
-  const student = CutStudent.create(config, {
-    encoder: origin ? map.encoder.map((l) => origin.encoder[l]) : map.encoder,
-    decoder: origin ? map.decoder.map((l) => origin.decoder[l]) : map.decoder,
-  }, 'layer surgery');
+  const student = CutStudent.create(
+    config,
+    {
+      encoder: origin ? map.encoder.map((l) => origin.encoder[l]) : map.encoder,
+      decoder: origin ? map.decoder.map((l) => origin.decoder[l]) : map.decoder,
+    },
+    'layer surgery'
+  );
   const source = teacher.stateDict();
   const picked = new Map<string, Tensor>();
   for (const name of student.stateDict().keys()) {

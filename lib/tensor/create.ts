@@ -76,7 +76,11 @@ function inferDtype(values: Array<number | boolean | bigint>): DType {
 // [min, max) of each integer dtype: converting a value outside it would wrap silently (or be undefined
 // behaviour in C++), so it is refused as PyTorch refuses it.
 const INT_RANGE: Partial<Record<DType, [number, number]>> = {
-  int8: [-128, 128], uint8: [0, 256], int16: [-32768, 32768], int32: [-(2 ** 31), 2 ** 31], int64: [-(2 ** 63), 2 ** 63],
+  int8: [-128, 128],
+  uint8: [0, 256],
+  int16: [-32768, 32768],
+  int32: [-(2 ** 31), 2 ** 31],
+  int64: [-(2 ** 63), 2 ** 63],
 };
 
 function encodeValues(values: Array<number | boolean | bigint>, dtype: DType, fn: string): ArrayBufferView {

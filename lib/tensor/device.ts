@@ -47,7 +47,9 @@ export function sameDevice(a: Device, b: Device): boolean {
 export function resolvePrecision(where: string, value: unknown, key = 'precision', names: OptionNamer = optionNames): Precision {
   if (value === undefined) return 'fp32';
   if (!(PRECISIONS as readonly unknown[]).includes(value)) {
-    throw new TypeError(`${where ? `${where}: ` : ''}${names(key)} must be one of ${PRECISIONS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(value)}`);
+    throw new TypeError(
+      `${where ? `${where}: ` : ''}${names(key)} must be one of ${PRECISIONS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(value)}`
+    );
   }
   return value as Precision;
 }

@@ -1,35 +1,16 @@
 /** Data types and devices by their PyTorch names, and the TypedArray each dtype reads back as. */
 
 /** Element types, named as in PyTorch. */
-export type DType =
-  | 'float32'
-  | 'float64'
-  | 'float16'
-  | 'bfloat16'
-  | 'int32'
-  | 'int64'
-  | 'int16'
-  | 'int8'
-  | 'uint8'
-  | 'bool';
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int32' | 'int64' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 /** `'cpu'`, `'cuda'` or `'cuda:N'`. */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 
 /** What `toArray()` returns: float16/bfloat16 widen to Float32Array, int64 is BigInt64Array, bool is Uint8Array. */
-export type TensorData =
-  | Float32Array
-  | Float64Array
-  | Int32Array
-  | BigInt64Array
-  | Int16Array
-  | Int8Array
-  | Uint8Array;
+export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array;
 
 /** Every {@link DType}. */
-export const DTYPES: readonly DType[] = [
-  'float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'int16', 'int8', 'uint8', 'bool',
-];
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'int16', 'int8', 'uint8', 'bool'];
 
 /** Whether `v` names a {@link DType}. */
 export function isDType(v: unknown): v is DType {

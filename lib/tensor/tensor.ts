@@ -128,53 +128,99 @@ export class Tensor {
 
   // ---- elementwise --------------------------------------------------------------------------------------
   /** `this + other`, broadcast. */
-  add(other: Operand): Tensor { return new Tensor(native().add(this.native, raw(other))); }
+  add(other: Operand): Tensor {
+    return new Tensor(native().add(this.native, raw(other)));
+  }
   /** `this - other`, broadcast. */
-  sub(other: Operand): Tensor { return new Tensor(native().sub(this.native, raw(other))); }
+  sub(other: Operand): Tensor {
+    return new Tensor(native().sub(this.native, raw(other)));
+  }
   /** `this * other`, elementwise, broadcast. */
-  mul(other: Operand): Tensor { return new Tensor(native().mul(this.native, raw(other))); }
+  mul(other: Operand): Tensor {
+    return new Tensor(native().mul(this.native, raw(other)));
+  }
   /** `this / other` (true division), broadcast. */
-  div(other: Operand): Tensor { return new Tensor(native().div(this.native, raw(other))); }
+  div(other: Operand): Tensor {
+    return new Tensor(native().div(this.native, raw(other)));
+  }
   /** `this ** exponent`, broadcast. */
-  pow(exponent: Operand): Tensor { return new Tensor(native().pow(this.native, raw(exponent))); }
+  pow(exponent: Operand): Tensor {
+    return new Tensor(native().pow(this.native, raw(exponent)));
+  }
   /** Elementwise maximum of `this` and `other`. */
-  maximum(other: Operand): Tensor { return new Tensor(native().maximum(this.native, raw(other))); }
+  maximum(other: Operand): Tensor {
+    return new Tensor(native().maximum(this.native, raw(other)));
+  }
   /** Elementwise minimum of `this` and `other`. */
-  minimum(other: Operand): Tensor { return new Tensor(native().minimum(this.native, raw(other))); }
+  minimum(other: Operand): Tensor {
+    return new Tensor(native().minimum(this.native, raw(other)));
+  }
   /** `-this`. */
-  neg(): Tensor { return new Tensor(native().neg(this.native)); }
+  neg(): Tensor {
+    return new Tensor(native().neg(this.native));
+  }
   /** Elementwise e^x. */
-  exp(): Tensor { return new Tensor(native().exp(this.native)); }
+  exp(): Tensor {
+    return new Tensor(native().exp(this.native));
+  }
   /** Elementwise natural logarithm. */
-  log(): Tensor { return new Tensor(native().log(this.native)); }
+  log(): Tensor {
+    return new Tensor(native().log(this.native));
+  }
   /** Elementwise square root. */
-  sqrt(): Tensor { return new Tensor(native().sqrt(this.native)); }
+  sqrt(): Tensor {
+    return new Tensor(native().sqrt(this.native));
+  }
   /** Elementwise absolute value. */
-  abs(): Tensor { return new Tensor(native().abs(this.native)); }
+  abs(): Tensor {
+    return new Tensor(native().abs(this.native));
+  }
   /** Elementwise max(x, 0). */
-  relu(): Tensor { return new Tensor(native().relu(this.native)); }
+  relu(): Tensor {
+    return new Tensor(native().relu(this.native));
+  }
   /** Elementwise 1 / (1 + e^-x). */
-  sigmoid(): Tensor { return new Tensor(native().sigmoid(this.native)); }
+  sigmoid(): Tensor {
+    return new Tensor(native().sigmoid(this.native));
+  }
   /** Elementwise hyperbolic tangent. */
-  tanh(): Tensor { return new Tensor(native().tanh(this.native)); }
+  tanh(): Tensor {
+    return new Tensor(native().tanh(this.native));
+  }
   /** Elementwise logical not (a bool tensor). */
-  logicalNot(): Tensor { return new Tensor(native().logicalNot(this.native)); }
+  logicalNot(): Tensor {
+    return new Tensor(native().logicalNot(this.native));
+  }
   /** `this == other` elementwise (a bool tensor). */
-  eq(other: Operand): Tensor { return new Tensor(native().eq(this.native, raw(other))); }
+  eq(other: Operand): Tensor {
+    return new Tensor(native().eq(this.native, raw(other)));
+  }
   /** `this != other` elementwise (a bool tensor). */
-  ne(other: Operand): Tensor { return new Tensor(native().ne(this.native, raw(other))); }
+  ne(other: Operand): Tensor {
+    return new Tensor(native().ne(this.native, raw(other)));
+  }
   /** `this < other` elementwise (a bool tensor). */
-  lt(other: Operand): Tensor { return new Tensor(native().lt(this.native, raw(other))); }
+  lt(other: Operand): Tensor {
+    return new Tensor(native().lt(this.native, raw(other)));
+  }
   /** `this <= other` elementwise (a bool tensor). */
-  le(other: Operand): Tensor { return new Tensor(native().le(this.native, raw(other))); }
+  le(other: Operand): Tensor {
+    return new Tensor(native().le(this.native, raw(other)));
+  }
   /** `this > other` elementwise (a bool tensor). */
-  gt(other: Operand): Tensor { return new Tensor(native().gt(this.native, raw(other))); }
+  gt(other: Operand): Tensor {
+    return new Tensor(native().gt(this.native, raw(other)));
+  }
   /** `this >= other` elementwise (a bool tensor). */
-  ge(other: Operand): Tensor { return new Tensor(native().ge(this.native, raw(other))); }
+  ge(other: Operand): Tensor {
+    return new Tensor(native().ge(this.native, raw(other)));
+  }
 
   // ---- linear algebra ------------------------------------------------------------------------------------
   /** Matrix product (PyTorch's `matmul`: batched and broadcast over leading dims). */
-  matmul(other: Tensor): Tensor { return new Tensor(native().matmul(this.native, rawTensor(other, 'matmul', 'other'))); }
+  matmul(other: Tensor): Tensor {
+    return new Tensor(native().matmul(this.native, rawTensor(other, 'matmul', 'other')));
+  }
   /** `matmul` computed off the JS thread; the event loop keeps running meanwhile. */
   async matmulAsync(other: Tensor): Promise<Tensor> {
     return new Tensor(await native().matmulAsync(this.native, rawTensor(other, 'matmulAsync', 'other')));
@@ -190,9 +236,13 @@ export class Tensor {
     return new Tensor(native().mean(this.native, dim, opts.keepdim ?? false));
   }
   /** Largest element overall; see {@link maxDim} for values and indices along a dim. */
-  max(): Tensor { return new Tensor(native().max(this.native)); }
+  max(): Tensor {
+    return new Tensor(native().max(this.native));
+  }
   /** Smallest element overall; see {@link minDim} for values and indices along a dim. */
-  min(): Tensor { return new Tensor(native().min(this.native)); }
+  min(): Tensor {
+    return new Tensor(native().min(this.native));
+  }
   /** Values and indices of the maxima along `dim` (PyTorch's `max(dim)`). */
   maxDim(dim: number, opts: ReduceOptions = {}): { values: Tensor; indices: Tensor } {
     const [v, i] = native().max(this.native, dim, opts.keepdim ?? false);
@@ -208,9 +258,13 @@ export class Tensor {
     return new Tensor(native().argmax(this.native, dim, opts.keepdim ?? false));
   }
   /** Softmax along `dim`. */
-  softmax(dim: number): Tensor { return new Tensor(native().softmax(this.native, dim)); }
+  softmax(dim: number): Tensor {
+    return new Tensor(native().softmax(this.native, dim));
+  }
   /** Log of the softmax along `dim`, computed stably. */
-  logSoftmax(dim: number): Tensor { return new Tensor(native().logSoftmax(this.native, dim)); }
+  logSoftmax(dim: number): Tensor {
+    return new Tensor(native().logSoftmax(this.native, dim));
+  }
   /** The `k` largest (or smallest) values along a dim and their indices. */
   topk(k: number, opts: TopkOptions = {}): { values: Tensor; indices: Tensor } {
     const [v, i] = native().topk(this.native, k, opts.dim, opts.largest ?? true, opts.sorted ?? true);
@@ -223,7 +277,9 @@ export class Tensor {
     return { values: new Tensor(v), indices: new Tensor(i) };
   }
   /** Cumulative sum along `dim`. */
-  cumsum(dim: number): Tensor { return new Tensor(native().cumsum(this.native, dim)); }
+  cumsum(dim: number): Tensor {
+    return new Tensor(native().cumsum(this.native, dim));
+  }
   /** Draws `numSamples` category indices per row, with probabilities proportional to this tensor's values. */
   multinomial(numSamples: number, opts: { replacement?: boolean } = {}): Tensor {
     return new Tensor(native().multinomial(this.native, numSamples, opts.replacement ?? false));
@@ -250,21 +306,37 @@ export class Tensor {
 
   // ---- shape ---------------------------------------------------------------------------------------------
   /** The same storage with another shape (-1 infers one dim); throws where the strides do not allow it (see {@link reshape}). */
-  view(...shape: number[] | [number[]]): Tensor { return new Tensor(native().view(this.native, shapeArg(shape))); }
+  view(...shape: number[] | [number[]]): Tensor {
+    return new Tensor(native().view(this.native, shapeArg(shape)));
+  }
   /** Another shape (-1 infers one dim): a view when possible, else a copy. */
-  reshape(...shape: number[] | [number[]]): Tensor { return new Tensor(native().reshape(this.native, shapeArg(shape))); }
+  reshape(...shape: number[] | [number[]]): Tensor {
+    return new Tensor(native().reshape(this.native, shapeArg(shape)));
+  }
   /** `dim0` and `dim1` swapped (a view). */
-  transpose(dim0: number, dim1: number): Tensor { return new Tensor(native().transpose(this.native, dim0, dim1)); }
+  transpose(dim0: number, dim1: number): Tensor {
+    return new Tensor(native().transpose(this.native, dim0, dim1));
+  }
   /** The dims in the order `dims` (a view). */
-  permute(...dims: number[] | [number[]]): Tensor { return new Tensor(native().permute(this.native, shapeArg(dims))); }
+  permute(...dims: number[] | [number[]]): Tensor {
+    return new Tensor(native().permute(this.native, shapeArg(dims)));
+  }
   /** The data in row-major order (this tensor's storage when it is already). */
-  contiguous(): Tensor { return new Tensor(native().contiguous(this.native)); }
+  contiguous(): Tensor {
+    return new Tensor(native().contiguous(this.native));
+  }
   /** Size-1 dims removed: all of them, or `dim` only. */
-  squeeze(dim?: number): Tensor { return new Tensor(native().squeeze(this.native, dim)); }
+  squeeze(dim?: number): Tensor {
+    return new Tensor(native().squeeze(this.native, dim));
+  }
   /** A size-1 dim inserted at `dim`. */
-  unsqueeze(dim: number): Tensor { return new Tensor(native().unsqueeze(this.native, dim)); }
+  unsqueeze(dim: number): Tensor {
+    return new Tensor(native().unsqueeze(this.native, dim));
+  }
   /** Size-1 dims broadcast to `shape` without copying (-1 keeps a dim). */
-  expand(...shape: number[] | [number[]]): Tensor { return new Tensor(native().expand(this.native, shapeArg(shape))); }
+  expand(...shape: number[] | [number[]]): Tensor {
+    return new Tensor(native().expand(this.native, shapeArg(shape)));
+  }
   /** `length` elements of `dim` from `start` (a view). */
   narrow(dim: number, start: number, length: number): Tensor {
     return new Tensor(native().narrow(this.native, dim, start, length));
@@ -274,9 +346,13 @@ export class Tensor {
     return new Tensor(native().slice(this.native, dim, start ?? null, end ?? null, step));
   }
   /** A copy with its own storage (differentiable). */
-  clone(): Tensor { return new Tensor(native().clone(this.native)); }
+  clone(): Tensor {
+    return new Tensor(native().clone(this.native));
+  }
   /** The same values, cut from the autograd graph. */
-  detach(): Tensor { return new Tensor(native().detach(this.native)); }
+  detach(): Tensor {
+    return new Tensor(native().detach(this.native));
+  }
 
   // ---- autograd ------------------------------------------------------------------------------------------
   /** Backpropagates from this tensor (a scalar, or pass `gradient` of the same shape). */

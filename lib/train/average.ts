@@ -46,8 +46,12 @@ export class ParameterAverage {
   /** Restores averages saved by {@link stateDict}. */
   loadStateDict(sd: Map<string, Tensor>): void {
     const missing = this.names.filter((n) => !sd.has(n));
-    if (missing.length) throw new Error(`ParameterAverage.loadStateDict: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`);
-    native().averageLoad(this.native, this.names.map((n) => sd.get(n)!.native));
+    if (missing.length)
+      throw new Error(`ParameterAverage.loadStateDict: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`);
+    native().averageLoad(
+      this.native,
+      this.names.map((n) => sd.get(n)!.native)
+    );
   }
 
   /** Frees the averages now; later use throws. */

@@ -76,11 +76,15 @@ export class CheckpointStore {
       if (opts.best) await this.point('best', name);
     } catch (err) {
       // A half-written folder that no pointer names only takes space (the disk may be full): remove it.
-      if (folder !== this.folder('last') && folder !== this.folder('best')) await fs.promises.rm(folder, { recursive: true, force: true }).catch(() => undefined);
+      if (folder !== this.folder('last') && folder !== this.folder('best'))
+        await fs.promises.rm(folder, { recursive: true, force: true }).catch(() => undefined);
       const e = err as NodeJS.ErrnoException;
       const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EDQUOT' ? 'the disk quota is exceeded' : e.message;
       const kept = previous ? `the previous checkpoint ${previous} is intact` : 'there was no earlier checkpoint';
-      throw Object.assign(new Error(`checkpoint: could not save step ${state.counters.step} to ${folder}: ${why}; ${kept}`), { code: e.code, cause: err });
+      throw Object.assign(new Error(`checkpoint: could not save step ${state.counters.step} to ${folder}: ${why}; ${kept}`), {
+        code: e.code,
+        cause: err,
+      });
     }
     await this.prune();
     return folder;
@@ -120,7 +124,11 @@ export class CheckpointStore {
   }
 
   private async prune(): Promise<void> {
-    const keep = new Set(POINTERS.map((p) => this.folder(p)).filter((f): f is string => f !== undefined).map((f) => path.basename(f)));
+    const keep = new Set(
+      POINTERS.map((p) => this.folder(p))
+        .filter((f): f is string => f !== undefined)
+        .map((f) => path.basename(f))
+    );
     for (const entry of await fs.promises.readdir(this.dir)) {
       if (/^step-\d+$/.test(entry) && !keep.has(entry)) await fs.promises.rm(path.join(this.dir, entry), { recursive: true, force: true });
     }

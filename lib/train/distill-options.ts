@@ -92,8 +92,19 @@ export const DISTILL_DEFAULTS = Object.freeze({
 });
 
 const DISTILL_KEYS = [
-  'teacher', 'student', 'mode', 'alpha', 'temperature', 'lossForm', 'topK', 'cacheFile', 'tokenizerModel', 'sequenceFile', 'sequenceDecoding',
-  'intermediate', 'alphaSchedule',
+  'teacher',
+  'student',
+  'mode',
+  'alpha',
+  'temperature',
+  'lossForm',
+  'topK',
+  'cacheFile',
+  'tokenizerModel',
+  'sequenceFile',
+  'sequenceDecoding',
+  'intermediate',
+  'alphaSchedule',
 ];
 
 /** {@link DistillOptions} resolved. */
@@ -187,10 +198,16 @@ export function resolveDistillOptions(where: string, options: unknown, names: Op
     if ((raw as { to?: unknown }).to === undefined) s.fail('to', 'the final alpha in [0, 1]');
   }
   if (intermediate && knobs.mode === 'offline') {
-    throw new TypeError(`${where}: option 'intermediate' needs the teacher's forward pass at every batch: use mode 'online' or 'sequence', not 'offline'`);
+    throw new TypeError(
+      `${where}: option 'intermediate' needs the teacher's forward pass at every batch: use mode 'online' or 'sequence', not 'offline'`
+    );
   }
   return {
-    teacher, student, ...knobs, intermediate, alphaSchedule,
+    teacher,
+    student,
+    ...knobs,
+    intermediate,
+    alphaSchedule,
     cacheFile: string('cacheFile'),
     tokenizerModel,
     sequenceFile: string('sequenceFile'),

@@ -48,9 +48,20 @@ export async function distill(options: DistillOptions): Promise<TrainResult> {
   let data = o.training.data;
   if (mode === 'sequence') data = await teacherTargets(o, data);
   // alpha may follow a schedule (alphaSchedule): the loss options of the update about to be made.
-  const lossAt = (step: number) => ({ alpha: alphaAt(o, step), temperature, labelSmoothing, ignoreIndex: student.padIndex, reduction: 'sum' as const });
+  const lossAt = (step: number) => ({
+    alpha: alphaAt(o, step),
+    temperature,
+    labelSmoothing,
+    ignoreIndex: student.padIndex,
+    reduction: 'sum' as const,
+  });
   const describe = {
-    task: 'distill', mode, alpha, temperature, labelSmoothing, teacher: { kind: teacher.kind, parameters: teacher.numParameters() },
+    task: 'distill',
+    mode,
+    alpha,
+    temperature,
+    labelSmoothing,
+    teacher: { kind: teacher.kind, parameters: teacher.numParameters() },
     ...(o.alphaSchedule ? { alphaSchedule: o.alphaSchedule } : {}),
   };
   if (mode === 'offline') {
@@ -190,7 +201,9 @@ async function openCache(o: ResolvedDistillOptions, batcher: Batcher): Promise<T
         }
       },
     });
-    log(`offline KD: cache ${file}, ${(built.bytes / 2 ** 20).toFixed(1)} MB (${built.rows} target tokens x top-${built.k}, int32 ids + float16 log-probs)`);
+    log(
+      `offline KD: cache ${file}, ${(built.bytes / 2 ** 20).toFixed(1)} MB (${built.rows} target tokens x top-${built.k}, int32 ids + float16 log-probs)`
+    );
   });
   return TeacherCache.open(file, source);
 }
@@ -222,10 +235,13 @@ async function teacherTargets(o: ResolvedDistillOptions, data: TokenPair[] | Pai
     },
   });
   await group?.barrier();
-  return new SidesPairSource(sideOf(pairs, 'src'), DistilledTargets.open(out, pairs.size), { src: 'training sources', tgt: `teacher translations ${out}` });
+  return new SidesPairSource(sideOf(pairs, 'src'), DistilledTargets.open(out, pairs.size), {
+    src: 'training sources',
+    tgt: `teacher translations ${out}`,
+  });
 }
 
 function logOf(o: ResolvedDistillOptions): (line: string) => void {
   const { log } = o.training;
-  return log === undefined ? (l: string) => console.log(l) : log ?? (() => undefined);
+  return log === undefined ? (l: string) => console.log(l) : (log ?? (() => undefined));
 }

@@ -6,7 +6,15 @@
  */
 import type { Batch } from '../data/batch';
 import { distillLossAsync, type DistillLossResult } from '../loss/distill';
-import { attentionLoss, checkLayerMap, hiddenStateLoss, type IntermediateLayerMap, lengthMask, type ResolvedIntermediateKd, uniformLayerMap } from '../loss/intermediate';
+import {
+  attentionLoss,
+  checkLayerMap,
+  hiddenStateLoss,
+  type IntermediateLayerMap,
+  lengthMask,
+  type ResolvedIntermediateKd,
+  uniformLayerMap,
+} from '../loss/intermediate';
 import { CutStudent } from '../models/cut-student';
 import type { ForwardInternals, Seq2Seq } from '../models/seq2seq';
 import { randn } from '../tensor/create';
@@ -25,7 +33,14 @@ interface Sizes {
 function sizesOf(model: Seq2Seq, role: string): Sizes {
   // A transformer is what has attention heads; a BiGRU has layer counts and widths too.
   const c = (model as { config?: { encoderLayers?: unknown; decoderLayers?: unknown; embDim?: unknown; nHeads?: unknown } }).config;
-  if (!model.forwardInternalsAsync || !c || typeof c.nHeads !== 'number' || typeof c.encoderLayers !== 'number' || typeof c.decoderLayers !== 'number' || typeof c.embDim !== 'number') {
+  if (
+    !model.forwardInternalsAsync ||
+    !c ||
+    typeof c.nHeads !== 'number' ||
+    typeof c.encoderLayers !== 'number' ||
+    typeof c.decoderLayers !== 'number' ||
+    typeof c.embDim !== 'number'
+  ) {
     throw new TypeError(`distill: option 'intermediate' needs a transformer ${role} (its layers' states), not a ${model.kind} model`);
   }
   return { encoder: c.encoderLayers, decoder: c.decoderLayers, width: c.embDim };
@@ -45,10 +60,14 @@ export function planIntermediate(options: ResolvedIntermediateKd, student: Seq2S
   if (!sameDevice(student.device, teacher.device)) {
     throw new Error(`distill: option 'intermediate' needs the teacher on the student's device (${student.device}), not ${teacher.device}`);
   }
-  const map = options.layerMap ?? (student instanceof CutStudent ? { encoder: [...student.layerMap.encoder], decoder: [...student.layerMap.decoder] } : {
-    encoder: uniformLayerMap(s.encoder, t.encoder),
-    decoder: uniformLayerMap(s.decoder, t.decoder),
-  });
+  const map =
+    options.layerMap ??
+    (student instanceof CutStudent
+      ? { encoder: [...student.layerMap.encoder], decoder: [...student.layerMap.decoder] }
+      : {
+          encoder: uniformLayerMap(s.encoder, t.encoder),
+          decoder: uniformLayerMap(s.decoder, t.decoder),
+        });
   checkLayerMap(map, s, t);
   let projection: Tensor | undefined;
   if (options.hidden > 0 && s.width !== t.width) {
@@ -64,7 +83,8 @@ export function intermediateParameters(plan: IntermediatePlan | undefined): Map<
 }
 
 function disposeAll(x: ForwardInternals): void {
-  for (const t of [x.logits, ...x.encoderHidden, ...x.decoderHidden, ...x.encoderSelfAttention, ...x.decoderSelfAttention, ...x.crossAttention]) t.dispose();
+  for (const t of [x.logits, ...x.encoderHidden, ...x.decoderHidden, ...x.encoderSelfAttention, ...x.decoderSelfAttention, ...x.crossAttention])
+    t.dispose();
 }
 
 /** The batch loss: the fused KD loss on the logits plus the weighted intermediate terms. */

@@ -47,15 +47,20 @@ export class Adam {
     this.lr = r.number('lr', D.lr, { min: 0 });
     const betas = readBetas(r, D.betas);
     const entries: [string, Tensor][] = params instanceof Map ? [...params] : params.map((t, i) => [String(i), t]);
-    this.handle = native().optimAdam(entries.map(([, t]) => t.native), {
-      decoupled: this.decoupled(),
-      beta1: betas[0],
-      beta2: betas[1],
-      eps: r.number('eps', D.eps, { min: 0 }),
-      weightDecay: r.number('weightDecay', this.defaultWeightDecay(), { min: 0 }),
-    });
+    this.handle = native().optimAdam(
+      entries.map(([, t]) => t.native),
+      {
+        decoupled: this.decoupled(),
+        beta1: betas[0],
+        beta2: betas[1],
+        eps: r.number('eps', D.eps, { min: 0 }),
+        weightDecay: r.number('weightDecay', this.defaultWeightDecay(), { min: 0 }),
+      }
+    );
     // The native side keeps each tensor once (tied weights), named here by its first entry.
-    this.names = native().optimParamIndices(this.handle).map((i) => entries[i][0]);
+    this.names = native()
+      .optimParamIndices(this.handle)
+      .map((i) => entries[i][0]);
   }
 
   /** @internal AdamW overrides: weight decay applied to the weights, not the gradient. */

@@ -113,9 +113,38 @@ export const TRAINING_DEFAULTS = Object.freeze({
 
 /** The keys of {@link TrainingOptions}. */
 export const TRAINING_OPTION_KEYS: readonly string[] = [
-  'data', 'batching', 'valid', 'runDir', 'optimizer', 'schedule', 'warmupUpdates', 'labelSmoothing', 'accumulate', 'clipNorm', 'maxSteps', 'maxEpochs',
-  'maxSeconds', 'ema', 'validateEvery', 'saveEvery', 'patience', 'logEvery', 'seed', 'dropout', 'maxBadSteps', 'onStep', 'onValidate',
-  'onEpochEnd', 'signal', 'handleSignals', 'log', 'progressBar', 'threads', 'device', 'precision', 'group',
+  'data',
+  'batching',
+  'valid',
+  'runDir',
+  'optimizer',
+  'schedule',
+  'warmupUpdates',
+  'labelSmoothing',
+  'accumulate',
+  'clipNorm',
+  'maxSteps',
+  'maxEpochs',
+  'maxSeconds',
+  'ema',
+  'validateEvery',
+  'saveEvery',
+  'patience',
+  'logEvery',
+  'seed',
+  'dropout',
+  'maxBadSteps',
+  'onStep',
+  'onValidate',
+  'onEpochEnd',
+  'signal',
+  'handleSignals',
+  'log',
+  'progressBar',
+  'threads',
+  'device',
+  'precision',
+  'group',
 ];
 
 /** The options the trainer uses as given (data, callbacks, streams, the group). */
@@ -174,7 +203,12 @@ export interface ResolvedTrainingOptions extends PassedThrough {
  * Fills {@link TRAINING_DEFAULTS} and checks every value. `extraKeys` are the caller's own options in the same
  * object (distill's); `names` names the options in errors (the CLI's flags).
  */
-export function resolveTrainingOptions(where: string, opts: unknown, extraKeys: readonly string[] = [], names: OptionNamer = optionNames): ResolvedTrainingOptions {
+export function resolveTrainingOptions(
+  where: string,
+  opts: unknown,
+  extraKeys: readonly string[] = [],
+  names: OptionNamer = optionNames
+): ResolvedTrainingOptions {
   const r = new OptionReader(where, opts, [...TRAINING_OPTION_KEYS, ...extraKeys], names);
   return readTrainingOptions(r);
 }
@@ -184,9 +218,18 @@ function passedThrough(r: OptionReader): PassedThrough {
   if (data === undefined) throw new TypeError(`${r.head}${r.name('data')} is required (token pairs or a Batcher)`);
   const get = <K extends keyof PassedThrough>(key: K) => r.raw(key) as PassedThrough[K];
   return {
-    data, batching: get('batching'), valid: get('valid'), runDir: get('runDir'), onStep: get('onStep'), onValidate: get('onValidate'),
-    onEpochEnd: get('onEpochEnd'), signal: get('signal'), handleSignals: r.boolean('handleSignals', false), log: get('log'),
-    progressBar: get('progressBar'), group: get('group'),
+    data,
+    batching: get('batching'),
+    valid: get('valid'),
+    runDir: get('runDir'),
+    onStep: get('onStep'),
+    onValidate: get('onValidate'),
+    onEpochEnd: get('onEpochEnd'),
+    signal: get('signal'),
+    handleSignals: r.boolean('handleSignals', false),
+    log: get('log'),
+    progressBar: get('progressBar'),
+    group: get('group'),
   };
 }
 
@@ -208,13 +251,17 @@ export function readTrainingOptions(r: OptionReader): ResolvedTrainingOptions {
   const optimizer = { lr, betas, ...(eps !== undefined ? { eps } : {}), ...(weightDecay !== undefined ? { weightDecay } : {}) };
   const warmupUpdates = r.integer('warmupUpdates', undefined, 0);
   const given = r.func<Schedule>('schedule', undefined, 'a function of the step (see inverseSqrt)');
-  if (given && warmupUpdates !== undefined) throw new TypeError(`${r.head}${r.name('warmupUpdates')} sets the default schedule: leave it out when giving ${r.name('schedule')}`);
+  if (given && warmupUpdates !== undefined)
+    throw new TypeError(`${r.head}${r.name('warmupUpdates')} sets the default schedule: leave it out when giving ${r.name('schedule')}`);
   const schedule = given ?? inverseSqrt({ lr, warmupUpdates: warmupUpdates ?? INVERSE_SQRT_DEFAULTS.warmupUpdates });
   const resolved: ResolvedTrainingOptions = {
-    maxSteps, maxEpochs, maxSeconds,
+    maxSteps,
+    maxEpochs,
+    maxSeconds,
     ema: r.number('ema', undefined, { min: 0, max: 1, above: true, below: true }),
     optimizerKind: o.oneOf('kind', ['adam', 'adamw'] as const, D.optimizer.kind),
-    optimizer, schedule,
+    optimizer,
+    schedule,
     labelSmoothing: r.number('labelSmoothing', LOSS_DEFAULTS.labelSmoothing, { min: 0, max: 1, below: true }),
     accumulate: r.integer('accumulate', D.accumulate, 1),
     clipNorm: r.number('clipNorm', D.clipNorm, { ...positive, infinite: true }),
@@ -232,9 +279,21 @@ export function readTrainingOptions(r: OptionReader): ResolvedTrainingOptions {
     ...passedThrough(r),
   };
   resolved.serializable = {
-    optimizer: { kind: resolved.optimizerKind, ...optimizer }, labelSmoothing: resolved.labelSmoothing, accumulate: resolved.accumulate,
-    ...(warmupUpdates !== undefined ? { warmupUpdates } : {}), clipNorm: resolved.clipNorm, maxSteps, maxEpochs, maxSeconds, ema: resolved.ema, validateEvery: resolved.validateEvery,
-    saveEvery: resolved.saveEvery, patience: resolved.patience, seed: resolved.seed, dropout: resolved.dropout, precision: resolved.precision,
+    optimizer: { kind: resolved.optimizerKind, ...optimizer },
+    labelSmoothing: resolved.labelSmoothing,
+    accumulate: resolved.accumulate,
+    ...(warmupUpdates !== undefined ? { warmupUpdates } : {}),
+    clipNorm: resolved.clipNorm,
+    maxSteps,
+    maxEpochs,
+    maxSeconds,
+    ema: resolved.ema,
+    validateEvery: resolved.validateEvery,
+    saveEvery: resolved.saveEvery,
+    patience: resolved.patience,
+    seed: resolved.seed,
+    dropout: resolved.dropout,
+    precision: resolved.precision,
   };
   return resolved;
 }

@@ -17,7 +17,12 @@ async function writePlot(lines: MetricsLine[], svgFile: string): Promise<boolean
   const loss = lines.map((l) => ({ step: l.step, loss: l.loss, series: l.type === 'step' ? 'train loss' : 'valid loss' }));
   if (loss.length === 0) return false;
   const scores = lines.flatMap((l) =>
-    l.type === 'valid' && l.bleu !== undefined ? [{ step: l.step, score: l.bleu, metric: 'BLEU' }, { step: l.step, score: l.chrf!, metric: 'chrF' }] : []
+    l.type === 'valid' && l.bleu !== undefined
+      ? [
+          { step: l.step, score: l.bleu, metric: 'BLEU' },
+          { step: l.step, score: l.chrf!, metric: 'chrF' },
+        ]
+      : []
   );
   const lossChart: vl.TopLevelSpec = {
     title: 'Loss per target token',

@@ -60,7 +60,10 @@ export class TrainingProgress {
       return;
     }
     const payload = {
-      step: m.step, loss: m.loss.toFixed(3), lr: m.lr.toExponential(1), tps: Math.round(m.tokensPerSecond).toLocaleString('en-US'),
+      step: m.step,
+      loss: m.loss.toFixed(3),
+      lr: m.lr.toExponential(1),
+      tps: Math.round(m.tokensPerSecond).toLocaleString('en-US'),
       remaining: etaSeconds !== undefined && Number.isFinite(etaSeconds) ? formatDuration(etaSeconds) : '?',
     };
     const total = Math.max(position.total ?? position.value, 1);

@@ -85,7 +85,9 @@ function dataParallelReplicas(group: ProcessGroup): Replicas {
       const seen = steps.map((t) => Number(t.item()));
       for (const t of steps) t.dispose();
       if (seen.some((s) => s !== seen[0])) {
-        throw new Error(`train: the ranks resumed from different steps (${seen.map((s, r) => `rank ${r}: ${s}`).join(', ')}); every rank must see the same runDir`);
+        throw new Error(
+          `train: the ranks resumed from different steps (${seen.map((s, r) => `rank ${r}: ${s}`).join(', ')}); every rank must see the same runDir`
+        );
       }
       // XLM's encoder keeps a prediction layer that translation never uses: let the Reducer find such parameters.
       dp = await DataParallel.create(group, params, { findUnusedParameters: true });

@@ -63,7 +63,11 @@ export async function saveRun(store: CheckpointStore, parts: RunParts, counters:
  * Restores the last checkpoint of the run folder into `parts` and returns its counters and folder, or undefined
  * for a fresh run. Throws when the checkpoint belongs to another run (`fingerprint`) or another world size.
  */
-export async function resumeRun(store: CheckpointStore, parts: RunParts, fingerprint: string): Promise<{ counters: TrainerCounters; folder: string } | undefined> {
+export async function resumeRun(
+  store: CheckpointStore,
+  parts: RunParts,
+  fingerprint: string
+): Promise<{ counters: TrainerCounters; folder: string } | undefined> {
   const saved = await store.load('last');
   if (!saved) return undefined;
   const { rank, worldSize } = parts.replicas;

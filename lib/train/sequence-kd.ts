@@ -83,19 +83,34 @@ function checkInt(v: number | undefined, name: string, min: number, fallback: nu
  * with the teacher's beam (greedy when beamSize is 1) and writes the best hypothesis of each as its new target.
  * Resumable: rerunning with the same `out` skips the sources already written by any process.
  */
-export async function distillSequences(teacher: Seq2Seq, sources: number[][] | PairSource, opts: DistillSequencesOptions): Promise<DistillSequencesResult> {
+export async function distillSequences(
+  teacher: Seq2Seq,
+  sources: number[][] | PairSource,
+  opts: DistillSequencesOptions
+): Promise<DistillSequencesResult> {
   if (!opts || typeof opts.out !== 'string') throw new TypeError("distillSequences: option 'out' (a file path) is required");
-  if (!Array.isArray(sources) && !isPairSource(sources)) throw new TypeError("distillSequences: argument 'sources' must be an array of token id arrays or a PairSource");
+  if (!Array.isArray(sources) && !isPairSource(sources))
+    throw new TypeError("distillSequences: argument 'sources' must be an array of token id arrays or a PairSource");
   const batchSize = checkInt(opts.batchSize, 'batchSize', 1, 32);
   const world = checkInt(opts.worldSize, 'worldSize', 1, 1);
   const rank = checkInt(opts.rank, 'rank', 0, 0);
   if (rank >= world) throw new RangeError(`distillSequences: option 'rank' (${rank}) must be below 'worldSize' (${world})`);
-  const src: SentenceSource = Array.isArray(sources) ? sideOf(new ArrayPairSource(sources.map((s) => ({ src: s, tgt: [] })), 'sources'), 'src') : sideOf(sources, 'src');
+  const src: SentenceSource = Array.isArray(sources)
+    ? sideOf(
+        new ArrayPairSource(
+          sources.map((s) => ({ src: s, tgt: [] })),
+          'sources'
+        ),
+        'src'
+      )
+    : sideOf(sources, 'src');
   const total = src.count;
   const done = finishedIn(opts.out, total);
   const resumed = done.count;
   const store = AppendableTokenStore.open(partBase(opts.out, rank), total, tokenBytesFor(teacher.vocabSize), {
-    tokenizer: opts.tokenizerHash ?? '', vocabSize: teacher.vocabSize, madeBy: 'sequence-level KD',
+    tokenizer: opts.tokenizerHash ?? '',
+    vocabSize: teacher.vocabSize,
+    madeBy: 'sequence-level KD',
   });
   // This process's unfinished sources, shortest first (little padding), in linear time.
   const todo = todoOf(src, done.has, rank, world);
@@ -107,7 +122,13 @@ export async function distillSequences(teacher: Seq2Seq, sources: number[][] | P
   try {
     for (let start = 0; start < todo.length; start += batchSize) {
       const ids = todo.subarray(start, start + batchSize);
-      const batch = Batch.fromSource(batchInput, ids, { eosIndex: teacher.eosIndex, padIndex: teacher.padIndex, device: teacher.device, srcLang: opts.srcLang, tgtLang: opts.tgtLang });
+      const batch = Batch.fromSource(batchInput, ids, {
+        eosIndex: teacher.eosIndex,
+        padIndex: teacher.padIndex,
+        device: teacher.device,
+        srcLang: opts.srcLang,
+        tgtLang: opts.tgtLang,
+      });
       let hyps: Hypothesis[][];
       try {
         hyps = (opts.beamSize ?? 5) === 1 ? await greedy(teacher, batch, opts) : await beamSearch(teacher, batch, opts);
@@ -142,7 +163,8 @@ function ownersOf(out: string, total: number): { parts: Uint8Array; stores: Toke
   for (const base of partsOf(out)) {
     // Another rank's part may end in ids its writer never indexed (killed): they are past every entry, unread.
     const store = TokenStore.open(base, { partialTail: true });
-    if (store.count !== total) throw new Error(`sequence-level KD: ${base}.idx holds ${store.count} sources, not the ${total} of this run: delete ${out}.r* to start again`);
+    if (store.count !== total)
+      throw new Error(`sequence-level KD: ${base}.idx holds ${store.count} sources, not the ${total} of this run: delete ${out}.r* to start again`);
     if (stores.length >= 255) throw new Error(`sequence-level KD: more than 255 parts of ${out}`);
     stores.push(store);
     for (let i = 0; i < total; i++) if (parts[i] === 0 && store.has(i)) parts[i] = stores.length;
@@ -168,7 +190,11 @@ function todoOf(src: SentenceSource, done: (i: number) => boolean, rank: number,
 
 /** The teacher's translations of `total` sources, merged from every part, as the target side of pairs. */
 export class DistilledTargets implements SentenceSource {
-  private constructor(private readonly parts: Uint8Array, private readonly stores: TokenStore[], private readonly out: string) {}
+  private constructor(
+    private readonly parts: Uint8Array,
+    private readonly stores: TokenStore[],
+    private readonly out: string
+  ) {}
 
   /**
    * Opens the translations written to `out`.

@@ -10,7 +10,10 @@ export class StopRequests {
   private readonly onAbort = () => (this.current = 'abort');
   private readonly onSignal = () => (this.current = 'signal');
 
-  constructor(private readonly signal: AbortSignal | undefined, private readonly handleSignals: boolean) {
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    private readonly handleSignals: boolean
+  ) {
     signal?.addEventListener('abort', this.onAbort);
     if (handleSignals) {
       process.on('SIGINT', this.onSignal);

@@ -166,7 +166,7 @@ function dataHashOf(pairs: PairSource): string {
 function checksumOf(fd: number, start: number, end: number): string {
   return sha((h) => {
     const buf = Buffer.alloc(1 << 20);
-    for (let pos = start; pos < end; ) {
+    for (let pos = start; pos < end;) {
       const n = fs.readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
       if (n === 0) throw new Error('teacher cache: the file ends before its last block (truncated)');
       h.update(buf.subarray(0, n));
@@ -252,7 +252,8 @@ async function teacherTopK(teacher: Seq2Seq, pairs: PairSource, indices: Int32Ar
 }
 
 function checkSource(h: TeacherCacheHeader, want: Omit<TeacherCacheHeader, 'checksum'>, file: string): void {
-  const why = (field: string, what: string) => new Error(`teacher cache ${file} is stale: it was built for ${what}; delete it to rebuild (${field} differs)`);
+  const why = (field: string, what: string) =>
+    new Error(`teacher cache ${file} is stale: it was built for ${what}; delete it to rebuild (${field} differs)`);
   if (h.format !== FORMAT) throw new Error(`teacher cache ${file}: format ${h.format}, this version reads ${FORMAT}`);
   if (h.k !== want.k) throw why('k', `k = ${h.k}, not ${want.k}`);
   if (h.vocabSize !== want.vocabSize) throw why('vocabSize', `a vocabulary of ${h.vocabSize}, not ${want.vocabSize}`);
@@ -267,7 +268,12 @@ export class TeacherCache {
    * @param header - the file's header.
    * @param file - the cache file.
    */
-  private constructor(private fd: number | undefined, readonly header: TeacherCacheHeader, private readonly offsets: Float64Array, readonly file: string) {}
+  private constructor(
+    private fd: number | undefined,
+    readonly header: TeacherCacheHeader,
+    private readonly offsets: Float64Array,
+    readonly file: string
+  ) {}
 
   /** Opens `file`, checks it against the run's source (and its checksum), and keeps it open for reading. */
   static open(file: string, source: TeacherCacheSource): TeacherCache {
@@ -278,7 +284,8 @@ export class TeacherCache {
       if (!h.checksum) throw new Error(`teacher cache ${file} is incomplete: build it first (buildTeacherCache resumes it)`);
       const offsets = layout(sourceOf(source), h.k);
       const size = fs.fstatSync(fd).size;
-      if (size !== offsets[offsets.length - 1]) throw new Error(`teacher cache ${file}: ${size} bytes, expected ${offsets[offsets.length - 1]} (truncated or corrupt)`);
+      if (size !== offsets[offsets.length - 1])
+        throw new Error(`teacher cache ${file}: ${size} bytes, expected ${offsets[offsets.length - 1]} (truncated or corrupt)`);
       if (checksumOf(fd, HEADER_BYTES, size) !== h.checksum) throw new Error(`teacher cache ${file}: checksum mismatch (corrupt)`);
       return new TeacherCache(fd, h, offsets, file);
     } catch (e) {

@@ -144,10 +144,18 @@ class Trainer {
   // ---- stage 1: prepare ----------------------------------------------------------------------------------------
 
   /** Resolves the options, plans the batches, builds the optimizer, resumes from `runDir` and binds the replicas. */
-  static async prepare(model: Seq2Seq, lossOf: BatchLoss, o: ResolvedTrainingOptions, describe: Record<string, unknown>, aux: Map<string, Tensor>): Promise<Trainer> {
+  static async prepare(
+    model: Seq2Seq,
+    lossOf: BatchLoss,
+    o: ResolvedTrainingOptions,
+    describe: Record<string, unknown>,
+    aux: Map<string, Tensor>
+  ): Promise<Trainer> {
     const opts = o;
     if (model.inference !== undefined && model.inference !== 'float32') {
-      throw new Error(`train: the model is ${model.inference} for inference (prepack()/quantize()); train the float32 model and convert it afterwards`);
+      throw new Error(
+        `train: the model is ${model.inference} for inference (prepack()/quantize()); train the float32 model and convert it afterwards`
+      );
     }
     // One device owner: the model's parameters say where batches, caches and decoding go.
     if (o.device !== undefined) model.to(o.device);
@@ -171,11 +179,29 @@ class Trainer {
     const ranks = world > 1 ? { worldSize: world } : {};
     const precision = o.precision !== 'fp32' ? { precision: o.precision } : {};
     const fingerprint = hash({
-      kind: model.kind, vocab: model.vocabSize, params: model.numParameters(), pairs: batcher.size, ...describe,
-      ...(aux.size > 0 ? { aux: [...aux].map(([n, t]) => `${n}:${t.shape.join('x')}`) } : {}), seed: o.seed, accumulate: o.accumulate, ...ranks, ...precision,
+      kind: model.kind,
+      vocab: model.vocabSize,
+      params: model.numParameters(),
+      pairs: batcher.size,
+      ...describe,
+      ...(aux.size > 0 ? { aux: [...aux].map(([n, t]) => `${n}:${t.shape.join('x')}`) } : {}),
+      seed: o.seed,
+      accumulate: o.accumulate,
+      ...ranks,
+      ...precision,
     });
     let counters: TrainerCounters = {
-      step: 0, epoch: 0, batchInEpoch: 0, tokens: 0, seconds: 0, bestScore: null, bestStep: null, badValidations: 0, skippedSteps: 0, fingerprint, ...ranks,
+      step: 0,
+      epoch: 0,
+      batchInEpoch: 0,
+      tokens: 0,
+      seconds: 0,
+      bestScore: null,
+      bestStep: null,
+      badValidations: 0,
+      skippedSteps: 0,
+      fingerprint,
+      ...ranks,
     };
 
     // Every rank reads the run folder to resume; only rank 0 writes it.
@@ -196,7 +222,24 @@ class Trainer {
       fs.writeFileSync(path.join(opts.runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     }
     const stops = new StopRequests(opts.signal, opts.handleSignals === true);
-    return new Trainer(model, lossOf, opts, o, device, replicas, batcher, validBatcher, parts, counters, store, metrics, progress, stops, threadsBefore, resumed?.folder);
+    return new Trainer(
+      model,
+      lossOf,
+      opts,
+      o,
+      device,
+      replicas,
+      batcher,
+      validBatcher,
+      parts,
+      counters,
+      store,
+      metrics,
+      progress,
+      stops,
+      threadsBefore,
+      resumed?.folder
+    );
   }
 
   // ---- the loop ------------------------------------------------------------------------------------------------
@@ -206,9 +249,12 @@ class Trainer {
     this.model.train(o.dropout);
     this.plan = this.planOf(c.epoch);
     const { all, mine } = this.plan;
-    if (mine.length === 0) throw new Error(`train: ${all.length} batch(es) per epoch cannot feed ${this.replicas.worldSize} ranks; use smaller batches or fewer ranks`);
+    if (mine.length === 0)
+      throw new Error(`train: ${all.length} batch(es) per epoch cannot feed ${this.replicas.worldSize} ranks; use smaller batches or fewer ranks`);
     if (this.replicas.worldSize > 1) {
-      this.log(`data-parallel over ${this.replicas.worldSize} ranks: ${mine.length} of each epoch's ${all.length} batches per rank, gradients averaged by c10d's Reducer`);
+      this.log(
+        `data-parallel over ${this.replicas.worldSize} ranks: ${mine.length} of each epoch's ${all.length} batches per rank, gradients averaged by c10d's Reducer`
+      );
     }
     this.clock = new ProgressClock(o, c, () => this.plan.mine.length);
     this.prefetch = new BatchPrefetcher(this.batcher, this.device);
@@ -226,8 +272,15 @@ class Trainer {
     if (this.lastValidatedStep !== c.step && !(await this.validate())) await this.save();
     await this.plot();
     return {
-      steps: c.step, epoch: c.epoch, tokens: c.tokens, seconds: c.seconds, stoppedBy: this.stoppedBy, skippedSteps: c.skippedSteps,
-      best: c.bestScore === null ? null : { score: c.bestScore, step: c.bestStep! }, lastValidation: this.lastValidation, resumedFrom: this.resumedFrom,
+      steps: c.step,
+      epoch: c.epoch,
+      tokens: c.tokens,
+      seconds: c.seconds,
+      stoppedBy: this.stoppedBy,
+      skippedSteps: c.skippedSteps,
+      best: c.bestScore === null ? null : { score: c.bestScore, step: c.bestStep! },
+      lastValidation: this.lastValidation,
+      resumedFrom: this.resumedFrom,
     };
   }
 
@@ -332,7 +385,9 @@ class Trainer {
     this.badInARow += 1;
     this.log(`step ${c.step + 1}: non-finite ${finite ? 'gradient norm' : 'loss'}, update skipped (${this.badInARow} in a row)`);
     if (this.badInARow >= this.o.maxBadSteps) {
-      throw new Error(`train: ${this.badInARow} updates in a row had a non-finite loss or gradient norm (at step ${c.step}); lower the learning rate or check the data`);
+      throw new Error(
+        `train: ${this.badInARow} updates in a row had a non-finite loss or gradient norm (at step ${c.step}); lower the learning rate or check the data`
+      );
     }
   }
 
@@ -343,8 +398,17 @@ class Trainer {
     const { c, o } = this;
     this.window = { tokens: this.window.tokens + u.tokens, seconds: this.window.seconds + u.seconds };
     const m: StepMetrics = {
-      type: 'step', step: c.step, epoch: c.epoch, loss: u.loss / u.tokens, kd: u.kd / u.tokens, ce: u.ce / u.tokens,
-      lr: u.lr, gradNorm: u.gradNorm, tokens: u.tokens, tokensPerSecond: this.window.tokens / Math.max(this.window.seconds, 1e-9), elapsed: c.seconds,
+      type: 'step',
+      step: c.step,
+      epoch: c.epoch,
+      loss: u.loss / u.tokens,
+      kd: u.kd / u.tokens,
+      ce: u.ce / u.tokens,
+      lr: u.lr,
+      gradNorm: u.gradNorm,
+      tokens: u.tokens,
+      tokensPerSecond: this.window.tokens / Math.max(this.window.seconds, 1e-9),
+      elapsed: c.seconds,
     };
     const logged = c.step % o.logEvery === 0 || c.step === o.maxSteps;
     if (logged) {
@@ -438,8 +502,13 @@ class Trainer {
 /** Progress lines or a live bar, for rank 0 only. */
 function progressOf(opts: ResolvedTrainingOptions, o: ResolvedTrainingOptions, lead: boolean): TrainingProgress {
   const bar = opts.progressBar;
-  const barStream = bar === true ? process.stderr : bar === false ? undefined : bar ?? (opts.log === undefined && process.stderr.isTTY ? process.stderr : undefined);
-  const log = !lead ? () => undefined : opts.log === undefined ? (l: string) => console.log(l) : opts.log ?? (() => undefined);
+  const barStream =
+    bar === true
+      ? process.stderr
+      : bar === false
+        ? undefined
+        : (bar ?? (opts.log === undefined && process.stderr.isTTY ? process.stderr : undefined));
+  const log = !lead ? () => undefined : opts.log === undefined ? (l: string) => console.log(l) : (opts.log ?? (() => undefined));
   return new TrainingProgress({ log, barStream: lead ? barStream : undefined, maxSteps: o.maxSteps });
 }
 

@@ -12,7 +12,9 @@ namespace {
 
 class ComputeThread {
  public:
-  ComputeThread() { std::thread([this] { loop(); }).detach(); }
+  ComputeThread() {
+    std::thread([this] { loop(); }).detach();
+  }
 
   void push(std::function<void()> job) {
     {

@@ -42,9 +42,7 @@ struct AutocastState {
 // a task is such a region, so the cache never outlives the step that filled it.
 class AutocastScope {
  public:
-  explicit AutocastScope(const AutocastState& s) : saved_(AutocastState::current()), active_(s.any()) {
-    s.apply();
-  }
+  explicit AutocastScope(const AutocastState& s) : saved_(AutocastState::current()), active_(s.any()) { s.apply(); }
   ~AutocastScope() {
     if (active_) at::autocast::clear_cache();
     saved_.apply();
@@ -68,7 +66,8 @@ class AsyncTask {
     auto* task = new AsyncTask(env, std::move(fn), std::move(work), std::move(toJs));
     auto promise = task->deferred_.Promise();
     // The thread-safe function keeps the event loop alive until the result is back on the JS thread.
-    auto tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), task->fn_, 0, 1);
+    auto tsfn =
+        Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), task->fn_, 0, 1);
     runOnComputeThread([task, tsfn]() mutable {
       task->execute();
       // After BlockingCall the JS thread may already have deleted the task: only `tsfn` is used from here.

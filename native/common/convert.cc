@@ -12,9 +12,9 @@ namespace xkt {
 namespace {
 const std::vector<std::pair<std::string, c10::ScalarType>>& dtypeTable() {
   static const std::vector<std::pair<std::string, c10::ScalarType>> table = {
-      {"float32", c10::kFloat}, {"float64", c10::kDouble}, {"float16", c10::kHalf},
-      {"bfloat16", c10::kBFloat16}, {"int32", c10::kInt}, {"int64", c10::kLong},
-      {"int16", c10::kShort}, {"int8", c10::kChar}, {"uint8", c10::kByte}, {"bool", c10::kBool}};
+      {"float32", c10::kFloat}, {"float64", c10::kDouble}, {"float16", c10::kHalf}, {"bfloat16", c10::kBFloat16},
+      {"int32", c10::kInt},     {"int64", c10::kLong},     {"int16", c10::kShort},  {"int8", c10::kChar},
+      {"uint8", c10::kByte},    {"bool", c10::kBool}};
   return table;
 }
 
@@ -204,9 +204,7 @@ std::vector<int64_t> Args::intList(size_t i, const char* name, bool allowMinusOn
   return out;
 }
 
-bool Args::isScalar(size_t i) const {
-  return i < info_.Length() && (info_[i].IsNumber() || info_[i].IsBoolean());
-}
+bool Args::isScalar(size_t i) const { return i < info_.Length() && (info_[i].IsNumber() || info_[i].IsBoolean()); }
 
 c10::Scalar Args::scalar(size_t i, const char* name) const {
   if (i < info_.Length() && info_[i].IsBoolean()) return c10::Scalar(info_[i].As<Napi::Boolean>().Value());
@@ -317,7 +315,8 @@ torch::Tensor ObjectArg::tensor(const char* key) {
   auto* w = TensorWrap::unwrapChecked(v);
   const std::string field = name_ + "." + key;
   if (w == nullptr) fail(key, "a Tensor");
-  if (w->disposed()) throw ArgError("argument '" + field + "' is a disposed Tensor (it was freed by dispose() or tidy())");
+  if (w->disposed())
+    throw ArgError("argument '" + field + "' is a disposed Tensor (it was freed by dispose() or tidy())");
   args_.saw(field, w->tensor());
   return w->tensor();
 }

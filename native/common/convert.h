@@ -11,15 +11,16 @@ namespace xkt {
 std::string dtypeName(c10::ScalarType t);
 c10::ScalarType parseDtype(const std::string& name);  // throws ArgError listing valid names
 std::string deviceName(const c10::Device& d);
-c10::Device parseDevice(const std::string& name);     // throws ArgError
-std::string describeTensor(const torch::Tensor& t);   // "[2, 3] float32 cpu"
+c10::Device parseDevice(const std::string& name);    // throws ArgError
+std::string describeTensor(const torch::Tensor& t);  // "[2, 3] float32 cpu"
 std::string jsTypeName(const Napi::Value& v);
 
 // Throws ArgError (a RangeError in JS) with `message` unless every value of `t` lies in [lo, hi). It reads the
 // values back, which on a GPU is a sync: per-step decoding calls pass onlyOnHost = true and so check CPU tensors
 // alone; ids made on the device by the decoders are in range by construction, and batches are checked once,
 // where they enter the model.
-void checkValuesInRange(const torch::Tensor& t, int64_t lo, int64_t hi, const std::string& message, bool onlyOnHost = false);
+void checkValuesInRange(const torch::Tensor& t, int64_t lo, int64_t hi, const std::string& message,
+                        bool onlyOnHost = false);
 
 // Arguments of one native call. Every accessor validates and throws ArgError naming the argument; the
 // tensors it hands out are remembered so a LibTorch error can say what it was given.

@@ -34,7 +34,8 @@ void defineSyncAndAsync(Napi::Env env, Napi::Object target, const std::string& n
   const std::string asyncName = name + "Async";
   define(env, target, asyncName, [read, work, toJs, asyncName](Args& a) -> Napi::Value {
     auto in = std::make_shared<In>(read(a));
-    return AsyncTask<Out>::start(a.env(), asyncName, [in, work]() { return work(*in); }, toJs);
+    return AsyncTask<Out>::start(
+        a.env(), asyncName, [in, work]() { return work(*in); }, toJs);
   });
 }
 

@@ -13,8 +13,7 @@ namespace xkt {
 class ArgError : public std::runtime_error {
  public:
   enum class Kind { Type, Range };
-  explicit ArgError(const std::string& message, Kind kind = Kind::Type)
-      : std::runtime_error(message), kind(kind) {}
+  explicit ArgError(const std::string& message, Kind kind = Kind::Type) : std::runtime_error(message), kind(kind) {}
   Kind kind;
 };
 

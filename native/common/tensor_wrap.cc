@@ -47,8 +47,7 @@ Napi::Object TensorWrap::wrap(Napi::Env env, torch::Tensor t) {
 
 TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {
   if (pending == nullptr) {
-    throw Napi::TypeError::New(info.Env(),
-                               "NativeTensor: cannot be constructed from JS; use the tensor factories");
+    throw Napi::TypeError::New(info.Env(), "NativeTensor: cannot be constructed from JS; use the tensor factories");
   }
   adopt(std::move(*pending));
   pending = nullptr;

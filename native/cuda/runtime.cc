@@ -23,7 +23,8 @@ namespace {
 void requireCuda(const char* what) {
   if (!torch::cuda::is_available()) {
     throw ArgError(std::string(what) + " needs CUDA, which is not available here (" +
-                   (at::detail::getCUDAHooks().hasCUDA() ? "no CUDA device is visible" : "this LibTorch has no CUDA") + ")");
+                   (at::detail::getCUDAHooks().hasCUDA() ? "no CUDA device is visible" : "this LibTorch has no CUDA") +
+                   ")");
   }
 }
 
@@ -33,8 +34,9 @@ c10::DeviceIndex deviceIndex(Args& a, size_t i) {
   if (!a.has(i)) return at::detail::getCUDAHooks().getCurrentDevice();
   const int64_t d = a.nonNegativeInteger(i, "device");
   if (d >= count) {
-    throw ArgError("argument 'device' is " + std::to_string(d) + " but there are " + std::to_string(count) + " CUDA device(s)",
-                   ArgError::Kind::Range);
+    throw ArgError(
+        "argument 'device' is " + std::to_string(d) + " but there are " + std::to_string(count) + " CUDA device(s)",
+        ArgError::Kind::Range);
   }
   return static_cast<c10::DeviceIndex>(d);
 }
@@ -106,7 +108,8 @@ void registerCudaRuntime(Napi::Env env, Napi::Object exports) {
     const auto d = deviceIndex(a, 0);
     auto state = a.tensor(1, "state");
     if (state.scalar_type() != c10::kByte || state.dim() != 1) {
-      throw ArgError("argument 'state' must be a 1-d uint8 tensor from cuda.getRngState(), got " + describeTensor(state));
+      throw ArgError("argument 'state' must be a 1-d uint8 tensor from cuda.getRngState(), got " +
+                     describeTensor(state));
     }
     auto gen = at::detail::getCUDAHooks().getDefaultGenerator(d);
     std::lock_guard<std::mutex> lock(gen.mutex());

@@ -26,14 +26,16 @@ struct InitOptions {
 };
 
 InitOptions readInit(Args& a) {
-  if (!a.has(0) || !a[0].IsObject()) a.fail(0, "options", "an object { rank, worldSize, masterAddr, masterPort, timeoutMs }");
+  if (!a.has(0) || !a[0].IsObject())
+    a.fail(0, "options", "an object { rank, worldSize, masterAddr, masterPort, timeoutMs }");
   auto o = a[0].As<Napi::Object>();
   auto num = [&](const char* key, double min, double max) {
     Napi::Value v = o.Get(key);
     double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
     if (!v.IsNumber() || !std::isfinite(d) || std::floor(d) != d || d < min || d > max) {
-      throw ArgError(std::string("argument 'options." ) + key + "' must be an integer in [" + std::to_string(static_cast<int64_t>(min)) + ", " +
-                     std::to_string(static_cast<int64_t>(max)) + "], got " + jsTypeName(v));
+      throw ArgError(std::string("argument 'options.") + key + "' must be an integer in [" +
+                     std::to_string(static_cast<int64_t>(min)) + ", " + std::to_string(static_cast<int64_t>(max)) +
+                     "], got " + jsTypeName(v));
     }
     return static_cast<int64_t>(d);
   };
@@ -43,7 +45,8 @@ InitOptions readInit(Args& a) {
   in.masterPort = static_cast<int>(num("masterPort", 1, 65535));
   in.timeoutMs = num("timeoutMs", 1, 1e12);
   Napi::Value addr = o.Get("masterAddr");
-  if (!addr.IsString() || addr.As<Napi::String>().Utf8Value().empty()) throw ArgError("argument 'options.masterAddr' must be a host name or address");
+  if (!addr.IsString() || addr.As<Napi::String>().Utf8Value().empty())
+    throw ArgError("argument 'options.masterAddr' must be a host name or address");
   in.masterAddr = addr.As<Napi::String>().Utf8Value();
   return in;
 }
@@ -99,8 +102,11 @@ c10d::ReduceOp reduceOp(const std::string& name) {
 
 torch::Tensor cpuDense(Args& a, size_t i, const char* name) {
   torch::Tensor t = a.tensor(i, name);
-  if (!t.device().is_cpu()) throw ArgError(std::string("argument '") + name + "' must be a CPU tensor for the Gloo backend, got " + describeTensor(t));
-  if (!t.is_contiguous()) throw ArgError(std::string("argument '") + name + "' must be contiguous, got " + describeTensor(t));
+  if (!t.device().is_cpu())
+    throw ArgError(std::string("argument '") + name + "' must be a CPU tensor for the Gloo backend, got " +
+                   describeTensor(t));
+  if (!t.is_contiguous())
+    throw ArgError(std::string("argument '") + name + "' must be contiguous, got " + describeTensor(t));
   return t;
 }
 
@@ -114,7 +120,8 @@ Napi::Value undefinedJs(Napi::Env env, bool&) { return env.Undefined(); }
 }  // namespace
 
 void rethrowNamed(const ProcessGroup& g, const std::string& op, const std::function<void()>& run) {
-  const std::string where = op + " failed on rank " + std::to_string(g.rank) + " of " + std::to_string(g.worldSize) + ": ";
+  const std::string where =
+      op + " failed on rank " + std::to_string(g.rank) + " of " + std::to_string(g.worldSize) + ": ";
   try {
     run();
   } catch (const c10::Error& e) {
@@ -135,17 +142,22 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
           try {
             return connect(in);
           } catch (const c10::Error& e) {
-            throw std::runtime_error("joining the group (rank " + std::to_string(in.rank) + " of " + std::to_string(in.worldSize) + ", master " +
-                                     in.masterAddr + ":" + std::to_string(in.masterPort) + ") failed: " + cleanTorchMessage(e.what_without_backtrace()));
+            throw std::runtime_error("joining the group (rank " + std::to_string(in.rank) + " of " +
+                                     std::to_string(in.worldSize) + ", master " + in.masterAddr + ":" +
+                                     std::to_string(in.masterPort) +
+                                     ") failed: " + cleanTorchMessage(e.what_without_backtrace()));
           } catch (const std::exception& e) {
-            throw std::runtime_error("joining the group (rank " + std::to_string(in.rank) + " of " + std::to_string(in.worldSize) + ", master " +
-                                     in.masterAddr + ":" + std::to_string(in.masterPort) + ") failed: " + e.what());
+            throw std::runtime_error("joining the group (rank " + std::to_string(in.rank) + " of " +
+                                     std::to_string(in.worldSize) + ", master " + in.masterAddr + ":" +
+                                     std::to_string(in.masterPort) + ") failed: " + e.what());
           }
         },
         [](Napi::Env env, std::shared_ptr<ProcessGroup>& g) -> Napi::Value { return GroupWrap::wrap(env, g); });
   });
-  define(env, exports, "distRank", [](Args& a) { return Napi::Number::New(a.env(), GroupWrap::unwrap(a, 0, "group")->rank); });
-  define(env, exports, "distWorldSize", [](Args& a) { return Napi::Number::New(a.env(), GroupWrap::unwrap(a, 0, "group")->worldSize); });
+  define(env, exports, "distRank",
+         [](Args& a) { return Napi::Number::New(a.env(), GroupWrap::unwrap(a, 0, "group")->rank); });
+  define(env, exports, "distWorldSize",
+         [](Args& a) { return Napi::Number::New(a.env(), GroupWrap::unwrap(a, 0, "group")->worldSize); });
   define(env, exports, "distAllReduceAsync", [](Args& a) {
     auto g = GroupWrap::unwrap(a, 0, "group");
     torch::Tensor t = cpuDense(a, 1, "tensor");
@@ -168,7 +180,9 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
     auto g = GroupWrap::unwrap(a, 0, "group");
     torch::Tensor t = cpuDense(a, 1, "tensor");
     int64_t root = a.integer(2, "root");
-    if (root < 0 || root >= g->worldSize) throw ArgError("argument 'root' must be a rank in [0, " + std::to_string(g->worldSize) + "), got " + std::to_string(root));
+    if (root < 0 || root >= g->worldSize)
+      throw ArgError("argument 'root' must be a rank in [0, " + std::to_string(g->worldSize) + "), got " +
+                     std::to_string(root));
     return async<bool>(
         a, "distBroadcastAsync",
         [g, t, root]() {
@@ -183,7 +197,12 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
   define(env, exports, "distBarrierAsync", [](Args& a) {
     auto g = GroupWrap::unwrap(a, 0, "group");
     return async<bool>(
-        a, "distBarrierAsync", [g]() { finish(*g, "barrier", g->gloo->barrier()); return true; }, undefinedJs);
+        a, "distBarrierAsync",
+        [g]() {
+          finish(*g, "barrier", g->gloo->barrier());
+          return true;
+        },
+        undefinedJs);
   });
   define(env, exports, "distAllGatherAsync", [](Args& a) {
     auto g = GroupWrap::unwrap(a, 0, "group");

@@ -39,7 +39,9 @@ std::vector<torch::Tensor> trainable(const std::vector<torch::Tensor>& params, s
   for (size_t i = 0; i < params.size(); ++i) {
     const auto& p = params[i];
     if (!p.requires_grad() || !seen.insert(p.unsafeGetTensorImpl()).second) continue;
-    if (!p.device().is_cpu()) throw ArgError("argument 'params' must hold CPU tensors for the Gloo backend, got " + describeTensor(p) + " at index " + std::to_string(i));
+    if (!p.device().is_cpu())
+      throw ArgError("argument 'params' must hold CPU tensors for the Gloo backend, got " + describeTensor(p) +
+                     " at index " + std::to_string(i));
     out.push_back(p);
     if (kept) kept->push_back(i);
   }
@@ -53,12 +55,15 @@ c10d::Reducer* makeReducer(A&&... args) {
   if constexpr (std::is_constructible_v<c10d::Reducer, A...>) {
     return new c10d::Reducer(std::forward<A>(args)...);
   } else {
-    throw std::runtime_error("data-parallel training: this LibTorch's c10d::Reducer has a constructor this build does not know (built for LibTorch 2.13)");
+    throw std::runtime_error(
+        "data-parallel training: this LibTorch's c10d::Reducer has a constructor this build does not know (built for "
+        "LibTorch 2.13)");
   }
 }
 
-c10d::Reducer* createReducer(const ProcessGroup& g, std::vector<torch::Tensor> params, std::unordered_map<size_t, std::string> names,
-                             int64_t bucketBytes, int64_t firstBucketBytes, bool findUnused) {
+c10d::Reducer* createReducer(const ProcessGroup& g, std::vector<torch::Tensor> params,
+                             std::unordered_map<size_t, std::string> names, int64_t bucketBytes,
+                             int64_t firstBucketBytes, bool findUnused) {
   // As DDP: one bucket at first (the backward order is not known yet); rebuilt after the first backward.
   std::vector<std::vector<size_t>> buckets(1);
   for (size_t i = 0; i < params.size(); ++i) buckets[0].push_back(i);
@@ -77,16 +82,19 @@ void registerReducer(Napi::Env env, Napi::Object exports) {
   define(env, exports, "distReducerAsync", [](Args& a) {
     auto g = GroupWrap::unwrap(a, 0, "group");
     auto all = a.tensorList(1, "params");
-    if (!a[2].IsArray() || a[2].As<Napi::Array>().Length() != all.size()) a.fail(2, "names", "an array of " + std::to_string(all.size()) + " strings, one per param");
+    if (!a[2].IsArray() || a[2].As<Napi::Array>().Length() != all.size())
+      a.fail(2, "names", "an array of " + std::to_string(all.size()) + " strings, one per param");
     std::vector<std::string> allNames;
     for (uint32_t i = 0; i < all.size(); ++i) {
       Napi::Value n = a[2].As<Napi::Array>().Get(i);
-      if (!n.IsString()) a.fail(2, "names", "an array of strings (index " + std::to_string(i) + " is " + jsTypeName(n) + ")");
+      if (!n.IsString())
+        a.fail(2, "names", "an array of strings (index " + std::to_string(i) + " is " + jsTypeName(n) + ")");
       allNames.push_back(n.As<Napi::String>().Utf8Value());
     }
     double bucketMiB = a.number(3, "bucketMiB");
     bool findUnused = a.boolean(4, "findUnusedParameters", false);
-    if (!(bucketMiB > 0 && bucketMiB <= 4096)) throw ArgError("argument 'bucketMiB' must be in (0, 4096]", ArgError::Kind::Range);
+    if (!(bucketMiB > 0 && bucketMiB <= 4096))
+      throw ArgError("argument 'bucketMiB' must be in (0, 4096]", ArgError::Kind::Range);
     std::vector<size_t> kept;
     auto params = trainable(all, &kept);
     if (params.empty()) throw ArgError("argument 'params' has no tensor that requires grad: nothing to reduce");
@@ -98,14 +106,16 @@ void registerReducer(Napi::Env env, Napi::Object exports) {
         [g, params, names, bucketBytes, findUnused]() {
           auto box = std::make_shared<ReducerBox>();
           box->group = g;
-          rethrowNamed(*g, "checking the model across ranks", [&] { c10d::verify_params_across_processes(g->group, params, std::nullopt); });
+          rethrowNamed(*g, "checking the model across ranks",
+                       [&] { c10d::verify_params_across_processes(g->group, params, std::nullopt); });
           rethrowNamed(*g, "broadcasting the parameters from rank 0", [&] {
             c10::NoGradGuard noGrad;
             std::vector<torch::Tensor> detached;
             for (const auto& p : params) detached.push_back(p.detach());
             c10d::broadcast_coalesced(g->group, detached, 250u << 20, 0);
           });
-          box->reducer = createReducer(*g, params, names, bucketBytes, std::min<int64_t>(bucketBytes, 1 << 20), findUnused);
+          box->reducer =
+              createReducer(*g, params, names, bucketBytes, std::min<int64_t>(bucketBytes, 1 << 20), findUnused);
           return box;
         },
         [](Napi::Env env, std::shared_ptr<ReducerBox>& r) -> Napi::Value { return ReducerWrap::wrap(env, r); });

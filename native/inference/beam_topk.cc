@@ -56,15 +56,23 @@ void registerBeamTopk(Napi::Env env, Napi::Object exports) {
   // per sentence `width` scores (descending), then their indices into its K·C candidates.
   define(env, exports, "beamTopk", [](Args& a) -> Napi::Value {
     torch::Tensor lp = a.tensor(0, "logProbs");
-    if (lp.dim() != 2 || lp.scalar_type() != torch::kFloat32) throw ArgError("argument 'logProbs' must be a 2-d float32 tensor, got " + describeTensor(lp));
-    if (!a[1].IsTypedArray() || a[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) a.fail(1, "sums", "a Float32Array");
+    if (lp.dim() != 2 || lp.scalar_type() != torch::kFloat32)
+      throw ArgError("argument 'logProbs' must be a 2-d float32 tensor, got " + describeTensor(lp));
+    if (!a[1].IsTypedArray() || a[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      a.fail(1, "sums", "a Float32Array");
     auto sums = a[1].As<Napi::Float32Array>();
     const int64_t K = a.positiveInteger(2, "K");
     const int64_t width = a.positiveInteger(3, "width");
     const int64_t N = lp.size(0), C = lp.size(1);
-    if (static_cast<int64_t>(sums.ElementLength()) != N) throw ArgError("argument 'sums' must hold one score per row (" + std::to_string(N) + "), got " + std::to_string(sums.ElementLength()));
-    if (N % K != 0) throw ArgError("the rows of 'logProbs' (" + std::to_string(N) + ") must be a multiple of K (" + std::to_string(K) + ")");
-    if (width > K * C) throw ArgError("argument 'width' must be at most K·C (" + std::to_string(K * C) + "), got " + std::to_string(width));
+    if (static_cast<int64_t>(sums.ElementLength()) != N)
+      throw ArgError("argument 'sums' must hold one score per row (" + std::to_string(N) + "), got " +
+                     std::to_string(sums.ElementLength()));
+    if (N % K != 0)
+      throw ArgError("the rows of 'logProbs' (" + std::to_string(N) + ") must be a multiple of K (" +
+                     std::to_string(K) + ")");
+    if (width > K * C)
+      throw ArgError("argument 'width' must be at most K·C (" + std::to_string(K * C) + "), got " +
+                     std::to_string(width));
     torch::NoGradGuard noGrad;
     if (lp.device().is_cpu() && lp.stride(1) == 1) {
       auto out = Napi::Float64Array::New(a.env(), static_cast<size_t>(N / K * 2 * width));

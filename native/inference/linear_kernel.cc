@@ -20,7 +20,9 @@ const c10::OperatorHandle& op(const char* name) {
   auto it = cache.find(name);
   if (it != cache.end()) return it->second;
   auto handle = c10::Dispatcher::singleton().findSchema({name, ""});
-  if (!handle) throw std::runtime_error(std::string("this LibTorch has no operator ") + name + " (needed for prepacked/int8 linear layers)");
+  if (!handle)
+    throw std::runtime_error(std::string("this LibTorch has no operator ") + name +
+                             " (needed for prepacked/int8 linear layers)");
   return cache.emplace(name, *handle).first->second;
 }
 
@@ -46,7 +48,8 @@ void checkWeight(const torch::Tensor& w, const torch::Tensor& b) {
   if (w.dim() != 2 || w.scalar_type() != torch::kFloat32 || !w.device().is_cpu()) {
     throw ArgError("prepacked and int8 linear layers need float32 CPU weights [out, in], got " + describeTensor(w));
   }
-  if (b.defined() && (b.dim() != 1 || b.size(0) != w.size(0))) throw ArgError("a linear layer's bias must be [" + std::to_string(w.size(0)) + "], got " + describeTensor(b));
+  if (b.defined() && (b.dim() != 1 || b.size(0) != w.size(0)))
+    throw ArgError("a linear layer's bias must be [" + std::to_string(w.size(0)) + "], got " + describeTensor(b));
 }
 
 }  // namespace
@@ -73,14 +76,19 @@ std::shared_ptr<LinearKernel> LinearKernel::int8(const torch::Tensor& weight, co
   auto scales = torch::clamp_min(w.abs().amax(1) / 127.5f, std::numeric_limits<float>::epsilon());
   SilentWarnings silent;
   c10::WarningUtils::WarningHandlerGuard guard(&silent);
-  auto q = at::quantize_per_channel(w, scales.to(torch::kDouble), torch::zeros({w.size(0)}, torch::kLong), 0, torch::kQInt8).int_repr();
+  auto q =
+      at::quantize_per_channel(w, scales.to(torch::kDouble), torch::zeros({w.size(0)}, torch::kLong), 0, torch::kQInt8)
+          .int_repr();
   return int8FromSaved(q, scales, bias);
 }
 
-std::shared_ptr<LinearKernel> LinearKernel::int8FromSaved(const torch::Tensor& qweight, const torch::Tensor& scales, const torch::Tensor& bias) {
-  if (qweight.dim() != 2 || qweight.scalar_type() != torch::kInt8) throw ArgError("an int8 linear weight must be int8 [out, in], got " + describeTensor(qweight));
+std::shared_ptr<LinearKernel> LinearKernel::int8FromSaved(const torch::Tensor& qweight, const torch::Tensor& scales,
+                                                          const torch::Tensor& bias) {
+  if (qweight.dim() != 2 || qweight.scalar_type() != torch::kInt8)
+    throw ArgError("an int8 linear weight must be int8 [out, in], got " + describeTensor(qweight));
   if (scales.dim() != 1 || scales.size(0) != qweight.size(0) || scales.scalar_type() != torch::kFloat32) {
-    throw ArgError("an int8 linear weight's scales must be float32 [" + std::to_string(qweight.size(0)) + "], got " + describeTensor(scales));
+    throw ArgError("an int8 linear weight's scales must be float32 [" + std::to_string(qweight.size(0)) + "], got " +
+                   describeTensor(scales));
   }
   if (!(scales > 0).all().item<bool>()) throw ArgError("an int8 linear weight's scales must all be > 0");
   c10::NoGradGuard noGrad;
@@ -105,10 +113,12 @@ torch::Tensor LinearKernel::apply(const torch::Tensor& x) const {
   torch::Tensor y;
   if (kind_ == Kind::Packed) {
     y = call1("mkldnn::_linear_pointwise",
-              {x2, weight_, bias_.defined() ? c10::IValue(bias_) : c10::IValue(), std::string("none"), c10::List<std::optional<c10::Scalar>>(), c10::IValue()})
+              {x2, weight_, bias_.defined() ? c10::IValue(bias_) : c10::IValue(), std::string("none"),
+               c10::List<std::optional<c10::Scalar>>(), c10::IValue()})
             .toTensor();
   } else {
-    // reduce_range: 7-bit activations, as torch.ao's dynamic quantized Linear asks of fbgemm (no overflow in its int16 sums).
+    // reduce_range: 7-bit activations, as torch.ao's dynamic quantized Linear asks of fbgemm (no overflow in its int16
+    // sums).
     y = call1("quantized::linear_dynamic", {x2, int8Params_, true}).toTensor();
   }
   return restore(y, x);
@@ -143,7 +153,9 @@ void KernelTable::fuse(const std::vector<std::vector<std::pair<torch::Tensor, to
   for (const auto& group : groups) {
     std::vector<std::shared_ptr<LinearKernel>> ks;
     for (const auto& [w, b] : group) ks.push_back(find(w));
-    if (ks.empty() || !ks[0] || std::any_of(ks.begin(), ks.end(), [&](const auto& k) { return !k || k->kind() != ks[0]->kind(); })) continue;
+    if (ks.empty() || !ks[0] ||
+        std::any_of(ks.begin(), ks.end(), [&](const auto& k) { return !k || k->kind() != ks[0]->kind(); }))
+      continue;
     std::vector<torch::Tensor> biases;
     for (const auto& [w, b] : group) biases.push_back(b.defined() ? b.detach() : torch::zeros({w.size(0)}));
     auto bias = torch::cat(biases);
@@ -169,7 +181,8 @@ int64_t KernelTable::nbytes() const {
   return n;
 }
 
-torch::Tensor KernelTable::linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) const {
+torch::Tensor KernelTable::linear(const torch::Tensor& x, const torch::Tensor& weight,
+                                  const torch::Tensor& bias) const {
   if (auto k = find(weight)) return k->apply(x);
   return torch::linear(x, weight, bias);
 }

@@ -21,7 +21,8 @@ class LinearKernel {
   static std::shared_ptr<LinearKernel> packed(const torch::Tensor& weight, const torch::Tensor& bias);
   static std::shared_ptr<LinearKernel> int8(const torch::Tensor& weight, const torch::Tensor& bias);
   // From a saved int8 weight [N, K] and its per-row scales [N] (float32).
-  static std::shared_ptr<LinearKernel> int8FromSaved(const torch::Tensor& qweight, const torch::Tensor& scales, const torch::Tensor& bias);
+  static std::shared_ptr<LinearKernel> int8FromSaved(const torch::Tensor& qweight, const torch::Tensor& scales,
+                                                     const torch::Tensor& bias);
 
   // x [..., K] -> [..., N]
   torch::Tensor apply(const torch::Tensor& x) const;
@@ -36,15 +37,17 @@ class LinearKernel {
  private:
   Kind kind_ = Kind::Packed;
   int64_t outFeatures_ = 0;
-  torch::Tensor weight_, bias_;      // packed: the reordered weight and the bias
-  torch::Tensor qweight_, scales_;   // int8: what is saved
-  c10::IValue int8Params_;           // int8: fbgemm's LinearPackedParams
+  torch::Tensor weight_, bias_;     // packed: the reordered weight and the bias
+  torch::Tensor qweight_, scales_;  // int8: what is saved
+  c10::IValue int8Params_;          // int8: fbgemm's LinearPackedParams
 };
 
 // The kernels of one model, by weight tensor. Empty for a plain fp32 model (every lookup then falls through).
 class KernelTable {
  public:
-  void set(const torch::Tensor& weight, std::shared_ptr<LinearKernel> kernel) { table_[weight.unsafeGetTensorImpl()] = std::move(kernel); }
+  void set(const torch::Tensor& weight, std::shared_ptr<LinearKernel> kernel) {
+    table_[weight.unsafeGetTensorImpl()] = std::move(kernel);
+  }
   std::shared_ptr<LinearKernel> find(const torch::Tensor& weight) const;
   bool empty() const { return table_.empty(); }
   void clear() {
@@ -53,14 +56,18 @@ class KernelTable {
   }
   // Layers that read the same input, fused into one kernel (their weights stacked by rows), by the first
   // layer's weight: a decoder step's self-attention q, k and v in one call instead of three.
-  void setFused(const torch::Tensor& firstWeight, std::shared_ptr<LinearKernel> kernel) { fused_[firstWeight.unsafeGetTensorImpl()] = std::move(kernel); }
+  void setFused(const torch::Tensor& firstWeight, std::shared_ptr<LinearKernel> kernel) {
+    fused_[firstWeight.unsafeGetTensorImpl()] = std::move(kernel);
+  }
   std::shared_ptr<LinearKernel> findFused(const torch::Tensor& firstWeight) const;
   // Rebuilds every fused kernel from the layers' own kernels (each group: all of one kind, else none).
   void fuse(const std::vector<std::vector<std::pair<torch::Tensor, torch::Tensor>>>& groups);
   int64_t nbytes() const;
   // linear(x, weight, bias) through the weight's kernel when it has one.
   torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) const;
-  torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) const { return linear(x, layer->weight, layer->bias); }
+  torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) const {
+    return linear(x, layer->weight, layer->bias);
+  }
 
  private:
   std::unordered_map<const void*, std::shared_ptr<LinearKernel>> table_, fused_;

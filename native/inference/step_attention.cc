@@ -33,9 +33,10 @@ inline __attribute__((always_inline)) float dot(const float* a, const float* b, 
 }
 
 // A range of (row, head) pairs i: out[i] = Σ_t softmax_t(q[i]·k_t) v_t over the pair's slot's keys/values.
-__attribute__((target_clones("avx2,fma", "default")))
-void attendRange(int64_t begin, int64_t end, const float* q, const Layout& K, const Layout& V, int64_t H, int64_t T, int64_t dh,
-                 int64_t group, const bool* mask, float* scores, float* out) {
+__attribute__((target_clones("avx2,fma", "default"))) void attendRange(int64_t begin, int64_t end, const float* q,
+                                                                       const Layout& K, const Layout& V, int64_t H,
+                                                                       int64_t T, int64_t dh, int64_t group,
+                                                                       const bool* mask, float* scores, float* out) {
   for (int64_t i = begin; i < end; ++i) {
     const int64_t n = i / H, h = i % H, g = n / group;
     const float* qi = q + i * dh;
@@ -73,7 +74,8 @@ bool stepAttentionApplies(const torch::Tensor& q, const torch::Tensor& k, const 
   return q.dim() == 3 && q.size(1) == 1 && k.dim() == 4 && v.dim() == 4 && k.stride(3) == 1 && v.stride(3) == 1;
 }
 
-torch::Tensor stepAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& masked, int64_t group) {
+torch::Tensor stepAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                            const torch::Tensor& masked, int64_t group) {
   const int64_t N = q.size(0), H = k.size(1), T = k.size(2), dh = k.size(3);
   const double scale = std::sqrt(static_cast<double>(dh));
   // As attend(): q divided by √dh before the product.

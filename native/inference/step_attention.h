@@ -15,6 +15,7 @@ bool stepAttentionApplies(const torch::Tensor& q, const torch::Tensor& k, const 
 // q [N, 1, H·dh] (projected, not yet scaled); k, v [G, H, T, dh] (any strides but the last), row n reading
 // slot n / group (N = G·group); masked: undefined, or bool [G, 1, 1, T] (true = may not attend).
 // Returns the context [N, 1, H·dh]: softmax(q·kᵀ / √dh) v per head, as MultiHeadAttention::attend computes it.
-torch::Tensor stepAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& masked, int64_t group);
+torch::Tensor stepAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                            const torch::Tensor& masked, int64_t group);
 
 }  // namespace xkt

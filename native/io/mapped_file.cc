@@ -51,10 +51,13 @@ Napi::Value mapFile(const Napi::CallbackInfo& info) {
   // Batches read sentences in a shuffled order: read-ahead of neighbouring pages would mostly be wasted.
   ::madvise(data, length, MADV_RANDOM);
   auto* mapping = new Mapping{data, length};
-  return Napi::ArrayBuffer::New(env, data, length, [](Napi::Env, void*, Mapping* m) {
-    ::munmap(m->data, m->length);
-    delete m;
-  }, mapping);
+  return Napi::ArrayBuffer::New(
+      env, data, length,
+      [](Napi::Env, void*, Mapping* m) {
+        ::munmap(m->data, m->length);
+        delete m;
+      },
+      mapping);
 }
 
 }  // namespace

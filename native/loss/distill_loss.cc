@@ -70,8 +70,10 @@ LossResult reduceRows(const at::Tensor& kdRow, const at::Tensor& ceRow, const Ro
       const double d = static_cast<double>(std::max<int64_t>(r.count, 1));
       return {rows.sum() / d, kdRow.sum() / d, ceRow.sum() / d};
     }
-    case Reduction::Sum: return {rows.sum(), kdRow.sum(), ceRow.sum()};
-    default: return {rows.view(r.lead), kdRow.view(r.lead), ceRow.view(r.lead)};
+    case Reduction::Sum:
+      return {rows.sum(), kdRow.sum(), ceRow.sum()};
+    default:
+      return {rows.view(r.lead), kdRow.view(r.lead), ceRow.view(r.lead)};
   }
 }
 
@@ -187,7 +189,9 @@ struct ChunkedLossFn : public torch::autograd::Function<ChunkedLossFn> {
       RowBatch b;
       b.student = lc;
       switch (in->teacherKind) {
-        case Teacher::Kind::Logits: b.teacher = r.teacher.narrow(0, start, c); break;
+        case Teacher::Kind::Logits:
+          b.teacher = r.teacher.narrow(0, start, c);
+          break;
         case Teacher::Kind::Sparse:
           b.indices = r.indices.narrow(0, start, c);
           b.logProbs = r.logProbs.narrow(0, start, c);
@@ -257,7 +261,8 @@ int64_t defaultChunkSize(int64_t rows, int64_t vocab, const at::Device& device, 
     const auto agg = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
     const double cached = static_cast<double>(stats.reserved_bytes[agg].current - stats.allocated_bytes[agg].current);
     const double budget = 0.25 * (static_cast<double>(freeBytes) + cached);
-    int64_t c = static_cast<int64_t>(budget / (3.0 * static_cast<double>(vocab) * static_cast<double>(std::max<int64_t>(elementSize, 1))));
+    int64_t c = static_cast<int64_t>(
+        budget / (3.0 * static_cast<double>(vocab) * static_cast<double>(std::max<int64_t>(elementSize, 1))));
     c = std::max<int64_t>(c / 64 * 64, 1024);
     return std::min(c, rows);
   }
@@ -284,7 +289,8 @@ LossResult fusedLoss(const at::Tensor& student, const Teacher& teacher, const st
   if (teacher.kind == Teacher::Kind::Logits) checkDenseTeacher(teacher.logits, student);
   in.rows = prepareRows(lead, V, student, "student", student.sizes(), teacher, targets, cfg, math);
   in.s2 = student.detach().reshape({in.rows.N, V}).contiguous();
-  if (teacher.kind == Teacher::Kind::Logits) in.rows.teacher = teacher.logits.detach().reshape({in.rows.N, V}).contiguous();
+  if (teacher.kind == Teacher::Kind::Logits)
+    in.rows.teacher = teacher.logits.detach().reshape({in.rows.N, V}).contiguous();
   const bool wantGrad = at::GradMode::is_enabled() && student.requires_grad();
   auto out = DistillLossFn::apply(student, &in, cfg, wantGrad);
   return {out[0], out[1], out[2]};
@@ -352,7 +358,8 @@ LossResult referenceLoss(const at::Tensor& student, const Teacher& teacher, cons
     kdRows = at::where(mask, kdRows, zeros);
   }
   if (cfg.alpha < 1) {
-    ceRows = at::cross_entropy_loss(s2, r.targets, std::nullopt, at::Reduction::None, cfg.ignoreIndex, cfg.labelSmoothing);
+    ceRows =
+        at::cross_entropy_loss(s2, r.targets, std::nullopt, at::Reduction::None, cfg.ignoreIndex, cfg.labelSmoothing);
   }
   auto rows = kdRows * cfg.alpha + ceRows * (1.0 - cfg.alpha);
   switch (cfg.reduction) {
@@ -360,8 +367,10 @@ LossResult referenceLoss(const at::Tensor& student, const Teacher& teacher, cons
       const double d = static_cast<double>(std::max<int64_t>(r.count, 1));
       return {rows.sum() / d, (kdRows.sum() / d).detach(), (ceRows.sum() / d).detach()};
     }
-    case Reduction::Sum: return {rows.sum(), kdRows.sum().detach(), ceRows.sum().detach()};
-    default: return {rows.view(lead), kdRows.view(lead).detach(), ceRows.view(lead).detach()};
+    case Reduction::Sum:
+      return {rows.sum(), kdRows.sum().detach(), ceRows.sum().detach()};
+    default:
+      return {rows.view(lead), kdRows.view(lead).detach(), ceRows.view(lead).detach()};
   }
 }
 

@@ -25,8 +25,8 @@ namespace xkt::loss {
 
 namespace {
 
-constexpr int kBlock = 512;                 // threads per block, both layouts
-constexpr int64_t kWarpRowsBelow = 4096;    // V below this: one warp per row (16 rows per block)
+constexpr int kBlock = 512;               // threads per block, both layouts
+constexpr int64_t kWarpRowsBelow = 4096;  // V below this: one warp per row (16 rows per block)
 
 __device__ __forceinline__ float dexp(float x) { return __expf(x); }
 __device__ __forceinline__ double dexp(double x) { return ::exp(x); }
@@ -35,9 +35,13 @@ __device__ __forceinline__ double dlog(double x) { return ::log(x); }
 template <typename T>
 __device__ __forceinline__ T lowest();
 template <>
-__device__ __forceinline__ float lowest<float>() { return -FLT_MAX; }
+__device__ __forceinline__ float lowest<float>() {
+  return -FLT_MAX;
+}
 template <>
-__device__ __forceinline__ double lowest<double>() { return -DBL_MAX; }
+__device__ __forceinline__ double lowest<double>() {
+  return -DBL_MAX;
+}
 
 // exp(x) that is 0 for x = −∞ − (−∞) (a running maximum still at −∞ holds an empty sum).
 template <typename T>
@@ -68,7 +72,8 @@ struct RowReduce {
     if constexpr (kRowThreads == 32) {
       return v;
     } else {
-      return viaShared(v, [](T a, T b) { return a + b; }, T(0), true);
+      return viaShared(
+          v, [](T a, T b) { return a + b; }, T(0), true);
     }
   }
   __device__ T max(T v) {
@@ -76,7 +81,8 @@ struct RowReduce {
     if constexpr (kRowThreads == 32) {
       return v;
     } else {
-      return viaShared(v, [](T a, T b) { return fmax(a, b); }, T(-INFINITY), false);
+      return viaShared(
+          v, [](T a, T b) { return fmax(a, b); }, T(-INFINITY), false);
     }
   }
   // A softmax statistic (maximum, rescaled sums): the warps' partials combine at the common maximum.
@@ -128,24 +134,26 @@ __device__ __forceinline__ void forRow(const scalar_t* s, const scalar_t* t, int
       Pack<scalar_t, VEC> pt;
       if (t) pt = *reinterpret_cast<const Pack<scalar_t, VEC>*>(t + base);
 #pragma unroll
-      for (int i = 0; i < VEC; ++i) f(base + i, static_cast<acc_t>(ps.v[i]), t ? static_cast<acc_t>(pt.v[i]) : acc_t(0));
+      for (int i = 0; i < VEC; ++i)
+        f(base + i, static_cast<acc_t>(ps.v[i]), t ? static_cast<acc_t>(pt.v[i]) : acc_t(0));
     }
   } else {
-    for (int64_t v = lane; v < V; v += kRowThreads) f(v, static_cast<acc_t>(s[v]), t ? static_cast<acc_t>(t[v]) : acc_t(0));
+    for (int64_t v = lane; v < V; v += kRowThreads)
+      f(v, static_cast<acc_t>(s[v]), t ? static_cast<acc_t>(t[v]) : acc_t(0));
   }
 }
 
 // `student` and `grad` may alias (in-place gradient): each element is read before it is written, by the
 // same thread, and the row's other reads (label, sparse entries) happen before the gradient pass.
 template <int kRowThreads, int VEC, typename scalar_t, typename acc_t>
-__global__ void __launch_bounds__(kBlock) distillRowKernel(const scalar_t* student,
-                                                           const scalar_t* __restrict__ teacher,  // or nullptr
-                                                           const int64_t* __restrict__ indices,   // or nullptr
-                                                           const acc_t* __restrict__ logProbs,
-                                                           const int64_t* __restrict__ targets,   // or nullptr
-                                                           scalar_t* grad,                        // or nullptr
-                                                           acc_t* __restrict__ kdRow, acc_t* __restrict__ ceRow,
-                                                           Params<acc_t> p, bool vec) {
+__global__ void __launch_bounds__(kBlock)
+    distillRowKernel(const scalar_t* student,
+                     const scalar_t* __restrict__ teacher,  // or nullptr
+                     const int64_t* __restrict__ indices,   // or nullptr
+                     const acc_t* __restrict__ logProbs,
+                     const int64_t* __restrict__ targets,  // or nullptr
+                     scalar_t* grad,                       // or nullptr
+                     acc_t* __restrict__ kdRow, acc_t* __restrict__ ceRow, Params<acc_t> p, bool vec) {
   __shared__ acc_t shared[kBlock / 32];
   constexpr int kRowsPerBlock = kBlock / kRowThreads;
   const int64_t r = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / kRowThreads;
@@ -178,7 +186,7 @@ __global__ void __launch_bounds__(kBlock) distillRowKernel(const scalar_t* stude
   const acc_t floorV = lowest<acc_t>() * (p.T < acc_t(1) ? p.T : acc_t(1)) * acc_t(0.25);
 
   // ---- statistics, one read of the row
-  acc_t m = negInf, ZT = 0, Z1 = 0, sumS = 0;   // student
+  acc_t m = negInf, ZT = 0, Z1 = 0, sumS = 0;  // student
   acc_t mt = negInf, Zt = 0, U = 0;            // dense teacher
   forRow<kRowThreads, VEC, scalar_t, acc_t>(s, dense ? t : nullptr, V, vec, lane, [&](int64_t, acc_t sv, acc_t tv) {
     sv = fmax(sv, floorV);
@@ -294,11 +302,13 @@ __global__ void __launch_bounds__(kBlock) distillRowKernel(const scalar_t* stude
       if (dense) pt = *reinterpret_cast<const Pack<scalar_t, VEC>*>(t + base);
       Pack<scalar_t, VEC> out;
 #pragma unroll
-      for (int i = 0; i < VEC; ++i) out.v[i] = gradOf(base + i, static_cast<acc_t>(ps.v[i]), dense ? static_cast<acc_t>(pt.v[i]) : acc_t(0));
+      for (int i = 0; i < VEC; ++i)
+        out.v[i] = gradOf(base + i, static_cast<acc_t>(ps.v[i]), dense ? static_cast<acc_t>(pt.v[i]) : acc_t(0));
       *reinterpret_cast<Pack<scalar_t, VEC>*>(g + base) = out;
     }
   } else {
-    for (int64_t v = lane; v < V; v += kRowThreads) g[v] = gradOf(v, static_cast<acc_t>(s[v]), dense ? static_cast<acc_t>(t[v]) : acc_t(0));
+    for (int64_t v = lane; v < V; v += kRowThreads)
+      g[v] = gradOf(v, static_cast<acc_t>(s[v]), dense ? static_cast<acc_t>(t[v]) : acc_t(0));
   }
   if (sparse) {
     // Indices may repeat within a row: accumulate the k terms one at a time, in order, from one thread,
@@ -329,11 +339,11 @@ void launch(const RowBatch& b, const at::Tensor& teacher, const Params<acc_t>& p
   auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
   const bool vec = p.V % VEC == 0 && aligned(s) && (!t || aligned(t)) && (!g || aligned(g));
   const auto blocks = static_cast<unsigned>((p.N + kRowsPerBlock - 1) / kRowsPerBlock);
-  distillRowKernel<kRowThreads, VEC, scalar_t, acc_t><<<blocks, kBlock, 0, stream>>>(
-      s, t, b.indices.defined() ? b.indices.const_data_ptr<int64_t>() : nullptr,
-      b.logProbs.defined() ? b.logProbs.const_data_ptr<acc_t>() : nullptr,
-      b.targets.defined() ? b.targets.const_data_ptr<int64_t>() : nullptr, g, b.kdRow.mutable_data_ptr<acc_t>(),
-      b.ceRow.mutable_data_ptr<acc_t>(), p, vec);
+  distillRowKernel<kRowThreads, VEC, scalar_t, acc_t>
+      <<<blocks, kBlock, 0, stream>>>(s, t, b.indices.defined() ? b.indices.const_data_ptr<int64_t>() : nullptr,
+                                      b.logProbs.defined() ? b.logProbs.const_data_ptr<acc_t>() : nullptr,
+                                      b.targets.defined() ? b.targets.const_data_ptr<int64_t>() : nullptr, g,
+                                      b.kdRow.mutable_data_ptr<acc_t>(), b.ceRow.mutable_data_ptr<acc_t>(), p, vec);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 

@@ -21,9 +21,12 @@ const char* const kCapNames[] = {"DEFAULT", "AVX2", "AVX512"};
 
 RowRangeFn capFn(int cap) {
   switch (cap) {
-    case kCapAvx512: return rowRangeAvx512();
-    case kCapAvx2: return rowRangeAvx2();
-    default: return rowRangeDefault();
+    case kCapAvx512:
+      return rowRangeAvx512();
+    case kCapAvx2:
+      return rowRangeAvx2();
+    default:
+      return rowRangeDefault();
   }
 }
 

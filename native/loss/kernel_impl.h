@@ -175,8 +175,8 @@ void rowKernel(const acc_t* s, const acc_t* t, const int64_t* idx, const acc_t* 
   {
     const acc_t rZT = p.kd ? acc_t(1) / ZT : acc_t(0);
     const acc_t rZ1 = acc_t(1) / Z1;
-    const Vec vms(ms), vmt(mt), vinvT(p.invT), vlow(kLowest), vrZT(rZT), vrZ1(rZ1), vlZt(lZt), vlZ1(lZ1),
-        vcA(p.cA), vcC(p.cC), vepsV(p.epsOverV);
+    const Vec vms(ms), vmt(mt), vinvT(p.invT), vlow(kLowest), vrZT(rZT), vrZ1(rZ1), vlZt(lZt), vlZ1(lZ1), vcA(p.cA),
+        vcC(p.cC), vepsV(p.epsOverV);
     int64_t v = 0;
     if (p.kd) {
       for (; v < Vv; v += W) {
@@ -220,9 +220,8 @@ template <typename acc_t>
 const acc_t* rowAs(const at::Tensor& x, int64_t r, int64_t V, std::vector<acc_t>& buf) {
   if (x.scalar_type() == c10::CppTypeToScalarType<acc_t>::value) return x.const_data_ptr<acc_t>() + r * V;
   buf.resize(V);
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "distillRowAs", [&] {
-    at::vec::convert(x.const_data_ptr<scalar_t>() + r * V, buf.data(), V);
-  });
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "distillRowAs",
+                                  [&] { at::vec::convert(x.const_data_ptr<scalar_t>() + r * V, buf.data(), V); });
   return buf.data();
 }
 
@@ -264,7 +263,8 @@ void rowRangeTyped(const RowBatch& b, const LossConfig& cfg, int64_t begin, int6
     const acc_t* t = (p.kd && b.teacher.defined()) ? rowAs<acc_t>(b.teacher, r, V, tBuf) : nullptr;
     acc_t* g = nullptr;
     if (wantGrad) g = gradDirect ? reinterpret_cast<acc_t*>(gradBase + r * gradRowBytes) : gBuf.data();
-    rowKernel<acc_t>(s, t, idx ? idx + r * k : nullptr, lp ? lp + r * k : nullptr, k, label, g, p, kdRow + r, ceRow + r);
+    rowKernel<acc_t>(s, t, idx ? idx + r * k : nullptr, lp ? lp + r * k : nullptr, k, label, g, p, kdRow + r,
+                     ceRow + r);
     if (wantGrad && !gradDirect) {
       AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, b.grad.scalar_type(), "distillRowOut", [&] {
         at::vec::convert(gBuf.data(), reinterpret_cast<scalar_t*>(gradBase + r * gradRowBytes), V);

@@ -46,7 +46,8 @@ LossConfig readConfig(ObjectArg& o, bool chunked) {
   c.alpha = o.number("alpha");
   c.labelSmoothing = o.number("labelSmoothing");
   c.ignoreIndex = o.integer("ignoreIndex");
-  const auto r = o.oneOf("reduction", chunked ? std::vector<std::string>{"mean", "sum"} : std::vector<std::string>{"mean", "sum", "none"});
+  const auto r = o.oneOf(
+      "reduction", chunked ? std::vector<std::string>{"mean", "sum"} : std::vector<std::string>{"mean", "sum", "none"});
   c.reduction = r == "mean" ? Reduction::Mean : r == "sum" ? Reduction::Sum : Reduction::None;
   c.gradInPlace = o.has("gradInPlace") && o.boolean("gradInPlace");
   return c;
@@ -86,8 +87,13 @@ struct ChunkedArgs {
 };
 
 ChunkedArgs readChunked(Args& a) {
-  ChunkedArgs c{a.tensor(0, "hidden"), a.tensor(1, "weight"), a.optTensor(2, "bias"), readTeacher(a, 3, true),
-                a.optTensor(4, "targets"), {}, 0};
+  ChunkedArgs c{a.tensor(0, "hidden"),
+                a.tensor(1, "weight"),
+                a.optTensor(2, "bias"),
+                readTeacher(a, 3, true),
+                a.optTensor(4, "targets"),
+                {},
+                0};
   ObjectArg o(a, 5, "options");
   c.cfg = readConfig(o, true);
   c.chunk = o.integer("chunkSize");
@@ -107,14 +113,17 @@ void registerLoss(Napi::Env env, Napi::Object exports) {
   });
   defineSyncAndAsync(
       env, exports, "distillLossChunked", readChunked,
-      [](const ChunkedArgs& c) { return loss::fusedLossChunked(c.hidden, c.weight, c.bias, c.teacher, c.targets, c.cfg, c.chunk); },
+      [](const ChunkedArgs& c) {
+        return loss::fusedLossChunked(c.hidden, c.weight, c.bias, c.teacher, c.targets, c.cfg, c.chunk);
+      },
       resultToJs);
   // distillLossDefaultChunkSize(rows, vocab, device?, elementSize?): the rows per chunk chosen when chunkSize is 0.
   define(env, exports, "distillLossDefaultChunkSize", [](Args& a) {
     const auto device = a.has(2) ? parseDevice(a.string(2, "device")) : c10::Device(c10::kCPU);
     const int64_t elementSize = a.has(3) ? a.positiveInteger(3, "elementSize") : 4;
-    return Napi::Number::New(a.env(), static_cast<double>(loss::defaultChunkSize(a.nonNegativeInteger(0, "rows"),
-                                                                                 a.positiveInteger(1, "vocab"), device, elementSize)));
+    return Napi::Number::New(
+        a.env(), static_cast<double>(loss::defaultChunkSize(a.nonNegativeInteger(0, "rows"),
+                                                            a.positiveInteger(1, "vocab"), device, elementSize)));
   });
   // distillLossKernel(name?): the CPU kernel variant in use; with a name ('auto', 'DEFAULT', 'AVX2',
   // 'AVX512') selects it first. For tests and benchmarks.

@@ -58,12 +58,12 @@ void checkRowsTensor(const at::Tensor& t, const char* name, const char* what) {
 void checkDenseTeacher(const at::Tensor& teacher, const at::Tensor& student) {
   checkFloating(teacher, "teacher");
   checkSameDevice(teacher, "teacher", student, "student");
-  if (teacher.dim() == student.dim() && teacher.sizes().slice(0, teacher.dim() - 1) ==
-                                            student.sizes().slice(0, student.dim() - 1) &&
+  if (teacher.dim() == student.dim() &&
+      teacher.sizes().slice(0, teacher.dim() - 1) == student.sizes().slice(0, student.dim() - 1) &&
       teacher.size(-1) != student.size(-1)) {
-    typeError("vocab mismatch: 'teacher' has V = " + std::to_string(teacher.size(-1)) + " but 'student' has V = " +
-              std::to_string(student.size(-1)) + " (shapes " + shapeStr(teacher.sizes()) + " and " +
-              shapeStr(student.sizes()) + ")");
+    typeError("vocab mismatch: 'teacher' has V = " + std::to_string(teacher.size(-1)) +
+              " but 'student' has V = " + std::to_string(student.size(-1)) + " (shapes " + shapeStr(teacher.sizes()) +
+              " and " + shapeStr(student.sizes()) + ")");
   }
   if (teacher.sizes() != student.sizes()) {
     typeError("argument 'teacher' has shape " + shapeStr(teacher.sizes()) + " but 'student' has shape " +
@@ -83,8 +83,8 @@ void checkSparseTeacher(const Teacher& t, at::IntArrayRef lead, int64_t V, const
   checkSameDevice(t.logProbs, "teacher.logProbs", ref, refName);
   const int64_t k = checkLeading(t.indices, "teacher.indices", lead, refName, refShape);
   if (t.logProbs.sizes() != t.indices.sizes()) {
-    typeError("argument 'teacher.logProbs' has shape " + shapeStr(t.logProbs.sizes()) + " but 'teacher.indices' has shape " +
-              shapeStr(t.indices.sizes()) + ": they must match");
+    typeError("argument 'teacher.logProbs' has shape " + shapeStr(t.logProbs.sizes()) +
+              " but 'teacher.indices' has shape " + shapeStr(t.indices.sizes()) + ": they must match");
   }
   if (k < 1 || k > V) {
     rangeError("the sparse teacher's k (last dim of 'teacher.indices') must be in [1, V = " + std::to_string(V) +
@@ -120,8 +120,8 @@ void checkTargets(const std::optional<at::Tensor>& targets, at::IntArrayRef lead
   }
   checkSameDevice(y, "targets", ref, refName);
   if (y.sizes() != lead) {
-    typeError("argument 'targets' has shape " + shapeStr(y.sizes()) + ", expected " + shapeStr(lead) + " ('" +
-              refName + "' without its last dim)");
+    typeError("argument 'targets' has shape " + shapeStr(y.sizes()) + ", expected " + shapeStr(lead) + " ('" + refName +
+              "' without its last dim)");
   }
   if (y.numel() == 0) return;
   auto yl = y.to(at::kLong).reshape(-1);
@@ -148,8 +148,8 @@ int64_t checkProjection(const at::Tensor& hidden, const at::Tensor& weight, cons
               "'), got " + describeTensor(weight));
   }
   if (weight.scalar_type() != hidden.scalar_type()) {
-    typeError("argument '" + w + "' must have the dtype of '" + h + "' (" + dtypeName(hidden.scalar_type()) + "), got " +
-              describeTensor(weight));
+    typeError("argument '" + w + "' must have the dtype of '" + h + "' (" + dtypeName(hidden.scalar_type()) +
+              "), got " + describeTensor(weight));
   }
   const int64_t V = weight.size(0);
   if (V < 1) rangeError("argument '" + w + "' has an empty vocab dim: " + describeTensor(weight));
@@ -159,7 +159,8 @@ int64_t checkProjection(const at::Tensor& hidden, const at::Tensor& weight, cons
     checkSameDevice(*bias, names.bias, hidden, names.hidden);
     if (bias->dim() != 1 || bias->size(0) != V || bias->scalar_type() != hidden.scalar_type()) {
       typeError("argument '" + b + "' must have shape [V] with V = " + std::to_string(V) + " (rows of '" + w +
-                "') and the dtype of '" + h + "' (" + dtypeName(hidden.scalar_type()) + "), got " + describeTensor(*bias));
+                "') and the dtype of '" + h + "' (" + dtypeName(hidden.scalar_type()) + "), got " +
+                describeTensor(*bias));
     }
   }
   return V;
@@ -170,14 +171,18 @@ void checkChunkedTeacher(const Teacher& teacher, at::IntArrayRef lead, int64_t V
     checkFloating(teacher.logits, "teacher");
     checkSameDevice(teacher.logits, "teacher", hidden, "hidden");
     const int64_t tv = checkLeading(teacher.logits, "teacher", lead, "hidden", hidden.sizes());
-    if (tv != V) typeError("vocab mismatch: 'teacher' has V = " + std::to_string(tv) + " but 'weight' has V = " + std::to_string(V));
+    if (tv != V)
+      typeError("vocab mismatch: 'teacher' has V = " + std::to_string(tv) +
+                " but 'weight' has V = " + std::to_string(V));
   } else if (teacher.kind == Teacher::Kind::Hidden) {
     checkFloating(teacher.hidden, "teacher.hidden");
     checkSameDevice(teacher.hidden, "teacher.hidden", hidden, "hidden");
     checkLeading(teacher.hidden, "teacher.hidden", lead, "hidden", hidden.sizes());
-    const int64_t tv = checkProjection(teacher.hidden, teacher.weight, teacher.bias, {"teacher.hidden", "teacher.weight", "teacher.bias"});
+    const int64_t tv = checkProjection(teacher.hidden, teacher.weight, teacher.bias,
+                                       {"teacher.hidden", "teacher.weight", "teacher.bias"});
     if (tv != V) {
-      typeError("vocab mismatch: 'teacher.weight' has V = " + std::to_string(tv) + " but 'weight' has V = " + std::to_string(V));
+      typeError("vocab mismatch: 'teacher.weight' has V = " + std::to_string(tv) +
+                " but 'weight' has V = " + std::to_string(V));
     }
   }
 }

@@ -15,7 +15,8 @@ std::string shapeStr(at::IntArrayRef s);
 void checkFloating(const at::Tensor& t, const char* name);
 void checkSameDevice(const at::Tensor& t, const char* name, const at::Tensor& ref, const char* refName);
 // `t` must have the leading shape `lead` plus one last dim; returns that last dim.
-int64_t checkLeading(const at::Tensor& t, const char* name, at::IntArrayRef lead, const char* refName, at::IntArrayRef refShape);
+int64_t checkLeading(const at::Tensor& t, const char* name, at::IntArrayRef lead, const char* refName,
+                     at::IntArrayRef refShape);
 // Student logits (or hidden states): floating, [N, X] or [B, T, X] (any number of leading dims).
 void checkRowsTensor(const at::Tensor& t, const char* name, const char* what);
 // Dense teacher logits of the student's shape, device and a floating dtype.

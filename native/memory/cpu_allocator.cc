@@ -33,7 +33,8 @@ class MimallocCpuAllocator final : public c10::Allocator {
     if (n == 0) return {nullptr, nullptr, &releaseBlock, c10::Device(c10::DeviceType::CPU)};
     void* p = mi_malloc_aligned(n, c10::gAlignment);
     if (p == nullptr) {
-      TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU: failed to allocate ", n, " bytes (mimalloc); set XLM_KD_TORCH_ALLOCATOR=libtorch to compare");
+      TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU: failed to allocate ", n,
+                       " bytes (mimalloc); set XLM_KD_TORCH_ALLOCATOR=libtorch to compare");
     }
     return {p, p, &releaseBlock, c10::Device(c10::DeviceType::CPU)};
   }
@@ -59,7 +60,8 @@ void installCpuAllocator() {
     if (want == "libtorch") return;
     if (want != "mimalloc") {
       // An unknown value must not silently change behaviour: keep LibTorch's allocator and say so.
-      fprintf(stderr, "xlm-kd-torch: XLM_KD_TORCH_ALLOCATOR=%s is not 'mimalloc' or 'libtorch'; using 'libtorch'\n", want.c_str());
+      fprintf(stderr, "xlm-kd-torch: XLM_KD_TORCH_ALLOCATOR=%s is not 'mimalloc' or 'libtorch'; using 'libtorch'\n",
+              want.c_str());
       return;
     }
     // Freed pages go back to the OS only after this many ms without reuse (mimalloc's default is 10 ms):
@@ -91,7 +93,8 @@ void registerMemory(Napi::Env env, Napi::Object exports) {
     o.Set("committedBytes", Napi::Number::New(a.env(), static_cast<double>(commit)));
     // The options in force (the environment's MIMALLOC_* included), so a reference can be run with the same.
     const bool mi = std::strcmp(g_name, "mimalloc") == 0;
-    o.Set("purgeDelayMs", mi ? Napi::Number::New(a.env(), static_cast<double>(mi_option_get(mi_option_purge_delay))) : a.env().Null());
+    o.Set("purgeDelayMs",
+          mi ? Napi::Number::New(a.env(), static_cast<double>(mi_option_get(mi_option_purge_delay))) : a.env().Null());
     o.Set("transparentHugePages", Napi::Boolean::New(a.env(), mi && mi_option_is_enabled(mi_option_allow_thp)));
     o.Set("peakCommittedBytes", Napi::Number::New(a.env(), static_cast<double>(peakCommit)));
     return o;

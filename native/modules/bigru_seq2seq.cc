@@ -32,8 +32,9 @@ torch::Tensor BiGruAttentionImpl::keys(const torch::Tensor& memory) { return key
 
 torch::Tensor BiGruAttentionImpl::scores(const torch::Tensor& keys, const torch::Tensor& q, int64_t group) {
   auto qg = q.view({keys.size(0), group, q.size(1)});  // [G, group, H]
-  if (additive) return v(torch::tanh(keys.unsqueeze(1) + query(qg).unsqueeze(2))).squeeze(3);  // v^T tanh(W_k s + W_q h)
-  return torch::bmm(qg, keys.transpose(1, 2));                                                 // h^T W s
+  if (additive)
+    return v(torch::tanh(keys.unsqueeze(1) + query(qg).unsqueeze(2))).squeeze(3);  // v^T tanh(W_k s + W_q h)
+  return torch::bmm(qg, keys.transpose(1, 2));                                     // h^T W s
 }
 
 BiGruProjImpl::BiGruProjImpl(int64_t vocab, int64_t hidden, const torch::Tensor& tiedWeight) {
@@ -86,7 +87,9 @@ BiGruSeq2Seq::BiGruSeq2Seq(const BiGruOptions& o) : opts_(o) {
 namespace {
 
 void checkIdRange(const torch::Tensor& ids, int64_t V, const char* name, bool perStep = false) {
-  checkValuesInRange(ids, 0, V, std::string("argument '") + name + "': token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary",
+  checkValuesInRange(ids, 0, V,
+                     std::string("argument '") + name + "': token ids must lie in [0, " + std::to_string(V) +
+                         "), the model's vocabulary",
                      perStep);
 }
 
@@ -103,14 +106,17 @@ std::shared_ptr<BiGruState> BiGruSeq2Seq::encodeState(const torch::Tensor& src, 
   const auto& W = encoder_->embeddings->weight;
   checkDevice(src, W, "src");
   const int64_t B = src.size(0), S = src.size(1), H = opts_.hiddenSize;
-  if (B == 0 || S == 0) throw ArgError("argument 'src' must hold at least one sentence and one token, got " + describeTensor(src));
+  if (B == 0 || S == 0)
+    throw ArgError("argument 'src' must hold at least one sentence and one token, got " + describeTensor(src));
   if (srcLen.size(0) != B) {
-    throw ArgError("argument 'srcLen' has " + std::to_string(srcLen.size(0)) + " entries for " + std::to_string(B) + " sentences");
+    throw ArgError("argument 'srcLen' has " + std::to_string(srcLen.size(0)) + " entries for " + std::to_string(B) +
+                   " sentences");
   }
   checkIdRange(src, opts_.vocabSize, "src");
   // pack_padded_sequence wants the lengths on the host.
   auto lenCpu = srcLen.to(torch::kCPU);
-  checkValuesInRange(lenCpu, 1, S + 1, "argument 'srcLen': every length must lie in [1, " + std::to_string(S) + "] (the padded width)");
+  checkValuesInRange(lenCpu, 1, S + 1,
+                     "argument 'srcLen': every length must lie in [1, " + std::to_string(S) + "] (the padded width)");
 
   auto emb = torch::dropout(encoder_->embeddings(src), opts_.dropout, is_training());
   auto packed = rnn_utils::pack_padded_sequence(emb, lenCpu, /*batch_first=*/true, /*enforce_sorted=*/false);
@@ -154,7 +160,7 @@ torch::Tensor BiGruSeq2Seq::kernelRnnStep(BiGruState& s, const torch::Tensor& x)
 
 torch::Tensor BiGruSeq2Seq::step(BiGruState& s, const torch::Tensor& emb) {
   auto x = torch::cat({emb, s.prevAttn}, 1);  // [N, E + H]: input feeding
-  auto h = kernelRnnStep(s, x);  // [N, H], the top layer's new state
+  auto h = kernelRnnStep(s, x);               // [N, H], the top layer's new state
   if (!h.defined()) {
     auto [out, hidden] = decoder_->rnn->forward(x.unsqueeze(1), s.hidden);
     s.hidden = hidden;
@@ -163,7 +169,7 @@ torch::Tensor BiGruSeq2Seq::step(BiGruState& s, const torch::Tensor& emb) {
   auto scores = decoder_->attention->scores(s.keys, h, s.group)
                     .masked_fill(s.padMask.unsqueeze(1), -std::numeric_limits<double>::infinity());  // [G, group, S]
   auto align = torch::softmax(scores, -1);
-  auto context = torch::bmm(align, s.memory).view({h.size(0), s.memory.size(2)});  // [N, 2H]
+  auto context = torch::bmm(align, s.memory).view({h.size(0), s.memory.size(2)});            // [N, 2H]
   auto attn = torch::tanh(kernels->linear(decoder_->combine, torch::cat({context, h}, 1)));  // [N, H]
   attn = torch::dropout(attn, opts_.dropout, is_training());
   s.prevAttn = attn;
@@ -174,7 +180,9 @@ torch::Tensor BiGruSeq2Seq::forwardHidden(const Seq2SeqBatch& batch) {
   auto st = encodeState(batch.src, batch.srcLen);
   checkDevice(batch.tgtIn, decoder_->embeddings->weight, "batch.tgtIn");
   const int64_t T = batch.tgtIn.size(1);
-  if (T == 0) throw ArgError("argument 'batch.tgtIn' must hold at least one token per sentence, got " + describeTensor(batch.tgtIn));
+  if (T == 0)
+    throw ArgError("argument 'batch.tgtIn' must hold at least one token per sentence, got " +
+                   describeTensor(batch.tgtIn));
   auto emb = torch::dropout(decoder_->embeddings(batch.tgtIn), opts_.dropout, is_training());  // [B, T, E]
   std::vector<torch::Tensor> steps;
   steps.reserve(T);

@@ -61,7 +61,7 @@ struct BiGruState : DecoderState {
 class BiGruAttentionImpl : public torch::nn::Module {
  public:
   BiGruAttentionImpl(const std::string& type, int64_t hidden);
-  torch::Tensor keys(const torch::Tensor& memory);                               // [N, S, 2H] -> [N, S, H]
+  torch::Tensor keys(const torch::Tensor& memory);  // [N, S, 2H] -> [N, S, H]
   // keys [G, S, H], query [N, H] with rows n .. n + group - 1 reading keys n / group -> [G, group, S]
   torch::Tensor scores(const torch::Tensor& keys, const torch::Tensor& query, int64_t group);
   bool additive;

@@ -27,7 +27,8 @@ void registerInference(Napi::Env env, Napi::Object exports) {
     auto m = ModuleWrap::unwrap(a, 0, "model");
     std::string kinds[2] = {a.string(1, "decoderKind"), a.string(2, "encoderKind")};
     for (const auto& k : kinds) {
-      if (k != "packed" && k != "int8" && k != "none" && k != "keep") throw ArgError("a kind must be 'packed', 'int8', 'none' or 'keep', got '" + k + "'");
+      if (k != "packed" && k != "int8" && k != "none" && k != "keep")
+        throw ArgError("a kind must be 'packed', 'int8', 'none' or 'keep', got '" + k + "'");
     }
     // Built aside first: a failure leaves the model as it was.
     std::vector<std::pair<torch::Tensor, std::shared_ptr<LinearKernel>>> made;
@@ -36,7 +37,8 @@ void registerInference(Napi::Env env, Napi::Object exports) {
       if (kind == "keep") {
         if (auto k = m->kernels->find(l.weight)) made.emplace_back(l.weight, k);
       } else if (kind != "none") {
-        made.emplace_back(l.weight, kind == "int8" ? LinearKernel::int8(l.weight, l.bias) : LinearKernel::packed(l.weight, l.bias));
+        made.emplace_back(
+            l.weight, kind == "int8" ? LinearKernel::int8(l.weight, l.bias) : LinearKernel::packed(l.weight, l.bias));
       }
     }
     // Replaced in place: the submodules hold the same table object.
@@ -76,7 +78,10 @@ void registerInference(Napi::Env env, Napi::Object exports) {
     auto q = a.tensor(2, "qweight");
     auto s = a.tensor(3, "scales");
     bool setWeight = a.boolean(4, "setWeight", true);
-    if (!q.sizes().equals(l.weight.sizes())) throw ArgError("argument 'qweight' of '" + l.name + "' must be " + describeTensor(l.weight).substr(0, describeTensor(l.weight).find(']') + 1) + ", got " + describeTensor(q));
+    if (!q.sizes().equals(l.weight.sizes()))
+      throw ArgError("argument 'qweight' of '" + l.name + "' must be " +
+                     describeTensor(l.weight).substr(0, describeTensor(l.weight).find(']') + 1) + ", got " +
+                     describeTensor(q));
     auto k = LinearKernel::int8FromSaved(q, s, l.bias);
     if (setWeight) {
       torch::NoGradGuard noGrad;

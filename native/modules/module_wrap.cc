@@ -17,20 +17,24 @@ std::map<std::string, ModuleFactory>& factories() {
   return f;
 }
 
-
 void checkIds(const torch::Tensor& t, const char* name, int64_t rank) {
   if (t.scalar_type() != c10::kLong) {
     throw ArgError(std::string("argument '") + name + "' must be an int64 tensor, got " + describeTensor(t));
   }
   if (t.dim() != rank) {
-    throw ArgError(std::string("argument '") + name + "' must have " + std::to_string(rank) + " dims, got " + describeTensor(t));
+    throw ArgError(std::string("argument '") + name + "' must have " + std::to_string(rank) + " dims, got " +
+                   describeTensor(t));
   }
 }
 
 Seq2SeqBatch readBatch(Args& a, size_t i, const Seq2SeqModule& m) {
   ObjectArg o(a, i, "batch");
-  Seq2SeqBatch b{o.tensor("src"), o.tensor("srcLen"), o.tensor("tgtIn"), o.tensor("tgtLen"),
-                 o.optTensor("srcLang").value_or(torch::Tensor()), o.optTensor("tgtLang").value_or(torch::Tensor())};
+  Seq2SeqBatch b{o.tensor("src"),
+                 o.tensor("srcLen"),
+                 o.tensor("tgtIn"),
+                 o.tensor("tgtLen"),
+                 o.optTensor("srcLang").value_or(torch::Tensor()),
+                 o.optTensor("tgtLang").value_or(torch::Tensor())};
   checkIds(b.src, "batch.src", 2);
   checkIds(b.tgtIn, "batch.tgtIn", 2);
   checkIds(b.srcLen, "batch.srcLen", 1);
@@ -38,7 +42,8 @@ Seq2SeqBatch readBatch(Args& a, size_t i, const Seq2SeqModule& m) {
   int64_t B = b.src.size(0);
   if (b.tgtIn.size(0) != B || b.srcLen.size(0) != B || b.tgtLen.size(0) != B) {
     throw ArgError("batch fields disagree on the batch size: src " + describeTensor(b.src) + ", tgtIn " +
-                   describeTensor(b.tgtIn) + ", srcLen " + describeTensor(b.srcLen) + ", tgtLen " + describeTensor(b.tgtLen));
+                   describeTensor(b.tgtIn) + ", srcLen " + describeTensor(b.srcLen) + ", tgtLen " +
+                   describeTensor(b.tgtLen));
   }
   int64_t V = m.vocabSize();
   for (auto* t : {&b.src, &b.tgtIn}) {
@@ -127,7 +132,8 @@ EncodeArgs readEncodeArgs(Args& a) {
   checkIds(in.src, "src", 2);
   checkIds(in.srcLen, "srcLen", 1);
   if (in.srcLen.size(0) != in.src.size(0)) {
-    throw ArgError("arguments 'src' " + describeTensor(in.src) + " and 'srcLen' " + describeTensor(in.srcLen) + " disagree on the batch size");
+    throw ArgError("arguments 'src' " + describeTensor(in.src) + " and 'srcLen' " + describeTensor(in.srcLen) +
+                   " disagree on the batch size");
   }
   if (a.has(3)) in.srcLang = a.tensor(3, "srcLang");
   return in;
@@ -140,7 +146,8 @@ struct StepArgs {
 };
 
 StepArgs readStepArgs(Args& a) {
-  StepArgs in{ModuleWrap::unwrap(a, 0, "model"), StateWrap::unwrap(a, 1, "state"), a.tensor(2, "tokens"), torch::Tensor()};
+  StepArgs in{ModuleWrap::unwrap(a, 0, "model"), StateWrap::unwrap(a, 1, "state"), a.tensor(2, "tokens"),
+              torch::Tensor()};
   checkIds(in.tokens, "tokens", 1);
   if (in.tokens.size(0) != in.state->batchSize()) {
     throw ArgError("argument 'tokens' has " + std::to_string(in.tokens.size(0)) + " entries but the state holds " +
@@ -168,10 +175,10 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     ObjectArg config(a, 1, "config");
     return ModuleWrap::wrap(a.env(), it->second(config));
   });
-  define(env, exports, "moduleKind", [](Args& a) { return Napi::String::New(a.env(), ModuleWrap::unwrap(a, 0, "model")->kind()); });
-  define(env, exports, "moduleNamedParameters", [](Args& a) {
-    return pairsToJs(a, uniqueParameters(*ModuleWrap::unwrap(a, 0, "model")));
-  });
+  define(env, exports, "moduleKind",
+         [](Args& a) { return Napi::String::New(a.env(), ModuleWrap::unwrap(a, 0, "model")->kind()); });
+  define(env, exports, "moduleNamedParameters",
+         [](Args& a) { return pairsToJs(a, uniqueParameters(*ModuleWrap::unwrap(a, 0, "model"))); });
   // Every named tensor, tied ones under each of their names (XLM stores pred_layer.proj.weight too).
   define(env, exports, "moduleStateDict", [](Args& a) {
     auto m = ModuleWrap::unwrap(a, 0, "model");
@@ -184,7 +191,9 @@ void registerModules(Napi::Env env, Napi::Object exports) {
   define(env, exports, "moduleLoadStateDict", [](Args& a) {
     auto m = ModuleWrap::unwrap(a, 0, "model");
     if (!m->kernels->empty()) {
-      throw ArgError("the model's linear layers are prepacked or quantized for inference: load weights into a float32 model, then prepack or quantize it");
+      throw ArgError(
+          "the model's linear layers are prepacked or quantized for inference: load weights into a float32 model, then "
+          "prepack or quantize it");
     }
     if (!a.has(1) || !a[1].IsArray()) a.fail(1, "names", "an array of names");
     auto names = a[1].As<Napi::Array>();
@@ -197,8 +206,10 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     std::map<std::string, torch::Tensor> given;
     for (uint32_t k = 0; k < names.Length(); ++k) given[names.Get(k).As<Napi::String>().Utf8Value()] = tensors[k];
     std::vector<std::string> missing, unexpected;
-    for (const auto& [name, t] : own) if (!given.count(name)) missing.push_back(name);
-    for (const auto& [name, t] : given) if (!own.count(name)) unexpected.push_back(name);
+    for (const auto& [name, t] : own)
+      if (!given.count(name)) missing.push_back(name);
+    for (const auto& [name, t] : given)
+      if (!own.count(name)) unexpected.push_back(name);
     if (strict && (!missing.empty() || !unexpected.empty())) {
       std::string msg = "state dict does not match the model:";
       auto list = [](const std::vector<std::string>& v) {
@@ -238,9 +249,8 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     ModuleWrap::unwrap(a, 0, "model")->train(a.boolean(1, "mode", true));
     return a.env().Undefined();
   });
-  define(env, exports, "moduleIsTraining", [](Args& a) {
-    return Napi::Boolean::New(a.env(), ModuleWrap::unwrap(a, 0, "model")->is_training());
-  });
+  define(env, exports, "moduleIsTraining",
+         [](Args& a) { return Napi::Boolean::New(a.env(), ModuleWrap::unwrap(a, 0, "model")->is_training()); });
   // The device of the model's parameters: where its work runs.
   define(env, exports, "moduleDevice", [](Args& a) {
     auto params = ModuleWrap::unwrap(a, 0, "model")->parameters();
@@ -252,8 +262,9 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     if (a.has(2)) m->to(a.dtype(2, "dtype"));
     return a.env().Undefined();
   });
-  defineSyncAndAsync(env, exports, "moduleForward", readForwardArgs, [](const ForwardArgs& in) { return in.model->forward(in.batch); },
-                     tensorToJs);
+  defineSyncAndAsync(
+      env, exports, "moduleForward", readForwardArgs, [](const ForwardArgs& in) { return in.model->forward(in.batch); },
+      tensorToJs);
   defineSyncAndAsync(
       env, exports, "moduleForwardInternals", readInternalsArgs,
       [](const InternalsArgs& in) {
@@ -264,8 +275,9 @@ void registerModules(Napi::Env env, Napi::Object exports) {
         return out;
       },
       internalsToJs);
-  defineSyncAndAsync(env, exports, "moduleForwardHidden", readForwardArgs,
-                     [](const ForwardArgs& in) { return in.model->forwardHidden(in.batch); }, tensorToJs);
+  defineSyncAndAsync(
+      env, exports, "moduleForwardHidden", readForwardArgs,
+      [](const ForwardArgs& in) { return in.model->forwardHidden(in.batch); }, tensorToJs);
   define(env, exports, "moduleOutputProjection", [](Args& a) {
     auto [w, b] = ModuleWrap::unwrap(a, 0, "model")->outputProjection();
     auto arr = Napi::Array::New(a.env(), 2);
@@ -288,7 +300,8 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     auto idx = a.tensor(2, "indices");
     checkIds(idx, "indices", 1);
     int64_t n = state->batchSize();
-    checkValuesInRange(idx, 0, n, "argument 'indices' must lie in [0, " + std::to_string(n) + "), the state's hypotheses",
+    checkValuesInRange(idx, 0, n,
+                       "argument 'indices' must lie in [0, " + std::to_string(n) + "), the state's hypotheses",
                        /*onlyOnHost=*/true);
     m->reorder(*state, idx);
     StateWrap::refresh(a, 1, "state");
@@ -305,9 +318,8 @@ void registerModules(Napi::Env env, Napi::Object exports) {
     StateWrap::release(a, 0, "state");
     return a.env().Undefined();
   });
-  define(env, exports, "stateEncoderOutput", [](Args& a) {
-    return TensorWrap::wrap(a.env(), StateWrap::unwrap(a, 0, "state")->encoderOutput());
-  });
+  define(env, exports, "stateEncoderOutput",
+         [](Args& a) { return TensorWrap::wrap(a.env(), StateWrap::unwrap(a, 0, "state")->encoderOutput()); });
   define(env, exports, "stateBatchSize", [](Args& a) {
     return Napi::Number::New(a.env(), static_cast<double>(StateWrap::unwrap(a, 0, "state")->batchSize()));
   });

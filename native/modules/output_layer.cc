@@ -8,7 +8,9 @@
 namespace xkt {
 
 torch::Tensor Seq2SeqModule::forwardInternals(const Seq2SeqBatch&, ForwardInternals&) {
-  throw ArgError("this " + kind() + " model does not expose its layers' hidden states and attention (intermediate-layer KD needs a transformer)");
+  throw ArgError(
+      "this " + kind() +
+      " model does not expose its layers' hidden states and attention (intermediate-layer KD needs a transformer)");
 }
 
 std::shared_ptr<DecoderState> Seq2SeqModule::mergeStates(DecoderState&, DecoderState&) {
@@ -17,7 +19,8 @@ std::shared_ptr<DecoderState> Seq2SeqModule::mergeStates(DecoderState&, DecoderS
 
 int64_t DecoderState::subsetBytes() const {
   int64_t n = 0;
-  for (const auto* t : {&vocabIds, &subsetWeight, &subsetBias}) n += t->defined() ? static_cast<int64_t>(t->nbytes()) : 0;
+  for (const auto* t : {&vocabIds, &subsetWeight, &subsetBias})
+    n += t->defined() ? static_cast<int64_t>(t->nbytes()) : 0;
   return n + (subsetKernel ? subsetKernel->nbytes() : 0);
 }
 
@@ -37,7 +40,8 @@ void Seq2SeqModule::restrictVocabulary(DecoderState& state, const torch::Tensor&
   state.subsetKernel = nullptr;
   if (auto k = kernels->find(weight)) {
     state.subsetKernel = k->kind() == LinearKernel::Kind::Int8
-                             ? LinearKernel::int8FromSaved(k->qweight().index_select(0, idx), k->scales().index_select(0, idx), state.subsetBias)
+                             ? LinearKernel::int8FromSaved(k->qweight().index_select(0, idx),
+                                                           k->scales().index_select(0, idx), state.subsetBias)
                              : LinearKernel::packed(state.subsetWeight, state.subsetBias);
   }
 }
@@ -45,7 +49,8 @@ void Seq2SeqModule::restrictVocabulary(DecoderState& state, const torch::Tensor&
 torch::Tensor Seq2SeqModule::outputLogProbs(const DecoderState& state, const torch::Tensor& hidden) {
   torch::Tensor logits;
   if (state.vocabIds.defined()) {
-    logits = state.subsetKernel ? state.subsetKernel->apply(hidden) : torch::linear(hidden, state.subsetWeight, state.subsetBias);
+    logits = state.subsetKernel ? state.subsetKernel->apply(hidden)
+                                : torch::linear(hidden, state.subsetWeight, state.subsetBias);
   } else {
     auto [weight, bias] = outputProjection();
     logits = kernels->linear(hidden, weight, bias);

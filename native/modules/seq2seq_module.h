@@ -69,9 +69,10 @@ class Seq2SeqModule : public torch::nn::Module {
   virtual torch::Tensor decodeStep(DecoderState& state, const torch::Tensor& tokens, const torch::Tensor& tgtLang) = 0;
   // Keeps/reorders hypotheses: every cached tensor is index_selected along the batch dim.
   virtual void reorder(DecoderState& state, const torch::Tensor& indices) = 0;
-  // A state holding a's hypotheses followed by b's, both from this model's encode(), each decoding on as it would have alone, whatever step each is at: continuous
-  // batching lets new sentences join a running beam search this way. a and b are left as they were; the
-  // merged state has no vocabulary shortlist (restrictVocabulary it again for the union of both batches).
+  // A state holding a's hypotheses followed by b's, both from this model's encode(), each decoding on as it would have
+  // alone, whatever step each is at: continuous batching lets new sentences join a running beam search this way. a and
+  // b are left as they were; the merged state has no vocabulary shortlist (restrictVocabulary it again for the union of
+  // both batches).
   virtual std::shared_ptr<DecoderState> mergeStates(DecoderState& a, DecoderState& b);
   virtual std::string kind() const = 0;
   virtual int64_t vocabSize() const = 0;

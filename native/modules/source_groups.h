@@ -11,11 +11,11 @@
 namespace xkt {
 
 struct Regrouping {
-  torch::Tensor rows;           // the new order as a contiguous int64 CPU tensor (new row -> old row)
-  int64_t group = 1;            // hypotheses per slot after the reorder
-  std::vector<int64_t> slots;   // old slot of each new slot
-  bool sameSlots = false;       // slots == 0..slotCount-1: the source side stays as it is
-  bool identity = false;        // rows == 0..N-1: the per-hypothesis state stays as it is
+  torch::Tensor rows;          // the new order as a contiguous int64 CPU tensor (new row -> old row)
+  int64_t group = 1;           // hypotheses per slot after the reorder
+  std::vector<int64_t> slots;  // old slot of each new slot
+  bool sameSlots = false;      // slots == 0..slotCount-1: the source side stays as it is
+  bool identity = false;       // rows == 0..N-1: the per-hypothesis state stays as it is
 };
 
 // `indices` reorders a state of slotCount slots with `group` hypotheses each.

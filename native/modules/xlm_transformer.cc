@@ -8,7 +8,6 @@
 #include <cmath>
 #include <limits>
 
-
 namespace xkt {
 
 namespace {
@@ -33,8 +32,9 @@ void checkDevice(const torch::Tensor& t, const torch::Tensor& weight, const std:
 }
 
 void checkIdRange(const torch::Tensor& ids, int64_t V, const std::string& name, bool perStep = false) {
-  checkValuesInRange(ids, 0, V, "argument '" + name + "': token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary",
-                     perStep);
+  checkValuesInRange(
+      ids, 0, V,
+      "argument '" + name + "': token ids must lie in [0, " + std::to_string(V) + "), the model's vocabulary", perStep);
 }
 
 void checkLengths(const torch::Tensor& lengths, int64_t B, int64_t maxLen, const std::string& name) {
@@ -42,11 +42,12 @@ void checkLengths(const torch::Tensor& lengths, int64_t B, int64_t maxLen, const
     throw ArgError("argument '" + name + "' must be a 1-d int64 tensor, got " + describeTensor(lengths));
   }
   if (lengths.size(0) != B) {
-    throw ArgError("argument '" + name + "' has " + std::to_string(lengths.size(0)) + " entries for " + std::to_string(B) +
-                   " sentences");
+    throw ArgError("argument '" + name + "' has " + std::to_string(lengths.size(0)) + " entries for " +
+                   std::to_string(B) + " sentences");
   }
-  checkValuesInRange(lengths, 1, maxLen + 1,
-                     "argument '" + name + "': every length must lie in [1, " + std::to_string(maxLen) + "] (the padded width)");
+  checkValuesInRange(
+      lengths, 1, maxLen + 1,
+      "argument '" + name + "': every length must lie in [1, " + std::to_string(maxLen) + "] (the padded width)");
 }
 
 void checkWidth(int64_t T, int64_t maxPositions, const std::string& name) {
@@ -59,8 +60,8 @@ void checkWidth(int64_t T, int64_t maxPositions, const std::string& name) {
 }
 
 // Language ids: [N] (one per sentence) or [N, T]; undefined when the model has no language embeddings.
-torch::Tensor checkLangs(const torch::Tensor& langs, int64_t N, int64_t T, const XlmConfig& c, const torch::Tensor& weight,
-                         const std::string& name, bool perStep = false) {
+torch::Tensor checkLangs(const torch::Tensor& langs, int64_t N, int64_t T, const XlmConfig& c,
+                         const torch::Tensor& weight, const std::string& name, bool perStep = false) {
   if (!langs.defined() || c.nLangs <= 1) return {};
   if (langs.scalar_type() != c10::kLong) {
     throw ArgError("argument '" + name + "' must be an int64 tensor, got " + describeTensor(langs));
@@ -72,8 +73,10 @@ torch::Tensor checkLangs(const torch::Tensor& langs, int64_t N, int64_t T, const
                    std::to_string(T) + "], got " + describeTensor(langs));
   }
   checkDevice(langs, weight, name);
-  checkValuesInRange(langs, 0, c.nLangs,
-                     "argument '" + name + "' holds a language id outside [0, " + std::to_string(c.nLangs) + ") (config.nLangs)", perStep);
+  checkValuesInRange(
+      langs, 0, c.nLangs,
+      "argument '" + name + "' holds a language id outside [0, " + std::to_string(c.nLangs) + ") (config.nLangs)",
+      perStep);
   return langs;
 }
 
@@ -90,7 +93,8 @@ torch::Tensor sinusoidTable(int64_t nPos, int64_t dim) {
 
 XlmDecoderState& xlmState(DecoderState& state) {
   auto* s = dynamic_cast<XlmDecoderState*>(&state);
-  if (s == nullptr) throw ArgError("argument 'state' comes from another kind of model's encode(), not an XLM transformer's");
+  if (s == nullptr)
+    throw ArgError("argument 'state' comes from another kind of model's encode(), not an XLM transformer's");
   return *s;
 }
 
@@ -111,12 +115,13 @@ torch::Tensor MultiHeadAttentionImpl::split(const torch::Tensor& x) const {
 }
 
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v,
-                                             const torch::Tensor& masked, int64_t group, const torch::Tensor& qProjected,
-                                             torch::Tensor* probs) {
+                                             const torch::Tensor& masked, int64_t group,
+                                             const torch::Tensor& qProjected, torch::Tensor* probs) {
   const int64_t N = x.size(0), Q = x.size(1), dh = dim / heads;
   auto qp = qProjected.defined() ? qProjected : lin(q_lin, x);
   // A decode step (one query per row, no dropout) is fused on the CPU; see step_attention.h.
-  if (!probs && Q == 1 && !is_training() && stepAttentionApplies(qp, k, v) && (!masked.defined() || masked.numel() == k.size(0) * k.size(2))) {
+  if (!probs && Q == 1 && !is_training() && stepAttentionApplies(qp, k, v) &&
+      (!masked.defined() || masked.numel() == k.size(0) * k.size(2))) {
     return lin(out_lin, stepAttention(qp, k, v, masked, group));
   }
   // A group's queries stack along the query axis: [G, H, group·Q, dh] against its shared [G, H, K, dh].
@@ -133,7 +138,8 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& x, const torch
   return lin(out_lin, ctx);
 }
 
-FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t hidden, double dropout, bool gelu) : dropout(dropout), gelu(gelu) {
+FeedForwardImpl::FeedForwardImpl(int64_t dim, int64_t hidden, double dropout, bool gelu)
+    : dropout(dropout), gelu(gelu) {
   lin1 = register_module("lin1", torch::nn::Linear(dim, hidden));
   lin2 = register_module("lin2", torch::nn::Linear(hidden, dim));
 }
@@ -180,7 +186,8 @@ TransformerStackImpl::TransformerStackImpl(const XlmConfig& c, bool isDecoder, s
   }
   if (c.nLangs > 1) lang_embeddings = register_module("lang_embeddings", torch::nn::Embedding(c.nLangs, D));
   // padding_idx: lookups of <pad> give no gradient to its row, as in XLM (the tied output layer still does).
-  embeddings = register_module("embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocabSize, D).padding_idx(c.padIndex)));
+  embeddings = register_module(
+      "embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocabSize, D).padding_idx(c.padIndex)));
   layer_norm_emb = register_module("layer_norm_emb", makeLayerNorm(D));
   attentions = register_module("attentions", torch::nn::ModuleList());
   layer_norm1 = register_module("layer_norm1", torch::nn::ModuleList());
@@ -224,8 +231,8 @@ torch::Tensor TransformerStackImpl::embed(const torch::Tensor& ids, int64_t star
   const int64_t T = ids.size(1);
   const auto& W = embeddings->weight;
   if (start + T > config.maxPositions) {
-    throw ArgError("position " + std::to_string(start + T - 1) + " is beyond the model's " + std::to_string(config.maxPositions) +
-                       " positions (config.maxPositions)",
+    throw ArgError("position " + std::to_string(start + T - 1) + " is beyond the model's " +
+                       std::to_string(config.maxPositions) + " positions (config.maxPositions)",
                    ArgError::Kind::Range);
   }
   torch::Tensor pos;
@@ -240,7 +247,8 @@ torch::Tensor TransformerStackImpl::embed(const torch::Tensor& ids, int64_t star
   return finishEmbedding(embeddings(ids) + pos, langs);
 }
 
-torch::Tensor TransformerStackImpl::embedAt(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& langs) {
+torch::Tensor TransformerStackImpl::embedAt(const torch::Tensor& ids, const torch::Tensor& positions,
+                                            const torch::Tensor& langs) {
   const auto& W = embeddings->weight;
   torch::Tensor pos;
   if (config.sinusoidal) {
@@ -262,8 +270,9 @@ torch::Tensor TransformerStackImpl::finishEmbedding(torch::Tensor x, const torch
   return torch::dropout(layer_norm_emb(x), config.dropout, is_training());
 }
 
-torch::Tensor TransformerStackImpl::forward(const torch::Tensor& ids, const torch::Tensor& lengths, const torch::Tensor& langs,
-                                            const torch::Tensor& srcEnc, const torch::Tensor& srcPad, ForwardInternals* record) {
+torch::Tensor TransformerStackImpl::forward(const torch::Tensor& ids, const torch::Tensor& lengths,
+                                            const torch::Tensor& langs, const torch::Tensor& srcEnc,
+                                            const torch::Tensor& srcPad, ForwardInternals* record) {
   const bool attention = record && record->attention;
   auto* hiddenOut = record ? (isDecoder ? &record->decoderHidden : &record->encoderHidden) : nullptr;
   auto* selfOut = record ? (isDecoder ? &record->decoderSelfAttention : &record->encoderSelfAttention) : nullptr;
@@ -273,7 +282,8 @@ torch::Tensor TransformerStackImpl::forward(const torch::Tensor& ids, const torc
   x = x * keep;
   torch::Tensor selfMasked;
   if (isDecoder) {
-    selfMasked = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1).view({1, 1, T, T});
+    selfMasked =
+        torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1).view({1, 1, T, T});
   } else {
     selfMasked = lengthMask(lengths, T).logical_not().view({B, 1, 1, T});
   }
@@ -340,7 +350,8 @@ static std::pair<torch::Tensor, torch::Tensor> rowPositions(XlmDecoderState& st,
     return {positions, torch::Tensor()};
   }
   const int64_t N = st.selfStart.size(0);
-  auto masked = torch::arange(st.step + 1, torch::kLong).unsqueeze(0).lt(st.selfStart.unsqueeze(1)).view({N, 1, 1, st.step + 1});
+  auto masked =
+      torch::arange(st.step + 1, torch::kLong).unsqueeze(0).lt(st.selfStart.unsqueeze(1)).view({N, 1, 1, st.step + 1});
   return {positions, masked.to(device)};
 }
 
@@ -353,8 +364,8 @@ torch::Tensor TransformerStackImpl::step(XlmDecoderState& st, const torch::Tenso
   if (st.selfStart.defined()) {
     auto [positions, masked] = rowPositions(st, tokens.device());
     if (st.step >= config.maxPositions) {
-      throw ArgError("position " + std::to_string(st.step) + " is beyond the model's " + std::to_string(config.maxPositions) +
-                         " positions (config.maxPositions)",
+      throw ArgError("position " + std::to_string(st.step) + " is beyond the model's " +
+                         std::to_string(config.maxPositions) + " positions (config.maxPositions)",
                      ArgError::Kind::Range);
     }
     x = embedAt(tokens.unsqueeze(1), positions, langs);
@@ -405,17 +416,21 @@ std::vector<std::vector<std::pair<torch::Tensor, torch::Tensor>>> XlmSeq2Seq::fu
   std::vector<std::vector<std::pair<torch::Tensor, torch::Tensor>>> groups;
   for (int64_t i = 0; i < decoder->nLayers; ++i) {
     auto a = decoder->attentions[i]->as<MultiHeadAttentionImpl>();
-    groups.push_back({{a->q_lin->weight, a->q_lin->bias}, {a->k_lin->weight, a->k_lin->bias}, {a->v_lin->weight, a->v_lin->bias}});
+    groups.push_back(
+        {{a->q_lin->weight, a->q_lin->bias}, {a->k_lin->weight, a->k_lin->bias}, {a->v_lin->weight, a->v_lin->bias}});
   }
   return groups;
 }
 
 std::vector<InferenceLinear> XlmSeq2Seq::inferenceLinears() {
   std::vector<InferenceLinear> out;
-  auto add = [&](const std::string& name, const torch::nn::Linear& l) { out.push_back({name + ".weight", l->weight, l->bias}); };
+  auto add = [&](const std::string& name, const torch::nn::Linear& l) {
+    out.push_back({name + ".weight", l->weight, l->bias});
+  };
   for (int64_t i = 0; i < decoder->nLayers; ++i) {
     const auto n = std::to_string(i);
-    for (auto [list, prefix] : {std::pair{&decoder->attentions, "attentions"}, std::pair{&decoder->encoder_attn, "encoder_attn"}}) {
+    for (auto [list, prefix] :
+         {std::pair{&decoder->attentions, "attentions"}, std::pair{&decoder->encoder_attn, "encoder_attn"}}) {
       auto a = (*list)[i]->as<MultiHeadAttentionImpl>();
       const std::string p = std::string("decoder.") + prefix + "." + n;
       add(p + ".q_lin", a->q_lin);
@@ -433,22 +448,28 @@ std::vector<InferenceLinear> XlmSeq2Seq::inferenceLinears() {
     const auto n = std::to_string(i);
     auto a = encoder->attentions[i]->as<MultiHeadAttentionImpl>();
     auto f = encoder->ffns[i]->as<FeedForwardImpl>();
-    for (auto [name, l] : {std::pair{"attentions." + n + ".q_lin", a->q_lin}, {"attentions." + n + ".k_lin", a->k_lin}, {"attentions." + n + ".v_lin", a->v_lin},
-                           {"attentions." + n + ".out_lin", a->out_lin}, {"ffns." + n + ".lin1", f->lin1}, {"ffns." + n + ".lin2", f->lin2}}) {
+    for (auto [name, l] : {std::pair{"attentions." + n + ".q_lin", a->q_lin},
+                           {"attentions." + n + ".k_lin", a->k_lin},
+                           {"attentions." + n + ".v_lin", a->v_lin},
+                           {"attentions." + n + ".out_lin", a->out_lin},
+                           {"ffns." + n + ".lin1", f->lin1},
+                           {"ffns." + n + ".lin2", f->lin2}}) {
       out.push_back({"encoder." + name + ".weight", l->weight, l->bias, /*encoder=*/true});
     }
   }
   return out;
 }
 
-torch::Tensor XlmSeq2Seq::runEncoder(const torch::Tensor& src, const torch::Tensor& srcLen, const torch::Tensor& srcLang,
-                                     const std::string& prefix, ForwardInternals* record) {
+torch::Tensor XlmSeq2Seq::runEncoder(const torch::Tensor& src, const torch::Tensor& srcLen,
+                                     const torch::Tensor& srcLang, const std::string& prefix,
+                                     ForwardInternals* record) {
   const auto& W = encoder->embeddings->weight;
   if (src.scalar_type() != c10::kLong || src.dim() != 2) {
     throw ArgError("argument '" + prefix + "src' must be a 2-d int64 tensor, got " + describeTensor(src));
   }
   const int64_t B = src.size(0), S = src.size(1);
-  if (B == 0) throw ArgError("argument '" + prefix + "src' must hold at least one sentence, got " + describeTensor(src));
+  if (B == 0)
+    throw ArgError("argument '" + prefix + "src' must hold at least one sentence, got " + describeTensor(src));
   checkWidth(S, config.maxPositions, prefix + "src");
   checkDevice(src, W, prefix + "src");
   checkDevice(srcLen, W, prefix + "srcLen");
@@ -489,7 +510,8 @@ std::pair<torch::Tensor, torch::Tensor> XlmSeq2Seq::outputProjection() {
   return {decoder->pred_layer->proj->weight, decoder->pred_layer->proj->bias};
 }
 
-std::shared_ptr<DecoderState> XlmSeq2Seq::encode(const torch::Tensor& src, const torch::Tensor& srcLen, const torch::Tensor& srcLang) {
+std::shared_ptr<DecoderState> XlmSeq2Seq::encode(const torch::Tensor& src, const torch::Tensor& srcLen,
+                                                 const torch::Tensor& srcLang) {
   auto st = std::make_shared<XlmDecoderState>();
   st->encoderOut = runEncoder(src, srcLen, srcLang);
   const int64_t B = src.size(0), S = src.size(1);
@@ -502,7 +524,8 @@ torch::Tensor XlmSeq2Seq::decodeStep(DecoderState& state, const torch::Tensor& t
   auto& st = xlmState(state);
   const auto& W = decoder->embeddings->weight;
   if (tokens.dim() != 1 || tokens.size(0) != st.batchSize()) {
-    throw ArgError("argument 'tokens' must be [" + std::to_string(st.batchSize()) + "] (one per hypothesis), got " + describeTensor(tokens));
+    throw ArgError("argument 'tokens' must be [" + std::to_string(st.batchSize()) + "] (one per hypothesis), got " +
+                   describeTensor(tokens));
   }
   checkDevice(tokens, W, "tokens");
   checkIdRange(tokens, config.vocabSize, "tokens", /*perStep=*/true);
@@ -571,7 +594,9 @@ std::shared_ptr<DecoderState> XlmSeq2Seq::mergeStates(DecoderState& sa, DecoderS
   };
   if (L > 0) {
     for (int64_t i = 0; i < decoder->nLayers; ++i) {
-      auto part = [&](XlmDecoderState& s, std::vector<torch::Tensor>& list) { return leftPad(s, i < static_cast<int64_t>(list.size()) ? list[i] : torch::Tensor()); };
+      auto part = [&](XlmDecoderState& s, std::vector<torch::Tensor>& list) {
+        return leftPad(s, i < static_cast<int64_t>(list.size()) ? list[i] : torch::Tensor());
+      };
       out->selfK.push_back(torch::cat({part(a, a.selfK), part(b, b.selfK)}, 0));
       out->selfV.push_back(torch::cat({part(a, a.selfV), part(b, b.selfV)}, 0));
     }

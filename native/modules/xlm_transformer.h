@@ -55,10 +55,13 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   // -> [N, Q, D] (after out_lin)
   // `q` [N, Q, D], when given, is q_lin(x) already computed (a fused q/k/v projection).
   // `probs`, when given, receives the attention distribution before dropout [N, H, Q, K].
-  torch::Tensor attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& masked,
-                       int64_t group = 1, const torch::Tensor& q = {}, torch::Tensor* probs = nullptr);
+  torch::Tensor attend(const torch::Tensor& x, const torch::Tensor& k, const torch::Tensor& v,
+                       const torch::Tensor& masked, int64_t group = 1, const torch::Tensor& q = {},
+                       torch::Tensor* probs = nullptr);
   // The layer through its inference kernel when the model has one (the model's KernelTable).
-  torch::Tensor lin(const torch::nn::Linear& layer, const torch::Tensor& x) const { return kernels ? kernels->linear(layer, x) : torch::linear(x, layer->weight, layer->bias); }
+  torch::Tensor lin(const torch::nn::Linear& layer, const torch::Tensor& x) const {
+    return kernels ? kernels->linear(layer, x) : torch::linear(x, layer->weight, layer->bias);
+  }
   int64_t dim, heads;
   double attentionDropout;
   torch::nn::Linear q_lin{nullptr}, k_lin{nullptr}, v_lin{nullptr}, out_lin{nullptr};
@@ -97,15 +100,15 @@ TORCH_MODULE(PredLayer);
 // slot n / group (source_groups.h): a sentence's beams share its encoder output and cross-attention
 // keys/values, and its K queries attend to them in one matrix product.
 struct XlmDecoderState : DecoderState {
-  torch::Tensor encoderOut;                  // [G, S, D] (zeros at pads)
-  torch::Tensor srcPad;                      // [G, 1, 1, S] bool, true at source pads
-  std::vector<torch::Tensor> crossK, crossV; // per decoder layer [G, H, S, dh], computed in encode()
-  int64_t group = 1;                         // hypotheses per slot: N = G * group
-  std::vector<torch::Tensor> selfK, selfV;   // per decoder layer [N, H, step, dh] (undefined before step 0)
+  torch::Tensor encoderOut;                   // [G, S, D] (zeros at pads)
+  torch::Tensor srcPad;                       // [G, 1, 1, S] bool, true at source pads
+  std::vector<torch::Tensor> crossK, crossV;  // per decoder layer [G, H, S, dh], computed in encode()
+  int64_t group = 1;                          // hypotheses per slot: N = G * group
+  std::vector<torch::Tensor> selfK, selfV;    // per decoder layer [N, H, step, dh] (undefined before step 0)
   // Rows of selfK/selfV that reorder() kept (CPU int64), gathered by the next step: reorder runs on the JS
   // thread between steps, the step on a worker whose OpenMP team is already awake, and two reorders compose.
   torch::Tensor pendingRows;
-  int64_t step = 0;                          // positions in the self-attention caches
+  int64_t step = 0;  // positions in the self-attention caches
   // Rows merged in at different steps (mergeStates): per row (CPU int64 [N]), the cache positions before its
   // own first one, which it may not attend to; its own position is step - selfStart. Undefined when all start at 0.
   torch::Tensor selfStart;
@@ -128,7 +131,8 @@ class TransformerStackImpl : public torch::nn::Module {
   // [N, S, D] with srcPad [N, 1, 1, S] (true at pads).
   // `record`, when given, receives each layer's output and attention distributions (ForwardInternals).
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& lengths, const torch::Tensor& langs,
-                        const torch::Tensor& srcEnc = {}, const torch::Tensor& srcPad = {}, ForwardInternals* record = nullptr);
+                        const torch::Tensor& srcEnc = {}, const torch::Tensor& srcPad = {},
+                        ForwardInternals* record = nullptr);
   // Decoder only: every layer's cross-attention keys/values of st.encoderOut.
   void fillCrossCache(XlmDecoderState& st);
   // Decoder only: position st.step for tokens [N] -> [N, D]; grows the self-attention caches.
@@ -149,7 +153,7 @@ class TransformerStackImpl : public torch::nn::Module {
   std::vector<torch::nn::LayerNorm> ln1_, ln15_, ln2_;
   std::vector<FeedForward> ffn_;
   std::shared_ptr<KernelTable> kernels_;  // the model's inference kernels (null for a stack built alone)
-  torch::Tensor sinusoids_;  // [maxPositions, D] (not a parameter or buffer: never saved); moved on demand
+  torch::Tensor sinusoids_;               // [maxPositions, D] (not a parameter or buffer: never saved); moved on demand
 };
 TORCH_MODULE(TransformerStack);
 

@@ -38,8 +38,7 @@ std::vector<at::Tensor> distinct(const std::vector<at::Tensor>& params, std::vec
 
 }  // namespace
 
-Adam::Adam(const std::vector<at::Tensor>& params, const AdamOptions& options)
-    : options_(options) {
+Adam::Adam(const std::vector<at::Tensor>& params, const AdamOptions& options) : options_(options) {
   params_ = distinct(params, inputIndices_);
   steps_.assign(params_.size(), 0);
   at::NoGradGuard noGrad;
@@ -140,7 +139,8 @@ void Adam::loadState(const State& s) {
     for (const auto* t : {&s.expAvg[i], &s.expAvgSq[i]}) {
       if (!t->defined() || t->sizes() != params_[i].sizes() || t->scalar_type() != params_[i].scalar_type()) {
         throw ArgError("optimizer state of parameter " + std::to_string(i) + " is " +
-                       (t->defined() ? describeTensor(*t) : std::string("missing")) + ", expected " + describeTensor(params_[i]));
+                       (t->defined() ? describeTensor(*t) : std::string("missing")) + ", expected " +
+                       describeTensor(params_[i]));
       }
     }
     if (s.steps[i] < 0) throw ArgError("optimizer state of parameter " + std::to_string(i) + " has a negative step");
@@ -166,9 +166,7 @@ double learningRate(Args& a, size_t i) {
   return lr;
 }
 
-double maxNormOf(Args& a, size_t i) {
-  return a.number(i, "maxNorm", /*allowNonFinite=*/true);
-}
+double maxNormOf(Args& a, size_t i) { return a.number(i, "maxNorm", /*allowNonFinite=*/true); }
 
 // The loss scale the gradients carry (1 unless fp16 training scales its loss).
 double gradScaleOf(Args& a, size_t i) {
@@ -227,9 +225,8 @@ void registerOptim(Napi::Env env, Napi::Object exports) {
     unwrap(a)->zeroGrad();
     return a.env().Undefined();
   });
-  define(env, exports, "optimSkippedSteps", [](Args& a) {
-    return Napi::Number::New(a.env(), static_cast<double>(unwrap(a)->skippedSteps()));
-  });
+  define(env, exports, "optimSkippedSteps",
+         [](Args& a) { return Napi::Number::New(a.env(), static_cast<double>(unwrap(a)->skippedSteps())); });
   define(env, exports, "optimState", [](Args& a) {
     auto s = unwrap(a)->state();
     auto o = Napi::Object::New(a.env());

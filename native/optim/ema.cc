@@ -34,11 +34,13 @@ void ParameterAverage::swap() {
 
 void ParameterAverage::load(const std::vector<at::Tensor>& values) {
   if (values.size() != shadow_.size()) {
-    throw ArgError("the average holds " + std::to_string(shadow_.size()) + " tensors, got " + std::to_string(values.size()));
+    throw ArgError("the average holds " + std::to_string(shadow_.size()) + " tensors, got " +
+                   std::to_string(values.size()));
   }
   for (size_t i = 0; i < values.size(); i++) {
     if (values[i].sizes() != shadow_[i].sizes()) {
-      throw ArgError("average " + std::to_string(i) + " is " + describeTensor(values[i]) + ", expected " + describeTensor(shadow_[i]));
+      throw ArgError("average " + std::to_string(i) + " is " + describeTensor(values[i]) + ", expected " +
+                     describeTensor(shadow_[i]));
     }
   }
   at::NoGradGuard noGrad;

@@ -31,7 +31,8 @@ void registerTensorAutocast(Napi::Env env, Napi::Object exports) {
   // weights it cached, as PyTorch does when its outermost autocast region exits.
   define(env, exports, "setAutocastState", [](Args& a) {
     ObjectArg o(a, 0, "state");
-    AutocastState next{o.boolean("cpu"), o.boolean("cuda"), lowerPrecision(o, "cpuDtype"), lowerPrecision(o, "cudaDtype")};
+    AutocastState next{o.boolean("cpu"), o.boolean("cuda"), lowerPrecision(o, "cpuDtype"),
+                       lowerPrecision(o, "cudaDtype")};
     const auto prev = AutocastState::current();
     next.apply();
     if (prev.any() && !next.any()) at::autocast::clear_cache();

@@ -26,9 +26,8 @@ BackwardArgs readBackwardArgs(Args& a) {
 }  // namespace
 
 void registerTensorAutograd(Napi::Env env, Napi::Object exports) {
-  define(env, exports, "requiresGrad", [](Args& a) {
-    return Napi::Boolean::New(a.env(), a.tensor(0, "self").requires_grad());
-  });
+  define(env, exports, "requiresGrad",
+         [](Args& a) { return Napi::Boolean::New(a.env(), a.tensor(0, "self").requires_grad()); });
   define(env, exports, "setRequiresGrad", [](Args& a) {
     auto t = a.tensor(0, "self");
     bool flag = a.boolean(1, "requiresGrad", true);
@@ -56,7 +55,8 @@ void registerTensorAutograd(Napi::Env env, Napi::Object exports) {
     auto self = a.tensor(0, "self");
     auto src = a.tensor(1, "src");
     if (self.sizes() != src.sizes()) {
-      throw ArgError("argument 'src' must have the shape of 'self' (" + describeTensor(self) + "), got " + describeTensor(src));
+      throw ArgError("argument 'src' must have the shape of 'self' (" + describeTensor(self) + "), got " +
+                     describeTensor(src));
     }
     torch::NoGradGuard noGrad;
     self.copy_(src);
@@ -72,7 +72,8 @@ void registerTensorAutograd(Napi::Env env, Napi::Object exports) {
     c10::GradMode::set_enabled(a.boolean(0, "enabled", true));
     return Napi::Boolean::New(a.env(), prev);
   });
-  define(env, exports, "isGradEnabled", [](Args& a) { return Napi::Boolean::New(a.env(), c10::GradMode::is_enabled()); });
+  define(env, exports, "isGradEnabled",
+         [](Args& a) { return Napi::Boolean::New(a.env(), c10::GradMode::is_enabled()); });
 }
 
 }  // namespace xkt

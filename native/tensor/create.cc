@@ -77,23 +77,19 @@ void registerTensorCreate(Napi::Env env, Napi::Object exports) {
     return buf;
   });
 
-  define(env, exports, "zeros", [](Args& a) {
-    return wrapT(a, torch::zeros(a.intList(0, "shape"), optionsAt(a, 1, 2, c10::kFloat)));
-  });
-  define(env, exports, "ones", [](Args& a) {
-    return wrapT(a, torch::ones(a.intList(0, "shape"), optionsAt(a, 1, 2, c10::kFloat)));
-  });
+  define(env, exports, "zeros",
+         [](Args& a) { return wrapT(a, torch::zeros(a.intList(0, "shape"), optionsAt(a, 1, 2, c10::kFloat))); });
+  define(env, exports, "ones",
+         [](Args& a) { return wrapT(a, torch::ones(a.intList(0, "shape"), optionsAt(a, 1, 2, c10::kFloat))); });
   define(env, exports, "full", [](Args& a) {
     auto shape = a.intList(0, "shape");
     if (!a.isScalar(1)) a.fail(1, "value", "a number or a boolean");
     return wrapT(a, torch::full(shape, a.scalar(1, "value"), optionsAt(a, 2, 3, c10::kFloat)));
   });
-  define(env, exports, "randn", [](Args& a) {
-    return wrapT(a, torch::randn(a.intList(0, "shape"), optionsAt(a, 1, 2, c10::kFloat)));
-  });
-  define(env, exports, "rand", [](Args& a) {
-    return wrapT(a, torch::rand(a.intList(0, "shape"), optionsAt(a, 1, 2, c10::kFloat)));
-  });
+  define(env, exports, "randn",
+         [](Args& a) { return wrapT(a, torch::randn(a.intList(0, "shape"), optionsAt(a, 1, 2, c10::kFloat))); });
+  define(env, exports, "rand",
+         [](Args& a) { return wrapT(a, torch::rand(a.intList(0, "shape"), optionsAt(a, 1, 2, c10::kFloat))); });
   define(env, exports, "randint", [](Args& a) {
     int64_t low = a.integer(0, "low"), high = a.integer(1, "high");
     if (high <= low) throw ArgError("argument 'high' must be greater than 'low'", ArgError::Kind::Range);
@@ -136,9 +132,12 @@ void registerTensorCreate(Napi::Env env, Napi::Object exports) {
     for (int64_t i = 0; i < t.dim(); ++i) arr.Set(static_cast<uint32_t>(i), Napi::Number::New(a.env(), t.size(i)));
     return arr;
   });
-  define(env, exports, "dtype", [](Args& a) { return Napi::String::New(a.env(), dtypeName(a.tensor(0, "tensor").scalar_type())); });
-  define(env, exports, "device", [](Args& a) { return Napi::String::New(a.env(), deviceName(a.tensor(0, "tensor").device())); });
-  define(env, exports, "describe", [](Args& a) { return Napi::String::New(a.env(), describeTensor(a.tensor(0, "tensor"))); });
+  define(env, exports, "dtype",
+         [](Args& a) { return Napi::String::New(a.env(), dtypeName(a.tensor(0, "tensor").scalar_type())); });
+  define(env, exports, "device",
+         [](Args& a) { return Napi::String::New(a.env(), deviceName(a.tensor(0, "tensor").device())); });
+  define(env, exports, "describe",
+         [](Args& a) { return Napi::String::New(a.env(), describeTensor(a.tensor(0, "tensor"))); });
   define(env, exports, "dispose", [](Args& a) {
     auto* w = TensorWrap::unwrapChecked(a[0]);
     if (w == nullptr) a.fail(0, "tensor", "a Tensor");
@@ -155,7 +154,8 @@ void registerTensorCreate(Napi::Env env, Napi::Object exports) {
     o.Set("liveTensors", Napi::Number::New(a.env(), static_cast<double>(TensorWrap::liveCount())));
     o.Set("liveBytes", Napi::Number::New(a.env(), static_cast<double>(TensorWrap::liveBytes())));
     // Adjusting by 0 reads V8's running total: tensors plus the other handles that report (decoder states).
-    o.Set("externalBytes", Napi::Number::New(a.env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(a.env(), 0))));
+    o.Set("externalBytes",
+          Napi::Number::New(a.env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(a.env(), 0))));
     return o;
   });
 
@@ -183,7 +183,8 @@ void registerTensorCreate(Napi::Env env, Napi::Object exports) {
     return o;
   });
   define(env, exports, "cudaDeviceCount", [](Args& a) {
-    return Napi::Number::New(a.env(), torch::cuda::is_available() ? static_cast<double>(torch::cuda::device_count()) : 0);
+    return Napi::Number::New(a.env(),
+                             torch::cuda::is_available() ? static_cast<double>(torch::cuda::device_count()) : 0);
   });
   define(env, exports, "setNumThreads", [](Args& a) {
     at::set_num_threads(static_cast<int>(a.positiveInteger(0, "threads")));

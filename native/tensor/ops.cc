@@ -39,7 +39,8 @@ void defineBinary(Napi::Env env, Napi::Object exports, const char* name, BinaryT
 // whole context, so it must never reach the kernel.
 void checkIndex(const torch::Tensor& index, int64_t size, const char* name) {
   if (index.scalar_type() != c10::kLong && index.scalar_type() != c10::kInt) {
-    throw ArgError("argument '" + std::string(name) + "' must be an int64 or int32 tensor, got " + dtypeName(index.scalar_type()));
+    throw ArgError("argument '" + std::string(name) + "' must be an int64 or int32 tensor, got " +
+                   dtypeName(index.scalar_type()));
   }
   if (index.numel() == 0) return;
   auto lo = index.min().item<int64_t>(), hi = index.max().item<int64_t>();
@@ -59,10 +60,13 @@ std::vector<int64_t> reductionDims(Args& a, size_t i, const torch::Tensor& t) {
     for (uint32_t k = 0; k < arr.Length(); ++k) {
       Napi::Value v = arr.Get(k);
       double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-      if (!std::isfinite(x) || std::floor(x) != x || std::fabs(x) > 9007199254740991.0) throw ArgError("argument 'dim[" + std::to_string(k) + "]' must be an integer, got " + jsTypeName(v));
+      if (!std::isfinite(x) || std::floor(x) != x || std::fabs(x) > 9007199254740991.0)
+        throw ArgError("argument 'dim[" + std::to_string(k) + "]' must be an integer, got " + jsTypeName(v));
       int64_t d = static_cast<int64_t>(x);
       int64_t rank = std::max<int64_t>(t.dim(), 1);
-      if (d < -rank || d >= rank) throw ArgError("argument 'dim[" + std::to_string(k) + "]' is out of range for " + describeTensor(t), ArgError::Kind::Range);
+      if (d < -rank || d >= rank)
+        throw ArgError("argument 'dim[" + std::to_string(k) + "]' is out of range for " + describeTensor(t),
+                       ArgError::Kind::Range);
       dims.push_back(d < 0 ? d + rank : d);
     }
     return dims;
@@ -72,7 +76,8 @@ std::vector<int64_t> reductionDims(Args& a, size_t i, const torch::Tensor& t) {
 
 void checkFloating(const torch::Tensor& t, const char* fn) {
   if (!at::isFloatingType(t.scalar_type())) {
-    throw ArgError(std::string("argument 'self' must be a floating-point tensor for ") + fn + ", got " + dtypeName(t.scalar_type()));
+    throw ArgError(std::string("argument 'self' must be a floating-point tensor for ") + fn + ", got " +
+                   dtypeName(t.scalar_type()));
   }
 }
 
@@ -89,21 +94,34 @@ void registerTensorOps(Napi::Env env, Napi::Object exports) {
   defineUnary(env, exports, "tanh", [](const torch::Tensor& t) { return t.tanh(); });
   defineUnary(env, exports, "logicalNot", [](const torch::Tensor& t) { return t.logical_not(); });
 
-  defineBinary(env, exports, "add", [](auto& x, auto& y) { return x.add(y); }, [](auto& x, auto& s) { return x.add(s); });
-  defineBinary(env, exports, "sub", [](auto& x, auto& y) { return x.sub(y); }, [](auto& x, auto& s) { return x.sub(s); });
-  defineBinary(env, exports, "mul", [](auto& x, auto& y) { return x.mul(y); }, [](auto& x, auto& s) { return x.mul(s); });
-  defineBinary(env, exports, "div", [](auto& x, auto& y) { return x.div(y); }, [](auto& x, auto& s) { return x.div(s); });
-  defineBinary(env, exports, "pow", [](auto& x, auto& y) { return x.pow(y); }, [](auto& x, auto& s) { return x.pow(s); });
-  defineBinary(env, exports, "eq", [](auto& x, auto& y) { return x.eq(y); }, [](auto& x, auto& s) { return x.eq(s); });
-  defineBinary(env, exports, "ne", [](auto& x, auto& y) { return x.ne(y); }, [](auto& x, auto& s) { return x.ne(s); });
-  defineBinary(env, exports, "lt", [](auto& x, auto& y) { return x.lt(y); }, [](auto& x, auto& s) { return x.lt(s); });
-  defineBinary(env, exports, "le", [](auto& x, auto& y) { return x.le(y); }, [](auto& x, auto& s) { return x.le(s); });
-  defineBinary(env, exports, "gt", [](auto& x, auto& y) { return x.gt(y); }, [](auto& x, auto& s) { return x.gt(s); });
-  defineBinary(env, exports, "ge", [](auto& x, auto& y) { return x.ge(y); }, [](auto& x, auto& s) { return x.ge(s); });
-  defineBinary(env, exports, "maximum", [](auto& x, auto& y) { return torch::maximum(x, y); },
-               [](auto& x, auto& s) { return x.clamp_min(s); });
-  defineBinary(env, exports, "minimum", [](auto& x, auto& y) { return torch::minimum(x, y); },
-               [](auto& x, auto& s) { return x.clamp_max(s); });
+  defineBinary(
+      env, exports, "add", [](auto& x, auto& y) { return x.add(y); }, [](auto& x, auto& s) { return x.add(s); });
+  defineBinary(
+      env, exports, "sub", [](auto& x, auto& y) { return x.sub(y); }, [](auto& x, auto& s) { return x.sub(s); });
+  defineBinary(
+      env, exports, "mul", [](auto& x, auto& y) { return x.mul(y); }, [](auto& x, auto& s) { return x.mul(s); });
+  defineBinary(
+      env, exports, "div", [](auto& x, auto& y) { return x.div(y); }, [](auto& x, auto& s) { return x.div(s); });
+  defineBinary(
+      env, exports, "pow", [](auto& x, auto& y) { return x.pow(y); }, [](auto& x, auto& s) { return x.pow(s); });
+  defineBinary(
+      env, exports, "eq", [](auto& x, auto& y) { return x.eq(y); }, [](auto& x, auto& s) { return x.eq(s); });
+  defineBinary(
+      env, exports, "ne", [](auto& x, auto& y) { return x.ne(y); }, [](auto& x, auto& s) { return x.ne(s); });
+  defineBinary(
+      env, exports, "lt", [](auto& x, auto& y) { return x.lt(y); }, [](auto& x, auto& s) { return x.lt(s); });
+  defineBinary(
+      env, exports, "le", [](auto& x, auto& y) { return x.le(y); }, [](auto& x, auto& s) { return x.le(s); });
+  defineBinary(
+      env, exports, "gt", [](auto& x, auto& y) { return x.gt(y); }, [](auto& x, auto& s) { return x.gt(s); });
+  defineBinary(
+      env, exports, "ge", [](auto& x, auto& y) { return x.ge(y); }, [](auto& x, auto& s) { return x.ge(s); });
+  defineBinary(
+      env, exports, "maximum", [](auto& x, auto& y) { return torch::maximum(x, y); },
+      [](auto& x, auto& s) { return x.clamp_min(s); });
+  defineBinary(
+      env, exports, "minimum", [](auto& x, auto& y) { return torch::minimum(x, y); },
+      [](auto& x, auto& s) { return x.clamp_max(s); });
 
   defineSyncAndAsync(
       env, exports, "matmul",
@@ -184,13 +202,15 @@ void registerTensorOps(Napi::Env env, Napi::Object exports) {
   define(env, exports, "maskedFill", [](Args& a) {
     auto t = a.tensor(0, "self");
     auto mask = a.tensor(1, "mask");
-    if (mask.scalar_type() != c10::kBool) throw ArgError("argument 'mask' must be a bool tensor, got " + dtypeName(mask.scalar_type()));
+    if (mask.scalar_type() != c10::kBool)
+      throw ArgError("argument 'mask' must be a bool tensor, got " + dtypeName(mask.scalar_type()));
     if (a.isTensor(2)) return wrapT(a, t.masked_fill(mask, a.tensor(2, "value")));
     return wrapT(a, t.masked_fill(mask, a.scalar(2, "value")));
   });
   define(env, exports, "where", [](Args& a) {
     auto cond = a.tensor(0, "condition");
-    if (cond.scalar_type() != c10::kBool) throw ArgError("argument 'condition' must be a bool tensor, got " + dtypeName(cond.scalar_type()));
+    if (cond.scalar_type() != c10::kBool)
+      throw ArgError("argument 'condition' must be a bool tensor, got " + dtypeName(cond.scalar_type()));
     bool xt = a.isTensor(1), yt = a.isTensor(2);
     if (!xt && !a.isScalar(1)) a.fail(1, "input", "a Tensor or a number");
     if (!yt && !a.isScalar(2)) a.fail(2, "other", "a Tensor or a number");

@@ -23,7 +23,8 @@ void registerTensorSelect(Napi::Env env, Napi::Object exports) {
   // multinomial(probs [N, V] or [V], numSamples, replacement): rows need not sum to one, as in PyTorch.
   define(env, exports, "multinomial", [](Args& a) {
     auto p = a.tensor(0, "probs");
-    if (!at::isFloatingType(p.scalar_type())) throw ArgError("argument 'probs' must be a floating-point tensor, got " + describeTensor(p));
+    if (!at::isFloatingType(p.scalar_type()))
+      throw ArgError("argument 'probs' must be a floating-point tensor, got " + describeTensor(p));
     if (p.dim() < 1 || p.dim() > 2) throw ArgError("argument 'probs' must be 1-d or 2-d, got " + describeTensor(p));
     int64_t n = a.positiveInteger(1, "numSamples");
     bool replacement = a.boolean(2, "replacement", false);
@@ -39,10 +40,12 @@ void registerTensorSelect(Napi::Env env, Napi::Object exports) {
     auto t = a.tensor(0, "self");
     int64_t dim = a.dim(1, "dim", t);
     auto index = a.tensor(2, "index");
-    if (index.scalar_type() != c10::kLong) throw ArgError("argument 'index' must be an int64 tensor, got " + describeTensor(index));
+    if (index.scalar_type() != c10::kLong)
+      throw ArgError("argument 'index' must be an int64 tensor, got " + describeTensor(index));
     int64_t size = t.dim() == 0 ? 1 : t.size(dim);
     if (index.numel() > 0 && (index.min().item<int64_t>() < -size || index.max().item<int64_t>() >= size)) {
-      throw ArgError("argument 'index' holds values out of range for a dimension of size " + std::to_string(size), ArgError::Kind::Range);
+      throw ArgError("argument 'index' holds values out of range for a dimension of size " + std::to_string(size),
+                     ArgError::Kind::Range);
     }
     return TensorWrap::wrap(a.env(), t.index_fill(dim, index, a.scalar(3, "value")));
   });

@@ -82,7 +82,8 @@ std::vector<std::string> stringList(Args& a, size_t i, const char* name) {
   for (uint32_t k = 0; k < arr.Length(); ++k) {
     Napi::Value v = arr.Get(k);
     if (!v.IsString()) {
-      throw ArgError("argument '" + std::string(name) + "[" + std::to_string(k) + "]' must be a string, got " + jsTypeName(v));
+      throw ArgError("argument '" + std::string(name) + "[" + std::to_string(k) + "]' must be a string, got " +
+                     jsTypeName(v));
     }
     out.push_back(v.As<Napi::String>().Utf8Value());
   }
@@ -101,14 +102,17 @@ std::vector<std::vector<int>> idRows(Args& a, size_t i, int vocab) {
   std::vector<std::vector<int>> out(rows.Length());
   for (uint32_t r = 0; r < rows.Length(); ++r) {
     Napi::Value row = rows.Get(r);
-    if (!row.IsArray()) throw ArgError("argument 'ids[" + std::to_string(r) + "]' must be an array of token ids, got " + jsTypeName(row));
+    if (!row.IsArray())
+      throw ArgError("argument 'ids[" + std::to_string(r) + "]' must be an array of token ids, got " + jsTypeName(row));
     auto arr = row.As<Napi::Array>();
     out[r].reserve(arr.Length());
     for (uint32_t k = 0; k < arr.Length(); ++k) {
       Napi::Value v = arr.Get(k);
       if (!isIntegerIn(v, 0, vocab - 1)) {
         std::string where = "argument 'ids[" + std::to_string(r) + "][" + std::to_string(k) + "]'";
-        if (isIntegerIn(v, -1e15, 1e15)) throw ArgError(where + " must be a token id in [0, " + std::to_string(vocab) + "), got " + jsTypeName(v), ArgError::Kind::Range);
+        if (isIntegerIn(v, -1e15, 1e15))
+          throw ArgError(where + " must be a token id in [0, " + std::to_string(vocab) + "), got " + jsTypeName(v),
+                         ArgError::Kind::Range);
         throw ArgError(where + " must be an integer token id, got " + jsTypeName(v));
       }
       out[r].push_back(static_cast<int>(v.As<Napi::Number>().Int32Value()));
@@ -165,8 +169,9 @@ Napi::Object flatIdsToJs(Napi::Env env, const std::vector<std::vector<int>>& row
 std::shared_ptr<const Processor> loaded(std::unique_ptr<Processor> p, const Status& st, const std::string& what) {
   if (!st.ok()) {
     std::string raw = st.error_message();
-    std::string why = raw.find("ParseFromArray") != std::string::npos ? "the bytes do not parse as a model protobuf (corrupt or truncated)"
-                                                                      : statusText(st);
+    std::string why = raw.find("ParseFromArray") != std::string::npos
+                          ? "the bytes do not parse as a model protobuf (corrupt or truncated)"
+                          : statusText(st);
     throw std::runtime_error(what + " is not a valid SentencePiece model: " + why);
   }
   // An empty or foreign protobuf can parse without error and still leave no usable model.
@@ -213,7 +218,8 @@ TrainSpec readTrainSpec(Args& a) {
   auto o = a[0].As<Napi::Object>();
   TrainSpec spec;
   Napi::Value input = option(o, "input");
-  if (!input.IsString() || input.As<Napi::String>().Utf8Value().empty()) badOption("input", "a training text file path", input);
+  if (!input.IsString() || input.As<Napi::String>().Utf8Value().empty())
+    badOption("input", "a training text file path", input);
   spec.input = input.As<Napi::String>().Utf8Value();
   if (spec.input.find(',') != std::string::npos) {
     // SentencePiece splits 'input' on commas into several files.
@@ -247,7 +253,8 @@ TrainSpec readTrainSpec(Args& a) {
       std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
       std::string where = "options.userDefinedSymbols[" + std::to_string(k) + "]";
       if (!v.IsString() || s.empty()) throw ArgError(where + " must be a non-empty string, got " + jsTypeName(v));
-      if (s.find_first_of(", \t\n\r") != std::string::npos) throw ArgError(where + " must not contain commas or whitespace: '" + s + "'");
+      if (s.find_first_of(", \t\n\r") != std::string::npos)
+        throw ArgError(where + " must not contain commas or whitespace: '" + s + "'");
       for (const char* special : kSpecialPieces) {
         if (s == special) throw ArgError(where + " '" + s + "' is a reserved special piece (<s>, </s>, <pad>, <unk>)");
       }
@@ -257,7 +264,8 @@ TrainSpec readTrainSpec(Args& a) {
   }
   int64_t sentenceSize = intOption(o, "inputSentenceSize", 0, 0, 1LL << 40);
   if (sentenceSize > 0 && sentenceSize <= 100) {
-    throw ArgError("options.inputSentenceSize must be 0 (use every sentence) or more than 100, got " + std::to_string(sentenceSize),
+    throw ArgError("options.inputSentenceSize must be 0 (use every sentence) or more than 100, got " +
+                       std::to_string(sentenceSize),
                    ArgError::Kind::Range);
   }
   bool shuffle = boolOption(o, "shuffle", true);
@@ -279,8 +287,14 @@ TrainSpec readTrainSpec(Args& a) {
       {"max_sentence_length", std::to_string(maxLen)},
       {"hard_vocab_limit", hardLimit ? "true" : "false"},
       // XLM's dictionary layout: <s>=0, </s>=1, <pad>=2, <unk>=3.
-      {"bos_id", "0"}, {"eos_id", "1"}, {"pad_id", "2"}, {"unk_id", "3"},
-      {"bos_piece", "<s>"}, {"eos_piece", "</s>"}, {"pad_piece", "<pad>"}, {"unk_piece", "<unk>"},
+      {"bos_id", "0"},
+      {"eos_id", "1"},
+      {"pad_id", "2"},
+      {"unk_id", "3"},
+      {"bos_piece", "<s>"},
+      {"eos_piece", "</s>"},
+      {"pad_piece", "<pad>"},
+      {"unk_piece", "<unk>"},
   };
   if (!symbols.empty()) spec.kwargs["user_defined_symbols"] = symbols;
   return spec;
@@ -290,7 +304,8 @@ std::string trainError(const TrainSpec& spec, const Status& st) {
   std::string raw = st.error_message();
   std::string text = statusText(st);
   if (raw.find("!sentences_.empty()") != std::string::npos) {
-    return "no training sentences in '" + spec.input + "' (the file is empty, or every line is longer than maxSentenceLength)";
+    return "no training sentences in '" + spec.input +
+           "' (the file is empty, or every line is longer than maxSentenceLength)";
   }
   if (raw.find("Vocabulary size too high") != std::string::npos) {
     auto pos = raw.find("<= ");
@@ -301,8 +316,9 @@ std::string trainError(const TrainSpec& spec, const Status& st) {
   if (raw.find("smaller than required_chars") != std::string::npos) {
     auto vs = raw.find(" vs ");
     std::string need = vs == std::string::npos ? "?" : raw.substr(vs + 4, raw.find('.', vs) - vs - 4);
-    return "vocabSize " + std::to_string(spec.vocabSize) + " is too small: the data's characters and the special pieces need " +
-           need + " (raise vocabSize or lower characterCoverage)";
+    return "vocabSize " + std::to_string(spec.vocabSize) +
+           " is too small: the data's characters and the special pieces need " + need +
+           " (raise vocabSize or lower characterCoverage)";
   }
   if (st.code() == sentencepiece::util::StatusCode::kNotFound) return "cannot read training input: " + text;
   return text;
@@ -319,7 +335,8 @@ std::string train(const TrainSpec& spec) {
   if (stat(spec.input.c_str(), &sb) != 0) {
     throw std::runtime_error("cannot read training input '" + spec.input + "': " + std::strerror(errno));
   }
-  if (S_ISDIR(sb.st_mode)) throw std::runtime_error("training input '" + spec.input + "' is a directory, not a text file");
+  if (S_ISDIR(sb.st_mode))
+    throw std::runtime_error("training input '" + spec.input + "' is a directory, not a text file");
   if (sb.st_size == 0) throw std::runtime_error("training input '" + spec.input + "' is empty");
 
   std::lock_guard<std::mutex> lock(trainMutex());
@@ -337,7 +354,6 @@ std::string train(const TrainSpec& spec) {
 
 // ---- the handle ------------------------------------------------------------------------------------------------
 
-
 // ---- entry points --------------------------------------------------------------------------------------------
 
 void registerTokenizer(Napi::Env env, Napi::Object exports) {
@@ -347,8 +363,10 @@ void registerTokenizer(Napi::Env env, Napi::Object exports) {
     checkLinked();
     std::string path = a.string(0, "path");
     struct stat sb {};
-    if (stat(path.c_str(), &sb) != 0) throw std::runtime_error("cannot read tokenizer model '" + path + "': " + std::strerror(errno));
-    if (S_ISDIR(sb.st_mode)) throw std::runtime_error("tokenizer model '" + path + "' is a directory, not a .model file");
+    if (stat(path.c_str(), &sb) != 0)
+      throw std::runtime_error("cannot read tokenizer model '" + path + "': " + std::strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+      throw std::runtime_error("tokenizer model '" + path + "' is a directory, not a .model file");
     auto p = std::make_unique<Processor>();
     Status st = p->Load(path);
     return SentencePieceWrap::wrap(a.env(), loaded(std::move(p), st, "'" + path + "'"));
@@ -412,12 +430,16 @@ void registerTokenizer(Napi::Env env, Napi::Object exports) {
     int vocab = p->GetPieceSize();
     if (!isIntegerIn(a[1], 0, vocab - 1)) {
       std::string got = jsTypeName(a[1]);
-      if (isIntegerIn(a[1], -1e15, 1e15)) throw ArgError("argument 'id' must be a token id in [0, " + std::to_string(vocab) + "), got " + got, ArgError::Kind::Range);
+      if (isIntegerIn(a[1], -1e15, 1e15))
+        throw ArgError("argument 'id' must be a token id in [0, " + std::to_string(vocab) + "), got " + got,
+                       ArgError::Kind::Range);
       a.fail(1, "id", "an integer token id");
     }
     return Napi::String::New(a.env(), p->IdToPiece(a[1].As<Napi::Number>().Int32Value()));
   });
-  define(env, exports, "spmVocabSize", [](Args& a) { return Napi::Number::New(a.env(), SentencePieceWrap::unwrap(a, 0, "tokenizer")->GetPieceSize()); });
+  define(env, exports, "spmVocabSize", [](Args& a) {
+    return Napi::Number::New(a.env(), SentencePieceWrap::unwrap(a, 0, "tokenizer")->GetPieceSize());
+  });
   define(env, exports, "spmSpecialIds", [](Args& a) {
     auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
     auto o = Napi::Object::New(a.env());
@@ -437,7 +459,9 @@ void registerTokenizer(Napi::Env env, Napi::Object exports) {
     auto spec = std::make_shared<TrainSpec>(readTrainSpec(a));
     return AsyncTask<std::string>::start(
         a.env(), "spmTrain", [spec] { return train(*spec); },
-        [](Napi::Env env, std::string& model) -> Napi::Value { return Napi::Buffer<char>::Copy(env, model.data(), model.size()); });
+        [](Napi::Env env, std::string& model) -> Napi::Value {
+          return Napi::Buffer<char>::Copy(env, model.data(), model.size());
+        });
   });
 }
 

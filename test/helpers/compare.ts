@@ -8,7 +8,16 @@ import type { Tensor } from '../../lib';
 export function maxDiffReal(a: Tensor, b: Tensor, rowLens: number[]): number {
   let worst = 0;
   rowLens.forEach((len, row) => {
-    const d = tidy(() => a.narrow(0, row, 1).narrow(1, 0, len).sub(b.narrow(0, row, 1).narrow(1, 0, len)).abs().max().item() as number);
+    const d = tidy(
+      () =>
+        a
+          .narrow(0, row, 1)
+          .narrow(1, 0, len)
+          .sub(b.narrow(0, row, 1).narrow(1, 0, len))
+          .abs()
+          .max()
+          .item() as number
+    );
     worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
   });
   return worst;

@@ -17,13 +17,23 @@ function pairs(n: number): TokenPair[] {
 
 async function main(): Promise<void> {
   const [runDir, mode, sentences, maxSteps, fault, faultStep] = process.argv.slice(2);
-  const group = Number(process.env.WORLD_SIZE ?? 1) > 1 ? await ProcessGroup.init({ timeoutMs: Number(process.env.XKT_TEST_TIMEOUT_MS ?? 20000) }) : undefined;
+  const group =
+    Number(process.env.WORLD_SIZE ?? 1) > 1 ? await ProcessGroup.init({ timeoutMs: Number(process.env.XKT_TEST_TIMEOUT_MS ?? 20000) }) : undefined;
   const rank = group?.rank ?? 0;
   manualSeed(1);
   const teacher = Teacher.create({ ...toyTeacherConfig, dropout: 0, attentionDropout: 0 });
   const common = {
-    data: pairs(96), runDir, group, maxSteps: Number(maxSteps), log: null, seed: 3, dropout: false, saveEvery: 2, logEvery: 1,
-    batching: { maxTokens: 100000, maxSentences: Number(sentences), shuffle: false }, schedule: constant({ lr: 3e-3 }),
+    data: pairs(96),
+    runDir,
+    group,
+    maxSteps: Number(maxSteps),
+    log: null,
+    seed: 3,
+    dropout: false,
+    saveEvery: 2,
+    logEvery: 1,
+    batching: { maxTokens: 100000, maxSentences: Number(sentences), shuffle: false },
+    schedule: constant({ lr: 3e-3 }),
     onStep: (m: { step: number }) => {
       if (rank === 1 && fault && m.step === Number(faultStep)) process.kill(process.pid, fault === 'freeze-at-step' ? 'SIGSTOP' : 'SIGKILL');
     },
@@ -36,7 +46,18 @@ async function main(): Promise<void> {
     const kd = mode as 'online' | 'offline' | 'sequence';
     // The teacher's cache / translations go beside the run (rank 0 makes them, every rank reads them).
     const files = { cacheFile: path.join(runDir, 'teacher.cache'), sequenceFile: path.join(runDir, 'teacher.jsonl') };
-    await distill({ ...common, ...files, teacher, student: model, mode: kd, alpha: 0.5, temperature: 2, labelSmoothing: 0, topK: 4, optimizer: { lr: 3e-3, kind: 'adamw' } });
+    await distill({
+      ...common,
+      ...files,
+      teacher,
+      student: model,
+      mode: kd,
+      alpha: 0.5,
+      temperature: 2,
+      labelSmoothing: 0,
+      topK: 4,
+      optimizer: { lr: 3e-3, kind: 'adamw' },
+    });
   }
   await saveTensors(path.join(runDir, `final.rank${rank}.safetensors`), model.stateDict());
   console.log(JSON.stringify({ rank, done: true }));

@@ -14,10 +14,19 @@ async function main(): Promise<void> {
     const bcast = await pg.broadcast(f32(r === 1 ? [7, 8, 9] : [0, 0, 0]), 1);
     const gather = await pg.allGather(tensor([r, r * r], { dtype: 'int64' }));
     await pg.barrier();
-    console.log(JSON.stringify({
-      rank: r, worldSize: pg.worldSize, localRank: pg.localRank, sum: sum.tolist(), avg: avg.tolist(), max: max.tolist(), min: min.tolist(),
-      bcast: bcast.tolist(), gather: gather.map((t) => t.tolist()),
-    }));
+    console.log(
+      JSON.stringify({
+        rank: r,
+        worldSize: pg.worldSize,
+        localRank: pg.localRank,
+        sum: sum.tolist(),
+        avg: avg.tolist(),
+        max: max.tolist(),
+        min: min.tolist(),
+        bcast: bcast.tolist(),
+        gather: gather.map((t) => t.tolist()),
+      })
+    );
   } else if (process.argv[2] === 'peer-dies' || process.argv[2] === 'peer-freezes') {
     await pg.barrier();
     if (r === 1) process.kill(process.pid, process.argv[2] === 'peer-dies' ? 'SIGKILL' : 'SIGSTOP');

@@ -27,7 +27,10 @@ export function checkReorderScenario(t: ExecutionContext, model: Seq2Seq, source
       const fresh = Batch.from({ src: rows.map((r) => sources[r.src]), tgt: rows.map((r) => r.fed.slice(1)) });
       const full = model.forward(fresh).logSoftmax(-1);
       rows.forEach((r, i) => {
-        const expected = full.narrow(0, i, 1).narrow(1, r.fed.length - 1, 1).reshape(-1);
+        const expected = full
+          .narrow(0, i, 1)
+          .narrow(1, r.fed.length - 1, 1)
+          .reshape(-1);
         const d = lp.narrow(0, i, 1).reshape(-1).sub(expected).abs().max().item() as number;
         t.true(d < 1e-5, `${what}, row ${i}: max |diff| ${d}`);
       });
@@ -36,7 +39,13 @@ export function checkReorderScenario(t: ExecutionContext, model: Seq2Seq, source
       t.is(enc.shape[0], rows.length, `${what}: encoder output rows`);
       rows.forEach((r, i) => {
         const n = sources[r.src].length + 2;
-        const d = enc.narrow(0, i, 1).narrow(1, 0, n).sub(encFresh.narrow(0, i, 1).narrow(1, 0, n)).abs().max().item() as number;
+        const d = enc
+          .narrow(0, i, 1)
+          .narrow(1, 0, n)
+          .sub(encFresh.narrow(0, i, 1).narrow(1, 0, n))
+          .abs()
+          .max()
+          .item() as number;
         t.true(d < 1e-5, `${what}, encoder output of row ${i}: ${d}`);
       });
     };

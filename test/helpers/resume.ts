@@ -14,7 +14,11 @@ export const tmpDir = (prefix = 'train-test-') => fs.mkdtempSync(path.join(os.tm
 
 export function maxDiff(a: Map<string, Tensor>, b: Map<string, Tensor>): number {
   let worst = 0;
-  for (const [name, t] of a) worst = Math.max(worst, tidy(() => t.sub(b.get(name)!.to(t.device)).abs().max().item() as number));
+  for (const [name, t] of a)
+    worst = Math.max(
+      worst,
+      tidy(() => t.sub(b.get(name)!.to(t.device)).abs().max().item() as number)
+    );
   return worst;
 }
 
@@ -56,6 +60,14 @@ export async function checkKillResume(t: ExecutionContext, mode: string, steps: 
   const lb = stepLines(resumed);
   t.log(`uninterrupted run ${duration} ms; killed after ${kills.join(', ')} ms; max |param diff| ${diff}`);
   t.is(diff, 0);
-  t.deepEqual(lb.map((l) => l.step), la.map((l) => l.step), 'metrics.jsonl: every step once, in order');
-  t.deepEqual(lb.map((l) => l.loss), la.map((l) => l.loss), 'the same losses at every step');
+  t.deepEqual(
+    lb.map((l) => l.step),
+    la.map((l) => l.step),
+    'metrics.jsonl: every step once, in order'
+  );
+  t.deepEqual(
+    lb.map((l) => l.loss),
+    la.map((l) => l.loss),
+    'the same losses at every step'
+  );
 }

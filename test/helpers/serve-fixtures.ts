@@ -41,7 +41,15 @@ export function serveFixtures(): Promise<Fixtures> {
     // Briefly trained to copy (reversed): untrained models emit one token forever, which would prove little.
     const pairs = (await tokenizer.encodeAsync(sentences(600, 2))).map((src) => ({ src, tgt: [...src].reverse() }));
     const fit = async (model: Seq2Seq & { eval(): unknown }, name: string) => {
-      await train(model, { data: pairs, runDir: path.join(dir, `run-${name}`), maxSteps: 120, batching: { maxTokens: 600 }, optimizer: { lr: 5e-3 }, schedule: () => 5e-3, log: null });
+      await train(model, {
+        data: pairs,
+        runDir: path.join(dir, `run-${name}`),
+        maxSteps: 120,
+        batching: { maxTokens: 600 },
+        optimizer: { lr: 5e-3 },
+        schedule: () => 5e-3,
+        log: null,
+      });
       model.eval();
     };
     manualSeed(21);

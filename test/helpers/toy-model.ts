@@ -27,7 +27,10 @@ export class ToyMarkovModel implements Seq2Seq {
    * `probs[prev][next]`: each row is normalised here. With `startFromSource`, the first step emits the
    * source's first token with certainty, so different sources give different outputs.
    */
-  constructor(probs: number[][], readonly startFromSource = false) {
+  constructor(
+    probs: number[][],
+    readonly startFromSource = false
+  ) {
     this.vocabSize = probs.length;
     const rows = probs.map((r) => {
       const z = r.reduce((a, b) => a + b, 0);
@@ -81,14 +84,30 @@ export class ToyMarkovModel implements Seq2Seq {
     const s = state as ToyState;
     s.firstSrc = (indices.tolist() as number[]).map((i) => s.firstSrc[i]);
   }
-  parameters(): Tensor[] { return []; }
-  namedParameters(): Map<string, Tensor> { return new Map(); }
-  stateDict(): Map<string, Tensor> { return new Map(); }
-  loadStateDict(): LoadReport { return { missing: [], unexpected: [] }; }
-  train(): this { return this; }
-  eval(): this { return this; }
-  to(): this { return this; }
-  numParameters(): number { return 0; }
+  parameters(): Tensor[] {
+    return [];
+  }
+  namedParameters(): Map<string, Tensor> {
+    return new Map();
+  }
+  stateDict(): Map<string, Tensor> {
+    return new Map();
+  }
+  loadStateDict(): LoadReport {
+    return { missing: [], unexpected: [] };
+  }
+  train(): this {
+    return this;
+  }
+  eval(): this {
+    return this;
+  }
+  to(): this {
+    return this;
+  }
+  numParameters(): number {
+    return 0;
+  }
   async save(): Promise<void> {}
 }
 

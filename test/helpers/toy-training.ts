@@ -3,7 +3,14 @@
 import type { TokenPair } from '../../lib';
 
 export const toyTeacherConfig = {
-  vocabSize: 24, embDim: 32, nHeads: 2, encoderLayers: 2, decoderLayers: 2, dropout: 0.1, attentionDropout: 0.1, maxPositions: 64,
+  vocabSize: 24,
+  embDim: 32,
+  nHeads: 2,
+  encoderLayers: 2,
+  decoderLayers: 2,
+  dropout: 0.1,
+  attentionDropout: 0.1,
+  maxPositions: 64,
 };
 
 /** `n` pairs: a source of 3–8 ids in [4, 24) and its reversal as the target (deterministic per seed). */

@@ -5,7 +5,20 @@
 // with the same pairs read from a token store in RUN_DIR-store, written on first use)
 import * as path from 'path';
 import * as fs from 'fs';
-import { type Device, distill, manualSeed, type PairSource, type Precision, saveTensors, SidesPairSource, Teacher, type TokenPair, TokenStore, TokenStoreWriter, train } from '../../lib';
+import {
+  type Device,
+  distill,
+  manualSeed,
+  type PairSource,
+  type Precision,
+  saveTensors,
+  SidesPairSource,
+  Teacher,
+  type TokenPair,
+  TokenStore,
+  TokenStoreWriter,
+  train,
+} from '../../lib';
 import { toyCopyPairs, toyTeacherConfig } from './toy-training';
 
 async function main(): Promise<void> {
@@ -14,7 +27,18 @@ async function main(): Promise<void> {
   const data = mode === 'store' ? storeOf(pairs, `${runDir}-store`) : pairs;
   manualSeed(1);
   const model = Teacher.create(toyTeacherConfig);
-  const common = { data, runDir, maxSteps: Number(maxSteps), saveEvery: 3, logEvery: 1, batching: { maxTokens: 200 }, log: null, seed: 5, device, precision };
+  const common = {
+    data,
+    runDir,
+    maxSteps: Number(maxSteps),
+    saveEvery: 3,
+    logEvery: 1,
+    batching: { maxTokens: 200 },
+    log: null,
+    seed: 5,
+    device,
+    precision,
+  };
   if (mode === 'teacher' || mode === 'store') {
     await train(model, { ...common, optimizer: { lr: 3e-3 }, labelSmoothing: 0.1, ema: 0.99 });
   } else {
