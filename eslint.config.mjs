@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'build/', 'build-*/', 'prebuilds/', 'third_party/', 'native/', '.venv/', 'runs/', 'tmp/'],
+    ignores: ['dist/', 'build/', 'build-*/', 'prebuilds/', 'third_party/', 'native/', '.venv/', 'runs/', 'tmp/', 'docs/api/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
