@@ -5,8 +5,9 @@
  * made from), then each sentence's size (uint32) and offset into the ids (int64, in ids): 12 bytes a sentence.
  * The index is read through a shared memory map (planning reads every size; ranks on one machine share its
  * pages); the ids by positioned reads of each sentence, which go through the same page cache but, unlike a map,
- * leave nothing of the `.bin` in the process's resident memory however much of it an epoch reads. A size of 0xffffffff marks a sentence not written yet (the sparse stores
- * that sequence-level KD appends to, lib/data/token-store-append.ts).
+ * leave nothing of the `.bin` in the process's resident memory however much of it an epoch reads. A size of
+ * 0xffffffff marks a sentence not written yet (the sparse stores that sequence-level KD appends to,
+ * lib/data/token-store-append.ts).
  */
 import * as fs from 'node:fs';
 import { native } from '../native';
