@@ -22,6 +22,21 @@ function arg(name, fallback) {
   return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 
+/** A bad command line: one line naming the script and exit 2, not a stack trace. */
+function usageError(message) {
+  console.error(`${path.relative(ROOT, process.argv[1] ?? 'bench')}: ${message} (see --help)`);
+  process.exit(2);
+}
+
+/** An integer flag (`--lines 100000`) of at least `min`, else `fallback`; a clear error naming the flag otherwise. */
+function intArg(name, fallback, min) {
+  const raw = arg(name, undefined);
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(v) || v < min) usageError(`${name} must be an integer >= ${min}, got '${raw}'`);
+  return v;
+}
+
 /** `--quick`: the smoke form every benchmark has (small sizes, few rounds); it prints its table, writes nothing. */
 const QUICK = process.argv.includes('--quick');
 
@@ -178,6 +193,8 @@ module.exports = {
   QUICK,
   SKIPPED,
   arg,
+  intArg,
+  usageError,
   msSince,
   median,
   spread,

@@ -27,7 +27,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
-const { ROOT, DIST, QUICK, arg, machineLine, runMain, report } = require('./common');
+const { ROOT, DIST, QUICK, arg, intArg, machineLine, runMain, report } = require('./common');
 
 const USAGE = `Usage: npm run bench:data -- [--lines 4500000] [--dir DIR] [--keep] [--quick]
 
@@ -41,19 +41,6 @@ first update (1 and 2 ranks), the batch producer, sequence-level KD's resume. Wr
   --keep      keep the working folder's files
   --quick     small and short; writes nothing
 `;
-
-function usageError(message) {
-  console.error(`bench/data.js: ${message} (see --help)`);
-  process.exit(2);
-}
-
-function intArg(name, fallback, min) {
-  const raw = arg(name, undefined);
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(v) || v < min) usageError(`${name} must be an integer >= ${min}, got '${raw}'`);
-  return v;
-}
 
 const LINES = intArg('--lines', QUICK ? 50_000 : 4_500_000, 5000);
 const DIR = path.resolve(arg('--dir', path.join(os.tmpdir(), QUICK ? 'xkt-bench-data-quick' : 'xkt-bench-data')));
@@ -265,9 +252,9 @@ async function writeSpec(name, spec) {
   return file;
 }
 
-/** Step 5: train to the first update, one process. */
-async function trainProbe(vocabSize) {
-  const spec = {
+/** The probe's spec for training from the built store (steps 5 and 6), its result written to `result`. */
+function storeTrainSpec(vocabSize, result) {
+  return {
     mode: 'train',
     dataDir: DATA,
     tokenizer: TOKENIZER,
@@ -277,9 +264,13 @@ async function trainProbe(vocabSize) {
     maxTokens: MAX_TOKENS,
     updates: UPDATES,
     seconds: TRAIN_SECONDS,
-    firstPairs: true,
-    result: path.join(PROBE_DIR, 'train-1.result.json'),
+    result,
   };
+}
+
+/** Step 5: train to the first update, one process. */
+async function trainProbe(vocabSize) {
+  const spec = { ...storeTrainSpec(vocabSize, path.join(PROBE_DIR, 'train-1.result.json')), firstPairs: true };
   const file = await writeSpec('train-1', spec);
   const r = await runTimed('train, 1 process', [PROBE, file]);
   commands[commands.length - 1] += `   # ${file}: ${JSON.stringify(spec)}`;
@@ -302,18 +293,7 @@ async function controlProbe(vocabSize, pairs) {
 
 /** Step 6: the same probe as 2 ranks. */
 async function ranksProbe(T, vocabSize) {
-  const spec = {
-    mode: 'train',
-    dataDir: DATA,
-    tokenizer: TOKENIZER,
-    tokensDir: fs.realpathSync(TOKENS),
-    vocabSize,
-    config: TEACHER,
-    maxTokens: MAX_TOKENS,
-    updates: UPDATES,
-    seconds: TRAIN_SECONDS,
-    result: path.join(PROBE_DIR, 'train-2.result'),
-  };
+  const spec = storeTrainSpec(vocabSize, path.join(PROBE_DIR, 'train-2.result'));
   const file = await writeSpec('train-2', spec);
   const env = { GLOO_SOCKET_IFNAME: 'lo' };
   commands.push(

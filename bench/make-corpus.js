@@ -14,7 +14,7 @@ const fs = require('fs');
 const path = require('path');
 const zlib = require('zlib');
 const { pipeline } = require('stream/promises');
-const { DIST, arg, runMain } = require('./common');
+const { DIST, arg, intArg, usageError, runMain } = require('./common');
 const { loadGettextCorpus, SeededRandom } = require(DIST);
 
 const USAGE = `Usage: npm run bench:make-corpus -- --out DIR [options]
@@ -31,21 +31,6 @@ Options:
   --gzip            write corpus.en.gz and corpus.LANG.gz
   -h, --help        show this help
 `;
-
-/** A bad command line: one line and exit 2, not a stack trace. */
-function usageError(message) {
-  console.error(`bench/make-corpus.js: ${message} (see --help)`);
-  process.exit(2);
-}
-
-/** An integer flag (`--lines 100000`), else `fallback`; a clear error naming the flag otherwise. */
-function intArg(name, fallback, min) {
-  const raw = arg(name, undefined);
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(v) || v < min) usageError(`${name} must be an integer >= ${min}, got '${raw}'`);
-  return v;
-}
 
 function options() {
   const out = arg('--out', undefined);
