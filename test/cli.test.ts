@@ -3,37 +3,20 @@
 // (a child process); their files checked by loading them; evaluate's BLEU/chrF against sacreBLEU; usage
 // errors one line with exit 2; a run resumes, and refuses another run's checkpoint.
 import test from 'ava';
+import { type CliRun, runCli } from './helpers/cli';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { execFile } from 'child_process';
 import { createHash } from 'crypto';
-import { promisify } from 'util';
 import { type CutStudent, loadModel, readDistilledTargets, Teacher } from '../lib';
 import { referenceUnavailable, runPythonCode } from './helpers/python';
 
-const root = path.resolve(__dirname, '..', '..');
-const CLI = path.join(root, 'dist', 'lib', 'cli', 'index.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-cli-'));
 test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const f = (...p: string[]) => path.join(tmp, ...p);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-const execFileP = promisify(execFile);
-async function cli(...args: string[]): Promise<Run> {
-  try {
-    const r = await execFileP(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 240000, env: { ...process.env, OMP_NUM_THREADS: '1' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
-const ok = (r: Run) => (r.code === 0 ? '' : `exit ${r.code}: ${r.stderr}`);
+const cli = (...args: string[]) => runCli(args);
+const ok = (r: CliRun) => (r.code === 0 ? '' : `exit ${r.code}: ${r.stderr}`);
 const lines = (file: string) =>
   fs
     .readFileSync(file, 'utf8')

@@ -4,15 +4,12 @@
 // a sample larger than the corpus uses all of it, a seed gives the same model, and a data.json whose counts
 // disagree with the files is an error naming it.
 import test from 'ava';
+import { runCli } from './helpers/cli';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { execFile } from 'child_process';
-import { promisify } from 'util';
 import { SeededRandom, SentencePiece, trainTokenizer, writeDataFolder } from '../lib';
 
-const root = path.resolve(__dirname, '..', '..');
-const CLI = path.join(root, 'dist', 'lib', 'cli', 'index.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-toksample-'));
 test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const f = (...p: string[]) => path.join(tmp, ...p);
@@ -30,21 +27,7 @@ function sentences(n: number, seed: number): string[] {
 /** A model's pieces in id order: its vocabulary (the serialized bytes also hold the trainer's temp file name). */
 const pieces = (sp: SentencePiece): string[] => Array.from({ length: sp.vocabSize }, (_, i) => sp.idToPiece(i));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-const execFileP = promisify(execFile);
-async function cli(...args: string[]): Promise<Run> {
-  try {
-    const r = await execFileP(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
+const cli = (...args: string[]) => runCli(args);
 
 test('--input: a 300,000-line file trains on a sample of it, and the line says how much was used', async (t) => {
   const big = f('big.txt');
