@@ -5,8 +5,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { XLM_SPECIAL_WORDS, XlmDictionary } from '../lib';
+import { referenceUnavailable, runPythonAsync } from './helpers/python';
 
 const golden = path.join(__dirname, '..', '..', 'test', 'golden', 'fast-bpe');
+const fixtures = path.join(__dirname, '..', '..', 'test', 'fixtures', 'xlm');
 
 test('a hand-made vocab: specials at 0-13, then the words in file order; unknown words get <unk>', (t) => {
   const d = XlmDictionary.fromText('the 10\nHaus 5\n, 3\n', 'hand.vocab');
@@ -77,4 +79,24 @@ test('missingSpecials / assertSpecials for a dictionary without XLM specials', (
   t.deepEqual(missing.slice(0, 3), ['id 2: "<unk>" (expected <pad>)', 'id 3: "<pad>" (expected <unk>)', 'id 4: "hello" (expected <special0>)']);
   t.is(missing[11], 'id 13: absent (expected <special9>)');
   t.throws(() => d.assertSpecials(), { message: /^other\.vocab: not an XLM dictionary, ids 0-13 must be <s> <\/s> <pad> <unk> <special0>/ });
+});
+
+test('the XLM fixture converts without --trust-pickle; its dico_id2word (XLM read_vocab) is XlmDictionary.load(vocab)', async (t) => {
+  const why = referenceUnavailable();
+  if (why) return (t.log(`skipped: ${why}`), t.pass());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xkt-fixture-'));
+  try {
+    const vocab = path.join(dir, 'vocab.txt');
+    const out = await runPythonAsync('tools/convert-xlm-checkpoint.py', [
+      path.join(fixtures, 'mlm_ende_tiny.pth'),
+      path.join(dir, 't.safetensors'),
+      '--vocab',
+      vocab,
+    ]);
+    t.regex(out, /\(xlm-mlm\).*"nLangs": 2/);
+    const words = fs.readFileSync(vocab, 'utf8').split('\n').slice(0, -1);
+    t.notThrows(() => XlmDictionary.load(path.join(fixtures, 'vocab')).assertSameAs(XlmDictionary.fromWords(words, 'mlm_ende_tiny.pth'), 'fixture'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
