@@ -24,7 +24,8 @@ sharing storage with embeddings.weight, position_embeddings.weight filled with t
 table when sinusoidal), params (plain dict), dico_id2word, dico_word2id, dico_counts (zeros).
 
 Checkpoints that fail torch.load(weights_only=True) need --trust-pickle (runs pickle code:
-only for files you trust).
+only for files you trust). numpy arrays are allowed with weights_only (a release's params.mask_scores is one;
+numpy_safe_globals), so Facebook's released checkpoints load without --trust-pickle.
 """
 import argparse
 import json
@@ -64,9 +65,26 @@ def _jsonable(v):
         return False
 
 
+def numpy_safe_globals():
+    """What a numpy array's pickle names (numpy 1.x: numpy.core.multiarray, 2.x: numpy._core.multiarray).
+
+    Releases' params hold one: Trainer.__init__ sets params.mask_scores = np.maximum(counts, 1) ** -sample_alpha.
+    Allowing these (and numpy 2's numeric dtype classes) lets weights_only=True rebuild numeric arrays; any other
+    global (object arrays' contents included) stays refused."""
+    try:
+        import numpy as np
+    except ImportError:
+        return []
+    rebuild = (getattr(np, "_core", None) or np.core).multiarray._reconstruct
+    numeric = list(dict.fromkeys(type(np.dtype(c)) for c in np.typecodes["AllInteger"] + np.typecodes["AllFloat"] + "?"))
+    return [(rebuild, "numpy.core.multiarray._reconstruct"), (rebuild, "numpy._core.multiarray._reconstruct"),
+            np.ndarray, np.dtype, *numeric]
+
+
 def load_pth(path, trust_pickle):
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
+        with torch.serialization.safe_globals(numpy_safe_globals()):
+            ckpt = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
     except Exception as e:  # noqa: BLE001 - re-raised with advice
         if trust_pickle:
             raise

@@ -1,7 +1,11 @@
-/** Data: the SentencePiece tokenizer, gettext and text corpora (in memory or streamed), splits (in memory or by reservoir), duplicate detection, streamed line reading and seeded line samples, token stores and pair sources, length-bucketed batching, Batch, and vocabulary shortlists (built from a corpus). */
+/** Data: the SentencePiece tokenizer, fastBPE's applybpe and XLM's dictionary, gettext and text corpora (in memory or streamed), splits (in memory or by reservoir), duplicate detection, streamed line reading and seeded line samples, token stores and pair sources, length-bucketed batching, Batch, and vocabulary shortlists (built from a corpus). */
 export { SentencePiece, XLM_SPECIAL_IDS, SENTENCEPIECE_DEFAULTS } from './tokenizer';
 export type { FlatIds } from '../native';
 export type { SentencePieceTrainOptions, SentencePieceLoadOptions, SpecialIds } from './tokenizer';
+export { FastBpe } from './fast-bpe';
+export type { FastBpeOptions, FastBpeSourceNames } from './fast-bpe';
+export { XlmDictionary, XLM_SPECIAL_WORDS } from './xlm-dictionary';
+export type { SkippedVocabLine } from './xlm-dictionary';
 export {
   parseMo,
   loadGettextCorpus,
