@@ -394,7 +394,9 @@ test('serve refuses bad options and unreadable model files with clear errors', a
   const lonely = path.join(f.dir, 'lonely');
   fs.mkdirSync(lonely, { recursive: true });
   fs.copyFileSync(f.teacherFile, path.join(lonely, 'm.safetensors'));
-  await t.throwsAsync(() => serve({ a: path.join(lonely, 'm.safetensors') }, { port: 0, log: null }), { message: /no tokenizer\.model beside/ });
+  await t.throwsAsync(() => serve({ a: path.join(lonely, 'm.safetensors') }, { port: 0, log: null }), {
+    message: /serve: model 'a': no tokenizer beside .*m\.safetensors: expected tokenizer\.model, or tokenizer\.json with codes and vocab/,
+  });
 });
 
 test.serial('xlm-kd serve: model files by name, a request, SIGTERM finishes in flight and exits 0', async (t) => {

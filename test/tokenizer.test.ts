@@ -56,6 +56,7 @@ test('decode(encode(x)) gives x back for normalised text, one text or many', asy
   const ids = sp.encode(texts);
   t.is(ids.length, texts.length);
   t.deepEqual(sp.decode(ids), texts);
+  t.deepEqual(await sp.decodeAsync(ids), texts);
   t.deepEqual(sp.encode(''), []);
   t.is(sp.decode([]), '');
   t.is(sp.decode(sp.encode('Save the file')), 'Save the file');

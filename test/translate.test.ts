@@ -102,7 +102,7 @@ test('n-best lists, scores and options are checked', async (t) => {
   await t.throwsAsync(translate(model, ['x'], { tokenizer: sp, beamSize: 2, nBest: 3 }), { instanceOf: RangeError, message: /nBest/ });
   await t.throwsAsync(translate(model, ['x'], { tokenizer: {} as SentencePiece }), {
     instanceOf: TypeError,
-    message: /tokenizer' must be a SentencePiece/,
+    message: /tokenizer' must be a Tokenizer \(SentencePiece or XlmTokenizer\)/,
   });
   await t.throwsAsync(translate(firstPieceModel(10), ['x'], { tokenizer: sp }), {
     instanceOf: RangeError,
@@ -192,7 +192,7 @@ test('xlm-kd translate streams stdin to stdout in order, as translate() does', a
 test('xlm-kd errors: one line on stderr, exit 1 (2 for a bad command line), no stack trace', async (t) => {
   const missing = cli(['translate', '--model', path.join(tmp, 'nope.safetensors'), '--tokenizer', path.join(tmp, 'x.model')]);
   t.is(missing.status, 1);
-  t.regex(missing.stderr, /^xlm-kd translate: loadModel: .*nope\.safetensors: cannot open the model: no such file\n$/);
+  t.regex(missing.stderr, /^xlm-kd translate: cannot read --model .*nope\.safetensors: no such file\n$/);
   oneLine(t, missing.stderr);
 
   const mystery = path.join(tmp, 'cli-mystery.safetensors');
@@ -205,13 +205,16 @@ test('xlm-kd errors: one line on stderr, exit 1 (2 for a bad command line), no s
 
   const noTokenizer = cli(['translate', '--model', mystery]);
   t.is(noTokenizer.status, 1);
-  t.regex(noTokenizer.stderr, /no tokenizer given and none next to the model .*tokenizer\.model.*--tokenizer/);
+  t.regex(
+    noTokenizer.stderr,
+    /no tokenizer given and none beside .*cli-mystery\.safetensors \(tokenizer\.model, or XLM's tokenizer\.json\); pass --tokenizer FILE/
+  );
   oneLine(t, noTokenizer.stderr);
 
   const { model } = await savedBiGru();
   const badTok = cli(['translate', '--model', model, '--tokenizer', path.join(tmp, 'absent.model')]);
   t.is(badTok.status, 1);
-  t.regex(badTok.stderr, /SentencePiece\.load: cannot read tokenizer model/);
+  t.regex(badTok.stderr, /cannot read tokenizer .*absent\.model: no such file/);
   oneLine(t, badTok.stderr);
 
   for (const args of [['translate'], ['translate', '--model', model, '--beam', 'zero'], ['translate', '--modle', model], ['frobnicate'], []]) {

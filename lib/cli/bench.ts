@@ -6,7 +6,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SentencePiece } from '../data/tokenizer';
 import { translate } from '../decode/translate';
 import type { Seq2Seq } from '../models/seq2seq';
 import { setNumThreads, version } from '../tensor/runtime';
@@ -15,6 +14,7 @@ import { readSplit } from '../pipeline/data-folder';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { type CliIO, UsageError } from './io';
+import { languageFlags, languageFlagSpecs, languageFlagsHelp, tokenizerFlag, tokenizerFlagHelp } from './language-flags';
 
 /** The defaults of `xlm-kd bench`'s own options (it has no library counterpart). */
 const BENCH_DEFAULTS = Object.freeze({ beams: [1, 5], batchSizes: [32], sentences: 200, rounds: 3 });
@@ -28,8 +28,7 @@ Options:
   -m, --model FILE       a model file; repeat for several
   -d, --data DIR         a data folder (its test split) ...
       --src FILE         ... or source sentences, one per line
-  -t, --tokenizer FILE   SentencePiece model (default: tokenizer.model next to the first model)
-  -b, --beam LIST        beam sizes, comma-separated (default ${BENCH_DEFAULTS.beams.join(',')})
+${tokenizerFlagHelp}${languageFlagsHelp}  -b, --beam LIST        beam sizes, comma-separated (default ${BENCH_DEFAULTS.beams.join(',')})
       --batch-size LIST  batch sizes, comma-separated (default ${BENCH_DEFAULTS.batchSizes.join(',')})
       --sentences N      sentences per measurement (default ${BENCH_DEFAULTS.sentences})
       --rounds N         rounds (default ${BENCH_DEFAULTS.rounds})
@@ -56,6 +55,7 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
       data: { type: 'string', short: 'd' },
       src: { type: 'string' },
       tokenizer: { type: 'string', short: 't' },
+      ...languageFlagSpecs,
       beam: { type: 'string', short: 'b' },
       'batch-size': { type: 'string' },
       sentences: { type: 'string' },
@@ -84,9 +84,8 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
           .filter((l) => l.trim());
   sources = sources.slice(0, n);
   if (sources.length === 0) throw new Error('no source sentences');
-  const tokPath = str(v, 'tokenizer') ?? path.join(path.dirname(files[0]), 'tokenizer.model');
-  if (!fs.existsSync(tokPath)) throw new Error(`no tokenizer at ${tokPath}; pass --tokenizer FILE`);
-  const tokenizer = SentencePiece.load(tokPath);
+  const tokenizer = tokenizerFlag(v, files[0]);
+  const languages = languageFlags(v, data);
   const threads = int(v, 'threads', 1);
   if (threads !== undefined) setNumThreads(threads);
   const beams = list(v, 'beam', BENCH_DEFAULTS.beams);
@@ -104,11 +103,11 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
   // One untimed pass per case first: the first decode of a shape pays for allocation and kernel set-up.
   const decode = { ...decodingOptions(v), ...deviceFlags(v) };
   for (const c of cases)
-    await translate(c.model, sources.slice(0, c.batchSize), { ...decode, tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
+    await translate(c.model, sources.slice(0, c.batchSize), { ...decode, ...languages, tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
   for (let r = 0; r < rounds; r++) {
     for (const c of cases) {
       const started = process.hrtime.bigint();
-      const out = await translate(c.model, sources, { ...decode, tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
+      const out = await translate(c.model, sources, { ...decode, ...languages, tokenizer, beamSize: c.beamSize, batchSize: c.batchSize });
       const s = Number(process.hrtime.bigint() - started) / 1e9;
       const tokens = out.reduce((a, x) => a + x.tokens.length, 0);
       c.sps.push(sources.length / s);

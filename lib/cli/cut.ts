@@ -15,8 +15,8 @@ Layer surgery: copies chosen teacher layers (and the embeddings) into a smaller 
 
 Options:
   -m, --teacher FILE       the teacher; required
-  -o, --out FILE           the student file to write; required (tokenizer.model is copied
-                           beside it when the teacher has one beside it)
+  -o, --out FILE           the student file to write; required (the teacher's tokenizer
+                           files are written beside it)
   -e, --encoder-layers L   a count (default: all) or a list of teacher layer indices, e.g. 0,2,5
   -D, --decoder-layers L   a count (default ${CUT_DEFAULTS.decoderLayers}) or a list
   -s, --strategy S         which layers a count keeps: spread (first and last, evenly between;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { PREPARE_DATA_DEFAULTS, prepareData, type PrepareDataOptions, type PrepareProgress, resolvePrepareData } from '../pipeline/prepare-data';
 import { checkFlags, flagNames, type FlagValues, int, num, parseFlags, str } from './args';
-import { SentencePiece } from '../data/tokenizer';
+import { loadTokenizer } from '../data/load-tokenizer';
 import { readDataInfo } from '../pipeline/data-folder';
 import { buildSplitStore, openSplitStore, storeBase } from '../pipeline/token-store';
 import { type CliIO, UsageError } from './io';
@@ -126,7 +126,7 @@ export async function runData(args: string[], io: CliIO): Promise<number> {
 async function buildStores(dir: string, tokenizerFile: string, io: CliIO): Promise<void> {
   readDataInfo(dir);
   if (!fs.existsSync(tokenizerFile)) throw new Error(`cannot read --tokenizer ${tokenizerFile}: no such file`);
-  const tokenizer = SentencePiece.load(tokenizerFile);
+  const tokenizer = loadTokenizer(tokenizerFile);
   const log = (l: string) => io.stderr.write(`${l}\n`);
   for (const split of ['train', 'valid', 'test'] as const) {
     const started = Date.now();

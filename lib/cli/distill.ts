@@ -14,7 +14,7 @@ import type { LayerStrategy } from '../surgery/layer-map';
 import { OptionReader } from '../common/options';
 import { DISTILL_DEFAULTS, type DistillMode, readKdKnobs } from '../train/distill-options';
 import { checkFlags, choice, flagNames, type FlagValues, int, layerPair, num, parseFlags, required, str } from './args';
-import { prepareTrainingStores } from '../pipeline/training-data';
+import { prepareTrainingStores, tokenizerNear } from '../pipeline/training-data';
 import type { CliIO } from './io';
 import { joinGroup, launchIfAsked } from './ranks';
 import { runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validFlags } from './training-flags';
@@ -88,8 +88,10 @@ export async function runDistill(args: string[], io: CliIO): Promise<number> {
   const mode = choice<DistillMode>(v, 'mode', ['online', 'offline', 'sequence']) ?? DISTILL_DEFAULTS.mode;
   const kd: KdOptions = { alpha: num(v, 'alpha'), temperature: num(v, 'temperature'), topK: int(v, 'top-k') };
   checkFlags(() => readKdKnobs(new OptionReader('', { ...kd, mode }, undefined, flagNames())));
+  const run = runFlags(v);
   const o: DistillStudentOptions = {
-    ...runFlags(v),
+    ...run,
+    tokenizer: run.tokenizer ?? tokenizerNear(teacher),
     teacher,
     student: studentFlags(v),
     mode,

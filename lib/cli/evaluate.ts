@@ -5,7 +5,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readParallelFiles, type SentencePair } from '../data/corpus';
-import { SentencePiece } from '../data/tokenizer';
 import { compareModels, formatComparison, type ModelEntry, plotComparison } from '../eval/compare';
 import { writeFileAtomic } from '../io/atomic-write';
 import { choice, int, parseFlags, str } from './args';
@@ -15,6 +14,7 @@ import { TRANSLATE_DEFAULTS } from '../decode/translate';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { type CliIO, UsageError } from './io';
+import { languageFlags, languageFlagSpecs, languageFlagsHelp, tokenizerFlag, tokenizerFlagHelp } from './language-flags';
 
 const evaluateUsage = `Usage: xlm-kd evaluate --model A.safetensors [--model B.safetensors ...] (--data DIR | --src FILE --ref FILE) [options]
 
@@ -27,8 +27,7 @@ Options:
       --split S            test or valid (default test)
       --src FILE           source sentences, one per line (instead of --data)
       --ref FILE           their reference translations
-  -t, --tokenizer FILE     SentencePiece model (default: tokenizer.model next to the first model)
-  -b, --beam N             beam size; 1 = greedy (default ${DECODE_DEFAULTS.beamSize})
+${tokenizerFlagHelp}${languageFlagsHelp}  -b, --beam N             beam size; 1 = greedy (default ${DECODE_DEFAULTS.beamSize})
       --batch-size N       sentences decoded together (default ${TRANSLATE_DEFAULTS.batchSize})
       --max-sentences N    only the first N sentences
       --markdown           print the table as Markdown
@@ -48,6 +47,7 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
       src: { type: 'string' },
       ref: { type: 'string' },
       tokenizer: { type: 'string', short: 't' },
+      ...languageFlagSpecs,
       beam: { type: 'string', short: 'b' },
       'batch-size': { type: 'string' },
       'max-sentences': { type: 'string' },
@@ -77,9 +77,7 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
   const max = int(v, 'max-sentences', 1);
   if (max !== undefined) pairs = pairs.slice(0, max);
   if (pairs.length === 0) throw new Error('no test sentences');
-  const tokPath = str(v, 'tokenizer') ?? path.join(path.dirname(files[0]), 'tokenizer.model');
-  if (!fs.existsSync(tokPath)) throw new Error(`no tokenizer at ${tokPath}; pass --tokenizer FILE`);
-  const tokenizer = SentencePiece.load(tokPath);
+  const tokenizer = tokenizerFlag(v, files[0]);
   const models: ModelEntry[] = [];
   for (const f of files) models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model: await loadForDecoding(f, v), file: f });
   const rows = await compareModels(
@@ -88,6 +86,7 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
       sources: pairs.map((p) => p.src),
       references: pairs.map((p) => p.tgt),
       tokenizer,
+      ...languageFlags(v, data),
       beamSize: int(v, 'beam'),
       batchSize: int(v, 'batch-size'),
       ...decodingOptions(v),

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { serve } from '../serve';
 import type { ModelSource } from '../serve/server';
 import { resolveServeOptions, SERVE_DEFAULTS, type ServeOptions } from '../serve/options';
+import { languageFlags, languageFlagSpecs, languageFlagsHelp } from './language-flags';
 import { checkFlags, choice, flagNames, type FlagValues, int, num, parseFlags } from './args';
 import { decodingFlagSpecs, decodingFlagsHelp } from './decoding-flags';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
@@ -17,7 +18,8 @@ const serveUsage = `Usage: xlm-kd serve --model MODEL.safetensors [--model NAME=
 Serves translations over HTTP until Ctrl-C / SIGTERM (then finishes what is in flight and exits 0):
   POST /translate {"q": "text" or ["text", ...], "model"?, "beam"?, "nBest"?}
   GET /models, GET /health, GET /metrics (Prometheus), GET / (a page to try it)
-Each model's tokenizer.model must sit beside it; the first model is the default.
+Each model's tokenizer (tokenizer.model, or XLM's tokenizer.json, codes and vocab) must sit beside
+it; the first model is the default. Models with XLM's tokenizer need --src-lang and --tgt-lang.
 
 Options:
   -m, --model [NAME=]FILE  a model to serve (repeat for several; NAME defaults to the file's name)
@@ -39,7 +41,7 @@ Options:
       --request-timeout-ms N  answer 504 after this long (default ${D.requestTimeoutMs})
       --receive-timeout-ms N  a client must send its request within this (408; default ${D.receiveTimeoutMs})
       --close-grace-ms N   on shutdown, time for requests in flight (default ${D.closeGraceMs})
-${decodingFlagsHelp}${deviceFlagsHelp}  -h, --help               show this help
+${languageFlagsHelp}${decodingFlagsHelp}${deviceFlagsHelp}  -h, --help               show this help
 `;
 
 const FRACTIONAL = new Set(['max-wait-ms', 'join-ratio']);
@@ -82,6 +84,7 @@ function serveOptions(values: FlagValues): ServeOptions {
     inference: values.int8 === true ? 'int8' : values.prepack === true ? 'packed' : undefined,
     shortlist: values['no-shortlist'] === true ? false : undefined,
     ...deviceFlags(values),
+    ...languageFlags(values),
   };
   const numeric = o as Record<string, unknown>;
   for (const flag of NUMERIC) {
@@ -101,6 +104,7 @@ export async function runServe(args: string[], io: CliIO): Promise<number> {
       port: { type: 'string', short: 'p' },
       beam: { type: 'string', short: 'b' },
       batching: { type: 'string' },
+      ...languageFlagSpecs,
       ...Object.fromEntries(NUMERIC.filter((f) => f !== 'beam' && f !== 'port').map((f) => [f, { type: 'string' as const }])),
       ...decodingFlagSpecs,
       ...deviceFlagSpecs,

@@ -5,14 +5,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SentencePiece } from '../data/tokenizer';
 import { Shortlist, SHORTLIST_DEFAULTS } from '../data/shortlist';
 import { loadModel } from '../models/load';
 import { NativeSeq2Seq, type BaseModelConfig } from '../models/native-model';
-import { int, parseFlags, required, str } from './args';
+import { int, parseFlags, required } from './args';
 import { readDataInfo } from '../pipeline/data-folder';
 import { openSplitStore } from '../pipeline/token-store';
 import type { CliIO } from './io';
+import { tokenizerFlag, tokenizerFlagHelp } from './language-flags';
 
 const shortlistUsage = `Usage: xlm-kd shortlist --model MODEL.safetensors --data DIR [options]
 
@@ -24,8 +24,7 @@ the model file; decoding uses it unless given --no-shortlist.
 Options:
   -m, --model FILE         the model file; required (rewritten with the shortlist's name in its metadata)
   -d, --data DIR           a data folder from 'xlm-kd data' (its train split); required
-  -t, --tokenizer FILE     SentencePiece model (default: tokenizer.model next to the model)
-      --per-source N       target tokens kept per source token (default ${SHORTLIST_DEFAULTS.perSource})
+${tokenizerFlagHelp}      --per-source N       target tokens kept per source token (default ${SHORTLIST_DEFAULTS.perSource})
       --frequent N         most frequent target tokens kept always (default ${SHORTLIST_DEFAULTS.frequent})
   -h, --help               show this help
 `;
@@ -49,11 +48,9 @@ export async function runShortlist(args: string[], io: CliIO): Promise<number> {
   const data = required(v, 'data');
   if (!fs.existsSync(modelFile)) throw new Error(`cannot read --model ${modelFile}: no such file`);
   if (!fs.existsSync(data)) throw new Error(`cannot read --data ${data}: no such folder`);
-  const tokPath = str(v, 'tokenizer') ?? path.join(path.dirname(modelFile), 'tokenizer.model');
-  if (!fs.existsSync(tokPath)) throw new Error(`no tokenizer at ${tokPath}; pass --tokenizer FILE`);
+  const tokenizer = tokenizerFlag(v, modelFile);
   const model = await loadModel(modelFile);
   if (!(model instanceof NativeSeq2Seq)) throw new Error(`${modelFile}: this kind of model cannot record a shortlist`);
-  const tokenizer = SentencePiece.load(tokPath);
   readDataInfo(data);
   // From the data folder's token store (built here when missing), so the corpus is never held in memory.
   const pairs = await openSplitStore(data, 'train', tokenizer, { log: (l) => io.stderr.write(`${l}\n`) });

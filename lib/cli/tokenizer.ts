@@ -2,7 +2,7 @@
  * `xlm-kd tokenizer`: trains a SentencePiece model (XLM's special ids) on a seeded sample of both sides of a
  * data folder's training split, or of text files, off the JS thread, and says how much of the text it used.
  */
-import { SENTENCEPIECE_DEFAULTS } from '../data/tokenizer';
+import { SENTENCEPIECE_DEFAULTS } from '../data/sentencepiece';
 import { TOKENIZER_SAMPLE_DEFAULTS, trainTokenizer, type TrainTokenizerOptions } from '../pipeline/tokenizer';
 import { choice, type FlagValues, int, parseFlags, str } from './args';
 import { type CliIO, UsageError } from './io';

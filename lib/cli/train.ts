@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import { resolveXlmConfig, XLM_DEFAULTS, type XlmOptions } from '../models/config';
 import { describeRun } from '../pipeline/finish';
 import { trainTeacher, type TrainTeacherOptions } from '../pipeline/teacher';
-import { checkFlags, choice, flagNames, type FlagValues, int, layerPair, num, parseFlags } from './args';
-import { prepareTrainingStores } from '../pipeline/training-data';
-import type { CliIO } from './io';
+import { checkFlags, choice, flagNames, type FlagValues, int, layerPair, num, parseFlags, str } from './args';
+import { prepareTrainingStores, tokenizerNear } from '../pipeline/training-data';
+import { type CliIO, UsageError } from './io';
 import { joinGroup, launchIfAsked } from './ranks';
 import { runFlags, trainingFlagSpecs, trainingFlagsHelp, trainingOptions, validFlags } from './training-flags';
 
@@ -16,9 +16,12 @@ const X = XLM_DEFAULTS;
 
 const trainUsage = `Usage: xlm-kd train --data DIR --run DIR (--max-steps N | --max-epochs N | --max-minutes X) [options]
 
-Trains a teacher: an XLM transformer (post-LN, GELU, tied output layer) with cross-entropy.
+Trains a teacher: an XLM transformer (post-LN, GELU, tied output layer) with cross-entropy, from
+scratch or, with --init, from a model file (fine-tuning, e.g. one 'xlm-kd import-xlm' wrote).
 
 Model:
+      --init FILE          start from this teacher file (its config, weights and tokenizer);
+                           excludes the flags below
       --layers E-D         encoder and decoder layers (default ${X.encoderLayers}-${X.decoderLayers})
       --dim N              model width (default ${X.embDim})
       --heads N            attention heads, dividing --dim (default ${X.nHeads})
@@ -63,13 +66,27 @@ export async function runTrain(args: string[], io: CliIO): Promise<number> {
       heads: { type: 'string' },
       dropout: { type: 'string' },
       activation: { type: 'string' },
+      init: { type: 'string' },
     },
     trainUsage,
     io
   );
   if (!v) return 0;
   const run = runFlags(v);
-  const o: TrainTeacherOptions = { ...run, model: modelFlags(v), training: trainingOptions(v), valid: validFlags(v) };
+  const init = str(v, 'init');
+  if (init !== undefined) {
+    const set = ['layers', 'dim', 'heads', 'dropout', 'activation'].filter((f) => v[f] !== undefined);
+    if (set.length > 0) throw new UsageError(`--init sets the model: drop ${set.map((f) => `--${f}`).join(', ')}`);
+    if (!fs.existsSync(init)) throw new Error(`cannot read --init ${init}: no such file`);
+  }
+  const o: TrainTeacherOptions = {
+    ...run,
+    tokenizer: run.tokenizer ?? (init !== undefined ? tokenizerNear(init) : undefined),
+    init,
+    model: init === undefined ? modelFlags(v) : undefined,
+    training: trainingOptions(v),
+    valid: validFlags(v),
+  };
   if (!fs.existsSync(run.data)) throw new Error(`cannot read --data ${run.data}: no such folder`);
   const launched = await launchIfAsked(v, 'train', args, io, () => prepareTrainingStores(o.data, o.tokenizer, (l) => io.stderr.write(`${l}\n`)));
   if (launched !== undefined) return launched;

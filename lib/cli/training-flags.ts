@@ -46,11 +46,12 @@ const T = TRAINING_DEFAULTS;
 /** The help text of the shared flags. */
 export const trainingFlagsHelp = `Data and run:
   -d, --data DIR           a data folder from 'xlm-kd data'; required
-  -t, --tokenizer FILE     SentencePiece model (default: DIR/tokenizer.model)
+  -t, --tokenizer FILE     tokenizer.model (SentencePiece) or tokenizer.json (XLM); default: the
+                           one beside --teacher / --init, else DIR/tokenizer.model
   -r, --run DIR            run folder: checkpoints, metrics.jsonl, curves.svg; required.
                            Run the same command again to resume after Ctrl-C or a crash.
-  -o, --out FILE           the trained model (default RUN/model.safetensors; tokenizer.model is
-                           copied beside it): the best validated checkpoint, or the last one
+  -o, --out FILE           the trained model (default RUN/model.safetensors; the tokenizer's files
+                           are written beside it): the best validated checkpoint, or the last one
 Stopping (at least one):
       --max-steps N        optimizer updates
       --max-epochs N       passes over the training split

@@ -3,15 +3,14 @@
  * the translations in the same order (stdout or --output), while later lines are still being read.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { once } from 'node:events';
-import { SentencePiece } from '../data/tokenizer';
 import { translateStream, type TranslateOptions } from '../decode/translate';
 import { int, num, parseFlags, required, str } from './args';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { type CliIO, UsageError } from './io';
+import { languageFlags, languageFlagSpecs, languageFlagsHelp, tokenizerFlag, tokenizerFlagHelp } from './language-flags';
 
 const translateUsage = `Usage: xlm-kd translate --model MODEL.safetensors [options] < input.txt > output.txt
 
@@ -19,8 +18,7 @@ Translates one sentence per line, in order; an empty line gives an empty line.
 
 Options:
   -m, --model FILE         the model (safetensors written by save()); required
-  -t, --tokenizer FILE     SentencePiece model (default: tokenizer.model next to the model)
-  -b, --beam N             beam size; 1 = greedy decoding (default 5)
+${tokenizerFlagHelp}  -b, --beam N             beam size; 1 = greedy decoding (default 5)
       --batch-size N       sentences decoded together (default 32)
       --max-tokens N       also cap a batch at N padded source tokens
       --n-best N           print the N best translations per sentence as
@@ -28,9 +26,7 @@ Options:
       --length-penalty X   score = log-prob / length^X (default 1)
       --max-length N       most tokens generated per sentence (default 1.5 x source + 10)
       --max-source-length N  cut longer sources to N tokens
-      --src-lang ID        source language id (models with language embeddings)
-      --tgt-lang ID        target language id
-  -i, --input FILE         read from FILE instead of stdin
+${languageFlagsHelp}  -i, --input FILE         read from FILE instead of stdin
   -o, --output FILE        write to FILE instead of stdout
 ${decodingFlagsHelp}${deviceFlagsHelp}  -h, --help               show this help
 `;
@@ -53,8 +49,7 @@ export async function runTranslate(args: string[], io: CliIO): Promise<number> {
       'length-penalty': { type: 'string' },
       'max-length': { type: 'string' },
       'max-source-length': { type: 'string' },
-      'src-lang': { type: 'string' },
-      'tgt-lang': { type: 'string' },
+      ...languageFlagSpecs,
       input: { type: 'string', short: 'i' },
       output: { type: 'string', short: 'o' },
       ...decodingFlagSpecs,
@@ -76,21 +71,17 @@ export async function runTranslate(args: string[], io: CliIO): Promise<number> {
     lengthPenalty: num(values, 'length-penalty'),
     maxLength: int(values, 'max-length', 1),
     maxSourceLength: int(values, 'max-source-length', 1),
-    srcLang: int(values, 'src-lang', 0),
-    tgtLang: int(values, 'tgt-lang', 0),
+    ...languageFlags(values),
     ...decodingOptions(values),
     ...deviceFlags(values),
   };
   if (nBest > (opts.beamSize ?? 5)) throw new UsageError(`--n-best (${nBest}) must not exceed --beam (${opts.beamSize ?? 5})`);
 
   // Check the inputs before the (slow) model load, so a typo fails at once.
-  const tokenizerPath = str(values, 'tokenizer') ?? path.join(path.dirname(modelFile), 'tokenizer.model');
-  if (str(values, 'tokenizer') === undefined && fs.existsSync(modelFile) && !fs.existsSync(tokenizerPath)) {
-    throw new Error(`no tokenizer given and none next to the model (${tokenizerPath}); pass --tokenizer FILE`);
-  }
+  if (!fs.existsSync(modelFile)) throw new Error(`cannot read --model ${modelFile}: no such file`);
+  const tokenizer = tokenizerFlag(values, modelFile);
   if (inputFile !== undefined && !fs.existsSync(inputFile)) throw new Error(`cannot read --input ${inputFile}: no such file`);
   const model = await loadForDecoding(modelFile, values);
-  const tokenizer = SentencePiece.load(tokenizerPath);
   model.eval();
 
   const input = inputFile !== undefined ? fs.createReadStream(inputFile, { encoding: 'utf8' }) : io.stdin;

@@ -1,11 +1,31 @@
-/** Data: the SentencePiece tokenizer, fastBPE's applybpe and XLM's dictionary, gettext and text corpora (in memory or streamed), splits (in memory or by reservoir), duplicate detection, streamed line reading and seeded line samples, token stores and pair sources, length-bucketed batching, Batch, and vocabulary shortlists (built from a corpus). */
-export { SentencePiece, XLM_SPECIAL_IDS, SENTENCEPIECE_DEFAULTS } from './tokenizer';
+/** Data: the tokenizers (SentencePiece; XLM's Moses + fastBPE), gettext and text corpora (in memory or streamed), splits (in memory or by reservoir), duplicate detection, streamed line reading and seeded line samples, token stores and pair sources, length-bucketed batching, Batch, and vocabulary shortlists (built from a corpus). */
+export { XLM_SPECIAL_IDS } from './tokenizer';
+export type { Tokenizer, TokenizerKind, TextOptions, SpecialIds } from './tokenizer';
+export { SentencePiece, SENTENCEPIECE_DEFAULTS } from './sentencepiece';
 export type { FlatIds } from '../native';
-export type { SentencePieceTrainOptions, SentencePieceLoadOptions, SpecialIds } from './tokenizer';
+export type { SentencePieceTrainOptions, SentencePieceLoadOptions } from './sentencepiece';
+export { XlmTokenizer, XLM_TOKENIZER_FILE } from './xlm-tokenizer';
+export type { XlmTokenizerSettings, XlmTokenizerSources, NamedText } from './xlm-tokenizer';
+export { loadTokenizer, tokenizerFileBeside, tokenizerFor, saveTokenizerBeside, hasTokenizerBeside } from './load-tokenizer';
+export { resolveLanguage } from './languages';
+export type { LanguageRef, ResolvedLanguage } from './languages';
 export { FastBpe } from './fast-bpe';
 export type { FastBpeOptions, FastBpeSourceNames } from './fast-bpe';
 export { XlmDictionary, XLM_SPECIAL_WORDS } from './xlm-dictionary';
 export type { SkippedVocabLine } from './xlm-dictionary';
+export {
+  MosesTokenizer,
+  MosesDetokenizer,
+  mosesLanguages,
+  xlmPreprocess,
+  replaceUnicodePunctuation,
+  normalizePunctuation,
+  removeNonPrintingChars,
+  normalizeRomanian,
+  removeRomanianDiacritics,
+  lowercaseAndStripAccents,
+} from './moses';
+export type { XlmPreprocessOptions } from './moses';
 export {
   parseMo,
   loadGettextCorpus,

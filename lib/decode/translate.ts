@@ -1,12 +1,13 @@
 /**
- * Text in, text out: SentencePiece-encode sentences, batch them by length within a read-ahead window,
+ * Text in, text out: tokenize sentences (either tokenizer), batch them by length within a read-ahead window,
  * beam search (greedy for beamSize 1), decode the ids, and hand results back in input order. The window
  * keeps a stream (stdin) flowing: results come out while later input is still being read.
  */
 import { Batch } from '../data/batch';
 import type { Seq2Seq } from '../models/seq2seq';
 import type { Device } from '../tensor/dtype';
-import { SentencePiece } from '../data/tokenizer';
+import type { Tokenizer } from '../data/tokenizer';
+import { type LanguageRef, resolveLanguage } from '../data/languages';
 import { beamSearch } from './beam';
 import { greedy } from './greedy';
 import type { Hypothesis } from './hypotheses';
@@ -17,7 +18,7 @@ import { DECODE_DEFAULTS, type DecodeOptions, resolveDecodeOptions } from './opt
 /** Options of {@link translate} and {@link translateStream}; only `tokenizer` is required. */
 export interface TranslateOptions extends Omit<DecodeOptions, 'tgtLang' | 'sampling'> {
   /** Turns text into the model's ids and back. */
-  tokenizer: SentencePiece;
+  tokenizer: Tokenizer;
   /** Beam size (default 5); 1 = greedy decoding. */
   beamSize?: number;
   /** Most sentences decoded together (default 32). */
@@ -33,10 +34,13 @@ export interface TranslateOptions extends Omit<DecodeOptions, 'tgtLang' | 'sampl
   idleFlushMs?: number;
   /** Source tokens kept per sentence; longer ones are cut (default: no limit). */
   maxSourceLength?: number;
-  /** Language ids for models with language embeddings. */
-  srcLang?: number;
-  /** Target language id, for models with language embeddings. */
-  tgtLang?: number;
+  /**
+   * The source language: a code (`'en'`: what XLM's tokenizer needs, and the model's id through the tokenizer's
+   * language list) or the model's language id.
+   */
+  srcLang?: LanguageRef;
+  /** The target language, as `srcLang`. */
+  tgtLang?: LanguageRef;
   /** Decode on this device: the model is moved there first (default: where the model is). */
   device?: Device;
 }
@@ -60,7 +64,7 @@ export interface TranslationResult extends TranslationHypothesis {
 }
 
 interface Resolved {
-  tokenizer: SentencePiece;
+  tokenizer: Tokenizer;
   batchSize: number;
   maxTokens: number;
   window: number;
@@ -68,6 +72,8 @@ interface Resolved {
   maxSourceLength: number;
   srcLang?: number;
   tgtLang?: number;
+  srcCode?: string;
+  tgtCode?: string;
   device: Device;
   decode: DecodeOptions;
 }
@@ -85,7 +91,9 @@ const TRANSLATE_ONLY = ['tokenizer', 'batchSize', 'maxTokens', 'window', 'idleFl
 function resolve(model: Seq2Seq, opts: TranslateOptions): Resolved {
   const fn = 'translate';
   if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: argument 'opts' must be an object with a tokenizer`);
-  if (!(opts.tokenizer instanceof SentencePiece)) throw new TypeError(`${fn}: option 'tokenizer' must be a SentencePiece`);
+  if (opts.tokenizer === null || typeof opts.tokenizer !== 'object' || typeof opts.tokenizer.encodeAsync !== 'function') {
+    throw new TypeError(`${fn}: option 'tokenizer' must be a Tokenizer (SentencePiece or XlmTokenizer)`);
+  }
   if (opts.tokenizer.vocabSize > model.vocabSize) {
     throw new RangeError(
       `${fn}: the tokenizer has ${opts.tokenizer.vocabSize} pieces but the model only ${model.vocabSize}: they do not belong together`
@@ -95,10 +103,18 @@ function resolve(model: Seq2Seq, opts: TranslateOptions): Resolved {
   const D = TRANSLATE_DEFAULTS;
   const batchSize = r.integer('batchSize', D.batchSize, 1);
   // What is left after the translate-only options goes to beam search / greedy, which resolve it.
-  const decode: DecodeOptions & Partial<TranslateOptions> = { ...opts, beamSize: r.integer('beamSize', DECODE_DEFAULTS.beamSize, 1) };
+  const decode = { ...opts, beamSize: r.integer('beamSize', DECODE_DEFAULTS.beamSize, 1) } as DecodeOptions & Partial<TranslateOptions>;
   for (const k of TRANSLATE_ONLY) delete decode[k];
   resolveDecodeOptions(fn, decode, DECODE_DEFAULTS.beamSize);
-  const { tokenizer, srcLang, tgtLang } = opts;
+  const { tokenizer } = opts;
+  const src = resolveLanguage(tokenizer, opts.srcLang, `${fn}: option 'srcLang'`);
+  const tgt = resolveLanguage(tokenizer, opts.tgtLang, `${fn}: option 'tgtLang'`);
+  if (tokenizer.kind === 'xlm-bpe' && (src.code === undefined || tgt.code === undefined)) {
+    throw new TypeError(
+      `${fn}: XLM's tokenizer follows the language's rules: give options 'srcLang' and 'tgtLang' (--src-lang, --tgt-lang) as codes such as 'en'`
+    );
+  }
+  if (tgt.id !== undefined) decode.tgtLang = tgt.id;
   // One device owner: the model. An explicit device moves it, and the batches follow it.
   if (opts.device !== undefined) {
     const device = resolveDevice(fn, opts.device);
@@ -112,8 +128,10 @@ function resolve(model: Seq2Seq, opts: TranslateOptions): Resolved {
     window: r.integer('window', D.windowBatches * batchSize, 1),
     idleFlushMs: r.integer('idleFlushMs', D.idleFlushMs, -1),
     maxSourceLength: r.integer('maxSourceLength', Number.MAX_SAFE_INTEGER, 1),
-    srcLang,
-    tgtLang,
+    srcLang: src.id,
+    tgtLang: tgt.id,
+    srcCode: src.code,
+    tgtCode: tgt.code,
     device,
     decode,
   };
@@ -214,7 +232,9 @@ export async function* translateStream(model: Seq2Seq, sentences: TranslateInput
   const vocab = o.tokenizer.vocabSize;
   let base = 0;
   for await (const win of windows(sentences, o.window, o.idleFlushMs)) {
-    const ids = (await o.tokenizer.encodeAsync(win)).map((r) => (r.length > o.maxSourceLength ? r.slice(0, o.maxSourceLength) : r));
+    const ids = (await o.tokenizer.encodeAsync(win, { lang: o.srcCode })).map((r) =>
+      r.length > o.maxSourceLength ? r.slice(0, o.maxSourceLength) : r
+    );
     const results: Array<TranslationResult | undefined> = ids.map((r, i) =>
       r.length === 0 ? { index: base + i, text: '', score: 0, tokens: [], hypotheses: [{ text: '', score: 0, tokens: [] }] } : undefined
     );
@@ -230,9 +250,14 @@ export async function* translateStream(model: Seq2Seq, sentences: TranslateInput
       } finally {
         batch.dispose();
       }
+      // Ids past the tokenizer's vocabulary (a model vocabulary padded for speed) have no text.
+      const texts = await o.tokenizer.decodeAsync(
+        hyps.flatMap((list) => list.map((h) => h.tokens.filter((t) => t < vocab))),
+        { lang: o.tgtCode }
+      );
+      let at = 0;
       rows.forEach((i, k) => {
-        // Ids past the tokenizer's vocabulary (a model vocabulary padded for speed) have no text.
-        const list = hyps[k].map((h) => ({ text: o.tokenizer.decode(h.tokens.filter((t) => t < vocab)), score: h.score, tokens: h.tokens }));
+        const list = hyps[k].map((h) => ({ text: texts[at++], score: h.score, tokens: h.tokens }));
         const best = list[0] ?? { text: '', score: -Infinity, tokens: [] };
         results[i] = { index: base + i, ...best, hypotheses: list };
       });

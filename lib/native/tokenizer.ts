@@ -43,6 +43,8 @@ export interface TokenizerBinding {
   /** spmEncodeFlat off the JS thread. */
   spmEncodeFlatAsync(sp: NativeSentencePiece, texts: string[]): Promise<FlatIds>;
   spmDecode(sp: NativeSentencePiece, ids: number[][]): string[];
+  /** spmDecode off the JS thread. */
+  spmDecodeAsync(sp: NativeSentencePiece, ids: number[][]): Promise<string[]>;
   /** The id of `piece`, or the unk id when the model has no such piece. */
   spmPieceToId(sp: NativeSentencePiece, piece: string): number;
   spmIdToPiece(sp: NativeSentencePiece, id: number): string;

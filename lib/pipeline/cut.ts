@@ -1,9 +1,10 @@
 /**
  * Layer surgery as a pipeline stage: a student whose layers are copies of chosen teacher layers, written to its
- * own model file with the teacher's tokenizer beside it (the starting point of `distill` with a student file).
+ * own model file with the teacher's tokenizer (its files) beside it (the starting point of `distill` with a student file).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { hasTokenizerBeside, loadTokenizer, saveTokenizerBeside, tokenizerFileBeside } from '../data/load-tokenizer';
 import { loadModel } from '../models/load';
 import type { CutOptions } from '../surgery/cut';
 import { Student } from '../surgery/student';
@@ -18,8 +19,6 @@ export async function cutModel(
   const student = Student.fromTeacher(teacher, opts);
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   await student.save(out);
-  const tokenizer = path.join(path.dirname(path.resolve(teacherFile)), 'tokenizer.model');
-  const copy = path.join(path.dirname(path.resolve(out)), 'tokenizer.model');
-  if (fs.existsSync(tokenizer) && tokenizer !== copy) await fs.promises.copyFile(tokenizer, copy);
+  if (hasTokenizerBeside(teacherFile)) await saveTokenizerBeside(loadTokenizer(tokenizerFileBeside(teacherFile)), out);
   return { ...student.layerMap, parameters: student.numParameters() };
 }

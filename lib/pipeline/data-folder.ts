@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readParallelFiles, type SentencePair } from '../data/corpus';
 import type { TokenPair } from '../data/batcher';
-import type { SentencePiece } from '../data/tokenizer';
+import type { TextOptions, Tokenizer } from '../data/tokenizer';
 import { writeFileAtomic } from '../io/atomic-write';
 import { type TextFileInfo, TextFileWriter } from '../io/text-writer';
 
@@ -187,8 +187,21 @@ export async function readSplit(dir: string, split: SplitName): Promise<Sentence
   return (await readParallelFiles(files.src, files.tgt)).pairs;
 }
 
-/** Pairs tokenized off the JS thread. */
-export async function tokenizePairs(tokenizer: SentencePiece, pairs: SentencePair[]): Promise<TokenPair[]> {
-  const [src, tgt] = await Promise.all([tokenizer.encodeAsync(pairs.map((p) => p.src)), tokenizer.encodeAsync(pairs.map((p) => p.tgt))]);
+/** Pairs tokenized off the JS thread (`langs`: each side's language, which XLM's tokenizer needs). */
+export async function tokenizePairs(
+  tokenizer: Tokenizer,
+  pairs: SentencePair[],
+  langs: { src?: TextOptions; tgt?: TextOptions } = {}
+): Promise<TokenPair[]> {
+  const [src, tgt] = await Promise.all([
+    tokenizer.encodeAsync(
+      pairs.map((p) => p.src),
+      langs.src
+    ),
+    tokenizer.encodeAsync(
+      pairs.map((p) => p.tgt),
+      langs.tgt
+    ),
+  ]);
   return src.map((s, i) => ({ src: s, tgt: tgt[i] }));
 }

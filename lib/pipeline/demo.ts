@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SentencePiece } from '../data/tokenizer';
+import { SentencePiece } from '../data/sentencepiece';
 import { formatComparison, type ModelComparison, plotComparison, scoreModel } from '../eval/compare';
 import { writeFileAtomic } from '../io/atomic-write';
 import { loadModel } from '../models/load';

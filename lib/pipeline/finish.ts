@@ -5,6 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { saveTokenizerBeside } from '../data/load-tokenizer';
+import type { Tokenizer } from '../data/tokenizer';
 import { CheckpointStore } from '../train/checkpoint';
 import type { TrainResult } from '../train/trainer';
 
@@ -25,10 +27,10 @@ export class InterruptedRun extends Error {
 
 /**
  * After training: throws {@link InterruptedRun} when a signal stopped it, else copies the weights to `out`
- * (atomically) with the tokenizer beside it as tokenizer.model, so `xlm-kd translate --model out` finds it.
+ * (atomically) with the tokenizer's files beside it, so `xlm-kd translate --model out` finds it.
  * Returns the weights' source file.
  */
-export async function finishRun(result: TrainResult, run: string, out: string, tokenizerPath: string): Promise<string> {
+export async function finishRun(result: TrainResult, run: string, out: string, tokenizer: Tokenizer): Promise<string> {
   if (result.stoppedBy === 'signal' || result.stoppedBy === 'abort') throw new InterruptedRun(run, result.steps);
   const store = new CheckpointStore(run);
   const folder = store.folder('best') ?? store.folder('last');
@@ -38,8 +40,7 @@ export async function finishRun(result: TrainResult, run: string, out: string, t
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   await fs.promises.copyFile(weights, `${out}.tmp`);
   await fs.promises.rename(`${out}.tmp`, out);
-  const tokenizerCopy = path.join(path.dirname(path.resolve(out)), 'tokenizer.model');
-  if (path.resolve(tokenizerPath) !== tokenizerCopy) await fs.promises.copyFile(tokenizerPath, tokenizerCopy);
+  await saveTokenizerBeside(tokenizer, out);
   return weights;
 }
 

@@ -16,7 +16,7 @@ import type { TrainingOptions } from '../train/options';
 import { train } from '../train/train';
 import type { TrainResult } from '../train/trainer';
 import { finishRun } from './finish';
-import { dataLog, loadTrainingData, type ValidationDecoding } from './training-data';
+import { dataLog, loadTrainingData, tokenizerNear, type ValidationDecoding } from './training-data';
 
 /** How to make the student: a cut of the teacher, a fresh transformer or BiGRU (the vocabulary comes from the teacher), or a file. */
 export type StudentSpec =
@@ -44,9 +44,9 @@ export interface DistillStudentOptions {
   data: string;
   /** The run folder (checkpoints, metrics); running again resumes. */
   run: string;
-  /** The model file written at the end (tokenizer.model is copied beside it). */
+  /** The model file written at the end (the tokenizer's files are written beside it). */
   out: string;
-  /** The tokenizer model (default the data folder's tokenizer.model). */
+  /** The tokenizer's file (default: the one beside the teacher, else the data folder's tokenizer.model). */
   tokenizer?: string;
   /** Default distill's, 'online'. */
   mode?: StudentMode;
@@ -76,7 +76,7 @@ export async function makeStudent(spec: StudentSpec, teacher: Seq2Seq, seed: num
 
 /** Distils (or resumes) and writes the student to `out` (as one rank of several, rank 0 alone writes it). */
 export async function distillStudent(o: DistillStudentOptions): Promise<{ result: TrainResult; weights?: string; student: Seq2Seq }> {
-  const data = await loadTrainingData(o.data, o.tokenizer, o.valid, dataLog(o.training.log));
+  const data = await loadTrainingData(o.data, o.tokenizer ?? tokenizerNear(o.teacher), o.valid, dataLog(o.training.log));
   const teacher = await loadModel(o.teacher);
   if (teacher.vocabSize !== data.tokenizer.vocabSize) {
     throw new Error(
@@ -85,12 +85,12 @@ export async function distillStudent(o: DistillStudentOptions): Promise<{ result
   }
   // The student's initial weights come from their own seed, so they do not depend on what ran before.
   const student = await makeStudent(o.student, teacher, (o.training.seed ?? 0) + 1);
-  const common = { ...o.training, data: data.train, valid: data.valid, runDir: o.run };
+  const common = { ...o.training, batching: { ...o.training.batching, ...data.languageIds }, data: data.train, valid: data.valid, runDir: o.run };
   const result =
     o.mode === 'none'
       ? await train(student, common)
-      : await distill({ ...common, ...o.kd, teacher, student, mode: o.mode, tokenizerModel: data.tokenizer.serialize() });
+      : await distill({ ...common, ...o.kd, teacher, student, mode: o.mode, tokenizerModel: Buffer.from(data.tokenizer.hash, 'hex') });
   if (o.training.group && o.training.group.rank !== 0) return { result, student };
-  const weights = await finishRun(result, o.run, o.out, data.tokenizerPath);
+  const weights = await finishRun(result, o.run, o.out, data.tokenizer);
   return { result, weights, student };
 }

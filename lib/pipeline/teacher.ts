@@ -9,7 +9,7 @@ import type { TrainingOptions } from '../train/options';
 import { train } from '../train/train';
 import type { TrainResult } from '../train/trainer';
 import { finishRun } from './finish';
-import { dataLog, loadTrainingData, type ValidationDecoding } from './training-data';
+import { dataLog, loadTrainingData, tokenizerNear, type ValidationDecoding } from './training-data';
 
 /** What {@link trainTeacher} takes. */
 export interface TrainTeacherOptions {
@@ -17,12 +17,17 @@ export interface TrainTeacherOptions {
   data: string;
   /** The run folder (checkpoints, metrics); running again resumes. */
   run: string;
-  /** The model file written at the end (tokenizer.model is copied beside it). */
+  /** The model file written at the end (the tokenizer's files are written beside it). */
   out: string;
-  /** The tokenizer model (default the data folder's tokenizer.model). */
+  /** The tokenizer's file (default: the one beside `init`, else the data folder's tokenizer.model). */
   tokenizer?: string;
-  /** The teacher's config, without the vocabulary (which the tokenizer sets). */
+  /** The teacher's config, without the vocabulary (which the tokenizer sets); not with `init`. */
   model?: Omit<XlmOptions, 'vocabSize'>;
+  /**
+   * Start from this teacher file instead of a fresh model (its config and weights), e.g. one `xlm-kd import-xlm`
+   * made from a pretrained XLM checkpoint: fine-tuning.
+   */
+  init?: string;
   /** How to train (the data, validation set and run folder come from the options above). */
   training: Omit<TrainingOptions, 'data' | 'valid' | 'runDir'>;
   /** How much of the valid split is decoded at each validation. */
@@ -34,11 +39,28 @@ export interface TrainTeacherOptions {
  * rank of several (`training.group`), only rank 0 writes `out` (the others resolve with `weights` undefined).
  */
 export async function trainTeacher(o: TrainTeacherOptions): Promise<{ result: TrainResult; weights?: string; model: Teacher }> {
-  const data = await loadTrainingData(o.data, o.tokenizer, o.valid, dataLog(o.training.log));
+  const data = await loadTrainingData(
+    o.data,
+    o.tokenizer ?? (o.init !== undefined ? tokenizerNear(o.init) : undefined),
+    o.valid,
+    dataLog(o.training.log)
+  );
   manualSeed(o.training.seed ?? 0);
-  const model = Teacher.create({ ...o.model, vocabSize: data.tokenizer.vocabSize });
-  const result = await train(model, { ...o.training, data: data.train, valid: data.valid, runDir: o.run });
+  let model: Teacher;
+  if (o.init !== undefined) {
+    if (o.model !== undefined && Object.values(o.model).some((v) => v !== undefined)) {
+      throw new TypeError("trainTeacher: options 'model' and 'init' exclude each other (the init file sets the model)");
+    }
+    model = await Teacher.load(o.init);
+    if (model.vocabSize < data.tokenizer.vocabSize) {
+      throw new Error(
+        `${o.init} has ${model.vocabSize} ids but the tokenizer ${data.tokenizerPath} has ${data.tokenizer.vocabSize}: use the model's tokenizer`
+      );
+    }
+  } else model = Teacher.create({ ...o.model, vocabSize: data.tokenizer.vocabSize });
+  const batching = { ...o.training.batching, ...data.languageIds };
+  const result = await train(model, { ...o.training, batching, data: data.train, valid: data.valid, runDir: o.run });
   if (o.training.group && o.training.group.rank !== 0) return { result, model };
-  const weights = await finishRun(result, o.run, o.out, data.tokenizerPath);
+  const weights = await finishRun(result, o.run, o.out, data.tokenizer);
   return { result, weights, model };
 }

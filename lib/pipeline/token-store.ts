@@ -12,8 +12,8 @@ import { INVALID_UTF8, readTextLines } from '../data/text-lines';
 import { SidesPairSource } from '../data/pair-source';
 import { storeExists, tokenBytesFor, TokenStore, TokenStoreError, type TokenStoreMeta } from '../data/token-store';
 import { TokenStoreWriter } from '../data/token-store-writer';
-import type { SentencePiece } from '../data/tokenizer';
-import { type SplitName, splitFiles } from './data-folder';
+import type { Tokenizer } from '../data/tokenizer';
+import { readDataInfo, type SplitName, splitFiles } from './data-folder';
 
 /** Where a split's side is stored (without `.idx`/`.bin`). */
 export function storeBase(dataDir: string, split: SplitName, side: 'src' | 'tgt'): string {
@@ -85,7 +85,7 @@ async function hashFile(file: string): Promise<string> {
  * rebuilt (with a notice saying why) when made with another tokenizer or from other text.
  * @throws TokenStoreError naming the file and the command to rebuild it when a store is truncated or corrupt.
  */
-export async function openSplitStore(dataDir: string, split: SplitName, tokenizer: SentencePiece, opts: SplitStoreOptions = {}): Promise<SplitStore> {
+export async function openSplitStore(dataDir: string, split: SplitName, tokenizer: Tokenizer, opts: SplitStoreOptions = {}): Promise<SplitStore> {
   const texts = splitFiles(dataDir, split);
   const hash = tokenizer.hash;
   let why: string | undefined;
@@ -122,12 +122,15 @@ export async function openSplitStore(dataDir: string, split: SplitName, tokenize
  * Tokenizes a split's two text files into its token stores, a chunk of lines at a time: the next chunk is read
  * and hashed while the tokenizer encodes this one on every core. Returns the pairs written.
  */
-export async function buildSplitStore(dataDir: string, split: SplitName, tokenizer: SentencePiece, opts: SplitStoreOptions = {}): Promise<number> {
+export async function buildSplitStore(dataDir: string, split: SplitName, tokenizer: Tokenizer, opts: SplitStoreOptions = {}): Promise<number> {
   const texts = splitFiles(dataDir, split);
   for (const f of [texts.src, texts.tgt])
     if (!fs.existsSync(f)) throw new Error(`cannot tokenize ${split}: ${f} does not exist (make the data folder with 'xlm-kd data')`);
   const tokenizerHash = tokenizer.hash;
   const vocabSize = tokenizer.vocabSize;
+  // XLM's tokenizer applies Moses' rules of each side's language.
+  const info = readDataInfo(dataDir);
+  const lang = { src: { lang: info.srcLang }, tgt: { lang: info.tgtLang } };
   const stats = { src: fs.statSync(texts.src), tgt: fs.statSync(texts.tgt) };
   const writers = { src: undefined as TokenStoreWriter | undefined, tgt: undefined as TokenStoreWriter | undefined };
   const readers = { src: lineChunks(texts.src, opts.chunk ?? 16384), tgt: lineChunks(texts.tgt, opts.chunk ?? 16384) };
@@ -154,7 +157,7 @@ export async function buildSplitStore(dataDir: string, split: SplitName, tokeniz
         throw new Error(`cannot tokenize ${split}: ${texts.src} and ${texts.tgt} have different numbers of lines (not line-aligned)`);
       }
       if (a.done || b.done) break;
-      const encoding = Promise.all([tokenizer.encodeFlatAsync(a.value), tokenizer.encodeFlatAsync(b.value)]);
+      const encoding = Promise.all([tokenizer.encodeFlatAsync(a.value, lang.src), tokenizer.encodeFlatAsync(b.value, lang.tgt)]);
       next = Promise.all([readers.src.next(), readers.tgt.next()]);
       const [src, tgt] = await encoding;
       writers.src!.add(src);

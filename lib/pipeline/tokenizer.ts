@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { OptionReader } from '../common/options';
 import { type LineSample, sampleLines } from '../data/sample-lines';
-import { SentencePiece } from '../data/tokenizer';
+import { SentencePiece } from '../data/sentencepiece';
 import { readDataInfo, splitFiles } from './data-folder';
 
 /** Defaults of {@link trainTokenizer}'s sample. */

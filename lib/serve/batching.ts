@@ -44,7 +44,10 @@ async function admit(loop: DecodeLoop, running: Running | undefined, jobs: Job[]
   const { model } = loop;
   const { beam, nBest } = jobs[0];
   const o = resolveDecodeOptions('serve', { beamSize: beam, nBest, precision: loop.precision, shortlist: false }, beam);
-  const batch = Batch.from({ src: jobs.map((j) => j.ids) }, { eosIndex: model.eosIndex, padIndex: model.padIndex, device: model.device });
+  const batch = Batch.from(
+    { src: jobs.map((j) => j.ids), srcLang: loop.langs.src, tgtLang: loop.langs.tgt },
+    { eosIndex: model.eosIndex, padIndex: model.padIndex, device: model.device }
+  );
   let encoded: EncodedBatch;
   try {
     encoded = await encodeForDecoding(model, batch, o, beam);
@@ -63,6 +66,7 @@ async function admit(loop: DecodeLoop, running: Running | undefined, jobs: Job[]
     maxLengths(encoded.srcLens, o).map((cap, i) => ({
       job: jobs[i],
       cap,
+      lang: loop.langs.tgt,
       finished: set.finishedFor(cap),
       candidates: shortlist?.candidates([model.eosIndex, ...jobs[i].ids, model.eosIndex]),
     }))

@@ -15,6 +15,8 @@ export interface DecodeLoop {
   maxBatchSentences: number;
   maxWaitMs: number;
   joinRatio: number;
+  /** The model's language ids of what it translates from and into (models with language embeddings). */
+  langs: { src?: number; tgt?: number };
   /** True once the service is closing and nothing more will be queued. */
   stopping(): boolean;
   /** After each decode step: its sentences and padded source tokens. */

@@ -3,6 +3,7 @@
  * check: where it listens, how models load, how requests are batched, and the limits that keep one client from
  * starving the others.
  */
+import type { LanguageRef } from '../data/languages';
 import { type OptionNamer, OptionReader, optionNames } from '../common/options';
 import { type Precision, resolveDevice, resolvePrecision } from '../tensor/device';
 import type { Device } from '../tensor/dtype';
@@ -69,6 +70,13 @@ export interface ServeOptions {
   closeGraceMs?: number;
   /** Where lines about the service go (default console.log; null for silence). */
   log?: ((line: string) => void) | null;
+  /**
+   * The source language of every served model: a code such as 'en' (XLM's tokenizer needs it; with an XLM
+   * model's language list it also gives the language id) or the model's language id. Models fix their languages.
+   */
+  srcLang?: LanguageRef;
+  /** The target language of every served model, as `srcLang`. */
+  tgtLang?: LanguageRef;
 }
 
 /** The defaults of {@link ServeOptions}. */
@@ -97,9 +105,10 @@ export const SERVE_DEFAULTS = Object.freeze({
 });
 
 /** {@link ServeOptions} with every default filled in. */
-export type ResolvedServeOptions = Omit<Required<ServeOptions>, 'device' | 'log'> & { device: Device; log: (line: string) => void };
+export type ResolvedServeOptions = Omit<Required<ServeOptions>, 'device' | 'log' | 'srcLang' | 'tgtLang'> &
+  Pick<ServeOptions, 'srcLang' | 'tgtLang'> & { device: Device; log: (line: string) => void };
 
-const KEYS = [...Object.keys(SERVE_DEFAULTS), 'device', 'log'];
+const KEYS = [...Object.keys(SERVE_DEFAULTS), 'device', 'log', 'srcLang', 'tgtLang'];
 
 /** Fills {@link SERVE_DEFAULTS} and checks every value (the CLI names its flags through `names`). */
 export function resolveServeOptions(where: string, opts: unknown, names: OptionNamer = optionNames): ResolvedServeOptions {
@@ -110,6 +119,12 @@ export function resolveServeOptions(where: string, opts: unknown, names: OptionN
   const log = r.raw('log');
   if (log !== undefined && log !== null && typeof log !== 'function') r.fail('log', 'a function or null', true);
   const maxBeam = r.integer('maxBeam', D.maxBeam, 1, 64);
+  const language = (k: 'srcLang' | 'tgtLang'): LanguageRef | undefined => {
+    const v = r.raw(k);
+    if (v === undefined) return undefined;
+    if ((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0)) return v;
+    return r.fail(k, "a language code such as 'en' or a language id", true);
+  };
   return {
     host,
     port: r.integer('port', D.port, 0, 65535),
@@ -130,6 +145,8 @@ export function resolveServeOptions(where: string, opts: unknown, names: OptionN
     requestTimeoutMs: r.integer('requestTimeoutMs', D.requestTimeoutMs, 1),
     receiveTimeoutMs: r.integer('receiveTimeoutMs', D.receiveTimeoutMs, 1),
     closeGraceMs: r.integer('closeGraceMs', D.closeGraceMs, 0),
+    srcLang: language('srcLang'),
+    tgtLang: language('tgtLang'),
     log: log === null ? () => undefined : typeof log === 'function' ? (log as (l: string) => void) : (l: string) => console.log(l),
   };
 }

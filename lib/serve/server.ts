@@ -14,9 +14,10 @@
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as path from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { SentencePiece } from '../data/tokenizer';
+import { type ResolvedLanguage, resolveLanguage } from '../data/languages';
+import { tokenizerFor } from '../data/load-tokenizer';
+import type { Tokenizer } from '../data/tokenizer';
 import type { Hypothesis } from '../decode/hypotheses';
 import { loadModel } from '../models/load';
 import type { Seq2Seq } from '../models/seq2seq';
@@ -27,8 +28,8 @@ import { PAGE } from './page';
 import { type Job, JobQueue, QueueFull } from './queue';
 import type { DecodeLoop } from './decode-loop';
 
-/** A model to serve: a model file (its tokenizer.model beside it), or a loaded model with its tokenizer. */
-export type ModelSource = string | { model: Seq2Seq; tokenizer: SentencePiece };
+/** A model to serve: a model file (its tokenizer's files beside it), or a loaded model with its tokenizer. */
+export type ModelSource = string | { model: Seq2Seq; tokenizer: Tokenizer };
 
 /** A running service. */
 export interface ServeHandle {
@@ -49,7 +50,9 @@ export interface ServeHandle {
 interface Served {
   name: string;
   model: Seq2Seq;
-  tokenizer: SentencePiece;
+  tokenizer: Tokenizer;
+  /** The languages the model translates from and into. */
+  langs: { src: ResolvedLanguage; tgt: ResolvedLanguage };
   queue: JobQueue;
   loop: Promise<void>;
 }
@@ -66,13 +69,27 @@ class HttpError extends Error {
   }
 }
 
-async function load(name: string, source: ModelSource, o: ResolvedServeOptions): Promise<{ model: Seq2Seq; tokenizer: SentencePiece }> {
+async function load(name: string, source: ModelSource, o: ResolvedServeOptions): Promise<{ model: Seq2Seq; tokenizer: Tokenizer }> {
   if (typeof source !== 'string') return source;
-  const tokenizerFile = path.join(path.dirname(path.resolve(source)), 'tokenizer.model');
   if (!fs.existsSync(source)) throw new Error(`serve: model '${name}': cannot read ${source}: no such file`);
-  if (!fs.existsSync(tokenizerFile)) throw new Error(`serve: model '${name}': no tokenizer.model beside ${source}`);
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = tokenizerFor(source);
+  } catch (e) {
+    throw new Error(`serve: model '${name}': ${(e as Error).message}`, { cause: e });
+  }
   const model = await loadModel(source, { inference: o.inference === 'float32' ? undefined : o.inference });
-  return { model, tokenizer: SentencePiece.load(tokenizerFile) };
+  return { model, tokenizer };
+}
+
+/** The model's languages from the service's options; XLM's tokenizer cannot work without them. */
+function languagesOf(name: string, tokenizer: Tokenizer, o: ResolvedServeOptions): Served['langs'] {
+  const where = `serve: model '${name}'`;
+  const langs = { src: resolveLanguage(tokenizer, o.srcLang, `${where}: srcLang`), tgt: resolveLanguage(tokenizer, o.tgtLang, `${where}: tgtLang`) };
+  if (tokenizer.kind === 'xlm-bpe' && (langs.src.code === undefined || langs.tgt.code === undefined)) {
+    throw new TypeError(`${where} uses XLM's tokenizer, whose rules depend on the language: give srcLang and tgtLang (--src-lang, --tgt-lang)`);
+  }
+  return langs;
 }
 
 const TRANSLATE_SCHEMA = {
@@ -102,6 +119,10 @@ interface TranslateBody {
   nBest?: number;
   /** LibreTranslate's name: alternatives beyond the best (nBest - 1). */
   alternatives?: number;
+  /** LibreTranslate's source language: when given (and not 'auto') it must be the model's. */
+  source?: string;
+  /** LibreTranslate's target language: when given it must be the model's. */
+  target?: string;
 }
 
 /** Starts the service; resolves once the models are loaded and it listens. */
@@ -117,6 +138,7 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
   const retryAfter = () => Math.max(1, Math.ceil(o.maxQueue / Math.max(1, throughput.sentences / ((Date.now() - throughput.since) / 1000))));
   for (const [name, source] of Object.entries(models)) {
     const { model, tokenizer } = await load(name, source, o);
+    const langs = languagesOf(name, tokenizer, o);
     if (model.device !== o.device) model.to(o.device);
     model.eval();
     const queue = new JobQueue(o.maxQueue, retryAfter);
@@ -129,6 +151,7 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
       maxBatchSentences: o.maxBatchSentences,
       maxWaitMs: o.maxWaitMs,
       joinRatio: o.joinRatio,
+      langs: { src: langs.src.id, tgt: langs.tgt.id },
       stopping: () => closing,
       onBatch: (sentences, tokens) => {
         metrics.batchSentences.observe({ model: name }, sentences);
@@ -136,7 +159,7 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
       },
     };
     const run = runDecodeLoop(loop, o.batching);
-    served.set(name, { name, model, tokenizer, queue, loop: run });
+    served.set(name, { name, model, tokenizer, langs, queue, loop: run });
     metrics.queueDepth.set({ model: name }, 0);
   }
   const names = [...served.keys()];
@@ -244,6 +267,19 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
     const body = req.body;
     const s = served.get(body.model ?? names[0]);
     if (!s) throw new HttpError(404, 'unknown-model', `unknown model '${body.model}'; this service has ${names.join(', ')}`);
+    for (const [field, want] of [
+      ['source', s.langs.src.code],
+      ['target', s.langs.tgt.code],
+    ] as const) {
+      const got = body[field];
+      if (got !== undefined && got !== 'auto' && want !== undefined && got !== want) {
+        throw new HttpError(
+          400,
+          'bad-request',
+          `model '${s.name}' translates ${s.langs.src.code} -> ${s.langs.tgt.code}; ${field} '${got}' is not its`
+        );
+      }
+    }
     const texts = Array.isArray(body.q) ? body.q : [body.q];
     if (texts.length > o.maxSentences) throw new HttpError(413, 'too-many', `at most ${o.maxSentences} sentences per request, got ${texts.length}`);
     texts.forEach((t, i) => {
@@ -254,7 +290,7 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
     if (beam > o.maxBeam) throw new HttpError(400, 'bad-request', `beam must be at most ${o.maxBeam}, got ${beam}`);
     const nBest = body.nBest ?? (body.alternatives !== undefined ? body.alternatives + 1 : 1);
     if (nBest > beam) throw new HttpError(400, 'bad-request', `nBest (${nBest}) must not exceed beam (${beam})`);
-    const { answers, cancel } = enqueue(s, await s.tokenizer.encodeAsync(texts), beam, nBest);
+    const { answers, cancel } = enqueue(s, await s.tokenizer.encodeAsync(texts, { lang: s.langs.src.code }), beam, nBest);
     // A client that goes away leaves nothing behind: its sentences leave the queue or the running batch.
     reply.raw.on('close', () => !reply.raw.writableFinished && cancel());
     let timer: NodeJS.Timeout | undefined;
@@ -271,7 +307,11 @@ export async function serve(models: Record<string, ModelSource>, options: ServeO
       clearTimeout(timer);
     }
     const translations = hyps.map((list) => {
-      const text = (h: Hypothesis) => s.tokenizer.decode(h.tokens.filter((t) => t < s.tokenizer.vocabSize));
+      const text = (h: Hypothesis) =>
+        s.tokenizer.decode(
+          h.tokens.filter((t) => t < s.tokenizer.vocabSize),
+          { lang: s.langs.tgt.code }
+        );
       const best = list[0];
       return {
         text: text(best),

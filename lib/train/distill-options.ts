@@ -53,7 +53,7 @@ export interface DistillOptions extends TrainingOptions {
   topK?: number;
   /** 'offline': the cache file (default runDir/teacher-topk.cache). */
   cacheFile?: string;
-  /** 'offline': the tokenizer's model bytes (`SentencePiece.serializedModel()`), so a cache of another tokenizer is refused. */
+  /** 'offline': bytes that identify the tokenizer (its `hash`), so a cache made with another tokenizer is refused. */
   tokenizerModel?: Uint8Array;
   /**
    * 'sequence': where the teacher's translations are kept (default runDir/sequence-kd: token-store parts runDir/sequence-kd.r<rank>.idx/.bin); students of one

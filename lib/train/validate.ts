@@ -5,7 +5,8 @@
  */
 import type { Batcher } from '../data/batcher';
 import { isPairSource, type PairSource, type TokenPair } from '../data/pair-source';
-import { SentencePiece } from '../data/tokenizer';
+import type { LanguageRef } from '../data/languages';
+import type { Tokenizer } from '../data/tokenizer';
 import { evaluateTranslation } from '../eval/evaluate';
 import { crossEntropy } from '../loss/cross-entropy';
 import type { Seq2Seq } from '../models/seq2seq';
@@ -20,7 +21,11 @@ export interface ValidationData {
   /** The reference translation of each source. */
   references?: string[];
   /** Encodes `sources` and decodes the hypotheses. */
-  tokenizer?: SentencePiece;
+  tokenizer?: Tokenizer;
+  /** The sources' language (a code such as 'en', or the model's id): XLM's tokenizer needs the code. */
+  srcLang?: LanguageRef;
+  /** The references' language. */
+  tgtLang?: LanguageRef;
   /** Sentences decoded for BLEU/chrF (default 200: the first ones). */
   maxSentences?: number;
   /** Beam size for the BLEU decode (default 1: greedy). */
@@ -48,7 +53,9 @@ export function checkValidationData(v: ValidationData): void {
     if (!Array.isArray(v.sources) || !Array.isArray(v.references) || v.sources.length !== v.references.length || v.sources.length === 0) {
       throw new TypeError("valid: 'sources' and 'references' must be non-empty string arrays of the same length");
     }
-    if (!(v.tokenizer instanceof SentencePiece)) throw new TypeError("valid: BLEU needs 'tokenizer' (a SentencePiece) beside 'sources'");
+    if (v.tokenizer === null || typeof v.tokenizer !== 'object' || typeof v.tokenizer.encodeAsync !== 'function') {
+      throw new TypeError("valid: BLEU needs 'tokenizer' (a Tokenizer) beside 'sources'");
+    }
   }
 }
 
@@ -80,6 +87,8 @@ export async function validate(model: Seq2Seq, data: ValidationData, batcher: Ba
       sources: data.sources.slice(0, n),
       references: data.references.slice(0, n),
       tokenizer: data.tokenizer,
+      srcLang: data.srcLang,
+      tgtLang: data.tgtLang,
       beamSize: data.beamSize ?? 1,
     });
     result.bleu = scores.bleu;

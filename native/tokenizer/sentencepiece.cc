@@ -409,18 +409,25 @@ void registerTokenizer(Napi::Env env, Napi::Object exports) {
       },
       [](const auto& in) { return encodeAll(*in.first, in.second); },
       [](Napi::Env env, std::vector<std::vector<int>>& rows) -> Napi::Value { return flatIdsToJs(env, rows); });
-  define(env, exports, "spmDecode", [](Args& a) {
-    auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
-    auto rows = idRows(a, 1, p->GetPieceSize());
-    auto out = Napi::Array::New(a.env(), rows.size());
-    std::string text;
-    for (size_t r = 0; r < rows.size(); ++r) {
-      Status st = p->Decode(rows[r], &text);
-      if (!st.ok()) throw std::runtime_error("cannot decode ids[" + std::to_string(r) + "]: " + statusText(st));
-      out.Set(static_cast<uint32_t>(r), Napi::String::New(a.env(), text));
-    }
-    return out;
-  });
+  defineSyncAndAsync(
+      env, exports, "spmDecode",
+      [](Args& a) {
+        auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
+        return std::make_pair(p, idRows(a, 1, p->GetPieceSize()));
+      },
+      [](const auto& in) {
+        std::vector<std::string> texts(in.second.size());
+        for (size_t r = 0; r < in.second.size(); ++r) {
+          Status st = in.first->Decode(in.second[r], &texts[r]);
+          if (!st.ok()) throw std::runtime_error("cannot decode ids[" + std::to_string(r) + "]: " + statusText(st));
+        }
+        return texts;
+      },
+      [](Napi::Env env, std::vector<std::string>& texts) -> Napi::Value {
+        auto out = Napi::Array::New(env, texts.size());
+        for (size_t r = 0; r < texts.size(); ++r) out.Set(static_cast<uint32_t>(r), Napi::String::New(env, texts[r]));
+        return out;
+      });
   define(env, exports, "spmPieceToId", [](Args& a) {
     auto p = SentencePieceWrap::unwrap(a, 0, "tokenizer");
     return Napi::Number::New(a.env(), p->PieceToId(a.string(1, "piece")));
