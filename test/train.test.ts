@@ -15,6 +15,7 @@ import {
   Student,
   Teacher,
   tidy,
+  type Tokenizer,
   train,
   type TrainResult,
 } from '../lib';
@@ -78,6 +79,50 @@ for (const mode of ['teacher', 'online']) {
     checkKillResume(t, mode, 30)
   );
 }
+
+test('early stopping: equal validation BLEU (0 before a model takes off) is broken by the loss; patience counts the rest', async (t) => {
+  // A tokenizer whose every translation is empty: BLEU is 0 at every validation, whatever the model learns.
+  const silent: Tokenizer = {
+    kind: 'sentencepiece',
+    vocabSize: 24,
+    specialIds: { bos: 0, eos: 1, pad: 2, unk: 3 },
+    hash: 'silent',
+    encode: ((x: string | string[]) => (Array.isArray(x) ? x.map(() => [5, 6, 7]) : [5, 6, 7])) as Tokenizer['encode'],
+    encodeAsync: (async (x: string | string[]) => (Array.isArray(x) ? x.map(() => [5, 6, 7]) : [5, 6, 7])) as Tokenizer['encodeAsync'],
+    encodeFlatAsync: async (x: string[]) => ({ ids: new Int32Array(3 * x.length).fill(5), sizes: new Int32Array(x.length).fill(3) }),
+    decode: ((ids: number[] | number[][]) => (Array.isArray(ids[0]) ? (ids as number[][]).map(() => '') : '')) as Tokenizer['decode'],
+    decodeAsync: async (ids: number[][]) => ids.map(() => ''),
+    pieceToId: () => 3,
+    idToPiece: () => '<unk>',
+    files: () => ({}),
+  };
+  const run = async (lr: number) => {
+    manualSeed(1);
+    const model = Teacher.create(toyTeacherConfig);
+    const valid = toyCopyPairs(40, 99);
+    const sources = valid.map(() => 'a b c');
+    const opts = { valid: { pairs: valid, sources, references: sources.map(() => 'x y z'), tokenizer: silent, maxSentences: 4 } };
+    return train(model, {
+      data: toyCopyPairs(300, 3),
+      ...opts,
+      maxSteps: 60,
+      validateEvery: 10,
+      patience: 2,
+      batching: { maxTokens: 400 },
+      optimizer: { lr: 3e-3 },
+      schedule: () => lr,
+      log: null,
+    });
+  };
+  // Learning: the loss falls at every validation, so each one is the best, and the run goes on to maxSteps.
+  const learning = await run(3e-3);
+  t.is(learning.stoppedBy, 'maxSteps');
+  t.is(learning.best?.score, 0);
+  // Not learning (a schedule of 0): the loss stays, the ties are not better, and patience (2 validations) stops the run.
+  const stuck = await run(0);
+  t.is(stuck.stoppedBy, 'earlyStopping');
+  t.is(stuck.steps, 30);
+});
 
 test('an AbortSignal stops after the current update and saves; the next call continues to maxSteps', async (t) => {
   const dir = tmp();

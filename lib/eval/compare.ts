@@ -36,6 +36,11 @@ export interface ModelComparison {
   speedup: number;
   /** The model's translations, in source order. */
   hypotheses: string[];
+  /**
+   * For a student trained with a teacher: its BLEU minus that of the same student trained as many updates
+   * without the teacher (set by the caller; shown as a "KD gain" column when any row has it).
+   */
+  kdGain?: number;
 }
 
 /** Evaluates each model in turn with the same options (beam 5 unless `beamSize` says otherwise). */
@@ -73,11 +78,14 @@ export async function scoreModel(m: ModelEntry, options: EvaluateTranslationOpti
 
 /** A plain-text table of the rows (for a terminal), or Markdown with `markdown: true`. */
 export function formatComparison(rows: ModelComparison[], opts: { markdown?: boolean } = {}): string {
-  const head = ['model', 'BLEU', 'chrF', 'parameters', 'size MB', 'sent/s', 'speed-up'];
+  const gains = rows.some((r) => r.kdGain !== undefined);
+  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
+  const head = ['model', 'BLEU', 'chrF', ...(gains ? ['KD gain'] : []), 'parameters', 'size MB', 'sent/s', 'speed-up'];
   const body = rows.map((r) => [
     r.name,
     r.bleu.toFixed(1),
     r.chrf.toFixed(1),
+    ...(gains ? [r.kdGain === undefined ? '–' : signed(r.kdGain)] : []),
     `${(r.parameters / 1e6).toFixed(1)}M`,
     r.fileBytes === undefined ? '–' : (r.fileBytes / 2 ** 20).toFixed(1),
     r.sentencesPerSecond.toFixed(1),

@@ -27,6 +27,8 @@ export interface TrainerCounters {
   seconds: number;
   /** Early stopping: best validation score, its step, and validations since it improved. */
   bestScore: number | null;
+  /** The best validation's loss: breaks a tie in BLEU (absent in checkpoints written before it was kept). */
+  bestLoss?: number | null;
   /** The step of the best validation (null before one). */
   bestStep: number | null;
   /** Validations since the best one. */

@@ -447,8 +447,11 @@ class Trainer {
       const r = this.parts.average ? await this.parts.average.withAveraged(run) : await run();
       this.model.train(this.o.dropout);
       const score = r.bleu ?? -r.loss;
-      const best = c.bestScore === null || score > c.bestScore;
-      if (best) Object.assign(c, { bestScore: score, bestStep: c.step, badValidations: 0 });
+      // Equal BLEU (a model still at 0 in its first validations, before it takes off) is broken by the loss,
+      // so that patience does not run out while the model is still learning.
+      const tie = r.bleu !== undefined && score === c.bestScore && r.loss < (c.bestLoss ?? Infinity);
+      const best = c.bestScore === null || score > c.bestScore || tie;
+      if (best) Object.assign(c, { bestScore: score, bestLoss: r.loss, bestStep: c.step, badValidations: 0 });
       else c.badValidations += 1;
       this.lastValidation = { type: 'valid', step: c.step, epoch: c.epoch, ...r, best, elapsed: c.seconds };
       this.metrics?.append(this.lastValidation);
@@ -457,8 +460,13 @@ class Trainer {
       this.log(`valid step ${c.step}: loss ${r.loss.toFixed(3)} | ppl ${r.perplexity.toFixed(2)}${text}${best ? ' (best)' : ''}`);
     }
     // Rank 0's early-stopping state, for the ranks that waited while it validated.
-    const [score, step, bad] = await this.replicas.fromLead([c.bestScore ?? NaN, c.bestStep ?? -1, c.badValidations]);
-    Object.assign(c, { bestScore: Number.isNaN(score) ? null : score, bestStep: step < 0 ? null : step, badValidations: bad });
+    const [score, loss, step, bad] = await this.replicas.fromLead([c.bestScore ?? NaN, c.bestLoss ?? NaN, c.bestStep ?? -1, c.badValidations]);
+    Object.assign(c, {
+      bestScore: Number.isNaN(score) ? null : score,
+      bestLoss: Number.isNaN(loss) ? null : loss,
+      bestStep: step < 0 ? null : step,
+      badValidations: bad,
+    });
     await this.save(c.bestStep === c.step && this.replicas.lead);
     await this.plot();
     return true;
