@@ -15,6 +15,7 @@ import type { DistillMode } from '../train/distill-options';
 import type { TrainingOptions } from '../train/options';
 import { train } from '../train/train';
 import type { TrainResult } from '../train/trainer';
+import { validationScores } from '../train/validate';
 import { finishRun } from './finish';
 import { dataLog, loadTrainingData, tokenizerNear, type ValidationDecoding } from './training-data';
 
@@ -74,8 +75,42 @@ export async function makeStudent(spec: StudentSpec, teacher: Seq2Seq, seed: num
   return Student.bigru({ ...bigru, vocabSize: teacher.vocabSize, padIndex: teacher.padIndex, eosIndex: teacher.eosIndex });
 }
 
-/** Distils (or resumes) and writes the student to `out` (as one rank of several, rank 0 alone writes it). */
-export async function distillStudent(o: DistillStudentOptions): Promise<{ result: TrainResult; weights?: string; student: Seq2Seq }> {
+/** What {@link distillStudent} gives back. */
+export interface DistillStudentResult {
+  /** The training run's result (its `best.score` is the student's best validation BLEU). */
+  result: TrainResult;
+  /** The weights written to `out` (undefined on ranks other than 0). */
+  weights?: string;
+  /** The student, as trained. */
+  student: Seq2Seq;
+  /**
+   * The teacher's BLEU on the student's validation sentences, decoded as the student's validations were (same
+   * sentences, beam and languages), once at the end; undefined without a teacher (mode 'none'), without
+   * validation text, or on ranks other than 0.
+   */
+  teacherValidBleu?: number;
+  /** What the run found worth saying beyond its numbers (e.g. {@link teacherWeakerNote}); empty when nothing. */
+  notes: string[];
+}
+
+/**
+ * The note for a student whose best validation BLEU is above its teacher's on the same sentences (compared as
+ * printed, to 2 decimals), else undefined: the teacher is the weak side, and more KD from it will not help.
+ */
+export function teacherWeakerNote(studentBleu: number, teacherBleu: number): string | undefined {
+  const [s, t] = [studentBleu.toFixed(2), teacherBleu.toFixed(2)];
+  if (Number(s) <= Number(t)) return undefined;
+  return (
+    `the student (BLEU ${s}) beats its teacher (BLEU ${t}) on validation: the teacher is undertrained for this data; ` +
+    `train it longer (--patience, --max-minutes), try the alpha schedule (--alpha-to 0.1 --alpha-steps N), or sequence-level KD (--mode sequence)`
+  );
+}
+
+/**
+ * Distils (or resumes) and writes the student to `out` (as one rank of several, rank 0 alone writes it); then
+ * scores the teacher on the same validation sentences and notes when the student beats it.
+ */
+export async function distillStudent(o: DistillStudentOptions): Promise<DistillStudentResult> {
   const data = await loadTrainingData(o.data, o.tokenizer ?? tokenizerNear(o.teacher), o.valid, dataLog(o.training.log));
   const teacher = await loadModel(o.teacher);
   if (teacher.vocabSize !== data.tokenizer.vocabSize) {
@@ -90,7 +125,16 @@ export async function distillStudent(o: DistillStudentOptions): Promise<{ result
     o.mode === 'none'
       ? await train(student, common)
       : await distill({ ...common, ...o.kd, teacher, student, mode: o.mode, tokenizerModel: Buffer.from(data.tokenizer.hash, 'hex') });
-  if (o.training.group && o.training.group.rank !== 0) return { result, student };
+  if (o.training.group && o.training.group.rank !== 0) return { result, student, notes: [] };
   const weights = await finishRun(result, o.run, o.out, data.tokenizer);
-  return { result, weights, student };
+  // The teacher is scored here rather than read from its own run's metrics: those may come from other
+  // sentences (another data folder, --valid-sentences), another beam, or not exist (an imported or cut file).
+  const notes: string[] = [];
+  let teacherValidBleu: number | undefined;
+  if (o.mode !== 'none' && result.best && data.valid) {
+    teacherValidBleu = (await validationScores(teacher, data.valid))?.bleu;
+    const note = teacherValidBleu === undefined ? undefined : teacherWeakerNote(result.best.score, teacherValidBleu);
+    if (note) notes.push(note);
+  }
+  return { result, weights, student, teacherValidBleu, notes };
 }
