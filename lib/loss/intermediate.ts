@@ -46,7 +46,12 @@ export interface ResolvedIntermediateKd {
 }
 
 /** The defaults of {@link IntermediateKdOptions}: both terms off. */
-export const INTERMEDIATE_KD_DEFAULTS = Object.freeze({ hidden: 0, attention: 0 });
+export const INTERMEDIATE_KD_DEFAULTS = Object.freeze({
+  /** Weight of the hidden-state term. */
+  hidden: 0,
+  /** Weight of the attention term. */
+  attention: 0,
+});
 
 /** Reads `distill`'s `intermediate` option (undefined when absent or both weights are 0). */
 export function readIntermediateKd(r: OptionReader): ResolvedIntermediateKd | undefined {
@@ -67,7 +72,9 @@ export function readIntermediateKd(r: OptionReader): ResolvedIntermediateKd | un
   if (hidden === 0 && attention === 0) {
     // A map with both terms off would be silently ignored.
     if (map !== undefined) {
-      throw new TypeError(`${sub.head}${sub.name('layerMap')} is given but both terms are off: set ${sub.name('hidden')} or ${sub.name('attention')} above 0`);
+      throw new TypeError(
+        `${sub.head}${sub.name('layerMap')} is given but both terms are off: set ${sub.name('hidden')} or ${sub.name('attention')} above 0`
+      );
     }
     return undefined;
   }

@@ -15,7 +15,16 @@ const MODEL_TYPE = 'xlm-scratch-student';
  * The sizes a from-scratch transformer student takes when not given: the quality run's 3-1 × 256 student, a
  * third of the layers and half the width of XLM_DEFAULTS' 6-6 × 512 teacher; every other key takes XLM_DEFAULTS.
  */
-export const TRANSFORMER_STUDENT_DEFAULTS = Object.freeze({ encoderLayers: 3, decoderLayers: 1, embDim: 256, nHeads: 4 });
+export const TRANSFORMER_STUDENT_DEFAULTS = Object.freeze({
+  /** Encoder layers. */
+  encoderLayers: 3,
+  /** Decoder layers. */
+  decoderLayers: 1,
+  /** Model width. */
+  embDim: 256,
+  /** Attention heads. */
+  nHeads: 4,
+});
 
 /** `options` with the sizes it leaves unset from {@link TRANSFORMER_STUDENT_DEFAULTS} (a non-object as it is, for the check's error). */
 function withStudentSizes(options: unknown): unknown {
