@@ -201,6 +201,7 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
         training: training(0.2),
         valid,
       });
+      for (const note of r.notes) log(`${s.name} student: ${note}`);
       return { steps: r.result.steps, seconds: r.result.seconds, best: r.result.best };
     });
     log(`${s.name} student: ${done.value.steps} updates${done.cached ? ' (done earlier)' : ''}`);
