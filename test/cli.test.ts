@@ -180,7 +180,9 @@ test.serial(
     const table = r.stdout.trim().split('\n');
     t.regex(table[0], /^model\s+BLEU\s+chrF\s+parameters\s+size MB\s+sent\/s\s+speed-up$/);
     t.is(table.length, 4);
-    t.regex(table[2], /^model\s.*1\.00×$/);
+    // Rows are named by their run folders (both files are model.safetensors).
+    t.regex(table[2], /^teacher\s.*1\.00×$/);
+    t.regex(table[3], /^online\s/);
     const out = JSON.parse(fs.readFileSync(f('eval.json'), 'utf8')) as {
       rows: Array<{ name: string; hypotheses: string[]; bleu: number; chrf: number }>;
     };
@@ -273,9 +275,9 @@ test.serial('bench: a row per model, beam and batch with medians and spread', as
   const rows = r.stdout
     .trim()
     .split('\n')
-    .filter((l) => /^model\s+\d/.test(l));
+    .filter((l) => /^teacher\s+\d/.test(l));
   t.is(rows.length, 2, r.stdout);
-  for (const row of rows) t.regex(row, /^model\s+[12]\s+8\s+[\d.]+ \([\d.]+-[\d.]+\)\s+\d+ \(\d+-\d+\)$/);
+  for (const row of rows) t.regex(row, /^teacher\s+[12]\s+8\s+[\d.]+ \([\d.]+-[\d.]+\)\s+\d+ \(\d+-\d+\)$/);
 });
 
 const noTorch = referenceUnavailable(['torch']);

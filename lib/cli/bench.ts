@@ -5,7 +5,6 @@
  * against the PyTorch reference.)
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { translate } from '../decode/translate';
 import type { Seq2Seq } from '../models/seq2seq';
 import { setNumThreads, version } from '../tensor/runtime';
@@ -14,18 +13,21 @@ import { readSplit } from '../pipeline/data-folder';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { type CliIO, UsageError } from './io';
+import { namedModels } from './model-names';
 import { languageFlags, languageFlagSpecs, languageFlagsHelp, tokenizerFlag, tokenizerFlagHelp } from './language-flags';
 
 /** The defaults of `xlm-kd bench`'s own options (it has no library counterpart). */
 const BENCH_DEFAULTS = Object.freeze({ beams: [1, 5], batchSizes: [32], sentences: 200, rounds: 3 });
 
-const benchUsage = `Usage: xlm-kd bench --model A.safetensors [--model B ...] (--data DIR | --src FILE) [options]
+const benchUsage = `Usage: xlm-kd bench --model A.safetensors [--model NAME=B ...] (--data DIR | --src FILE) [options]
 
 Measures decoding speed: every model x beam x batch size, in interleaved rounds; prints medians
 (min-max) of sentences/s and generated tokens/s. Tokenization is included, as a user sees it.
 
 Options:
-  -m, --model FILE       a model file; repeat for several
+  -m, --model [NAME=]FILE
+                         a model file; repeat for several. Its row is NAME, else the run
+                         folder of a RUN/model.safetensors, else the file's name
   -d, --data DIR         a data folder (its test split) ...
       --src FILE         ... or source sentences, one per line
 ${tokenizerFlagHelp}${languageFlagsHelp}  -b, --beam LIST        beam sizes, comma-separated (default ${BENCH_DEFAULTS.beams.join(',')})
@@ -68,8 +70,9 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
     io
   );
   if (!v) return 0;
-  const files = (v as unknown as { model?: string[] }).model ?? [];
-  if (files.length === 0) throw new UsageError('give at least one --model');
+  const named = namedModels((v as unknown as { model?: string[] }).model ?? []);
+  if (named.length === 0) throw new UsageError('give at least one --model');
+  const files = named.map((m) => m.file);
   const data = str(v, 'data');
   const srcFile = str(v, 'src');
   if ((data === undefined) === (srcFile === undefined)) throw new UsageError('give --data DIR or --src FILE');
@@ -92,10 +95,10 @@ export async function runBench(args: string[], io: CliIO): Promise<number> {
   const batches = list(v, 'batch-size', BENCH_DEFAULTS.batchSizes);
   const rounds = int(v, 'rounds', 1) ?? BENCH_DEFAULTS.rounds;
   const models: Array<{ name: string; model: Seq2Seq }> = [];
-  for (const f of files) {
-    const model = await loadForDecoding(f, v);
+  for (const { name, file } of named) {
+    const model = await loadForDecoding(file, v);
     model.eval();
-    models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model });
+    models.push({ name, model });
   }
   const cases = models.flatMap((m) =>
     beams.flatMap((beamSize) => batches.map((batchSize) => ({ ...m, beamSize, batchSize, sps: [] as number[], tps: [] as number[] })))

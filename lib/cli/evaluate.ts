@@ -3,7 +3,6 @@
  * sentences/s and speed-up against the first model — as a table, and optionally a chart and JSON.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { readParallelFiles, type SentencePair } from '../data/corpus';
 import { compareModels, formatComparison, type ModelEntry, plotComparison } from '../eval/compare';
 import { writeFileAtomic } from '../io/atomic-write';
@@ -14,15 +13,18 @@ import { TRANSLATE_DEFAULTS } from '../decode/translate';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { decodingFlagSpecs, decodingFlagsHelp, decodingOptions, loadForDecoding } from './decoding-flags';
 import { type CliIO, UsageError } from './io';
+import { namedModels } from './model-names';
 import { languageFlags, languageFlagSpecs, languageFlagsHelp, tokenizerFlag, tokenizerFlagHelp } from './language-flags';
 
-const evaluateUsage = `Usage: xlm-kd evaluate --model A.safetensors [--model B.safetensors ...] (--data DIR | --src FILE --ref FILE) [options]
+const evaluateUsage = `Usage: xlm-kd evaluate --model A.safetensors [--model NAME=B.safetensors ...] (--data DIR | --src FILE --ref FILE) [options]
 
 Translates the test sentences with each model in turn (same batches, same threads) and prints
 BLEU (sacreBLEU's 13a), chrF, parameters, size on disk, sentences/s and the speed-up over the first model.
 
 Options:
-  -m, --model FILE         a model file; repeat for several (the first is the reference of the speed-up)
+  -m, --model [NAME=]FILE  a model file; repeat for several (the first is the reference of the speed-up).
+                           Its row is NAME, else the run folder of a RUN/model.safetensors, else the
+                           file's name (with more of the path where two would be equal)
   -d, --data DIR           a data folder from 'xlm-kd data'
       --split S            test or valid (default test)
       --src FILE           source sentences, one per line (instead of --data)
@@ -61,8 +63,9 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
     io
   );
   if (!v) return 0;
-  const files = (v as unknown as { model?: string[] }).model ?? [];
-  if (files.length === 0) throw new UsageError('give at least one --model');
+  const named = namedModels((v as unknown as { model?: string[] }).model ?? []);
+  if (named.length === 0) throw new UsageError('give at least one --model');
+  const files = named.map((m) => m.file);
   const data = str(v, 'data');
   const src = str(v, 'src');
   const ref = str(v, 'ref');
@@ -79,7 +82,7 @@ export async function runEvaluate(args: string[], io: CliIO): Promise<number> {
   if (pairs.length === 0) throw new Error('no test sentences');
   const tokenizer = tokenizerFlag(v, files[0]);
   const models: ModelEntry[] = [];
-  for (const f of files) models.push({ name: path.basename(f).replace(/\.safetensors$/, ''), model: await loadForDecoding(f, v), file: f });
+  for (const { name, file } of named) models.push({ name, model: await loadForDecoding(file, v), file });
   const rows = await compareModels(
     models,
     {

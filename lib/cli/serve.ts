@@ -11,6 +11,7 @@ import { checkFlags, choice, flagNames, type FlagValues, int, num, parseFlags } 
 import { decodingFlagSpecs, decodingFlagsHelp } from './decoding-flags';
 import { deviceFlags, deviceFlagSpecs, deviceFlagsHelp } from './device-flags';
 import { type CliIO, UsageError } from './io';
+import { namedModels } from './model-names';
 
 const D = SERVE_DEFAULTS;
 const serveUsage = `Usage: xlm-kd serve --model MODEL.safetensors [--model NAME=MODEL ...] [options]
@@ -22,7 +23,8 @@ Each model's tokenizer (tokenizer.model, or XLM's tokenizer.json, codes and voca
 it; the first model is the default. Models with XLM's tokenizer need --src-lang and --tgt-lang.
 
 Options:
-  -m, --model [NAME=]FILE  a model to serve (repeat for several; NAME defaults to the file's name)
+  -m, --model [NAME=]FILE  a model to serve (repeat for several; NAME defaults to the run
+                           folder of a RUN/model.safetensors, else the file's name)
       --host HOST          interface to listen on (default ${D.host}; 0.0.0.0 for every interface)
   -p, --port N             port (default ${D.port}; 0 picks a free one)
   -b, --beam N             beam size when a request gives none; 1 = greedy (default ${D.beam})
@@ -61,19 +63,10 @@ const NUMERIC = [
   'port',
 ] as const;
 
-/** `--model a=x.safetensors --model y.safetensors` -> { a: 'x.safetensors', y: 'y.safetensors' }. */
+/** `--model a=x.safetensors --model runs/gru/model.safetensors` -> { a: 'x.safetensors', gru: 'runs/gru/model.safetensors' }. */
 function modelFlags(values: string[]): Record<string, ModelSource> {
   if (values.length === 0) throw new UsageError('--model is required');
-  const models: Record<string, ModelSource> = {};
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    const name = eq > 0 ? v.slice(0, eq) : v.replace(/^.*[\\/]/, '').replace(/\.safetensors$/, '');
-    const file = eq > 0 ? v.slice(eq + 1) : v;
-    if (file === '') throw new UsageError(`--model ${v}: no file after '='`);
-    if (name in models) throw new UsageError(`--model: two models are named '${name}'; name them with NAME=FILE`);
-    models[name] = file;
-  }
-  return models;
+  return Object.fromEntries(namedModels(values).map((m) => [m.name, m.file]));
 }
 
 function serveOptions(values: FlagValues): ServeOptions {

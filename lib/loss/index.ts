@@ -14,5 +14,5 @@ export type { LossOptions, ResolvedLossOptions, LossOptionsContext } from './opt
 export type { Reduction, DistillLossOptions, ChunkedDistillLossOptions, SparseTeacher, HiddenTeacher, DistillLossResult } from './distill';
 export { crossEntropy, crossEntropyAsync } from './cross-entropy';
 export type { CrossEntropyOptions } from './cross-entropy';
-export { hiddenStateLoss, attentionLoss, uniformLayerMap } from './intermediate';
+export { hiddenStateLoss, attentionLoss, uniformLayerMap, INTERMEDIATE_KD_DEFAULTS } from './intermediate';
 export type { IntermediateKdOptions, IntermediateLayerMap, ResolvedIntermediateKd } from './intermediate';

@@ -45,14 +45,22 @@ export interface ResolvedIntermediateKd {
   layerMap?: IntermediateLayerMap;
 }
 
+/** The defaults of {@link IntermediateKdOptions}: both terms off. */
+export const INTERMEDIATE_KD_DEFAULTS = Object.freeze({
+  /** Weight of the hidden-state term. */
+  hidden: 0,
+  /** Weight of the attention term. */
+  attention: 0,
+});
+
 /** Reads `distill`'s `intermediate` option (undefined when absent or both weights are 0). */
 export function readIntermediateKd(r: OptionReader): ResolvedIntermediateKd | undefined {
   const raw = r.raw('intermediate');
   if (raw === undefined) return undefined;
   if (raw === null || typeof raw !== 'object') r.fail('intermediate', '{ hidden?, attention?, layerMap? }', true);
   const sub = r.nested('intermediate', ['hidden', 'attention', 'layerMap']);
-  const hidden = sub.number('hidden', 0, { min: 0 });
-  const attention = sub.number('attention', 0, { min: 0 });
+  const hidden = sub.number('hidden', INTERMEDIATE_KD_DEFAULTS.hidden, { min: 0 });
+  const attention = sub.number('attention', INTERMEDIATE_KD_DEFAULTS.attention, { min: 0 });
   const map = sub.raw('layerMap');
   const isList = (x: unknown) => Array.isArray(x) && x.every((i) => Number.isInteger(i) && i >= 0);
   if (
@@ -61,7 +69,15 @@ export function readIntermediateKd(r: OptionReader): ResolvedIntermediateKd | un
   ) {
     sub.fail('layerMap', '{ encoder: number[], decoder: number[] } of teacher layer indices', true);
   }
-  if (hidden === 0 && attention === 0) return undefined;
+  if (hidden === 0 && attention === 0) {
+    // A map with both terms off would be silently ignored.
+    if (map !== undefined) {
+      throw new TypeError(
+        `${sub.head}${sub.name('layerMap')} is given but both terms are off: set ${sub.name('hidden')} or ${sub.name('attention')} above 0`
+      );
+    }
+    return undefined;
+  }
   return { hidden, attention, layerMap: map as IntermediateLayerMap | undefined };
 }
 

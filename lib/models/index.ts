@@ -9,7 +9,7 @@ export { XLM_DEFAULTS } from './config';
 export type { XlmConfig, XlmOptions } from './config';
 export { XlmModel } from './xlm';
 export { CutStudent } from './cut-student';
-export { TransformerStudent } from './transformer-student';
+export { TransformerStudent, TRANSFORMER_STUDENT_DEFAULTS } from './transformer-student';
 export type { LayerMap } from './cut-student';
 export { loadModel, registerModelLoader, modelLoaderTypes } from './load';
 export type { ModelLoader, LoadOptions } from './load';

@@ -17,7 +17,6 @@ import { loadModel } from '../models/load';
 import { setNumThreads, version } from '../tensor/runtime';
 import { resolveDevice } from '../tensor/device';
 import type { Device } from '../tensor/dtype';
-import type { TrainingOptions } from '../train/options';
 import { inverseSqrt } from '../train/schedule';
 import { readDataInfo, readSplit } from './data-folder';
 import { PREPARE_DATA_DEFAULTS, prepareData, resolvePrepareData } from './prepare-data';
@@ -55,9 +54,9 @@ export const DEMO_PRESETS: Readonly<Record<'full' | 'quick', Readonly<Preset>>> 
     teacher: { encoderLayers: 4, decoderLayers: 4, embDim: 128, nHeads: 4, dropout: 0.1 },
     // lr 1e-3 over 300 warm-up updates: 14.9 validation BLEU at update 750, where 3e-3 over 50 (the demo's
     // earlier setting) was still at 0 and reached 1.3 by update 1,500 (BENCHMARKS.md "demo").
-    teacherTraining: { lr: 1e-3, warmup: 300, maxSteps: 4000, validateEvery: 250, patience: 3 },
+    teacherTraining: { lr: 1e-3, warmup: 300, maxSteps: 3000, validateEvery: 250, patience: 3 },
     bigru: { embDim: 128, hiddenSize: 128 },
-    studentSteps: 600,
+    studentSteps: 500,
     maxTokens: 1024,
     validSentences: 150,
   },
@@ -68,7 +67,7 @@ export const DEMO_PRESETS: Readonly<Record<'full' | 'quick', Readonly<Preset>>> 
     test: 100,
     vocabSize: 600,
     teacher: { encoderLayers: 2, decoderLayers: 2, embDim: 64, nHeads: 2, dropout: 0.1 },
-    teacherTraining: { lr: 3e-3, warmup: 20, maxSteps: 120, validateEvery: 40, patience: 2 },
+    teacherTraining: { lr: 2e-3, warmup: 40, maxSteps: 200, validateEvery: 50, patience: 2 },
     bigru: { embDim: 64, hiddenSize: 64 },
     studentSteps: 30,
     maxTokens: 1024,
@@ -226,6 +225,7 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
           training: { ...common, maxSteps: p.studentSteps },
           valid,
         });
+        for (const note of r.notes) log(`${s.name} student: ${note}`);
         return { steps: r.result.steps, seconds: r.result.seconds, best: r.result.best };
       });
       log(`${s.name} student ${withTeacher ? 'with' : 'without'} the teacher: ${done.value.steps} updates${done.cached ? ' (done earlier)' : ''}`);

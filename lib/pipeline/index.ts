@@ -15,8 +15,25 @@ export type { SplitStoreOptions } from './token-store';
 export type { TrainingData, ValidationDecoding } from './training-data';
 export { trainTeacher } from './teacher';
 export type { TrainTeacherOptions } from './teacher';
-export { makeStudent, distillStudent } from './student';
-export type { StudentSpec, StudentMode, KdOptions, DistillStudentOptions } from './student';
+export {
+  makeStudent,
+  distillStudent,
+  teacherWeakerNote,
+  STUDENT_TRAINING_DEFAULTS,
+  TRANSFORMER_ALPHA_SCHEDULE,
+  withStudentDefaults,
+  studentKind,
+} from './student';
+export type {
+  StudentSpec,
+  StudentMode,
+  StudentKind,
+  StudentTrainingDefaults,
+  StudentDefaultsApplied,
+  KdOptions,
+  DistillStudentOptions,
+  DistillStudentResult,
+} from './student';
 export { cutModel } from './cut';
 export { finishRun, describeRun, InterruptedRun } from './finish';
 export { stage } from './stage';

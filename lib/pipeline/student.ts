@@ -15,6 +15,7 @@ import { DISTILL_DEFAULTS, type DistillMode } from '../train/distill-options';
 import type { TrainingOptions } from '../train/options';
 import { train } from '../train/train';
 import type { TrainResult } from '../train/trainer';
+import { validationScores } from '../train/validate';
 import { finishRun } from './finish';
 import { dataLog, loadTrainingData, tokenizerNear, type ValidationDecoding } from './training-data';
 
@@ -61,6 +62,24 @@ export interface DistillStudentOptions {
 /** A student's kind, for its defaults: a cut of the teacher, a transformer from scratch, or a BiGRU. */
 export type StudentKind = 'cut' | 'transformer' | 'bigru';
 
+/** A student kind's learning rate and warm-up. */
+export interface StudentTrainingDefaults {
+  /** Peak learning rate. */
+  lr: number;
+  /** Linear warm-up updates of the inverse-sqrt schedule. */
+  warmupUpdates: number;
+}
+
+/** What {@link withStudentDefaults} gives back. */
+export interface StudentDefaultsApplied {
+  /** The training options, the defaults filled in. */
+  training: DistillStudentOptions['training'];
+  /** The KD options, the defaults filled in. */
+  kd: KdOptions;
+  /** What was filled, as words for the log (empty when the caller gave everything). */
+  filled: string[];
+}
+
 /**
  * The learning rate and warm-up a student trains with when the caller gives neither (the library's general
  * defaults, lr 5e-4 over XLM's 4,000 warm-up updates, are a big teacher's: a student distilled for 1,000 updates
@@ -68,7 +87,7 @@ export type StudentKind = 'cut' | 'transformer' | 'bigru';
  * updates (3 seeds each way; 2e-3 with 200 did not train the post-norm students, one seed); the BiGRU at 2e-3
  * (3 seeds; +12.4 BLEU over 1e-3, one seed).
  */
-export const STUDENT_TRAINING_DEFAULTS: Readonly<Record<StudentKind, Readonly<{ lr: number; warmupUpdates: number }>>> = Object.freeze({
+export const STUDENT_TRAINING_DEFAULTS: Readonly<Record<StudentKind, Readonly<StudentTrainingDefaults>>> = Object.freeze({
   cut: Object.freeze({ lr: 1e-3, warmupUpdates: 300 }),
   transformer: Object.freeze({ lr: 1e-3, warmupUpdates: 300 }),
   bigru: Object.freeze({ lr: 2e-3, warmupUpdates: 300 }),
@@ -78,7 +97,12 @@ export const STUDENT_TRAINING_DEFAULTS: Readonly<Record<StudentKind, Readonly<{ 
  * Online KD of a transformer from scratch, when the caller sets no alpha: alpha from 0.9 down to 0.1 over the
  * run (the quality run, 3 seeds: 34.5 ± 0.4 BLEU against 32.9 ± 1.1 at a constant 0.5, +3.9 over no teacher).
  */
-export const TRANSFORMER_ALPHA_SCHEDULE = Object.freeze({ from: 0.9, to: 0.1 });
+export const TRANSFORMER_ALPHA_SCHEDULE: Readonly<{
+  /** Alpha at the first update. */
+  from: number;
+  /** Alpha at the last update. */
+  to: number;
+}> = Object.freeze({ from: 0.9, to: 0.1 });
 
 /** The kind of a student (a file's by its model type). */
 export function studentKind(spec: StudentSpec, student: Seq2Seq): StudentKind {
@@ -96,7 +120,7 @@ export function withStudentDefaults(
   mode: StudentMode,
   training: DistillStudentOptions['training'],
   kd: KdOptions = {}
-): { training: DistillStudentOptions['training']; kd: KdOptions; filled: string[] } {
+): StudentDefaultsApplied {
   const d = STUDENT_TRAINING_DEFAULTS[kind];
   const filled: string[] = [];
   const t = { ...training };
@@ -136,8 +160,42 @@ export async function makeStudent(spec: StudentSpec, teacher: Seq2Seq, seed: num
   return Student.bigru({ ...bigru, vocabSize: teacher.vocabSize, padIndex: teacher.padIndex, eosIndex: teacher.eosIndex });
 }
 
-/** Distils (or resumes) and writes the student to `out` (as one rank of several, rank 0 alone writes it). */
-export async function distillStudent(o: DistillStudentOptions): Promise<{ result: TrainResult; weights?: string; student: Seq2Seq }> {
+/** What {@link distillStudent} gives back. */
+export interface DistillStudentResult {
+  /** The training run's result (its `best.score` is the student's best validation BLEU). */
+  result: TrainResult;
+  /** The weights written to `out` (undefined on ranks other than 0). */
+  weights?: string;
+  /** The student, as trained. */
+  student: Seq2Seq;
+  /**
+   * The teacher's BLEU on the student's validation sentences, decoded as the student's validations were (same
+   * sentences, beam and languages), once at the end; undefined without a teacher (mode 'none'), without
+   * validation text, or on ranks other than 0.
+   */
+  teacherValidBleu?: number;
+  /** What the run found worth saying beyond its numbers (e.g. {@link teacherWeakerNote}); empty when nothing. */
+  notes: string[];
+}
+
+/**
+ * The note for a student whose best validation BLEU is above its teacher's on the same sentences (compared as
+ * printed, to 2 decimals), else undefined: the teacher is the weak side, and more KD from it will not help.
+ */
+export function teacherWeakerNote(studentBleu: number, teacherBleu: number): string | undefined {
+  const [s, t] = [studentBleu.toFixed(2), teacherBleu.toFixed(2)];
+  if (Number(s) <= Number(t)) return undefined;
+  return (
+    `the student (BLEU ${s}) beats its teacher (BLEU ${t}) on validation: the teacher is undertrained for this data; ` +
+    `train it longer (--patience, --max-minutes), try the alpha schedule (--alpha-to 0.1 --alpha-steps N), or sequence-level KD (--mode sequence)`
+  );
+}
+
+/**
+ * Distils (or resumes) and writes the student to `out` (as one rank of several, rank 0 alone writes it); then
+ * scores the teacher on the same validation sentences and notes when the student beats it.
+ */
+export async function distillStudent(o: DistillStudentOptions): Promise<DistillStudentResult> {
   const data = await loadTrainingData(o.data, o.tokenizer ?? tokenizerNear(o.teacher), o.valid, dataLog(o.training.log));
   const teacher = await loadModel(o.teacher);
   if (teacher.vocabSize !== data.tokenizer.vocabSize) {
@@ -156,7 +214,16 @@ export async function distillStudent(o: DistillStudentOptions): Promise<{ result
     mode === 'none'
       ? await train(student, common)
       : await distill({ ...common, ...kd, teacher, student, mode, tokenizerModel: Buffer.from(data.tokenizer.hash, 'hex') });
-  if (o.training.group && o.training.group.rank !== 0) return { result, student };
+  if (o.training.group && o.training.group.rank !== 0) return { result, student, notes: [] };
   const weights = await finishRun(result, o.run, o.out, data.tokenizer);
-  return { result, weights, student };
+  // The teacher is scored here rather than read from its own run's metrics: those may come from other
+  // sentences (another data folder, --valid-sentences), another beam, or not exist (an imported or cut file).
+  const notes: string[] = [];
+  let teacherValidBleu: number | undefined;
+  if (mode !== 'none' && result.best && data.valid) {
+    teacherValidBleu = (await validationScores(teacher, data.valid))?.bleu;
+    const note = teacherValidBleu === undefined ? undefined : teacherWeakerNote(result.best.score, teacherValidBleu);
+    if (note) notes.push(note);
+  }
+  return { result, weights, student, teacherValidBleu, notes };
 }

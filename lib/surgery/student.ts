@@ -20,7 +20,10 @@ export const Student = {
   fromTeacher(teacher: Seq2Seq, opts: CutOptions = {}): CutStudent {
     return cutStudent(teacher, opts);
   },
-  /** A freshly initialised transformer of its own sizes (e.g. 3-1 layers, 256 wide) over the shared vocabulary. */
+  /**
+   * A freshly initialised transformer of its own sizes over the shared vocabulary (unset sizes: TRANSFORMER_STUDENT_DEFAULTS,
+   * 3-1 layers, 256 wide, 4 heads).
+   */
   transformer(opts: XlmOptions): TransformerStudent {
     return TransformerStudent.create(opts);
   },

@@ -86,6 +86,8 @@ export const DISTILL_DEFAULTS = Object.freeze({
    */
   offlineTemperature: 1,
   topK: 8,
+  /** alphaSchedule.steps when only `to` is given: alpha moves to `to` after the first update. */
+  alphaScheduleSteps: 1,
   sequenceBeam: 5,
   /** lossForm 'auto' goes chunked when one batch's logits would take more than this (per model, float32). */
   chunkedAboveBytes: 256 * 2 ** 20,
@@ -151,7 +153,7 @@ function isModel(m: unknown): m is Seq2Seq {
 }
 
 /** The numbers and choices of distillation (mode, alpha, temperature, loss form, top-k), read with the caller's reader. */
-export function readKdKnobs(r: OptionReader): Pick<ResolvedDistillOptions, 'mode' | 'alpha' | 'temperature' | 'lossForm' | 'topK'> {
+function readKdKnobs(r: OptionReader): Pick<ResolvedDistillOptions, 'mode' | 'alpha' | 'temperature' | 'lossForm' | 'topK'> {
   const D = DISTILL_DEFAULTS;
   const mode = r.oneOf('mode', ['online', 'offline', 'sequence'] as const, D.mode);
   return {
@@ -161,6 +163,31 @@ export function readKdKnobs(r: OptionReader): Pick<ResolvedDistillOptions, 'mode
     lossForm: r.oneOf('lossForm', ['dense', 'chunked', 'auto'] as const, D.lossForm),
     topK: r.integer('topK', D.topK, 1),
   };
+}
+
+/**
+ * The KD knobs (mode, alpha, temperature, loss form, top-k), the alpha schedule and the intermediate-layer terms, read and checked with
+ * the caller's reader (the CLI's names its flags); intermediate KD in mode 'offline' is refused.
+ */
+export function readKdOptions(
+  r: OptionReader
+): Pick<ResolvedDistillOptions, 'mode' | 'alpha' | 'temperature' | 'lossForm' | 'topK' | 'alphaSchedule' | 'intermediate'> {
+  const knobs = readKdKnobs(r);
+  const intermediate = readIntermediateKd(r);
+  let alphaSchedule: { to: number; steps: number } | undefined;
+  const raw = r.raw('alphaSchedule');
+  if (raw !== undefined) {
+    if (raw === null || typeof raw !== 'object') r.fail('alphaSchedule', '{ to, steps }', true);
+    const s = r.nested('alphaSchedule', ['to', 'steps']);
+    if ((raw as { to?: unknown }).to === undefined) s.fail('to', 'the final alpha in [0, 1]');
+    alphaSchedule = { to: s.number('to', 0, { min: 0, max: 1 }), steps: s.integer('steps', DISTILL_DEFAULTS.alphaScheduleSteps, 1) };
+  }
+  if (intermediate && knobs.mode === 'offline') {
+    throw new TypeError(
+      `${r.head}${r.name('intermediate')} needs the teacher's forward pass at every batch: ${r.name('mode')} must be 'online' or 'sequence', not 'offline'`
+    );
+  }
+  return { ...knobs, intermediate, alphaSchedule };
 }
 
 /** Fills the defaults of every family `distill` takes and checks the values, the two models included. */
@@ -178,7 +205,7 @@ export function resolveDistillOptions(where: string, options: unknown, names: Op
     );
   }
   const D = DISTILL_DEFAULTS;
-  const knobs = readKdKnobs(r);
+  const knobs = readKdOptions(r);
   const string = (key: string) => {
     const v = r.raw(key);
     if (v !== undefined && typeof v !== 'string') r.fail(key, 'a file path', true);
@@ -188,26 +215,10 @@ export function resolveDistillOptions(where: string, options: unknown, names: Op
   if (tokenizerModel !== undefined && !(tokenizerModel instanceof Uint8Array)) r.fail('tokenizerModel', 'a Uint8Array', true);
   const decoding = r.raw('sequenceDecoding');
   if (decoding !== undefined && (decoding === null || typeof decoding !== 'object')) r.fail('sequenceDecoding', 'decoding options', true);
-  const intermediate = readIntermediateKd(r);
-  let alphaSchedule: { to: number; steps: number } | undefined;
-  if (r.raw('alphaSchedule') !== undefined) {
-    const raw = r.raw('alphaSchedule');
-    if (raw === null || typeof raw !== 'object') r.fail('alphaSchedule', '{ to, steps }', true);
-    const s = r.nested('alphaSchedule', ['to', 'steps']);
-    alphaSchedule = { to: s.number('to', 0, { min: 0, max: 1 }), steps: s.integer('steps', 1, 1) };
-    if ((raw as { to?: unknown }).to === undefined) s.fail('to', 'the final alpha in [0, 1]');
-  }
-  if (intermediate && knobs.mode === 'offline') {
-    throw new TypeError(
-      `${where}: option 'intermediate' needs the teacher's forward pass at every batch: use mode 'online' or 'sequence', not 'offline'`
-    );
-  }
   return {
     teacher,
     student,
     ...knobs,
-    intermediate,
-    alphaSchedule,
     cacheFile: string('cacheFile'),
     tokenizerModel,
     sequenceFile: string('sequenceFile'),

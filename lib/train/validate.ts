@@ -59,6 +59,27 @@ export function checkValidationData(v: ValidationData): void {
   }
 }
 
+/**
+ * BLEU and chrF of the model's translations of the validation subset, decoded as validation decodes it (the same
+ * sentences, beam and languages), or undefined without the text and a tokenizer: how a teacher is scored on a
+ * student's validation set.
+ */
+export async function validationScores(model: Seq2Seq, data: ValidationData): Promise<{ bleu: number; chrf: number } | undefined> {
+  if (!data.sources || !data.references || !data.tokenizer) return undefined;
+  model.eval();
+  const n = Math.min(data.maxSentences ?? 200, data.sources.length);
+  const scores = await evaluateTranslation(model, {
+    sources: data.sources.slice(0, n),
+    references: data.references.slice(0, n),
+    tokenizer: data.tokenizer,
+    srcLang: data.srcLang,
+    tgtLang: data.tgtLang,
+    beamSize: data.beamSize ?? 1,
+  });
+  return { bleu: scores.bleu, chrf: scores.chrf };
+}
+
+/** Loss and perplexity of the held-out pairs, and BLEU/chrF of the text when given ({@link validationScores}). */
 export async function validate(model: Seq2Seq, data: ValidationData, batcher: Batcher): Promise<ValidationResult> {
   model.eval();
   let sum = 0;
@@ -81,18 +102,6 @@ export async function validate(model: Seq2Seq, data: ValidationData, batcher: Ba
   }
   const loss = sum / Math.max(tokens, 1);
   const result: ValidationResult = { loss, perplexity: Math.exp(loss) };
-  if (data.sources && data.references && data.tokenizer) {
-    const n = Math.min(data.maxSentences ?? 200, data.sources.length);
-    const scores = await evaluateTranslation(model, {
-      sources: data.sources.slice(0, n),
-      references: data.references.slice(0, n),
-      tokenizer: data.tokenizer,
-      srcLang: data.srcLang,
-      tgtLang: data.tgtLang,
-      beamSize: data.beamSize ?? 1,
-    });
-    result.bleu = scores.bleu;
-    result.chrf = scores.chrf;
-  }
+  Object.assign(result, await validationScores(model, data));
   return result;
 }
