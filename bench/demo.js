@@ -22,7 +22,7 @@ async function main() {
     '## The demo (`npm run demo`, timed from scratch by `npm run bench`)',
     '',
     `\`xlm-kd demo\`${QUICK ? ' --quick' : ''} in a fresh run folder: the gettext catalogs (English → German), a SentencePiece tokenizer, a teacher ` +
-      'trained until its validation BLEU stopped improving, a student cut from it (all encoder layers, the top decoder layer) and a BiGRU ' +
+      'trained until its validation BLEU stopped improving or it reached its cap of updates, a student cut from it (all encoder layers, the top decoder layer) and a BiGRU ' +
       'student, each trained as many updates with the teacher (online KD, alpha 0.5, T 2) and without it, the five evaluated on the held-out ' +
       `test split. Wall time ${minutes.toFixed(1)} min in all. ${r.about}.`,
     '',

@@ -50,7 +50,7 @@ test.serial('Ctrl-C during the teacher, then the same command continues and prin
     .filter((l) => /^(teacher|cut student|BiGRU student)\b.*\s+[\d.]+\s+[\d.]+\s+(–|[+−][\d.]+)\s+[\d.]+M/.test(l));
   t.is(table.length, 5, second.stdout);
   t.regex(second.stdout, /cut student: .*BLEU [\d.]+ with the teacher \(\d+ % of its [\d.]+\), [\d.]+ without/);
-  t.regex(second.stdout, /KD (pays|does not pay) for it/);
+  t.regex(second.stdout, /KD (pays for it|makes no clear difference here|does not pay for it)/);
   const results = JSON.parse(fs.readFileSync(path.join(run, 'results.json'), 'utf8')) as {
     rows: Array<{ name: string; bleu: number; chrf: number; kdGain?: number; speedup: number }>;
   };
