@@ -35,7 +35,7 @@ export function loadTokenizer(file: string): Tokenizer {
  */
 export function tokenizerFileBeside(modelFile: string): string {
   const dir = path.dirname(path.resolve(modelFile));
-  const found = [XLM_TOKENIZER_FILE, SENTENCEPIECE_FILE].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
+  const found = tokenizerFilesIn(dir);
   if (found.length === 0)
     throw new Error(`no tokenizer beside ${modelFile}: expected ${SENTENCEPIECE_FILE}, or ${XLM_TOKENIZER_FILE} with codes and vocab, in ${dir}`);
   if (found.length > 1)
@@ -47,8 +47,12 @@ export function tokenizerFileBeside(modelFile: string): string {
 
 /** Whether a tokenizer (either kind) sits beside `modelFile`. */
 export function hasTokenizerBeside(modelFile: string): boolean {
-  const dir = path.dirname(path.resolve(modelFile));
-  return [XLM_TOKENIZER_FILE, SENTENCEPIECE_FILE].some((f) => fs.existsSync(path.join(dir, f)));
+  return tokenizerFilesIn(path.dirname(path.resolve(modelFile))).length > 0;
+}
+
+/** The tokenizer files (either kind) in `dir`. */
+function tokenizerFilesIn(dir: string): string[] {
+  return [XLM_TOKENIZER_FILE, SENTENCEPIECE_FILE].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
 }
 
 /** The tokenizer `explicit` names, else the one beside `modelFile`. */

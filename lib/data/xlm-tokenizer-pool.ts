@@ -90,6 +90,22 @@ function poolFor(tokenizer: OffThreadTokenizer): TokenizerWorker[] {
   return pool;
 }
 
+/** Id rows as {@link FlatIds} (what crosses to a worker: two typed arrays instead of an array per sentence). */
+function flattenIds(rows: number[][]): FlatIds {
+  return { ids: Int32Array.from(rows.flat()), sizes: Int32Array.from(rows, (r) => r.length) };
+}
+
+/** {@link FlatIds} back into one array per sentence. */
+export function unflattenIds({ ids, sizes }: FlatIds): number[][] {
+  const rows: number[][] = [];
+  let at = 0;
+  for (const n of sizes) {
+    rows.push(Array.from(ids.subarray(at, at + n)));
+    at += n;
+  }
+  return rows;
+}
+
 /** Contiguous shares of `n` items, one per worker (fewer when there are fewer items). */
 function shares(n: number, workers: number): Array<[number, number]> {
   const size = Math.ceil(n / workers);
@@ -123,11 +139,7 @@ export async function decodeOffThread(tokenizer: OffThreadTokenizer, rows: numbe
   if (rows.length < MIN_OFF_THREAD) return tokenizer.decode(rows, { lang });
   const pool = poolFor(tokenizer);
   const parts = await Promise.all(
-    shares(rows.length, pool.length).map(([a, b], i) => {
-      const share = rows.slice(a, b);
-      const flat = { ids: Int32Array.from(share.flat()), sizes: Int32Array.from(share, (r) => r.length) };
-      return pool[i].run({ op: 'decode', rows: flat, lang });
-    })
+    shares(rows.length, pool.length).map(([a, b], i) => pool[i].run({ op: 'decode', rows: flattenIds(rows.slice(a, b)), lang }))
   );
   return (parts as string[][]).flat();
 }

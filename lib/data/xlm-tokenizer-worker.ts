@@ -1,20 +1,9 @@
 /** The worker-thread side of xlm-tokenizer-pool: rebuilds the tokenizer once, then encodes or decodes each request. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { XlmTokenizer, type XlmTokenizerSources } from './xlm-tokenizer';
-import type { WorkerReply, WorkerRequest } from './xlm-tokenizer-pool';
+import { unflattenIds, type WorkerReply, type WorkerRequest } from './xlm-tokenizer-pool';
 
 const tokenizer = XlmTokenizer.fromFiles(workerData as XlmTokenizerSources);
-
-/** Flat id rows back into one array per sentence. */
-function unflatten({ ids, sizes }: { ids: Int32Array; sizes: Int32Array }): number[][] {
-  const rows: number[][] = [];
-  let at = 0;
-  for (const n of sizes) {
-    rows.push(Array.from(ids.subarray(at, at + n)));
-    at += n;
-  }
-  return rows;
-}
 
 parentPort!.on('message', (m: WorkerRequest) => {
   try {
@@ -22,7 +11,7 @@ parentPort!.on('message', (m: WorkerRequest) => {
       const { ids, sizes } = tokenizer.encodeFlat(m.texts, { lang: m.lang });
       parentPort!.postMessage({ id: m.id, ids, sizes } satisfies WorkerReply, [ids.buffer as ArrayBuffer, sizes.buffer as ArrayBuffer]);
     } else {
-      parentPort!.postMessage({ id: m.id, texts: tokenizer.decode(unflatten(m.rows), { lang: m.lang }) } satisfies WorkerReply);
+      parentPort!.postMessage({ id: m.id, texts: tokenizer.decode(unflattenIds(m.rows), { lang: m.lang }) } satisfies WorkerReply);
     }
   } catch (e) {
     parentPort!.postMessage({ id: m.id, error: (e as Error).message, errorName: (e as Error).name } satisfies WorkerReply);

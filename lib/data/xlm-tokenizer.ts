@@ -11,7 +11,7 @@ import { FastBpe } from './fast-bpe';
 import { MosesDetokenizer, xlmPreprocess } from './moses';
 import type { SpecialIds, TextOptions, Tokenizer, TokenizerKind } from './tokenizer';
 import { XlmDictionary } from './xlm-dictionary';
-import { decodeOffThread, encodeOffThread } from './xlm-tokenizer-pool';
+import { decodeOffThread, encodeOffThread, unflattenIds } from './xlm-tokenizer-pool';
 
 /** `tokenizer.json`: what an XLM tokenizer is made of and how it treats text. */
 export interface XlmTokenizerSettings {
@@ -158,14 +158,7 @@ export class XlmTokenizer implements Tokenizer {
   encodeAsync(texts: string[], opts?: TextOptions): Promise<number[][]>;
   async encodeAsync(input: string | string[], opts: TextOptions = {}): Promise<number[] | number[][]> {
     if (typeof input === 'string') return this.encodeOne(input, opts);
-    const flat = await this.encodeFlatAsync(input, opts);
-    const out: number[][] = [];
-    let at = 0;
-    for (const n of flat.sizes) {
-      out.push(Array.from(flat.ids.subarray(at, at + n)));
-      at += n;
-    }
-    return out;
+    return unflattenIds(await this.encodeFlatAsync(input, opts));
   }
 
   /** The ids of many texts in two flat arrays (the token store's form), encoded by worker threads. */
