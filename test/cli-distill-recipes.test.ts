@@ -204,3 +204,12 @@ test('the note for a student that beats its teacher on validation, and none othe
   t.is(teacherWeakerNote(20.001, 20.004), undefined);
   t.is(teacherWeakerNote(0, 0), undefined);
 });
+
+test("--help prints each command its own --lr and --warmup defaults: the trainer's for train, the student kind's for distill", async (t) => {
+  const [train, distill] = await Promise.all([cli('train', '--help'), cli('distill', '--help')]);
+  t.regex(train.stdout, /--lr X +peak learning rate \(default 0\.0005\)/);
+  t.regex(train.stdout, /--warmup N .*\(default 4000\)/);
+  t.regex(distill.stdout, /cut and transformer 0\.001, BiGRU 0\.002; 300 warm-up updates/);
+  t.regex(distill.stdout, /--lr X +peak learning rate \(default: the student kind's, above\)/);
+  t.notRegex(distill.stdout, /default 0\.0005|default 4000/);
+});

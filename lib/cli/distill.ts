@@ -74,7 +74,7 @@ Intermediate layers (cut or transformer student; online or sequence):
                            (default ${I.attention}: off)
       --layer-map MAP      the teacher layer each student layer imitates, e.g. 'enc=0,2,5;dec=5'
                            (quote it; default: a cut's own layers, else spread evenly, last on last)
-${trainingFlagsHelp}  -h, --help               show this help
+${trainingFlagsHelp({ lr: "default: the student kind's, above", warmup: "default: the student kind's, above" })}  -h, --help               show this help
 `;
 
 /** The flags of each kind of student: given with another kind, they are a usage error. */

@@ -27,7 +27,7 @@ Model:
       --heads N            attention heads, dividing --dim (default ${X.nHeads})
       --dropout X          dropout, also on attention weights (default ${X.dropout})
       --activation A       gelu or relu (default ${X.activation})
-${trainingFlagsHelp}  -h, --help               show this help
+${trainingFlagsHelp()}  -h, --help               show this help
 `;
 
 /** The teacher's config from the flags given, checked by the library. */

@@ -43,8 +43,21 @@ export const trainingFlagSpecs = {
 
 const T = TRAINING_DEFAULTS;
 
-/** The help text of the shared flags. */
-export const trainingFlagsHelp = `Data and run:
+/** The default each command's help prints for --lr and --warmup (distill's depend on the student kind). */
+export interface ScheduleDefaultsHelp {
+  /** Replaces "default 0.0005" of --lr. */
+  lr: string;
+  /** Replaces "default 4000" of --warmup. */
+  warmup: string;
+}
+
+const TRAINER_SCHEDULE_HELP: ScheduleDefaultsHelp = {
+  lr: `default ${T.optimizer.lr}`,
+  warmup: `default ${INVERSE_SQRT_DEFAULTS.warmupUpdates}`,
+};
+
+/** The help text of the shared flags, with the command's own --lr and --warmup defaults. */
+export const trainingFlagsHelp = (schedule: ScheduleDefaultsHelp = TRAINER_SCHEDULE_HELP): string => `Data and run:
   -d, --data DIR           a data folder from 'xlm-kd data'; required
   -t, --tokenizer FILE     tokenizer.model (SentencePiece) or tokenizer.json (XLM); default: the
                            one beside --teacher / --init, else DIR/tokenizer.model
@@ -58,8 +71,8 @@ Stopping (at least one):
       --max-minutes X      minutes of training (resumed time counts)
 Optimization:
       --max-tokens N       padded tokens per batch (default ${BATCHING_DEFAULTS.maxTokens})
-      --lr X               peak learning rate (default ${T.optimizer.lr}), Adam (${T.optimizer.betas.join(', ')})
-      --warmup N           linear warm-up updates, then inverse square root (default ${INVERSE_SQRT_DEFAULTS.warmupUpdates})
+      --lr X               peak learning rate (${schedule.lr}), Adam (${T.optimizer.betas.join(', ')})
+      --warmup N           linear warm-up updates, then inverse square root (${schedule.warmup})
       --label-smoothing X  (default ${LOSS_DEFAULTS.labelSmoothing})
       --clip-norm X        gradient-norm clipping (default ${T.clipNorm})
       --accumulate N       batches per update (default ${T.accumulate})
