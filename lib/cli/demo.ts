@@ -13,7 +13,8 @@ const demoUsage = `Usage: xlm-kd demo [--quick] [--src-lang en --tgt-lang de] [-
 
 Distils a teacher into two students on this machine's gettext catalogs and shows what the teacher bought:
 corpus -> tokenizer -> teacher (until its validation BLEU stops improving, at most ${F.teacherTraining.maxSteps} updates) ->
-cut student and BiGRU student, each ${F.studentSteps} updates with the teacher (online KD) and ${F.studentSteps} without it -> test.
+a cut student (${F.studentSteps.cut} updates) and a BiGRU student (${F.studentSteps.bigru}), each trained that long with the teacher
+(online KD) and as long without it -> test.
 Every stage is bounded by updates, so the table is the same on any machine. About 15 minutes on 2
 cores (--quick: about 1). Run it again after Ctrl-C and it continues.
 
