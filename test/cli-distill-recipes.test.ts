@@ -209,7 +209,7 @@ test("--help prints each command its own --lr and --warmup defaults: the trainer
   const [train, distill] = await Promise.all([cli('train', '--help'), cli('distill', '--help')]);
   t.regex(train.stdout, /--lr X +peak learning rate \(default 0\.0005\)/);
   t.regex(train.stdout, /--warmup N .*\(default 4000\)/);
-  t.regex(distill.stdout, /cut and transformer 0\.001, BiGRU 0\.002; 300 warm-up updates/);
+  t.regex(distill.stdout, /cut and transformer 0\.001 over 300 warm-up updates, BiGRU 0\.004 over 100\)/);
   t.regex(distill.stdout, /--lr X +peak learning rate \(default: the student kind's, above\)/);
   t.notRegex(distill.stdout, /default 0\.0005|default 4000/);
 });

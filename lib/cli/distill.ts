@@ -41,7 +41,7 @@ const distillUsage = `Usage: xlm-kd distill --teacher T.safetensors --data DIR -
 Distils the teacher into a student. Loss = (1 - alpha) * cross-entropy + alpha * T^2 * KL(teacher_T || student_T)
 (+ the intermediate-layer terms when asked). At the end the teacher is scored on the same validation
 sentences, and a student that beats it is reported. Unless given, --lr and --warmup are the student
-kind's measured best (cut and transformer ${SD.cut.lr}, BiGRU ${SD.bigru.lr}; ${SD.cut.warmupUpdates} warm-up updates), and a
+kind's measured best (cut and transformer ${SD.cut.lr} over ${SD.cut.warmupUpdates} warm-up updates, BiGRU ${SD.bigru.lr} over ${SD.bigru.warmupUpdates}), and a
 transformer's online alpha goes ${AS.from} -> ${AS.to} over --max-steps (README, "Defaults").
 
 Student:
