@@ -139,6 +139,44 @@ test('an AbortSignal stops after the current update and saves; the next call con
   t.true(second.resumedFrom?.endsWith('step-5'));
 });
 
+test('an interrupted run validates nothing off its schedule: resumed, it ends where the run left alone ends', async (t) => {
+  // A learning rate of 0 keeps the validation loss flat: the first validation is the best, and patience 2 stops
+  // the run at the third (update 30). A validation at the interruption (update 15) would have counted against
+  // patience and stopped the resumed run at update 20.
+  const run = async (dir: string, abortAt?: number) => {
+    manualSeed(1);
+    const model = Teacher.create(toyTeacherConfig);
+    const validated: number[] = [];
+    const controller = new AbortController();
+    const opts = {
+      data: toyCopyPairs(300, 3),
+      valid: { pairs: toyCopyPairs(20, 99) },
+      runDir: dir,
+      maxSteps: 60,
+      validateEvery: 10,
+      patience: 2,
+      batching: { maxTokens: 400 },
+      schedule: () => 0,
+      log: null,
+      logEvery: 1,
+      onValidate: (v: { step: number }) => validated.push(v.step),
+    };
+    const first = await train(model, { ...opts, signal: controller.signal, onStep: (m) => m.step === abortAt && controller.abort() });
+    const result = first.stoppedBy === 'abort' ? await train(Teacher.create(toyTeacherConfig), opts) : first;
+    return { first, result, validated };
+  };
+  const alone = await run(tmp());
+  t.is(alone.result.stoppedBy, 'earlyStopping');
+  t.is(alone.result.steps, 30);
+  const interrupted = await run(tmp(), 15);
+  t.is(interrupted.first.stoppedBy, 'abort');
+  t.is(interrupted.first.steps, 15);
+  t.is(interrupted.result.stoppedBy, 'earlyStopping');
+  t.is(interrupted.result.steps, 30);
+  t.deepEqual(interrupted.validated, [10, 20, 30]);
+  t.deepEqual(interrupted.result.best, alone.result.best);
+});
+
 test('bad input is a clear error', async (t) => {
   manualSeed(1);
   const model = Teacher.create(toyTeacherConfig);

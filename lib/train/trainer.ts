@@ -269,7 +269,11 @@ class Trainer {
     } finally {
       this.prefetch.close();
     }
-    if (this.lastValidatedStep !== c.step && !(await this.validate())) await this.save();
+    // An interruption (Ctrl-C, SIGTERM, an AbortSignal) only saves: a validation off the schedule would count
+    // against patience and could become the best checkpoint, and the resumed run would no longer be the run
+    // left alone. A limit reached ends the run, which is validated.
+    const interrupted = this.stoppedBy === 'signal' || this.stoppedBy === 'abort';
+    if (this.lastValidatedStep !== c.step && (interrupted || !(await this.validate()))) await this.save();
     await this.plot();
     return {
       steps: c.step,
