@@ -15,7 +15,7 @@ Distils a teacher into two students on this machine's gettext catalogs and shows
 corpus -> tokenizer -> teacher (until its validation BLEU stops improving, at most ${F.teacherTraining.maxSteps} updates) ->
 a cut student (${F.studentSteps.cut} updates) and a BiGRU student (${F.studentSteps.bigru}), each trained that long with the teacher
 (online KD) and as long without it -> test.
-Every stage is bounded by updates, so the table is the same on any machine. About 15 minutes on 2
+Every stage is bounded by updates, so the table is the same on any machine. About 17 minutes on 2
 cores (--quick: about 1). Run it again after Ctrl-C and it continues.
 
 Options:

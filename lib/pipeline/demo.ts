@@ -46,7 +46,7 @@ export interface Preset {
   validSentences: number;
 }
 
-/** The two sizes of the demo: the full run (about 15 minutes on 2 cores) and --quick (about 1). */
+/** The two sizes of the demo: the full run (about 17 minutes on 2 cores) and --quick (about 1). */
 export const DEMO_PRESETS: Readonly<Record<'full' | 'quick', Readonly<Preset>>> = {
   full: {
     maxChars: 40,
