@@ -139,7 +139,8 @@ test('an AbortSignal stops after the current update and saves; the next call con
   t.true(second.resumedFrom?.endsWith('step-5'));
 });
 
-test('an interrupted run validates nothing off its schedule: resumed, it ends where the run left alone ends', async (t) => {
+test.serial('an interrupted run validates nothing off its schedule: resumed, it ends where the run left alone ends', async (t) => {
+  // Serial: manualSeed is global, and a test running beside it would draw from the same generator.
   // A learning rate of 0 keeps the validation loss flat: the first validation is the best, and patience 2 stops
   // the run at the third (update 30). A validation at the interruption (update 15) would have counted against
   // patience and stopped the resumed run at update 20.
